@@ -1,0 +1,176 @@
+# libseqgen: GNU make build. `make help` lists the targets.
+
+# ---- What you may set -------------------------------------------------------------------------
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+CPPFLAGS   ?=
+LDFLAGS    ?=
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+DOCDIR     ?= $(PREFIX)/share/doc/seqgen
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+WERROR     ?= 0#          1: warnings are errors (CI)
+NATIVE     ?= 0#          1: tune for this machine's CPU (-march=native)
+BUILD      ?= build#      objects, tests, programs and docs go here
+LIBOUT     ?= lib#        the libraries go here
+TEST_WRAPPER ?=#          e.g. valgrind: every test binary runs under it
+FUZZ_SECONDS ?= 60
+
+# CBLAS: found through pkg-config (openblas, else cblas, else blas); override BLAS_CFLAGS/BLAS_LIBS.
+BLAS_PC    := $(firstword $(foreach p,openblas cblas blas,$(shell pkg-config --exists $(p) && echo $(p))))
+BLAS_CFLAGS ?= $(if $(BLAS_PC),$(shell pkg-config --cflags $(BLAS_PC)))
+BLAS_LIBS   ?= $(if $(BLAS_PC),$(shell pkg-config --libs $(BLAS_PC)),-lcblas)
+ZLIB_CFLAGS ?= $(shell pkg-config --cflags zlib 2>/dev/null)
+ZLIB_LIBS   ?= $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz)
+GIF_LIBS    ?= -lgif
+CMOCKA_LIBS ?= $(or $(shell pkg-config --libs cmocka 2>/dev/null),-lcmocka)
+
+# ---- Derived ----------------------------------------------------------------------------------
+VERSION_PART = $(shell sed -n 's/^\#define SEQGEN_VERSION_$(1) \([0-9]*\).*/\1/p' include/seqgen.h)
+MAJOR   := $(call VERSION_PART,MAJOR)
+MINOR   := $(call VERSION_PART,MINOR)
+PATCH   := $(call VERSION_PART,PATCH)
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+
+STATIC_LIB := $(LIBOUT)/libseqgen.a
+SONAME     := libseqgen.so.$(MAJOR)
+SHARED_LIB := $(LIBOUT)/libseqgen.so.$(VERSION)
+
+LIB_SRC   := $(wildcard src/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+PROG_SRC  := $(wildcard examples/seqgen-*.c)
+PROGS     := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
+TEST_SRC  := $(wildcard tests/test_*.c)
+TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_UTIL := $(BUILD)/tests/testutil.o
+
+WARN      := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(if $(filter 1,$(WERROR)),-Werror)
+BASEFLAGS := -std=c11 $(WARN) -fno-fast-math -fPIC -pthread $(if $(filter 1,$(NATIVE)),-march=native)
+INCLUDES  := -Iinclude -Isrc $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
+DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
+LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
+
+.PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
+        install-test unit-tests
+.DEFAULT_GOAL := all
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
+
+help:
+	@echo "Targets:"
+	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
+	@echo "  deps           install the Debian packages the build and tests need (as root)"
+	@echo "  check          install missing packages, build, run every test suite and the install test"
+	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
+	@echo "  check-valgrind the test suites under valgrind memcheck"
+	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
+	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
+	@echo "  install        install header, libraries, pkg-config file, programs (PREFIX, DESTDIR)"
+	@echo "  uninstall      remove exactly what install installed"
+	@echo "  clean          remove build outputs"
+	@echo "Variables: CC CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR"
+	@echo "           WERROR=1 NATIVE=1 BLAS_CFLAGS BLAS_LIBS TEST_WRAPPER"
+
+# ---- Library ----------------------------------------------------------------------------------
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -fvisibility=hidden $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(LIB_LIBS)
+	ln -sf libseqgen.so.$(VERSION) $(LIBOUT)/$(SONAME)
+	ln -sf $(SONAME) $(LIBOUT)/libseqgen.so
+
+# ---- Example programs (linked statically against the library) ---------------------------------
+$(BUILD)/bin/%: examples/%.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(GIF_LIBS)
+
+# ---- Tests ------------------------------------------------------------------------------------
+# Tests link the static library so they can also reach internal functions through src/*.h.
+$(TEST_UTIL): tests/testutil.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(TEST_UTIL) -o $@ \
+	    $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(GIF_LIBS) $(CMOCKA_LIBS)
+
+unit-tests: $(TESTS) $(PROGS)
+	@failed=""; for t in $(TESTS); do \
+	    echo "== $$t"; \
+	    $(TEST_WRAPPER) ./$$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "All $(words $(TESTS)) test suites passed."
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit-tests
+	$(MAKE) install-test
+
+install-test: all
+	sh tests/install_test.sh "$(CC)"
+
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+check-asan: deps
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	$(MAKE) BUILD=build/asan LIBOUT=build/asan/lib CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-tests
+
+check-valgrind: deps
+	$(MAKE) BUILD=build/valgrind LIBOUT=build/valgrind/lib CFLAGS="-O1 -g" \
+	    TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
+	    unit-tests
+
+# ---- Docs, deps, demo -------------------------------------------------------------------------
+docs: deps
+	@mkdir -p $(BUILD)/docs
+	( cat docs/Doxyfile; echo "OUTPUT_DIRECTORY = $(BUILD)/docs"; echo "PROJECT_NUMBER = $(VERSION)" ) | doxygen -
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	$(MAKE) all
+	sh scripts/demo.sh $(BUILD)/bin
+
+# ---- Install ----------------------------------------------------------------------------------
+INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
+
+# The .pc file is written at install time, since it records PREFIX and LIBDIR.
+PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
+	 -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
+	 -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_PC@|$(BLAS_PC)|' \
+	 -e 's|@LIBS_PRIVATE@|$(if $(BLAS_PC),,$(BLAS_LIBS)) -lm -pthread|'
+
+install: all
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 include/seqgen.h $(DESTDIR)$(INCLUDEDIR)/seqgen.h
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libseqgen.a
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libseqgen.so.$(VERSION)
+	ln -sf libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libseqgen.so
+	sed $(PC_SED) pkgconfig/seqgen.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc
+	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
+	if [ -d $(BUILD)/docs/html ]; then install -d $(DESTDIR)$(DOCDIR) && cp -R $(BUILD)/docs/html $(DESTDIR)$(DOCDIR)/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/seqgen.h $(DESTDIR)$(LIBDIR)/libseqgen.a \
+	    $(DESTDIR)$(LIBDIR)/libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libseqgen.so $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc $(INSTALLED_PROGS)
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf $(BUILD) build $(LIBOUT)/libseqgen.*
+
+-include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d)

@@ -1,0 +1,54 @@
+#!/bin/sh
+# Install test: install into a temporary prefix, build an outside program against the installed
+# copy using only pkg-config (shared, then static), run both, and check the version they print.
+# Then uninstall and check that nothing is left behind.
+set -eu
+CC=${1:-cc}
+stage=$(mktemp -d /tmp/seqgen-install-XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+prefix="$stage/prefix"
+
+make -s install PREFIX="$prefix" >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+expected=$(sed -n 's/^#define SEQGEN_VERSION_STRING "\(.*\)"/\1/p' include/seqgen.h)
+
+cat > "$stage/outside.c" <<'C'
+#include <seqgen.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+    if (strcmp(seqgen_version(), SEQGEN_VERSION_STRING) != 0)
+        return 1;
+    printf("%s %s\n", seqgen_version(), seqgen_strerror(SEQGEN_EFORMAT));
+    return 0;
+}
+C
+
+# shellcheck disable=SC2046
+$CC -std=c11 "$stage/outside.c" -o "$stage/outside-shared" $(pkg-config --cflags --libs seqgen) \
+    -Wl,-rpath,"$prefix/lib"
+# shellcheck disable=SC2046
+$CC -std=c11 -static "$stage/outside.c" -o "$stage/outside-static" \
+    $(pkg-config --cflags seqgen) $(pkg-config --static --libs seqgen)
+
+for kind in shared static; do
+    out=$("$stage/outside-$kind")
+    if [ "$out" != "$expected bad file format" ]; then
+        echo "install test: $kind program printed '$out', expected '$expected bad file format'" >&2
+        exit 1
+    fi
+done
+# The shared program must really use the installed shared library.
+ldd "$stage/outside-shared" | grep -q "$prefix/lib/libseqgen.so.${expected%%.*}" || {
+    echo "install test: outside-shared does not load the installed libseqgen.so" >&2
+    exit 1
+}
+
+make -s uninstall PREFIX="$prefix" >/dev/null
+left=$(find "$prefix" -type f -o -type l)
+if [ -n "$left" ]; then
+    echo "install test: uninstall left files behind: $left" >&2
+    exit 1
+fi
+echo "install test: 2 passed, 0 failed (shared and static programs print $expected)"

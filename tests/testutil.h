@@ -1,0 +1,31 @@
+/* Helpers shared by the test suites. cmocka has no floating-point comparison, so all of them use
+ * assert_allclose. */
+#ifndef SEQGEN_TESTUTIL_H
+#define SEQGEN_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Fails the test unless |actual - expected| <= atol + rtol * |expected|; NaN never matches. */
+#define assert_allclose(actual, expected, rtol, atol) \
+    tu_assert_allclose((double)(actual), (double)(expected), (rtol), (atol), #actual, __FILE__, __LINE__)
+
+void tu_assert_allclose(double actual, double expected, double rtol, double atol,
+                        const char *what, const char *file, int line);
+
+/* Fails the test unless `status` is SEQGEN_OK, printing seqgen_last_error() if not. */
+#define assert_ok(call) tu_assert_ok((call), #call, __FILE__, __LINE__)
+void tu_assert_ok(int status, const char *what, const char *file, int line);
+
+/* Creates a fresh temporary directory; returns its path (static storage, one per call site
+ * is enough for a test). tu_rmtree removes it with its contents. */
+const char *tu_tempdir(void);
+void tu_rmtree(const char *path);
+
+/* Writes `size` bytes to `path`; fails the test on error. */
+void tu_write_file(const char *path, const void *data, size_t size);
+
+#endif
