@@ -54,7 +54,7 @@ DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
 LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
-        install-test unit-tests
+        install-test unit-tests refcheck
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -64,6 +64,7 @@ help:
 	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
 	@echo "  deps           install the Debian packages the build and tests need (as root)"
 	@echo "  check          install missing packages, build, run every test suite and the install test"
+	@echo "  refcheck       compare the model with PyTorch reference files (FIXTURES=\"a.txt b.txt\")"
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
@@ -117,7 +118,13 @@ unit-tests: $(TESTS) $(PROGS)
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-tests
+	$(MAKE) refcheck
 	$(MAKE) install-test
+
+# PyTorch reference checker: compares the model with fixture files (tests/fixtures/README.md).
+FIXTURES ?= $(wildcard tests/fixtures/*.txt)
+refcheck: $(BUILD)/tests/refcheck
+	$(TEST_WRAPPER) ./$(BUILD)/tests/refcheck $(FIXTURES)
 
 install-test: all
 	sh tests/install_test.sh "$(CC)"
