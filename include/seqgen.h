@@ -119,6 +119,175 @@ typedef struct seqgen_sched seqgen_sched;
 
 /* ==== Scheduler ============================================================================== */
 
+/**
+ * @defgroup sched Scheduler: teacher forcing and scheduled sampling
+ * @brief The probability p_i of feeding the true input at training iteration i.
+ *
+ * Scheduled sampling (S. Bengio, O. Vinyals, N. Jaitly, N. Shazeer, "Scheduled Sampling for
+ * Sequence Prediction with Recurrent Neural Networks", NeurIPS 2015) trains on a mix of true
+ * inputs (probability p_i) and the model's own previous outputs (probability 1 - p_i), with p_i
+ * decaying from 1 as training goes on. A ::seqgen_sched holds one schedule and its position i.
+ *
+ * Schedules, with f the decay below, W the warm-up and eps the floor:
+ * - ::SEQGEN_SCHED_CONSTANT:        f(j) = k                      (0 <= k <= 1; eps unused)
+ * - ::SEQGEN_SCHED_LINEAR:          f(j) = max(eps, k - c j)      (0 <= k <= 1, c >= 0)
+ * - ::SEQGEN_SCHED_EXPONENTIAL:     f(j) = max(eps, k^j)          (0 < k < 1)
+ * - ::SEQGEN_SCHED_INVERSE_SIGMOID: f(j) = max(eps, k / (k + exp(j / k)))   (k >= 1)
+ *
+ * and p_i = 1 for i < W (pure teacher forcing), p_i = f(i - W) for i >= W: the warm-up delays
+ * the whole schedule by W units, so the decay starts at f(0) at i = W. (f(0) is k for the
+ * linear schedule, 1 for the exponential one and k / (k + 1) for the inverse sigmoid.)
+ *
+ * The unit of i is a batch or an epoch (::seqgen_sched_unit). A training loop calls
+ * seqgen_sched_on_batch() after every batch and seqgen_sched_on_epoch() after every epoch;
+ * only the event of the configured unit moves i, so the loop needs no knowledge of the unit.
+ *
+ * Each epoch, the loop may also record what each batch actually did
+ * (seqgen_sched_record_batch()) and read a summary (seqgen_sched_epoch_summary()): the p used
+ * and the fraction of inputs that were actually teacher-forced.
+ * @{
+ */
+
+/** The shape of a schedule (formulas in the group description). */
+typedef enum seqgen_sched_kind {
+    SEQGEN_SCHED_CONSTANT = 0,       /**< p_i = k. */
+    SEQGEN_SCHED_LINEAR = 1,         /**< p_i = max(eps, k - c i). */
+    SEQGEN_SCHED_EXPONENTIAL = 2,    /**< p_i = max(eps, k^i), k < 1. */
+    SEQGEN_SCHED_INVERSE_SIGMOID = 3 /**< p_i = max(eps, k / (k + exp(i / k))), k >= 1. */
+} seqgen_sched_kind;
+
+/** What one step of the schedule's position i counts. */
+typedef enum seqgen_sched_unit {
+    SEQGEN_SCHED_PER_BATCH = 0, /**< i counts training batches (the paper's iterations). */
+    SEQGEN_SCHED_PER_EPOCH = 1  /**< i counts completed epochs. */
+} seqgen_sched_unit;
+
+/**
+ * @brief A schedule's parameters. Start from seqgen_sched_config_default() and change fields.
+ */
+typedef struct seqgen_sched_config {
+    seqgen_sched_kind kind; /**< The formula. */
+    seqgen_sched_unit unit; /**< What i counts. */
+    double k;               /**< Constant p, linear offset, exponential base or sigmoid scale. */
+    double c;               /**< Linear slope per unit of i (used by the linear schedule only). */
+    double eps;             /**< Floor of the decaying schedules, in [0, 1]. */
+    uint64_t warmup;        /**< Units of pure teacher forcing (p = 1) before the decay starts. */
+} seqgen_sched_config;
+
+/**
+ * @brief Default parameters for a kind of schedule, counted per batch, with no warm-up.
+ *
+ * - constant: k = 1 (pure teacher forcing);
+ * - linear: k = 1, c = 1e-4, eps = 0 (p reaches 0 after 10000 batches);
+ * - exponential: k = 0.9995, eps = 0 (p halves every ~1386 batches);
+ * - inverse sigmoid: k = 200, eps = 0 (p = 0.5 at i = k ln k ~ 1060 batches).
+ *
+ * An unknown kind gives the constant defaults (seqgen_sched_create() then reports the kind).
+ * @param kind The schedule.
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_sched_config seqgen_sched_config_default(seqgen_sched_kind kind);
+
+/**
+ * @brief Creates a schedule at position i = 0.
+ * @param[out] out Receives the new handle; unchanged on failure.
+ * @param cfg The parameters, copied. Checked: a known kind and unit; finite k, c, eps;
+ *        eps in [0, 1]; 0 <= k <= 1 for constant and linear; c >= 0 for linear; 0 < k < 1 for
+ *        exponential; k >= 1 for inverse sigmoid.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (the detail names the field and its bound), or
+ *         ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_sched_create(seqgen_sched **out,
+                                                    const seqgen_sched_config *cfg);
+
+/** @brief Frees a schedule; NULL is a no-op. @param sched The handle. */
+SEQGEN_API void seqgen_sched_free(seqgen_sched *sched);
+
+/**
+ * @brief Copies out the schedule's parameters.
+ * @param sched The handle.
+ * @param[out] cfg Receives the configuration given at creation.
+ */
+SEQGEN_API void seqgen_sched_get_config(const seqgen_sched *sched, seqgen_sched_config *cfg);
+
+/**
+ * @brief The teacher-forcing probability at any position i (formulas in @ref sched).
+ * @param sched The handle; its own position is not used.
+ * @param i The position, in the schedule's unit.
+ * @return p_i, in [0, 1].
+ */
+SEQGEN_API double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i);
+
+/**
+ * @brief The teacher-forcing probability at the current position.
+ * @param sched The handle.
+ * @return seqgen_sched_p_at(sched, seqgen_sched_position(sched)).
+ */
+SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched);
+
+/**
+ * @brief The current position i, in the schedule's unit.
+ * @param sched The handle.
+ * @return The number of batches or epochs counted so far (plus any seqgen_sched_set_position()).
+ */
+SEQGEN_API uint64_t seqgen_sched_position(const seqgen_sched *sched);
+
+/**
+ * @brief Moves the schedule to position i (e.g. to resume a run without a checkpoint).
+ * @param sched The handle.
+ * @param i The new position, in the schedule's unit.
+ */
+SEQGEN_API void seqgen_sched_set_position(seqgen_sched *sched, uint64_t i);
+
+/**
+ * @brief Event: one training batch is done. Advances i by one if the unit is a batch.
+ * @param sched The handle.
+ */
+SEQGEN_API void seqgen_sched_on_batch(seqgen_sched *sched);
+
+/**
+ * @brief Event: one epoch is done. Advances i by one if the unit is an epoch, and starts a new
+ *        epoch summary (read the old one with seqgen_sched_epoch_summary() before this call).
+ * @param sched The handle.
+ */
+SEQGEN_API void seqgen_sched_on_epoch(seqgen_sched *sched);
+
+/**
+ * @brief Records what one batch of the current epoch did, for seqgen_sched_epoch_summary().
+ *
+ * Call it after the batch's forward pass and before seqgen_sched_on_batch(): the p recorded is
+ * the current seqgen_sched_p().
+ * @param sched The handle.
+ * @param forced How many inputs of the batch were the true pixels.
+ * @param inputs How many inputs could have been mixed (teacher-forced or fed back).
+ * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if forced > inputs or a total would overflow.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced,
+                                                          uint64_t inputs);
+
+/** What the batches recorded since the last seqgen_sched_on_epoch() did. */
+typedef struct seqgen_sched_summary {
+    uint64_t batches;       /**< Batches recorded. */
+    uint64_t inputs;        /**< Mixable inputs over those batches. */
+    uint64_t forced;        /**< Of those, the ones that were teacher-forced. */
+    double p_mean;          /**< Mean p, weighted by each batch's inputs: the expected fraction. */
+    double p_min;           /**< Smallest p used. */
+    double p_max;           /**< Largest p used. */
+    double forced_fraction; /**< forced / inputs: the fraction actually teacher-forced. */
+} seqgen_sched_summary;
+
+/**
+ * @brief Summarises the current epoch's recorded batches.
+ *
+ * With no input recorded, p_mean, p_min and p_max are the current p and forced_fraction is 0.
+ * @param sched The handle.
+ * @param[out] summary Receives the summary.
+ */
+SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
+                                           seqgen_sched_summary *summary);
+
+/** @} */
+
 /* ==== Checkpoints ============================================================================ */
 
 /* ==== Animations (GIF) ======================================================================= */

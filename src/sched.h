@@ -1,0 +1,27 @@
+/* Internal access to a schedule's whole state, for checkpoints: the position plus the current
+ * epoch's summary accumulators, so a run resumed mid-epoch reports the same summary. */
+#ifndef SEQGEN_SCHED_INTERNAL_H
+#define SEQGEN_SCHED_INTERNAL_H
+
+#include "seqgen.h"
+
+typedef struct sg_sched_state {
+    uint64_t position; /* i, in the schedule's unit */
+    uint64_t batches;  /* batches recorded this epoch */
+    uint64_t inputs;   /* mixable inputs recorded this epoch */
+    uint64_t forced;   /* of those, teacher-forced */
+    double p_weighted; /* sum over recorded batches of p * inputs */
+    double p_min;      /* smallest p recorded (1 when none) */
+    double p_max;      /* largest p recorded (0 when none) */
+} sg_sched_state;
+
+/* Checks a configuration; SEQGEN_EINVAL with the offending field in the detail. */
+int sg_sched_config_check(const seqgen_sched_config *cfg);
+
+void sg_sched_get_state(const seqgen_sched *sched, sg_sched_state *state);
+
+/* Replaces the state after checking it is consistent (forced <= inputs, p values in [0, 1],
+ * finite); SEQGEN_ERANGE otherwise, leaving the schedule unchanged. */
+int sg_sched_set_state(seqgen_sched *sched, const sg_sched_state *state);
+
+#endif
