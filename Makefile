@@ -51,7 +51,7 @@ WARN      := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(if $(filter
 BASEFLAGS := -std=c11 $(WARN) -fno-fast-math -fPIC -pthread $(if $(filter 1,$(NATIVE)),-march=native)
 INCLUDES  := -Iinclude -Isrc $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
 DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
-LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
+LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) $(GIF_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck
@@ -158,7 +158,7 @@ INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
 	 -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
 	 -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_PC@|$(BLAS_PC)|' \
-	 -e 's|@LIBS_PRIVATE@|$(if $(BLAS_PC),,$(BLAS_LIBS)) -lm -pthread|'
+	 -e 's|@LIBS_PRIVATE@|$(if $(BLAS_PC),,$(BLAS_LIBS)) $(GIF_LIBS) -lm -pthread|'
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
