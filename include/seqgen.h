@@ -115,7 +115,377 @@ typedef struct seqgen_sched seqgen_sched;
 
 /* ==== Model ================================================================================== */
 
+/**
+ * @defgroup model Model: a stack of GRU layers predicting the next step's pixels
+ * @brief PyTorch's `nn.GRU(D, H, L, batch_first=True)` followed by `nn.Linear(H, D)` and a sigmoid.
+ *
+ * At step t the input is the D pixels of step t and the output is, for each pixel of step
+ * t + 1, the probability that it is 1. With x the input of a layer (the pixels for layer 0, the
+ * hidden state of the layer below otherwise) and h its previous hidden state (zero at t = 0),
+ * each layer computes, exactly as PyTorch (gate order r, z, n; b_hn inside the reset product):
+ *
+ *     r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *     z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *     n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *     h' = (1 - z) * n + z * h
+ *
+ * and the output is sigmoid(W_out h'_top + b_out).
+ *
+ * @par Parameters
+ * All parameters live in one float32 buffer, the gradients in another of the same layout. Each
+ * tensor has its PyTorch name and shape (row-major), in this order:
+ *
+ * | name | shape |
+ * | --- | --- |
+ * | `weight_ih_lK` | 3H x D for K = 0, 3H x H above |
+ * | `weight_hh_lK` | 3H x H |
+ * | `bias_ih_lK` | 3H |
+ * | `bias_hh_lK` | 3H |
+ * | `out.weight` | D x H |
+ * | `out.bias` | D |
+ *
+ * (the four GRU tensors of layer 0, then of layer 1, ..., then the output layer), so weights
+ * saved from PyTorch's `state_dict()` (with the linear layer named `out`) load unchanged.
+ * Initialisation is PyTorch's default: every value uniform in [-1/sqrt(H), 1/sqrt(H)], drawn
+ * from the model's own generator seeded with seqgen_model_config::seed.
+ *
+ * @par Training pass
+ * seqgen_model_forward_backward() runs a batch of B sequences of T steps forward, computes the
+ * loss and, by backpropagation through time, the gradient of every parameter. Inputs and
+ * targets are `[B][T][D]` float arrays (batch-major, the library's layout). With teacher forcing
+ * the input of step t is the true pixels t; with scheduled sampling (teacher-forcing probability
+ * p < 1) each sequence's input at each step t > 0 is, independently with probability 1 - p, the
+ * model's own output of step t - 1 fed back (see ::seqgen_feedback) and treated as a constant:
+ * no gradient flows through it. The targets are always the true next pixels.
+ *
+ * @par Threads
+ * A training pass splits the batch into one slice per thread; each thread runs the whole
+ * sequence on its slice and the gradients are summed once at the end, always in the same order,
+ * so results are reproducible for a given thread count and differ between thread counts only
+ * by float rounding. OpenBLAS (if that is the CBLAS linked) is set to one thread by
+ * seqgen_model_create(), for the whole process: BLAS threads would compete with the model's.
+ * A model must not be used by two threads at once; the const functions may run concurrently,
+ * each with its own ::seqgen_model_state.
+ * @{
+ */
+
+/** The model's shape and initialisation. Start from seqgen_model_config_default(). */
+typedef struct seqgen_model_config {
+    int pixels_per_step; /**< D: pixels per step, the input and output size. Default 1. */
+    int hidden;          /**< H: hidden units per layer. Default 128. */
+    int layers;          /**< L: stacked GRU layers. Default 1. */
+    uint64_t seed;       /**< Seeds the initial weights and the scheduled-sampling coins. Default 1. */
+    int threads;         /**< Threads of a training pass; 0 = all online cores. Default 0. */
+} seqgen_model_config;
+
+/** The loss a training pass minimises. Both are PyTorch's mean over all B*T*D predictions. */
+typedef enum seqgen_loss {
+    SEQGEN_LOSS_MSE = 0, /**< Mean of (prob - target)^2 (`nn.MSELoss`). */
+    SEQGEN_LOSS_BCE = 1  /**< Mean binary cross-entropy, computed from the logit (no clamping). */
+} seqgen_loss;
+
+/** How scheduled sampling feeds the model's output of step t - 1 back as the input of step t. */
+typedef enum seqgen_feedback {
+    SEQGEN_FEEDBACK_SAMPLE = 0,    /**< A Bernoulli sample of each predicted probability (the paper's choice). */
+    SEQGEN_FEEDBACK_THRESHOLD = 1, /**< 1 if the probability is above 0.5, else 0 (greedy). */
+    SEQGEN_FEEDBACK_PROB = 2       /**< The probability itself. */
+} seqgen_feedback;
+
+/** Options of one training pass. Start from seqgen_train_options_default(). */
+typedef struct seqgen_train_options {
+    seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE. */
+    double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1. */
+    seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
+} seqgen_train_options;
+
+/** What a forward pass measured. */
+typedef struct seqgen_train_stats {
+    double loss;             /**< The selected loss (mean over all predictions). */
+    double mse;              /**< Mean squared error, whatever the loss. */
+    double bce;              /**< Mean binary cross-entropy, whatever the loss. */
+    double nll_nats;         /**< BCE summed over each sequence's predictions, averaged over sequences. */
+    double teacher_fraction; /**< Fraction of inputs at steps t > 0 that were the true pixels (1 if T = 1). */
+} seqgen_train_stats;
+
+/** Per-step state of a batch of sequences for generation (see seqgen_model_step()). */
+typedef struct seqgen_model_state seqgen_model_state;
+
+/**
+ * @brief The defaults: D = 1, H = 128, L = 1, seed 1, threads 0 (all cores).
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_model_config seqgen_model_config_default(void);
+
+/**
+ * @brief The defaults: MSE, p = 1 (teacher forcing), feedback by sampling.
+ * @return The options, by value.
+ */
+SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
+
+/**
+ * @brief Creates a model with PyTorch's default initialisation.
+ * @param[out] out Receives the model; unchanged on failure.
+ * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024].
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg);
+
+/** @brief Frees a model and its workspace; NULL is a no-op. @param model The model. */
+SEQGEN_API void seqgen_model_free(seqgen_model *model);
+
+/**
+ * @brief The configuration the model was created with (threads as set by seqgen_model_set_threads()).
+ * @param model The model.
+ * @return A copy of the configuration.
+ */
+SEQGEN_API seqgen_model_config seqgen_model_get_config(const seqgen_model *model);
+
+/**
+ * @brief Sets the number of threads of training passes.
+ * @param model The model.
+ * @param threads 1 to 1024, or 0 for all online cores.
+ * @return ::SEQGEN_OK or ::SEQGEN_EINVAL.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_threads(seqgen_model *model, int threads);
+
+/** @brief The number of float parameters (the length of the parameter and gradient buffers).
+ *  @param model The model. @return The count. */
+SEQGEN_API size_t seqgen_model_param_count(const seqgen_model *model);
+
+/** @brief The number of named tensors, 4 L + 2. @param model The model. @return The count. */
+SEQGEN_API int seqgen_model_tensor_count(const seqgen_model *model);
+
+/**
+ * @brief The name and PyTorch shape of tensor number @p index (order of the table above).
+ * @param model The model.
+ * @param index 0 to seqgen_model_tensor_count() - 1.
+ * @param[out] name Receives the name (owned by the model), or NULL to skip.
+ * @param[out] rows Receives the first dimension, or NULL to skip.
+ * @param[out] cols Receives the second dimension (1 for biases), or NULL to skip.
+ * @return ::SEQGEN_OK or ::SEQGEN_EINVAL.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_tensor_info(const seqgen_model *model, int index,
+                                                         const char **name, int *rows, int *cols);
+
+/**
+ * @brief Copies the tensor called @p name (e.g. "weight_hh_l0") into @p out.
+ * @param model The model.
+ * @param name A PyTorch parameter name.
+ * @param[out] out Receives the values, row-major.
+ * @param count The size of @p out: must equal the tensor's size.
+ * @return ::SEQGEN_OK, ::SEQGEN_ENOENT (no such name) or ::SEQGEN_EMISMATCH (count).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_tensor(const seqgen_model *model, const char *name,
+                                                        float *out, size_t count);
+
+/**
+ * @brief Overwrites the tensor called @p name with @p values.
+ * @param model The model.
+ * @param name A PyTorch parameter name.
+ * @param values The new values, row-major.
+ * @param count Must equal the tensor's size.
+ * @return ::SEQGEN_OK, ::SEQGEN_ENOENT, ::SEQGEN_EMISMATCH or ::SEQGEN_ENUMERIC (a value is
+ *         NaN or infinite; nothing is changed).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, const char *name,
+                                                        const float *values, size_t count);
+
+/**
+ * @brief Copies the gradient of the tensor called @p name, as left by the last
+ *        seqgen_model_forward_backward() (zero before the first).
+ * @param model The model.
+ * @param name A PyTorch parameter name.
+ * @param[out] out Receives the gradient, row-major.
+ * @param count Must equal the tensor's size.
+ * @return ::SEQGEN_OK, ::SEQGEN_ENOENT or ::SEQGEN_EMISMATCH.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model, const char *name,
+                                                      float *out, size_t count);
+
+/**
+ * @brief One training pass: forward over a batch, loss, and the gradient of every parameter.
+ *
+ * The gradient buffer is overwritten (not accumulated). Workspace grows to the largest (batch,
+ * steps) seen and is then reused: nothing is allocated while the pass runs. With
+ * teacher_prob < 1, the coins and samples come from the model's mixing generator, drawn in a
+ * fixed order (sequence by sequence, step by step), so the result does not depend on the
+ * thread count; with teacher_prob = 1 no random number is used.
+ * @param model The model.
+ * @param inputs `[batch][steps][D]` input pixels (the true ones), 0 or 1.
+ * @param targets `[batch][steps][D]` the pixels to predict (normally inputs shifted by one step).
+ * @param batch B >= 1.
+ * @param steps T >= 1.
+ * @param opts Loss and scheduled-sampling options; NULL means the defaults.
+ * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
+ * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or
+ *         infinite: the gradients are then meaningless and should not be applied).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model, const float *inputs,
+                                                              const float *targets, int batch, int steps,
+                                                              const seqgen_train_options *opts,
+                                                              float *probs, seqgen_train_stats *stats);
+
+/**
+ * @brief seqgen_model_forward_backward() on whole pixel sequences: the input is steps
+ *        0..T-1 of each sequence and the target steps 1..T, without copying.
+ * @param model The model.
+ * @param pixels `[batch][length][D]` pixel sequences.
+ * @param batch B >= 1.
+ * @param length Steps per sequence, >= 2; the pass runs T = length - 1 steps.
+ * @param opts As for seqgen_model_forward_backward().
+ * @param[out] probs If not NULL, receives `[batch][length - 1][D]` probabilities.
+ * @param[out] stats If not NULL, receives the losses.
+ * @return As seqgen_model_forward_backward().
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_train_sequences(seqgen_model *model, const float *pixels,
+                                                             int batch, int length,
+                                                             const seqgen_train_options *opts,
+                                                             float *probs, seqgen_train_stats *stats);
+
+/**
+ * @brief Forward pass only, by teacher forcing (evaluation): probabilities and losses, no
+ *        gradient (the gradient buffer is left as it was).
+ * @param model The model.
+ * @param inputs `[batch][steps][D]` input pixels.
+ * @param targets `[batch][steps][D]` pixels to predict.
+ * @param batch B >= 1.
+ * @param steps T >= 1.
+ * @param loss The loss reported in seqgen_train_stats::loss.
+ * @param[out] probs If not NULL, receives `[batch][steps][D]` probabilities.
+ * @param[out] stats If not NULL, receives the losses (teacher_fraction 1).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_evaluate(seqgen_model *model, const float *inputs,
+                                                      const float *targets, int batch, int steps,
+                                                      seqgen_loss loss, float *probs,
+                                                      seqgen_train_stats *stats);
+
+/**
+ * @brief Creates the generation state of @p batch sequences for @p model: the hidden state of
+ *        every layer (zero, as at the start of a sequence) and its own scratch memory.
+ *
+ * The state is owned by the caller and only read the model's shape: several states may step
+ * the same model concurrently from different threads. It must not outlive the model.
+ * @param[out] out Receives the state; unchanged on failure.
+ * @param model The model it will be used with.
+ * @param batch The number of sequences, >= 1.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_state_create(seqgen_model_state **out,
+                                                          const seqgen_model *model, int batch);
+
+/** @brief Frees a generation state; NULL is a no-op. @param state The state. */
+SEQGEN_API void seqgen_model_state_free(seqgen_model_state *state);
+
+/** @brief Sets every hidden state back to zero (the start of a sequence). @param state The state. */
+SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
+
+/**
+ * @brief Feeds one step to every sequence of the state and gives the next step's probabilities.
+ *
+ * Runs the same arithmetic as a training pass, so feeding a sequence step by step gives the
+ * probabilities of seqgen_model_evaluate() (up to float rounding of the batched products).
+ * @param model The model (only read).
+ * @param state The state, created for this model; its hidden states advance by one step.
+ * @param input `[batch][D]` pixels of the current step.
+ * @param[out] probs `[batch][D]` probabilities of the next step's pixels.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument) or ::SEQGEN_EMISMATCH (state made for a
+ *         model of another shape).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state,
+                                                  const float *input, float *probs);
+
+/** @} */
+
 /* ==== Optimiser ============================================================================== */
+
+/**
+ * @defgroup optim Optimiser: Adam and SGD with PyTorch's semantics
+ * @brief Updates a model's parameters from the gradients of its last training pass.
+ *
+ * With g the gradient, after optional clipping by global norm (as
+ * `torch.nn.utils.clip_grad_norm_`: if ||g|| > c, g *= c / (||g|| + 1e-6)) and L2 weight decay
+ * (g += wd * w, as PyTorch's `Adam` and `SGD` add it to the gradient), step t = 1, 2, ... does:
+ * - Adam (`torch.optim.Adam`, amsgrad off): m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ *   w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+ * - SGD (`torch.optim.SGD`, dampening 0, no Nesterov): with momentum mu > 0, b = g at t = 1 and
+ *   b = mu b + g after; w -= lr * b. With mu = 0, w -= lr * g.
+ *
+ * The state (moments, step count) mirrors the parameter buffer's layout. An optimiser is bound
+ * to the shape of the model it was created for.
+ * @{
+ */
+
+/** The update rule. */
+typedef enum seqgen_optim_kind {
+    SEQGEN_OPTIM_ADAM = 0, /**< Adam with bias correction. */
+    SEQGEN_OPTIM_SGD = 1   /**< Stochastic gradient descent with optional momentum. */
+} seqgen_optim_kind;
+
+/** Optimiser settings. Start from seqgen_optim_config_default(). */
+typedef struct seqgen_optim_config {
+    seqgen_optim_kind kind; /**< The rule. */
+    double lr;              /**< Learning rate (> 0). Adam 1e-3, SGD 1e-2 by default. */
+    double beta1;           /**< Adam's first-moment decay, [0, 1). Default 0.9. */
+    double beta2;           /**< Adam's second-moment decay, [0, 1). Default 0.999. */
+    double eps;             /**< Adam's denominator term (> 0). Default 1e-8. */
+    double weight_decay;    /**< L2 penalty added to the gradient (>= 0). Default 0. */
+    double momentum;        /**< SGD momentum, [0, 1). Default 0. */
+    double clip_norm;       /**< Clip the gradient's global norm to this; 0 = no clipping. Default 0. */
+} seqgen_optim_config;
+
+/**
+ * @brief PyTorch's defaults for a kind (Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8; SGD: lr 1e-2,
+ *        momentum 0), no weight decay, no clipping. An unknown kind gives Adam's defaults with
+ *        that kind (seqgen_optim_create() then rejects it).
+ * @param kind The rule.
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_optim_config seqgen_optim_config_default(seqgen_optim_kind kind);
+
+/**
+ * @brief Creates an optimiser for @p model's parameters, with zero moments and step count 0.
+ * @param[out] out Receives the optimiser; unchanged on failure.
+ * @param model The model whose shape it takes (it keeps no pointer to it).
+ * @param cfg The settings (copied).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_optim_create(seqgen_optim **out, const seqgen_model *model,
+                                                    const seqgen_optim_config *cfg);
+
+/** @brief Frees an optimiser; NULL is a no-op. @param opt The optimiser. */
+SEQGEN_API void seqgen_optim_free(seqgen_optim *opt);
+
+/**
+ * @brief Applies one update to @p model's parameters from its gradient buffer (clipping the
+ *        gradient buffer in place if clipping is on).
+ * @param opt The optimiser.
+ * @param model A model of the shape the optimiser was created for.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_EMISMATCH (other shape) or ::SEQGEN_ENUMERIC
+ *         (the gradient holds NaN or infinity: nothing is changed).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model);
+
+/** @brief The current learning rate. @param opt The optimiser. @return lr. */
+SEQGEN_API double seqgen_optim_get_lr(const seqgen_optim *opt);
+
+/**
+ * @brief Sets the learning rate of the following steps (e.g. for a decay schedule).
+ * @param opt The optimiser.
+ * @param lr The new rate, finite and > 0.
+ * @return ::SEQGEN_OK or ::SEQGEN_EINVAL.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_optim_set_lr(seqgen_optim *opt, double lr);
+
+/** @brief Steps taken so far. @param opt The optimiser. @return The count. */
+SEQGEN_API uint64_t seqgen_optim_step_count(const seqgen_optim *opt);
+
+/** @brief The gradient's global L2 norm before clipping, at the last step (0 before any).
+ *  @param opt The optimiser. @return The norm. */
+SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
+
+/** @} */
 
 /* ==== Scheduler ============================================================================== */
 

@@ -1,0 +1,47 @@
+/* One GRU layer over a sequence, PyTorch's equations and layout (gate order r, z, n):
+ *   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   h' = (1 - z) * n + z * h
+ * Activations are time-major, [T][B][...], so that one step of a batch is one contiguous matrix
+ * and the products of many steps are single GEMMs. Shapes: in = input size, H = hidden size,
+ * W_ih [3H][in], W_hh [3H][H], b_ih [3H], b_hh [3H]. Nothing here allocates. */
+#ifndef SEQGEN_GRU_H
+#define SEQGEN_GRU_H
+
+/* The weights of one layer, views into the model's parameter (or gradient) buffer. */
+typedef struct sg_gru_weights {
+    float *w_ih; /* [3H][in] */
+    float *w_hh; /* [3H][H] */
+    float *b_ih; /* [3H] */
+    float *b_hh; /* [3H] */
+} sg_gru_weights;
+
+/* Scratch shared by the functions below for a batch of B and chunks of C steps:
+ * gi [C][B][3H], gh [B][3H], dgates [C][B][4H]. */
+typedef struct sg_gru_scratch {
+    float *gi, *gh, *dgates;
+    int chunk;
+} sg_gru_scratch;
+
+/* One step for a batch: h_out [B][H] from x [B][in] and h_prev [B][H] (h_out must not alias
+ * h_prev). gates [B][4H] receives r, z, n, W_hn h + b_hn for backward, or is NULL. */
+void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w, const float *x,
+                         const float *h_prev, float *h_out, float *gates,
+                         const sg_gru_scratch *scratch);
+
+/* The whole sequence when every input is known: x [T][B][in]; h [T+1][B][H] with h[0] the
+ * initial state on entry, h[1..T] the outputs; gates [T][B][4H] (or NULL if no backward
+ * follows). The input projection is one GEMM per chunk of steps. */
+void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
+                    const float *x, float *h, float *gates, const sg_gru_scratch *scratch);
+
+/* Backpropagation through time. x, h, gates as left by the forward; dy [T][B][H] holds
+ * dL/dh[t+1] from above (output layer or the next layer) and, if want_dx, is overwritten with
+ * dL/dx [T][B][in] (then in must equal H: only layers above the first have dx). dh [B][H] is
+ * scratch. Gradients are ADDED to grad (same layout as w). */
+void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
+                     const float *x, const float *h, const float *gates, float *dy, int want_dx,
+                     const sg_gru_weights *grad, float *dh, const sg_gru_scratch *scratch);
+
+#endif

@@ -1,0 +1,356 @@
+/* The model handle: configuration, the parameter buffer with its named views, PyTorch's
+ * initialisation, and single-step generation. The training pass is in train.c. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels.h"
+#include "model_impl.h"
+#include "status.h"
+
+#define SG_MAX_DIM 65536
+#define SG_MAX_THREADS 1024
+
+seqgen_model_config seqgen_model_config_default(void)
+{
+    seqgen_model_config cfg = {.pixels_per_step = 1, .hidden = 128, .layers = 1, .seed = 1, .threads = 0};
+    return cfg;
+}
+
+seqgen_train_options seqgen_train_options_default(void)
+{
+    seqgen_train_options opts = {.loss = SEQGEN_LOSS_MSE, .teacher_prob = 1.0,
+                                 .feedback = SEQGEN_FEEDBACK_SAMPLE};
+    return opts;
+}
+
+static int check_config(const seqgen_model_config *cfg)
+{
+    if (cfg->pixels_per_step < 1 || cfg->pixels_per_step > SG_MAX_DIM)
+        return sg_error(SEQGEN_EINVAL, "pixels_per_step must be in [1, %d], got %d", SG_MAX_DIM,
+                        cfg->pixels_per_step);
+    if (cfg->hidden < 1 || cfg->hidden > SG_MAX_DIM)
+        return sg_error(SEQGEN_EINVAL, "hidden must be in [1, %d], got %d", SG_MAX_DIM, cfg->hidden);
+    if (cfg->layers < 1 || cfg->layers > SG_MAX_DIM)
+        return sg_error(SEQGEN_EINVAL, "layers must be in [1, %d], got %d", SG_MAX_DIM, cfg->layers);
+    if (cfg->threads < 0 || cfg->threads > SG_MAX_THREADS)
+        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS,
+                        cfg->threads);
+    return SEQGEN_OK;
+}
+
+static void add_tensor(seqgen_model *m, const char *name, int rows, int cols)
+{
+    sg_tensor *t = &m->tensors[m->tensor_count++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->rows = rows;
+    t->cols = cols;
+    t->offset = m->param_count;
+    m->param_count += (size_t)rows * cols;
+}
+
+/* Lays out the tensors in PyTorch's order (see model.h). */
+static void lay_out_tensors(seqgen_model *m)
+{
+    const int H = m->cfg.hidden, D = m->cfg.pixels_per_step;
+    char name[SG_TENSOR_NAME_MAX];
+    for (int l = 0; l < m->cfg.layers; l++) {
+        snprintf(name, sizeof name, "weight_ih_l%d", l);
+        add_tensor(m, name, 3 * H, l == 0 ? D : H);
+        snprintf(name, sizeof name, "weight_hh_l%d", l);
+        add_tensor(m, name, 3 * H, H);
+        snprintf(name, sizeof name, "bias_ih_l%d", l);
+        add_tensor(m, name, 3 * H, 1);
+        snprintf(name, sizeof name, "bias_hh_l%d", l);
+        add_tensor(m, name, 3 * H, 1);
+    }
+    add_tensor(m, "out.weight", D, H);
+    add_tensor(m, "out.bias", D, 1);
+}
+
+/* PyTorch's default initialisation: nn.GRU draws every parameter from U(-1/sqrt(H), 1/sqrt(H));
+ * nn.Linear(H, D)'s Kaiming-uniform weight (a = sqrt(5)) and its bias have the same bound
+ * 1/sqrt(fan_in) = 1/sqrt(H). */
+static void init_params(seqgen_model *m)
+{
+    const float bound = 1.0f / sqrtf((float)m->cfg.hidden);
+    for (size_t i = 0; i < m->param_count; i++)
+        m->params[i] = bound * (2.0f * sg_rng_float(&m->init_rng) - 1.0f);
+}
+
+int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
+{
+    if (!out || !cfg)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_create: NULL %s", out ? "config" : "output");
+    int status = check_config(cfg);
+    if (status)
+        return status;
+    seqgen_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return sg_error(SEQGEN_ENOMEM, "out of memory for the model");
+    m->cfg = *cfg;
+    m->tensors = calloc((size_t)4 * cfg->layers + 2, sizeof *m->tensors);
+    if (m->tensors)
+        lay_out_tensors(m);
+    m->params = m->tensors ? calloc(m->param_count, sizeof *m->params) : NULL;
+    m->grads = m->params ? calloc(m->param_count, sizeof *m->grads) : NULL;
+    if (!m->grads) {
+        seqgen_model_free(m);
+        return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
+                        cfg->layers, cfg->pixels_per_step);
+    }
+    sg_rng_seed(&m->init_rng, cfg->seed, 1);
+    sg_rng_seed(&m->mix_rng, cfg->seed, 2);
+    init_params(m);
+    sg_blas_single_thread();
+    *out = m;
+    return SEQGEN_OK;
+}
+
+void seqgen_model_free(seqgen_model *model)
+{
+    if (!model)
+        return;
+    sg_model_free_workspace(model);
+    free(model->params);
+    free(model->grads);
+    free(model->tensors);
+    free(model);
+}
+
+seqgen_model_config seqgen_model_get_config(const seqgen_model *model)
+{
+    return model->cfg;
+}
+
+int seqgen_model_set_threads(seqgen_model *model, int threads)
+{
+    if (!model)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_set_threads: NULL model");
+    if (threads < 0 || threads > SG_MAX_THREADS)
+        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS, threads);
+    model->cfg.threads = threads;
+    return SEQGEN_OK;
+}
+
+int sg_model_thread_count(const seqgen_model *model)
+{
+    if (model->cfg.threads > 0)
+        return model->cfg.threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > SG_MAX_THREADS ? SG_MAX_THREADS : (int)cores;
+}
+
+/* ---- Named tensors ------------------------------------------------------------------------ */
+
+size_t seqgen_model_param_count(const seqgen_model *model)
+{
+    return model->param_count;
+}
+
+int seqgen_model_tensor_count(const seqgen_model *model)
+{
+    return model->tensor_count;
+}
+
+int seqgen_model_tensor_info(const seqgen_model *model, int index, const char **name, int *rows,
+                             int *cols)
+{
+    if (!model || index < 0 || index >= model->tensor_count)
+        return sg_error(SEQGEN_EINVAL, "tensor index %d out of range [0, %d)", index,
+                        model ? model->tensor_count : 0);
+    const sg_tensor *t = &model->tensors[index];
+    if (name)
+        *name = t->name;
+    if (rows)
+        *rows = t->rows;
+    if (cols)
+        *cols = t->cols;
+    return SEQGEN_OK;
+}
+
+int sg_model_find_tensor(const seqgen_model *model, const char *name)
+{
+    for (int i = 0; i < model->tensor_count; i++)
+        if (strcmp(model->tensors[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+size_t sg_model_tensor_offset(const seqgen_model *model, int index)
+{
+    return model->tensors[index].offset;
+}
+
+/* The tensor called `name` if it exists and holds `count` values, else an error. */
+static int lookup(const seqgen_model *model, const char *name, size_t count, const sg_tensor **out)
+{
+    if (!model || !name)
+        return sg_error(SEQGEN_EINVAL, "NULL model or tensor name");
+    int i = sg_model_find_tensor(model, name);
+    if (i < 0)
+        return sg_error(SEQGEN_ENOENT, "no tensor called \"%s\" (H=%d, L=%d)", name,
+                        model->cfg.hidden, model->cfg.layers);
+    const sg_tensor *t = &model->tensors[i];
+    if (count != (size_t)t->rows * t->cols)
+        return sg_error(SEQGEN_EMISMATCH, "tensor \"%s\" is %d x %d = %zu values, not %zu", name,
+                        t->rows, t->cols, (size_t)t->rows * t->cols, count);
+    *out = t;
+    return SEQGEN_OK;
+}
+
+int seqgen_model_get_tensor(const seqgen_model *model, const char *name, float *out, size_t count)
+{
+    const sg_tensor *t;
+    int status = lookup(model, name, count, &t);
+    if (status)
+        return status;
+    if (!out)
+        return sg_error(SEQGEN_EINVAL, "NULL output for tensor \"%s\"", name);
+    memcpy(out, model->params + t->offset, count * sizeof *out);
+    return SEQGEN_OK;
+}
+
+int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *values, size_t count)
+{
+    const sg_tensor *t;
+    int status = lookup(model, name, count, &t);
+    if (status)
+        return status;
+    if (!values)
+        return sg_error(SEQGEN_EINVAL, "NULL values for tensor \"%s\"", name);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(values[i]))
+            return sg_error(SEQGEN_ENUMERIC, "tensor \"%s\": value %zu is %f", name, i, values[i]);
+    memcpy(model->params + t->offset, values, count * sizeof *values);
+    return SEQGEN_OK;
+}
+
+int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *out, size_t count)
+{
+    const sg_tensor *t;
+    int status = lookup(model, name, count, &t);
+    if (status)
+        return status;
+    if (!out)
+        return sg_error(SEQGEN_EINVAL, "NULL output for the gradient of \"%s\"", name);
+    memcpy(out, model->grads + t->offset, count * sizeof *out);
+    return SEQGEN_OK;
+}
+
+float *sg_model_params(seqgen_model *model) { return model->params; }
+const float *sg_model_params_const(const seqgen_model *model) { return model->params; }
+float *sg_model_grads(seqgen_model *model) { return model->grads; }
+sg_rng *sg_model_init_rng(seqgen_model *model) { return &model->init_rng; }
+sg_rng *sg_model_mix_rng(seqgen_model *model) { return &model->mix_rng; }
+
+sg_gru_weights sg_model_layer(const seqgen_model *model, float *buffer, int layer)
+{
+    const sg_tensor *t = &model->tensors[4 * layer];
+    sg_gru_weights w = {buffer + t[0].offset, buffer + t[1].offset, buffer + t[2].offset,
+                        buffer + t[3].offset};
+    return w;
+}
+
+int sg_model_layer_input(const seqgen_model *model, int layer)
+{
+    return layer == 0 ? model->cfg.pixels_per_step : model->cfg.hidden;
+}
+
+float *sg_model_out_weight(const seqgen_model *model, float *buffer)
+{
+    return buffer + model->tensors[model->tensor_count - 2].offset;
+}
+
+float *sg_model_out_bias(const seqgen_model *model, float *buffer)
+{
+    return buffer + model->tensors[model->tensor_count - 1].offset;
+}
+
+/* ---- Single-step generation --------------------------------------------------------------- */
+
+struct seqgen_model_state {
+    int batch, hidden, layers, pixels;
+    int current;    /* which of h[0], h[1] holds the hidden states */
+    float *h[2];    /* [L][B][H] each: current and next hidden states */
+    float *gi, *gh; /* [B][3H] scratch of the GRU step */
+    float *memory;
+};
+
+int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *model, int batch)
+{
+    if (!out || !model)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_state_create: NULL %s", out ? "model" : "output");
+    if (batch < 1)
+        return sg_error(SEQGEN_EINVAL, "batch must be >= 1, got %d", batch);
+    seqgen_model_state *s = calloc(1, sizeof *s);
+    const size_t hsize = (size_t)model->cfg.layers * batch * model->cfg.hidden;
+    const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
+    float *mem = s ? malloc((2 * hsize + 2 * gsize) * sizeof *mem) : NULL;
+    if (!mem) {
+        free(s);
+        return sg_error(SEQGEN_ENOMEM, "out of memory for the state of %d sequences", batch);
+    }
+    s->batch = batch;
+    s->hidden = model->cfg.hidden;
+    s->layers = model->cfg.layers;
+    s->pixels = model->cfg.pixels_per_step;
+    s->memory = mem;
+    s->h[0] = mem;
+    s->h[1] = mem + hsize;
+    s->gi = mem + 2 * hsize;
+    s->gh = s->gi + gsize;
+    seqgen_model_state_reset(s);
+    *out = s;
+    return SEQGEN_OK;
+}
+
+void seqgen_model_state_free(seqgen_model_state *state)
+{
+    if (!state)
+        return;
+    free(state->memory);
+    free(state);
+}
+
+void seqgen_model_state_reset(seqgen_model_state *state)
+{
+    if (!state)
+        return;
+    state->current = 0;
+    memset(state->h[0], 0, (size_t)state->layers * state->batch * state->hidden * sizeof(float));
+}
+
+int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, const float *input,
+                      float *probs)
+{
+    if (!model || !state || !input || !probs)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_step: NULL argument");
+    const int B = state->batch, H = state->hidden, D = state->pixels;
+    if (H != model->cfg.hidden || state->layers != model->cfg.layers || D != model->cfg.pixels_per_step)
+        return sg_error(SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d used with H=%d, L=%d, D=%d",
+                        H, state->layers, D, model->cfg.hidden, model->cfg.layers,
+                        model->cfg.pixels_per_step);
+    const size_t layer_size = (size_t)B * H;
+    const float *h_prev = state->h[state->current];
+    float *h_next = state->h[1 - state->current];
+    sg_gru_scratch scratch = {state->gi, state->gh, NULL, 1};
+    for (int l = 0; l < state->layers; l++) {
+        sg_gru_weights w = sg_model_layer(model, model->params, l);
+        const float *x = l == 0 ? input : h_next + (l - 1) * layer_size;
+        sg_gru_step_forward(B, sg_model_layer_input(model, l), H, &w, x, h_prev + l * layer_size,
+                            h_next + l * layer_size, NULL, &scratch);
+    }
+    const float *bias = sg_model_out_bias(model, model->params);
+    sg_gemm(0, 1, B, D, H, 1.0f, h_next + (state->layers - 1) * layer_size, H,
+            sg_model_out_weight(model, model->params), H, 0.0f, probs, D);
+    for (int b = 0; b < B; b++)
+        for (int d = 0; d < D; d++)
+            probs[b * D + d] = sg_sigmoidf(probs[b * D + d] + bias[d]);
+    state->current = 1 - state->current;
+    return SEQGEN_OK;
+}

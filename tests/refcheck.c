@@ -1,0 +1,307 @@
+/* The PyTorch reference checker (`make refcheck`): for each fixture file named on the command
+ * line (format in tests/fixtures/README.md), loads the parameters by name into a model and
+ * compares the probabilities, both losses, the gradients of both losses and the parameters
+ * after one and two Adam steps with PyTorch's. Prints the worst relative error of each record
+ * (max |ours - theirs| / max |theirs|) and exits with 1 if any exceeds its tolerance or any
+ * record is missing. Nothing here assumes a size: H, L, B, T come from `config`, D from
+ * `weight_ih_l0`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqgen.h"
+
+#define TOL_FORWARD 1e-5 /* probabilities and losses */
+#define TOL_GRAD 1e-4    /* gradients and Adam steps */
+
+typedef struct record {
+    char name[64];
+    size_t count;
+    double *values;
+} record;
+
+typedef struct fixture {
+    const char *path;
+    record *records;
+    size_t n;
+} fixture;
+
+static void free_fixture(fixture *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->records[i].values);
+    free(f->records);
+}
+
+/* Reads the next line that is not a comment or blank; 0 at end of file. */
+static int next_line(FILE *fp, char **line, size_t *cap)
+{
+    while (getline(line, cap, fp) >= 0) {
+        const char *p = *line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '#' && *p != '\n' && *p != '\r' && *p != '\0')
+            return 1;
+    }
+    return 0;
+}
+
+/* Parses one record's value line into rec->values. */
+static int parse_values(const fixture *f, record *rec, const char *line)
+{
+    rec->values = malloc((rec->count ? rec->count : 1) * sizeof *rec->values);
+    if (!rec->values)
+        return fprintf(stderr, "%s: out of memory for %s\n", f->path, rec->name), -1;
+    const char *p = line;
+    for (size_t i = 0; i < rec->count; i++) {
+        char *end;
+        rec->values[i] = strtod(p, &end);
+        if (end == p)
+            return fprintf(stderr, "%s: record %s: value %zu of %zu missing or not a number\n",
+                           f->path, rec->name, i + 1, rec->count), -1;
+        p = end;
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (*p)
+        return fprintf(stderr, "%s: record %s: more than %zu values\n", f->path, rec->name,
+                       rec->count), -1;
+    return 0;
+}
+
+static int load_fixture(fixture *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return fprintf(stderr, "%s: cannot open\n", path), -1;
+    char *line = NULL;
+    size_t cap = 0, alloc = 0;
+    int status = 0;
+    while (status == 0 && next_line(fp, &line, &cap)) {
+        if (f->n == alloc) {
+            alloc = alloc ? 2 * alloc : 64;
+            record *grown = realloc(f->records, alloc * sizeof *grown);
+            if (!grown) {
+                status = -1;
+                break;
+            }
+            f->records = grown;
+        }
+        record *rec = &f->records[f->n];
+        memset(rec, 0, sizeof *rec);
+        unsigned long long count;
+        if (sscanf(line, "%63s %llu", rec->name, &count) != 2 || count > 100000000ULL) {
+            fprintf(stderr, "%s: expected \"NAME COUNT\", got: %.60s\n", path, line);
+            status = -1;
+            break;
+        }
+        rec->count = count;
+        f->n++;
+        if (!next_line(fp, &line, &cap)) {
+            fprintf(stderr, "%s: record %s has no value line\n", path, rec->name);
+            status = -1;
+            break;
+        }
+        status = parse_values(f, rec, line);
+    }
+    free(line);
+    fclose(fp);
+    if (status)
+        free_fixture(f);
+    return status;
+}
+
+static const record *find(const fixture *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->records[i].name, name) == 0)
+            return &f->records[i];
+    return NULL;
+}
+
+static const record *require(const fixture *f, const char *name, size_t count)
+{
+    const record *r = find(f, name);
+    if (!r)
+        fprintf(stderr, "%s: record %s missing\n", f->path, name);
+    else if (count && r->count != count) {
+        fprintf(stderr, "%s: record %s has %zu values, expected %zu\n", f->path, name, r->count, count);
+        r = NULL;
+    }
+    return r;
+}
+
+/* Compares `ours` with the record `name`; prints and returns 0 if within tol, 1 if not. */
+static int compare(const fixture *f, const char *name, const float *ours, size_t count, double tol)
+{
+    const record *r = require(f, name, count);
+    if (!r)
+        return 1;
+    double max_err = 0.0, max_ref = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double err = fabs((double)ours[i] - r->values[i]);
+        if (!(err <= max_err))
+            max_err = err; /* NaN propagates as a failure */
+        if (fabs(r->values[i]) > max_ref)
+            max_ref = fabs(r->values[i]);
+    }
+    double rel = max_ref > 0.0 ? max_err / max_ref : max_err;
+    int bad = !(rel <= tol);
+    printf("  %-22s %8zu values  worst rel. error %.3e  (tol %.0e)%s\n", name, count, rel, tol,
+           bad ? "  FAIL" : "");
+    return bad;
+}
+
+static int report(int status, const char *what)
+{
+    if (status)
+        fprintf(stderr, "  %s: %s: %s\n", what, seqgen_strerror(status), seqgen_last_error());
+    return status != 0;
+}
+
+/* Sets every model tensor from the record of the same name. */
+static int load_params(const fixture *f, seqgen_model *m)
+{
+    int failures = 0;
+    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
+        const char *name;
+        int rows, cols;
+        failures += report(seqgen_model_tensor_info(m, i, &name, &rows, &cols), "tensor info");
+        const record *r = require(f, name, (size_t)rows * cols);
+        if (!r) {
+            failures++;
+            continue;
+        }
+        float *v = malloc(r->count * sizeof *v);
+        for (size_t k = 0; v && k < r->count; k++)
+            v[k] = (float)r->values[k];
+        failures += !v || report(seqgen_model_set_tensor(m, name, v, r->count), name);
+        free(v);
+    }
+    return failures;
+}
+
+/* Compares every tensor of `m` (parameters or gradients) with records "prefix.NAME". */
+static int compare_tensors(const fixture *f, seqgen_model *m, const char *prefix, int grads, double tol)
+{
+    int failures = 0;
+    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
+        const char *name;
+        int rows, cols;
+        if (report(seqgen_model_tensor_info(m, i, &name, &rows, &cols), "tensor info"))
+            return failures + 1;
+        size_t count = (size_t)rows * cols;
+        float *v = malloc(count * sizeof *v);
+        char full[96];
+        snprintf(full, sizeof full, "%s.%s", prefix, name);
+        if (!v)
+            return failures + 1;
+        int status = grads ? seqgen_model_get_grad(m, name, v, count)
+                           : seqgen_model_get_tensor(m, name, v, count);
+        failures += report(status, name) || compare(f, full, v, count, tol);
+        free(v);
+    }
+    return failures;
+}
+
+static float *to_float(const record *r)
+{
+    float *v = malloc(r->count * sizeof *v);
+    for (size_t i = 0; v && i < r->count; i++)
+        v[i] = (float)r->values[i];
+    return v;
+}
+
+/* Loss of one pass against the record `loss_name`, gradients against "grad_prefix.NAME". */
+static int check_loss(const fixture *f, seqgen_model *m, const float *in, const float *tgt, int B,
+                      int T, seqgen_loss loss, const char *loss_name, const char *grad_prefix,
+                      float *probs)
+{
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = loss;
+    seqgen_train_stats st;
+    if (report(seqgen_model_forward_backward(m, in, tgt, B, T, &opts, probs, &st), "forward_backward"))
+        return 1;
+    float loss_value = (float)st.loss;
+    return compare(f, loss_name, &loss_value, 1, TOL_FORWARD) +
+           compare_tensors(f, m, grad_prefix, 1, TOL_GRAD);
+}
+
+static int check_adam(const fixture *f, seqgen_model *m, const float *in, const float *tgt, int B, int T)
+{
+    int failures = load_params(f, m);
+    seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    seqgen_optim *opt = NULL;
+    if (report(seqgen_optim_create(&opt, m, &cfg), "optim_create"))
+        return failures + 1;
+    const char *names[2] = {"adam1", "adam2"};
+    for (int k = 0; k < 2; k++) {
+        failures += report(seqgen_model_forward_backward(m, in, tgt, B, T, NULL, NULL, NULL), "pass");
+        failures += report(seqgen_optim_step(opt, m), "optim_step");
+        failures += compare_tensors(f, m, names[k], 0, TOL_GRAD);
+    }
+    seqgen_optim_free(opt);
+    return failures;
+}
+
+static int check_fixture(const fixture *f)
+{
+    const record *config = require(f, "config", 4);
+    const record *w_ih = find(f, "weight_ih_l0");
+    if (!config || !w_ih)
+        return 1;
+    const int H = (int)config->values[0], L = (int)config->values[1];
+    const int B = (int)config->values[2], T = (int)config->values[3];
+    if (H < 1 || L < 1 || B < 1 || T < 1 || w_ih->count % (3 * (size_t)H))
+        return fprintf(stderr, "%s: bad config H=%d L=%d B=%d T=%d\n", f->path, H, L, B, T), 1;
+    const int D = (int)(w_ih->count / (3 * (size_t)H));
+    printf("%s: H=%d L=%d B=%d T=%d D=%d\n", f->path, H, L, B, T, D);
+
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = H, cfg.layers = L, cfg.pixels_per_step = D;
+    seqgen_model *m = NULL;
+    if (report(seqgen_model_create(&m, &cfg), "model_create"))
+        return 1;
+    const size_t n = (size_t)B * T * D;
+    const record *in_rec = require(f, "input", n), *tgt_rec = require(f, "target", n);
+    float *in = in_rec ? to_float(in_rec) : NULL, *tgt = tgt_rec ? to_float(tgt_rec) : NULL;
+    float *probs = malloc(n * sizeof *probs);
+    int failures = !in || !tgt || !probs;
+    if (!failures) {
+        failures += load_params(f, m);
+        failures += check_loss(f, m, in, tgt, B, T, SEQGEN_LOSS_MSE, "loss_mse", "grad_mse", probs);
+        failures += compare(f, "prob", probs, n, TOL_FORWARD);
+        failures += check_loss(f, m, in, tgt, B, T, SEQGEN_LOSS_BCE, "loss_bce", "grad_bce", probs);
+        failures += check_adam(f, m, in, tgt, B, T);
+    }
+    free(in);
+    free(tgt);
+    free(probs);
+    seqgen_model_free(m);
+    return failures;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FIXTURE.txt...\n", argv[0]);
+        return 2;
+    }
+    int failed = 0;
+    for (int i = 1; i < argc; i++) {
+        fixture f;
+        if (load_fixture(&f, argv[i])) {
+            failed++;
+            continue;
+        }
+        int failures = check_fixture(&f);
+        printf("%s: %s\n", argv[i], failures ? "FAILED" : "ok");
+        failed += failures != 0;
+        free_fixture(&f);
+    }
+    printf("refcheck: %d of %d fixture files failed\n", failed, argc - 1);
+    return failed ? 1 : 0;
+}
