@@ -113,6 +113,310 @@ typedef struct seqgen_sched seqgen_sched;
 
 /* ==== Dataset ================================================================================ */
 
+/** @name Dataset
+ *  Images with labels from MNIST-style IDX files, turned into binary pixel sequences.
+ *
+ *  A ::seqgen_dataset holds the raw image bytes (0-255, row-major) and labels (0-9) of one split.
+ *  Pixels become binary when sequences are made: by threshold (pixel = 1 iff byte > 127, by
+ *  default) or stochastically (pixel = 1 with probability byte / 255, see
+ *  ::seqgen_binarize_config).
+ *
+ *  **Sequence layout.** An image of `rows x cols` pixels becomes `T = rows * cols / D` steps of `D`
+ *  pixels (D = pixels per step, any divisor of `rows * cols`), in row-major scan order: step `t`
+ *  holds pixels `t*D ... t*D + D - 1`. A batch is float32, batch-major
+ *  `[batch][steps][pixels_per_step]`, every value exactly 0.0f or 1.0f; element `[b][t][d]` is at
+ *  offset `(b * T + t) * D + d`, so each image's sequence is its `rows * cols` pixels in scan order
+ *  whatever D is.
+ *
+ *  **Randomness.** Shuffling and stochastic binarisation each use PCG32 (M. E. O'Neill, 2014;
+ *  pcg32_srandom_r seeding), portable: the same seeds give the same order and pixels on every
+ *  machine. The order of epoch `e` is the Fisher-Yates shuffle (from the last position down, the
+ *  swap partner drawn uniformly without bias) of the identity, driven by PCG32 seeded with
+ *  (seed, stream `e`). The binary pixels of image `i` come from PCG32 seeded with (binarisation
+ *  seed, stream `2^62 + k * 2^32 + i`), one draw per pixel, where `k` is the epoch (mod 2^30) when
+ *  samples are redrawn every epoch and 0 otherwise: a pure function of seed, epoch and image,
+ *  never sharing a generator with the shuffle.
+ *
+ *  A dataset is not modified by reading it: several iterators and threads may read one dataset at
+ *  once, except seqgen_dataset_limit() and seqgen_dataset_nearest(), which need it alone.
+ *  @{ */
+
+/** Which half of a standard MNIST directory to open. */
+typedef enum seqgen_split {
+    SEQGEN_SPLIT_TRAIN = 0, /**< `train-images-idx3-ubyte` and `train-labels-idx1-ubyte`. */
+    SEQGEN_SPLIT_TEST = 1   /**< `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`. */
+} seqgen_split;
+
+/**
+ * @brief Opens a pair of IDX files: images (magic 0x00000803) and labels (0x00000801).
+ *
+ * Each file may be plain or gzip-compressed (read through zlib, detected from the content, not
+ * the name). Everything is checked before use; on failure nothing is allocated and the detail
+ * names the file: ::SEQGEN_ENOENT (missing file), ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT
+ * (bad magic, element type other than unsigned byte, wrong number of dimensions),
+ * ::SEQGEN_EOVERFLOW (a size of 0, or more than 1 GiB of data), ::SEQGEN_ETRUNCATED (the file or
+ * its compressed stream ends early), ::SEQGEN_ETRAILING (bytes after the data),
+ * ::SEQGEN_ECOMPRESSED (corrupt gzip stream), ::SEQGEN_EMISMATCH (image and label counts differ),
+ * ::SEQGEN_ERANGE (a label outside 0-9), ::SEQGEN_ENOMEM, ::SEQGEN_EINVAL (NULL argument).
+ * @param[out] out         Receives the new dataset; free it with seqgen_dataset_free().
+ * @param      images_path Path of the images file.
+ * @param      labels_path Path of the labels file.
+ * @return ::SEQGEN_OK or a negative status.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open(seqgen_dataset **out, const char *images_path,
+                                                   const char *labels_path);
+
+/**
+ * @brief Opens one split of a directory holding the standard MNIST file names.
+ *
+ * For the training split it reads `DIR/train-images-idx3-ubyte` and
+ * `DIR/train-labels-idx1-ubyte`, for the test split the `t10k-` files; each may instead be named
+ * with a `.gz` suffix. When both the plain and the `.gz` name exist, the plain file is used (it
+ * reads faster). This reads the official MNIST download, Fashion-MNIST (e.g. Debian's
+ * `/usr/share/datasets/fashion-mnist`) and the bundled `data/mnist10k`. Errors as
+ * seqgen_dataset_open(), plus ::SEQGEN_ENOENT naming the directory when it or the expected files
+ * do not exist.
+ * @param[out] out   Receives the new dataset; free it with seqgen_dataset_free().
+ * @param      dir   The directory.
+ * @param      split ::SEQGEN_SPLIT_TRAIN or ::SEQGEN_SPLIT_TEST.
+ * @return ::SEQGEN_OK or a negative status.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_dir(seqgen_dataset **out, const char *dir,
+                                                       seqgen_split split);
+
+/**
+ * @brief Frees a dataset and everything it owns.
+ * @param ds The dataset, or NULL (no-op). Iterators over it must be freed first.
+ */
+SEQGEN_API void seqgen_dataset_free(seqgen_dataset *ds);
+
+/**
+ * @brief The number of images (after any seqgen_dataset_limit()).
+ * @param ds The dataset.
+ * @return The count, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_count(const seqgen_dataset *ds);
+
+/**
+ * @brief Image height in pixels (28 for MNIST).
+ * @param ds The dataset.
+ * @return The number of rows, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_rows(const seqgen_dataset *ds);
+
+/**
+ * @brief Image width in pixels (28 for MNIST).
+ * @param ds The dataset.
+ * @return The number of columns, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_cols(const seqgen_dataset *ds);
+
+/**
+ * @brief Pixels per image, `rows * cols` (784 for MNIST): the length of a sequence in pixels.
+ * @param ds The dataset.
+ * @return The number of pixels, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_pixels(const seqgen_dataset *ds);
+
+/**
+ * @brief The raw bytes of one image.
+ * @param ds    The dataset.
+ * @param index 0 <= index < seqgen_dataset_count().
+ * @return `rows * cols` bytes (0 = background, 255 = ink), row-major, owned by the dataset; NULL if
+ *         `ds` is NULL or `index` is out of range.
+ */
+SEQGEN_API const uint8_t *seqgen_dataset_image(const seqgen_dataset *ds, size_t index);
+
+/**
+ * @brief The label of one image.
+ * @param ds    The dataset.
+ * @param index 0 <= index < seqgen_dataset_count().
+ * @return The class 0-9, or -1 if `ds` is NULL or `index` is out of range.
+ */
+SEQGEN_API int seqgen_dataset_label(const seqgen_dataset *ds, size_t index);
+
+/**
+ * @brief Keeps only the first `count` images, for quick runs.
+ *
+ * A `count` at or above the current count keeps every image. Iterators must be created after
+ * this call.
+ * @param ds    The dataset.
+ * @param count How many images to keep, >= 1.
+ * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if `ds` is NULL or `count` is 0.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_limit(seqgen_dataset *ds, size_t count);
+
+/** How bytes become binary pixels. */
+typedef enum seqgen_binarize_mode {
+    SEQGEN_BINARIZE_THRESHOLD = 0, /**< pixel = 1 iff byte > threshold (deterministic). */
+    SEQGEN_BINARIZE_STOCHASTIC = 1 /**< pixel = 1 with probability byte / 255. */
+} seqgen_binarize_mode;
+
+/** Binarisation settings. Start from ::SEQGEN_BINARIZE_CONFIG_DEFAULT. */
+typedef struct seqgen_binarize_config {
+    seqgen_binarize_mode mode; /**< Default ::SEQGEN_BINARIZE_THRESHOLD. */
+    uint8_t threshold;         /**< Threshold mode: pixel = 1 iff byte > threshold; default 127
+                                    (value > 0.5, as the original project). */
+    uint64_t seed;             /**< Stochastic mode: seed of the binarisation generator. */
+    int resample_each_epoch;   /**< Stochastic mode: 0 (default) draws one fixed binary image per
+                                    image, as the standard binarised-MNIST benchmark; 1 draws
+                                    new pixels every epoch. */
+} seqgen_binarize_config;
+
+/** Threshold at 127 (byte > 127 is ink). */
+#define SEQGEN_BINARIZE_CONFIG_DEFAULT { SEQGEN_BINARIZE_THRESHOLD, 127, 0, 0 }
+
+/**
+ * @brief Writes the binary pixel sequences of chosen images.
+ *
+ * The batch layout of the header's conventions, for any pixels per step:
+ * `out[b * pixels + p]` is pixel `p` (row-major) of image `indices[b]`, 0.0f or 1.0f.
+ * @param ds       The dataset.
+ * @param indices  `count` image indices, each < seqgen_dataset_count(); repeats are allowed.
+ * @param count    Number of images.
+ * @param binarize How to binarise; NULL means ::SEQGEN_BINARIZE_CONFIG_DEFAULT.
+ * @param epoch    The epoch, which matters only for stochastic binarisation with
+ *                 `resample_each_epoch`.
+ * @param[out] out `count * seqgen_dataset_pixels()` floats.
+ * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL (NULL pointer, index out of range, bad mode).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_sequences(const seqgen_dataset *ds,
+                                                        const size_t *indices, size_t count,
+                                                        const seqgen_binarize_config *binarize,
+                                                        uint64_t epoch, float *out);
+
+/**
+ * @brief Exact nearest training image in Hamming distance, for each of a batch of binary images.
+ *
+ * Images are compared as binary pixels: a dataset image's pixel is 1 iff its byte > 127, a query's
+ * iff its value > 0.5 (so 0/1 sequences, as made by seqgen_dataset_sequences() or generated by a
+ * model, and probabilities both work). The distance is the number of differing pixels; ties go to
+ * the lowest index. The first call builds a bit-packed copy of the dataset (`pixels / 8` bytes
+ * per image, kept until the dataset is freed); searches then use 64-bit XOR and popcount over
+ * blocks of queries.
+ * @param ds            The dataset searched (e.g. the training set).
+ * @param queries       `count * seqgen_dataset_pixels()` floats, in the sequence layout.
+ * @param count         Number of queries.
+ * @param[out] nearest  `count` indices of the nearest dataset images.
+ * @param[out] distance NULL, or `count` Hamming distances to them.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument) or ::SEQGEN_ENOMEM (building the index).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_nearest(seqgen_dataset *ds, const float *queries,
+                                                      size_t count, size_t *nearest,
+                                                      uint32_t *distance);
+
+/** An epoch iterator over a dataset, yielding batches of pixel sequences. */
+typedef struct seqgen_batch_iter seqgen_batch_iter;
+
+/** Batch iterator settings. Start from ::SEQGEN_BATCH_CONFIG_DEFAULT. */
+typedef struct seqgen_batch_config {
+    size_t batch_size;               /**< B, the images per batch; >= 1, default 64. */
+    size_t pixels_per_step;          /**< D; must divide the pixels per image; default 1. */
+    int shuffle;                     /**< 1 (default): a new random order each epoch; 0: in
+                                          dataset order. */
+    uint64_t seed;                   /**< Seed of the shuffle generator; default 0. */
+    int drop_last;                   /**< 1: skip the last batch of an epoch if it has fewer than
+                                          B images; 0 (default): keep it. */
+    seqgen_binarize_config binarize; /**< How pixels are binarised. */
+} seqgen_batch_config;
+
+/** Batches of 64, one pixel per step, shuffled with seed 0, last batch kept, threshold 127. */
+#define SEQGEN_BATCH_CONFIG_DEFAULT { 64, 1, 1, 0, 0, SEQGEN_BINARIZE_CONFIG_DEFAULT }
+
+/**
+ * @brief Creates a batch iterator at the start of epoch 0.
+ *
+ * All its memory (the order, one batch of sequences, labels and indices) is allocated here;
+ * nothing is allocated per batch. The dataset must outlive the iterator and not be limited while
+ * it exists.
+ * @param[out] out Receives the iterator; free it with seqgen_batch_iter_free().
+ * @param      ds  The dataset (read only).
+ * @param      cfg The settings; NULL means ::SEQGEN_BATCH_CONFIG_DEFAULT.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (batch size 0, D not dividing the image, bad binarisation
+ *         mode, or drop_last with fewer images than one batch), ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_create(seqgen_batch_iter **out,
+                                                        const seqgen_dataset *ds,
+                                                        const seqgen_batch_config *cfg);
+
+/**
+ * @brief Frees an iterator.
+ * @param it The iterator, or NULL (no-op).
+ */
+SEQGEN_API void seqgen_batch_iter_free(seqgen_batch_iter *it);
+
+/**
+ * @brief The next batch of the current epoch.
+ *
+ * Typical loop: `while ((s = seqgen_batch_iter_next(it, &x, &n)) == SEQGEN_OK) train(x, n);`
+ * then `s == SEQGEN_DONE` at the end of the epoch. Returning ::SEQGEN_DONE moves the iterator to
+ * position 0 of the next epoch, so the next call starts it.
+ * @param it             The iterator.
+ * @param[out] sequences On ::SEQGEN_OK, the batch: `count * T * D` floats in the layout
+ *                       `[count][T][D]`, owned by the iterator, valid until the next call.
+ * @param[out] count     On ::SEQGEN_OK, the number of images in the batch (B, or fewer for the
+ *                       last batch); 0 on ::SEQGEN_DONE.
+ * @return ::SEQGEN_OK, ::SEQGEN_DONE, or ::SEQGEN_EINVAL (NULL argument).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_next(seqgen_batch_iter *it,
+                                                      const float **sequences, size_t *count);
+
+/**
+ * @brief The labels of the images in the last batch returned.
+ * @param it The iterator.
+ * @return `count` labels (0-9) owned by the iterator, valid until the next call; NULL if `it` is
+ *         NULL.
+ */
+SEQGEN_API const uint8_t *seqgen_batch_iter_labels(const seqgen_batch_iter *it);
+
+/**
+ * @brief The dataset indices of the images in the last batch returned.
+ * @param it The iterator.
+ * @return `count` indices owned by the iterator, valid until the next call; NULL if `it` is NULL.
+ */
+SEQGEN_API const size_t *seqgen_batch_iter_indices(const seqgen_batch_iter *it);
+
+/**
+ * @brief The number of steps T of each sequence, `pixels / D`.
+ * @param it The iterator.
+ * @return T, 0 if `it` is NULL.
+ */
+SEQGEN_API size_t seqgen_batch_iter_steps(const seqgen_batch_iter *it);
+
+/**
+ * @brief The number of batches in one epoch (taking drop_last into account).
+ * @param it The iterator.
+ * @return The count, 0 if `it` is NULL.
+ */
+SEQGEN_API size_t seqgen_batch_iter_batches_per_epoch(const seqgen_batch_iter *it);
+
+/**
+ * @brief The current epoch, counted from 0.
+ * @param it The iterator.
+ * @return The epoch, 0 if `it` is NULL.
+ */
+SEQGEN_API uint64_t seqgen_batch_iter_epoch(const seqgen_batch_iter *it);
+
+/**
+ * @brief How many images of the current epoch have been handed out.
+ * @param it The iterator.
+ * @return The position, 0 if `it` is NULL.
+ */
+SEQGEN_API size_t seqgen_batch_iter_position(const seqgen_batch_iter *it);
+
+/**
+ * @brief Moves to a given epoch and position, e.g. to resume an interrupted run exactly.
+ *
+ * The iterator then yields exactly what one that had run up to that point would.
+ * @param it       The iterator.
+ * @param epoch    The epoch.
+ * @param position Images of that epoch already handed out, 0 <= position <= count.
+ * @return ::SEQGEN_OK or ::SEQGEN_EINVAL (NULL iterator, position beyond the dataset).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, uint64_t epoch,
+                                                      size_t position);
+/** @} */
+
 /* ==== Model ================================================================================== */
 
 /**
