@@ -80,6 +80,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) -fvisibility=hidden $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The GRU's activation loops (src/kernels.c) vectorise only if comparisons may not trap: GCC then
+# turns their clamps into vector min/max. Unlike -ffast-math this keeps NaN and Inf semantics.
+$(BUILD)/src/kernels.o: BASEFLAGS += -fno-trapping-math
+
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@

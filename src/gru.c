@@ -13,7 +13,7 @@ void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
     sg_gemm(0, 1, batch, G, in, 1.0f, x, in, w->w_ih, in, 0.0f, scratch->gi, G);
     sg_gemm(0, 1, batch, G, hidden, 1.0f, h_prev, hidden, w->w_hh, hidden, 0.0f, scratch->gh, G);
     sg_gru_gates_forward(batch, hidden, scratch->gi, G, scratch->gh, w->b_ih, w->b_hh, h_prev,
-                         h_out, gates);
+                         h_out, gates, scratch->gate_sink);
 }
 
 void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
@@ -30,7 +30,7 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
             sg_gemm(0, 1, batch, G, hidden, 1.0f, hp, hidden, w->w_hh, hidden, 0.0f, scratch->gh, G);
             sg_gru_gates_forward(batch, hidden, scratch->gi + (size_t)(t - t0) * batch * G, G,
                                  scratch->gh, w->b_ih, w->b_hh, hp, h + (size_t)(t + 1) * hstep,
-                                 gates ? gates + (size_t)t * 4 * hstep : NULL);
+                                 gates ? gates + (size_t)t * 4 * hstep : NULL, scratch->gate_sink);
         }
     }
 }

@@ -18,9 +18,10 @@ typedef struct sg_gru_weights {
 } sg_gru_weights;
 
 /* Scratch shared by the functions below for a batch of B and chunks of C steps:
- * gi [C][B][3H], gh [B][3H], dgates [C][B][4H]. */
+ * gi [C][B][3H], gh [B][3H], dgates [C][B][4H] (backward only), gate_sink [4H] (receives the
+ * gates when no backward follows; may point into dgates). */
 typedef struct sg_gru_scratch {
-    float *gi, *gh, *dgates;
+    float *gi, *gh, *dgates, *gate_sink;
     int chunk;
 } sg_gru_scratch;
 

@@ -2,6 +2,8 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* The one CBLAS routine used, declared with the reference CBLAS's enum values (fixed by the
  * standard, shared by every implementation) rather than through <cblas.h>: OpenBLAS's cblas.h
@@ -36,30 +38,131 @@ void sg_blas_single_thread(void)
         openblas_set_num_threads(1);
 }
 
+/* Activation loops are written over blocks of SG_LANES elements: an inner loop with a constant
+ * trip count that GCC vectorises at -O2 (its "very cheap" cost model refuses loops that would
+ * need a scalar epilogue). The remainder of a row runs through the same inline body with a
+ * variable count. kernels.o is compiled with -fno-trapping-math (see the Makefile) so that the
+ * clamps in sg_expf become vector min/max; NaN and Inf still propagate. */
+#define SG_LANES 8
+
+/* exp(x) for x in float range, ~2 ulp: x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high
+ * part exact in float and a low part, after Cody and Waite), exp(r) by its Taylor polynomial of
+ * degree 7 (truncation < 6e-9), 2^n put into the exponent bits. Inputs are clamped to
+ * [-87, 88] so that 2^n stays a normal float: exp(-87) ~ 1.6e-38 stands in for anything
+ * smaller, which changes no sigmoid or tanh by more than 1e-38. */
+static inline float sg_expf(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float n = (x * 1.44269504088896341f + round) - round;
+    float r = x - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) * (1 << 23);
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* sigmoid(x) = 1 / (1 + exp(-x)): never divides by zero or overflows thanks to the clamp. */
+static inline float sigmoid_lane(float x)
+{
+    return 1.0f / (1.0f + sg_expf(-x));
+}
+
+/* tanh(x) = 2 sigmoid(2x) - 1; absolute error ~1e-7 near 0, where float rounding of the
+ * pre-activation is of the same order. */
+static inline float tanh_lane(float x)
+{
+    return 2.0f / (1.0f + sg_expf(-2.0f * x)) - 1.0f;
+}
+
+/* One row's operands split per gate (r, z, n): GCC vectorises loads p[k] from distinct restrict
+ * pointers, not p[H + k] from one. */
+typedef struct gates_fwd_row {
+    const float *restrict xr, *restrict xz, *restrict xn;    /* W_ih x */
+    const float *restrict hr, *restrict hz, *restrict hn;    /* W_hh h */
+    const float *restrict bir, *restrict biz, *restrict bin; /* b_ih */
+    const float *restrict bhr, *restrict bhz, *restrict bhn; /* b_hh */
+    const float *restrict h_prev;
+    float *restrict h_out, *restrict r, *restrict z, *restrict n, *restrict hn_out;
+} gates_fwd_row;
+
+static inline void gates_forward_block(int count, gates_fwd_row p)
+{
+    for (int k = 0; k < count; k++) {
+        float r = sigmoid_lane(p.xr[k] + p.bir[k] + p.hr[k] + p.bhr[k]);
+        float z = sigmoid_lane(p.xz[k] + p.biz[k] + p.hz[k] + p.bhz[k]);
+        float hn = p.hn[k] + p.bhn[k];
+        float n = tanh_lane(p.xn[k] + p.bin[k] + r * hn);
+        p.h_out[k] = (1.0f - z) * n + z * p.h_prev[k];
+        p.r[k] = r;
+        p.z[k] = z;
+        p.n[k] = n;
+        p.hn_out[k] = hn;
+    }
+}
+
+/* The operands of columns [j, j + ...) of one row. */
+static gates_fwd_row gates_fwd_at(int H, int j, const float *xi, const float *hh, const float *b_ih,
+                                  const float *b_hh, const float *hp, float *ho, float *g)
+{
+    gates_fwd_row p = {xi + j, xi + H + j, xi + 2 * H + j, hh + j, hh + H + j, hh + 2 * H + j,
+                       b_ih + j, b_ih + H + j, b_ih + 2 * H + j, b_hh + j, b_hh + H + j,
+                       b_hh + 2 * H + j, hp + j, ho + j, g + j, g + H + j, g + 2 * H + j,
+                       g + 3 * H + j};
+    return p;
+}
+
 void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, const float *gh,
                           const float *b_ih, const float *b_hh, const float *h_prev, float *h_out,
-                          float *gates)
+                          float *gates, float *gate_sink)
 {
     const int H = hidden;
     for (int b = 0; b < rows; b++) {
         const float *xi = gi + (size_t)b * gi_ld, *hh = gh + (size_t)b * 3 * H;
         const float *hp = h_prev + (size_t)b * H;
-        float *ho = h_out + (size_t)b * H;
-        float *g = gates ? gates + (size_t)b * 4 * H : NULL;
-        for (int j = 0; j < H; j++) {
-            float r = sg_sigmoidf(xi[j] + b_ih[j] + hh[j] + b_hh[j]);
-            float z = sg_sigmoidf(xi[H + j] + b_ih[H + j] + hh[H + j] + b_hh[H + j]);
-            float hn = hh[2 * H + j] + b_hh[2 * H + j];
-            float n = tanhf(xi[2 * H + j] + b_ih[2 * H + j] + r * hn);
-            ho[j] = (1.0f - z) * n + z * hp[j];
-            if (g) {
-                g[j] = r;
-                g[H + j] = z;
-                g[2 * H + j] = n;
-                g[3 * H + j] = hn;
-            }
-        }
+        float *ho = h_out + (size_t)b * H, *g = gates ? gates + (size_t)b * 4 * H : gate_sink;
+        int j = 0;
+        for (; j + SG_LANES <= H; j += SG_LANES)
+            gates_forward_block(SG_LANES, gates_fwd_at(H, j, xi, hh, b_ih, b_hh, hp, ho, g));
+        gates_forward_block(H - j, gates_fwd_at(H, j, xi, hh, b_ih, b_hh, hp, ho, g));
     }
+}
+
+typedef struct gates_bwd_row {
+    float *restrict dh;
+    const float *restrict r, *restrict z, *restrict n, *restrict hn, *restrict h_prev;
+    float *restrict dr, *restrict dz, *restrict dhn, *restrict dn;
+} gates_bwd_row;
+
+static inline void gates_backward_block(int count, gates_bwd_row p)
+{
+    for (int k = 0; k < count; k++) {
+        float r = p.r[k], z = p.z[k], n = p.n[k];
+        float dn = p.dh[k] * (1.0f - z) * (1.0f - n * n);
+        float dz = p.dh[k] * (p.h_prev[k] - n) * z * (1.0f - z);
+        p.dr[k] = dn * p.hn[k] * r * (1.0f - r);
+        p.dz[k] = dz;
+        p.dhn[k] = dn * r;
+        p.dn[k] = dn;
+        p.dh[k] *= z;
+    }
+}
+
+static gates_bwd_row gates_bwd_at(int H, int j, float *d, const float *g, const float *hp, float *dg)
+{
+    gates_bwd_row p = {d + j, g + j, g + H + j, g + 2 * H + j, g + 3 * H + j, hp + j,
+                       dg + j, dg + H + j, dg + 2 * H + j, dg + 3 * H + j};
+    return p;
 }
 
 void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
@@ -69,29 +172,34 @@ void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, 
     for (int b = 0; b < rows; b++) {
         const float *g = gates + (size_t)b * 4 * H, *hp = h_prev + (size_t)b * H;
         float *d = dh + (size_t)b * H, *dg = dgates + (size_t)b * 4 * H;
-        for (int j = 0; j < H; j++) {
-            float r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
-            float dn = d[j] * (1.0f - z) * (1.0f - n * n);
-            float dz = d[j] * (hp[j] - n) * z * (1.0f - z);
-            float dr = dn * hn * r * (1.0f - r);
-            dg[j] = dr;
-            dg[H + j] = dz;
-            dg[2 * H + j] = dn * r;
-            dg[3 * H + j] = dn;
-            d[j] *= z;
-        }
+        int j = 0;
+        for (; j + SG_LANES <= H; j += SG_LANES)
+            gates_backward_block(SG_LANES, gates_bwd_at(H, j, d, g, hp, dg));
+        gates_backward_block(H - j, gates_bwd_at(H, j, d, g, hp, dg));
     }
+}
+
+static inline void add_block(int count, const float *restrict x, float *restrict y)
+{
+    for (int k = 0; k < count; k++)
+        y[k] += x[k];
 }
 
 void sg_add(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] += x[i];
+    size_t i = 0;
+    for (; i + SG_LANES <= n; i += SG_LANES)
+        add_block(SG_LANES, x + i, y + i);
+    add_block((int)(n - i), x + i, y + i);
 }
 
 void sg_sum_rows(int rows, int cols, const float *x, int ld, float *out)
 {
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++)
-            out[j] += x[(size_t)i * ld + j];
+    for (int i = 0; i < rows; i++) {
+        const float *row = x + (size_t)i * ld;
+        int j = 0;
+        for (; j + SG_LANES <= cols; j += SG_LANES)
+            add_block(SG_LANES, row + j, out + j);
+        add_block(cols - j, row + j, out + j);
+    }
 }

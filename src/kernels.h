@@ -18,7 +18,8 @@ void sg_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
  * so BLAS threads would only oversubscribe the cores. */
 void sg_blas_single_thread(void);
 
-/* Logistic function without overflow: exp is only taken of a non-positive number. */
+/* Logistic function without overflow: exp is only taken of a non-positive number. For single
+ * values (losses, feedback); the gate kernels use a vectorisable form. */
 static inline float sg_sigmoidf(float x)
 {
     if (x >= 0.0f)
@@ -38,10 +39,11 @@ static inline double sg_softplus(double x)
  *   gh     [rows][3H]     recurrent projection W_hh h (biases not included)
  *   b_ih, b_hh [3H]
  *   h_prev [rows][H], h_out [rows][H] (may not alias)
- *   gates  [rows][4H]     if not NULL: r, z, n and hn = W_hn h + b_hn, kept for backward */
+ *   gates  [rows][4H]     r, z, n and hn = W_hn h + b_hn, kept for backward; if NULL, they
+ *                         are written to gate_sink [4H] instead (inference) */
 void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, const float *gh,
                           const float *b_ih, const float *b_hh, const float *h_prev, float *h_out,
-                          float *gates);
+                          float *gates, float *gate_sink);
 
 /* Backward of sg_gru_gates_forward for one step.
  *   dh     [rows][H]   in: dL/dh_out; out: the part of dL/dh_prev that bypasses W_hh (z * dh)

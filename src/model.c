@@ -278,6 +278,7 @@ struct seqgen_model_state {
     int current;    /* which of h[0], h[1] holds the hidden states */
     float *h[2];    /* [L][B][H] each: current and next hidden states */
     float *gi, *gh; /* [B][3H] scratch of the GRU step */
+    float *gate_sink; /* [4H] */
     float *memory;
 };
 
@@ -290,7 +291,8 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     seqgen_model_state *s = calloc(1, sizeof *s);
     const size_t hsize = (size_t)model->cfg.layers * batch * model->cfg.hidden;
     const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
-    float *mem = s ? malloc((2 * hsize + 2 * gsize) * sizeof *mem) : NULL;
+    const size_t sink = (size_t)4 * model->cfg.hidden;
+    float *mem = s ? malloc((2 * hsize + 2 * gsize + sink) * sizeof *mem) : NULL;
     if (!mem) {
         free(s);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the state of %d sequences", batch);
@@ -304,6 +306,7 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     s->h[1] = mem + hsize;
     s->gi = mem + 2 * hsize;
     s->gh = s->gi + gsize;
+    s->gate_sink = s->gh + gsize;
     seqgen_model_state_reset(s);
     *out = s;
     return SEQGEN_OK;
@@ -338,7 +341,7 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     const size_t layer_size = (size_t)B * H;
     const float *h_prev = state->h[state->current];
     float *h_next = state->h[1 - state->current];
-    sg_gru_scratch scratch = {state->gi, state->gh, NULL, 1};
+    sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
     for (int l = 0; l < state->layers; l++) {
         sg_gru_weights w = sg_model_layer(model, model->params, l);
         const float *x = l == 0 ? input : h_next + (l - 1) * layer_size;

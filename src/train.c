@@ -76,20 +76,26 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps)
     w->scratch.gi = p, p += SG_CHUNK * R * 3 * H;
     w->scratch.gh = p, p += R * 3 * H;
     w->scratch.dgates = p;
+    w->scratch.gate_sink = p; /* the forward without backward leaves dgates unused */
     w->scratch.chunk = SG_CHUNK;
 }
 
-void sg_model_free_workspace(seqgen_model *model)
+static void free_workers(seqgen_model *model)
 {
     for (int i = 0; i < model->ws_threads; i++)
         free(model->workers[i].memory);
     free(model->workers);
+    model->workers = NULL;
+    model->ws_threads = model->ws_rows = model->ws_steps = 0;
+}
+
+void sg_model_free_workspace(seqgen_model *model)
+{
+    free_workers(model);
     free(model->teacher);
     free(model->uniforms);
-    model->workers = NULL;
     model->teacher = NULL;
     model->uniforms = NULL;
-    model->ws_threads = model->ws_rows = model->ws_steps = 0;
     model->mix_capacity = 0;
 }
 
@@ -102,7 +108,7 @@ static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps)
         rows = rows > m->ws_rows ? rows : m->ws_rows;
         steps = steps > m->ws_steps ? steps : m->ws_steps;
     }
-    sg_model_free_workspace(m);
+    free_workers(m);
     m->workers = calloc((size_t)threads, sizeof *m->workers);
     if (!m->workers)
         return sg_error(SEQGEN_ENOMEM, "out of memory for %d workers", threads);
@@ -112,7 +118,7 @@ static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps)
         m->workers[i].model = m;
         m->workers[i].memory = malloc(floats * sizeof(float));
         if (!m->workers[i].memory) {
-            sg_model_free_workspace(m);
+            free_workers(m);
             return sg_error(SEQGEN_ENOMEM, "out of memory for the workspace of %d sequences of "
                             "%d steps (%zu MB per thread)", rows, steps, floats * 4 >> 20);
         }
