@@ -33,7 +33,7 @@ typedef struct reader {
 
 static int open_reader(reader *r, const char *path)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
         if (err == ENOENT || err == ENOTDIR)

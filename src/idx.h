@@ -26,7 +26,9 @@ typedef struct sg_idx {
  * ENOENT (no such file), EIO (read error), EFORMAT (bad magic, type or number of dimensions),
  * EOVERFLOW (a zero size or a payload above SG_IDX_MAX_BYTES), ETRUNCATED (ends before the
  * header or the payload does; also a compressed stream cut short), ETRAILING (bytes after the
- * payload), ECOMPRESSED (corrupt gzip data), ENOMEM. The detail message starts with `path`. */
+ * payload), ECOMPRESSED (corrupt gzip data), ENOMEM. The detail message starts with `path`.
+ * (zlib itself ignores non-gzip bytes after the last gzip member; bytes after the payload inside
+ * the compressed data are reported.) */
 int sg_idx_read(const char *path, uint32_t ndims, sg_idx *out);
 
 /* Releases what sg_idx_read allocated; `idx` may be NULL or already freed. */

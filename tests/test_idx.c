@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -269,6 +270,43 @@ static void small_gzip_claiming_a_gigabyte(void **state)
 #endif
 }
 
+/* A pipe has no size to bound the buffer by: it grows as data arrives (here past 1 MiB twice). */
+static void read_from_a_pipe(void **state)
+{
+    fixture *f = *state;
+    enum { COUNT = 3000 };
+    size_t size = 16 + (size_t)COUNT * 28 * 28;
+    uint8_t *file = malloc(size);
+    assert_non_null(file);
+    put_u32(file, 0x803u);
+    put_u32(file + 4, COUNT);
+    put_u32(file + 8, 28);
+    put_u32(file + 12, 28);
+    for (size_t i = 16; i < size; i++)
+        file[i] = (uint8_t)(i * 13);
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/pipe", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        FILE *out = fopen(fifo, "wb");
+        int ok = out && fwrite(file, 1, size, out) == size && fclose(out) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    sg_idx idx;
+    assert_ok(sg_idx_read(fifo, 3, &idx));
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    assert_int_equal(idx.dims[0], COUNT);
+    assert_int_equal(idx.size, size - 16);
+    assert_memory_equal(idx.data, file + 16, size - 16);
+    sg_idx_free(&idx);
+    free(file);
+}
+
 static void corrupt_gzip_stream(void **state)
 {
     fixture *f = *state;
@@ -319,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_magic_type_and_rank, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_and_huge_dimensions, setup, teardown),
         cmocka_unit_test_setup_teardown(small_gzip_claiming_a_gigabyte, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_from_a_pipe, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_file_and_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
