@@ -1,0 +1,603 @@
+/* The model: configuration and tensor API, causality, the teacher-forcing fast path against the
+ * step-by-step path and the double reference, scheduled-sampling mixing (p = 1, p = 0 against a
+ * greedy rollout, the observed fraction, reproducibility), thread-count independence, saturated
+ * units and NaN detection, and the single-step generation API. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gru_reference.h"
+#include "model.h"
+#include "rng.h"
+#include "seqgen.h"
+
+static seqgen_model *make_model(int D, int H, int L, uint64_t seed, int threads)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.pixels_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    return m;
+}
+
+static float *random_bits(size_t n, uint64_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    sg_rng rng;
+    sg_rng_seed(&rng, seed, 3);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sg_rng_u32(&rng) & 1);
+    return x;
+}
+
+/* Largest |a - b| relative to the largest |b|. */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double err = 0.0, big = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)a[i] - b[i]));
+        big = fmax(big, fabs((double)b[i]));
+    }
+    return big > 0.0 ? err / big : err;
+}
+
+static float *copy_grads(seqgen_model *m)
+{
+    size_t n = seqgen_model_param_count(m);
+    float *g = malloc(n * sizeof *g);
+    assert_non_null(g);
+    memcpy(g, sg_model_grads(m), n * sizeof *g);
+    return g;
+}
+
+/* ---- Configuration and tensors -------------------------------------------------------------- */
+
+static void defaults_are_documented_values(void **state)
+{
+    (void)state;
+    seqgen_model_config cfg = seqgen_model_config_default();
+    assert_int_equal(cfg.pixels_per_step, 1);
+    assert_int_equal(cfg.hidden, 128);
+    assert_int_equal(cfg.layers, 1);
+    assert_int_equal(cfg.threads, 0);
+    seqgen_train_options opts = seqgen_train_options_default();
+    assert_int_equal(opts.loss, SEQGEN_LOSS_MSE);
+    assert_true(opts.teacher_prob == 1.0);
+    assert_int_equal(opts.feedback, SEQGEN_FEEDBACK_SAMPLE);
+}
+
+static void bad_configs_are_rejected(void **state)
+{
+    (void)state;
+    seqgen_model *m = (seqgen_model *)0x1;
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 0;
+    assert_int_equal(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL);
+    assert_non_null(strstr(seqgen_last_error(), "hidden"));
+    cfg = seqgen_model_config_default();
+    cfg.layers = -1;
+    assert_int_equal(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL);
+    cfg = seqgen_model_config_default();
+    cfg.pixels_per_step = 0;
+    assert_int_equal(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL);
+    cfg = seqgen_model_config_default();
+    cfg.threads = -2;
+    assert_int_equal(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_create(&m, NULL), SEQGEN_EINVAL);
+    assert_ptr_equal(m, (seqgen_model *)0x1); /* untouched on failure */
+    seqgen_model_free(NULL);
+}
+
+static void tensors_have_pytorch_names_and_shapes(void **state)
+{
+    (void)state;
+    const int D = 3, H = 5, L = 2;
+    seqgen_model *m = make_model(D, H, L, 1, 1);
+    const struct { const char *name; int rows, cols; } expected[] = {
+        {"weight_ih_l0", 3 * H, D}, {"weight_hh_l0", 3 * H, H}, {"bias_ih_l0", 3 * H, 1},
+        {"bias_hh_l0", 3 * H, 1},   {"weight_ih_l1", 3 * H, H}, {"weight_hh_l1", 3 * H, H},
+        {"bias_ih_l1", 3 * H, 1},   {"bias_hh_l1", 3 * H, 1},   {"out.weight", D, H},
+        {"out.bias", D, 1}};
+    assert_int_equal(seqgen_model_tensor_count(m), 10);
+    size_t total = 0;
+    for (int i = 0; i < 10; i++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, i, &name, &rows, &cols));
+        assert_string_equal(name, expected[i].name);
+        assert_int_equal(rows, expected[i].rows);
+        assert_int_equal(cols, expected[i].cols);
+        assert_int_equal(sg_model_tensor_offset(m, i), total); /* contiguous, in order */
+        total += (size_t)rows * cols;
+    }
+    assert_int_equal(seqgen_model_param_count(m), total);
+    assert_int_equal(seqgen_model_tensor_info(m, 10, NULL, NULL, NULL), SEQGEN_EINVAL);
+    seqgen_model_free(m);
+}
+
+static void tensor_get_set_and_errors(void **state)
+{
+    (void)state;
+    seqgen_model *m = make_model(2, 4, 1, 1, 1);
+    float w[12 * 4], back[12 * 4];
+    for (int i = 0; i < 48; i++)
+        w[i] = 0.01f * (float)i;
+    assert_ok(seqgen_model_set_tensor(m, "weight_hh_l0", w, 48));
+    assert_ok(seqgen_model_get_tensor(m, "weight_hh_l0", back, 48));
+    assert_memory_equal(w, back, sizeof w);
+    assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l1", back, 48), SEQGEN_ENOENT);
+    assert_non_null(strstr(seqgen_last_error(), "weight_hh_l1"));
+    assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l0", back, 47), SEQGEN_EMISMATCH);
+    assert_int_equal(seqgen_model_get_grad(m, "nope", back, 1), SEQGEN_ENOENT);
+    w[5] = NAN;
+    assert_int_equal(seqgen_model_set_tensor(m, "weight_hh_l0", w, 48), SEQGEN_ENUMERIC);
+    assert_ok(seqgen_model_get_tensor(m, "weight_hh_l0", back, 48));
+    assert_false(isnan(back[5])); /* nothing changed */
+    seqgen_model_free(m);
+}
+
+static void init_is_pytorch_uniform_and_seeded(void **state)
+{
+    (void)state;
+    const int H = 64;
+    seqgen_model *a = make_model(1, H, 2, 42, 1), *b = make_model(1, H, 2, 42, 1);
+    seqgen_model *c = make_model(1, H, 2, 43, 1);
+    const size_t n = seqgen_model_param_count(a);
+    const float *pa = sg_model_params(a);
+    const float bound = 1.0f / sqrtf((float)H);
+    double mean = 0.0, sq = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(fabsf(pa[i]) <= bound);
+        mean += pa[i];
+        sq += (double)pa[i] * pa[i];
+    }
+    mean /= (double)n;
+    /* U(-k, k) has mean 0 and variance k^2 / 3; n ~ 75000 so 5 standard errors are small. */
+    assert_allclose(mean, 0.0, 0.0, 5.0 * bound / sqrt(3.0 * n));
+    assert_allclose(sq / (double)n, bound * bound / 3.0, 0.02, 0.0);
+    assert_memory_equal(pa, sg_model_params(b), n * sizeof *pa);
+    assert_memory_not_equal(pa, sg_model_params(c), n * sizeof *pa);
+    seqgen_model_free(a), seqgen_model_free(b), seqgen_model_free(c);
+}
+
+/* ---- Forward against the reference, causality ------------------------------------------------ */
+
+static void forward_matches_double_reference(void **state)
+{
+    (void)state;
+    const int D = 2, H = 9, L = 3, B = 5, T = 17;
+    seqgen_model *m = make_model(D, H, L, 3, 2);
+    const size_t n = (size_t)B * T * D;
+    float *x = random_bits(n, 1), *y = random_bits(n, 2), *p = malloc(n * sizeof *p);
+    seqgen_train_stats st;
+    assert_ok(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_BCE, p, &st));
+    ref_model r;
+    ref_load(&r, m);
+    double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd), *logits = malloc(n * sizeof *logits);
+    for (size_t i = 0; i < n; i++)
+        xd[i] = x[i], yd[i] = y[i];
+    ref_forward(&r, B, T, xd, NULL, SEQGEN_FEEDBACK_PROB, NULL, logits);
+    for (size_t i = 0; i < n; i++)
+        assert_allclose(p[i], ref_sigmoid(logits[i]), 1e-5, 1e-7);
+    assert_allclose(st.bce, ref_loss(SEQGEN_LOSS_BCE, n, logits, yd), 1e-5, 0.0);
+    assert_allclose(st.mse, ref_loss(SEQGEN_LOSS_MSE, n, logits, yd), 1e-5, 0.0);
+    assert_allclose(st.nll_nats, ref_loss(SEQGEN_LOSS_BCE, n, logits, yd) * T * D, 1e-5, 0.0);
+    ref_free(&r);
+    seqgen_model_free(m);
+    free(x), free(y), free(p), free(xd), free(yd), free(logits);
+}
+
+/* Changing the pixels of steps after t must leave the outputs of steps 0..t bit-identical. */
+static void check_causality(int D, int L, int T, const int *cuts, int ncuts, int mixing)
+{
+    const int B = 3, H = 12;
+    seqgen_model *m = make_model(D, H, L, 5, 2);
+    const size_t n = (size_t)B * T * D;
+    float *x = random_bits(n, 11), *y = random_bits(n, 12), *x2 = malloc(n * sizeof *x2);
+    float *p = malloc(n * sizeof *p), *p2 = malloc(n * sizeof *p2);
+    uint8_t *teacher = malloc((size_t)B * T);
+    memset(teacher, 1, (size_t)B * T);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.feedback = SEQGEN_FEEDBACK_PROB;
+    for (int c = 0; c < ncuts; c++) {
+        const int t = cuts[c];
+        memcpy(x2, x, n * sizeof *x);
+        for (int b = 0; b < B; b++)
+            for (int s = t + 1; s < T; s++)
+                for (int d = 0; d < D; d++)
+                    x2[((size_t)b * T + s) * D + d] = 1.0f - x[((size_t)b * T + s) * D + d];
+        if (mixing) {
+            assert_ok(sg_model_forward_backward_masked(m, x, y, B, T, &opts, teacher, NULL, p, NULL));
+            assert_ok(sg_model_forward_backward_masked(m, x2, y, B, T, &opts, teacher, NULL, p2, NULL));
+        } else {
+            assert_ok(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_MSE, p, NULL));
+            assert_ok(seqgen_model_evaluate(m, x2, y, B, T, SEQGEN_LOSS_MSE, p2, NULL));
+        }
+        for (int b = 0; b < B; b++) {
+            const size_t at = (size_t)b * T * D;
+            assert_memory_equal(p + at, p2 + at, (size_t)(t + 1) * D * sizeof *p);
+            /* and the output right after the cut does see the change */
+            assert_memory_not_equal(p + at + (size_t)(t + 1) * D, p2 + at + (size_t)(t + 1) * D,
+                                    D * sizeof *p);
+        }
+    }
+    seqgen_model_free(m);
+    free(x), free(y), free(x2), free(p), free(p2), free(teacher);
+}
+
+static void outputs_do_not_see_the_future(void **state)
+{
+    (void)state;
+    const int cuts[] = {0, 1, 7, 20, 38};
+    check_causality(1, 1, 40, cuts, 5, 0);
+    check_causality(1, 3, 40, cuts, 5, 0);
+    check_causality(4, 2, 40, cuts, 5, 0);
+    check_causality(2, 2, 40, cuts, 5, 1);
+}
+
+/* ---- Paths and threads ----------------------------------------------------------------------- */
+
+/* The batched teacher-forcing path and the step-by-step (mixing) path with every coin on
+ * "teacher" compute the same function; only float rounding of differently shaped GEMMs differs. */
+static void fast_path_matches_stepwise_path(void **state)
+{
+    (void)state;
+    const int D = 2, H = 20, L = 2, B = 6, T = 50;
+    const size_t n = (size_t)B * T * D;
+    for (int loss = SEQGEN_LOSS_MSE; loss <= SEQGEN_LOSS_BCE; loss++) {
+        seqgen_model *m = make_model(D, H, L, 9, 2);
+        float *x = random_bits(n, 21), *y = random_bits(n, 22);
+        float *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
+        uint8_t *teacher = malloc((size_t)B * T);
+        memset(teacher, 1, (size_t)B * T);
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.loss = (seqgen_loss)loss;
+        opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
+        seqgen_train_stats s1, s2;
+        assert_ok(seqgen_model_forward_backward(m, x, y, B, T, &opts, p1, &s1));
+        float *g1 = copy_grads(m);
+        assert_ok(sg_model_forward_backward_masked(m, x, y, B, T, &opts, teacher, NULL, p2, &s2));
+        assert_allclose(s2.loss, s1.loss, 1e-6, 0.0);
+        assert_true(rel_diff(p2, p1, n) < 1e-6);
+        assert_true(rel_diff(sg_model_grads(m), g1, seqgen_model_param_count(m)) < 1e-5);
+        assert_allclose(s2.teacher_fraction, 1.0, 0.0, 0.0);
+        seqgen_model_free(m);
+        free(x), free(y), free(p1), free(p2), free(teacher), free(g1);
+    }
+}
+
+static void thread_count_changes_only_rounding(void **state)
+{
+    (void)state;
+    const int D = 1, H = 16, L = 2, B = 7, T = 30;
+    const size_t n = (size_t)B * T * D;
+    float *x = random_bits(n, 31), *y = random_bits(n, 32);
+    seqgen_model *m1 = make_model(D, H, L, 4, 1), *m3 = make_model(D, H, L, 4, 3);
+    for (int mixing = 0; mixing <= 1; mixing++) {
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.teacher_prob = mixing ? 0.5 : 1.0;
+        opts.feedback = SEQGEN_FEEDBACK_PROB;
+        seqgen_train_stats s1, s3;
+        assert_ok(seqgen_model_forward_backward(m1, x, y, B, T, &opts, NULL, &s1));
+        assert_ok(seqgen_model_forward_backward(m3, x, y, B, T, &opts, NULL, &s3));
+        assert_allclose(s3.loss, s1.loss, 1e-6, 0.0);
+        assert_true(s3.teacher_fraction == s1.teacher_fraction); /* the same coins */
+        assert_true(rel_diff(sg_model_grads(m3), sg_model_grads(m1), seqgen_model_param_count(m1)) < 1e-5);
+    }
+    /* and more threads than sequences is fine */
+    assert_ok(seqgen_model_set_threads(m3, 16));
+    assert_ok(seqgen_model_forward_backward(m3, x, y, B, T, NULL, NULL, NULL));
+    assert_int_equal(seqgen_model_set_threads(m3, -1), SEQGEN_EINVAL);
+    seqgen_model_free(m1), seqgen_model_free(m3);
+    free(x), free(y);
+}
+
+static void workspace_regrows_without_changing_results(void **state)
+{
+    (void)state;
+    const int D = 2, H = 8, L = 2;
+    float *x = random_bits(5 * 9 * D, 41), *y = random_bits(5 * 9 * D, 42);
+    seqgen_model *a = make_model(D, H, L, 6, 2), *b = make_model(D, H, L, 6, 2);
+    seqgen_train_stats sa, sb;
+    assert_ok(seqgen_model_forward_backward(a, x, y, 2, 5, NULL, NULL, &sa));
+    assert_ok(seqgen_model_forward_backward(b, x, y, 5, 9, NULL, NULL, NULL)); /* grow first */
+    assert_ok(seqgen_model_forward_backward(b, x, y, 2, 5, NULL, NULL, &sb));
+    assert_true(sa.loss == sb.loss);
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(b), seqgen_model_param_count(a) * sizeof(float));
+    seqgen_model_free(a), seqgen_model_free(b);
+    free(x), free(y);
+}
+
+static void whole_sequences_are_shifted_inputs_and_targets(void **state)
+{
+    (void)state;
+    const int D = 2, B = 3, len = 12, T = len - 1;
+    float *px = random_bits((size_t)B * len * D, 51);
+    float *x = malloc((size_t)B * T * D * sizeof *x), *y = malloc((size_t)B * T * D * sizeof *y);
+    for (int b = 0; b < B; b++) {
+        memcpy(x + (size_t)b * T * D, px + (size_t)b * len * D, (size_t)T * D * sizeof *x);
+        memcpy(y + (size_t)b * T * D, px + ((size_t)b * len + 1) * D, (size_t)T * D * sizeof *y);
+    }
+    seqgen_model *a = make_model(D, 6, 1, 2, 2), *b = make_model(D, 6, 1, 2, 2);
+    seqgen_train_stats sa, sb;
+    assert_ok(seqgen_model_forward_backward(a, x, y, B, T, NULL, NULL, &sa));
+    assert_ok(seqgen_model_train_sequences(b, px, B, len, NULL, NULL, &sb));
+    assert_true(sa.loss == sb.loss);
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(b), seqgen_model_param_count(a) * sizeof(float));
+    assert_int_equal(seqgen_model_train_sequences(b, px, B, 1, NULL, NULL, NULL), SEQGEN_EINVAL);
+    seqgen_model_free(a), seqgen_model_free(b);
+    free(px), free(x), free(y);
+}
+
+/* ---- Scheduled sampling ---------------------------------------------------------------------- */
+
+static void p_one_is_exactly_teacher_forcing(void **state)
+{
+    (void)state;
+    const int D = 1, B = 4, T = 25;
+    float *x = random_bits((size_t)B * T * D, 61), *y = random_bits((size_t)B * T * D, 62);
+    seqgen_model *a = make_model(D, 10, 2, 8, 2), *b = make_model(D, 10, 2, 8, 2);
+    sg_rng before = *sg_model_mix_rng(a);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.teacher_prob = 1.0;
+    opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
+    seqgen_train_stats sa, sb;
+    assert_ok(seqgen_model_forward_backward(a, x, y, B, T, &opts, NULL, &sa));
+    assert_ok(seqgen_model_evaluate(b, x, y, B, T, SEQGEN_LOSS_MSE, NULL, &sb)); /* no gradient */
+    assert_true(sa.loss == sb.loss);
+    assert_ok(seqgen_model_forward_backward(b, x, y, B, T, NULL, NULL, &sb)); /* defaults: p = 1 */
+    assert_true(sa.loss == sb.loss);
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(b), seqgen_model_param_count(a) * sizeof(float));
+    assert_true(sa.teacher_fraction == 1.0);
+    assert_memory_equal(&before, sg_model_mix_rng(a), sizeof before); /* no coin drawn */
+    seqgen_model_free(a), seqgen_model_free(b);
+    free(x), free(y);
+}
+
+/* p = 0, thresholded: the pass feeds exactly the greedy rollout of the single-step API. */
+static void p_zero_threshold_is_greedy_rollout(void **state)
+{
+    (void)state;
+    const int D = 2, H = 16, L = 2, B = 5, T = 60;
+    const size_t n = (size_t)B * T * D;
+    seqgen_model *m = make_model(D, H, L, 12, 2);
+    /* Stronger weights than the init, so that the rollout is not a constant. */
+    float *params = sg_model_params(m);
+    for (size_t i = 0; i < seqgen_model_param_count(m); i++)
+        params[i] *= 4.0f;
+    float *x = random_bits(n, 71), *y = random_bits(n, 72), *p = malloc(n * sizeof *p);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.teacher_prob = 0.0;
+    opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
+    seqgen_train_stats st;
+    assert_ok(seqgen_model_forward_backward(m, x, y, B, T, &opts, p, &st));
+    assert_true(st.teacher_fraction == 0.0);
+
+    seqgen_model_state *s = NULL;
+    assert_ok(seqgen_model_state_create(&s, m, B));
+    float in[5 * 2], out[5 * 2];
+    int ones = 0, zeros = 0;
+    for (int b = 0; b < B; b++)
+        memcpy(in + b * D, x + (size_t)b * T * D, D * sizeof *in); /* the first pixel is true */
+    for (int t = 0; t < T; t++) {
+        if (t > 0)
+            for (int b = 0; b < B; b++)
+                for (int d = 0; d < D; d++) {
+                    /* what the pass fed at step t: its own thresholded output of step t - 1 */
+                    float fed = p[((size_t)b * T + t - 1) * D + d] > 0.5f ? 1.0f : 0.0f;
+                    in[b * D + d] = out[b * D + d] > 0.5f ? 1.0f : 0.0f;
+                    assert_true(fed == in[b * D + d]);
+                    ones += fed == 1.0f, zeros += fed == 0.0f;
+                }
+        assert_ok(seqgen_model_step(m, s, in, out));
+        for (int b = 0; b < B; b++)
+            for (int d = 0; d < D; d++)
+                assert_allclose(out[b * D + d], p[((size_t)b * T + t) * D + d], 1e-5, 1e-7);
+    }
+    assert_true(ones > 0 && zeros > 0);
+    seqgen_model_state_free(s);
+    seqgen_model_free(m);
+    free(x), free(y), free(p);
+}
+
+static void teacher_fraction_matches_p(void **state)
+{
+    (void)state;
+    const int B = 64, T = 200;
+    float *x = random_bits((size_t)B * T, 81), *y = random_bits((size_t)B * T, 82);
+    seqgen_model *m = make_model(1, 4, 1, 13, 2);
+    const double ps[] = {0.05, 0.3, 0.7, 0.95};
+    for (int i = 0; i < 4; i++) {
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.teacher_prob = ps[i];
+        seqgen_train_stats st;
+        assert_ok(seqgen_model_forward_backward(m, x, y, B, T, &opts, NULL, &st));
+        /* n = B (T - 1) independent coins: 5 binomial standard deviations (false alarm ~6e-7) */
+        const double count = (double)B * (T - 1);
+        assert_allclose(st.teacher_fraction, ps[i], 0.0, 5.0 * sqrt(ps[i] * (1.0 - ps[i]) / count));
+    }
+    seqgen_model_free(m);
+    free(x), free(y);
+}
+
+static void mixing_is_reproducible_for_a_seed(void **state)
+{
+    (void)state;
+    const int D = 2, B = 6, T = 40;
+    const size_t n = (size_t)B * T * D;
+    float *x = random_bits(n, 91), *y = random_bits(n, 92);
+    seqgen_model *a = make_model(D, 8, 2, 21, 2), *b = make_model(D, 8, 2, 21, 1);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.teacher_prob = 0.5; /* SAMPLE feedback: coins and Bernoulli samples */
+    seqgen_train_stats sa, sb, sa2;
+    assert_ok(seqgen_model_forward_backward(a, x, y, B, T, &opts, NULL, &sa));
+    assert_ok(seqgen_model_forward_backward(b, x, y, B, T, &opts, NULL, &sb));
+    assert_true(sa.teacher_fraction == sb.teacher_fraction);
+    assert_allclose(sa.loss, sb.loss, 1e-6, 0.0);
+    assert_memory_equal(sg_model_mix_rng(a), sg_model_mix_rng(b), sizeof(sg_rng));
+    /* restoring the generator replays the same coins */
+    sg_rng saved = *sg_model_mix_rng(a);
+    assert_ok(seqgen_model_forward_backward(a, x, y, B, T, &opts, NULL, &sa2));
+    *sg_model_mix_rng(a) = saved;
+    assert_ok(seqgen_model_forward_backward(a, x, y, B, T, &opts, NULL, &sa));
+    assert_true(sa.loss == sa2.loss && sa.teacher_fraction == sa2.teacher_fraction);
+    seqgen_model_free(a), seqgen_model_free(b);
+    free(x), free(y);
+}
+
+/* ---- Numerics and errors --------------------------------------------------------------------- */
+
+static void saturated_units_stay_finite(void **state)
+{
+    (void)state;
+    const int D = 2, H = 8, L = 2, B = 3, T = 20;
+    const size_t n = (size_t)B * T * D;
+    seqgen_model *m = make_model(D, H, L, 14, 2);
+    /* Every unit saturated: biases of +-1e5 (the same sign in bias_ih and bias_hh, so they
+     * cannot cancel) dwarf the weighted sums, at most 1e3 * (D + H) = 1e4. Exploding gradients
+     * of unsaturated huge weights would be genuine mathematics, not a numerical fault. */
+    sg_rng rng;
+    sg_rng_seed(&rng, 5, 5);
+    for (int k = 0; k < seqgen_model_tensor_count(m); k++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, k, &name, &rows, &cols));
+        float *t = sg_model_params(m) + sg_model_tensor_offset(m, k);
+        for (int i = 0; i < rows * cols; i++)
+            t[i] = (sg_rng_u32(&rng) & 1 ? 1e3f : -1e3f) * sg_rng_float(&rng);
+    }
+    for (int l = 0; l < L; l++) {
+        char ih[32], hh[32];
+        snprintf(ih, sizeof ih, "bias_ih_l%d", l);
+        snprintf(hh, sizeof hh, "bias_hh_l%d", l);
+        float *b_ih = sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, ih));
+        float *b_hh = sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, hh));
+        for (int i = 0; i < 3 * H; i++)
+            b_ih[i] = b_hh[i] = sg_rng_u32(&rng) & 1 ? 1e5f : -1e5f;
+    }
+    float *b_out = sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, "out.bias"));
+    for (int d = 0; d < D; d++)
+        b_out[d] = d % 2 ? 1e5f : -1e5f;
+    float *x = random_bits(n, 101), *y = random_bits(n, 102), *p = malloc(n * sizeof *p);
+    for (int loss = SEQGEN_LOSS_MSE; loss <= SEQGEN_LOSS_BCE; loss++)
+        for (int mixing = 0; mixing <= 1; mixing++) {
+            seqgen_train_options opts = seqgen_train_options_default();
+            opts.loss = (seqgen_loss)loss;
+            opts.teacher_prob = mixing ? 0.5 : 1.0;
+            seqgen_train_stats st;
+            assert_ok(seqgen_model_forward_backward(m, x, y, B, T, &opts, p, &st));
+            assert_true(isfinite(st.loss) && isfinite(st.nll_nats));
+            for (size_t i = 0; i < n; i++)
+                assert_true(p[i] >= 0.0f && p[i] <= 1.0f);
+            const float *g = sg_model_grads(m);
+            for (size_t i = 0; i < seqgen_model_param_count(m); i++)
+                assert_true(isfinite(g[i]));
+        }
+    seqgen_model_free(m);
+    free(x), free(y), free(p);
+}
+
+static void nan_in_the_loss_is_reported(void **state)
+{
+    (void)state;
+    const int B = 2, T = 5;
+    seqgen_model *m = make_model(1, 4, 1, 15, 1);
+    float *x = random_bits(B * T, 111), *y = random_bits(B * T, 112);
+    x[3] = NAN;
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, B, T, NULL, NULL, NULL), SEQGEN_ENUMERIC);
+    assert_non_null(strstr(seqgen_last_error(), "not finite"));
+    x[3] = 1.0f;
+    sg_model_params(m)[0] = INFINITY;
+    assert_int_equal(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_BCE, NULL, NULL), SEQGEN_ENUMERIC);
+    seqgen_model_free(m);
+    free(x), free(y);
+}
+
+static void bad_pass_arguments_are_rejected(void **state)
+{
+    (void)state;
+    seqgen_model *m = make_model(1, 4, 1, 16, 1);
+    float x[10] = {0}, y[10] = {0};
+    seqgen_train_options opts = seqgen_train_options_default();
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 0, 5, NULL, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 0, NULL, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, NULL, y, 2, 5, NULL, NULL, NULL), SEQGEN_EINVAL);
+    opts.teacher_prob = 1.5;
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    opts.teacher_prob = NAN;
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    opts = seqgen_train_options_default();
+    opts.loss = (seqgen_loss)7;
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    opts = seqgen_train_options_default();
+    opts.feedback = (seqgen_feedback)9;
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    seqgen_model_free(m);
+}
+
+/* ---- Single-step generation ------------------------------------------------------------------ */
+
+static void stepping_matches_the_batched_forward(void **state)
+{
+    (void)state;
+    const int D = 3, H = 10, L = 3, B = 4, T = 15;
+    const size_t n = (size_t)B * T * D;
+    seqgen_model *m = make_model(D, H, L, 17, 2);
+    float *x = random_bits(n, 121), *y = random_bits(n, 122), *p = malloc(n * sizeof *p);
+    assert_ok(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_MSE, p, NULL));
+    seqgen_model_state *s = NULL;
+    assert_ok(seqgen_model_state_create(&s, m, B));
+    float in[4 * 3], out[4 * 3];
+    for (int pass = 0; pass < 2; pass++) { /* the second time after a reset */
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++)
+                memcpy(in + b * D, x + ((size_t)b * T + t) * D, D * sizeof *in);
+            assert_ok(seqgen_model_step(m, s, in, out));
+            for (int b = 0; b < B; b++)
+                for (int d = 0; d < D; d++)
+                    assert_allclose(out[b * D + d], p[((size_t)b * T + t) * D + d], 1e-5, 1e-7);
+        }
+        seqgen_model_state_reset(s);
+    }
+    seqgen_model *other = make_model(D, H + 1, L, 17, 1);
+    assert_int_equal(seqgen_model_step(other, s, in, out), SEQGEN_EMISMATCH);
+    assert_int_equal(seqgen_model_step(m, s, NULL, out), SEQGEN_EINVAL);
+    seqgen_model_state *none = NULL;
+    assert_int_equal(seqgen_model_state_create(&none, m, 0), SEQGEN_EINVAL);
+    assert_null(none);
+    seqgen_model_state_free(NULL);
+    seqgen_model_state_free(s);
+    seqgen_model_free(other);
+    seqgen_model_free(m);
+    free(x), free(y), free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_are_documented_values),
+        cmocka_unit_test(bad_configs_are_rejected),
+        cmocka_unit_test(tensors_have_pytorch_names_and_shapes),
+        cmocka_unit_test(tensor_get_set_and_errors),
+        cmocka_unit_test(init_is_pytorch_uniform_and_seeded),
+        cmocka_unit_test(forward_matches_double_reference),
+        cmocka_unit_test(outputs_do_not_see_the_future),
+        cmocka_unit_test(fast_path_matches_stepwise_path),
+        cmocka_unit_test(thread_count_changes_only_rounding),
+        cmocka_unit_test(workspace_regrows_without_changing_results),
+        cmocka_unit_test(whole_sequences_are_shifted_inputs_and_targets),
+        cmocka_unit_test(p_one_is_exactly_teacher_forcing),
+        cmocka_unit_test(p_zero_threshold_is_greedy_rollout),
+        cmocka_unit_test(teacher_fraction_matches_p),
+        cmocka_unit_test(mixing_is_reproducible_for_a_seed),
+        cmocka_unit_test(saturated_units_stay_finite),
+        cmocka_unit_test(nan_in_the_loss_is_reported),
+        cmocka_unit_test(bad_pass_arguments_are_rejected),
+        cmocka_unit_test(stepping_matches_the_batched_forward),
+    };
+    return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
