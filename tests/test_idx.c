@@ -270,6 +270,37 @@ static void small_gzip_claiming_a_gigabyte(void **state)
 #endif
 }
 
+/* A real (sparse) file of 1000 images of 1024x512, 524 MB: with the address space capped, the
+ * allocation fails and the reader says so instead of crashing. */
+static void allocation_failure_is_reported(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    (void)state;
+    skip();
+#else
+    fixture *f = *state;
+    uint8_t header[16];
+    put_u32(header, 0x803u);
+    put_u32(header + 4, 1000);
+    put_u32(header + 8, 1024);
+    put_u32(header + 12, 512);
+    FILE *out = fopen(f->path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(header, 1, sizeof header, out), sizeof header);
+    assert_int_equal(ftruncate(fileno(out), (off_t)(sizeof header + 1000u * 1024 * 512)), 0);
+    assert_int_equal(fclose(out), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(read_with_capped_memory(f->path, 3, SEQGEN_ENOMEM));
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+#endif
+}
+
 /* A pipe has no size to bound the buffer by: it grows as data arrives (here past 1 MiB twice). */
 static void read_from_a_pipe(void **state)
 {
@@ -357,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_magic_type_and_rank, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_and_huge_dimensions, setup, teardown),
         cmocka_unit_test_setup_teardown(small_gzip_claiming_a_gigabyte, setup, teardown),
+        cmocka_unit_test_setup_teardown(allocation_failure_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(read_from_a_pipe, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_file_and_directory, setup, teardown),
