@@ -38,11 +38,18 @@ const char *seqgen_strerror(int status)
 
 const char *seqgen_last_error(void) { return last_detail; }
 
+/* A detail that did not fit ends in "..." so the reader knows it was cut. */
+static void mark_if_truncated(int length)
+{
+    if (length >= DETAIL_SIZE)
+        memcpy(last_detail + DETAIL_SIZE - 4, "...", 4);
+}
+
 int sg_error(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_detail, sizeof last_detail, fmt, ap);
+    mark_if_truncated(vsnprintf(last_detail, sizeof last_detail, fmt, ap));
     va_end(ap);
     return status;
 }
@@ -51,6 +58,6 @@ int sg_error_prefix(int status, const char *prefix)
 {
     char old[DETAIL_SIZE];
     memcpy(old, last_detail, sizeof old);
-    snprintf(last_detail, sizeof last_detail, "%s: %s", prefix, old);
+    mark_if_truncated(snprintf(last_detail, sizeof last_detail, "%s: %s", prefix, old));
     return status;
 }

@@ -47,9 +47,13 @@ static void long_detail_is_truncated_safely(void **state)
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     sg_error(SEQGEN_EIO, "%s", big);
-    assert_true(strlen(seqgen_last_error()) < sizeof big - 1);
-    sg_error_prefix(SEQGEN_EIO, big);
-    assert_true(strlen(seqgen_last_error()) < sizeof big - 1);
+    size_t length = strlen(seqgen_last_error());
+    assert_true(length > 100 && length < sizeof big - 1);
+    assert_string_equal(seqgen_last_error() + length - 3, "...");
+    sg_error_prefix(SEQGEN_EIO, "file.idx");
+    assert_int_equal(strlen(seqgen_last_error()), length);
+    assert_memory_equal(seqgen_last_error(), "file.idx: xxx", 13);
+    assert_string_equal(seqgen_last_error() + length - 3, "...");
 }
 
 static void *fail_in_thread(void *arg)
