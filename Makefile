@@ -54,7 +54,7 @@ DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
 LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) $(GIF_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
-        install-test unit-tests refcheck
+        install-test unit-tests refcheck bench bench-compare
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -67,6 +67,8 @@ help:
 	@echo "  refcheck       compare the model with PyTorch reference files (FIXTURES=\"a.txt b.txt\")"
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
+	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
+	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
 	@echo "  install        install header, libraries, pkg-config file, programs (PREFIX, DESTDIR)"
@@ -155,6 +157,23 @@ demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/bin
 
+# ---- Benchmarks (bench/README.md) -------------------------------------------------------------
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCHES    := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+BENCH_ARGS ?=
+TORCH_PYTHON ?= /usr/bin/python3#  Debian's python3-torch is installed for this interpreter
+
+$(BUILD)/bench/%: bench/%.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -Iinclude $(BLAS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< -o $@ $(LDFLAGS) \
+	    $(STATIC_LIB) $(LIB_LIBS)
+
+bench: $(BENCHES)
+	./$(BUILD)/bench/bench $(BENCH_ARGS)
+
+bench-compare: $(BENCHES)
+	$(TORCH_PYTHON) bench/compare.py --bench ./$(BUILD)/bench/bench -- $(BENCH_ARGS)
+
 # ---- Install ----------------------------------------------------------------------------------
 INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
 
@@ -184,4 +203,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD) build $(LIBOUT)/libseqgen.*
 
--include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
