@@ -56,7 +56,8 @@ def main():
         if target is not None:
             verdict = f">= {target:g}x: " + ("n/a" if ratio is None else
                                              "met" if ratio >= target else "NOT met")
-        print(f"{label:22} {show(a):>10} {show(b):>10} {show(ratio):>7}  {verdict}")
+        shown_ratio = "n/a" if ratio is None else f"{ratio:.3g}"
+        print(f"{label:22} {show(a):>10} {show(b):>10} {shown_ratio:>7}  {verdict}")
     if ours.get("train_gflops") is not None and ours.get("sgemm_gflops"):
         share = ours["train_gflops"] / ours["sgemm_gflops"]
         print(f"libseqgen training at {100 * share:.0f}% of its sgemm ceiling (target >= 70%: "
