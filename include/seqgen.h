@@ -964,6 +964,126 @@ SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
 
 /* ==== Checkpoints ============================================================================ */
 
+/**
+ * @defgroup checkpoint Checkpoints: saving, sharing and resuming
+ * @brief A versioned, checksummed file holding a model and, optionally, its training state.
+ *
+ * The format is specified in @ref checkpoint_format (docs/checkpoint-format.md): magic bytes,
+ * a format version, little-endian fields, the model configuration, every parameter tensor under
+ * its PyTorch name and shape, then optional training state, each part in a section with its own
+ * CRC-32 and a CRC-32 over the whole file. A *model checkpoint* is enough for inference; a
+ * *training checkpoint* adds whatever of ::seqgen_train_state is given, so that loading it and
+ * training on gives bit-identical parameters to never having stopped (same thread count).
+ *
+ * Saving is atomic: the file is written under a temporary name in the same directory, flushed
+ * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
+ * the new one, never a mixture. Loading checks everything before trusting it: magic, sizes
+ * against the file and the configuration, checksums, versions, ranges, finite values. A damaged
+ * or hostile file gives ::SEQGEN_EFORMAT, ::SEQGEN_ETRUNCATED, ::SEQGEN_ETRAILING,
+ * ::SEQGEN_EOVERFLOW, ::SEQGEN_ECHECKSUM, ::SEQGEN_EVERSION (a newer format, or a required
+ * section this version does not know), ::SEQGEN_EMISMATCH, ::SEQGEN_ERANGE or
+ * ::SEQGEN_ENUMERIC, with the file, section and byte in seqgen_last_error(); never a crash.
+ * @{
+ */
+
+/**
+ * @brief The training state a checkpoint saves and restores besides the model.
+ *
+ * Every handle may be NULL: it is then not saved (and, on loading, created from the file if it
+ * can be, see seqgen_checkpoint_load_training()). The counters belong to the caller's loop.
+ */
+typedef struct seqgen_train_state {
+    seqgen_optim *optim;        /**< Optimiser: kind, settings, moments, step count. */
+    seqgen_sched *sched;        /**< Schedule: kind, parameters, position, epoch summary. */
+    seqgen_batch_iter *batches; /**< Training batches: seeds, epoch, position in the epoch. */
+    uint64_t epoch;             /**< Epochs the training loop has completed. */
+    uint64_t iteration;         /**< Batches the training loop has completed, in total. */
+} seqgen_train_state;
+
+/** What a checkpoint holds, as told by seqgen_checkpoint_inspect(). */
+typedef struct seqgen_checkpoint_info {
+    uint32_t version;           /**< Format version of the file. */
+    seqgen_model_config model;  /**< The model's configuration (seed and threads as saved). */
+    size_t param_count;         /**< Number of float parameters of that configuration. */
+    int has_training;           /**< 1 for a training checkpoint, 0 for a model checkpoint. */
+    uint64_t epoch;             /**< Training progress (0 in a model checkpoint). */
+    uint64_t iteration;         /**< Training progress (0 in a model checkpoint). */
+    int has_optim;              /**< 1 if the optimiser's state is saved. */
+    seqgen_optim_config optim;  /**< Its settings, if saved. */
+    uint64_t optim_steps;       /**< Its step count, if saved. */
+    int has_sched;              /**< 1 if the schedule is saved. */
+    seqgen_sched_config sched;  /**< Its parameters, if saved. */
+    uint64_t sched_position;    /**< Its position i, if saved. */
+    int has_batches;            /**< 1 if the batch iterator's position is saved. */
+    uint64_t batches_epoch;     /**< Its epoch, if saved. */
+    uint64_t batches_position;  /**< Its position in that epoch, if saved. */
+} seqgen_checkpoint_info;
+
+/**
+ * @brief Saves a model, and optionally its training state, atomically to @p path.
+ * @param path The file to create or replace; its directory must exist and be writable.
+ * @param model The model (only read).
+ * @param train NULL for a model checkpoint; else the training state to save (its NULL handles
+ *        are left out; the counters are always saved).
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, or an optimiser of another shape);
+ *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write: permission, disk full, no directory;
+ *         the old file, if any, is left intact); ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
+                                                       const seqgen_train_state *train);
+
+/**
+ * @brief Loads the model of a checkpoint (model or training), for inference or fine-tuning.
+ *
+ * The model is created with the saved configuration (including seed and threads) and its
+ * generators are restored; any training state in the file is checked and ignored.
+ * @param[out] out Receives the new model; unchanged on failure.
+ * @param path The checkpoint.
+ * @return ::SEQGEN_OK, ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status (see
+ *         @ref checkpoint).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_model(seqgen_model **out, const char *path);
+
+/**
+ * @brief Loads a training checkpoint to resume training exactly where it was saved.
+ *
+ * Handles given are restored in place, NULL ones are created from the file:
+ * - @p model: if `*model` is NULL a model is created; otherwise it must have the saved D, H and L
+ *   (else ::SEQGEN_EMISMATCH) and its parameters and generators are overwritten.
+ * - `train->optim`, `train->sched`: if NULL and the file holds their state, they are created
+ *   (the optimiser for the model); if given, their settings and state are overwritten, and the
+ *   file must hold their state (else ::SEQGEN_EMISMATCH). The caller frees what was created.
+ * - `train->batches`: cannot be created (it needs the dataset); if given, it must iterate a
+ *   dataset of the saved size and is moved to the saved seeds, epoch and position; if NULL,
+ *   the saved position is ignored.
+ * - `train->epoch`, `train->iteration` receive the saved counters.
+ *
+ * All or nothing: on failure no handle or argument has changed and nothing is left allocated.
+ * @param path The checkpoint; a model checkpoint is refused (::SEQGEN_EMISMATCH).
+ * @param[in,out] model The model to restore, or a pointer to NULL to create one.
+ * @param[in,out] train The handles to restore or create, and the counters.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument), ::SEQGEN_EMISMATCH, ::SEQGEN_ENOENT,
+ *         ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status (see @ref checkpoint).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_training(const char *path,
+                                                                seqgen_model **model,
+                                                                seqgen_train_state *train);
+
+/**
+ * @brief Tells what a checkpoint holds without loading its tensors.
+ *
+ * The whole file is still checked (size, CRCs, version, the configuration sections); tensors
+ * are only checked by the loaders.
+ * @param path The checkpoint.
+ * @param[out] info Receives the description; unchanged on failure.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a
+ *         format status (see @ref checkpoint).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_inspect(const char *path,
+                                                          seqgen_checkpoint_info *info);
+
+/** @} */
+
 /* ==== Animations (GIF) ======================================================================= */
 
 /** @name Animations (GIF)

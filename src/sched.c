@@ -184,7 +184,7 @@ void sg_sched_get_state(const seqgen_sched *sched, sg_sched_state *state) { *sta
 
 static int is_probability(double p) { return p >= 0.0 && p <= 1.0; }
 
-int sg_sched_set_state(seqgen_sched *sched, const sg_sched_state *state)
+int sg_sched_state_check(const sg_sched_state *state)
 {
     if (state->forced > state->inputs)
         return sg_error(SEQGEN_ERANGE, "schedule state: %llu inputs forced out of %llu",
@@ -192,6 +192,18 @@ int sg_sched_set_state(seqgen_sched *sched, const sg_sched_state *state)
     if (!is_probability(state->p_min) || !is_probability(state->p_max) ||
         !(state->p_weighted >= 0.0 && state->p_weighted <= (double)state->inputs))
         return sg_error(SEQGEN_ERANGE, "schedule state: recorded p values out of [0, 1]");
+    return SEQGEN_OK;
+}
+
+int sg_sched_restore(seqgen_sched *sched, const seqgen_sched_config *cfg,
+                     const sg_sched_state *state)
+{
+    int status = sg_sched_config_check(cfg);
+    if (status == SEQGEN_OK)
+        status = sg_sched_state_check(state);
+    if (status != SEQGEN_OK)
+        return status;
+    sched->cfg = *cfg;
     sched->state = *state;
     return SEQGEN_OK;
 }

@@ -18,10 +18,14 @@ typedef struct sg_sched_state {
 /* Checks a configuration; SEQGEN_EINVAL with the offending field in the detail. */
 int sg_sched_config_check(const seqgen_sched_config *cfg);
 
+/* Checks a state is consistent (forced <= inputs, recorded p values in [0, 1]); SEQGEN_ERANGE
+ * otherwise. */
+int sg_sched_state_check(const sg_sched_state *state);
+
 void sg_sched_get_state(const seqgen_sched *sched, sg_sched_state *state);
 
-/* Replaces the state after checking it is consistent (forced <= inputs, p values in [0, 1],
- * finite); SEQGEN_ERANGE otherwise, leaving the schedule unchanged. */
-int sg_sched_set_state(seqgen_sched *sched, const sg_sched_state *state);
+/* Replaces the configuration and state after checking both; on failure nothing changes. */
+int sg_sched_restore(seqgen_sched *sched, const seqgen_sched_config *cfg,
+                     const sg_sched_state *state);
 
 #endif

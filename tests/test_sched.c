@@ -248,7 +248,7 @@ static void restored_state_continues_identically(void **state)
     seqgen_sched_get_config(a, &cfg);
     seqgen_sched *b = NULL;
     assert_ok(seqgen_sched_create(&b, &cfg));
-    assert_ok(sg_sched_set_state(b, &saved));
+    assert_ok(sg_sched_restore(b, &cfg, &saved));
     for (int step = 13; step < 40; step++) {
         train_step(a, step);
         train_step(b, step);
@@ -263,11 +263,16 @@ static void restored_state_continues_identically(void **state)
 
     sg_sched_state bad = saved;
     bad.forced = bad.inputs + 1;
-    assert_int_equal(sg_sched_set_state(b, &bad), SEQGEN_ERANGE);
+    assert_int_equal(sg_sched_restore(b, &cfg, &bad), SEQGEN_ERANGE);
     bad = saved;
     bad.p_min = NAN;
-    assert_int_equal(sg_sched_set_state(b, &bad), SEQGEN_ERANGE);
+    assert_int_equal(sg_sched_restore(b, &cfg, &bad), SEQGEN_ERANGE);
+    seqgen_sched_config bad_cfg = cfg;
+    bad_cfg.k = 0.5; /* below 1: invalid for the inverse sigmoid */
+    assert_int_equal(sg_sched_restore(b, &bad_cfg, &saved), SEQGEN_EINVAL);
     assert_int_equal(seqgen_sched_position(b), 40); /* unchanged by the refusals */
+    seqgen_sched_get_config(b, &bad_cfg);
+    assert_memory_equal(&bad_cfg, &cfg, sizeof cfg);
     seqgen_sched_free(a);
     seqgen_sched_free(b);
 }

@@ -1,0 +1,206 @@
+/* The public checkpoint functions: save, load for inference, load to resume training (all or
+ * nothing), inspect. The sections themselves are in ckptsections.c, the container in ckptio.c. */
+#include "checkpoint.h"
+
+#include <string.h>
+
+#include "model.h"
+#include "optim.h"
+
+int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
+                           const seqgen_train_state *train)
+{
+    if (!path || !model)
+        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_save: NULL %s", path ? "model" : "path");
+    sg_ckpt_writer w;
+    sg_ckw_init(&w);
+    int status = sg_ckpt_encode(&w, model, train);
+    if (status == SEQGEN_OK)
+        status = sg_write_file_atomic(path, w.data, w.size);
+    sg_ckw_free(&w);
+    return status;
+}
+
+/* Reads, checks and decodes everything but the tensors; on success the caller closes `file`. */
+static int open_checkpoint(const char *path, sg_ckpt_file *file, sg_ckpt_contents *contents)
+{
+    int status = sg_ckpt_read(path, file);
+    if (status)
+        return status;
+    status = sg_ckpt_decode(file, contents);
+    if (status) {
+        sg_ckpt_close(file);
+        return sg_error_prefix(status, path);
+    }
+    return SEQGEN_OK;
+}
+
+int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
+{
+    if (!out || !path)
+        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_model: NULL argument");
+    sg_ckpt_file file;
+    sg_ckpt_contents contents;
+    int status = open_checkpoint(path, &file, &contents);
+    if (status)
+        return status;
+    status = sg_ckpt_build_model(&contents, out);
+    sg_ckpt_close(&file);
+    return status ? sg_error_prefix(status, path) : SEQGEN_OK;
+}
+
+int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
+{
+    if (!path || !info)
+        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_inspect: NULL argument");
+    sg_ckpt_file file;
+    sg_ckpt_contents c;
+    int status = open_checkpoint(path, &file, &c);
+    if (status)
+        return status;
+    seqgen_checkpoint_info i;
+    memset(&i, 0, sizeof i);
+    i.version = SG_CKPT_VERSION; /* the reader accepts no other */
+    i.model = c.model;
+    i.param_count = (size_t)c.param_count;
+    i.has_training = c.has_progress;
+    i.epoch = c.epoch;
+    i.iteration = c.iteration;
+    i.has_optim = c.has_optim;
+    i.optim = c.optim;
+    i.optim_steps = c.optim_steps;
+    i.has_sched = c.has_sched;
+    i.sched = c.sched;
+    i.sched_position = c.sched_state.position;
+    i.has_batches = c.has_iter;
+    i.batches_epoch = c.iter.epoch;
+    i.batches_position = c.iter.position;
+    sg_ckpt_close(&file);
+    *info = i;
+    return SEQGEN_OK;
+}
+
+/* Can the caller's existing handles take the saved state? Checked before anything changes. */
+static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
+                         const seqgen_train_state *train)
+{
+    if (!c->has_progress)
+        return sg_error(SEQGEN_EMISMATCH, "a model checkpoint, without training state: load it "
+                        "with seqgen_checkpoint_load_model()");
+    if (model) {
+        seqgen_model_config have = seqgen_model_get_config(model);
+        if (have.pixels_per_step != c->model.pixels_per_step || have.hidden != c->model.hidden ||
+            have.layers != c->model.layers)
+            return sg_error(SEQGEN_EMISMATCH, "the model has D = %d, H = %d, L = %d but the "
+                            "checkpoint's has D = %d, H = %d, L = %d", have.pixels_per_step,
+                            have.hidden, have.layers, c->model.pixels_per_step, c->model.hidden,
+                            c->model.layers);
+    }
+    if (train->optim && !c->has_optim)
+        return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");
+    if (train->optim && sg_optim_size(train->optim) != c->param_count)
+        return sg_error(SEQGEN_EMISMATCH, "the optimiser was made for %zu parameters, the "
+                        "checkpoint's model has %llu", sg_optim_size(train->optim),
+                        (unsigned long long)c->param_count);
+    if (train->sched && !c->has_sched)
+        return sg_error(SEQGEN_EMISMATCH, "a schedule was given but the checkpoint holds none");
+    if (train->batches) {
+        if (!c->has_iter)
+            return sg_error(SEQGEN_EMISMATCH, "a batch iterator was given but the checkpoint "
+                            "holds no dataset position");
+        sg_batch_iter_state have;
+        sg_batch_iter_get_state(train->batches, &have);
+        if (have.count != c->iter.count)
+            return sg_error(SEQGEN_EMISMATCH, "the batch iterator runs over %llu images, the "
+                            "saved one over %llu", (unsigned long long)have.count,
+                            (unsigned long long)c->iter.count);
+    }
+    return SEQGEN_OK;
+}
+
+/* The handles decoded from the file, before they replace or become the caller's. */
+typedef struct staged {
+    seqgen_model *model;
+    seqgen_optim *optim;
+    seqgen_sched *sched;
+} staged;
+
+static void staged_free(staged *s)
+{
+    seqgen_model_free(s->model);
+    seqgen_optim_free(s->optim);
+    seqgen_sched_free(s->sched);
+}
+
+static int stage(const sg_ckpt_contents *c, staged *s)
+{
+    int status = sg_ckpt_build_model(c, &s->model);
+    if (status == SEQGEN_OK && c->has_optim)
+        status = sg_ckpt_build_optim(c, s->model, &s->optim);
+    if (status == SEQGEN_OK && c->has_sched) {
+        status = seqgen_sched_create(&s->sched, &c->sched);
+        if (status == SEQGEN_OK)
+            status = sg_sched_restore(s->sched, &c->sched, &c->sched_state);
+    }
+    return status;
+}
+
+/* Moves staged state into the caller's handles (or hands the staged handles over). Nothing
+ * here can fail: every check was done before. */
+static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
+                   seqgen_train_state *train)
+{
+    if (*model) {
+        memcpy(sg_model_params(*model), sg_model_params(s->model),
+               seqgen_model_param_count(s->model) * sizeof(float));
+        *sg_model_mix_rng(*model) = *sg_model_mix_rng(s->model);
+        if (c->has_init_rng)
+            *sg_model_init_rng(*model) = c->init_rng;
+    } else {
+        *model = s->model;
+        s->model = NULL;
+    }
+    if (s->optim && train->optim) {
+        size_t n = sg_optim_size(s->optim);
+        memcpy(sg_optim_moment1(train->optim), sg_optim_moment1(s->optim), n * sizeof(float));
+        memcpy(sg_optim_moment2(train->optim), sg_optim_moment2(s->optim), n * sizeof(float));
+        *sg_optim_step_count_ptr(train->optim) = c->optim_steps;
+        *sg_optim_config(train->optim) = c->optim;
+    } else if (s->optim) {
+        train->optim = s->optim;
+        s->optim = NULL;
+    }
+    if (s->sched && train->sched) {
+        if (sg_sched_restore(train->sched, &c->sched, &c->sched_state) != SEQGEN_OK)
+            return; /* unreachable: the same values were accepted when staged */
+    } else if (s->sched) {
+        train->sched = s->sched;
+        s->sched = NULL;
+    }
+    train->epoch = c->epoch;
+    train->iteration = c->iteration;
+}
+
+int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
+                                    seqgen_train_state *train)
+{
+    if (!path || !model || !train)
+        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_training: NULL argument");
+    sg_ckpt_file file;
+    sg_ckpt_contents c;
+    int status = open_checkpoint(path, &file, &c);
+    if (status)
+        return status;
+    staged s = {NULL, NULL, NULL};
+    status = check_handles(&c, *model, train);
+    if (status == SEQGEN_OK)
+        status = stage(&c, &s);
+    /* The iterator first: its restore is the only one that reports errors of its own. */
+    if (status == SEQGEN_OK && train->batches)
+        status = sg_batch_iter_set_state(train->batches, &c.iter);
+    if (status == SEQGEN_OK)
+        commit(&s, &c, model, train);
+    staged_free(&s);
+    sg_ckpt_close(&file);
+    return status ? sg_error_prefix(status, path) : SEQGEN_OK;
+}

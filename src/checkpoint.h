@@ -1,0 +1,55 @@
+/* The sections of a checkpoint (docs/checkpoint-format.md) decoded into plain values, shared by
+ * checkpoint.c (the public save / load / inspect functions and their all-or-nothing commits)
+ * and ckptsections.c (encoding and decoding each section). */
+#ifndef SEQGEN_CHECKPOINT_H
+#define SEQGEN_CHECKPOINT_H
+
+#include "ckptio.h"
+#include "dataset.h"
+#include "rng.h"
+#include "sched.h"
+#include "seqgen.h"
+
+#define SG_TAG_MODEL SG_TAG('M', 'O', 'D', 'L')
+#define SG_TAG_TENSOR SG_TAG('T', 'E', 'N', 'S')
+#define SG_TAG_RNGS SG_TAG('R', 'N', 'G', 'S')
+#define SG_TAG_OPTIM SG_TAG('O', 'P', 'T', 'M')
+#define SG_TAG_MOMENT SG_TAG('M', 'O', 'M', 'T')
+#define SG_TAG_SCHED SG_TAG('S', 'C', 'H', 'D')
+#define SG_TAG_ITER SG_TAG('I', 'T', 'E', 'R')
+#define SG_TAG_PROGRESS SG_TAG('P', 'R', 'O', 'G')
+#define SG_TAG_INFO SG_TAG('I', 'N', 'F', 'O')
+
+/* Everything but the tensors, checked for range; the tensors stay in the file until built. */
+typedef struct sg_ckpt_contents {
+    const sg_ckpt_file *file;
+    seqgen_model_config model;
+    uint64_t param_count;
+    int has_rngs, has_init_rng;
+    sg_rng init_rng, mix_rng;
+    int has_optim;
+    seqgen_optim_config optim;
+    uint64_t optim_steps;
+    int has_sched;
+    seqgen_sched_config sched;
+    sg_sched_state sched_state;
+    int has_iter;
+    sg_batch_iter_state iter;
+    int has_progress;
+    uint64_t epoch, iteration;
+} sg_ckpt_contents;
+
+/* Builds the whole file in `w` (initialised by the caller). */
+int sg_ckpt_encode(sg_ckpt_writer *w, const seqgen_model *model, const seqgen_train_state *train);
+
+/* Decodes and checks every section except the tensors' data. */
+int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents);
+
+/* A new model from the contents: its configuration, every TENS tensor, its generators. */
+int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out);
+
+/* A new optimiser for `model` from the contents: settings, step count, every MOMT tensor. */
+int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *model,
+                        seqgen_optim **out);
+
+#endif

@@ -1,0 +1,652 @@
+/* Each checkpoint section's fields (docs/checkpoint-format.md): written from the model,
+ * optimiser, schedule and batch iterator, and read back with every value range-checked and
+ * every tensor checked against the configuration before it is stored. */
+#include "checkpoint.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "optim.h"
+
+#define MAX_MODEL_DIM 65536u /* as seqgen_model_create() */
+#define MAX_NDIM 8u
+#define DTYPE_F32 1u
+#define OUTPUT_SIGMOID 1u
+
+/* ---- Tensors: shared by TENS (parameters) and MOMT (optimiser moments) ---------------------- */
+
+/* PyTorch's shape of the model's tensor `index`: biases are 1-D, weights 2-D. */
+static const char *tensor_shape(const seqgen_model *model, int index, uint32_t *ndim,
+                                uint64_t dims[2])
+{
+    const char *name = "";
+    int rows = 0, cols = 0;
+    if (seqgen_model_tensor_info(model, index, &name, &rows, &cols) != SEQGEN_OK)
+        name = ""; /* unreachable: callers pass indices in range */
+    size_t n = strlen(name);
+    int bias = strncmp(name, "bias", 4) == 0 || (n >= 5 && strcmp(name + n - 5, ".bias") == 0);
+    dims[0] = (uint64_t)rows;
+    dims[1] = (uint64_t)cols;
+    *ndim = bias ? 1 : 2;
+    return name;
+}
+
+static void put_tensor(sg_ckpt_writer *w, uint32_t tag, const char *prefix,
+                       const seqgen_model *model, int index, const float *buffer)
+{
+    uint32_t ndim;
+    uint64_t dims[2];
+    const char *name = tensor_shape(model, index, &ndim, dims);
+    char full[SG_CKPT_MAX_NAME + 1];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    sg_ckw_begin_section(w, tag, SG_CKPT_REQUIRED);
+    sg_ckw_name(w, full);
+    sg_ckw_u32(w, DTYPE_F32);
+    sg_ckw_u32(w, ndim);
+    for (uint32_t d = 0; d < ndim; d++)
+        sg_ckw_u64(w, dims[d]);
+    sg_ckw_f32s(w, buffer + sg_model_tensor_offset(model, index), (size_t)(dims[0] * dims[1]));
+    sg_ckw_end_section(w);
+}
+
+typedef struct tensor_view {
+    char name[SG_CKPT_MAX_NAME + 1];
+    uint32_t ndim;
+    uint64_t dims[MAX_NDIM];
+    uint64_t count;
+    const unsigned char *data;
+} tensor_view;
+
+/* Reads a tensor section's head and locates its data, checking sizes before anything else. */
+static int read_tensor(const sg_ckpt_section *section, tensor_view *t)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    sg_ckc_name(&c, t->name, "tensor name");
+    uint32_t dtype = sg_ckc_u32(&c, "dtype");
+    t->ndim = sg_ckc_u32(&c, "ndim");
+    if (c.status)
+        return c.status;
+    if (dtype != DTYPE_F32)
+        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has dtype %u, not 1 (f32)", t->name,
+                           dtype);
+    if (t->ndim < 1 || t->ndim > MAX_NDIM)
+        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has %u dimensions, not 1 to %u",
+                           t->name, t->ndim, MAX_NDIM);
+    t->count = 1;
+    for (uint32_t d = 0; d < t->ndim; d++) {
+        t->dims[d] = sg_ckc_u64(&c, "dims");
+        if (c.status == SEQGEN_OK && (t->dims[d] == 0 || t->dims[d] > UINT64_MAX / t->count))
+            return sg_ckc_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s': dimension %u (%llu) is zero "
+                               "or overflows the element count", t->name, d,
+                               (unsigned long long)t->dims[d]);
+        t->count *= t->dims[d];
+    }
+    if (c.status == SEQGEN_OK && t->count > (section->size - c.at) / 4)
+        return sg_ckc_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s' claims %llu elements but its "
+                           "section holds only %llu bytes of data", t->name,
+                           (unsigned long long)t->count,
+                           (unsigned long long)(section->size - c.at));
+    t->data = sg_ckc_f32s(&c, t->count, "tensor data");
+    return sg_ckc_end(&c);
+}
+
+/* "[3, 4]"; shapes of more than 4 dimensions end with ", ...]". */
+static void format_shape(char *text, size_t size, uint32_t ndim, const uint64_t *dims)
+{
+    size_t used = (size_t)snprintf(text, size, "[%llu", (unsigned long long)dims[0]);
+    for (uint32_t d = 1; d < ndim && d < 4 && used < size; d++)
+        used += (size_t)snprintf(text + used, size - used, ", %llu", (unsigned long long)dims[d]);
+    if (used < size)
+        snprintf(text + used, size - used, "%s]", ndim > 4 ? ", ..." : "");
+}
+
+/* Stores a read tensor into `buffer` (the model's parameters or an optimiser moment) at the
+ * place of the model's tensor called `name`, after checking its shape and values. `seen`
+ * catches duplicates. */
+static int store_tensor(const sg_ckpt_section *section, const tensor_view *t, const char *name,
+                        const seqgen_model *model, float *buffer, unsigned char *seen)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    int index = sg_model_find_tensor(model, name);
+    if (index < 0)
+        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "unknown tensor '%s'", t->name);
+    if (seen[index])
+        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' appears twice", t->name);
+    uint32_t ndim;
+    uint64_t dims[2];
+    tensor_shape(model, index, &ndim, dims);
+    if (t->ndim != ndim || t->dims[0] != dims[0] || (ndim == 2 && t->dims[1] != dims[1])) {
+        char have[64], need[64];
+        format_shape(have, sizeof have, t->ndim, t->dims);
+        format_shape(need, sizeof need, ndim, dims);
+        return sg_ckc_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
+                           "configuration needs %s", t->name, have, need);
+    }
+    float *dst = buffer + sg_model_tensor_offset(model, index);
+    sg_decode_f32s(t->data, t->count, dst);
+    for (uint64_t i = 0; i < t->count; i++)
+        if (!isfinite(dst[i]))
+            return sg_ckc_fail(&c, SEQGEN_ENUMERIC, "tensor '%s' element %llu is %s", t->name,
+                               (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
+    seen[index] = 1;
+    return SEQGEN_OK;
+}
+
+/* Fails naming the first tensor of the model that no section provided. */
+static int check_all_seen(const seqgen_model *model, const unsigned char *seen, const char *prefix)
+{
+    for (int i = 0; i < seqgen_model_tensor_count(model); i++)
+        if (!seen[i]) {
+            uint32_t ndim;
+            uint64_t dims[2];
+            const char *name = tensor_shape(model, i, &ndim, dims);
+            return sg_error(SEQGEN_EFORMAT, "tensor '%s%s' is missing", prefix, name);
+        }
+    return SEQGEN_OK;
+}
+
+/* ---- Encoding ------------------------------------------------------------------------------- */
+
+static void put_model(sg_ckpt_writer *w, const seqgen_model *model)
+{
+    seqgen_model_config cfg = seqgen_model_get_config(model);
+    sg_ckw_begin_section(w, SG_TAG_MODEL, SG_CKPT_REQUIRED);
+    sg_ckw_u32(w, (uint32_t)cfg.pixels_per_step);
+    sg_ckw_u32(w, (uint32_t)cfg.hidden);
+    sg_ckw_u32(w, (uint32_t)cfg.layers);
+    sg_ckw_u32(w, OUTPUT_SIGMOID);
+    sg_ckw_u64(w, cfg.seed);
+    sg_ckw_u32(w, (uint32_t)cfg.threads);
+    sg_ckw_end_section(w);
+    const float *params = sg_model_params_const(model);
+    for (int i = 0; i < seqgen_model_tensor_count(model); i++)
+        put_tensor(w, SG_TAG_TENSOR, "", model, i, params);
+}
+
+static void put_rng(sg_ckpt_writer *w, const char *name, const sg_rng *rng)
+{
+    sg_ckw_name(w, name);
+    sg_ckw_u64(w, rng->state);
+    sg_ckw_u64(w, rng->inc);
+}
+
+static void put_rngs(sg_ckpt_writer *w, const seqgen_model *model)
+{
+    /* The accessors are not const-qualified; the generators are only read here. */
+    seqgen_model *m = (seqgen_model *)model;
+    sg_ckw_begin_section(w, SG_TAG_RNGS, SG_CKPT_REQUIRED);
+    sg_ckw_u32(w, 2);
+    put_rng(w, "model.init", sg_model_init_rng(m));
+    put_rng(w, "model.mix", sg_model_mix_rng(m));
+    sg_ckw_end_section(w);
+}
+
+static void put_optim(sg_ckpt_writer *w, seqgen_optim *optim, const seqgen_model *model)
+{
+    const seqgen_optim_config *cfg = sg_optim_config(optim);
+    uint64_t steps = *sg_optim_step_count_ptr(optim);
+    sg_ckw_begin_section(w, SG_TAG_OPTIM, SG_CKPT_REQUIRED);
+    sg_ckw_u32(w, (uint32_t)cfg->kind);
+    sg_ckw_u64(w, steps);
+    const double fields[] = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, cfg->weight_decay,
+                             cfg->momentum, cfg->clip_norm};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+        sg_ckw_f64(w, fields[f]);
+    sg_ckw_end_section(w);
+    const char *first = cfg->kind == SEQGEN_OPTIM_ADAM ? "exp_avg." : "momentum_buffer.";
+    int has_first = cfg->kind == SEQGEN_OPTIM_ADAM || (cfg->momentum > 0.0 && steps > 0);
+    for (int i = 0; has_first && i < seqgen_model_tensor_count(model); i++)
+        put_tensor(w, SG_TAG_MOMENT, first, model, i, sg_optim_moment1(optim));
+    for (int i = 0; cfg->kind == SEQGEN_OPTIM_ADAM && i < seqgen_model_tensor_count(model); i++)
+        put_tensor(w, SG_TAG_MOMENT, "exp_avg_sq.", model, i, sg_optim_moment2(optim));
+}
+
+static void put_sched(sg_ckpt_writer *w, const seqgen_sched *sched)
+{
+    seqgen_sched_config cfg;
+    sg_sched_state s;
+    seqgen_sched_get_config(sched, &cfg);
+    sg_sched_get_state(sched, &s);
+    sg_ckw_begin_section(w, SG_TAG_SCHED, SG_CKPT_REQUIRED);
+    sg_ckw_u32(w, (uint32_t)cfg.kind);
+    sg_ckw_u32(w, (uint32_t)cfg.unit);
+    sg_ckw_f64(w, cfg.k);
+    sg_ckw_f64(w, cfg.c);
+    sg_ckw_f64(w, cfg.eps);
+    sg_ckw_u64(w, cfg.warmup);
+    sg_ckw_u64(w, s.position);
+    sg_ckw_u64(w, s.batches);
+    sg_ckw_u64(w, s.inputs);
+    sg_ckw_u64(w, s.forced);
+    sg_ckw_f64(w, s.p_weighted);
+    sg_ckw_f64(w, s.p_min);
+    sg_ckw_f64(w, s.p_max);
+    sg_ckw_end_section(w);
+}
+
+static void put_iter(sg_ckpt_writer *w, const seqgen_batch_iter *batches)
+{
+    sg_batch_iter_state s;
+    sg_batch_iter_get_state(batches, &s);
+    sg_ckw_begin_section(w, SG_TAG_ITER, SG_CKPT_REQUIRED);
+    sg_ckw_u64(w, s.shuffle_seed);
+    sg_ckw_u64(w, s.binarize_seed);
+    sg_ckw_u64(w, s.epoch);
+    sg_ckw_u64(w, s.position);
+    sg_ckw_u64(w, s.count);
+    sg_ckw_end_section(w);
+}
+
+static void put_info(sg_ckpt_writer *w)
+{
+    static const char text[] = "libseqgen " SEQGEN_VERSION_STRING;
+    sg_ckw_begin_section(w, SG_TAG_INFO, 0); /* optional: readers may skip it */
+    sg_ckw_bytes(w, text, sizeof text - 1);
+    sg_ckw_end_section(w);
+}
+
+static void put_progress(sg_ckpt_writer *w, const seqgen_train_state *train)
+{
+    sg_ckw_begin_section(w, SG_TAG_PROGRESS, SG_CKPT_REQUIRED);
+    sg_ckw_u64(w, train->epoch);
+    sg_ckw_u64(w, train->iteration);
+    sg_ckw_end_section(w);
+}
+
+int sg_ckpt_encode(sg_ckpt_writer *w, const seqgen_model *model, const seqgen_train_state *train)
+{
+    size_t params = seqgen_model_param_count(model);
+    if (train && train->optim && sg_optim_size(train->optim) != params)
+        return sg_error(SEQGEN_EINVAL, "the optimiser was made for a model of %zu parameters, "
+                        "not this one's %zu", sg_optim_size(train->optim), params);
+    put_model(w, model);
+    put_rngs(w, model);
+    if (train) {
+        if (train->optim)
+            put_optim(w, train->optim, model);
+        if (train->sched)
+            put_sched(w, train->sched);
+        if (train->batches)
+            put_iter(w, train->batches);
+        put_progress(w, train);
+    }
+    put_info(w);
+    return sg_ckw_finish(w);
+}
+
+/* ---- Decoding the small sections ------------------------------------------------------------ */
+
+/* Prefixes the current detail with the section, for errors found by other modules' checks. */
+static int section_error(const sg_ckpt_section *section, int status)
+{
+    char tag[5], where[64];
+    sg_tag_text(section->tag, tag);
+    snprintf(where, sizeof where, "section '%s' (payload at byte %llu)", tag,
+             (unsigned long long)section->offset);
+    return sg_error_prefix(status, where);
+}
+
+/* The parameter count of a configuration, from the tensor table of the format. */
+static uint64_t param_count_of(uint64_t D, uint64_t H, uint64_t L)
+{
+    uint64_t gru = 3 * H * D + (2 * L - 1) * 3 * H * H + 6 * H * L;
+    return gru + D * H + D;
+}
+
+static int decode_model(const sg_ckpt_section *section, sg_ckpt_contents *out)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    uint32_t D = sg_ckc_u32(&c, "D"), H = sg_ckc_u32(&c, "H"), L = sg_ckc_u32(&c, "L");
+    uint32_t output = sg_ckc_u32(&c, "output kind");
+    uint64_t seed = sg_ckc_u64(&c, "seed");
+    uint32_t threads = sg_ckc_u32(&c, "threads");
+    if (sg_ckc_end(&c))
+        return c.status;
+    if (D < 1 || D > MAX_MODEL_DIM || H < 1 || H > MAX_MODEL_DIM || L < 1 || L > MAX_MODEL_DIM)
+        return sg_ckc_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u: each must be in [1, %u]",
+                           D, H, L, MAX_MODEL_DIM);
+    if (output != OUTPUT_SIGMOID)
+        return sg_ckc_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
+    if (threads > 1024)
+        return sg_ckc_fail(&c, SEQGEN_ERANGE, "threads = %u, more than 1024", threads);
+    uint64_t count = param_count_of(D, H, L);
+    if (count > out->file->size / 4)
+        return sg_ckc_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "
+                           "but the whole file is only %zu bytes", D, H, L,
+                           (unsigned long long)count, out->file->size);
+    out->model = (seqgen_model_config){.pixels_per_step = (int)D, .hidden = (int)H,
+                                       .layers = (int)L, .seed = seed, .threads = (int)threads};
+    out->param_count = count;
+    return SEQGEN_OK;
+}
+
+static int decode_rngs(const sg_ckpt_section *section, sg_ckpt_contents *out)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    uint32_t count = sg_ckc_u32(&c, "generator count");
+    int has_mix = 0;
+    for (uint32_t g = 0; g < count && c.status == SEQGEN_OK; g++) {
+        char name[SG_CKPT_MAX_NAME + 1];
+        sg_ckc_name(&c, name, "generator name");
+        sg_rng rng;
+        rng.state = sg_ckc_u64(&c, "generator state");
+        rng.inc = sg_ckc_u64(&c, "generator increment");
+        if (c.status)
+            break;
+        if (!(rng.inc & 1))
+            return sg_ckc_fail(&c, SEQGEN_ERANGE, "generator '%s' has an even increment", name);
+        int *seen = strcmp(name, "model.mix") == 0    ? &has_mix
+                    : strcmp(name, "model.init") == 0 ? &out->has_init_rng
+                                                      : NULL;
+        if (!seen)
+            return sg_ckc_fail(&c, SEQGEN_EFORMAT, "unknown generator '%s'", name);
+        if (*seen)
+            return sg_ckc_fail(&c, SEQGEN_EFORMAT, "generator '%s' appears twice", name);
+        *seen = 1;
+        *(seen == &has_mix ? &out->mix_rng : &out->init_rng) = rng;
+    }
+    if (sg_ckc_end(&c))
+        return c.status;
+    if (!has_mix)
+        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "generator 'model.mix' is missing");
+    out->has_rngs = 1;
+    return SEQGEN_OK;
+}
+
+static int decode_optim(const sg_ckpt_section *section, sg_ckpt_contents *out)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    seqgen_optim_config *cfg = &out->optim;
+    uint32_t kind = sg_ckc_u32(&c, "kind");
+    out->optim_steps = sg_ckc_u64(&c, "step");
+    cfg->lr = sg_ckc_f64(&c, "lr");
+    cfg->beta1 = sg_ckc_f64(&c, "beta1");
+    cfg->beta2 = sg_ckc_f64(&c, "beta2");
+    cfg->eps = sg_ckc_f64(&c, "eps");
+    cfg->weight_decay = sg_ckc_f64(&c, "weight_decay");
+    cfg->momentum = sg_ckc_f64(&c, "momentum");
+    cfg->clip_norm = sg_ckc_f64(&c, "clip_norm");
+    if (sg_ckc_end(&c))
+        return c.status;
+    if (kind != SEQGEN_OPTIM_ADAM && kind != SEQGEN_OPTIM_SGD)
+        return sg_ckc_fail(&c, SEQGEN_ERANGE, "optimiser kind %u is unknown", kind);
+    cfg->kind = (seqgen_optim_kind)kind;
+    if (sg_optim_check_config(cfg))
+        return section_error(section, SEQGEN_ERANGE);
+    out->has_optim = 1;
+    return SEQGEN_OK;
+}
+
+static int decode_sched(const sg_ckpt_section *section, sg_ckpt_contents *out)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    seqgen_sched_config *cfg = &out->sched;
+    sg_sched_state *s = &out->sched_state;
+    uint32_t kind = sg_ckc_u32(&c, "kind"), unit = sg_ckc_u32(&c, "unit");
+    cfg->k = sg_ckc_f64(&c, "k");
+    cfg->c = sg_ckc_f64(&c, "c");
+    cfg->eps = sg_ckc_f64(&c, "eps");
+    cfg->warmup = sg_ckc_u64(&c, "warmup");
+    s->position = sg_ckc_u64(&c, "position");
+    s->batches = sg_ckc_u64(&c, "batches");
+    s->inputs = sg_ckc_u64(&c, "inputs");
+    s->forced = sg_ckc_u64(&c, "forced");
+    s->p_weighted = sg_ckc_f64(&c, "p_weighted");
+    s->p_min = sg_ckc_f64(&c, "p_min");
+    s->p_max = sg_ckc_f64(&c, "p_max");
+    if (sg_ckc_end(&c))
+        return c.status;
+    if (kind > SEQGEN_SCHED_INVERSE_SIGMOID || unit > SEQGEN_SCHED_PER_EPOCH)
+        return sg_ckc_fail(&c, SEQGEN_ERANGE, "schedule kind %u or unit %u is unknown", kind,
+                           unit);
+    cfg->kind = (seqgen_sched_kind)kind;
+    cfg->unit = (seqgen_sched_unit)unit;
+    if (sg_sched_config_check(cfg) || sg_sched_state_check(s))
+        return section_error(section, SEQGEN_ERANGE);
+    out->has_sched = 1;
+    return SEQGEN_OK;
+}
+
+static int decode_iter(const sg_ckpt_section *section, sg_ckpt_contents *out)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    sg_batch_iter_state *s = &out->iter;
+    s->shuffle_seed = sg_ckc_u64(&c, "shuffle_seed");
+    s->binarize_seed = sg_ckc_u64(&c, "binarize_seed");
+    s->epoch = sg_ckc_u64(&c, "epoch");
+    s->position = sg_ckc_u64(&c, "position");
+    s->count = sg_ckc_u64(&c, "count");
+    if (sg_ckc_end(&c))
+        return c.status;
+    if (s->position > s->count)
+        return sg_ckc_fail(&c, SEQGEN_ERANGE, "position %llu is beyond the %llu images",
+                           (unsigned long long)s->position, (unsigned long long)s->count);
+    out->has_iter = 1;
+    return SEQGEN_OK;
+}
+
+static int decode_progress(const sg_ckpt_section *section, sg_ckpt_contents *out)
+{
+    sg_ckpt_cursor c;
+    sg_ckc_init(&c, section);
+    out->epoch = sg_ckc_u64(&c, "epoch");
+    out->iteration = sg_ckc_u64(&c, "iteration");
+    if (sg_ckc_end(&c))
+        return c.status;
+    out->has_progress = 1;
+    return SEQGEN_OK;
+}
+
+typedef int (*section_decoder)(const sg_ckpt_section *, sg_ckpt_contents *);
+
+/* The sections that appear at most once, with their decoders (MODL exactly once). */
+static const struct {
+    uint32_t tag;
+    section_decoder decode;
+} single_sections[] = {
+    {SG_TAG_MODEL, decode_model},  {SG_TAG_RNGS, decode_rngs}, {SG_TAG_OPTIM, decode_optim},
+    {SG_TAG_SCHED, decode_sched},  {SG_TAG_ITER, decode_iter}, {SG_TAG_PROGRESS, decode_progress},
+    {SG_TAG_INFO, NULL},
+};
+#define SINGLE_COUNT (sizeof single_sections / sizeof single_sections[0])
+
+/* Checks the tags: known singletons at most once, MODL once, unknown required ones refused. */
+static int check_tags(const sg_ckpt_file *file, int seen[SINGLE_COUNT], int *moments)
+{
+    for (uint32_t s = 0; s < file->count; s++) {
+        const sg_ckpt_section *section = &file->sections[s];
+        char tag[5];
+        sg_tag_text(section->tag, tag);
+        size_t k = 0;
+        while (k < SINGLE_COUNT && single_sections[k].tag != section->tag)
+            k++;
+        if (k < SINGLE_COUNT && seen[k]++)
+            return sg_error(SEQGEN_EFORMAT, "section '%s' appears twice", tag);
+        *moments += section->tag == SG_TAG_MOMENT;
+        int known = k < SINGLE_COUNT || section->tag == SG_TAG_TENSOR ||
+                    section->tag == SG_TAG_MOMENT;
+        if (!known && (section->flags & SG_CKPT_REQUIRED))
+            return sg_error(SEQGEN_EVERSION, "section '%s' at byte %llu is marked required but "
+                            "this version of libseqgen does not know it", tag,
+                            (unsigned long long)(section->offset - SG_CKPT_SECTION_HEAD));
+    }
+    if (!seen[0])
+        return sg_error(SEQGEN_EFORMAT, "no 'MODL' section: the file holds no model");
+    return SEQGEN_OK;
+}
+
+int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents)
+{
+    sg_ckpt_contents out;
+    memset(&out, 0, sizeof out);
+    out.file = file;
+    int seen[SINGLE_COUNT] = {0}, moments = 0;
+    int status = check_tags(file, seen, &moments);
+    for (uint32_t s = 0; status == SEQGEN_OK && s < file->count; s++)
+        for (size_t k = 0; k < SINGLE_COUNT; k++)
+            if (single_sections[k].tag == file->sections[s].tag && single_sections[k].decode)
+                status = single_sections[k].decode(&file->sections[s], &out);
+    if (status == SEQGEN_OK && moments && !out.has_optim)
+        status = sg_error(SEQGEN_EFORMAT, "'MOMT' sections without an 'OPTM' section");
+    if (status == SEQGEN_OK)
+        *contents = out;
+    return status;
+}
+
+/* ---- Building handles from the tensors ------------------------------------------------------ */
+
+/* Stores every section with `tag` into buffers chosen by `target` from the tensor's name. */
+typedef float *(*tensor_target)(const tensor_view *t, void *ctx, const char **name,
+                                unsigned char **seen);
+
+static int store_tensors(const sg_ckpt_file *file, uint32_t tag, const seqgen_model *model,
+                         tensor_target target, void *ctx)
+{
+    for (uint32_t s = 0; s < file->count; s++) {
+        const sg_ckpt_section *section = &file->sections[s];
+        if (section->tag != tag)
+            continue;
+        tensor_view t;
+        int status = read_tensor(section, &t);
+        if (status)
+            return status;
+        const char *name = t.name;
+        unsigned char *seen = NULL;
+        float *buffer = target(&t, ctx, &name, &seen);
+        if (!buffer) {
+            sg_ckpt_cursor c;
+            sg_ckc_init(&c, section);
+            return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' does not belong here", t.name);
+        }
+        if ((status = store_tensor(section, &t, name, model, buffer, seen)))
+            return status;
+    }
+    return SEQGEN_OK;
+}
+
+typedef struct params_target {
+    float *params;
+    unsigned char *seen;
+} params_target;
+
+static float *target_params(const tensor_view *t, void *ctx, const char **name,
+                            unsigned char **seen)
+{
+    params_target *p = ctx;
+    *name = t->name;
+    *seen = p->seen;
+    return p->params;
+}
+
+int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out)
+{
+    seqgen_model *model = NULL;
+    const sg_ckpt_section *modl = NULL;
+    for (uint32_t s = 0; !modl; s++)
+        if (contents->file->sections[s].tag == SG_TAG_MODEL)
+            modl = &contents->file->sections[s];
+    int status = seqgen_model_create(&model, &contents->model);
+    if (status)
+        return section_error(modl, status);
+    params_target target = {sg_model_params(model),
+                            calloc((size_t)seqgen_model_tensor_count(model), 1)};
+    if (!target.seen)
+        status = sg_error(SEQGEN_ENOMEM, "out of memory");
+    if (status == SEQGEN_OK)
+        status = store_tensors(contents->file, SG_TAG_TENSOR, model, target_params, &target);
+    if (status == SEQGEN_OK)
+        status = check_all_seen(model, target.seen, "");
+    free(target.seen);
+    if (status) {
+        seqgen_model_free(model);
+        return status;
+    }
+    if (contents->has_rngs)
+        *sg_model_mix_rng(model) = contents->mix_rng;
+    if (contents->has_init_rng)
+        *sg_model_init_rng(model) = contents->init_rng;
+    *out = model;
+    return SEQGEN_OK;
+}
+
+/* The moments of an optimiser: which prefix goes to which buffer. */
+typedef struct moments_target {
+    seqgen_optim_kind kind;
+    float *first, *second;
+    unsigned char *seen_first, *seen_second;
+} moments_target;
+
+static float *target_moment(const tensor_view *t, void *ctx, const char **name,
+                            unsigned char **seen)
+{
+    moments_target *m = ctx;
+    const char *dot = strchr(t->name, '.');
+    if (!dot)
+        return NULL;
+    size_t n = (size_t)(dot - t->name);
+    *name = dot + 1;
+    int adam = m->kind == SEQGEN_OPTIM_ADAM;
+    if (adam ? n == 7 && strncmp(t->name, "exp_avg", 7) == 0
+             : n == 15 && strncmp(t->name, "momentum_buffer", 15) == 0) {
+        *seen = m->seen_first;
+        return m->first;
+    }
+    if (adam && n == 10 && strncmp(t->name, "exp_avg_sq", 10) == 0) {
+        *seen = m->seen_second;
+        return m->second;
+    }
+    return NULL;
+}
+
+/* Which moments the file must hold for these settings (see put_optim). */
+static int check_moments(const sg_ckpt_contents *contents, const seqgen_model *model,
+                         const moments_target *m)
+{
+    const seqgen_optim_config *cfg = &contents->optim;
+    if (cfg->kind == SEQGEN_OPTIM_ADAM) {
+        int status = check_all_seen(model, m->seen_first, "exp_avg.");
+        return status ? status : check_all_seen(model, m->seen_second, "exp_avg_sq.");
+    }
+    if (cfg->momentum > 0.0 && contents->optim_steps > 0)
+        return check_all_seen(model, m->seen_first, "momentum_buffer.");
+    for (int i = 0; i < seqgen_model_tensor_count(model); i++)
+        if (m->seen_first[i])
+            return sg_error(SEQGEN_EFORMAT, "momentum buffers saved for an SGD optimiser "
+                            "that has none (momentum 0 or no step taken)");
+    return SEQGEN_OK;
+}
+
+int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *model,
+                        seqgen_optim **out)
+{
+    seqgen_optim *optim = NULL;
+    int status = seqgen_optim_create(&optim, model, &contents->optim);
+    if (status)
+        return status;
+    size_t tensors = (size_t)seqgen_model_tensor_count(model);
+    unsigned char *seen = calloc(2 * tensors, 1);
+    moments_target target = {contents->optim.kind, sg_optim_moment1(optim),
+                             sg_optim_moment2(optim), seen, seen + tensors};
+    status = seen ? store_tensors(contents->file, SG_TAG_MOMENT, model, target_moment, &target)
+                  : sg_error(SEQGEN_ENOMEM, "out of memory");
+    if (status == SEQGEN_OK)
+        status = check_moments(contents, model, &target);
+    free(seen);
+    if (status) {
+        seqgen_optim_free(optim);
+        return status;
+    }
+    *sg_optim_step_count_ptr(optim) = contents->optim_steps;
+    *out = optim;
+    return SEQGEN_OK;
+}

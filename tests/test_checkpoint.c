@@ -1,0 +1,909 @@
+/* Checkpoints: round trips (model and full training state, several shapes), refusal of every
+ * truncation and every single-bit flip, hand-built files (written here from the format spec with
+ * zlib's crc32, independently of the library's writer) for each kind of bad content, atomic
+ * replacement under SIGKILL, save errors, and exact resume of a training run in a new process. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+#include "sched.h"
+#include "seqgen.h"
+
+#define MNIST "data/mnist10k"
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static seqgen_model *new_model(int D, int H, int L, uint64_t seed)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.pixels_per_step = D;
+    cfg.hidden = H;
+    cfg.layers = L;
+    cfg.seed = seed;
+    cfg.threads = 1;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    return m;
+}
+
+/* Bitwise equality of every tensor and of the generators. */
+static void assert_same_model(seqgen_model *a, seqgen_model *b)
+{
+    seqgen_model_config ca = seqgen_model_get_config(a), cb = seqgen_model_get_config(b);
+    assert_int_equal(ca.pixels_per_step, cb.pixels_per_step);
+    assert_int_equal(ca.hidden, cb.hidden);
+    assert_int_equal(ca.layers, cb.layers);
+    assert_int_equal(ca.seed, cb.seed);
+    size_t n = seqgen_model_param_count(a);
+    assert_int_equal(n, seqgen_model_param_count(b));
+    assert_memory_equal(sg_model_params(a), sg_model_params(b), n * sizeof(float));
+    assert_memory_equal(sg_model_mix_rng(a), sg_model_mix_rng(b), sizeof(sg_rng));
+}
+
+/* Random 0/1 sequences [batch][length][D] from a generator of the test's own. */
+static void random_pixels(float *x, size_t n, uint64_t seed)
+{
+    sg_rng rng;
+    sg_rng_seed(&rng, seed, 7);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sg_rng_u32(&rng) & 1);
+}
+
+/* A few optimiser steps with scheduled sampling, so moments, step count and generators move. */
+static void train_steps(seqgen_model *m, seqgen_optim *o, int steps)
+{
+    int D = seqgen_model_get_config(m).pixels_per_step, B = 3, length = 6;
+    float x[3 * 6 * 4];
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.teacher_prob = 0.5;
+    for (int s = 0; s < steps; s++) {
+        random_pixels(x, (size_t)(B * length * D), (uint64_t)s);
+        assert_ok(seqgen_model_train_sequences(m, x, B, length, &opts, NULL, NULL));
+        assert_ok(seqgen_optim_step(o, m));
+    }
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    static char paths[4][512];
+    static int next;
+    char joined[512];
+    snprintf(joined, sizeof joined, "%s/%s", dir, name); /* dir may be an earlier result */
+    char *p = paths[next++ % 4];
+    memcpy(p, joined, sizeof joined);
+    return p;
+}
+
+static unsigned char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *data = malloc((size_t)n + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+static void assert_fails_with(int status, int expected, const char *detail)
+{
+    if (status != expected || !strstr(seqgen_last_error(), detail))
+        fail_msg("got %d (%s) \"%s\", expected %d with \"%s\"", status, seqgen_strerror(status),
+                 seqgen_last_error(), expected, detail);
+}
+
+static int is_damage_status(int status)
+{
+    return status == SEQGEN_ECHECKSUM || status == SEQGEN_EFORMAT ||
+           status == SEQGEN_ETRUNCATED || status == SEQGEN_ETRAILING;
+}
+
+/* ---- A writer of the format, from docs/checkpoint-format.md, independent of the library ---- */
+
+typedef struct filebuf {
+    unsigned char data[1 << 16];
+    size_t size;
+    unsigned count;
+} filebuf;
+
+static void le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put(filebuf *f, uint64_t v, int bytes)
+{
+    assert_true(f->size + (size_t)bytes <= sizeof f->data);
+    le(f->data + f->size, v, bytes);
+    f->size += (size_t)bytes;
+}
+
+static void put_name(filebuf *f, const char *name)
+{
+    put(f, strlen(name), 2);
+    memcpy(f->data + f->size, name, strlen(name));
+    f->size += strlen(name);
+}
+
+static void put_f32(filebuf *f, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    put(f, bits, 4);
+}
+
+static void fb_begin(filebuf *f)
+{
+    static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
+    memcpy(f->data, magic, 8);
+    f->size = 24;
+    f->count = 0;
+}
+
+static size_t section_start;
+
+static void fb_section(filebuf *f, const char tag[4], uint32_t flags)
+{
+    section_start = f->size;
+    memcpy(f->data + f->size, tag, 4);
+    f->size += 4;
+    put(f, flags, 4);
+    put(f, 0, 8);
+    put(f, 0, 4);
+}
+
+/* `length_override`: 0, or a length to claim instead of the true one. */
+static void fb_end_section_claiming(filebuf *f, uint64_t length_override)
+{
+    unsigned char *head = f->data + section_start;
+    uint64_t length = f->size - section_start - 20;
+    le(head + 8, length_override ? length_override : length, 8);
+    uLong crc = crc32(0, head, 16);
+    crc = crc32(crc, head + 20, (uInt)length);
+    le(head + 16, crc, 4);
+    f->count++;
+}
+
+static void fb_end_section(filebuf *f) { fb_end_section_claiming(f, 0); }
+
+static void fb_finish(filebuf *f, uint32_t version)
+{
+    le(f->data + 8, version, 4);
+    le(f->data + 12, f->count, 4);
+    le(f->data + 16, f->size + 4, 8);
+    uLong crc = crc32(0, f->data, (uInt)f->size);
+    put(f, crc, 4);
+}
+
+/* Rewrites the whole-file CRC after a patch. */
+static void refresh_file_crc(unsigned char *data, size_t size)
+{
+    le(data + size - 4, crc32(0, data, (uInt)(size - 4)), 4);
+}
+
+/* How to spoil a hand-built model file. */
+typedef struct tweak {
+    uint32_t H, L;          /* 0: the true ones */
+    int nan_tensor;         /* -1, or the tensor whose element 3 becomes NaN */
+    int absurd_tensor;      /* -1, or the tensor claiming [2^20, 2^20] */
+    int wrong_shape_tensor; /* -1, or the tensor whose first dimension is off by one */
+    int missing_tensor;     /* -1, or the tensor left out */
+    int twice_tensor;       /* -1, or the tensor written twice */
+    const char *extra_tag;  /* NULL, or an extra section */
+    uint32_t extra_flags;
+    uint64_t claimed_length; /* 0, or the length the extra section claims */
+} tweak;
+
+static const tweak no_tweak = {0, 0, -1, -1, -1, -1, -1, NULL, 0, 0};
+
+/* A model file for `m` (D, H, L of it) built by hand, spoiled by `t`. */
+static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
+{
+    seqgen_model_config cfg = seqgen_model_get_config(m);
+    fb_begin(f);
+    fb_section(f, "MODL", 1);
+    put(f, (uint64_t)cfg.pixels_per_step, 4);
+    put(f, t->H ? t->H : (uint64_t)cfg.hidden, 4);
+    put(f, t->L ? t->L : (uint64_t)cfg.layers, 4);
+    put(f, 1, 4);
+    put(f, cfg.seed, 8);
+    put(f, 1, 4);
+    fb_end_section(f);
+    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, i, &name, &rows, &cols));
+        static float values[64 * 64]; /* zero beyond the tensor, for the wrong-shape tweak */
+        assert_true((size_t)(rows + 1) * cols <= sizeof values / sizeof values[0]);
+        memset(values, 0, sizeof values);
+        assert_ok(seqgen_model_get_tensor(m, name, values, (size_t)rows * cols));
+        if (i == t->nan_tensor)
+            values[3] = NAN;
+        int is_bias = strstr(name, "bias") != NULL;
+        for (int copy = 0; copy < (i == t->twice_tensor ? 2 : 1) && i != t->missing_tensor; copy++) {
+            fb_section(f, "TENS", 1);
+            put_name(f, name);
+            put(f, 1, 4);
+            put(f, is_bias ? 1 : 2, 4);
+            if (i == t->absurd_tensor) {
+                put(f, 1u << 20, 8);
+                put(f, 1u << 20, 8);
+            } else {
+                put(f, (uint64_t)rows + (i == t->wrong_shape_tensor), 8);
+                if (!is_bias)
+                    put(f, (uint64_t)cols, 8);
+            }
+            int written_rows = rows + (i == t->wrong_shape_tensor);
+            for (int k = 0; k < written_rows * cols; k++)
+                put_f32(f, values[k]);
+            fb_end_section(f);
+        }
+    }
+    if (t->extra_tag) {
+        fb_section(f, t->extra_tag, t->extra_flags);
+        put(f, 0x1234, 4);
+        fb_end_section_claiming(f, t->claimed_length);
+    }
+    fb_finish(f, 1);
+}
+
+/* ---- Round trips ---------------------------------------------------------------------------- */
+
+static const int shapes[][2] = {{1, 1}, {1, 3}, {4, 1}, {4, 3}}; /* (D, L) */
+
+static void model_round_trip(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        seqgen_model *m = new_model(shapes[s][0], 5, shapes[s][1], 11 + s);
+        const char *path = path_in(dir, "model.ckpt");
+        assert_ok(seqgen_checkpoint_save(path, m, NULL));
+        seqgen_model *back = NULL;
+        assert_ok(seqgen_checkpoint_load_model(&back, path));
+        assert_same_model(m, back);
+
+        seqgen_checkpoint_info info;
+        assert_ok(seqgen_checkpoint_inspect(path, &info));
+        assert_int_equal(info.version, 1);
+        assert_int_equal(info.model.pixels_per_step, shapes[s][0]);
+        assert_int_equal(info.model.hidden, 5);
+        assert_int_equal(info.model.layers, shapes[s][1]);
+        assert_int_equal(info.param_count, seqgen_model_param_count(m));
+        assert_int_equal(info.has_training, 0);
+
+        seqgen_train_state train = {NULL, NULL, NULL, 0, 0};
+        seqgen_model *none = NULL;
+        assert_fails_with(seqgen_checkpoint_load_training(path, &none, &train), SEQGEN_EMISMATCH,
+                          "a model checkpoint, without training state");
+        assert_null(none);
+        seqgen_model_free(m);
+        seqgen_model_free(back);
+    }
+    tu_rmtree(dir);
+}
+
+/* The hand-built file (the spec, read independently) loads as the model it was built from. */
+static void hand_built_file_loads(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "hand.ckpt");
+    seqgen_model *m = new_model(4, 3, 2, 5);
+    static filebuf f;
+    build_model_file(&f, m, &no_tweak);
+    tu_write_file(path, f.data, f.size);
+    seqgen_model *back = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    assert_memory_equal(sg_model_params(m), sg_model_params(back),
+                        seqgen_model_param_count(m) * sizeof(float));
+    seqgen_model_free(back);
+
+    tweak optional = no_tweak; /* an unknown optional section is skipped */
+    optional.extra_tag = "ZZZZ";
+    build_model_file(&f, m, &optional);
+    tu_write_file(path, f.data, f.size);
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    seqgen_model_free(back);
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
+typedef struct training {
+    seqgen_dataset *ds;
+    seqgen_batch_iter *it;
+    seqgen_model *model;
+    seqgen_train_state train;
+} training;
+
+static seqgen_dataset *open_digits(size_t count)
+{
+    seqgen_dataset *ds = NULL;
+    assert_ok(seqgen_dataset_open_dir(&ds, MNIST, SEQGEN_SPLIT_TRAIN));
+    assert_ok(seqgen_dataset_limit(ds, count));
+    return ds;
+}
+
+static seqgen_batch_iter *new_iter(seqgen_dataset *ds, int D, uint64_t seed)
+{
+    seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    cfg.batch_size = 8;
+    cfg.pixels_per_step = (size_t)D;
+    cfg.seed = seed;
+    seqgen_batch_iter *it = NULL;
+    assert_ok(seqgen_batch_iter_create(&it, ds, &cfg));
+    return it;
+}
+
+static seqgen_sched *new_sched(double k)
+{
+    seqgen_sched_config cfg = seqgen_sched_config_default(SEQGEN_SCHED_INVERSE_SIGMOID);
+    cfg.k = k;
+    cfg.eps = 0.1;
+    seqgen_sched *s = NULL;
+    assert_ok(seqgen_sched_create(&s, &cfg));
+    return s;
+}
+
+static void assert_same_optim(seqgen_optim *a, seqgen_optim *b)
+{
+    size_t n = sg_optim_size(a);
+    assert_int_equal(n, sg_optim_size(b));
+    const seqgen_optim_config *ca = sg_optim_config(a), *cb = sg_optim_config(b);
+    assert_int_equal(ca->kind, cb->kind); /* field by field: the struct has padding */
+    assert_true(ca->lr == cb->lr && ca->beta1 == cb->beta1 && ca->beta2 == cb->beta2);
+    assert_true(ca->eps == cb->eps && ca->weight_decay == cb->weight_decay);
+    assert_true(ca->momentum == cb->momentum && ca->clip_norm == cb->clip_norm);
+    assert_int_equal(seqgen_optim_step_count(a), seqgen_optim_step_count(b));
+    assert_memory_equal(sg_optim_moment1(a), sg_optim_moment1(b), n * sizeof(float));
+    assert_memory_equal(sg_optim_moment2(a), sg_optim_moment2(b), n * sizeof(float));
+}
+
+static void assert_same_sched(seqgen_sched *a, seqgen_sched *b)
+{
+    seqgen_sched_config ca, cb;
+    sg_sched_state sa, sb;
+    seqgen_sched_get_config(a, &ca);
+    seqgen_sched_get_config(b, &cb);
+    sg_sched_get_state(a, &sa);
+    sg_sched_get_state(b, &sb);
+    assert_memory_equal(&ca, &cb, sizeof ca);
+    assert_memory_equal(&sa, &sb, sizeof sa);
+}
+
+/* A model with every kind of training state, all moved away from their initial values. */
+static void make_training(training *t, int D, int L, seqgen_optim_kind kind, seqgen_dataset *ds)
+{
+    t->ds = ds;
+    t->model = new_model(D, 5, L, 3);
+    seqgen_optim_config ocfg = seqgen_optim_config_default(kind);
+    ocfg.momentum = kind == SEQGEN_OPTIM_SGD ? 0.9 : 0.0;
+    ocfg.weight_decay = 1e-3;
+    t->train = (seqgen_train_state){NULL, new_sched(4.0), new_iter(ds, D, 9), 2, 17};
+    assert_ok(seqgen_optim_create(&t->train.optim, t->model, &ocfg));
+    train_steps(t->model, t->train.optim, 3);
+    for (int b = 0; b < 5; b++) {
+        assert_ok(seqgen_sched_record_batch(t->train.sched, (uint64_t)b, 10));
+        seqgen_sched_on_batch(t->train.sched);
+    }
+    const float *x;
+    size_t n;
+    assert_ok(seqgen_batch_iter_next(t->train.batches, &x, &n));
+    assert_ok(seqgen_batch_iter_next(t->train.batches, &x, &n));
+}
+
+static void free_training(training *t)
+{
+    seqgen_model_free(t->model);
+    seqgen_optim_free(t->train.optim);
+    seqgen_sched_free(t->train.sched);
+    seqgen_batch_iter_free(t->train.batches);
+}
+
+static void full_state_round_trip(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "train.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int kind = SEQGEN_OPTIM_ADAM; kind <= SEQGEN_OPTIM_SGD; kind++) {
+            int D = shapes[s][0], L = shapes[s][1];
+            training a;
+            make_training(&a, D, L, (seqgen_optim_kind)kind, ds);
+            assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
+
+            /* Into nothing: every handle but the iterator is created. */
+            seqgen_model *model = NULL;
+            seqgen_train_state b = {NULL, NULL, new_iter(ds, D, 1234), 0, 0};
+            assert_ok(seqgen_checkpoint_load_training(path, &model, &b));
+            assert_same_model(a.model, model);
+            assert_same_optim(a.train.optim, b.optim);
+            assert_same_sched(a.train.sched, b.sched);
+            assert_int_equal(seqgen_batch_iter_epoch(b.batches), 0);
+            assert_int_equal(seqgen_batch_iter_position(b.batches), 16);
+            assert_int_equal(b.epoch, 2);
+            assert_int_equal(b.iteration, 17);
+
+            /* Into existing handles that have drifted: all overwritten. */
+            train_steps(model, b.optim, 2);
+            seqgen_sched_on_epoch(b.sched);
+            b.epoch = b.iteration = 99;
+            assert_ok(seqgen_checkpoint_load_training(path, &model, &b));
+            assert_same_model(a.model, model);
+            assert_same_optim(a.train.optim, b.optim);
+            assert_same_sched(a.train.sched, b.sched);
+            assert_int_equal(b.iteration, 17);
+
+            seqgen_checkpoint_info info;
+            assert_ok(seqgen_checkpoint_inspect(path, &info));
+            assert_true(info.has_training && info.has_optim && info.has_sched && info.has_batches);
+            assert_int_equal(info.optim.kind, kind);
+            assert_int_equal(info.optim_steps, 3);
+            assert_int_equal(info.sched_position, 5);
+            assert_int_equal(info.batches_position, 16);
+            assert_int_equal(info.epoch, 2);
+
+            seqgen_model_free(model);
+            seqgen_optim_free(b.optim);
+            seqgen_sched_free(b.sched);
+            seqgen_batch_iter_free(b.batches);
+            free_training(&a);
+        }
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+static void resume_refuses_mismatched_handles_and_changes_nothing(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "train.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    training a;
+    make_training(&a, 1, 1, SEQGEN_OPTIM_ADAM, ds);
+    assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
+
+    seqgen_model *other = new_model(1, 6, 1, 3); /* H differs */
+    seqgen_model *kept = other;
+    seqgen_train_state b = {NULL, NULL, NULL, 5, 6};
+    assert_fails_with(seqgen_checkpoint_load_training(path, &other, &b), SEQGEN_EMISMATCH,
+                      "the model has D = 1, H = 6, L = 1 but the checkpoint's has D = 1, H = 5");
+    assert_ptr_equal(other, kept);
+    assert_null(b.optim);
+    assert_int_equal(b.epoch, 5);
+
+    seqgen_dataset *small = open_digits(30); /* an iterator over another dataset size */
+    seqgen_model *none = NULL;
+    b.batches = new_iter(small, 1, 0);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &b), SEQGEN_EMISMATCH,
+                      "runs over 30 images, the saved one over 40");
+    assert_null(none);
+    assert_null(b.sched);
+    seqgen_batch_iter_free(b.batches);
+
+    seqgen_model_free(other);
+    seqgen_dataset_free(small);
+    free_training(&a);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* ---- Damage --------------------------------------------------------------------------------- */
+
+/* A small training checkpoint: D = 1, H = 2, L = 1 with Adam, schedule and progress. */
+static unsigned char *small_checkpoint(const char *path, size_t *size)
+{
+    seqgen_model *m = new_model(1, 2, 1, 8);
+    seqgen_optim *o = NULL;
+    seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&o, m, &cfg));
+    train_steps(m, o, 1);
+    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1};
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+    seqgen_model_free(m);
+    seqgen_optim_free(o);
+    seqgen_sched_free(train.sched);
+    return read_all(path, size);
+}
+
+/* Both loaders refuse the file at `path` with a damage status and allocate nothing. */
+static int refused_by_both(const char *path)
+{
+    seqgen_model *m = NULL;
+    int status = seqgen_checkpoint_load_model(&m, path);
+    if (!is_damage_status(status) || m)
+        fail_msg("load_model gave %d (%s): %s", status, seqgen_strerror(status),
+                 seqgen_last_error());
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0};
+    int again = seqgen_checkpoint_load_training(path, &m, &train);
+    if (again != status || m || train.optim || train.sched)
+        fail_msg("load_training gave %d, load_model %d", again, status);
+    return status;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
+/* Writes a variant to a fresh file: rewriting a truncated file would make ext4 flush it to disk
+ * every time (auto_da_alloc). */
+static void write_variant(const char *path, const void *data, size_t size)
+{
+    unlink(path);
+    tu_write_file(path, data, size);
+}
+
+static void every_truncation_is_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *good = path_in(dir, "good.ckpt"), *cut = path_in(dir, "cut.ckpt");
+    size_t size;
+    unsigned char *data = small_checkpoint(good, &size);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int truncated = 0;
+    for (size_t n = 0; n < size; n++) {
+        write_variant(cut, data, n);
+        truncated += refused_by_both(cut) == SEQGEN_ETRUNCATED;
+    }
+    print_message("    %zu truncations of a %zu-byte checkpoint refused (%d as truncated) in "
+                  "%.2f s\n", size, size, truncated, seconds_since(&start));
+    assert_int_equal(truncated, (int)size); /* every prefix keeps the magic: all say truncated */
+    free(data);
+    tu_rmtree(dir);
+}
+
+static void every_bit_flip_is_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *good = path_in(dir, "good.ckpt"), *bad = path_in(dir, "bad.ckpt");
+    size_t size;
+    unsigned char *data = small_checkpoint(good, &size);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int checksum = 0;
+    for (size_t byte = 0; byte < size; byte++)
+        for (int bit = 0; bit < 8; bit++) {
+            data[byte] ^= (unsigned char)(1u << bit);
+            write_variant(bad, data, size);
+            checksum += refused_by_both(bad) == SEQGEN_ECHECKSUM;
+            data[byte] ^= (unsigned char)(1u << bit);
+        }
+    print_message("    %zu bit flips of a %zu-byte checkpoint refused (%d by checksum, the rest "
+                  "by magic or size) in %.2f s\n", 8 * size, size, checksum,
+                  seconds_since(&start));
+    /* Only the magic (8 bytes) and the size field (8 bytes) are checked before the CRC. */
+    assert_int_equal(checksum, 8 * ((int)size - 16));
+    free(data);
+    tu_rmtree(dir);
+}
+
+/* Loads a hand-built model file spoiled by `t`; expects `status` with `detail`. */
+static void refuse_tweaked(const char *path, seqgen_model *m, const tweak *t, int status,
+                           const char *detail)
+{
+    static filebuf f;
+    build_model_file(&f, m, t);
+    tu_write_file(path, f.data, f.size);
+    seqgen_model *back = NULL;
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), status, detail);
+    assert_null(back);
+    seqgen_checkpoint_info info; /* inspect leaves tensors to the loaders: it only must not crash */
+    if (seqgen_checkpoint_inspect(path, &info) == SEQGEN_OK)
+        assert_int_equal(info.model.pixels_per_step, 1);
+}
+
+static void bad_contents_each_have_their_message(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "bad.ckpt");
+    seqgen_model *m = new_model(1, 2, 1, 4);
+    tweak t;
+
+    size_t size;
+    unsigned char *data = small_checkpoint(path, &size);
+    data[3] ^= 0x20; /* "SGcK" */
+    tu_write_file(path, data, size);
+    seqgen_model *back = NULL;
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
+                      "not a seqgen checkpoint (wrong magic bytes)");
+    data[3] ^= 0x20;
+    le(data + 8, 2, 4); /* a future version, with a valid CRC */
+    refresh_file_crc(data, size);
+    tu_write_file(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
+                      "format version 2 is newer than this library's (1)");
+    free(data);
+
+    t = no_tweak;
+    t.absurd_tensor = 1;
+    refuse_tweaked(path, m, &t, SEQGEN_EOVERFLOW,
+                   "tensor 'weight_hh_l0' claims 1099511627776 elements but its section holds "
+                   "only 48 bytes");
+    t = no_tweak;
+    t.H = 65536;
+    t.L = 65536;
+    refuse_tweaked(path, m, &t, SEQGEN_EOVERFLOW, "H = 65536, L = 65536 needs");
+    t = no_tweak;
+    t.extra_tag = "ZZZZ";
+    t.claimed_length = (uint64_t)1 << 40;
+    refuse_tweaked(path, m, &t, SEQGEN_EOVERFLOW, "section 'ZZZZ' at byte");
+    t = no_tweak;
+    t.nan_tensor = 0;
+    refuse_tweaked(path, m, &t, SEQGEN_ENUMERIC, "tensor 'weight_ih_l0' element 3 is NaN");
+    t = no_tweak;
+    t.wrong_shape_tensor = 2;
+    refuse_tweaked(path, m, &t, SEQGEN_EMISMATCH,
+                   "tensor 'bias_ih_l0' has shape [7] in the file but the configuration needs "
+                   "[6]");
+    t = no_tweak;
+    t.missing_tensor = 5;
+    refuse_tweaked(path, m, &t, SEQGEN_EFORMAT, "tensor 'out.bias' is missing");
+    t = no_tweak;
+    t.twice_tensor = 4;
+    refuse_tweaked(path, m, &t, SEQGEN_EFORMAT, "tensor 'out.weight' appears twice");
+    t = no_tweak;
+    t.extra_tag = "ZZZZ";
+    t.extra_flags = 1;
+    refuse_tweaked(path, m, &t, SEQGEN_EVERSION,
+                   "section 'ZZZZ' at byte 518 is marked required but this version of libseqgen "
+                   "does not know it");
+    t = no_tweak;
+    t.extra_tag = "ZZZZ";
+    t.extra_flags = 6;
+    refuse_tweaked(path, m, &t, SEQGEN_EFORMAT, "unknown flags 0x6");
+
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path_in(dir, "absent.ckpt")),
+                      SEQGEN_ENOENT, "absent.ckpt: cannot open");
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
+/* ---- Atomic save ---------------------------------------------------------------------------- */
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Which of two models the checkpoint at `path` holds: 0, 1, or fails. */
+static int which_model(const char *path, seqgen_model *models[2])
+{
+    seqgen_model *back = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    size_t bytes = seqgen_model_param_count(back) * sizeof(float);
+    int which = -1;
+    for (int k = 0; k < 2; k++)
+        if (memcmp(sg_model_params(back), sg_model_params(models[k]), bytes) == 0)
+            which = k;
+    seqgen_model_free(back);
+    assert_true(which >= 0);
+    return which;
+}
+
+static void killed_saves_leave_old_or_new(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "run.ckpt");
+    seqgen_model *models[2] = {new_model(4, 48, 2, 1), new_model(4, 48, 2, 2)};
+    assert_ok(seqgen_checkpoint_save(path, models[0], NULL));
+    sg_rng rng;
+    sg_rng_seed(&rng, 42, 0);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int seen[2] = {0, 0}, kills = 100;
+    for (int k = 0; k < kills; k++) {
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) /* saves the two models in turn until killed */
+            for (int n = 0;; n++)
+                if (seqgen_checkpoint_save(path, models[n & 1 ? 0 : 1], NULL) != SEQGEN_OK)
+                    _exit(3);
+        struct timespec pause = {0, (long)sg_rng_below(&rng, 4000) * 1000}; /* 0-4 ms */
+        nanosleep(&pause, NULL);
+        kill(child, SIGKILL);
+        int wstatus;
+        assert_int_equal(waitpid(child, &wstatus, 0), child);
+        assert_true(WIFSIGNALED(wstatus)); /* killed, not failed */
+        seen[which_model(path, models)]++;
+    }
+    print_message("    %d saves killed at random points in %.2f s: old model %d times, new %d; "
+                  "%d temporary files left by the kills\n", kills, seconds_since(&start),
+                  seen[0], seen[1], count_entries(dir) - 1);
+    seqgen_model_free(models[0]);
+    seqgen_model_free(models[1]);
+    tu_rmtree(dir);
+}
+
+static void failed_saves_leave_the_old_file(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "keep.ckpt");
+    seqgen_model *old = new_model(1, 3, 1, 1), *big = new_model(1, 40, 2, 2);
+    assert_ok(seqgen_checkpoint_save(path, old, NULL));
+    size_t old_size;
+    unsigned char *old_bytes = read_all(path, &old_size);
+
+    /* A full disk, simulated by a file-size limit below the new file's size. */
+    struct rlimit saved, small = {0, 0};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small.rlim_cur = 4096;
+    small.rlim_max = saved.rlim_max;
+    void (*handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int status = seqgen_checkpoint_save(path, big, NULL);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, handler);
+    assert_fails_with(status, SEQGEN_EIO, "cannot write");
+
+    /* The target is a directory: the rename fails. */
+    const char *sub = path_in(dir, "sub");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(mkdir(path_in(sub, "x"), 0700), 0);
+    status = seqgen_checkpoint_save(sub, old, NULL);
+    assert_int_equal(status, SEQGEN_EIO);
+
+    /* A directory that does not exist. */
+    status = seqgen_checkpoint_save(path_in(dir, "nowhere/x.ckpt"), old, NULL);
+    assert_fails_with(status, SEQGEN_ENOENT, "cannot create a temporary file");
+
+    /* Unwritable directory: root writes anyway, so only checked for other users. */
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(dir, 0500), 0);
+        status = seqgen_checkpoint_save(path, big, NULL);
+        assert_int_equal(chmod(dir, 0700), 0);
+        assert_fails_with(status, SEQGEN_EIO, "Permission denied");
+    }
+
+    size_t size;
+    unsigned char *now = read_all(path, &size);
+    assert_int_equal(size, old_size);
+    assert_memory_equal(now, old_bytes, size);
+    assert_int_equal(count_entries(dir), 2); /* keep.ckpt and sub: no temporary file left */
+    free(now);
+    free(old_bytes);
+    seqgen_model_free(old);
+    seqgen_model_free(big);
+    tu_rmtree(dir);
+}
+
+/* ---- Exact resume ----------------------------------------------------------------------------- */
+
+/* The training loop of a program: scheduled sampling, Adam, epochs of shuffled digits. */
+static void train_until(seqgen_model *m, seqgen_train_state *t, uint64_t iterations)
+{
+    size_t T = seqgen_batch_iter_steps(t->batches);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    while (t->iteration < iterations) {
+        const float *x;
+        size_t n;
+        int status = seqgen_batch_iter_next(t->batches, &x, &n);
+        if (status == SEQGEN_DONE) {
+            seqgen_sched_on_epoch(t->sched);
+            t->epoch++;
+            continue;
+        }
+        assert_ok(status);
+        opts.teacher_prob = seqgen_sched_p(t->sched);
+        seqgen_train_stats stats;
+        assert_ok(seqgen_model_train_sequences(m, x, (int)n, (int)T, &opts, NULL, &stats));
+        uint64_t inputs = n * (T - 2);
+        assert_ok(seqgen_sched_record_batch(t->sched, (uint64_t)llround(stats.teacher_fraction * (double)inputs), inputs));
+        assert_ok(seqgen_optim_step(t->optim, m));
+        seqgen_sched_on_batch(t->sched);
+        t->iteration++;
+    }
+}
+
+static void start_run(seqgen_dataset *ds, seqgen_model **m, seqgen_train_state *t)
+{
+    *m = new_model(16, 8, 2, 21);
+    seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    cfg.lr = 1e-2;
+    *t = (seqgen_train_state){NULL, new_sched(1.5), new_iter(ds, 16, 77), 0, 0};
+    assert_ok(seqgen_optim_create(&t->optim, *m, &cfg));
+}
+
+static void stop_run(seqgen_model *m, seqgen_train_state *t)
+{
+    seqgen_model_free(m);
+    seqgen_optim_free(t->optim);
+    seqgen_sched_free(t->sched);
+    seqgen_batch_iter_free(t->batches);
+}
+
+static void resumed_run_matches_straight_run(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "resume.ckpt");
+    seqgen_dataset *ds = open_digits(36); /* 5 batches of 8 per epoch, the last of 4 */
+    const uint64_t stop = 7, end = 16;    /* stop mid-epoch 1, end in epoch 3 */
+
+    pid_t child = fork(); /* the first part runs and saves in another process */
+    assert_true(child >= 0);
+    if (child == 0) {
+        seqgen_model *m;
+        seqgen_train_state t;
+        start_run(ds, &m, &t);
+        train_until(m, &t, stop);
+        _exit(seqgen_checkpoint_save(path, m, &t) == SEQGEN_OK ? 0 : 1);
+    }
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+
+    seqgen_model *straight;
+    seqgen_train_state s;
+    start_run(ds, &straight, &s);
+    train_until(straight, &s, end);
+
+    seqgen_model *resumed = NULL;
+    seqgen_train_state r = {NULL, NULL, new_iter(ds, 16, 0), 0, 0};
+    assert_ok(seqgen_checkpoint_load_training(path, &resumed, &r));
+    assert_int_equal(r.iteration, stop);
+    assert_int_equal(r.epoch, 1);
+    train_until(resumed, &r, end);
+
+    assert_same_model(straight, resumed);
+    assert_same_optim(s.optim, r.optim);
+    assert_same_sched(s.sched, r.sched);
+    assert_int_equal(r.epoch, s.epoch);
+    assert_true(seqgen_sched_p(s.sched) < 1.0); /* the run did mix its own outputs in */
+    stop_run(straight, &s);
+    stop_run(resumed, &r);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(model_round_trip),
+        cmocka_unit_test(hand_built_file_loads),
+        cmocka_unit_test(full_state_round_trip),
+        cmocka_unit_test(resume_refuses_mismatched_handles_and_changes_nothing),
+        cmocka_unit_test(every_truncation_is_refused),
+        cmocka_unit_test(every_bit_flip_is_refused),
+        cmocka_unit_test(bad_contents_each_have_their_message),
+        cmocka_unit_test(killed_saves_leave_old_or_new),
+        cmocka_unit_test(failed_saves_leave_the_old_file),
+        cmocka_unit_test(resumed_run_matches_straight_run),
+    };
+    return cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);
+}
