@@ -5,12 +5,21 @@
 
 #include "kernels.h"
 
+/* gi [rows][G] = x [rows][in] W_ih^T; with one input value per step an outer product. */
+static void input_projection(int rows, int in, int G, const float *x, const float *w_ih, float *gi)
+{
+    if (in == 1)
+        sg_outer_product(rows, G, x, w_ih, gi);
+    else
+        sg_gemm(0, 1, rows, G, in, 1.0f, x, in, w_ih, in, 0.0f, gi, G);
+}
+
 void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w, const float *x,
                          const float *h_prev, float *h_out, float *gates,
                          const sg_gru_scratch *scratch)
 {
     const int G = 3 * hidden;
-    sg_gemm(0, 1, batch, G, in, 1.0f, x, in, w->w_ih, in, 0.0f, scratch->gi, G);
+    input_projection(batch, in, G, x, w->w_ih, scratch->gi);
     sg_gemm(0, 1, batch, G, hidden, 1.0f, h_prev, hidden, w->w_hh, hidden, 0.0f, scratch->gh, G);
     sg_gru_gates_forward(batch, hidden, scratch->gi, G, scratch->gh, w->b_ih, w->b_hh, h_prev,
                          h_out, gates, scratch->gate_sink);
@@ -23,8 +32,7 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
     const size_t hstep = (size_t)batch * hidden;
     for (int t0 = 0; t0 < steps; t0 += scratch->chunk) {
         int n = steps - t0 < scratch->chunk ? steps - t0 : scratch->chunk;
-        sg_gemm(0, 1, n * batch, G, in, 1.0f, x + (size_t)t0 * batch * in, in, w->w_ih, in, 0.0f,
-                scratch->gi, G);
+        input_projection(n * batch, in, G, x + (size_t)t0 * batch * in, w->w_ih, scratch->gi);
         for (int t = t0; t < t0 + n; t++) {
             const float *hp = h + (size_t)t * hstep;
             sg_gemm(0, 1, batch, G, hidden, 1.0f, hp, hidden, w->w_hh, hidden, 0.0f, scratch->gh, G);

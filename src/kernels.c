@@ -45,6 +45,15 @@ void sg_blas_single_thread(void)
  * clamps in sg_expf become vector min/max; NaN and Inf still propagate. */
 #define SG_LANES 8
 
+/* On x86-64 with GCC, the loop kernels are also compiled for AVX2 and the best version is picked
+ * when the library loads (function multiversioning): twice the vector width, same results
+ * (no FMA contraction under -std=c11). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SG_VECTOR_CLONES
+#endif
+
 /* exp(x) for x in float range, ~2 ulp: x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high
  * part exact in float and a low part, after Cody and Waite), exp(r) by its Taylor polynomial of
  * degree 7 (truncation < 6e-9), 2^n put into the exponent bits. Inputs are clamped to
@@ -122,6 +131,7 @@ static gates_fwd_row gates_fwd_at(int H, int j, const float *xi, const float *hh
     return p;
 }
 
+SG_VECTOR_CLONES
 void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, const float *gh,
                           const float *b_ih, const float *b_hh, const float *h_prev, float *h_out,
                           float *gates, float *gate_sink)
@@ -165,6 +175,7 @@ static gates_bwd_row gates_bwd_at(int H, int j, float *d, const float *g, const 
     return p;
 }
 
+SG_VECTOR_CLONES
 void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
                            float *dgates)
 {
@@ -179,12 +190,31 @@ void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, 
     }
 }
 
+static inline void scale_block(int count, float a, const float *restrict x, float *restrict y)
+{
+    for (int k = 0; k < count; k++)
+        y[k] = a * x[k];
+}
+
+SG_VECTOR_CLONES
+void sg_outer_product(int rows, int cols, const float *x, const float *w, float *out)
+{
+    for (int b = 0; b < rows; b++) {
+        float *o = out + (size_t)b * cols;
+        int j = 0;
+        for (; j + SG_LANES <= cols; j += SG_LANES)
+            scale_block(SG_LANES, x[b], w + j, o + j);
+        scale_block(cols - j, x[b], w + j, o + j);
+    }
+}
+
 static inline void add_block(int count, const float *restrict x, float *restrict y)
 {
     for (int k = 0; k < count; k++)
         y[k] += x[k];
 }
 
+SG_VECTOR_CLONES
 void sg_add(size_t n, const float *x, float *y)
 {
     size_t i = 0;
@@ -193,6 +223,7 @@ void sg_add(size_t n, const float *x, float *y)
     add_block((int)(n - i), x + i, y + i);
 }
 
+SG_VECTOR_CLONES
 void sg_sum_rows(int rows, int cols, const float *x, int ld, float *out)
 {
     for (int i = 0; i < rows; i++) {

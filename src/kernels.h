@@ -53,6 +53,10 @@ void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, cons
 void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
                            float *dgates);
 
+/* out[b][c] = x[b] * w[c] (rows x cols): the input projection when the input has one value
+ * per step, where a GEMM with K = 1 would spend more on packing than on arithmetic. */
+void sg_outer_product(int rows, int cols, const float *x, const float *w, float *out);
+
 /* y[i] += x[i] for n values. */
 void sg_add(size_t n, const float *x, float *y);
 
