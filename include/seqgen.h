@@ -1036,7 +1036,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save(const char *path, const s
  * @brief Loads the model of a checkpoint (model or training), for inference or fine-tuning.
  *
  * The model is created with the saved configuration (including seed and threads) and its
- * generators are restored; any training state in the file is checked and ignored.
+ * generators are restored. Training state in the file is ignored, after the checksums and the
+ * range checks of its small fields (the optimiser's moment tensors are not read).
  * @param[out] out Receives the new model; unchanged on failure.
  * @param path The checkpoint.
  * @return ::SEQGEN_OK, ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status (see

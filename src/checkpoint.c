@@ -60,7 +60,7 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
         return status;
     seqgen_checkpoint_info i;
     memset(&i, 0, sizeof i);
-    i.version = SG_CKPT_VERSION; /* the reader accepts no other */
+    i.version = file.version;
     i.model = c.model;
     i.param_count = (size_t)c.param_count;
     i.has_training = c.has_progress;

@@ -328,17 +328,18 @@ static int check_head(const unsigned char *head, size_t size)
 
 /* The whole-file CRC, then the version: a damaged version field reads as damage, not as a
  * newer file. */
-static int check_body(const unsigned char *data, size_t size, uint32_t *count)
+static int check_body(const unsigned char *data, size_t size, uint32_t *version,
+                      uint32_t *count)
 {
     uint32_t crc = crc_of(0, data, size - SG_CKPT_TRAILER_SIZE);
     if (crc != (uint32_t)load_le(data + size - SG_CKPT_TRAILER_SIZE, 4))
         return sg_error(SEQGEN_ECHECKSUM, "whole-file CRC-32 mismatch: the file is damaged");
-    uint32_t version = (uint32_t)load_le(data + 8, 4);
-    if (version == 0)
+    *version = (uint32_t)load_le(data + 8, 4);
+    if (*version == 0)
         return sg_error(SEQGEN_EFORMAT, "format version 0 is invalid");
-    if (version > SG_CKPT_VERSION)
+    if (*version > SG_CKPT_VERSION)
         return sg_error(SEQGEN_EVERSION, "format version %u is newer than this library's "
-                        "(%u): upgrade libseqgen", version, SG_CKPT_VERSION);
+                        "(%u): upgrade libseqgen", *version, SG_CKPT_VERSION);
     *count = (uint32_t)load_le(data + 12, 4);
     if (*count > (size - SG_CKPT_HEADER_SIZE) / SG_CKPT_SECTION_HEAD)
         return sg_error(SEQGEN_EOVERFLOW, "header claims %u sections, more than %zu bytes can "
@@ -348,10 +349,10 @@ static int check_body(const unsigned char *data, size_t size, uint32_t *count)
 
 int sg_ckpt_parse(unsigned char *data, size_t size, sg_ckpt_file *file)
 {
-    sg_ckpt_file f = {data, size, 0, NULL};
+    sg_ckpt_file f = {data, size, 0, 0, NULL};
     int status = check_head(data, size);
     if (status == SEQGEN_OK)
-        status = check_body(data, size, &f.count);
+        status = check_body(data, size, &f.version, &f.count);
     if (status == SEQGEN_OK && f.count > 0) {
         f.sections = calloc(f.count, sizeof *f.sections);
         status = f.sections ? parse_sections(&f) : sg_error(SEQGEN_ENOMEM, "out of memory");

@@ -63,6 +63,7 @@ typedef struct sg_ckpt_section {
 typedef struct sg_ckpt_file {
     unsigned char *data;
     size_t size;
+    uint32_t version;
     uint32_t count;
     sg_ckpt_section *sections;
 } sg_ckpt_file;

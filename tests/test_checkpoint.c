@@ -364,6 +364,120 @@ static seqgen_sched *new_sched(double k)
     return s;
 }
 
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Walks a file the library wrote, reading it as the spec says: header, sections with zlib
+ * CRCs, trailer. Returns the payloads' tags in order as one string, e.g. "MODLTENS...". */
+static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t tags_size,
+                      const unsigned char **payload_of, const char *wanted, uint64_t *length_of)
+{
+    static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
+    assert_memory_equal(data, magic, 8);
+    assert_int_equal(get_le(data + 8, 4), 1);
+    assert_int_equal(get_le(data + 16, 8), size);
+    assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
+    size_t at = 24, used = 0;
+    for (uint64_t s = 0; s < get_le(data + 12, 4); s++) {
+        uint64_t length = get_le(data + at + 8, 8);
+        uLong crc = crc32(crc32(0, data + at, 16), data + at + 20, (uInt)length);
+        assert_int_equal(get_le(data + at + 16, 4), crc);
+        assert_true(used + 4 < tags_size);
+        memcpy(tags + used, data + at, 4);
+        if (memcmp(data + at, wanted, 4) == 0) {
+            *payload_of = data + at + 20;
+            *length_of = length;
+        }
+        used += 4;
+        at += 20 + (size_t)length;
+    }
+    tags[used] = '\0';
+    assert_int_equal(at, size - 4);
+}
+
+/* A training file as the library writes it, read with the spec's field tables. */
+static void library_file_follows_the_spec(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "spec.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    seqgen_model *m = new_model(1, 2, 1, 99);
+    seqgen_optim *o = NULL;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
+    ocfg.momentum = 0.5;
+    assert_ok(seqgen_optim_create(&o, m, &ocfg));
+    train_steps(m, o, 1);
+    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123};
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+    size_t size;
+    unsigned char *data = read_all(path, &size);
+
+    char tags[256];
+    const unsigned char *p = NULL;
+    uint64_t length = 0;
+    walk_spec(data, size, tags, sizeof tags, &p, "MODL", &length);
+    assert_string_equal(tags, "MODL" "TENSTENSTENSTENSTENSTENS" "RNGS" "OPTM"
+                              "MOMTMOMTMOMTMOMTMOMTMOMT" "SCHD" "ITER" "PROG" "INFO");
+    assert_int_equal(length, 28);
+    assert_int_equal(get_le(p, 4), 1);      /* D */
+    assert_int_equal(get_le(p + 4, 4), 2);  /* H */
+    assert_int_equal(get_le(p + 8, 4), 1);  /* L */
+    assert_int_equal(get_le(p + 12, 4), 1); /* sigmoid output */
+    assert_int_equal(get_le(p + 16, 8), 99);
+    assert_int_equal(get_le(p + 24, 4), 1); /* threads */
+
+    walk_spec(data, size, tags, sizeof tags, &p, "PROG", &length);
+    assert_int_equal(length, 16);
+    assert_int_equal(get_le(p, 8), 7);
+    assert_int_equal(get_le(p + 8, 8), 123);
+    walk_spec(data, size, tags, sizeof tags, &p, "OPTM", &length);
+    assert_int_equal(length, 4 + 8 + 7 * 8);
+    assert_int_equal(get_le(p, 4), 1); /* SGD */
+    assert_int_equal(get_le(p + 4, 8), 1);
+    double momentum;
+    uint64_t bits = get_le(p + 12 + 5 * 8, 8);
+    memcpy(&momentum, &bits, 8);
+    assert_true(momentum == 0.5);
+    walk_spec(data, size, tags, sizeof tags, &p, "SCHD", &length);
+    assert_int_equal(length, 4 + 4 + 3 * 8 + 8 + 4 * 8 + 3 * 8);
+    assert_int_equal(get_le(p, 4), 3); /* inverse sigmoid */
+    walk_spec(data, size, tags, sizeof tags, &p, "ITER", &length);
+    assert_int_equal(length, 40);
+    assert_int_equal(get_le(p, 8), 5);       /* shuffle seed */
+    assert_int_equal(get_le(p + 32, 8), 40); /* images */
+    walk_spec(data, size, tags, sizeof tags, &p, "INFO", &length);
+    assert_memory_equal(p, "libseqgen ", 10);
+    assert_int_equal(get_le(data + (size_t)(p - data) - 16, 4), 0); /* optional */
+
+    /* The last TENS, out.bias: name, f32, 1-D [D], then its value. */
+    walk_spec(data, size, tags, sizeof tags, &p, "TENS", &length);
+    assert_int_equal(get_le(p, 2), 8);
+    assert_memory_equal(p + 2, "out.bias", 8);
+    assert_int_equal(get_le(p + 10, 4), 1);
+    assert_int_equal(get_le(p + 14, 4), 1);
+    assert_int_equal(get_le(p + 18, 8), 1);
+    float bias, expected;
+    bits = get_le(p + 26, 4);
+    uint32_t bits32 = (uint32_t)bits;
+    memcpy(&bias, &bits32, 4);
+    assert_ok(seqgen_model_get_tensor(m, "out.bias", &expected, 1));
+    assert_true(bias == expected);
+
+    free(data);
+    seqgen_model_free(m);
+    seqgen_optim_free(o);
+    seqgen_sched_free(train.sched);
+    seqgen_batch_iter_free(train.batches);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
 static void assert_same_optim(seqgen_optim *a, seqgen_optim *b)
 {
     size_t n = sg_optim_size(a);
@@ -492,6 +606,16 @@ static void resume_refuses_mismatched_handles_and_changes_nothing(void **state)
     assert_null(b.optim);
     assert_int_equal(b.epoch, 5);
 
+    seqgen_optim *foreign = NULL; /* saving with an optimiser of another model */
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&foreign, other, &ocfg));
+    seqgen_train_state wrong = a.train;
+    wrong.optim = foreign;
+    assert_fails_with(seqgen_checkpoint_save(path, a.model, &wrong), SEQGEN_EINVAL,
+                      "the optimiser was made for a model of 169 parameters, not this "
+                      "one's 126");
+    seqgen_optim_free(foreign);
+
     seqgen_dataset *small = open_digits(30); /* an iterator over another dataset size */
     seqgen_model *none = NULL;
     b.batches = new_iter(small, 1, 0);
@@ -548,6 +672,14 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
 }
 
+/* A directory in memory (tmpfs) if there is one: the damage tests write thousands of files. */
+static const char *memory_tempdir(void)
+{
+    static char path[64];
+    strcpy(path, "/dev/shm/seqgen-test-XXXXXX");
+    return mkdtemp(path) ? path : tu_tempdir();
+}
+
 /* Writes a variant to a fresh file: rewriting a truncated file would make ext4 flush it to disk
  * every time (auto_da_alloc). */
 static void write_variant(const char *path, const void *data, size_t size)
@@ -559,7 +691,7 @@ static void write_variant(const char *path, const void *data, size_t size)
 static void every_truncation_is_refused(void **state)
 {
     (void)state;
-    const char *dir = tu_tempdir();
+    const char *dir = memory_tempdir();
     const char *good = path_in(dir, "good.ckpt"), *cut = path_in(dir, "cut.ckpt");
     size_t size;
     unsigned char *data = small_checkpoint(good, &size);
@@ -580,7 +712,7 @@ static void every_truncation_is_refused(void **state)
 static void every_bit_flip_is_refused(void **state)
 {
     (void)state;
-    const char *dir = tu_tempdir();
+    const char *dir = memory_tempdir();
     const char *good = path_in(dir, "good.ckpt"), *bad = path_in(dir, "bad.ckpt");
     size_t size;
     unsigned char *data = small_checkpoint(good, &size);
@@ -896,6 +1028,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(model_round_trip),
         cmocka_unit_test(hand_built_file_loads),
+        cmocka_unit_test(library_file_follows_the_spec),
         cmocka_unit_test(full_state_round_trip),
         cmocka_unit_test(resume_refuses_mismatched_handles_and_changes_nothing),
         cmocka_unit_test(every_truncation_is_refused),
