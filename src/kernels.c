@@ -121,8 +121,9 @@ static inline void gates_forward_block(int count, gates_fwd_row p)
 }
 
 /* The operands of columns [j, j + ...) of one row. */
-static gates_fwd_row gates_fwd_at(int H, int j, const float *xi, const float *hh, const float *b_ih,
-                                  const float *b_hh, const float *hp, float *ho, float *g)
+static inline gates_fwd_row gates_fwd_at(int H, int j, const float *xi, const float *hh,
+                                         const float *b_ih, const float *b_hh, const float *hp,
+                                         float *ho, float *g)
 {
     gates_fwd_row p = {xi + j, xi + H + j, xi + 2 * H + j, hh + j, hh + H + j, hh + 2 * H + j,
                        b_ih + j, b_ih + H + j, b_ih + 2 * H + j, b_hh + j, b_hh + H + j,
@@ -168,7 +169,8 @@ static inline void gates_backward_block(int count, gates_bwd_row p)
     }
 }
 
-static gates_bwd_row gates_bwd_at(int H, int j, float *d, const float *g, const float *hp, float *dg)
+static inline gates_bwd_row gates_bwd_at(int H, int j, float *d, const float *g, const float *hp,
+                                         float *dg)
 {
     gates_bwd_row p = {d + j, g + j, g + H + j, g + 2 * H + j, g + 3 * H + j, hp + j,
                        dg + j, dg + H + j, dg + 2 * H + j, dg + 3 * H + j};

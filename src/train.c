@@ -18,7 +18,7 @@
 
 /* Steps per chunk of the batched input projection and of the weight-gradient products: large
  * enough for efficient GEMMs (K = chunk * rows), small enough for the scratch to stay in cache. */
-#define SG_CHUNK 16
+#define SG_CHUNK 8
 
 /* What every worker of one pass shares. */
 typedef struct sg_pass {
