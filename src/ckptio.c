@@ -54,7 +54,7 @@ void sg_tag_text(uint32_t tag, char text[5])
     text[4] = '\0';
 }
 
-/* ---- Writer ----------------------------------------------------------------------------------- */
+/* ---- Writer ---------------------------------------------------------------------------------- */
 
 /* Reserves n bytes at the end; NULL (and the sticky flag) if memory runs out. */
 static unsigned char *grow(sg_ckpt_writer *w, size_t n)
@@ -179,7 +179,7 @@ int sg_ckw_finish(sg_ckpt_writer *w)
     return SEQGEN_OK;
 }
 
-/* ---- Atomic save ------------------------------------------------------------------------------ */
+/* ---- Atomic save ----------------------------------------------------------------------------- */
 
 static int io_error(const char *what, const char *path, int err)
 {
@@ -249,15 +249,16 @@ int sg_write_file_atomic(const char *path, const void *data, size_t size)
         free(temp);
         return status;
     }
+    const char *step = "write";
     int err = write_all(fd, data, size);
     if (!err && fsync(fd) != 0)
-        err = errno;
+        err = errno, step = "flush to disk";
     if (close(fd) != 0 && !err)
-        err = errno;
+        err = errno, step = "close";
     if (!err && rename(temp, path) != 0)
-        err = errno;
+        err = errno, step = "rename over the target";
     if (err) {
-        status = io_error("write", temp, err);
+        status = io_error(step, temp, err);
         unlink(temp);
     } else {
         status = sync_directory(path);
@@ -266,7 +267,7 @@ int sg_write_file_atomic(const char *path, const void *data, size_t size)
     return status;
 }
 
-/* ---- Reader ----------------------------------------------------------------------------------- */
+/* ---- Reader ---------------------------------------------------------------------------------- */
 
 static int parse_sections(sg_ckpt_file *file)
 {
@@ -431,7 +432,7 @@ void sg_ckpt_close(sg_ckpt_file *file)
     memset(file, 0, sizeof *file);
 }
 
-/* ---- Section cursor --------------------------------------------------------------------------- */
+/* ---- Section cursor -------------------------------------------------------------------------- */
 
 void sg_ckc_init(sg_ckpt_cursor *c, const sg_ckpt_section *section)
 {

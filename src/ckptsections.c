@@ -104,15 +104,23 @@ static void format_shape(char *text, size_t size, uint32_t ndim, const uint64_t 
         snprintf(text + used, size - used, "%s]", ndim > 4 ? ", ..." : "");
 }
 
-/* Stores a read tensor into `buffer` (the model's parameters or an optimiser moment) at the
- * place of the model's tensor called `name`, after checking its shape and values. `seen`
- * catches duplicates. */
-static int store_tensor(const sg_ckpt_section *section, const tensor_view *t, const char *name,
-                        const seqgen_model *model, float *buffer, unsigned char *seen)
+/* Where a tensor goes: a buffer in the parameters' layout (the parameters or a moment), at the
+ * place of the model's tensor called `name`; `seen` marks the tensors already stored. */
+typedef struct tensor_dest {
+    float *buffer;
+    unsigned char *seen;
+    const char *name;
+    int nonnegative; /* values must be >= 0 (Adam's second moment) */
+} tensor_dest;
+
+/* Stores a read tensor after checking its name, shape and values. */
+static int store_tensor(const sg_ckpt_section *section, const tensor_view *t,
+                        const seqgen_model *model, const tensor_dest *dest)
 {
     sg_ckpt_cursor c;
     sg_ckc_init(&c, section);
-    int index = sg_model_find_tensor(model, name);
+    unsigned char *seen = dest->seen;
+    int index = sg_model_find_tensor(model, dest->name);
     if (index < 0)
         return sg_ckc_fail(&c, SEQGEN_EFORMAT, "unknown tensor '%s'", t->name);
     if (seen[index])
@@ -127,12 +135,16 @@ static int store_tensor(const sg_ckpt_section *section, const tensor_view *t, co
         return sg_ckc_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
                            "configuration needs %s", t->name, have, need);
     }
-    float *dst = buffer + sg_model_tensor_offset(model, index);
+    float *dst = dest->buffer + sg_model_tensor_offset(model, index);
     sg_decode_f32s(t->data, t->count, dst);
-    for (uint64_t i = 0; i < t->count; i++)
+    for (uint64_t i = 0; i < t->count; i++) {
         if (!isfinite(dst[i]))
             return sg_ckc_fail(&c, SEQGEN_ENUMERIC, "tensor '%s' element %llu is %s", t->name,
                                (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
+        if (dest->nonnegative && dst[i] < 0.0f)
+            return sg_ckc_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
+                               t->name, (unsigned long long)i, (double)dst[i]);
+    }
     seen[index] = 1;
     return SEQGEN_OK;
 }
@@ -505,10 +517,10 @@ int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents)
 
 /* ---- Building handles from the tensors ------------------------------------------------------ */
 
-/* Stores every section with `tag` into buffers chosen by `target` from the tensor's name. */
-typedef float *(*tensor_target)(const tensor_view *t, void *ctx, const char **name,
-                                unsigned char **seen);
+/* Chooses the destination of a tensor from its name; 0 if it belongs nowhere. */
+typedef int (*tensor_target)(const tensor_view *t, void *ctx, tensor_dest *dest);
 
+/* Stores every section with `tag` where `target` says. */
 static int store_tensors(const sg_ckpt_file *file, uint32_t tag, const seqgen_model *model,
                          tensor_target target, void *ctx)
 {
@@ -520,15 +532,13 @@ static int store_tensors(const sg_ckpt_file *file, uint32_t tag, const seqgen_mo
         int status = read_tensor(section, &t);
         if (status)
             return status;
-        const char *name = t.name;
-        unsigned char *seen = NULL;
-        float *buffer = target(&t, ctx, &name, &seen);
-        if (!buffer) {
+        tensor_dest dest = {NULL, NULL, t.name, 0};
+        if (!target(&t, ctx, &dest)) {
             sg_ckpt_cursor c;
             sg_ckc_init(&c, section);
             return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' does not belong here", t.name);
         }
-        if ((status = store_tensor(section, &t, name, model, buffer, seen)))
+        if ((status = store_tensor(section, &t, model, &dest)))
             return status;
     }
     return SEQGEN_OK;
@@ -539,13 +549,13 @@ typedef struct params_target {
     unsigned char *seen;
 } params_target;
 
-static float *target_params(const tensor_view *t, void *ctx, const char **name,
-                            unsigned char **seen)
+static int target_params(const tensor_view *t, void *ctx, tensor_dest *dest)
 {
+    (void)t;
     params_target *p = ctx;
-    *name = t->name;
-    *seen = p->seen;
-    return p->params;
+    dest->buffer = p->params;
+    dest->seen = p->seen;
+    return 1;
 }
 
 int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out)
@@ -586,26 +596,29 @@ typedef struct moments_target {
     unsigned char *seen_first, *seen_second;
 } moments_target;
 
-static float *target_moment(const tensor_view *t, void *ctx, const char **name,
-                            unsigned char **seen)
+/* "exp_avg.weight_hh_l0" goes to Adam's first moment at weight_hh_l0, and so on. */
+static int target_moment(const tensor_view *t, void *ctx, tensor_dest *dest)
 {
     moments_target *m = ctx;
     const char *dot = strchr(t->name, '.');
     if (!dot)
-        return NULL;
+        return 0;
     size_t n = (size_t)(dot - t->name);
-    *name = dot + 1;
+    dest->name = dot + 1;
     int adam = m->kind == SEQGEN_OPTIM_ADAM;
     if (adam ? n == 7 && strncmp(t->name, "exp_avg", 7) == 0
              : n == 15 && strncmp(t->name, "momentum_buffer", 15) == 0) {
-        *seen = m->seen_first;
-        return m->first;
+        dest->buffer = m->first;
+        dest->seen = m->seen_first;
+        return 1;
     }
     if (adam && n == 10 && strncmp(t->name, "exp_avg_sq", 10) == 0) {
-        *seen = m->seen_second;
-        return m->second;
+        dest->buffer = m->second;
+        dest->seen = m->seen_second;
+        dest->nonnegative = 1;
+        return 1;
     }
-    return NULL;
+    return 0;
 }
 
 /* Which moments the file must hold for these settings (see put_optim). */

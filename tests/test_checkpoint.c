@@ -239,7 +239,8 @@ static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
         if (i == t->nan_tensor)
             values[3] = NAN;
         int is_bias = strstr(name, "bias") != NULL;
-        for (int copy = 0; copy < (i == t->twice_tensor ? 2 : 1) && i != t->missing_tensor; copy++) {
+        int copies = i == t->missing_tensor ? 0 : i == t->twice_tensor ? 2 : 1;
+        for (int copy = 0; copy < copies; copy++) {
             fb_section(f, "TENS", 1);
             put_name(f, name);
             put(f, 1, 4);
@@ -750,6 +751,64 @@ static void refuse_tweaked(const char *path, seqgen_model *m, const tweak *t, in
         assert_int_equal(info.model.pixels_per_step, 1);
 }
 
+/* The payload of the tensor section whose name is `name` in a file the library wrote. */
+static unsigned char *find_tensor_section(unsigned char *data, size_t size, const char *name)
+{
+    size_t at = 24, n = strlen(name);
+    while (at + 20 < size - 4) {
+        unsigned char *payload = data + at + 20;
+        if (get_le(payload, 2) == n && memcmp(payload + 2, name, n) == 0)
+            return payload;
+        at += 20 + (size_t)get_le(data + at + 8, 8);
+    }
+    fail_msg("no tensor %s", name);
+    return NULL;
+}
+
+/* Recomputes the CRC of the section holding `payload` and the file's. */
+static void refresh_crcs(unsigned char *data, size_t size, unsigned char *payload)
+{
+    unsigned char *head = payload - 20;
+    uint64_t length = get_le(head + 8, 8);
+    le(head + 16, crc32(crc32(0, head, 16), payload, (uInt)length), 4);
+    refresh_file_crc(data, size);
+}
+
+static void bad_moments_are_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "moments.ckpt");
+    size_t size;
+    unsigned char *data = small_checkpoint(path, &size);
+    seqgen_model *m = NULL;
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0};
+
+    /* A negative second moment, with valid CRCs: the square root would give NaN. */
+    unsigned char *p = find_tensor_section(data, size, "exp_avg_sq.bias_hh_l0");
+    p[2 + 21 + 4 + 4 + 8 + 3] |= 0x80; /* sign bit of element 0 */
+    refresh_crcs(data, size, p);
+    tu_write_file(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &m, &train), SEQGEN_ERANGE,
+                      "tensor 'exp_avg_sq.bias_hh_l0' element 0 is negative");
+    assert_null(m);
+    assert_null(train.optim);
+    assert_ok(seqgen_checkpoint_load_model(&m, path)); /* inference does not read moments */
+    seqgen_model_free(m);
+    m = NULL;
+    p[2 + 21 + 4 + 4 + 8 + 3] &= 0x7f;
+
+    /* A moment of a kind this optimiser does not have. */
+    memcpy(p + 2, "momentum_buffer.bias", 20); /* same length as "exp_avg_sq.bias_hh_l" */
+    refresh_crcs(data, size, p);
+    tu_write_file(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &m, &train), SEQGEN_EFORMAT,
+                      "tensor 'momentum_buffer.bias0' does not belong here");
+    assert_null(m);
+    free(data);
+    tu_rmtree(dir);
+}
+
 static void bad_contents_each_have_their_message(void **state)
 {
     (void)state;
@@ -907,7 +966,7 @@ static void failed_saves_leave_the_old_file(void **state)
     assert_int_equal(mkdir(sub, 0700), 0);
     assert_int_equal(mkdir(path_in(sub, "x"), 0700), 0);
     status = seqgen_checkpoint_save(sub, old, NULL);
-    assert_int_equal(status, SEQGEN_EIO);
+    assert_fails_with(status, SEQGEN_EIO, "cannot rename over the target: Is a directory");
 
     /* A directory that does not exist. */
     status = seqgen_checkpoint_save(path_in(dir, "nowhere/x.ckpt"), old, NULL);
@@ -933,7 +992,7 @@ static void failed_saves_leave_the_old_file(void **state)
     tu_rmtree(dir);
 }
 
-/* ---- Exact resume ----------------------------------------------------------------------------- */
+/* ---- Exact resume ---------------------------------------------------------------------------- */
 
 /* The training loop of a program: scheduled sampling, Adam, epochs of shuffled digits. */
 static void train_until(seqgen_model *m, seqgen_train_state *t, uint64_t iterations)
@@ -955,7 +1014,8 @@ static void train_until(seqgen_model *m, seqgen_train_state *t, uint64_t iterati
         seqgen_train_stats stats;
         assert_ok(seqgen_model_train_sequences(m, x, (int)n, (int)T, &opts, NULL, &stats));
         uint64_t inputs = n * (T - 2);
-        assert_ok(seqgen_sched_record_batch(t->sched, (uint64_t)llround(stats.teacher_fraction * (double)inputs), inputs));
+        uint64_t forced = (uint64_t)llround(stats.teacher_fraction * (double)inputs);
+        assert_ok(seqgen_sched_record_batch(t->sched, forced, inputs));
         assert_ok(seqgen_optim_step(t->optim, m));
         seqgen_sched_on_batch(t->sched);
         t->iteration++;
@@ -1034,6 +1094,7 @@ int main(void)
         cmocka_unit_test(every_truncation_is_refused),
         cmocka_unit_test(every_bit_flip_is_refused),
         cmocka_unit_test(bad_contents_each_have_their_message),
+        cmocka_unit_test(bad_moments_are_refused),
         cmocka_unit_test(killed_saves_leave_old_or_new),
         cmocka_unit_test(failed_saves_leave_the_old_file),
         cmocka_unit_test(resumed_run_matches_straight_run),
