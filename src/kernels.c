@@ -54,19 +54,21 @@ void sg_blas_single_thread(void)
 #define SG_VECTOR_CLONES
 #endif
 
-/* exp(x) for x in float range, ~2 ulp: x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high
- * part exact in float and a low part, after Cody and Waite), exp(r) by its Taylor polynomial of
- * degree 7 (truncation < 6e-9), 2^n put into the exponent bits. Inputs are clamped to
- * [-87, 88] so that 2^n stays a normal float: exp(-87) ~ 1.6e-38 stands in for anything
- * smaller, which changes no sigmoid or tanh by more than 1e-38. */
+/* exp(x), ~2 ulp: x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high part exact in float and
+ * a low part, after Cody and Waite), exp(r) by its Taylor polynomial of degree 7 (truncation
+ * < 6e-9), 2^n put into the exponent bits. x is clamped to [-87, 88] so that 2^n stays a normal
+ * float: exp(-87) ~ 1.6e-38 stands in for anything smaller, which changes no sigmoid or tanh by
+ * more than 1e-38. The clamp maps NaN to -87 (keeping the integer conversion defined); adding
+ * x - x (0 for finite x, NaN otherwise) makes NaN and infinite inputs give NaN, so that a
+ * numeric failure reaches the loss check instead of being silently saturated. */
 static inline float sg_expf(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
+    float xc = x > -87.0f ? x : -87.0f;
+    xc = xc < 88.0f ? xc : 88.0f;
     const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float n = (x * 1.44269504088896341f + round) - round;
-    float r = x - n * 0.693145751953125f;
-    r = r - n * 1.428606765330187045e-06f;
+    float n = (xc * 1.44269504088896341f + round) - round;
+    float r = xc - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f + (x - x);
     float p = 1.0f / 5040.0f;
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
