@@ -7,7 +7,7 @@
 #include "ckptio.h"
 #include "dataset.h"
 #include "rng.h"
-#include "sched.h"
+#include "schedule.h"
 #include "seqgen.h"
 
 #define SG_TAG_MODEL SG_TAG('M', 'O', 'D', 'L')

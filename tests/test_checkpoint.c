@@ -2,9 +2,13 @@
  * truncation and every single-bit flip, hand-built files (written here from the format spec with
  * zlib's crc32, independently of the library's writer) for each kind of bad content, atomic
  * replacement under SIGKILL, save errors, and exact resume of a training run in a new process. */
+#define _GNU_SOURCE /* unshare() and mount() for the full-disk test */
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +24,7 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
-#include "sched.h"
+#include "schedule.h"
 #include "seqgen.h"
 
 #define MNIST "data/mnist10k"
@@ -992,6 +996,49 @@ static void failed_saves_leave_the_old_file(void **state)
     tu_rmtree(dir);
 }
 
+/* In a child with its own mount namespace, a 64 KiB tmpfs holds the old file; saving a bigger
+ * model runs out of space. Exit codes: 0 pass, 77 no privilege to mount (skipped), else the
+ * check that failed. */
+static int full_disk_child(const char *dir, seqgen_model *old, seqgen_model *big)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", dir, "tmpfs", 0, "size=64k") != 0)
+        return 77;
+    const char *path = path_in(dir, "keep.ckpt");
+    if (seqgen_checkpoint_save(path, old, NULL) != SEQGEN_OK)
+        return 1;
+    size_t old_size, size;
+    unsigned char *before = read_all(path, &old_size);
+    int status = seqgen_checkpoint_save(path, big, NULL);
+    fprintf(stderr, "    full disk: %s\n", seqgen_last_error());
+    if (status != SEQGEN_EIO || !strstr(seqgen_last_error(), "No space left on device"))
+        return 2;
+    unsigned char *after = read_all(path, &size);
+    int intact = size == old_size && memcmp(before, after, size) == 0;
+    return !intact ? 3 : count_entries(dir) != 1 ? 4 : umount(dir) != 0 ? 5 : 0;
+}
+
+static void full_disk_leaves_the_old_file(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    seqgen_model *old = new_model(1, 3, 1, 1), *big = new_model(1, 64, 2, 2); /* 2 KB, 160 KB */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(full_disk_child(dir, old, big));
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    assert_true(WIFEXITED(wstatus));
+    if (WEXITSTATUS(wstatus) == 77)
+        print_message("    skipped: no privilege to mount a small tmpfs\n");
+    else
+        assert_int_equal(WEXITSTATUS(wstatus), 0);
+    seqgen_model_free(old);
+    seqgen_model_free(big);
+    tu_rmtree(dir);
+}
+
 /* ---- Exact resume ---------------------------------------------------------------------------- */
 
 /* The training loop of a program: scheduled sampling, Adam, epochs of shuffled digits. */
@@ -1097,6 +1144,7 @@ int main(void)
         cmocka_unit_test(bad_moments_are_refused),
         cmocka_unit_test(killed_saves_leave_old_or_new),
         cmocka_unit_test(failed_saves_leave_the_old_file),
+        cmocka_unit_test(full_disk_leaves_the_old_file),
         cmocka_unit_test(resumed_run_matches_straight_run),
     };
     return cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sched.h"
+#include "schedule.h"
 #include "seqgen.h"
 
 static seqgen_sched *make(seqgen_sched_kind kind, seqgen_sched_unit unit, double k, double c,

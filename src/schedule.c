@@ -1,6 +1,6 @@
 /* Teacher-forcing schedules of scheduled sampling (Bengio et al., NeurIPS 2015): the formulas,
  * the position i moved by batch/epoch events, and the per-epoch summary of what was used. */
-#include "sched.h"
+#include "schedule.h"
 
 #include <math.h>
 #include <stdlib.h>

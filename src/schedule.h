@@ -1,7 +1,8 @@
-/* Internal access to a schedule's whole state, for checkpoints: the position plus the current
+/* (Named schedule.h, not sched.h, so that it never shadows the system <sched.h> under -Isrc.)
+ * Internal access to a schedule's whole state, for checkpoints: the position plus the current
  * epoch's summary accumulators, so a run resumed mid-epoch reports the same summary. */
-#ifndef SEQGEN_SCHED_INTERNAL_H
-#define SEQGEN_SCHED_INTERNAL_H
+#ifndef SEQGEN_SCHEDULE_H
+#define SEQGEN_SCHEDULE_H
 
 #include "seqgen.h"
 
