@@ -1,0 +1,130 @@
+/* Command-line helpers shared by the seqgen-* programs (header-only: each program is built from
+ * one .c file). Exit codes: 0 success, 1 runtime error, 2 usage error. */
+#ifndef SEQGEN_CLI_H
+#define SEQGEN_CLI_H
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define CLI_EXIT_RUNTIME 1
+#define CLI_EXIT_USAGE 2
+
+/* Parses a whole decimal integer in [lo, hi]; 0 on success, -1 (message printed) otherwise. */
+static inline int cli_parse_i64(const char *prog, const char *opt, const char *text, long long lo,
+                                long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+        fprintf(stderr, "%s: --%s expects an integer from %lld to %lld, got '%s'\n", prog, opt, lo,
+                hi, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static inline int cli_parse_int(const char *prog, const char *opt, const char *text, int lo,
+                                int hi, int *out)
+{
+    long long v;
+    if (cli_parse_i64(prog, opt, text, lo, hi, &v) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Parses a finite number in [lo, hi]. */
+static inline int cli_parse_double(const char *prog, const char *opt, const char *text, double lo,
+                                   double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "%s: --%s expects a number from %g to %g, got '%s'\n", prog, opt, lo, hi,
+                text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Looks @p text up in a NULL-terminated list of names; gives its position. */
+static inline int cli_parse_choice(const char *prog, const char *opt, const char *text,
+                                   const char *const *names, int *out)
+{
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    fprintf(stderr, "%s: --%s expects one of", prog, opt);
+    for (int i = 0; names[i]; i++)
+        fprintf(stderr, "%s%s", i ? "|" : " ", names[i]);
+    fprintf(stderr, ", got '%s'\n", text);
+    return -1;
+}
+
+/* Creates a directory and its missing parents (mode 0777 before umask); 0 or -1 with errno. */
+static inline int cli_mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(buf, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* Joins a directory and a file name into @p out (PATH_MAX bytes); -1 if too long. */
+static inline int cli_path(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* Seconds from a monotonic clock. */
+static inline double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The data directory used when --data is not given: $SEQGEN_DATA, else the bundled digits
+ * relative to the working directory. */
+static inline const char *cli_default_data_dir(void)
+{
+    const char *env = getenv("SEQGEN_DATA");
+    return env && *env ? env : "data/mnist10k";
+}
+
+#endif /* SEQGEN_CLI_H */

@@ -1,0 +1,731 @@
+/* seqgen-train: trains a GRU on MNIST digits as pixel sequences, from the command line.
+ *
+ * Thin by design: options, progress, files. The training loop is the library's (batches,
+ * scheduled sampling, optimiser, checkpoints); this program writes OUT_DIR/NAME/results.csv,
+ * model.ckpt (after every epoch, atomically, with the whole training state) and config.txt. */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "seqgen.h"
+
+#define PROG "seqgen-train"
+
+/* ---- Settings ------------------------------------------------------------------------------ */
+
+static const char *const loss_names[] = {"mse", "bce", NULL};
+static const char *const optim_names[] = {"adam", "sgd", NULL};
+static const char *const sched_names[] = {"constant", "linear", "exp", "invsigmoid", NULL};
+static const char *const unit_names[] = {"batch", "epoch", NULL};
+static const char *const feedback_names[] = {"sample", "threshold", "prob", NULL};
+static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
+
+typedef struct settings {
+    const char *exp_name, *out_dir, *data;
+    int hidden, layers, pixels_per_step, epochs, batch_size, threads, eval_given;
+    double lr, clip;
+    int loss, optim, schedule, unit, feedback, binarize;
+    double sched_k, sched_c, sched_eps; /* NaN: the schedule's default */
+    long long sched_warmup;
+    long long train_limit, test_limit; /* 0: every image */
+    unsigned long long seed;
+    int resume, force, quiet;
+} settings;
+
+static settings default_settings(void)
+{
+    return (settings){
+        .exp_name = "gru-128", .out_dir = "experiments", .data = cli_default_data_dir(),
+        .hidden = 128, .layers = 1, .pixels_per_step = 1, .epochs = 10, .batch_size = 64,
+        .threads = 0, .eval_given = 500, .lr = 1e-3, .clip = 0.0,
+        .loss = SEQGEN_LOSS_MSE, .optim = SEQGEN_OPTIM_ADAM, .schedule = SEQGEN_SCHED_CONSTANT,
+        .unit = SEQGEN_SCHED_PER_BATCH, .feedback = SEQGEN_FEEDBACK_SAMPLE,
+        .binarize = SEQGEN_BINARIZE_THRESHOLD, .sched_k = NAN, .sched_c = NAN, .sched_eps = NAN,
+        .sched_warmup = 0, .train_limit = 0, .test_limit = 0, .seed = 1,
+    };
+}
+
+enum option_id {
+    OPT_EXP_NAME = 256, OPT_HIDDEN, OPT_LAYERS, OPT_PIXELS_PER_STEP, OPT_EPOCHS, OPT_BATCH_SIZE,
+    OPT_LR, OPT_LOSS, OPT_OPTIM, OPT_CLIP, OPT_SCHEDULE, OPT_SCHED_K, OPT_SCHED_C, OPT_SCHED_EPS,
+    OPT_SCHED_WARMUP, OPT_SCHED_UNIT, OPT_FEEDBACK, OPT_BINARIZE, OPT_DATA, OPT_TRAIN_LIMIT,
+    OPT_TEST_LIMIT, OPT_EVAL_GIVEN, OPT_OUT_DIR, OPT_SEED, OPT_THREADS, OPT_RESUME, OPT_FORCE,
+    OPT_QUIET, OPT_HELP, OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"exp-name", required_argument, NULL, OPT_EXP_NAME},
+    {"hidden", required_argument, NULL, OPT_HIDDEN},
+    {"layers", required_argument, NULL, OPT_LAYERS},
+    {"pixels-per-step", required_argument, NULL, OPT_PIXELS_PER_STEP},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"loss", required_argument, NULL, OPT_LOSS},
+    {"optim", required_argument, NULL, OPT_OPTIM},
+    {"clip", required_argument, NULL, OPT_CLIP},
+    {"schedule", required_argument, NULL, OPT_SCHEDULE},
+    {"sched-k", required_argument, NULL, OPT_SCHED_K},
+    {"sched-c", required_argument, NULL, OPT_SCHED_C},
+    {"sched-eps", required_argument, NULL, OPT_SCHED_EPS},
+    {"sched-warmup", required_argument, NULL, OPT_SCHED_WARMUP},
+    {"sched-unit", required_argument, NULL, OPT_SCHED_UNIT},
+    {"feedback", required_argument, NULL, OPT_FEEDBACK},
+    {"binarize", required_argument, NULL, OPT_BINARIZE},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"train-limit", required_argument, NULL, OPT_TRAIN_LIMIT},
+    {"test-limit", required_argument, NULL, OPT_TEST_LIMIT},
+    {"eval-given", required_argument, NULL, OPT_EVAL_GIVEN},
+    {"out-dir", required_argument, NULL, OPT_OUT_DIR},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "Usage: " PROG " [OPTION]...\n"
+        "Train a GRU to predict MNIST digits pixel by pixel. Writes OUT_DIR/NAME/results.csv (a row\n"
+        "per epoch), model.ckpt (after every epoch, with the full training state) and config.txt.\n"
+        "Defaults are the original experiment (train.py --exp-name gru-128 --hidden 128).\n"
+        "\n"
+        "Run:\n"
+        "  --exp-name NAME        name of the run and its directory (gru-128)\n"
+        "  --out-dir DIR          parent directory of the run's directory (experiments)\n"
+        "  --epochs N             train until N epochs are done (10)\n"
+        "  --resume               continue OUT_DIR/NAME/model.ckpt exactly; settings come from its\n"
+        "                         config.txt (only --epochs --threads --data --quiet may be given)\n"
+        "  --force                start over even if OUT_DIR/NAME/model.ckpt exists\n"
+        "  --seed S               seeds initialisation, shuffling, sampling, binarisation (1)\n"
+        "  --threads N            threads of a training pass, 0 = all cores (0)\n"
+        "  --quiet                print nothing but errors\n"
+        "Model:\n"
+        "  --hidden H             GRU units per layer (128)\n"
+        "  --layers L             stacked GRU layers (1)\n"
+        "  --pixels-per-step D    pixels fed per step; must divide 784 (1)\n"
+        "Optimisation:\n"
+        "  --loss mse|bce         loss on the output probabilities (mse)\n"
+        "  --optim adam|sgd       optimiser (adam)\n"
+        "  --lr X                 learning rate (0.001)\n"
+        "  --clip NORM            clip the gradient's global norm, 0 = off (0)\n"
+        "  --batch-size B         images per batch (64)\n"
+        "Scheduled sampling (p = probability of feeding the true pixel; see seqgen.h):\n"
+        "  --schedule constant|linear|exp|invsigmoid   (constant: p = k = 1, teacher forcing)\n"
+        "  --sched-k K --sched-c C --sched-eps EPS     the schedule's parameters (its defaults)\n"
+        "  --sched-warmup W       units of pure teacher forcing before the decay (0)\n"
+        "  --sched-unit batch|epoch   what the schedule's position counts (batch)\n"
+        "  --feedback sample|threshold|prob   what is fed back instead of the truth (sample)\n"
+        "Data:\n"
+        "  --data DIR             MNIST directory (train-*/t10k-* IDX files, .gz or not);\n"
+        "                         default $SEQGEN_DATA, else data/mnist10k\n"
+        "  --binarize threshold|stochastic   pixel = byte > 127, or drawn with p = byte/255 (threshold)\n"
+        "  --train-limit N        use the first N training images, 0 = all (0)\n"
+        "  --test-limit N         evaluate on the first N test images, 0 = all (0)\n"
+        "  --eval-given K         given pixels of the per-epoch completion metrics (500)\n"
+        "\n"
+        "  --help                 show this and exit\n"
+        "  --version              show the version and exit\n"
+        "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C) after saving.\n");
+}
+
+/* Applies one option to @p s; 0, or -1 after printing why the value is bad. */
+static int set_option(settings *s, int id, const char *arg)
+{
+    const char *name = "";
+    for (const struct option *o = long_options; o->name; o++)
+        if (o->val == id)
+            name = o->name;
+    long long v;
+    switch (id) {
+    case OPT_EXP_NAME:
+        if (!*arg || strchr(arg, '/') || strchr(arg, '\n') || strcmp(arg, ".") == 0 ||
+            strcmp(arg, "..") == 0) {
+            fprintf(stderr, PROG ": --exp-name must be a plain file name, got '%s'\n", arg);
+            return -1;
+        }
+        s->exp_name = arg;
+        return 0;
+    case OPT_OUT_DIR: s->out_dir = arg; return 0;
+    case OPT_DATA: s->data = arg; return 0;
+    case OPT_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->hidden);
+    case OPT_LAYERS: return cli_parse_int(PROG, name, arg, 1, 64, &s->layers);
+    case OPT_PIXELS_PER_STEP: return cli_parse_int(PROG, name, arg, 1, 65536, &s->pixels_per_step);
+    case OPT_EPOCHS: return cli_parse_int(PROG, name, arg, 0, 1000000, &s->epochs);
+    case OPT_BATCH_SIZE: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->batch_size);
+    case OPT_THREADS: return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
+    case OPT_EVAL_GIVEN: return cli_parse_int(PROG, name, arg, 1, INT_MAX, &s->eval_given);
+    case OPT_LR: return cli_parse_double(PROG, name, arg, 1e-12, 1e3, &s->lr);
+    case OPT_CLIP: return cli_parse_double(PROG, name, arg, 0.0, 1e12, &s->clip);
+    case OPT_SCHED_K: return cli_parse_double(PROG, name, arg, 0.0, 1e12, &s->sched_k);
+    case OPT_SCHED_C: return cli_parse_double(PROG, name, arg, 0.0, 1.0, &s->sched_c);
+    case OPT_SCHED_EPS: return cli_parse_double(PROG, name, arg, 0.0, 1.0, &s->sched_eps);
+    case OPT_LOSS: return cli_parse_choice(PROG, name, arg, loss_names, &s->loss);
+    case OPT_OPTIM: return cli_parse_choice(PROG, name, arg, optim_names, &s->optim);
+    case OPT_SCHEDULE: return cli_parse_choice(PROG, name, arg, sched_names, &s->schedule);
+    case OPT_SCHED_UNIT: return cli_parse_choice(PROG, name, arg, unit_names, &s->unit);
+    case OPT_FEEDBACK: return cli_parse_choice(PROG, name, arg, feedback_names, &s->feedback);
+    case OPT_BINARIZE: return cli_parse_choice(PROG, name, arg, binarize_names, &s->binarize);
+    case OPT_SCHED_WARMUP: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->sched_warmup);
+    case OPT_TRAIN_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->train_limit);
+    case OPT_TEST_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->test_limit);
+    case OPT_SEED:
+        if (cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &v) != 0)
+            return -1;
+        s->seed = (unsigned long long)v;
+        return 0;
+    case OPT_RESUME: s->resume = 1; return 0;
+    case OPT_FORCE: s->force = 1; return 0;
+    case OPT_QUIET: s->quiet = 1; return 0;
+    }
+    return -1;
+}
+
+/* Options that may accompany --resume: they do not change what the run computes (threads only
+ * changes float rounding; a warning says so). */
+static int allowed_with_resume(int id)
+{
+    return id == OPT_EXP_NAME || id == OPT_OUT_DIR || id == OPT_RESUME || id == OPT_EPOCHS ||
+           id == OPT_THREADS || id == OPT_DATA || id == OPT_QUIET;
+}
+
+static seqgen_sched_config sched_config(const settings *s)
+{
+    seqgen_sched_config c = seqgen_sched_config_default((seqgen_sched_kind)s->schedule);
+    c.unit = (seqgen_sched_unit)s->unit;
+    c.warmup = (uint64_t)s->sched_warmup;
+    if (!isnan(s->sched_k))
+        c.k = s->sched_k;
+    if (!isnan(s->sched_c))
+        c.c = s->sched_c;
+    if (!isnan(s->sched_eps))
+        c.eps = s->sched_eps;
+    return c;
+}
+
+/* ---- config.txt: the command line, then every setting as "option value" (read by --resume) --- */
+
+static int write_config(const char *path, const settings *s, int argc, char **argv)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    seqgen_sched_config sc = sched_config(s);
+    fprintf(f, "# " PROG " %s: the command line, then every setting (read back by --resume)\n#",
+            seqgen_version());
+    for (int i = 0; i < argc; i++)
+        fprintf(f, " %s", argv[i]);
+    fprintf(f, "\nhidden %d\nlayers %d\npixels-per-step %d\nepochs %d\nbatch-size %d\n"
+               "lr %.17g\nloss %s\noptim %s\nclip %.17g\nschedule %s\nsched-k %.17g\n"
+               "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
+               "binarize %s\ndata %s\ntrain-limit %lld\ntest-limit %lld\neval-given %d\n"
+               "seed %llu\nthreads %d\n",
+            s->hidden, s->layers, s->pixels_per_step, s->epochs, s->batch_size, s->lr,
+            loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
+            sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
+            feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->train_limit,
+            s->test_limit, s->eval_given, s->seed, s->threads);
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the settings of config.txt into @p s; the strings are kept in @p store (freed by the
+ * caller). Returns 0, or -1 after printing the file, line and reason. */
+static int read_config(const char *path, settings *s, char **store)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, PROG ": cannot resume: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 0;
+    char *line = NULL;
+    ssize_t len;
+    int lineno = 0, status = 0;
+    while (status == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        char *space = strchr(line, ' ');
+        const struct option *o = long_options;
+        if (space) {
+            *space = '\0';
+            for (; o->name && strcmp(o->name, line) != 0; o++)
+                ;
+        }
+        if (!space || !o->name || o->has_arg != required_argument) {
+            fprintf(stderr, PROG ": %s line %d: not a setting: '%s'\n", path, lineno, line);
+            status = -1;
+        } else if (o->val == OPT_DATA) { /* keep a copy: the line buffer is reused */
+            free(*store);
+            *store = strdup(space + 1);
+            status = *store ? 0 : -1;
+            s->data = *store;
+        } else if (set_option(s, o->val, space + 1) != 0) {
+            fprintf(stderr, PROG ": %s line %d: bad value\n", path, lineno);
+            status = -1;
+        }
+    }
+    free(line);
+    fclose(f);
+    return status;
+}
+
+/* Parses argv into @p s (reading config.txt first with --resume). 0 to go on, or an exit code
+ * + 1000 when the program should stop now (help, version, usage error). */
+static int parse_command_line(int argc, char **argv, settings *s, char **config_store)
+{
+    int ids[argc], given = 0, id;
+    char *args[argc];
+    *s = default_settings();
+    while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (id == OPT_HELP) {
+            usage(stdout);
+            return 1000;
+        }
+        if (id == OPT_VERSION) {
+            printf(PROG " (libseqgen) %s\n", seqgen_version());
+            return 1000;
+        }
+        if (id == '?' || set_option(s, id, optarg) != 0) {
+            usage(stderr);
+            return 1000 + CLI_EXIT_USAGE;
+        }
+        ids[given] = id, args[given++] = optarg;
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 1000 + CLI_EXIT_USAGE;
+    }
+    if (!s->resume)
+        return 0;
+    for (int i = 0; i < given; i++) {
+        if (!allowed_with_resume(ids[i])) {
+            fprintf(stderr, PROG ": with --resume the settings come from the run's config.txt; "
+                            "only --epochs, --threads, --data, --quiet may be given\n");
+            usage(stderr);
+            return 1000 + CLI_EXIT_USAGE;
+        }
+    }
+    char dir[PATH_MAX], path[PATH_MAX];
+    if (cli_path(dir, s->out_dir, s->exp_name) || cli_path(path, dir, "config.txt")) {
+        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+        return 1000 + CLI_EXIT_RUNTIME;
+    }
+    settings saved = default_settings();
+    saved.exp_name = s->exp_name, saved.out_dir = s->out_dir, saved.resume = 1;
+    if (read_config(path, &saved, config_store) != 0)
+        return 1000 + CLI_EXIT_RUNTIME;
+    for (int i = 0; i < given; i++)
+        (void)set_option(&saved, ids[i], args[i]); /* already checked above */
+    *s = saved;
+    return 0;
+}
+
+/* ---- The run ------------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct run {
+    settings s;
+    char dir[PATH_MAX], ckpt[PATH_MAX], csv[PATH_MAX], config[PATH_MAX];
+    seqgen_dataset *train, *test;
+    seqgen_model *model;
+    seqgen_train_state state;
+    seqgen_train_options opts;
+    size_t steps; /* T: steps per sequence */
+    int tty;
+} run;
+
+/* Prints "seqgen-train: WHAT: LIBRARY DETAIL" and gives exit code 1. */
+static int fail(const char *what, int status)
+{
+    const char *detail = seqgen_last_error();
+    fprintf(stderr, PROG ": %s: %s\n", what, *detail ? detail : seqgen_strerror(status));
+    return CLI_EXIT_RUNTIME;
+}
+
+static int open_split(const run *r, seqgen_split split, long long limit, seqgen_dataset **out)
+{
+    int status = seqgen_dataset_open_dir(out, r->s.data, split);
+    if (status != SEQGEN_OK) {
+        char what[PATH_MAX + 64];
+        snprintf(what, sizeof what, "cannot read the %s digits in %s",
+                 split == SEQGEN_SPLIT_TRAIN ? "training" : "test", r->s.data);
+        return fail(what, status);
+    }
+    if (limit > 0 && seqgen_dataset_limit(*out, (size_t)limit) != SEQGEN_OK)
+        return fail("limit", SEQGEN_EINVAL);
+    return 0;
+}
+
+static seqgen_batch_config batch_config(const settings *s)
+{
+    seqgen_batch_config c = SEQGEN_BATCH_CONFIG_DEFAULT;
+    c.batch_size = (size_t)s->batch_size;
+    c.pixels_per_step = (size_t)s->pixels_per_step;
+    c.seed = s->seed;
+    c.binarize.mode = (seqgen_binarize_mode)s->binarize;
+    c.binarize.seed = s->seed;
+    return c;
+}
+
+/* Creates the model, optimiser, schedule and batch iterator of a new run. */
+static int start_new(run *r)
+{
+    const settings *s = &r->s;
+    seqgen_model_config mc = seqgen_model_config_default();
+    mc.pixels_per_step = s->pixels_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
+    mc.seed = s->seed, mc.threads = s->threads;
+    int status = seqgen_model_create(&r->model, &mc);
+    if (status != SEQGEN_OK)
+        return fail("cannot create the model", status);
+    seqgen_optim_config oc = seqgen_optim_config_default((seqgen_optim_kind)s->optim);
+    oc.lr = s->lr, oc.clip_norm = s->clip;
+    if ((status = seqgen_optim_create(&r->state.optim, r->model, &oc)) != SEQGEN_OK)
+        return fail("cannot create the optimiser", status);
+    seqgen_sched_config sc = sched_config(s);
+    if ((status = seqgen_sched_create(&r->state.sched, &sc)) != SEQGEN_OK)
+        return fail("bad schedule", status);
+    return 0;
+}
+
+/* Keeps the rows of results.csv whose epoch the checkpoint has reached (a crash may have left a
+ * row written after the last save). */
+static int trim_results(const run *r)
+{
+    FILE *in = fopen(r->csv, "r");
+    if (!in)
+        return errno == ENOENT ? 0 : -1;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->csv);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    for (int first = 1; getline(&line, &cap, in) >= 0; first = 0)
+        if (first || strtoull(line, NULL, 10) <= r->state.epoch)
+            fputs(line, out);
+    free(line);
+    fclose(in);
+    int failed = ferror(out);
+    failed |= fclose(out) != 0;
+    return failed || rename(tmp, r->csv) != 0 ? -1 : 0;
+}
+
+static int resume(run *r)
+{
+    int status = seqgen_checkpoint_load_training(r->ckpt, &r->model, &r->state);
+    if (status != SEQGEN_OK)
+        return fail("cannot resume", status);
+    seqgen_model_config mc = seqgen_model_get_config(r->model);
+    if (mc.threads != r->s.threads) {
+        if (!r->s.quiet)
+            fprintf(stderr, PROG ": note: %d threads instead of %d: results differ by float "
+                            "rounding from an uninterrupted run\n", r->s.threads, mc.threads);
+        if ((status = seqgen_model_set_threads(r->model, r->s.threads)) != SEQGEN_OK)
+            return fail("threads", status);
+    }
+    if (trim_results(r) != 0) {
+        fprintf(stderr, PROG ": cannot rewrite %s: %s\n", r->csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* Refuses to save parameters that are not finite (the file would not load anyway). */
+static int check_finite(const run *r)
+{
+    for (int t = 0; t < seqgen_model_tensor_count(r->model); t++) {
+        const char *name;
+        int rows, cols;
+        if (seqgen_model_tensor_info(r->model, t, &name, &rows, &cols) != SEQGEN_OK)
+            return -1;
+        size_t n = (size_t)rows * (size_t)cols;
+        float *v = malloc(n * sizeof *v);
+        int ok = v && seqgen_model_get_tensor(r->model, name, v, n) == SEQGEN_OK;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isfinite(v[i]);
+        free(v);
+        if (!ok) {
+            fprintf(stderr, PROG ": epoch %llu, iteration %llu: parameter '%s' is not finite; "
+                            "%s keeps the last good state\n",
+                    (unsigned long long)r->state.epoch + 1,
+                    (unsigned long long)r->state.iteration, name, r->ckpt);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int save(const run *r)
+{
+    if (check_finite(r) != 0)
+        return CLI_EXIT_RUNTIME;
+    int status = seqgen_checkpoint_save(r->ckpt, r->model, &r->state);
+    return status == SEQGEN_OK ? 0 : fail("cannot save the checkpoint", status);
+}
+
+/* What an epoch measured. */
+typedef struct epoch_result {
+    double seconds, loss_sum, images, eval_seconds;
+    seqgen_sched_summary sched;
+    double test_mse, test_nll, pixel_error, digit_kept;
+} epoch_result;
+
+/* Test loss and completion metrics of the model, with evaluation's own generator. */
+static int evaluate(run *r, epoch_result *e)
+{
+    double t0 = cli_now();
+    e->test_mse = e->test_nll = e->pixel_error = e->digit_kept = NAN;
+    (void)r;
+    e->eval_seconds = cli_now() - t0;
+    return 0;
+}
+
+static void format_duration(char *out, size_t size, double seconds)
+{
+    long s = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
+    if (s >= 3600)
+        snprintf(out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(out, size, "%ld:%02ld", s / 60, s % 60);
+}
+
+/* Redraws the terminal progress bar (at most about ten times a second). */
+static void progress(const run *r, const epoch_result *e, double t0, double *last_draw)
+{
+    double now = cli_now();
+    if (!r->tty || r->s.quiet || now - *last_draw < 0.1)
+        return;
+    *last_draw = now;
+    size_t total = seqgen_dataset_count(r->train);
+    size_t done = seqgen_batch_iter_position(r->state.batches);
+    double rate = e->images / (now - t0 + 1e-9);
+    char eta[32], bar[31];
+    format_duration(eta, sizeof eta, (double)(total - done) / (rate + 1e-9));
+    int filled = (int)(30.0 * (double)done / (double)total);
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[30] = '\0';
+    printf("\repoch %llu/%d [%s] %3.0f%% loss %.4f p %.3f %.0f img/s ETA %s\033[K",
+           (unsigned long long)r->state.epoch + 1, r->s.epochs, bar, 100.0 * done / total,
+           e->loss_sum / (e->images + 1e-300), seqgen_sched_p(r->state.sched), rate, eta);
+    fflush(stdout);
+}
+
+static int append_row(const run *r, const epoch_result *e)
+{
+    FILE *f = fopen(r->csv, "a");
+    if (!f) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", r->csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (ftell(f) == 0)
+        fprintf(f, "epoch,iterations,seconds,teacher_p,teacher_fraction,train_loss,test_mse,"
+                   "test_nll_nats,pixel_error,digit_kept,images_per_s,eval_seconds\n");
+    fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f\n",
+            (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
+            e->seconds, e->sched.p_mean, e->sched.forced_fraction,
+            e->loss_sum / (e->images + 1e-300), e->test_mse, e->test_nll, e->pixel_error,
+            e->digit_kept, e->images / (e->seconds + 1e-9), e->eval_seconds);
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", r->csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* One training batch; a non-finite loss or gradient stops the run before anything is saved. */
+static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
+{
+    r->opts.teacher_prob = seqgen_sched_p(r->state.sched);
+    seqgen_train_stats st;
+    int status = seqgen_model_train_sequences(r->model, x, (int)n, (int)r->steps, &r->opts, NULL,
+                                              &st);
+    if (status == SEQGEN_OK) {
+        uint64_t inputs = n * (r->steps - 2);
+        uint64_t forced = (uint64_t)llround(st.teacher_fraction * (double)inputs);
+        status = seqgen_sched_record_batch(r->state.sched, forced, inputs);
+    }
+    if (status == SEQGEN_OK)
+        status = seqgen_optim_step(r->state.optim, r->model);
+    if (status != SEQGEN_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "epoch %llu, iteration %llu%s",
+                 (unsigned long long)r->state.epoch + 1,
+                 (unsigned long long)r->state.iteration + 1,
+                 status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
+        return fail(what, status);
+    }
+    seqgen_sched_on_batch(r->state.sched);
+    r->state.iteration++;
+    e->loss_sum += st.loss * (double)n;
+    e->images += (double)n;
+    return 0;
+}
+
+static void print_epoch(const run *r, const epoch_result *e)
+{
+    if (r->s.quiet)
+        return;
+    printf("%sepoch %llu/%d  iter %llu  loss %.5f  p %.3f  test mse %.5f  nll %.2f  "
+           "pixel err %.4f  kept %.3f  %.0f img/s  %.1f s\n", r->tty ? "\r\033[K" : "",
+           (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
+           e->loss_sum / (e->images + 1e-300), e->sched.p_mean, e->test_mse, e->test_nll,
+           e->pixel_error, e->digit_kept, e->images / (e->seconds + 1e-9),
+           e->seconds + e->eval_seconds);
+    fflush(stdout);
+}
+
+/* Trains up to the requested epoch count; an interruption saves mid-epoch and gives 130. */
+static int train(run *r)
+{
+    while (r->state.epoch < (uint64_t)r->s.epochs) {
+        epoch_result e = {0};
+        double t0 = cli_now(), last_draw = 0.0;
+        const float *x;
+        size_t n;
+        int status, rc;
+        while ((status = seqgen_batch_iter_next(r->state.batches, &x, &n)) == SEQGEN_OK) {
+            if ((rc = train_batch(r, x, n, &e)) != 0)
+                return rc;
+            progress(r, &e, t0, &last_draw);
+            if (interrupted) {
+                if ((rc = save(r)) != 0)
+                    return rc;
+                fprintf(stderr, "%s" PROG ": interrupted in epoch %llu at iteration %llu: saved "
+                                "%s; continue with --resume\n", r->tty ? "\r\033[K" : "",
+                        (unsigned long long)r->state.epoch + 1,
+                        (unsigned long long)r->state.iteration, r->ckpt);
+                return 130;
+            }
+        }
+        if (status != SEQGEN_DONE)
+            return fail("batch", status);
+        e.seconds = cli_now() - t0;
+        seqgen_sched_epoch_summary(r->state.sched, &e.sched);
+        seqgen_sched_on_epoch(r->state.sched);
+        r->state.epoch++;
+        if ((rc = evaluate(r, &e)) != 0 || (rc = append_row(r, &e)) != 0 || (rc = save(r)) != 0)
+            return rc;
+        print_epoch(r, &e);
+        if (interrupted) {
+            fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s; continue with "
+                            "--resume\n", (unsigned long long)r->state.epoch, r->ckpt);
+            return 130;
+        }
+    }
+    return 0;
+}
+
+static int prepare(run *r, int argc, char **argv)
+{
+    const settings *s = &r->s;
+    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
+        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
+        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+        return CLI_EXIT_RUNTIME;
+    }
+    int rc;
+    if ((rc = open_split(r, SEQGEN_SPLIT_TRAIN, s->train_limit, &r->train)) != 0 ||
+        (rc = open_split(r, SEQGEN_SPLIT_TEST, s->test_limit, &r->test)) != 0)
+        return rc;
+    if (seqgen_dataset_pixels(r->train) % (size_t)s->pixels_per_step != 0 ||
+        seqgen_dataset_pixels(r->train) / (size_t)s->pixels_per_step < 3) {
+        fprintf(stderr, PROG ": --pixels-per-step %d must divide the %zu pixels of an image into "
+                        "at least 3 steps\n", s->pixels_per_step, seqgen_dataset_pixels(r->train));
+        return CLI_EXIT_USAGE;
+    }
+    seqgen_batch_config bc = batch_config(s);
+    int status = seqgen_batch_iter_create(&r->state.batches, r->train, &bc);
+    if (status != SEQGEN_OK)
+        return fail("batches", status);
+    r->steps = seqgen_batch_iter_steps(r->state.batches);
+    if (s->resume)
+        return resume(r);
+    if (access(r->ckpt, F_OK) == 0 && !s->force) {
+        fprintf(stderr, PROG ": %s exists: continue it with --resume, or start over with "
+                        "--force\n", r->ckpt);
+        return CLI_EXIT_RUNTIME;
+    }
+    if (cli_mkdir_p(r->dir) != 0) {
+        fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (remove(r->csv) != 0 && errno != ENOENT) {
+        fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (write_config(r->config, s, argc, argv) != 0) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", r->config, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    return start_new(r);
+}
+
+int main(int argc, char **argv)
+{
+    static run r; /* large path buffers: not on the stack */
+    char *config_store = NULL;
+    int rc = parse_command_line(argc, argv, &r.s, &config_store);
+    if (rc >= 1000) {
+        free(config_store);
+        return rc - 1000;
+    }
+    r.tty = isatty(STDOUT_FILENO);
+    r.opts = seqgen_train_options_default();
+    r.opts.loss = (seqgen_loss)r.s.loss;
+    r.opts.feedback = (seqgen_feedback)r.s.feedback;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    rc = prepare(&r, argc, argv);
+    if (rc == 0) {
+        if (!r.s.quiet)
+            printf("%s: %zu training and %zu test digits from %s; H %d, L %d, D %d; "
+                   "epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
+                   seqgen_dataset_count(r.test), r.s.data, r.s.hidden, r.s.layers,
+                   r.s.pixels_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
+        rc = train(&r);
+    }
+    seqgen_batch_iter_free(r.state.batches);
+    seqgen_optim_free(r.state.optim);
+    seqgen_sched_free(r.state.sched);
+    seqgen_model_free(r.model);
+    seqgen_dataset_free(r.test);
+    seqgen_dataset_free(r.train);
+    free(config_store);
+    return rc;
+}
