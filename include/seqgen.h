@@ -962,6 +962,165 @@ SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
 
 /** @} */
 
+/* ==== Completion and evaluation ============================================================== */
+
+/**
+ * @defgroup complete Completion and evaluation: finishing masked digits, and measuring how well
+ * @brief Give a model the first K pixels of each digit and let it write the rest; evaluate a
+ *        model on a test split.
+ *
+ * @par Completion
+ * A sequence of P pixels is T = P / D steps of D pixels (the layout of the header's
+ * conventions). Completion is given K pixels, K a multiple of D (K / D whole steps; K = 500 of
+ * 784 for the original experiment). The model reads the given steps 0 .. K/D - 1 (teacher
+ * forcing); its output after the last given step is the probability of each pixel of step K/D,
+ * which is decoded into 0 or 1, fed back as the next input, and so on until step T - 1:
+ * - ::SEQGEN_DECODE_GREEDY: pixel = 1 iff p > 0.5, with p = sigmoid(logit) the model's
+ *   probability as seqgen_model_step() computes it (the threshold feedback of training).
+ * - ::SEQGEN_DECODE_SAMPLE: pixel = 1 iff u < sigmoid(logit / temperature), u uniform in [0, 1)
+ *   with 24 random bits, one draw per generated pixel in scan order. Sequence b of a call draws
+ *   from its own PCG32 generator seeded with (seqgen_complete_options::seed, stream
+ *   seqgen_complete_options::first_stream + b): the result does not depend on the thread count
+ *   or on how a larger set is cut into calls (pass each call's position as first_stream). The
+ *   model's own generators are never used.
+ *
+ * K = 0 means "from scratch": the model has no prediction for step 0, so step 0 is set to 0
+ * (blank, as the top-left corner of every MNIST digit; its recorded probabilities are 0) and
+ * the rollout starts from it, exactly as a completion of K = D whose first step is blank.
+ * K = P copies the sequences.
+ *
+ * The work is the same arithmetic as seqgen_model_step() (greedy completion equals a rollout
+ * made with it), on blocks of sequences split across the model's threads
+ * (seqgen_model_set_threads()), with one-thread BLAS per thread. Memory is allocated once per
+ * call, never per step.
+ * @{
+ */
+
+/** How a generated pixel is chosen from the model's output. */
+typedef enum seqgen_decode {
+    SEQGEN_DECODE_GREEDY = 0, /**< 1 iff the probability is above 0.5 (deterministic). */
+    SEQGEN_DECODE_SAMPLE = 1  /**< A Bernoulli sample of sigmoid(logit / temperature). */
+} seqgen_decode;
+
+/** Completion settings. Start from seqgen_complete_options_default(). */
+typedef struct seqgen_complete_options {
+    seqgen_decode decode;  /**< Default ::SEQGEN_DECODE_GREEDY. */
+    double temperature;    /**< Sampling only: finite and > 0; below 1 sharpens towards greedy,
+                                above 1 flattens towards coin flips. Default 1. */
+    uint64_t seed;         /**< Sampling only: seed of the generators. Default 0. */
+    uint64_t first_stream; /**< Sampling only: sequence b uses stream first_stream + b. Default 0. */
+} seqgen_complete_options;
+
+/**
+ * @brief The defaults: greedy, temperature 1, seed 0, first stream 0.
+ * @return The options, by value.
+ */
+SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
+
+/**
+ * @brief Completes a batch of sequences from their first @p given pixels.
+ *
+ * @param model The model (only read: several calls may share it from different threads).
+ * @param sequences `count * pixels` floats, `[count][T][D]`: only the first @p given pixels of
+ *        each sequence are read, and must be finite (normally 0 or 1).
+ * @param count Number of sequences, >= 1.
+ * @param pixels P, pixels per sequence (784 for MNIST): a multiple of the model's D, >= D.
+ * @param given K, the pixels given, 0 <= K <= P and a multiple of D (see above for K = 0).
+ * @param opts NULL for seqgen_complete_options_default().
+ * @param[out] completed `count * pixels` floats: each sequence's given pixels copied, the
+ *        P - K generated ones (0.0f or 1.0f) after them. May be @p sequences itself (in place);
+ *        may not overlap it otherwise.
+ * @param[out] probs NULL, or `count * (pixels - given)` floats: for each sequence, the model's
+ *        probability sigmoid(logit) (temperature 1, as seqgen_model_step() gives it) of each
+ *        generated pixel, in order: the seqgen_gif_digit::prob of an animation.
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, P not a positive multiple of D,
+ *         K outside [0, P] or not a multiple of D, unknown decoder, temperature not finite and
+ *         > 0, a given pixel NaN or infinite; the detail says which) or ::SEQGEN_ENOMEM.
+ *         On failure nothing is written.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_complete(const seqgen_model *model, const float *sequences,
+                                                size_t count, int pixels, int given,
+                                                const seqgen_complete_options *opts,
+                                                float *completed, float *probs);
+
+/** Which measurements seqgen_evaluate_dataset() makes (bits of seqgen_eval_options::metrics). */
+typedef enum seqgen_eval_metric {
+    SEQGEN_EVAL_LOSS = 1,       /**< Teacher-forced MSE, BCE and NLL. */
+    SEQGEN_EVAL_COMPLETION = 2, /**< Completion pixel error. */
+    SEQGEN_EVAL_DIGIT = 4,      /**< Digit kept and its bounds (needs the training set). */
+    SEQGEN_EVAL_ALL = 7         /**< All of them. */
+} seqgen_eval_metric;
+
+/** Evaluation settings. Start from seqgen_eval_options_default(). */
+typedef struct seqgen_eval_options {
+    unsigned metrics;                 /**< An OR of ::seqgen_eval_metric; default ::SEQGEN_EVAL_ALL. */
+    int given;                        /**< K, pixels given to completion; a multiple of D, at most
+                                           the image's pixels. Default 500. */
+    seqgen_complete_options complete; /**< The decoder. Default greedy; with sampling, test image
+                                           i uses stream `complete.first_stream + i`. */
+    size_t batch_size;                /**< Images per teacher-forced loss pass (the model's
+                                           training workspace grows to it: keep it at most the
+                                           training batch). Default 64. */
+    size_t limit;                     /**< Evaluate only the first `limit` test images; 0 (default)
+                                           evaluates all. */
+    seqgen_binarize_config binarize;  /**< How test images become pixels. Default threshold 127. */
+} seqgen_eval_options;
+
+/** What seqgen_evaluate_dataset() measured. A quantity not measured is NaN. */
+typedef struct seqgen_eval_results {
+    size_t images;                 /**< Test images evaluated. */
+    int given;                     /**< K, the pixels given to completion. */
+    double mse;                    /**< Teacher-forced mean squared error per predicted pixel. */
+    double bce;                    /**< Teacher-forced binary cross-entropy per predicted pixel. */
+    double nll_nats;               /**< Negative log-likelihood per image, in nats: the BCE summed
+                                        over the P - D predicted pixels (step 0 is never
+                                        predicted), averaged over images. */
+    double pixel_error;            /**< Fraction of generated pixels differing from the truth. */
+    double digit_kept;             /**< Fraction of completed images whose nearest training image
+                                        (seqgen_dataset_nearest()) has the true label. */
+    double digit_kept_truth;       /**< Upper bound: the same on the true test images. */
+    double digit_kept_blank;       /**< Lower bound: the same on the given pixels alone, the
+                                        missing ones set to 0. */
+    double nearest_distance;       /**< Mean Hamming distance from a completed image to its
+                                        nearest training image (small: it copies one). */
+    double nearest_distance_truth; /**< The same for the true test images, for comparison. */
+} seqgen_eval_results;
+
+/**
+ * @brief The defaults: all metrics, K = 500, greedy, batches of 64, every image, threshold 127.
+ * @return The options, by value.
+ */
+SEQGEN_API seqgen_eval_options seqgen_eval_options_default(void);
+
+/**
+ * @brief Evaluates a model on a test split: test loss, completion pixel error, digit kept.
+ *
+ * The loss is seqgen_model_evaluate() over every image (teacher forcing, steps 0..T-2
+ * predicting 1..T-1), in batches. The completion is seqgen_complete() with @p opts' K and
+ * decoder. Digit kept classifies an image by the label of its nearest training image
+ * (seqgen_dataset_nearest(): exact 1-NN in Hamming distance on binary pixels).
+ *
+ * Evaluation never draws from the model's generators nor changes its parameters or gradients:
+ * evaluating between training steps, or not, gives bit-identical training.
+ * @param model The model; only its evaluation workspace changes.
+ * @param test The test split (read only).
+ * @param train The training split searched by the nearest-neighbour classifier (its index is
+ *        built on first use); may be NULL when ::SEQGEN_EVAL_DIGIT is not asked.
+ * @param opts NULL for seqgen_eval_options_default().
+ * @param[out] results Receives the numbers; unchanged on failure.
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, unknown metric bit, a bad K, decoder or
+ *         batch size, ::SEQGEN_EVAL_DIGIT without a training set); ::SEQGEN_EMISMATCH (the
+ *         model's D does not divide the image, or the two splits' images differ in size);
+ *         ::SEQGEN_ENOMEM; ::SEQGEN_ENUMERIC (the loss is not finite).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
+                                                        const seqgen_dataset *test,
+                                                        seqgen_dataset *train,
+                                                        const seqgen_eval_options *opts,
+                                                        seqgen_eval_results *results);
+
+/** @} */
+
 /* ==== Checkpoints ============================================================================ */
 
 /**

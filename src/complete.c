@@ -1,0 +1,319 @@
+/* Completion of masked sequences (see the "Completion and evaluation" section of seqgen.h):
+ * teacher forcing over the given steps, then a rollout that feeds back decoded pixels.
+ *
+ * The unit of work is a block of at most SG_COMPLETE_BLOCK sequences, which runs every step
+ * with the same calls as seqgen_model_step() (one GRU step per layer, then the output layer);
+ * blocks are shared out across the model's threads. Block boundaries do not depend on the
+ * thread count and sampling draws from one generator per sequence, so results are identical
+ * for any number of threads. */
+#include "complete.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gru.h"
+#include "kernels.h"
+#include "model_impl.h"
+#include "rng.h"
+#include "status.h"
+
+/* Sequences per block: the step's GEMMs (rows x 3H x H) stay efficient while one block's hidden
+ * states and gate scratch stay in the core's cache next to the weights. */
+#define SG_COMPLETE_BLOCK 64
+
+/* What every worker of one call shares. */
+typedef struct sg_completion {
+    const seqgen_model *model;
+    const float *sequences;
+    float *completed, *probs;
+    size_t count, blocks;
+    int pixels, given, steps;
+    seqgen_complete_options opts;
+} sg_completion;
+
+/* One thread's blocks [first_block, end_block) and its workspace for one block. */
+typedef struct sg_complete_worker {
+    const sg_completion *job;
+    size_t first_block, end_block;
+    float *memory;
+    float *h[2];    /* [L][rows][H] each: current and next hidden states */
+    float *x;       /* [rows][D] the step's input */
+    float *logits;  /* [rows][D] */
+    sg_gru_scratch scratch;
+    sg_rng *rngs;   /* [rows], one per sequence of the block (sampling) */
+} sg_complete_worker;
+
+seqgen_complete_options seqgen_complete_options_default(void)
+{
+    seqgen_complete_options opts = {.decode = SEQGEN_DECODE_GREEDY, .temperature = 1.0,
+                                    .seed = 0, .first_stream = 0};
+    return opts;
+}
+
+/* Floats of one worker's workspace. */
+static size_t worker_floats(const seqgen_model *m)
+{
+    const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
+    const size_t D = m->cfg.pixels_per_step;
+    return 2 * L * R * H + 2 * R * D + 2 * R * 3 * H + 4 * H;
+}
+
+static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
+{
+    const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
+    const size_t D = m->cfg.pixels_per_step;
+    w->memory = malloc(worker_floats(m) * sizeof(float));
+    w->rngs = malloc(R * sizeof *w->rngs);
+    if (!w->memory || !w->rngs)
+        return SEQGEN_ENOMEM;
+    float *p = w->memory;
+    w->h[0] = p, p += L * R * H;
+    w->h[1] = p, p += L * R * H;
+    w->x = p, p += R * D;
+    w->logits = p, p += R * D;
+    w->scratch.gi = p, p += R * 3 * H;
+    w->scratch.gh = p, p += R * 3 * H;
+    w->scratch.gate_sink = p;
+    w->scratch.dgates = NULL;
+    w->scratch.chunk = 1;
+    return SEQGEN_OK;
+}
+
+/* ---- One block ------------------------------------------------------------------------------ */
+
+/* Copies the given pixels of sequences [s0, s0 + rows) to the output; with K = 0, sets step 0
+ * to blank and its probabilities to 0 (see the header). */
+static void copy_given(const sg_completion *job, size_t s0, int rows)
+{
+    const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
+    for (int r = 0; r < rows; r++) {
+        float *out = job->completed + (s0 + r) * P;
+        if (K > 0 && out != job->sequences + (s0 + r) * P)
+            memcpy(out, job->sequences + (s0 + r) * P, K * sizeof *out);
+        if (K == 0) {
+            memset(out, 0, D * sizeof *out);
+            if (job->probs)
+                memset(job->probs + (s0 + r) * P, 0, D * sizeof *out);
+        }
+    }
+}
+
+/* x[rows][D] = step t of each sequence of the block, read from the output (given or generated). */
+static void gather_step(sg_complete_worker *w, size_t s0, int rows, int t)
+{
+    const sg_completion *job = w->job;
+    const size_t P = job->pixels, D = job->model->cfg.pixels_per_step;
+    for (int r = 0; r < rows; r++)
+        memcpy(w->x + r * D, job->completed + (s0 + r) * P + t * D, D * sizeof(float));
+}
+
+/* One step of every layer for the block: h[next] from x and h[current]; returns the new current
+ * index. The same calls, in the same order, as seqgen_model_step(). */
+static int step_layers(sg_complete_worker *w, int rows, int current)
+{
+    const seqgen_model *m = w->job->model;
+    const int L = m->cfg.layers, H = m->cfg.hidden;
+    const size_t layer_size = (size_t)rows * H;
+    const float *h_prev = w->h[current];
+    float *h_next = w->h[1 - current];
+    for (int l = 0; l < L; l++) {
+        sg_gru_weights wt = sg_model_layer(m, m->params, l);
+        const float *x = l == 0 ? w->x : h_next + (l - 1) * layer_size;
+        sg_gru_step_forward(rows, sg_model_layer_input(m, l), H, &wt, x, h_prev + l * layer_size,
+                            h_next + l * layer_size, NULL, &w->scratch);
+    }
+    return 1 - current;
+}
+
+/* logits[rows][D] of the next step from the top layer's hidden states. */
+static void output_logits(sg_complete_worker *w, int rows, const float *h_top)
+{
+    const seqgen_model *m = w->job->model;
+    const int D = m->cfg.pixels_per_step, H = m->cfg.hidden;
+    const float *bias = sg_model_out_bias(m, m->params);
+    sg_gemm(0, 1, rows, D, H, 1.0f, h_top, H, sg_model_out_weight(m, m->params), H, 0.0f,
+            w->logits, D);
+    for (int i = 0; i < rows; i++)
+        for (int d = 0; d < D; d++)
+            w->logits[i * D + d] += bias[d];
+}
+
+/* Bernoulli probability of one pixel under the temperature; the division is done in double and
+ * clamped so that a tiny temperature saturates instead of overflowing the float. */
+static float tempered_prob(float logit, double temperature)
+{
+    double scaled = (double)logit / temperature;
+    scaled = scaled > 100.0 ? 100.0 : scaled < -100.0 ? -100.0 : scaled;
+    return sg_sigmoidf((float)scaled);
+}
+
+/* Decodes step t of the block from the logits into the output, recording probabilities. */
+static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
+{
+    const sg_completion *job = w->job;
+    const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
+    const int sample = job->opts.decode == SEQGEN_DECODE_SAMPLE;
+    for (int r = 0; r < rows; r++) {
+        float *out = job->completed + (s0 + r) * P + t * D;
+        float *prob = job->probs ? job->probs + (s0 + r) * (P - K) + t * D - K : NULL;
+        for (size_t d = 0; d < D; d++) {
+            const float logit = w->logits[r * D + d];
+            const float p = sg_sigmoidf(logit);
+            if (sample)
+                out[d] = sg_rng_float(&w->rngs[r]) < tempered_prob(logit, job->opts.temperature);
+            else
+                out[d] = p > 0.5f;
+            if (prob)
+                prob[d] = p;
+        }
+    }
+}
+
+/* Completes sequences [s0, s0 + rows). */
+static void complete_block(sg_complete_worker *w, size_t s0, int rows)
+{
+    const sg_completion *job = w->job;
+    const seqgen_model *m = job->model;
+    const int T = job->steps, D = m->cfg.pixels_per_step;
+    const int L = m->cfg.layers, H = m->cfg.hidden;
+    /* The first step the model generates; step 0 is never predicted (blank when K = 0). */
+    const int first_generated = job->given > 0 ? job->given / D : 1;
+    copy_given(job, s0, rows);
+    if (first_generated >= T)
+        return;
+    if (job->opts.decode == SEQGEN_DECODE_SAMPLE)
+        for (int r = 0; r < rows; r++)
+            sg_rng_seed(&w->rngs[r], job->opts.seed, job->opts.first_stream + s0 + r);
+    int current = 0;
+    memset(w->h[0], 0, (size_t)L * rows * H * sizeof(float));
+    for (int t = 0; t + 1 < T; t++) {
+        gather_step(w, s0, rows, t);
+        current = step_layers(w, rows, current);
+        if (t + 1 < first_generated)
+            continue; /* the next step is given: its prediction is not needed */
+        output_logits(w, rows, w->h[current] + (size_t)(L - 1) * rows * H);
+        decode_step(w, s0, rows, t + 1);
+    }
+}
+
+static void *run_worker(void *arg)
+{
+    sg_complete_worker *w = arg;
+    const sg_completion *job = w->job;
+    for (size_t b = w->first_block; b < w->end_block; b++) {
+        size_t s0 = b * SG_COMPLETE_BLOCK;
+        size_t rows = job->count - s0 < SG_COMPLETE_BLOCK ? job->count - s0 : SG_COMPLETE_BLOCK;
+        complete_block(w, s0, (int)rows);
+    }
+    return NULL;
+}
+
+/* Runs the workers, one per thread (the caller's thread takes the first); a thread that cannot
+ * be started has its blocks run by the caller afterwards: same result, less parallel. */
+static void run_workers(sg_complete_worker *workers, int n)
+{
+    pthread_t tid[n];
+    int started[n];
+    for (int i = 1; i < n; i++)
+        started[i] = pthread_create(&tid[i], NULL, run_worker, &workers[i]) == 0;
+    run_worker(&workers[0]);
+    for (int i = 1; i < n; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            run_worker(&workers[i]);
+    }
+}
+
+/* ---- The call ------------------------------------------------------------------------------- */
+
+int sg_check_complete_options(const seqgen_complete_options *opts)
+{
+    if (opts->decode != SEQGEN_DECODE_GREEDY && opts->decode != SEQGEN_DECODE_SAMPLE)
+        return sg_error(SEQGEN_EINVAL, "unknown decoder %d", (int)opts->decode);
+    if (opts->decode == SEQGEN_DECODE_SAMPLE && !(isfinite(opts->temperature) && opts->temperature > 0.0))
+        return sg_error(SEQGEN_EINVAL, "the sampling temperature must be finite and > 0, got %g",
+                        opts->temperature);
+    return SEQGEN_OK;
+}
+
+int sg_check_given(int pixels, int given, int pixels_per_step)
+{
+    if (pixels < pixels_per_step || pixels % pixels_per_step != 0)
+        return sg_error(SEQGEN_EINVAL, "%d pixels per sequence is not a positive multiple of the "
+                        "model's %d pixels per step", pixels, pixels_per_step);
+    if (given < 0 || given > pixels)
+        return sg_error(SEQGEN_EINVAL, "given pixels must be in [0, %d], got %d", pixels, given);
+    if (given % pixels_per_step != 0)
+        return sg_error(SEQGEN_EINVAL, "given pixels (%d) must be a multiple of the model's %d "
+                        "pixels per step", given, pixels_per_step);
+    return SEQGEN_OK;
+}
+
+static int check_arguments(const seqgen_model *model, const float *sequences, size_t count,
+                           int pixels, int given, const seqgen_complete_options *opts,
+                           const float *completed, const float *probs)
+{
+    if (!model || !sequences || !completed)
+        return sg_error(SEQGEN_EINVAL, "seqgen_complete: NULL %s",
+                        !model ? "model" : !sequences ? "sequences" : "output");
+    if (count < 1)
+        return sg_error(SEQGEN_EINVAL, "seqgen_complete: count must be >= 1");
+    int status = sg_check_given(pixels, given, model->cfg.pixels_per_step);
+    if (!status)
+        status = sg_check_complete_options(opts);
+    if (status)
+        return status;
+    if (count > ((size_t)1 << 40) / (size_t)pixels)
+        return sg_error(SEQGEN_EINVAL, "%zu sequences of %d pixels is too many", count, pixels);
+    const size_t bytes = count * (size_t)pixels * sizeof(float);
+    const char *in = (const char *)sequences, *out = (const char *)completed;
+    if (in != out && in < out + bytes && out < in + bytes)
+        return sg_error(SEQGEN_EINVAL, "seqgen_complete: the output overlaps the sequences");
+    if (probs && (const char *)probs < in + bytes && in < (const char *)(probs + count * (pixels - given)))
+        return sg_error(SEQGEN_EINVAL, "seqgen_complete: the probabilities overlap the sequences");
+    for (size_t s = 0; s < count; s++)
+        for (int i = 0; i < given; i++)
+            if (!isfinite(sequences[s * pixels + i]))
+                return sg_error(SEQGEN_EINVAL, "sequence %zu: given pixel %d is %f", s, i,
+                                sequences[s * pixels + i]);
+    return SEQGEN_OK;
+}
+
+int seqgen_complete(const seqgen_model *model, const float *sequences, size_t count, int pixels,
+                    int given, const seqgen_complete_options *opts, float *completed, float *probs)
+{
+    seqgen_complete_options defaults = seqgen_complete_options_default();
+    if (!opts)
+        opts = &defaults;
+    int status = check_arguments(model, sequences, count, pixels, given, opts, completed, probs);
+    if (status)
+        return status;
+    sg_completion job = {model, sequences, completed, probs, count,
+                         (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK, pixels, given,
+                         pixels / model->cfg.pixels_per_step, *opts};
+    int threads = sg_model_thread_count(model);
+    if ((size_t)threads > job.blocks)
+        threads = (int)job.blocks;
+    sg_complete_worker *workers = calloc((size_t)threads, sizeof *workers);
+    status = workers ? SEQGEN_OK : SEQGEN_ENOMEM;
+    for (int i = 0; i < threads && !status; i++) {
+        workers[i].job = &job;
+        workers[i].first_block = job.blocks * i / threads;
+        workers[i].end_block = job.blocks * (i + 1) / threads;
+        status = alloc_worker(&workers[i], model);
+    }
+    if (!status)
+        run_workers(workers, threads);
+    for (int i = 0; workers && i < threads; i++) {
+        free(workers[i].memory);
+        free(workers[i].rngs);
+    }
+    free(workers);
+    if (status)
+        return sg_error(SEQGEN_ENOMEM, "out of memory for the completion workspace of %d threads",
+                        threads);
+    return SEQGEN_OK;
+}
