@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "alloc.h"
+
 /* PNG-style: a high byte catches 7-bit transfers, CR LF and ^Z catch text-mode conversions. */
 const unsigned char sg_ckpt_magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
 
@@ -70,7 +72,7 @@ static unsigned char *grow(sg_ckpt_writer *w, size_t n)
             }
             capacity *= 2;
         }
-        unsigned char *data = realloc(w->data, capacity);
+        unsigned char *data = sg_realloc(w->data, capacity);
         if (!data) {
             w->out_of_memory = 1;
             return NULL;
@@ -223,7 +225,7 @@ static int write_all(int fd, const unsigned char *data, size_t size)
 static int sync_directory(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    char *dir = slash ? sg_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : sg_strdup(".");
     if (!dir)
         return sg_error(SEQGEN_ENOMEM, "out of memory");
     int status = SEQGEN_OK;
@@ -240,7 +242,7 @@ static int sync_directory(const char *path)
 int sg_write_file_atomic(const char *path, const void *data, size_t size)
 {
     size_t temp_size = strlen(path) + 32;
-    char *temp = malloc(temp_size);
+    char *temp = sg_malloc(temp_size);
     if (!temp)
         return sg_error(SEQGEN_ENOMEM, "out of memory");
     int fd = -1;
@@ -355,7 +357,7 @@ int sg_ckpt_parse(unsigned char *data, size_t size, sg_ckpt_file *file)
     if (status == SEQGEN_OK)
         status = check_body(data, size, &f.version, &f.count);
     if (status == SEQGEN_OK && f.count > 0) {
-        f.sections = calloc(f.count, sizeof *f.sections);
+        f.sections = sg_calloc(f.count, sizeof *f.sections);
         status = f.sections ? parse_sections(&f) : sg_error(SEQGEN_ENOMEM, "out of memory");
     }
     if (status != SEQGEN_OK) {
@@ -394,7 +396,7 @@ static int read_checked(FILE *stream, const char *path, unsigned char **out, siz
         sg_error_prefix(status, path);
     if (status != SEQGEN_OK)
         return status;
-    unsigned char *data = malloc(size);
+    unsigned char *data = sg_malloc(size);
     if (!data)
         return sg_error(SEQGEN_ENOMEM, "%s: out of memory for %zu bytes", path, size);
     memcpy(data, head, head_size);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "model.h"
 #include "optim.h"
 
@@ -569,7 +570,7 @@ int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out)
     if (status)
         return section_error(modl, status);
     params_target target = {sg_model_params(model),
-                            calloc((size_t)seqgen_model_tensor_count(model), 1)};
+                            sg_calloc((size_t)seqgen_model_tensor_count(model), 1)};
     if (!target.seen)
         status = sg_error(SEQGEN_ENOMEM, "out of memory");
     if (status == SEQGEN_OK)
@@ -647,7 +648,7 @@ int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *mo
     if (status)
         return status;
     size_t tensors = (size_t)seqgen_model_tensor_count(model);
-    unsigned char *seen = calloc(2 * tensors, 1);
+    unsigned char *seen = sg_calloc(2 * tensors, 1);
     moments_target target = {contents->optim.kind, sg_optim_moment1(optim),
                              sg_optim_moment2(optim), seen, seen + tensors};
     status = seen ? store_tensors(contents->file, SG_TAG_MOMENT, model, target_moment, &target)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alloc.h"
 #include "idx.h"
 #include "rng.h"
 #include "status.h"
@@ -73,7 +74,7 @@ int seqgen_dataset_open(seqgen_dataset **out, const char *images_path, const cha
     if (status == SEQGEN_OK)
         status = check_pair(images_path, &images, labels_path, &labels);
     seqgen_dataset *ds = NULL;
-    if (status == SEQGEN_OK && !(ds = calloc(1, sizeof *ds)))
+    if (status == SEQGEN_OK && !(ds = sg_calloc(1, sizeof *ds)))
         status = sg_error(SEQGEN_ENOMEM, "cannot allocate a dataset");
     if (status != SEQGEN_OK) {
         sg_idx_free(&images);
@@ -94,7 +95,7 @@ int seqgen_dataset_open(seqgen_dataset **out, const char *images_path, const cha
 static int find_standard_file(const char *dir, const char *name, char **path)
 {
     size_t size = strlen(dir) + strlen(name) + sizeof "/.gz";
-    char *candidate = malloc(size);
+    char *candidate = sg_malloc(size);
     if (!candidate)
         return sg_error(SEQGEN_ENOMEM, "cannot allocate a path");
     struct stat st;
@@ -260,12 +261,12 @@ int seqgen_batch_iter_create(seqgen_batch_iter **out, const seqgen_dataset *ds,
     if (status != SEQGEN_OK)
         return status;
     size_t rows = cfg->batch_size < ds->count ? cfg->batch_size : ds->count;
-    seqgen_batch_iter *it = calloc(1, sizeof *it);
+    seqgen_batch_iter *it = sg_calloc(1, sizeof *it);
     if (it) {
-        it->order = malloc(ds->count * sizeof *it->order);
-        it->batch = malloc(rows * ds->pixels * sizeof *it->batch);
-        it->labels = malloc(rows * sizeof *it->labels);
-        it->indices = malloc(rows * sizeof *it->indices);
+        it->order = sg_malloc(ds->count * sizeof *it->order);
+        it->batch = sg_malloc(rows * ds->pixels * sizeof *it->batch);
+        it->labels = sg_malloc(rows * sizeof *it->labels);
+        it->indices = sg_malloc(rows * sizeof *it->indices);
     }
     if (!it || !it->order || !it->batch || !it->labels || !it->indices) {
         seqgen_batch_iter_free(it);
@@ -455,8 +456,8 @@ static void pack_query(const float *values, size_t pixels, size_t words, uint64_
 static int build_nearest_index(seqgen_dataset *ds)
 {
     size_t words = (ds->pixels + 63) / 64;
-    uint64_t *packed = calloc(ds->count * words, sizeof *packed);
-    uint64_t *query_block = calloc(NN_QUERY_BLOCK * words, sizeof *query_block);
+    uint64_t *packed = sg_calloc(ds->count * words, sizeof *packed);
+    uint64_t *query_block = sg_calloc(NN_QUERY_BLOCK * words, sizeof *query_block);
     if (!packed || !query_block) {
         free(packed);
         free(query_block);

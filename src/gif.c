@@ -3,6 +3,7 @@
  * Drawing happens on a canvas of palette indices the size of the GIF screen; frames are then
  * cut from it. The file is written to a temporary name next to the target and renamed over it
  * only when everything succeeded. */
+#include "alloc.h"
 #include "seqgen.h"
 #include "status.h"
 
@@ -175,7 +176,7 @@ static int check_screen(long long width, long long height)
 static int canvas_create(canvas *c, int width, int height)
 {
     size_t size = (size_t)width * (size_t)height;
-    c->pixels = malloc(size);
+    c->pixels = sg_malloc(size);
     if (!c->pixels)
         return sg_error(SEQGEN_ENOMEM, "cannot allocate a %d x %d GIF canvas", width, height);
     memset(c->pixels, SEPARATOR, size); /* separators and gaps are whatever is not painted */
@@ -298,7 +299,7 @@ static int gif_failure(const gif_file *out, int gif_error)
 static int create_temp_file(gif_file *out)
 {
     size_t length = strlen(out->path);
-    out->temp_path = malloc(length + sizeof TEMP_SUFFIX);
+    out->temp_path = sg_malloc(length + sizeof TEMP_SUFFIX);
     if (!out->temp_path)
         return sg_error(SEQGEN_ENOMEM, "%s: cannot allocate the temporary file name", out->path);
     memcpy(out->temp_path, out->path, length);

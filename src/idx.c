@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "alloc.h"
 #include "status.h"
 
 /* Deflate expands at most 1032:1 (258-byte matches coded in 2 bits), so a gzip file of n bytes
@@ -191,7 +192,7 @@ static int read_payload(reader *r, const uint32_t *dims, uint32_t ndims, uint64_
                         uint8_t **out)
 {
     uint64_t capacity = initial_capacity(r, claim), have = 0;
-    uint8_t *data = malloc((size_t)capacity);
+    uint8_t *data = sg_malloc((size_t)capacity);
     if (!data)
         return sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %llu bytes", r->path,
                         (unsigned long long)capacity);
@@ -201,7 +202,7 @@ static int read_payload(reader *r, const uint32_t *dims, uint32_t ndims, uint64_
         if (have < capacity || have == claim)
             break;
         uint64_t grown = capacity * 2 < claim ? capacity * 2 : claim;
-        uint8_t *bigger = realloc(data, (size_t)grown);
+        uint8_t *bigger = sg_realloc(data, (size_t)grown);
         if (!bigger) {
             free(data);
             return sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %llu bytes", r->path,

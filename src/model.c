@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "kernels.h"
 #include "model_impl.h"
 #include "status.h"
@@ -89,15 +90,15 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     int status = check_config(cfg);
     if (status)
         return status;
-    seqgen_model *m = calloc(1, sizeof *m);
+    seqgen_model *m = sg_calloc(1, sizeof *m);
     if (!m)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the model");
     m->cfg = *cfg;
-    m->tensors = calloc((size_t)4 * cfg->layers + 2, sizeof *m->tensors);
+    m->tensors = sg_calloc((size_t)4 * cfg->layers + 2, sizeof *m->tensors);
     if (m->tensors)
         lay_out_tensors(m);
-    m->params = m->tensors ? calloc(m->param_count, sizeof *m->params) : NULL;
-    m->grads = m->params ? calloc(m->param_count, sizeof *m->grads) : NULL;
+    m->params = m->tensors ? sg_calloc(m->param_count, sizeof *m->params) : NULL;
+    m->grads = m->params ? sg_calloc(m->param_count, sizeof *m->grads) : NULL;
     if (!m->grads) {
         seqgen_model_free(m);
         return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
@@ -288,11 +289,11 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
         return sg_error(SEQGEN_EINVAL, "seqgen_model_state_create: NULL %s", out ? "model" : "output");
     if (batch < 1)
         return sg_error(SEQGEN_EINVAL, "batch must be >= 1, got %d", batch);
-    seqgen_model_state *s = calloc(1, sizeof *s);
+    seqgen_model_state *s = sg_calloc(1, sizeof *s);
     const size_t hsize = (size_t)model->cfg.layers * batch * model->cfg.hidden;
     const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
     const size_t sink = (size_t)4 * model->cfg.hidden;
-    float *mem = s ? malloc((2 * hsize + 2 * gsize + sink) * sizeof *mem) : NULL;
+    float *mem = s ? sg_malloc((2 * hsize + 2 * gsize + sink) * sizeof *mem) : NULL;
     if (!mem) {
         free(s);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the state of %d sequences", batch);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "model.h"
 #include "status.h"
 
@@ -56,9 +57,9 @@ int seqgen_optim_create(seqgen_optim **out, const seqgen_model *model, const seq
     int status = sg_optim_check_config(cfg);
     if (status)
         return status;
-    seqgen_optim *o = calloc(1, sizeof *o);
+    seqgen_optim *o = sg_calloc(1, sizeof *o);
     size_t n = seqgen_model_param_count(model);
-    float *moments = o ? calloc(2 * n, sizeof *moments) : NULL;
+    float *moments = o ? sg_calloc(2 * n, sizeof *moments) : NULL;
     if (!moments) {
         free(o);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the optimiser's %zu moments", 2 * n);

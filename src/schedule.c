@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "status.h"
 
 struct seqgen_sched {
@@ -89,7 +90,7 @@ int seqgen_sched_create(seqgen_sched **out, const seqgen_sched_config *cfg)
     int status = sg_sched_config_check(cfg);
     if (status != SEQGEN_OK)
         return status;
-    seqgen_sched *sched = malloc(sizeof *sched);
+    seqgen_sched *sched = sg_malloc(sizeof *sched);
     if (!sched)
         return sg_error(SEQGEN_ENOMEM, "cannot allocate a schedule");
     sched->cfg = *cfg;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "gru.h"
 #include "kernels.h"
 #include "loss.h"
@@ -109,14 +110,14 @@ static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps)
         steps = steps > m->ws_steps ? steps : m->ws_steps;
     }
     free_workers(m);
-    m->workers = calloc((size_t)threads, sizeof *m->workers);
+    m->workers = sg_calloc((size_t)threads, sizeof *m->workers);
     if (!m->workers)
         return sg_error(SEQGEN_ENOMEM, "out of memory for %d workers", threads);
     m->ws_threads = threads;
     size_t floats = workspace_floats(m, rows, steps);
     for (int i = 0; i < threads; i++) {
         m->workers[i].model = m;
-        m->workers[i].memory = malloc(floats * sizeof(float));
+        m->workers[i].memory = sg_malloc(floats * sizeof(float));
         if (!m->workers[i].memory) {
             free_workers(m);
             return sg_error(SEQGEN_ENOMEM, "out of memory for the workspace of %d sequences of "
@@ -132,8 +133,8 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 {
     if (batch_steps <= m->mix_capacity)
         return SEQGEN_OK;
-    uint8_t *teacher = malloc(batch_steps);
-    float *uniforms = malloc(batch_steps * m->cfg.pixels_per_step * sizeof *uniforms);
+    uint8_t *teacher = sg_malloc(batch_steps);
+    float *uniforms = sg_malloc(batch_steps * m->cfg.pixels_per_step * sizeof *uniforms);
     if (!teacher || !uniforms) {
         free(teacher);
         free(uniforms);
