@@ -54,7 +54,7 @@ DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
 LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) $(GIF_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
-        install-test unit-tests refcheck bench bench-compare
+        install-test unit-tests refcheck bench bench-compare fuzz check-tsan
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -67,6 +67,8 @@ help:
 	@echo "  refcheck       compare the model with PyTorch reference files (FIXTURES=\"a.txt b.txt\")"
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
+	@echo "  check-tsan     the thread tests under ThreadSanitizer"
+	@echo "  fuzz           build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS seconds"
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
@@ -145,6 +147,42 @@ check-valgrind: deps
 	    TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
 	    unit-tests
 
+# Thread tests under ThreadSanitizer (OpenBLAS is not instrumented: see docs/robustness.md).
+TSAN_TESTS ?= test_threads test_model
+check-tsan: deps
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	$(MAKE) BUILD=build/tsan LIBOUT=build/tsan/lib CFLAGS="-O1 -g -fsanitize=thread" \
+	    LDFLAGS="-fsanitize=thread" TESTS="$(TSAN_TESTS:%=build/tsan/tests/%)" unit-tests
+
+# ---- Fuzzing (fuzz/README.md) -----------------------------------------------------------------
+# Each fuzz/fuzz_*.c is linked with the library's sources built by clang with ASan and UBSan.
+# New inputs go to $(FUZZ_BUILD)/corpus/NAME; crashes to $(FUZZ_BUILD)/NAME-crash-*.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_RUN     ?= -timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP $< \
+	    $(FUZZ_LIB_OBJ) -o $@ $(LIB_LIBS)
+
+fuzz:
+	@sh scripts/deps.sh clang libclang-rt-14-dev
+	$(MAKE) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
+	@for name in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	    echo "== $$name for $(FUZZ_SECONDS) s"; \
+	    ./$(FUZZ_BUILD)/$$name $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=$(FUZZ_BUILD)/$$name- $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name \
+	        || exit 1; \
+	done
+
 # ---- Docs, deps, demo -------------------------------------------------------------------------
 docs: deps
 	@mkdir -p $(BUILD)/docs
@@ -204,3 +242,4 @@ clean:
 	rm -rf $(BUILD) build $(LIBOUT)/libseqgen.*
 
 -include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d)

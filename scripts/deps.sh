@@ -3,6 +3,8 @@
 # exact command to run and fails. Add a package here when a feature needs one.
 PACKAGES="gcc make pkg-config libopenblas-dev libcmocka-dev doxygen zlib1g-dev libgif-dev
           dataset-fashion-mnist"
+# Packages given as arguments replace the list: a target needing more (`make fuzz`) checks its own.
+if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,188 @@
+/* Writes the seed corpora fuzz/corpus/fuzz_idx and fuzz/corpus/fuzz_checkpoint: small valid
+ * files (plain and gzip IDX files, a dataset pair, model and training checkpoints written by the
+ * library), each behind the control byte its harness expects (see fuzz_idx.c and
+ * fuzz_checkpoint.c). Run from the repository root after `make`:
+ *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
+ *        -lz -lgif -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
+ * Not part of the build: the seeds are committed, this records how they were made. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "seqgen.h"
+
+static void die(const char *what)
+{
+    fprintf(stderr, "make_seeds: %s: %s\n", what, seqgen_last_error());
+    exit(1);
+}
+
+static void write_seed(const char *dir, const char *name, uint8_t control, const void *data,
+                       size_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "fuzz/corpus/%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fputc(control, f) == EOF || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+        die(path);
+}
+
+static uint8_t *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(path);
+    uint8_t *data = malloc(1 << 20);
+    *size = fread(data, 1, 1 << 20, f);
+    fclose(f);
+    return data;
+}
+
+/* An unsigned-byte IDX file in memory: magic, big-endian sizes, data. */
+static size_t idx_bytes(uint8_t *out, unsigned ndims, const uint32_t *dims, const uint8_t *data)
+{
+    uint8_t *p = out;
+    *p++ = 0, *p++ = 0, *p++ = 8, *p++ = (uint8_t)ndims;
+    size_t n = 1;
+    for (unsigned d = 0; d < ndims; d++) {
+        for (int b = 3; b >= 0; b--)
+            *p++ = (uint8_t)(dims[d] >> 8 * b);
+        n *= dims[d];
+    }
+    memcpy(p, data, n);
+    return (size_t)(p - out) + n;
+}
+
+static size_t gzip_bytes(uint8_t *out, size_t capacity, const uint8_t *in, size_t size)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        die("deflateInit2");
+    z.next_in = (Bytef *)in, z.avail_in = (uInt)size;
+    z.next_out = out, z.avail_out = (uInt)capacity;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+        die("deflate");
+    deflateEnd(&z);
+    return z.total_out;
+}
+
+/* The 8 images of 2x2 and labels also built into fuzz_checkpoint.c. */
+static const uint8_t tiny_pixels[32] = {0, 255, 0, 255, 255, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0,
+                                        0, 255, 255, 0, 255, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255};
+static const uint8_t tiny_labels[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+
+static void idx_seeds(void)
+{
+    uint8_t file[4096], packed[4096];
+    uint32_t label_dims[1] = {8}, row_dims[2] = {4, 8}, image_dims[3] = {8, 2, 2};
+    size_t n = idx_bytes(file, 1, label_dims, tiny_labels);
+    write_seed("fuzz_idx", "labels", 0, file, n);
+    write_seed("fuzz_idx", "labels-gz", 0, packed, gzip_bytes(packed, sizeof packed, file, n));
+    n = idx_bytes(file, 2, row_dims, tiny_pixels);
+    write_seed("fuzz_idx", "rows", 1, file, n);
+    n = idx_bytes(file, 3, image_dims, tiny_pixels);
+    write_seed("fuzz_idx", "images", 2, file, n);
+    size_t gz = gzip_bytes(packed, sizeof packed, file, n);
+    write_seed("fuzz_idx", "images-gz", 2, packed, gz);
+    write_seed("fuzz_idx", "images-gz-cut", 2, packed, gz - 6);
+
+    /* Pairs: two length bytes, the labels file, the images file. */
+    uint8_t pair[8192];
+    size_t labels = idx_bytes(pair + 2, 1, label_dims, tiny_labels);
+    pair[0] = (uint8_t)labels, pair[1] = 0;
+    size_t images = idx_bytes(pair + 2 + labels, 3, image_dims, tiny_pixels);
+    write_seed("fuzz_idx", "pair", 3, pair, 2 + labels + images);
+    images = gzip_bytes(pair + 2 + labels, sizeof pair - 2 - labels, file, n);
+    write_seed("fuzz_idx", "pair-images-gz", 3, pair, 2 + labels + images);
+}
+
+static void checkpoint_seed(const char *name, const char *path, int both_fixups)
+{
+    size_t size;
+    uint8_t *data = slurp(path, &size);
+    char seed[128];
+    for (uint8_t control = 0; control < (both_fixups ? 8 : 4); control++) {
+        snprintf(seed, sizeof seed, "%s-%u", name, control);
+        write_seed("fuzz_checkpoint", seed, control, data, size);
+    }
+    free(data);
+}
+
+static void checkpoint_seeds(void)
+{
+    const char *path = "/tmp/seqgen-make-seeds.ckpt";
+    seqgen_model_config mcfg = seqgen_model_config_default();
+    mcfg.hidden = 4;
+    mcfg.threads = 1;
+    seqgen_model *model;
+    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK)
+        die("model");
+    if (seqgen_checkpoint_save(path, model, NULL) != SEQGEN_OK)
+        die("save model");
+    checkpoint_seed("model-h4", path, 1);
+
+    /* A training checkpoint after two steps, with every handle, over the tiny dataset. */
+    uint8_t file[256];
+    uint32_t label_dims[1] = {8}, image_dims[3] = {8, 2, 2};
+    FILE *f = fopen("/tmp/seqgen-seeds-images", "wb");
+    fwrite(file, 1, idx_bytes(file, 3, image_dims, tiny_pixels), f);
+    fclose(f);
+    f = fopen("/tmp/seqgen-seeds-labels", "wb");
+    fwrite(file, 1, idx_bytes(file, 1, label_dims, tiny_labels), f);
+    fclose(f);
+    seqgen_dataset *ds;
+    if (seqgen_dataset_open(&ds, "/tmp/seqgen-seeds-images", "/tmp/seqgen-seeds-labels") != SEQGEN_OK)
+        die("dataset");
+    seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    bcfg.batch_size = 4;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
+    seqgen_train_state train = {0};
+    if (seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
+        seqgen_sched_create(&train.sched, &scfg) != SEQGEN_OK ||
+        seqgen_batch_iter_create(&train.batches, ds, &bcfg) != SEQGEN_OK)
+        die("training handles");
+    seqgen_train_options opts = seqgen_train_options_default();
+    for (int i = 0; i < 2; i++) {
+        const float *x;
+        size_t count;
+        if (seqgen_batch_iter_next(train.batches, &x, &count) != SEQGEN_OK ||
+            seqgen_model_train_sequences(model, x, (int)count, 4, &opts, NULL, NULL) != SEQGEN_OK ||
+            seqgen_optim_step(train.optim, model) != SEQGEN_OK)
+            die("training step");
+        seqgen_sched_on_batch(train.sched);
+        train.iteration++;
+    }
+    if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
+        die("save training");
+    checkpoint_seed("training-h4", path, 1);
+    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2};
+    if (seqgen_checkpoint_save(path, model, &optim_only) != SEQGEN_OK)
+        die("save optim only");
+    checkpoint_seed("optim-only-h4", path, 0);
+    seqgen_optim_free(train.optim);
+    seqgen_sched_free(train.sched);
+    seqgen_batch_iter_free(train.batches);
+    seqgen_dataset_free(ds);
+    seqgen_model_free(model);
+
+    mcfg.pixels_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2;
+    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
+        seqgen_checkpoint_save(path, model, NULL) != SEQGEN_OK)
+        die("model d2 l2");
+    checkpoint_seed("model-d2-h3-l2", path, 0);
+    seqgen_model_free(model);
+    remove(path);
+    remove("/tmp/seqgen-seeds-images");
+    remove("/tmp/seqgen-seeds-labels");
+}
+
+int main(void)
+{
+    idx_seeds();
+    checkpoint_seeds();
+    return 0;
+}

@@ -1,0 +1,590 @@
+/* Fault injection: every allocation the library makes can fail (src/alloc.h's test hook) and
+ * every I/O failure we can provoke (unreadable files, an unwritable directory, a full disk)
+ * must give an error status with a detail, leave the caller's handles and files as they were
+ * and leak nothing (checked by `make check-asan` and `make check-valgrind`). Short reads are
+ * covered by the truncation tests of test_idx and test_checkpoint. */
+#define _GNU_SOURCE /* setgroups(), unshare() and mount() */
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "idx_fixture.h"
+#include "seqgen.h"
+#include "testutil.h"
+
+#define IMAGES 12
+#define SIDE 4
+#define PIXELS (SIDE * SIDE)
+#define SKIPPED 77 /* a child's exit code: the test could not run here */
+
+/* Everything the calls under test need, made once per group. */
+typedef struct fixture {
+    const char *dir;
+    char images[256], labels[256], images_gz[256], model_ckpt[256], train_ckpt[256], gif[256];
+    seqgen_dataset *ds;
+    seqgen_model *model;
+    seqgen_optim *optim;
+    seqgen_sched *sched;
+    seqgen_batch_iter *iter;
+    float sequences[IMAGES * PIXELS];
+    unsigned char *model_bytes; /* the model checkpoint as first saved */
+    size_t model_size;
+    /* per case: made by a setup, checked and freed by the case's `after` */
+    seqgen_dataset *fresh_ds;
+    seqgen_model *fresh_model;
+    void *out;
+    seqgen_train_state train;
+} fixture;
+
+static fixture fx;
+
+static unsigned char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    unsigned char *data = malloc((size_t)n + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+static void assert_file_is(const char *path, const unsigned char *bytes, size_t size)
+{
+    size_t now_size;
+    unsigned char *now = read_all(path, &now_size);
+    assert_int_equal(now_size, size);
+    assert_memory_equal(now, bytes, size);
+    free(now);
+}
+
+static seqgen_model *new_model(int threads)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 8;
+    cfg.layers = 2;
+    cfg.threads = threads;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    return m;
+}
+
+static seqgen_gif_digit digit_of(const float *truth, int given)
+{
+    seqgen_gif_digit d = {SIDE, SIDE, given, truth, truth + given, NULL};
+    return d;
+}
+
+static int setup_group(void **state)
+{
+    (void)state;
+    fx.dir = tu_tempdir();
+    assert_int_equal(chmod(fx.dir, 0755), 0); /* the unprivileged child must reach its files */
+    uint8_t pixels[IMAGES * PIXELS], labels[IMAGES];
+    for (int i = 0; i < IMAGES * PIXELS; i++)
+        pixels[i] = (uint8_t)(i * 37 % 256);
+    for (int i = 0; i < IMAGES; i++)
+        labels[i] = (uint8_t)(i % 10);
+    write_mnist_pair(fx.dir, "train", IMAGES, SIDE, SIDE, pixels, labels, 0, 0);
+    write_mnist_pair(fx.dir, "t10k", IMAGES, SIDE, SIDE, pixels, labels, 1, 0);
+    snprintf(fx.images, sizeof fx.images, "%s/train-images-idx3-ubyte", fx.dir);
+    snprintf(fx.labels, sizeof fx.labels, "%s/train-labels-idx1-ubyte", fx.dir);
+    snprintf(fx.images_gz, sizeof fx.images_gz, "%s/t10k-images-idx3-ubyte.gz", fx.dir);
+    snprintf(fx.model_ckpt, sizeof fx.model_ckpt, "%s/model.ckpt", fx.dir);
+    snprintf(fx.train_ckpt, sizeof fx.train_ckpt, "%s/train.ckpt", fx.dir);
+    snprintf(fx.gif, sizeof fx.gif, "%s/digit.gif", fx.dir);
+
+    assert_ok(seqgen_dataset_open(&fx.ds, fx.images, fx.labels));
+    seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    bcfg.batch_size = 4;
+    assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
+    size_t all[IMAGES];
+    for (size_t i = 0; i < IMAGES; i++)
+        all[i] = i;
+    assert_ok(seqgen_dataset_sequences(fx.ds, all, IMAGES, NULL, 0, fx.sequences));
+    fx.model = new_model(2);
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&fx.optim, fx.model, &ocfg));
+    seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
+    assert_ok(seqgen_sched_create(&fx.sched, &scfg));
+
+    assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
+    fx.model_bytes = read_all(fx.model_ckpt, &fx.model_size);
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0};
+    assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
+    seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
+    assert_ok(seqgen_gif_write_completion(fx.gif, &d, NULL));
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    (void)state;
+    seqgen_batch_iter_free(fx.iter);
+    seqgen_dataset_free(fx.ds);
+    seqgen_optim_free(fx.optim);
+    seqgen_sched_free(fx.sched);
+    seqgen_model_free(fx.model);
+    free(fx.model_bytes);
+    tu_rmtree(fx.dir);
+    return 0;
+}
+
+/* ---- Allocation failures --------------------------------------------------------------------- */
+
+/* One call under test. `setup` (optional) makes what the call needs outside the hook; `after`
+ * checks the outcome (on failure: the outputs untouched, the handles still usable) and frees. */
+typedef struct fault_case {
+    const char *name;
+    void (*setup)(void);
+    int (*call)(void);
+    void (*after)(int status);
+} fault_case;
+
+static void no_setup(void) {}
+
+/* Dataset */
+static int open_plain(void) { return seqgen_dataset_open((seqgen_dataset **)&fx.out, fx.images, fx.labels); }
+static int open_gzip(void) { return seqgen_dataset_open((seqgen_dataset **)&fx.out, fx.images_gz, fx.labels); }
+static int open_dir(void) { return seqgen_dataset_open_dir((seqgen_dataset **)&fx.out, fx.dir, SEQGEN_SPLIT_TEST); }
+static void after_dataset(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_null(fx.out);
+    else
+        assert_int_equal(seqgen_dataset_count(fx.out), IMAGES);
+    seqgen_dataset_free(fx.out);
+    fx.out = NULL;
+}
+
+static int iter_create(void)
+{
+    seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    cfg.batch_size = 5;
+    return seqgen_batch_iter_create((seqgen_batch_iter **)&fx.out, fx.ds, &cfg);
+}
+static void after_iter(int status)
+{
+    if (status != SEQGEN_OK) {
+        assert_null(fx.out);
+        return;
+    }
+    const float *x;
+    size_t n;
+    assert_ok(seqgen_batch_iter_next(fx.out, &x, &n));
+    seqgen_batch_iter_free(fx.out);
+    fx.out = NULL;
+}
+
+/* The nearest-neighbour index is built on first use: a new dataset each time. */
+static void fresh_dataset(void) { assert_ok(seqgen_dataset_open(&fx.fresh_ds, fx.images, fx.labels)); }
+static int nearest(void)
+{
+    size_t found[IMAGES];
+    int status = seqgen_dataset_nearest(fx.fresh_ds, fx.sequences, IMAGES, found, NULL);
+    for (size_t i = 0; status == SEQGEN_OK && i < IMAGES; i++)
+        assert_true(found[i] <= i); /* the image itself, or an identical earlier one */
+    return status;
+}
+static void after_nearest(int status)
+{
+    if (status != SEQGEN_OK) /* a later search still works */
+        assert_int_equal(nearest(), SEQGEN_OK);
+    seqgen_dataset_free(fx.fresh_ds);
+    fx.fresh_ds = NULL;
+}
+
+/* Model and training */
+static int model_create(void)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 4;
+    cfg.layers = 3;
+    return seqgen_model_create((seqgen_model **)&fx.out, &cfg);
+}
+static void after_model(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_null(fx.out);
+    seqgen_model_free(fx.out);
+    fx.out = NULL;
+}
+
+static int state_create(void) { return seqgen_model_state_create((seqgen_model_state **)&fx.out, fx.model, 3); }
+static void after_state(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_null(fx.out);
+    seqgen_model_state_free(fx.out);
+    fx.out = NULL;
+}
+
+/* A training pass allocates its workspace on first use, per thread count: a new model each time. */
+static void fresh_model(void) { fx.fresh_model = new_model(2); }
+static int train_pass(void)
+{
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.teacher_prob = 0.5; /* scheduled sampling: its coins and uniforms are allocated too */
+    return seqgen_model_train_sequences(fx.fresh_model, fx.sequences, IMAGES, PIXELS, &opts, NULL,
+                                        NULL);
+}
+static int evaluate(void)
+{
+    return seqgen_model_evaluate(fx.fresh_model, fx.sequences, fx.sequences + 1, IMAGES, PIXELS - 1,
+                                 SEQGEN_LOSS_BCE, NULL, NULL);
+}
+static void after_fresh_model(int status)
+{
+    if (status != SEQGEN_OK) /* the model is still usable */
+        assert_ok(train_pass());
+    seqgen_model_free(fx.fresh_model);
+    fx.fresh_model = NULL;
+}
+
+static int optim_create(void)
+{
+    seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
+    return seqgen_optim_create((seqgen_optim **)&fx.out, fx.model, &cfg);
+}
+static void after_optim(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_null(fx.out);
+    seqgen_optim_free(fx.out);
+    fx.out = NULL;
+}
+
+static int optim_step(void) { return seqgen_optim_step(fx.optim, fx.model); }
+static void after_nothing(int status) { (void)status; }
+
+static int sched_create(void)
+{
+    seqgen_sched_config cfg = seqgen_sched_config_default(SEQGEN_SCHED_EXPONENTIAL);
+    return seqgen_sched_create((seqgen_sched **)&fx.out, &cfg);
+}
+static void after_sched(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_null(fx.out);
+    seqgen_sched_free(fx.out);
+    fx.out = NULL;
+}
+
+/* Checkpoints: a failed save leaves the old file; a failed load leaves the handles. */
+static int save_model(void) { return seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL); }
+static void after_save_model(int status)
+{
+    (void)status;
+    assert_file_is(fx.model_ckpt, fx.model_bytes, fx.model_size); /* the same model either way */
+}
+
+static int save_training(void)
+{
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4};
+    return seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train);
+}
+
+static int load_model(void) { return seqgen_checkpoint_load_model((seqgen_model **)&fx.out, fx.model_ckpt); }
+
+static int load_training(void)
+{
+    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0};
+    return seqgen_checkpoint_load_training(fx.train_ckpt, (seqgen_model **)&fx.out, &fx.train);
+}
+static void after_load_training(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_true(!fx.out && !fx.train.optim && !fx.train.sched && fx.train.iteration == 0);
+    seqgen_model_free(fx.out);
+    seqgen_optim_free(fx.train.optim);
+    seqgen_sched_free(fx.train.sched);
+    fx.out = NULL;
+}
+
+static int inspect(void)
+{
+    seqgen_checkpoint_info info;
+    return seqgen_checkpoint_inspect(fx.train_ckpt, &info);
+}
+
+/* GIF files: a failed write leaves the old picture. */
+static unsigned char *gif_before;
+static size_t gif_before_size;
+static void keep_gif(void) { gif_before = read_all(fx.gif, &gif_before_size); }
+static int gif_completion(void)
+{
+    seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
+    return seqgen_gif_write_completion(fx.gif, &d, NULL);
+}
+static int gif_overview(void)
+{
+    seqgen_gif_digit d[3] = {digit_of(fx.sequences, 0), digit_of(fx.sequences + PIXELS, PIXELS / 2),
+                             digit_of(fx.sequences + 2 * PIXELS, PIXELS)};
+    d[2].generated = NULL;
+    return seqgen_gif_write_overview(fx.gif, d, 3, 2, NULL);
+}
+static void after_gif(int status)
+{
+    if (status != SEQGEN_OK)
+        assert_file_is(fx.gif, gif_before, gif_before_size);
+    free(gif_before);
+    gif_before = NULL;
+}
+
+static const fault_case fault_cases[] = {
+    {"seqgen_dataset_open (plain)", no_setup, open_plain, after_dataset},
+    {"seqgen_dataset_open (gzip)", no_setup, open_gzip, after_dataset},
+    {"seqgen_dataset_open_dir", no_setup, open_dir, after_dataset},
+    {"seqgen_batch_iter_create", no_setup, iter_create, after_iter},
+    {"seqgen_dataset_nearest", fresh_dataset, nearest, after_nearest},
+    {"seqgen_model_create", no_setup, model_create, after_model},
+    {"seqgen_model_state_create", no_setup, state_create, after_state},
+    {"seqgen_model_train_sequences", fresh_model, train_pass, after_fresh_model},
+    {"seqgen_model_evaluate", fresh_model, evaluate, after_fresh_model},
+    {"seqgen_optim_create", no_setup, optim_create, after_optim},
+    {"seqgen_sched_create", no_setup, sched_create, after_sched},
+    {"seqgen_checkpoint_save (model)", no_setup, save_model, after_save_model},
+    {"seqgen_checkpoint_save (training)", no_setup, save_training, after_nothing},
+    {"seqgen_checkpoint_load_model", no_setup, load_model, after_model},
+    {"seqgen_checkpoint_load_training", no_setup, load_training, after_load_training},
+    {"seqgen_checkpoint_inspect", no_setup, inspect, after_nothing},
+    {"seqgen_gif_write_completion", keep_gif, gif_completion, after_gif},
+    {"seqgen_gif_write_overview", keep_gif, gif_overview, after_gif},
+    {"seqgen_optim_step", no_setup, optim_step, after_nothing},
+};
+
+/* Fails allocation n = 0, 1, ... of the call until it makes fewer than n + 1 allocations: each
+ * failure must be ENOMEM with a detail; the last run must succeed. Returns how many were
+ * injected. */
+static long sweep(const fault_case *c)
+{
+    for (long n = 0;; n++) {
+        c->setup();
+        sg_alloc_fail_after(n);
+        int status = c->call();
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            if (status != SEQGEN_OK)
+                fail_msg("%s: %s without an injected failure: %s", c->name, seqgen_strerror(status),
+                         seqgen_last_error());
+            c->after(status);
+            return n;
+        }
+        if (status != SEQGEN_ENOMEM)
+            fail_msg("%s: allocation %ld failed but the call returned %d (%s)", c->name, n, status,
+                     seqgen_last_error());
+        assert_true(seqgen_last_error()[0] != '\0');
+        c->after(status);
+    }
+}
+
+static void every_allocation_failure_is_enomem(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fault_cases / sizeof fault_cases[0]; i++) {
+        long injected = sweep(&fault_cases[i]);
+        print_message("    %-36s %ld allocation failures injected\n", fault_cases[i].name, injected);
+    }
+}
+
+/* ---- I/O failures ---------------------------------------------------------------------------- */
+
+/* Runs `child` in a forked process as the unprivileged user "nobody" (65534) when we are root,
+ * since root ignores file permissions. Returns its exit code: 0 pass, SKIPPED if the identity
+ * could not be dropped, else the number of the check that failed. */
+static int run_unprivileged(int (*child)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int dropped = geteuid() != 0 ||
+                      (setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0);
+        _exit(!dropped ? SKIPPED : geteuid() == 0 ? SKIPPED : child());
+    }
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_true(WIFEXITED(wstatus));
+    return WEXITSTATUS(wstatus);
+}
+
+static int failed_with(int status, int expected, const char *text)
+{
+    fprintf(stderr, "    %s: %s\n", seqgen_strerror(status), seqgen_last_error());
+    return status == expected && strstr(seqgen_last_error(), text) != NULL;
+}
+
+/* Files exist but cannot be read: EIO naming the file, nothing created. */
+static int unreadable_child(void)
+{
+    seqgen_dataset *ds = NULL;
+    seqgen_model *m = NULL;
+    seqgen_checkpoint_info info;
+    if (!failed_with(seqgen_dataset_open(&ds, fx.images, fx.labels), SEQGEN_EIO, fx.images) || ds)
+        return 1;
+    if (!failed_with(seqgen_checkpoint_load_model(&m, fx.model_ckpt), SEQGEN_EIO, "model.ckpt") || m)
+        return 2;
+    if (!failed_with(seqgen_checkpoint_inspect(fx.model_ckpt, &info), SEQGEN_EIO, "model.ckpt"))
+        return 3;
+    return 0;
+}
+
+static void unreadable_files_give_eio(void **state)
+{
+    (void)state;
+    assert_int_equal(chmod(fx.images, 0), 0);
+    assert_int_equal(chmod(fx.model_ckpt, 0), 0);
+    int code = run_unprivileged(unreadable_child);
+    assert_int_equal(chmod(fx.images, 0644), 0);
+    assert_int_equal(chmod(fx.model_ckpt, 0644), 0);
+    if (code == SKIPPED) {
+        print_message("    skipped: running as root and cannot switch to an unprivileged user\n");
+        skip();
+    }
+    assert_int_equal(code, 0);
+}
+
+/* The directory is not writable: saving fails with EIO and the old files stay as they were. */
+static int unwritable_child(void)
+{
+    size_t gif_size;
+    unsigned char *gif = read_all(fx.gif, &gif_size);
+    int status = seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL);
+    if (!failed_with(status, SEQGEN_EIO, "Permission denied"))
+        return 1;
+    seqgen_gif_digit d = digit_of(fx.sequences + PIXELS, 3);
+    if (!failed_with(seqgen_gif_write_completion(fx.gif, &d, NULL), SEQGEN_EIO, "Permission denied"))
+        return 2;
+    size_t size;
+    unsigned char *now = read_all(fx.model_ckpt, &size);
+    int intact = size == fx.model_size && memcmp(now, fx.model_bytes, size) == 0;
+    free(now);
+    now = read_all(fx.gif, &size);
+    intact = intact && size == gif_size && memcmp(now, gif, size) == 0;
+    free(now);
+    free(gif);
+    return intact ? 0 : 3;
+}
+
+static void unwritable_directory_keeps_old_files(void **state)
+{
+    (void)state;
+    assert_int_equal(chmod(fx.dir, 0555), 0);
+    int code = run_unprivileged(unwritable_child);
+    assert_int_equal(chmod(fx.dir, 0755), 0);
+    if (code == SKIPPED) {
+        print_message("    skipped: running as root and cannot switch to an unprivileged user\n");
+        skip();
+    }
+    assert_int_equal(code, 0);
+}
+
+static int count_entries(const char *dir)
+{
+    char command[512];
+    snprintf(command, sizeof command, "ls -A '%s' | wc -l", dir);
+    FILE *p = popen(command, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1)
+            n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+/* In its own mount namespace, a 48 KiB tmpfs holds a small checkpoint and GIF; a training
+ * checkpoint and a big overview GIF do not fit: EIO "No space left on device", the old files
+ * intact, no temporary file left. */
+static int full_disk_child(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", dir, "tmpfs", 0, "size=48k") != 0)
+        return SKIPPED;
+    char ckpt[300], gif[300];
+    snprintf(ckpt, sizeof ckpt, "%s/keep.ckpt", dir);
+    snprintf(gif, sizeof gif, "%s/keep.gif", dir);
+    seqgen_model *big = NULL;
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 48; /* ~30 K parameters: 120 KB of tensors, 360 KB with Adam's moments */
+    seqgen_optim *optim = NULL;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
+    if (seqgen_checkpoint_save(ckpt, fx.model, NULL) != SEQGEN_OK ||
+        seqgen_gif_write_completion(gif, &d, NULL) != SEQGEN_OK ||
+        seqgen_model_create(&big, &cfg) != SEQGEN_OK || seqgen_optim_create(&optim, big, &ocfg) != SEQGEN_OK)
+        return 1;
+    size_t ckpt_size, gif_size;
+    unsigned char *ckpt_bytes = read_all(ckpt, &ckpt_size), *gif_bytes = read_all(gif, &gif_size);
+    seqgen_train_state train = {optim, NULL, NULL, 1, 1};
+    int code = 0;
+    if (!failed_with(seqgen_checkpoint_save(ckpt, big, &train), SEQGEN_EIO, "No space left on device"))
+        code = 2;
+    /* 400 digits at scale 8: a 2.4 MB screen, far more than the space left. */
+    enum { MANY = 400 };
+    seqgen_gif_digit many[MANY];
+    for (int i = 0; i < MANY; i++)
+        many[i] = digit_of(fx.sequences + (i % IMAGES) * PIXELS, i % PIXELS);
+    if (!code && !failed_with(seqgen_gif_write_overview(gif, many, MANY, 20, NULL), SEQGEN_EIO, "No space"))
+        code = 3;
+    size_t size;
+    unsigned char *now = read_all(ckpt, &size);
+    if (!code && (size != ckpt_size || memcmp(now, ckpt_bytes, size) != 0))
+        code = 4;
+    free(now);
+    now = read_all(gif, &size);
+    if (!code && (size != gif_size || memcmp(now, gif_bytes, size) != 0))
+        code = 5;
+    free(now);
+    if (!code && count_entries(dir) != 2)
+        code = 6;
+    free(ckpt_bytes);
+    free(gif_bytes);
+    seqgen_optim_free(optim);
+    seqgen_model_free(big);
+    return umount(dir) == 0 ? code : code ? code : 7;
+}
+
+static void full_disk_keeps_old_files(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(full_disk_child(dir));
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    tu_rmtree(dir);
+    assert_true(WIFEXITED(wstatus));
+    if (WEXITSTATUS(wstatus) == SKIPPED) {
+        print_message("    skipped: no privilege to mount a small tmpfs\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_allocation_failure_is_enomem),
+        cmocka_unit_test(unreadable_files_give_eio),
+        cmocka_unit_test(unwritable_directory_keeps_old_files),
+        cmocka_unit_test(full_disk_keeps_old_files),
+    };
+    return cmocka_run_group_tests_name("faults", tests, setup_group, teardown_group);
+}
