@@ -220,14 +220,23 @@ static int write_all(int fd, const unsigned char *data, size_t size)
     return 0;
 }
 
-/* Makes the rename itself durable. Some file systems cannot fsync a directory (EINVAL): the
- * rename is then as durable as they allow. */
-static int sync_directory(const char *path)
+/* Writes the directory part of `path` into `dir`, which has room for strlen(path) + 2 bytes. */
+static void directory_of(const char *path, char *dir)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? sg_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : sg_strdup(".");
-    if (!dir)
-        return sg_error(SEQGEN_ENOMEM, "out of memory");
+    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (n == 0) {
+        strcpy(dir, ".");
+        return;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+}
+
+/* Makes the rename itself durable. Some file systems cannot fsync a directory (EINVAL): the
+ * rename is then as durable as they allow. */
+static int sync_directory(const char *dir)
+{
     int status = SEQGEN_OK;
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
@@ -235,7 +244,6 @@ static int sync_directory(const char *path)
                           errno);
     if (fd >= 0)
         close(fd);
-    free(dir);
     return status;
 }
 
@@ -262,8 +270,9 @@ int sg_write_file_atomic(const char *path, const void *data, size_t size)
     if (err) {
         status = io_error(step, temp, err);
         unlink(temp);
-    } else {
-        status = sync_directory(path);
+    } else { /* the temporary name is no longer needed: its buffer holds the directory */
+        directory_of(path, temp);
+        status = sync_directory(temp);
     }
     free(temp);
     return status;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "alloc.h"
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
@@ -1044,6 +1045,75 @@ static void full_disk_leaves_the_old_file(void **state)
     tu_rmtree(dir);
 }
 
+/* Makes allocation n fail, for n = 0, 1, ... until the call no longer reaches an n-th
+ * allocation: every failure must be ENOMEM, leave the handles as they were and leak nothing. */
+static void every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "alloc.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    training a;
+    make_training(&a, 4, 2, SEQGEN_OPTIM_ADAM, ds);
+    assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
+    size_t size;
+    unsigned char *saved = read_all(path, &size);
+    long failures[3] = {0, 0, 0};
+    for (long n = 0;; n++, failures[0]++) {
+        seqgen_model *m = NULL;
+        seqgen_train_state t = {NULL, NULL, a.train.batches, 0, 0};
+        sg_alloc_fail_after(n);
+        int status = seqgen_checkpoint_load_training(path, &m, &t);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            assert_same_model(a.model, m);
+            seqgen_model_free(m);
+            seqgen_optim_free(t.optim);
+            seqgen_sched_free(t.sched);
+            break;
+        }
+        assert_fails_with(status, SEQGEN_ENOMEM, "");
+        assert_true(!m && !t.optim && !t.sched && t.iteration == 0);
+    }
+    for (long n = 0;; n++, failures[1]++) {
+        sg_alloc_fail_after(n);
+        int status = seqgen_checkpoint_save(path, a.model, &a.train);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            break;
+        }
+        assert_fails_with(status, SEQGEN_ENOMEM, "");
+        size_t now_size;
+        unsigned char *now = read_all(path, &now_size); /* the old file, untouched */
+        assert_int_equal(now_size, size);
+        assert_memory_equal(now, saved, size);
+        free(now);
+    }
+    for (long n = 0;; n++, failures[2]++) {
+        seqgen_checkpoint_info info;
+        sg_alloc_fail_after(n);
+        int status = seqgen_checkpoint_inspect(path, &info);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            break;
+        }
+        assert_fails_with(status, SEQGEN_ENOMEM, "");
+    }
+    print_message("    allocation failures injected: %ld in load_training, %ld in save, %ld in "
+                  "inspect\n", failures[0], failures[1], failures[2]);
+    assert_int_equal(count_entries(dir), 1); /* no temporary file left */
+    free(saved);
+    free_training(&a);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
 /* ---- Exact resume ---------------------------------------------------------------------------- */
 
 /* The training loop of a program: scheduled sampling, Adam, epochs of shuffled digits. */
@@ -1150,6 +1220,7 @@ int main(void)
         cmocka_unit_test(every_bit_flip_is_refused),
         cmocka_unit_test(bad_contents_each_have_their_message),
         cmocka_unit_test(bad_moments_are_refused),
+        cmocka_unit_test(every_allocation_failure_is_clean),
         cmocka_unit_test(killed_saves_leave_old_or_new),
         cmocka_unit_test(failed_saves_leave_the_old_file),
         cmocka_unit_test(full_disk_leaves_the_old_file),
