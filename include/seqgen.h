@@ -9,6 +9,8 @@
  * @par Conventions
  * - **Handles** are opaque and come in create/free pairs: `seqgen_X_create(&h, ...)` allocates,
  *   `seqgen_X_free(h)` releases; freeing NULL is a no-op. A handle owns everything it allocates.
+ *   Functions that return no status accept NULL handles and pointers too: the void ones then do
+ *   nothing, the others return 0 (or NULL, -1, NaN or an all-zero struct where so documented).
  * - **Errors**: every fallible function returns an `int` status, ::SEQGEN_OK (0) on success and a
  *   negative ::seqgen_status on failure; positive values are normal events (::SEQGEN_DONE). On
  *   failure, seqgen_last_error() tells the detail (which file, which byte, which argument) and
@@ -540,7 +542,7 @@ SEQGEN_API void seqgen_model_free(seqgen_model *model);
 /**
  * @brief The configuration the model was created with (threads as set by seqgen_model_set_threads()).
  * @param model The model.
- * @return A copy of the configuration.
+ * @return A copy of the configuration (all zero if @p model is NULL).
  */
 SEQGEN_API seqgen_model_config seqgen_model_get_config(const seqgen_model *model);
 
@@ -888,14 +890,14 @@ SEQGEN_API void seqgen_sched_get_config(const seqgen_sched *sched, seqgen_sched_
  * @brief The teacher-forcing probability at any position i (formulas in @ref sched).
  * @param sched The handle; its own position is not used.
  * @param i The position, in the schedule's unit.
- * @return p_i, in [0, 1].
+ * @return p_i, in [0, 1]; NaN if @p sched is NULL.
  */
 SEQGEN_API double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i);
 
 /**
  * @brief The teacher-forcing probability at the current position.
  * @param sched The handle.
- * @return seqgen_sched_p_at(sched, seqgen_sched_position(sched)).
+ * @return seqgen_sched_p_at(sched, seqgen_sched_position(sched)); NaN if @p sched is NULL.
  */
 SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched);
 
@@ -934,7 +936,8 @@ SEQGEN_API void seqgen_sched_on_epoch(seqgen_sched *sched);
  * @param sched The handle.
  * @param forced How many inputs of the batch were the true pixels.
  * @param inputs How many inputs could have been mixed (teacher-forced or fed back).
- * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if forced > inputs or a total would overflow.
+ * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if @p sched is NULL, forced > inputs or a total would
+ *         overflow.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced,
                                                           uint64_t inputs);

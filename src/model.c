@@ -125,6 +125,8 @@ void seqgen_model_free(seqgen_model *model)
 
 seqgen_model_config seqgen_model_get_config(const seqgen_model *model)
 {
+    if (!model)
+        return (seqgen_model_config){0, 0, 0, 0, 0};
     return model->cfg;
 }
 
@@ -150,12 +152,12 @@ int sg_model_thread_count(const seqgen_model *model)
 
 size_t seqgen_model_param_count(const seqgen_model *model)
 {
-    return model->param_count;
+    return model ? model->param_count : 0;
 }
 
 int seqgen_model_tensor_count(const seqgen_model *model)
 {
-    return model->tensor_count;
+    return model ? model->tensor_count : 0;
 }
 
 int seqgen_model_tensor_info(const seqgen_model *model, int index, const char **name, int *rows,

@@ -151,7 +151,7 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
 
 double seqgen_optim_get_lr(const seqgen_optim *opt)
 {
-    return opt->cfg.lr;
+    return opt ? opt->cfg.lr : 0.0;
 }
 
 int seqgen_optim_set_lr(seqgen_optim *opt, double lr)
@@ -166,12 +166,12 @@ int seqgen_optim_set_lr(seqgen_optim *opt, double lr)
 
 uint64_t seqgen_optim_step_count(const seqgen_optim *opt)
 {
-    return opt->steps;
+    return opt ? opt->steps : 0;
 }
 
 double seqgen_optim_last_grad_norm(const seqgen_optim *opt)
 {
-    return opt->last_norm;
+    return opt ? opt->last_norm : 0.0;
 }
 
 size_t sg_optim_size(const seqgen_optim *opt) { return opt->size; }

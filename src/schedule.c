@@ -23,7 +23,7 @@ seqgen_sched_config seqgen_sched_config_default(seqgen_sched_kind kind)
     case SEQGEN_SCHED_LINEAR: cfg.c = 1e-4; break;
     case SEQGEN_SCHED_EXPONENTIAL: cfg.k = 0.9995; break;
     case SEQGEN_SCHED_INVERSE_SIGMOID: cfg.k = 200.0; break;
-    default: return cfg;
+    default: break; /* kept, so that seqgen_sched_create() reports it */
     }
     cfg.kind = kind;
     return cfg;
@@ -103,7 +103,8 @@ void seqgen_sched_free(seqgen_sched *sched) { free(sched); }
 
 void seqgen_sched_get_config(const seqgen_sched *sched, seqgen_sched_config *cfg)
 {
-    *cfg = sched->cfg;
+    if (sched && cfg)
+        *cfg = sched->cfg;
 }
 
 /* The decay f(j) after the warm-up; overflow and underflow go to 0, then the floor. */
@@ -121,6 +122,8 @@ static double decay(const seqgen_sched_config *cfg, double j)
 
 double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i)
 {
+    if (!sched)
+        return NAN;
     if (i < sched->cfg.warmup)
         return 1.0;
     return decay(&sched->cfg, (double)(i - sched->cfg.warmup));
@@ -128,21 +131,27 @@ double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i)
 
 double seqgen_sched_p(const seqgen_sched *sched)
 {
-    return seqgen_sched_p_at(sched, sched->state.position);
+    return sched ? seqgen_sched_p_at(sched, sched->state.position) : NAN;
 }
 
-uint64_t seqgen_sched_position(const seqgen_sched *sched) { return sched->state.position; }
+uint64_t seqgen_sched_position(const seqgen_sched *sched) { return sched ? sched->state.position : 0; }
 
-void seqgen_sched_set_position(seqgen_sched *sched, uint64_t i) { sched->state.position = i; }
+void seqgen_sched_set_position(seqgen_sched *sched, uint64_t i)
+{
+    if (sched)
+        sched->state.position = i;
+}
 
 void seqgen_sched_on_batch(seqgen_sched *sched)
 {
-    if (sched->cfg.unit == SEQGEN_SCHED_PER_BATCH)
+    if (sched && sched->cfg.unit == SEQGEN_SCHED_PER_BATCH)
         sched->state.position++;
 }
 
 void seqgen_sched_on_epoch(seqgen_sched *sched)
 {
+    if (!sched)
+        return;
     uint64_t position = sched->state.position;
     if (sched->cfg.unit == SEQGEN_SCHED_PER_EPOCH)
         position++;
@@ -152,6 +161,8 @@ void seqgen_sched_on_epoch(seqgen_sched *sched)
 
 int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced, uint64_t inputs)
 {
+    if (!sched)
+        return sg_error(SEQGEN_EINVAL, "seqgen_sched_record_batch: sched is NULL");
     sg_sched_state *s = &sched->state;
     if (forced > inputs)
         return sg_error(SEQGEN_EINVAL, "batch summary: %llu inputs forced out of only %llu",
@@ -170,6 +181,8 @@ int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced, uint64_t inp
 
 void seqgen_sched_epoch_summary(const seqgen_sched *sched, seqgen_sched_summary *summary)
 {
+    if (!sched || !summary)
+        return;
     const sg_sched_state *s = &sched->state;
     double p = seqgen_sched_p(sched);
     summary->batches = s->batches;
