@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "gru.h"
 #include "kernels.h"
 #include "model_impl.h"
@@ -64,8 +65,8 @@ static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
 {
     const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
     const size_t D = m->cfg.pixels_per_step;
-    w->memory = malloc(worker_floats(m) * sizeof(float));
-    w->rngs = malloc(R * sizeof *w->rngs);
+    w->memory = sg_malloc(worker_floats(m) * sizeof(float));
+    w->rngs = sg_malloc(R * sizeof *w->rngs);
     if (!w->memory || !w->rngs)
         return SEQGEN_ENOMEM;
     float *p = w->memory;
@@ -297,7 +298,7 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
     int threads = sg_model_thread_count(model);
     if ((size_t)threads > job.blocks)
         threads = (int)job.blocks;
-    sg_complete_worker *workers = calloc((size_t)threads, sizeof *workers);
+    sg_complete_worker *workers = sg_calloc((size_t)threads, sizeof *workers);
     status = workers ? SEQGEN_OK : SEQGEN_ENOMEM;
     for (int i = 0; i < threads && !status; i++) {
         workers[i].job = &job;

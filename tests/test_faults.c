@@ -253,6 +253,18 @@ static void after_fresh_model(int status)
     fx.fresh_model = NULL;
 }
 
+static int complete(void)
+{
+    seqgen_complete_options opts = seqgen_complete_options_default();
+    opts.decode = SEQGEN_DECODE_SAMPLE;
+    float *completed = malloc(sizeof fx.sequences);
+    assert_non_null(completed);
+    int status = seqgen_complete(fx.model, fx.sequences, IMAGES, PIXELS, PIXELS / 2, &opts,
+                                 completed, NULL);
+    free(completed);
+    return status;
+}
+
 static int optim_create(void)
 {
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
@@ -353,6 +365,7 @@ static const fault_case fault_cases[] = {
     {"seqgen_model_state_create", no_setup, state_create, after_state},
     {"seqgen_model_train_sequences", fresh_model, train_pass, after_fresh_model},
     {"seqgen_model_evaluate", fresh_model, evaluate, after_fresh_model},
+    {"seqgen_complete", no_setup, complete, after_nothing},
     {"seqgen_optim_create", no_setup, optim_create, after_optim},
     {"seqgen_sched_create", no_setup, sched_create, after_sched},
     {"seqgen_checkpoint_save (model)", no_setup, save_model, after_save_model},
