@@ -858,7 +858,8 @@ typedef struct seqgen_sched_config {
  * - exponential: k = 0.9995, eps = 0 (p halves every ~1386 batches);
  * - inverse sigmoid: k = 200, eps = 0 (p = 0.5 at i = k ln k ~ 1060 batches).
  *
- * An unknown kind gives the constant defaults (seqgen_sched_create() then reports the kind).
+ * An unknown kind gives the constant's values with that kind (seqgen_sched_create() then
+ * reports it).
  * @param kind The schedule.
  * @return The configuration, by value.
  */

@@ -17,15 +17,13 @@ static const sg_sched_state empty_epoch = {0, 0, 0, 0, 0.0, 1.0, 0.0};
 
 seqgen_sched_config seqgen_sched_config_default(seqgen_sched_kind kind)
 {
-    seqgen_sched_config cfg = {SEQGEN_SCHED_CONSTANT, SEQGEN_SCHED_PER_BATCH, 1.0, 0.0, 0.0, 0};
+    seqgen_sched_config cfg = {kind, SEQGEN_SCHED_PER_BATCH, 1.0, 0.0, 0.0, 0};
     switch (kind) {
-    case SEQGEN_SCHED_CONSTANT: break;
     case SEQGEN_SCHED_LINEAR: cfg.c = 1e-4; break;
     case SEQGEN_SCHED_EXPONENTIAL: cfg.k = 0.9995; break;
     case SEQGEN_SCHED_INVERSE_SIGMOID: cfg.k = 200.0; break;
-    default: break; /* kept, so that seqgen_sched_create() reports it */
+    default: break; /* constant, or an unknown kind that seqgen_sched_create() will report */
     }
-    cfg.kind = kind;
     return cfg;
 }
 

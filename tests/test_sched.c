@@ -226,6 +226,10 @@ static void defaults_are_valid_for_every_kind(void **state)
     }
     seqgen_sched_config cfg = seqgen_sched_config_default(SEQGEN_SCHED_CONSTANT);
     assert_true(cfg.k == 1.0); /* the default is plain teacher forcing */
+    cfg = seqgen_sched_config_default((seqgen_sched_kind)9);
+    seqgen_sched *s = NULL;
+    assert_int_equal(seqgen_sched_create(&s, &cfg), SEQGEN_EINVAL);
+    assert_non_null(strstr(seqgen_last_error(), "schedule kind 9 is not a seqgen_sched_kind"));
     seqgen_sched_free(NULL);
 }
 
