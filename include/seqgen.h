@@ -769,7 +769,9 @@ SEQGEN_API void seqgen_optim_free(seqgen_optim *opt);
  * @param opt The optimiser.
  * @param model A model of the shape the optimiser was created for.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_EMISMATCH (other shape) or ::SEQGEN_ENUMERIC
- *         (the gradient holds NaN or infinity: nothing is changed).
+ *         (the gradient holds NaN or infinity, or the update would make a parameter or a moment
+ *         NaN or infinite, e.g. with a huge learning rate: the parameters, moments and step
+ *         count are left as they were).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model);
 
@@ -1190,7 +1192,8 @@ typedef struct seqgen_checkpoint_info {
  *        are left out; the counters are always saved).
  * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, or an optimiser of another shape);
  *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write: permission, disk full, no directory;
- *         the old file, if any, is left intact); ::SEQGEN_ENOMEM.
+ *         the old file, if any, is left intact); ::SEQGEN_ENUMERIC (a parameter or optimiser
+ *         moment is NaN or infinite: nothing is written); ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
                                                        const seqgen_train_state *train);

@@ -2,16 +2,50 @@
  * nothing), inspect. The sections themselves are in ckptsections.c, the container in ckptio.c. */
 #include "checkpoint.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "model.h"
 #include "optim.h"
+
+/* Index of the first NaN or infinity among n floats, or n. */
+static size_t first_non_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return i;
+    return n;
+}
+
+/* NaN or infinity is never saved: the loaders would refuse the file, and it would have replaced
+ * the last good checkpoint. */
+static int check_finite(const char *path, const seqgen_model *model, const seqgen_train_state *train)
+{
+    static const char *const names[3] = {"model parameter", "optimiser first moment",
+                                         "optimiser second moment"};
+    size_t n = seqgen_model_param_count(model);
+    const float *values[3] = {sg_model_params_const(model), NULL, NULL};
+    if (train && train->optim && sg_optim_size(train->optim) == n) {
+        values[1] = sg_optim_moment1(train->optim);
+        values[2] = sg_optim_moment2(train->optim);
+    }
+    for (int k = 0; k < 3; k++) {
+        size_t bad = values[k] ? first_non_finite(values[k], n) : n;
+        if (bad < n)
+            return sg_error(SEQGEN_ENUMERIC, "%s: %s %zu is NaN or infinite: not saved, the file "
+                            "is left as it was", path, names[k], bad);
+    }
+    return SEQGEN_OK;
+}
 
 int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
                            const seqgen_train_state *train)
 {
     if (!path || !model)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_save: NULL %s", path ? "model" : "path");
+    int finite = check_finite(path, model, train);
+    if (finite != SEQGEN_OK)
+        return finite;
     sg_ckpt_writer w;
     sg_ckw_init(&w);
     int status = sg_ckpt_encode(&w, model, train);

@@ -98,33 +98,56 @@ static void clip(size_t n, float *g, double norm, double max_norm)
         g[i] = (float)(g[i] * coef);
 }
 
-static void adam_update(seqgen_optim *o, float *w, const float *g)
+/* One step's constants: the update of every parameter is a function of them, of the parameter,
+ * its gradient and its moments. */
+typedef struct update_rule {
+    int adam;
+    float lr, b1, b2, wd, eps, inv_sqrt_bc2, mu;
+    int first; /* SGD: the momentum buffer starts as the first gradient */
+} update_rule;
+
+static update_rule rule_for(const seqgen_optim *o, uint64_t step)
 {
     const seqgen_optim_config *c = &o->cfg;
-    const float b1 = (float)c->beta1, b2 = (float)c->beta2, wd = (float)c->weight_decay;
-    const double t = (double)o->steps;
-    const float step_size = (float)(c->lr / (1.0 - pow(c->beta1, t)));
-    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(c->beta2, t)));
-    const float eps = (float)c->eps;
-    for (size_t i = 0; i < o->size; i++) {
-        float grad = g[i] + wd * w[i];
-        o->m[i] = b1 * o->m[i] + (1.0f - b1) * grad;
-        o->v[i] = b2 * o->v[i] + (1.0f - b2) * grad * grad;
-        w[i] -= step_size * o->m[i] / (sqrtf(o->v[i]) * inv_sqrt_bc2 + eps);
+    const double t = (double)step;
+    update_rule r = {c->kind == SEQGEN_OPTIM_ADAM, (float)c->lr, (float)c->beta1, (float)c->beta2,
+                     (float)c->weight_decay, (float)c->eps, 0.0f, (float)c->momentum, step == 1};
+    if (r.adam) {
+        r.lr = (float)(c->lr / (1.0 - pow(c->beta1, t))); /* Adam's step size */
+        r.inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(c->beta2, t)));
     }
+    return r;
 }
 
-static void sgd_update(seqgen_optim *o, float *w, const float *g)
+/* Parameter *w with gradient g and moments *m, *v after one step of rule r. */
+static inline void update_one(const update_rule *r, float *w, float g, float *m, float *v)
 {
-    const float lr = (float)o->cfg.lr, mu = (float)o->cfg.momentum, wd = (float)o->cfg.weight_decay;
-    for (size_t i = 0; i < o->size; i++) {
-        float grad = g[i] + wd * w[i];
-        if (mu > 0.0f) {
-            o->m[i] = o->steps == 1 ? grad : mu * o->m[i] + grad;
-            grad = o->m[i];
-        }
-        w[i] -= lr * grad;
+    float grad = g + r->wd * *w;
+    if (r->adam) {
+        *m = r->b1 * *m + (1.0f - r->b1) * grad;
+        *v = r->b2 * *v + (1.0f - r->b2) * grad * grad;
+        *w -= r->lr * *m / (sqrtf(*v) * r->inv_sqrt_bc2 + r->eps);
+        return;
     }
+    if (r->mu > 0.0f) {
+        *m = r->first ? grad : r->mu * *m + grad;
+        grad = *m;
+    }
+    *w -= r->lr * grad;
+}
+
+/* The first parameter the step would make (or whose moments it would make) NaN or infinite, or
+ * o->size if there is none; nothing is written. */
+static size_t first_non_finite_update(const seqgen_optim *o, const update_rule *r, const float *w,
+                                      const float *g)
+{
+    for (size_t i = 0; i < o->size; i++) {
+        float wi = w[i], mi = o->m[i], vi = o->v[i];
+        update_one(r, &wi, g[i], &mi, &vi);
+        if (!isfinite(wi) || !isfinite(mi) || !isfinite(vi))
+            return i;
+    }
+    return o->size;
 }
 
 int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
@@ -141,11 +164,18 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
     opt->last_norm = norm;
     if (opt->cfg.clip_norm > 0.0)
         clip(opt->size, g, norm, opt->cfg.clip_norm);
+    /* Checked before anything is written: a step that would overflow (e.g. a huge learning
+     * rate) leaves the parameters, the moments and the step count as they were. */
+    update_rule rule = rule_for(opt, opt->steps + 1);
+    float *w = sg_model_params(model);
+    size_t bad = first_non_finite_update(opt, &rule, w, g);
+    if (bad < opt->size)
+        return sg_error(SEQGEN_ENUMERIC, "the update would make parameter %zu or its moments NaN or "
+                        "infinite (gradient %g, learning rate %g): step skipped", bad, (double)g[bad],
+                        opt->cfg.lr);
     opt->steps++;
-    if (opt->cfg.kind == SEQGEN_OPTIM_ADAM)
-        adam_update(opt, sg_model_params(model), g);
-    else
-        sgd_update(opt, sg_model_params(model), g);
+    for (size_t i = 0; i < opt->size; i++)
+        update_one(&rule, &w[i], g[i], &opt->m[i], &opt->v[i]);
     return SEQGEN_OK;
 }
 

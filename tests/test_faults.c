@@ -5,6 +5,7 @@
  * covered by the truncation tests of test_idx and test_checkpoint. */
 #define _GNU_SOURCE /* setgroups(), unshare() and mount() */
 #include <grp.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 
 #include "alloc.h"
 #include "idx_fixture.h"
+#include "model.h"
+#include "optim.h"
 #include "seqgen.h"
 #include "testutil.h"
 
@@ -26,7 +29,7 @@
 
 /* Everything the calls under test need, made once per group. */
 typedef struct fixture {
-    const char *dir;
+    char dir[64];
     char images[256], labels[256], images_gz[256], model_ckpt[256], train_ckpt[256], gif[256];
     seqgen_dataset *ds;
     seqgen_model *model;
@@ -90,7 +93,7 @@ static seqgen_gif_digit digit_of(const float *truth, int given)
 static int setup_group(void **state)
 {
     (void)state;
-    fx.dir = tu_tempdir();
+    snprintf(fx.dir, sizeof fx.dir, "%s", tu_tempdir()); /* tu_tempdir's buffer is reused */
     assert_int_equal(chmod(fx.dir, 0755), 0); /* the unprivileged child must reach its files */
     uint8_t pixels[IMAGES * PIXELS], labels[IMAGES];
     for (int i = 0; i < IMAGES * PIXELS; i++)
@@ -591,6 +594,143 @@ static void full_disk_keeps_old_files(void **state)
     assert_int_equal(WEXITSTATUS(wstatus), 0);
 }
 
+/* ---- Numerical faults ------------------------------------------------------------------------ */
+
+static float *copy_params(const seqgen_model *m)
+{
+    size_t n = seqgen_model_param_count(m);
+    float *copy = malloc(n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, sg_model_params_const(m), n * sizeof *copy);
+    return copy;
+}
+
+static void assert_params_are(const seqgen_model *m, const float *expected)
+{
+    assert_memory_equal(sg_model_params_const(m), expected, seqgen_model_param_count(m) * sizeof(float));
+}
+
+static void assert_all_finite(const seqgen_model *m)
+{
+    const float *w = sg_model_params_const(m);
+    for (size_t i = 0; i < seqgen_model_param_count(m); i++)
+        assert_true(isfinite(w[i]));
+}
+
+/* One pass over the fixture's digits. */
+static void train_pass_on(seqgen_model *m)
+{
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    assert_ok(seqgen_model_train_sequences(m, fx.sequences, IMAGES, PIXELS, &opts, NULL, NULL));
+}
+
+/* A learning rate so large that the update overflows float: the step is refused with ENUMERIC
+ * and changes nothing, so that after lowering the rate the same step gives exactly what a twin
+ * optimiser that never saw the huge rate gives. */
+static void huge_learning_rate_changes_nothing(void **state)
+{
+    (void)state;
+    const seqgen_optim_kind kinds[2] = {SEQGEN_OPTIM_SGD, SEQGEN_OPTIM_ADAM};
+    const double huge[2] = {1e300, 1e39}; /* beyond float's range */
+    for (int k = 0; k < 2; k++) {
+        seqgen_model *a = new_model(1), *b = new_model(1);
+        seqgen_optim_config cfg = seqgen_optim_config_default(kinds[k]);
+        cfg.momentum = kinds[k] == SEQGEN_OPTIM_SGD ? 0.9 : 0.0;
+        seqgen_optim *oa = NULL, *ob = NULL;
+        assert_ok(seqgen_optim_create(&oa, a, &cfg));
+        assert_ok(seqgen_optim_create(&ob, b, &cfg));
+        train_pass_on(a);
+        train_pass_on(b);
+        float *before = copy_params(a);
+        assert_ok(seqgen_optim_set_lr(oa, huge[k]));
+        int status = seqgen_optim_step(oa, a);
+        assert_int_equal(status, SEQGEN_ENUMERIC);
+        print_message("    %s, lr %g: %s\n", k ? "Adam" : "SGD", huge[k], seqgen_last_error());
+        assert_params_are(a, before);
+        assert_int_equal(seqgen_optim_step_count(oa), 0);
+        assert_ok(seqgen_optim_set_lr(oa, cfg.lr));
+        assert_ok(seqgen_optim_step(oa, a));
+        assert_ok(seqgen_optim_step(ob, b));
+        assert_params_are(a, sg_model_params_const(b));
+        free(before);
+        seqgen_optim_free(oa);
+        seqgen_optim_free(ob);
+        seqgen_model_free(a);
+        seqgen_model_free(b);
+    }
+}
+
+/* Output weights of 1e30: training on must either go on with finite values or stop with
+ * ENUMERIC, and a refused call leaves the parameters as they were before it. */
+static void huge_weights_never_make_parameters_non_finite(void **state)
+{
+    (void)state;
+    seqgen_model *m = new_model(1);
+    seqgen_optim *opt = NULL;
+    seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&opt, m, &cfg));
+    float weights[8];
+    for (int i = 0; i < 8; i++)
+        weights[i] = i % 2 ? 1e30f : -1e30f;
+    assert_ok(seqgen_model_set_tensor(m, "out.weight", weights, 8));
+    int refused = 0;
+    for (int step = 0; step < 4; step++) {
+        float *before = copy_params(m);
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.loss = SEQGEN_LOSS_BCE;
+        int status = seqgen_model_train_sequences(m, fx.sequences, IMAGES, PIXELS, &opts, NULL, NULL);
+        if (status == SEQGEN_OK)
+            status = seqgen_optim_step(opt, m);
+        if (status != SEQGEN_OK) {
+            assert_int_equal(status, SEQGEN_ENUMERIC);
+            assert_true(seqgen_last_error()[0] != '\0');
+            assert_params_are(m, before);
+            refused++;
+        }
+        assert_all_finite(m);
+        free(before);
+    }
+    print_message("    %d of 4 steps refused: %s\n", refused, refused ? seqgen_last_error() : "");
+    assert_true(refused > 0); /* Adam's second moment overflows: (1e30 gradients)^2 */
+    seqgen_optim_free(opt);
+    seqgen_model_free(m);
+}
+
+/* NaN in a model or in the optimiser's moments (only reachable by writing the internal buffers)
+ * is never saved over a good checkpoint. */
+static void non_finite_state_is_not_saved(void **state)
+{
+    (void)state;
+    seqgen_model *m = new_model(1);
+    seqgen_optim *opt = NULL;
+    seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&opt, m, &cfg));
+    char path[300];
+    snprintf(path, sizeof path, "%s/finite.ckpt", fx.dir);
+    seqgen_train_state train = {opt, NULL, NULL, 0, 0};
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+    size_t size;
+    unsigned char *good = read_all(path, &size);
+
+    float *w = sg_model_params(m);
+    w[5] = NAN;
+    assert_int_equal(seqgen_checkpoint_save(path, m, NULL), SEQGEN_ENUMERIC);
+    assert_non_null(strstr(seqgen_last_error(), "model parameter 5"));
+    w[5] = INFINITY;
+    assert_int_equal(seqgen_checkpoint_save(path, m, &train), SEQGEN_ENUMERIC);
+    w[5] = 0.0f;
+    sg_optim_moment2(opt)[3] = NAN;
+    assert_int_equal(seqgen_checkpoint_save(path, m, &train), SEQGEN_ENUMERIC);
+    assert_non_null(strstr(seqgen_last_error(), "optimiser second moment 3"));
+    assert_file_is(path, good, size);
+    assert_ok(seqgen_checkpoint_save(path, m, NULL)); /* the moments are not in a model checkpoint */
+    free(good);
+    remove(path);
+    seqgen_optim_free(opt);
+    seqgen_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +738,9 @@ int main(void)
         cmocka_unit_test(unreadable_files_give_eio),
         cmocka_unit_test(unwritable_directory_keeps_old_files),
         cmocka_unit_test(full_disk_keeps_old_files),
+        cmocka_unit_test(huge_learning_rate_changes_nothing),
+        cmocka_unit_test(huge_weights_never_make_parameters_non_finite),
+        cmocka_unit_test(non_finite_state_is_not_saved),
     };
     return cmocka_run_group_tests_name("faults", tests, setup_group, teardown_group);
 }
