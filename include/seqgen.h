@@ -471,7 +471,15 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * by float rounding. OpenBLAS (if that is the CBLAS linked) is set to one thread by
  * seqgen_model_create(), for the whole process: BLAS threads would compete with the model's.
  * A model must not be used by two threads at once; the const functions may run concurrently,
- * each with its own ::seqgen_model_state.
+ * each with its own ::seqgen_model_state (so generation can be spread over threads by giving
+ * each thread its own state and its own share of the sequences).
+ *
+ * @par Memory
+ * A training pass keeps what backpropagation needs and no more: per sequence and step, 5H
+ * floats per layer (the hidden state and the r, z, n gates and W_hn h + b_hn), H for the
+ * gradient flowing down and 2D for inputs and outputs, that is about B T (5 L H + H + 2 D) x 4
+ * bytes (154 MB at B = 64, T = 783, H = 128, L = 1), plus per thread one gradient buffer and a
+ * few hundred KB of scratch. It is allocated by the first pass of that size and reused.
  * @{
  */
 
