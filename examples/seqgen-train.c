@@ -460,52 +460,41 @@ static int resume(run *r)
     return 0;
 }
 
-/* Refuses to save parameters that are not finite (the file would not load anyway). */
-static int check_finite(const run *r)
-{
-    for (int t = 0; t < seqgen_model_tensor_count(r->model); t++) {
-        const char *name;
-        int rows, cols;
-        if (seqgen_model_tensor_info(r->model, t, &name, &rows, &cols) != SEQGEN_OK)
-            return -1;
-        size_t n = (size_t)rows * (size_t)cols;
-        float *v = malloc(n * sizeof *v);
-        int ok = v && seqgen_model_get_tensor(r->model, name, v, n) == SEQGEN_OK;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = isfinite(v[i]);
-        free(v);
-        if (!ok) {
-            fprintf(stderr, PROG ": epoch %llu, iteration %llu: parameter '%s' is not finite; "
-                            "%s keeps the last good state\n",
-                    (unsigned long long)r->state.epoch + 1,
-                    (unsigned long long)r->state.iteration, name, r->ckpt);
-            return -1;
-        }
-    }
-    return 0;
-}
-
+/* Saves the whole training state. The library refuses non-finite parameters, so a good
+ * checkpoint is never replaced by a broken one. */
 static int save(const run *r)
 {
-    if (check_finite(r) != 0)
-        return CLI_EXIT_RUNTIME;
     int status = seqgen_checkpoint_save(r->ckpt, r->model, &r->state);
-    return status == SEQGEN_OK ? 0 : fail("cannot save the checkpoint", status);
+    if (status == SEQGEN_OK)
+        return 0;
+    char what[PATH_MAX + 96];
+    snprintf(what, sizeof what, "epoch %llu, iteration %llu: cannot save %s",
+             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration, r->ckpt);
+    return fail(what, status);
 }
 
 /* What an epoch measured. */
 typedef struct epoch_result {
     double seconds, loss_sum, images, eval_seconds;
     seqgen_sched_summary sched;
-    double test_mse, test_nll, pixel_error, digit_kept;
+    seqgen_eval_results eval;
 } epoch_result;
 
 /* Test loss and completion metrics of the model, with evaluation's own generator. */
 static int evaluate(run *r, epoch_result *e)
 {
     double t0 = cli_now();
-    e->test_mse = e->test_nll = e->pixel_error = e->digit_kept = NAN;
-    (void)r;
+    seqgen_eval_options o = seqgen_eval_options_default();
+    o.given = r->s.eval_given;
+    o.batch_size = (size_t)r->s.batch_size;
+    o.binarize = batch_config(&r->s).binarize;
+    int status = seqgen_evaluate_dataset(r->model, r->test, r->train, &o, &e->eval);
+    if (status != SEQGEN_OK) {
+        char what[80];
+        snprintf(what, sizeof what, "evaluation after epoch %llu",
+                 (unsigned long long)r->state.epoch);
+        return fail(what, status);
+    }
     e->eval_seconds = cli_now() - t0;
     return 0;
 }
@@ -550,12 +539,14 @@ static int append_row(const run *r, const epoch_result *e)
     }
     if (ftell(f) == 0)
         fprintf(f, "epoch,iterations,seconds,teacher_p,teacher_fraction,train_loss,test_mse,"
-                   "test_nll_nats,pixel_error,digit_kept,images_per_s,eval_seconds\n");
-    fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f\n",
+                   "test_nll_nats,pixel_error,digit_kept,images_per_s,eval_seconds,"
+                   "digit_kept_truth,digit_kept_blank\n");
+    fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
             e->seconds, e->sched.p_mean, e->sched.forced_fraction,
-            e->loss_sum / (e->images + 1e-300), e->test_mse, e->test_nll, e->pixel_error,
-            e->digit_kept, e->images / (e->seconds + 1e-9), e->eval_seconds);
+            e->loss_sum / (e->images + 1e-300), e->eval.mse, e->eval.nll_nats,
+            e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
+            e->eval_seconds, e->eval.digit_kept_truth, e->eval.digit_kept_blank);
     int failed = ferror(f);
     failed |= fclose(f) != 0;
     if (failed) {
@@ -601,8 +592,8 @@ static void print_epoch(const run *r, const epoch_result *e)
     printf("%sepoch %llu/%d  iter %llu  loss %.5f  p %.3f  test mse %.5f  nll %.2f  "
            "pixel err %.4f  kept %.3f  %.0f img/s  %.1f s\n", r->tty ? "\r\033[K" : "",
            (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
-           e->loss_sum / (e->images + 1e-300), e->sched.p_mean, e->test_mse, e->test_nll,
-           e->pixel_error, e->digit_kept, e->images / (e->seconds + 1e-9),
+           e->loss_sum / (e->images + 1e-300), e->sched.p_mean, e->eval.mse, e->eval.nll_nats,
+           e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
            e->seconds + e->eval_seconds);
     fflush(stdout);
 }
@@ -664,6 +655,13 @@ static int prepare(run *r, int argc, char **argv)
         seqgen_dataset_pixels(r->train) / (size_t)s->pixels_per_step < 3) {
         fprintf(stderr, PROG ": --pixels-per-step %d must divide the %zu pixels of an image into "
                         "at least 3 steps\n", s->pixels_per_step, seqgen_dataset_pixels(r->train));
+        return CLI_EXIT_USAGE;
+    }
+    if (s->eval_given % s->pixels_per_step != 0 ||
+        (size_t)s->eval_given > seqgen_dataset_pixels(r->train)) {
+        fprintf(stderr, PROG ": --eval-given %d must be a multiple of --pixels-per-step %d and at "
+                        "most %zu\n", s->eval_given, s->pixels_per_step,
+                seqgen_dataset_pixels(r->train));
         return CLI_EXIT_USAGE;
     }
     seqgen_batch_config bc = batch_config(s);

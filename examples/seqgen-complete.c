@@ -1,0 +1,411 @@
+/* seqgen-complete: completes masked test digits with a trained model and draws them as GIFs;
+ * optionally measures completion over the whole test set.
+ *
+ * Thin by design: the completion, the evaluation and the pictures are library calls. */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+
+#include "cli.h"
+#include "seqgen.h"
+
+#define PROG "seqgen-complete"
+#define MAX_DIGITS 10000
+
+static const char *const decode_names[] = {"greedy", "sample", NULL};
+static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
+
+typedef struct settings {
+    const char *checkpoint, *data, *out_dir, *indices, *metrics_csv;
+    int given, count, decode, scale, columns, gif, metrics, threads, binarize, quiet;
+    double temperature;
+    long long seed, binarize_seed, test_limit;
+} settings;
+
+enum option_id {
+    OPT_CHECKPOINT = 256, OPT_DATA, OPT_GIVEN, OPT_COUNT, OPT_INDICES, OPT_DECODE,
+    OPT_TEMPERATURE, OPT_SEED, OPT_OUT_DIR, OPT_SCALE, OPT_COLUMNS, OPT_NO_GIF, OPT_METRICS,
+    OPT_METRICS_CSV, OPT_TEST_LIMIT, OPT_BINARIZE, OPT_BINARIZE_SEED, OPT_THREADS, OPT_QUIET,
+    OPT_HELP, OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"given", required_argument, NULL, OPT_GIVEN},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"indices", required_argument, NULL, OPT_INDICES},
+    {"decode", required_argument, NULL, OPT_DECODE},
+    {"temperature", required_argument, NULL, OPT_TEMPERATURE},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"out-dir", required_argument, NULL, OPT_OUT_DIR},
+    {"scale", required_argument, NULL, OPT_SCALE},
+    {"columns", required_argument, NULL, OPT_COLUMNS},
+    {"no-gif", no_argument, NULL, OPT_NO_GIF},
+    {"metrics", no_argument, NULL, OPT_METRICS},
+    {"metrics-csv", required_argument, NULL, OPT_METRICS_CSV},
+    {"test-limit", required_argument, NULL, OPT_TEST_LIMIT},
+    {"binarize", required_argument, NULL, OPT_BINARIZE},
+    {"binarize-seed", required_argument, NULL, OPT_BINARIZE_SEED},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "Usage: " PROG " --checkpoint FILE [OPTION]...\n"
+        "Give a trained model the first K pixels of test digits and let it write the rest. For\n"
+        "each digit it writes OUT_DIR/LABEL-INDEX.gif (masked input | completion as it is\n"
+        "generated | truth) and OUT_DIR/overview.gif (all of them, final frames).\n"
+        "\n"
+        "  --checkpoint FILE      a model.ckpt written by seqgen-train (required)\n"
+        "  --data DIR             MNIST directory; default $SEQGEN_DATA, else data/mnist10k\n"
+        "  --given K              pixels given, a multiple of the model's D (500 of 784)\n"
+        "  --count N              complete the first N test digits\n"
+        "  --indices I,J,...      complete these test digits (0-based)\n"
+        "                         (default: the first test digit of each class)\n"
+        "  --decode greedy|sample pixel = p > 0.5, or a sample of p (greedy)\n"
+        "  --temperature T        sampling temperature on the logits (1)\n"
+        "  --seed S               sampling seed; test digit i uses stream i (0)\n"
+        "  --out-dir DIR          where the GIFs go (the checkpoint's directory/completions)\n"
+        "  --scale S              GIF pixels per image pixel, 1-64 (8)\n"
+        "  --columns C            digits per row of overview.gif (2)\n"
+        "  --no-gif               write no pictures\n"
+        "  --metrics              evaluate over the test set: test loss, completion pixel error,\n"
+        "                         digit kept (1-NN on the training set) with its bounds\n"
+        "  --metrics-csv FILE     also append the metrics as a CSV row to FILE\n"
+        "  --test-limit N         --metrics on the first N test digits only, 0 = all (0)\n"
+        "  --binarize threshold|stochastic   how test pixels are made (threshold: byte > 127)\n"
+        "  --binarize-seed S      seed of stochastic binarisation (1, as seqgen-train's default)\n"
+        "  --threads N            threads, 0 = all cores (as saved in the checkpoint)\n"
+        "  --quiet                print only the metrics and errors\n"
+        "  --help                 show this and exit\n"
+        "  --version              show the version and exit\n"
+        "Exit status: 0 done, 1 runtime error, 2 usage error.\n");
+}
+
+static int set_option(settings *s, int id, const char *arg)
+{
+    const char *name = "";
+    for (const struct option *o = long_options; o->name; o++)
+        if (o->val == id)
+            name = o->name;
+    switch (id) {
+    case OPT_CHECKPOINT: s->checkpoint = arg; return 0;
+    case OPT_DATA: s->data = arg; return 0;
+    case OPT_OUT_DIR: s->out_dir = arg; return 0;
+    case OPT_INDICES: s->indices = arg; return 0;
+    case OPT_METRICS_CSV: s->metrics_csv = arg; s->metrics = 1; return 0;
+    case OPT_GIVEN: return cli_parse_int(PROG, name, arg, 0, INT_MAX, &s->given);
+    case OPT_COUNT: return cli_parse_int(PROG, name, arg, 1, MAX_DIGITS, &s->count);
+    case OPT_SCALE: return cli_parse_int(PROG, name, arg, 1, 64, &s->scale);
+    case OPT_COLUMNS: return cli_parse_int(PROG, name, arg, 1, MAX_DIGITS, &s->columns);
+    case OPT_THREADS: return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
+    case OPT_TEMPERATURE: return cli_parse_double(PROG, name, arg, 1e-6, 1e6, &s->temperature);
+    case OPT_SEED: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->seed);
+    case OPT_BINARIZE_SEED: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->binarize_seed);
+    case OPT_TEST_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->test_limit);
+    case OPT_DECODE: return cli_parse_choice(PROG, name, arg, decode_names, &s->decode);
+    case OPT_BINARIZE: return cli_parse_choice(PROG, name, arg, binarize_names, &s->binarize);
+    case OPT_NO_GIF: s->gif = 0; return 0;
+    case OPT_METRICS: s->metrics = 1; return 0;
+    case OPT_QUIET: s->quiet = 1; return 0;
+    }
+    return -1;
+}
+
+/* 0 to go on, or an exit code + 1000 (help, version, usage error). */
+static int parse_command_line(int argc, char **argv, settings *s)
+{
+    *s = (settings){.data = cli_default_data_dir(), .given = 500, .scale = 8, .columns = 2,
+                    .gif = 1, .threads = -1, .temperature = 1.0, .binarize_seed = 1};
+    int id;
+    while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (id == OPT_HELP) {
+            usage(stdout);
+            return 1000;
+        }
+        if (id == OPT_VERSION) {
+            printf(PROG " (libseqgen) %s\n", seqgen_version());
+            return 1000;
+        }
+        if (id == '?' || set_option(s, id, optarg) != 0) {
+            usage(stderr);
+            return 1000 + CLI_EXIT_USAGE;
+        }
+    }
+    const char *problem = NULL;
+    if (optind < argc)
+        problem = "unexpected argument";
+    else if (!s->checkpoint)
+        problem = "--checkpoint is required";
+    else if (s->count && s->indices)
+        problem = "give --count or --indices, not both";
+    if (problem) {
+        fprintf(stderr, PROG ": %s%s%s\n", problem, optind < argc ? " " : "",
+                optind < argc ? argv[optind] : "");
+        usage(stderr);
+        return 1000 + CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Prints "seqgen-complete: WHAT: LIBRARY DETAIL" and gives exit code 1. */
+static int fail(const char *what, int status)
+{
+    const char *detail = seqgen_last_error();
+    fprintf(stderr, PROG ": %s: %s\n", what, *detail ? detail : seqgen_strerror(status));
+    return CLI_EXIT_RUNTIME;
+}
+
+/* The test digits to complete: --indices, --count, or the first of each class. Gives the
+ * number chosen, or -1 after printing why. */
+static int choose_digits(const settings *s, const seqgen_dataset *test, size_t *out)
+{
+    size_t total = seqgen_dataset_count(test);
+    int n = 0;
+    if (s->indices) {
+        const char *p = s->indices;
+        while (*p) {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(p, &end, 10);
+            if (end == p || *p == '-' || errno || (*end && *end != ',') || n == MAX_DIGITS) {
+                fprintf(stderr, PROG ": --indices expects up to %d comma-separated numbers, got "
+                                "'%s'\n", MAX_DIGITS, s->indices);
+                return -2;
+            }
+            if (v >= total) {
+                fprintf(stderr, PROG ": --indices: test digit %llu does not exist (the test set "
+                                "has %zu)\n", v, total);
+                return -1;
+            }
+            out[n++] = (size_t)v;
+            p = *end ? end + 1 : end;
+        }
+        return n;
+    }
+    if (s->count) {
+        for (; (size_t)n < total && n < s->count; n++)
+            out[n] = (size_t)n;
+        return n;
+    }
+    for (int label = 0; label <= 9; label++)
+        for (size_t i = 0; i < total; i++)
+            if (seqgen_dataset_label(test, i) == label) {
+                out[n++] = i;
+                break;
+            }
+    return n;
+}
+
+static seqgen_complete_options complete_options(const settings *s)
+{
+    seqgen_complete_options o = seqgen_complete_options_default();
+    o.decode = (seqgen_decode)s->decode;
+    o.temperature = s->temperature;
+    o.seed = (uint64_t)s->seed;
+    return o;
+}
+
+static seqgen_binarize_config binarize_config(const settings *s)
+{
+    seqgen_binarize_config b = SEQGEN_BINARIZE_CONFIG_DEFAULT;
+    b.mode = (seqgen_binarize_mode)s->binarize;
+    b.seed = (uint64_t)s->binarize_seed;
+    return b;
+}
+
+/* Completes the chosen digits and writes a GIF of each, then the overview. */
+static int complete_digits(const settings *s, const seqgen_model *model,
+                           const seqgen_dataset *test)
+{
+    size_t *chosen = malloc(MAX_DIGITS * sizeof *chosen);
+    if (!chosen)
+        return fail("memory", SEQGEN_ENOMEM);
+    int n = choose_digits(s, test, chosen), rc = 0;
+    if (n < 0) {
+        free(chosen);
+        return n == -2 ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
+    }
+    const int rows = (int)seqgen_dataset_rows(test), cols = (int)seqgen_dataset_cols(test);
+    const size_t P = (size_t)rows * (size_t)cols, K = (size_t)s->given;
+    float *truth = malloc((size_t)n * P * sizeof *truth);
+    float *done = malloc((size_t)n * P * sizeof *done);
+    float *probs = malloc((size_t)n * (P - K + 1) * sizeof *probs);
+    seqgen_gif_digit *digits = malloc((size_t)n * sizeof *digits);
+    seqgen_binarize_config bin = binarize_config(s);
+    seqgen_complete_options co = complete_options(s);
+    seqgen_gif_options go = SEQGEN_GIF_OPTIONS_DEFAULT;
+    go.scale = s->scale;
+    int status = truth && done && probs && digits ? SEQGEN_OK : SEQGEN_ENOMEM;
+    if (status == SEQGEN_OK)
+        status = seqgen_dataset_sequences(test, chosen, (size_t)n, &bin, 0, truth);
+    /* One call per digit, so that digit i's sample is the one --metrics draws for it. */
+    for (int i = 0; status == SEQGEN_OK && i < n; i++) {
+        co.first_stream = chosen[i];
+        status = seqgen_complete(model, truth + i * P, 1, (int)P, (int)K, &co, done + i * P,
+                                 probs + i * (P - K));
+        digits[i] = (seqgen_gif_digit){rows, cols, (int)K, truth + i * P, done + i * P + K,
+                                       probs + i * (P - K)};
+    }
+    if (status != SEQGEN_OK)
+        rc = fail("completion", status);
+    char path[PATH_MAX];
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%d-%04zu.gif", seqgen_dataset_label(test, chosen[i]),
+                 chosen[i]);
+        size_t wrong = 0;
+        for (size_t p = K; p < P; p++)
+            wrong += done[i * P + p] != truth[i * P + p];
+        if (cli_path(path, s->out_dir, name) != 0)
+            rc = fail("path too long", SEQGEN_EINVAL);
+        else if ((status = seqgen_gif_write_completion(path, &digits[i], &go)) != SEQGEN_OK)
+            rc = fail("cannot write the animation", status);
+        else if (!s->quiet)
+            printf("%s  pixel error %.3f\n", path, P > K ? (double)wrong / (double)(P - K) : 0.0);
+    }
+    if (rc == 0 && n > 0) {
+        if (cli_path(path, s->out_dir, "overview.gif") != 0)
+            rc = fail("path too long", SEQGEN_EINVAL);
+        else if ((status = seqgen_gif_write_overview(path, digits, n, s->columns, &go)) != 0)
+            rc = fail("cannot write the overview", status);
+        else if (!s->quiet)
+            printf("%s  %d digits, %zu of %zu pixels given, %s decoding\n", path, n, K, P,
+                   decode_names[s->decode]);
+    }
+    free(digits);
+    free(probs);
+    free(done);
+    free(truth);
+    free(chosen);
+    return rc;
+}
+
+static int append_metrics_csv(const settings *s, const seqgen_eval_results *m)
+{
+    FILE *f = fopen(s->metrics_csv, "a");
+    if (!f) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", s->metrics_csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (ftell(f) == 0)
+        fprintf(f, "checkpoint,images,given,decode,temperature,seed,binarize,test_mse,"
+                   "test_nll_nats,pixel_error,digit_kept,digit_kept_truth,digit_kept_blank,"
+                   "nearest_distance,nearest_distance_truth\n");
+    fprintf(f, "%s,%zu,%d,%s,%g,%lld,%s,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,%.2f,%.2f\n",
+            s->checkpoint, m->images, m->given, decode_names[s->decode], s->temperature, s->seed,
+            binarize_names[s->binarize], m->mse, m->nll_nats, m->pixel_error, m->digit_kept,
+            m->digit_kept_truth, m->digit_kept_blank, m->nearest_distance,
+            m->nearest_distance_truth);
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", s->metrics_csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* Test loss, completion pixel error and digit kept over the test set. */
+static int metrics(const settings *s, seqgen_model *model, const seqgen_dataset *test,
+                   seqgen_dataset *train)
+{
+    seqgen_eval_options o = seqgen_eval_options_default();
+    o.given = s->given;
+    o.complete = complete_options(s);
+    o.binarize = binarize_config(s);
+    o.limit = (size_t)s->test_limit;
+    seqgen_eval_results m;
+    int status = seqgen_evaluate_dataset(model, test, train, &o, &m);
+    if (status != SEQGEN_OK)
+        return fail("evaluation", status);
+    printf("metrics over %zu test digits, %d of %zu pixels given, %s decoding", m.images, m.given,
+           seqgen_dataset_pixels(test), decode_names[s->decode]);
+    if (s->decode == SEQGEN_DECODE_SAMPLE)
+        printf(" (temperature %g, seed %lld)", s->temperature, s->seed);
+    printf(":\n  test NLL     %8.2f nats/image (%s-binarised test digits)\n"
+           "  test MSE     %8.5f per pixel\n"
+           "  pixel error  %8.4f of the generated pixels\n"
+           "  digit kept   %8.4f (true digits %.4f, blank completion %.4f)\n"
+           "  nearest training digit: %.1f pixels away (true digits: %.1f)\n",
+           m.nll_nats, binarize_names[s->binarize], m.mse, m.pixel_error, m.digit_kept,
+           m.digit_kept_truth, m.digit_kept_blank, m.nearest_distance, m.nearest_distance_truth);
+    return s->metrics_csv ? append_metrics_csv(s, &m) : 0;
+}
+
+/* The default output directory: the checkpoint's directory + "/completions". */
+static int default_out_dir(const char *checkpoint, char *out)
+{
+    const char *slash = strrchr(checkpoint, '/');
+    int n = slash ? snprintf(out, PATH_MAX, "%.*s/completions", (int)(slash - checkpoint),
+                             checkpoint)
+                  : snprintf(out, PATH_MAX, "completions");
+    return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+static int open_split(const settings *s, seqgen_split split, seqgen_dataset **out)
+{
+    int status = seqgen_dataset_open_dir(out, s->data, split);
+    if (status == SEQGEN_OK)
+        return 0;
+    char what[PATH_MAX + 64];
+    snprintf(what, sizeof what, "cannot read the %s digits in %s",
+             split == SEQGEN_SPLIT_TRAIN ? "training" : "test", s->data);
+    return fail(what, status);
+}
+
+static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_dataset **train)
+{
+    static char out_dir[PATH_MAX];
+    int status = seqgen_checkpoint_load_model(model, s->checkpoint);
+    if (status != SEQGEN_OK)
+        return fail("cannot load the checkpoint", status);
+    if (s->threads >= 0 && (status = seqgen_model_set_threads(*model, s->threads)) != SEQGEN_OK)
+        return fail("threads", status);
+    int rc = open_split(s, SEQGEN_SPLIT_TEST, test);
+    if (rc == 0 && s->metrics)
+        rc = open_split(s, SEQGEN_SPLIT_TRAIN, train);
+    if (rc != 0)
+        return rc;
+    const size_t P = seqgen_dataset_pixels(*test);
+    const int D = seqgen_model_get_config(*model).pixels_per_step;
+    if ((size_t)s->given > P || s->given % D != 0) {
+        fprintf(stderr, PROG ": --given %d must be a multiple of the model's %d pixels per step "
+                        "and at most %zu\n", s->given, D, P);
+        return CLI_EXIT_USAGE;
+    }
+    if (s->gif) {
+        if (!s->out_dir) {
+            if (default_out_dir(s->checkpoint, out_dir) != 0)
+                return fail("path too long", SEQGEN_EINVAL);
+            s->out_dir = out_dir;
+        }
+        if (cli_mkdir_p(s->out_dir) != 0) {
+            fprintf(stderr, PROG ": cannot create %s: %s\n", s->out_dir, strerror(errno));
+            return CLI_EXIT_RUNTIME;
+        }
+        if ((rc = complete_digits(s, *model, *test)) != 0)
+            return rc;
+    }
+    return s->metrics ? metrics(s, *model, *test, *train) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    settings s;
+    int rc = parse_command_line(argc, argv, &s);
+    if (rc >= 1000)
+        return rc - 1000;
+    seqgen_model *model = NULL;
+    seqgen_dataset *test = NULL, *train = NULL;
+    rc = run(&s, &model, &test, &train);
+    seqgen_dataset_free(train);
+    seqgen_dataset_free(test);
+    seqgen_model_free(model);
+    return rc;
+}

@@ -1,0 +1,158 @@
+#!/bin/sh
+# End-to-end test of the programs seqgen-train and seqgen-complete on a tiny configuration:
+# files produced, exact --resume (after a clean stop and after Ctrl-C), GIFs, metrics, and the
+# documented exit codes and messages for bad options, bad checkpoints and bad data directories.
+# Usage: sh tests/programs_test.sh [BINDIR]   (from the repository root; BINDIR = build/bin)
+set -u
+bin=${1:-build/bin}
+train="$bin/seqgen-train"
+complete="$bin/seqgen-complete"
+data=data/mnist10k
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAILED: $1"; [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err"; }
+
+# expect CODE NAME COMMAND...: runs COMMAND (stdout to $tmp/out, stderr to $tmp/err) and checks
+# its exit status.
+expect() {
+    code=$1 name=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    if [ "$status" -eq "$code" ]; then ok "$name (exit $code)"; else
+        echo "    expected exit $code, got $status"; not_ok "$name"; fi
+}
+
+# check NAME COMMAND...: a condition.
+check() {
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# Runtime errors: exactly one line on stderr, naming the cause ($1, a grep -E pattern).
+one_line_naming() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$1" "$tmp/err"; }
+usage_shown() { grep -q '^Usage: ' "$tmp/err"; }
+rows() { tail -n +2 "$1" | wc -l; }
+# A GIF: the signature, a logical screen of width $2 x height $3, the trailer byte.
+is_gif() {
+    [ "$(head -c 6 "$1")" = GIF89a ] || return 1
+    set -- "$1" "$2" "$3" $(od -An -tu1 -j6 -N4 "$1")
+    [ $(($4 + 256 * $5)) -eq "$2" ] && [ $(($6 + 256 * $7)) -eq "$3" ] &&
+        [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d ' ')" = 3b ]
+}
+# results.csv without the timing columns (seconds, images/s, evaluation seconds).
+untimed() { cut -d, -f1,2,4-10,13- "$1"; }
+
+tiny="--data $data --train-limit 64 --test-limit 20 --hidden 8 --threads 1 --quiet"
+
+# ---- help and version -------------------------------------------------------------------------
+for prog in "$train" "$complete"; do
+    expect 0 "$(basename "$prog") --help" "$prog" --help
+    check "$(basename "$prog") --help prints the usage" grep -q '^Usage: ' "$tmp/out"
+    expect 0 "$(basename "$prog") --version" "$prog" --version
+    check "$(basename "$prog") --version names the version" grep -Eq '[0-9]+\.[0-9]+\.[0-9]+' "$tmp/out"
+done
+
+# ---- training: files ----------------------------------------------------------------------------
+expect 0 "train 2 epochs" $train $tiny --out-dir "$tmp/runs" --exp-name straight --epochs 2
+run="$tmp/runs/straight"
+check "results.csv has a header and 2 rows" [ "$(rows "$run/results.csv")" -eq 2 ]
+check "results.csv rows are epochs 1 and 2" [ "$(cut -d, -f1 "$run/results.csv" | tr '\n' ' ')" = "epoch 1 2 " ]
+check "config.txt records the command line" grep -q -- '--exp-name straight' "$run/config.txt"
+check "model.ckpt written" [ -s "$run/model.ckpt" ]
+expect 1 "a second run into the same directory is refused" $train $tiny --out-dir "$tmp/runs" --exp-name straight --epochs 2
+check "...naming --resume" one_line_naming 'resume'
+
+# ---- exact resume ---------------------------------------------------------------------------------
+expect 0 "train 1 epoch" $train $tiny --out-dir "$tmp/runs" --exp-name resumed --epochs 1
+expect 0 "resume to 2 epochs" $train --out-dir "$tmp/runs" --exp-name resumed --resume --epochs 2 --quiet
+check "resumed model.ckpt equals the straight run's, byte for byte" cmp -s "$run/model.ckpt" "$tmp/runs/resumed/model.ckpt"
+check "resumed results.csv equals the straight run's (timings aside)" \
+    sh -c "[ \"\$(cut -d, -f1,2,4-10,13- '$run/results.csv')\" = \"\$(cut -d, -f1,2,4-10,13- '$tmp/runs/resumed/results.csv')\" ]"
+expect 0 "resume when all epochs are done does nothing" $train --out-dir "$tmp/runs" --exp-name resumed --resume --epochs 2 --quiet
+check "...and adds no row" [ "$(rows "$tmp/runs/resumed/results.csv")" -eq 2 ]
+
+# Ctrl-C mid-run: the program finishes the batch, saves and exits 130; resuming then gives the
+# same model as never stopping.
+long="--data $data --train-limit 1024 --test-limit 20 --hidden 16 --batch-size 16 --threads 1 --quiet --epochs 3"
+expect 0 "straight run for the interruption test" $train $long --out-dir "$tmp/runs" --exp-name long
+$train $long --out-dir "$tmp/runs" --exp-name interrupted >/dev/null 2>"$tmp/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+status=$?
+if [ $status -eq 130 ]; then
+    ok "Ctrl-C saves and exits 130"
+    check "...saying how to continue" one_line_naming 'interrupted.*--resume'
+    expect 0 "resume after Ctrl-C" $train --out-dir "$tmp/runs" --exp-name interrupted --resume --quiet
+    check "...ends with the model of the uninterrupted run" cmp -s "$tmp/runs/long/model.ckpt" "$tmp/runs/interrupted/model.ckpt"
+elif [ $status -eq 0 ]; then
+    ok "Ctrl-C arrived after the run ended (machine fast): nothing to check"
+else
+    echo "    exit $status"; not_ok "Ctrl-C saves and exits 130"
+fi
+
+# ---- completion ----------------------------------------------------------------------------------
+expect 0 "complete the first test digit of each class" $complete --checkpoint "$run/model.ckpt" --data $data --out-dir "$tmp/gifs" --scale 2
+check "ten GIFs named LABEL-INDEX.gif and an overview" [ "$(ls "$tmp/gifs" | grep -Ec '^[0-9]-[0-9]{4}\.gif$')" -eq 10 ]
+check "the digit GIF is a GIF of 3 panels of 28x28 at scale 2" is_gif "$(ls "$tmp/gifs"/[0-9]-*.gif | head -n 1)" 172 56
+check "overview.gif is a GIF of 2 columns and 5 rows" is_gif "$tmp/gifs/overview.gif" 346 288
+expect 0 "complete chosen digits by sampling" $complete --checkpoint "$run/model.ckpt" --data $data --out-dir "$tmp/chosen" --indices 3,17 --decode sample --temperature 0.5 --seed 4
+check "...names the files by label and index" sh -c "ls '$tmp/chosen' | grep -q -- '-0003.gif' && ls '$tmp/chosen' | grep -q -- '-0017.gif'"
+expect 0 "metrics" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 392 --metrics-csv "$tmp/metrics.csv"
+check "...prints digit kept with its bounds" grep -Eq 'digit kept +[0-9.]+ \(true digits [0-9.]+, blank completion [0-9.]+\)' "$tmp/out"
+check "...over the 20 test digits asked" grep -q 'over 20 test digits, 392 of 784' "$tmp/out"
+check "...and appends a CSV row" [ "$(rows "$tmp/metrics.csv")" -eq 1 ]
+
+# ---- usage errors: exit 2 and the usage text ------------------------------------------------------
+expect 2 "unknown option" $train --bogus
+check "...shows the usage" usage_shown
+expect 2 "--hidden 0" $train --hidden 0
+check "...shows the usage" usage_shown
+expect 2 "--loss foo" $train --loss foo
+check "...names the choices" grep -q 'mse|bce' "$tmp/err"
+expect 2 "--lr abc" $train --lr abc
+expect 2 "--resume with a model option" $train --out-dir "$tmp/runs" --exp-name straight --resume --hidden 16
+check "...shows the usage" usage_shown
+expect 2 "--exp-name with a slash" $train --exp-name a/b
+expect 2 "--pixels-per-step 5 (does not divide 784)" $train $tiny --out-dir "$tmp/runs" --exp-name d5 --pixels-per-step 5
+expect 2 "complete without --checkpoint" $complete --data $data
+check "...shows the usage" usage_shown
+expect 2 "--count and --indices together" $complete --checkpoint "$run/model.ckpt" --count 2 --indices 1
+expect 2 "--indices 1,x" $complete --checkpoint "$run/model.ckpt" --data $data --indices 1,x --out-dir "$tmp/x"
+expect 2 "--scale 0" $complete --checkpoint "$run/model.ckpt" --scale 0
+expect 2 "--temperature 0" $complete --checkpoint "$run/model.ckpt" --temperature 0
+expect 2 "unexpected argument" $complete --checkpoint "$run/model.ckpt" extra
+
+# ---- runtime errors: exit 1 and one line naming the cause -----------------------------------------
+expect 1 "missing checkpoint" $complete --checkpoint "$tmp/none.ckpt" --data $data --out-dir "$tmp/x"
+check "...names the file" one_line_naming 'none\.ckpt'
+cp "$run/model.ckpt" "$tmp/corrupt.ckpt"
+size=$(wc -c <"$tmp/corrupt.ckpt")
+printf '\377' | dd of="$tmp/corrupt.ckpt" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+expect 1 "corrupt checkpoint (one byte changed)" $complete --checkpoint "$tmp/corrupt.ckpt" --data $data --out-dir "$tmp/x"
+check "...names the file and the damage" one_line_naming 'corrupt\.ckpt.*(CRC|checksum|damaged)'
+head -c $((size - 7)) "$run/model.ckpt" >"$tmp/short.ckpt"
+expect 1 "truncated checkpoint" $complete --checkpoint "$tmp/short.ckpt" --data $data --out-dir "$tmp/x"
+check "...names the file" one_line_naming 'short\.ckpt'
+printf 'not a checkpoint\n' >"$tmp/text.ckpt"
+expect 1 "a text file as checkpoint" $complete --checkpoint "$tmp/text.ckpt" --data $data --out-dir "$tmp/x"
+check "...names the file" one_line_naming 'text\.ckpt'
+mkdir -p "$tmp/empty"
+expect 1 "train on a directory without MNIST files" $train --data "$tmp/empty" --out-dir "$tmp/runs" --exp-name nodata
+check "...names the directory" one_line_naming "$tmp/empty"
+expect 1 "complete on a directory without MNIST files" $complete --checkpoint "$run/model.ckpt" --data "$tmp/empty" --out-dir "$tmp/x"
+check "...names the directory" one_line_naming "$tmp/empty"
+expect 1 "resume a run that does not exist" $train --out-dir "$tmp/runs" --exp-name never --resume
+check "...names its config.txt" one_line_naming 'never/config\.txt'
+expect 1 "--indices beyond the test set" $complete --checkpoint "$run/model.ckpt" --data $data --indices 99999 --out-dir "$tmp/x"
+check "...says so" one_line_naming '99999'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
