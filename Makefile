@@ -126,6 +126,7 @@ unit-tests: $(TESTS) $(PROGS)
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-tests
+	sh tests/programs_test.sh $(BUILD)/bin
 	$(MAKE) refcheck
 	$(MAKE) install-test
 
