@@ -3,13 +3,15 @@
  *
  * The unit of work is a block of at most SG_COMPLETE_BLOCK sequences, which runs every step
  * with the same calls as seqgen_model_step() (one GRU step per layer, then the output layer);
- * blocks are shared out across the model's threads. Block boundaries do not depend on the
- * thread count and sampling draws from one generator per sequence, so results are identical
- * for any number of threads. */
+ * each thread takes the next block not yet taken, so a thread slowed down by other work on
+ * the machine does not hold the others up. Block boundaries do not depend on the thread count
+ * or on which thread runs a block, and sampling draws from one generator per sequence, so
+ * results are identical for any number of threads. */
 #include "complete.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,12 +34,12 @@ typedef struct sg_completion {
     size_t count, blocks;
     int pixels, given, steps;
     seqgen_complete_options opts;
+    atomic_size_t next_block; /* the first block no thread has taken yet */
 } sg_completion;
 
-/* One thread's blocks [first_block, end_block) and its workspace for one block. */
+/* One thread's workspace for one block. */
 typedef struct sg_complete_worker {
-    const sg_completion *job;
-    size_t first_block, end_block;
+    sg_completion *job;
     float *memory;
     float *h[2];    /* [L][rows][H] each: current and next hidden states */
     float *x;       /* [rows][D] the step's input */
@@ -202,8 +204,8 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
 static void *run_worker(void *arg)
 {
     sg_complete_worker *w = arg;
-    const sg_completion *job = w->job;
-    for (size_t b = w->first_block; b < w->end_block; b++) {
+    sg_completion *job = w->job;
+    for (size_t b; (b = atomic_fetch_add(&job->next_block, 1)) < job->blocks;) {
         size_t s0 = b * SG_COMPLETE_BLOCK;
         size_t rows = job->count - s0 < SG_COMPLETE_BLOCK ? job->count - s0 : SG_COMPLETE_BLOCK;
         complete_block(w, s0, (int)rows);
@@ -211,8 +213,8 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-/* Runs the workers, one per thread (the caller's thread takes the first); a thread that cannot
- * be started has its blocks run by the caller afterwards: same result, less parallel. */
+/* Runs the workers, one per thread (the caller's thread takes the first); if a thread cannot be
+ * started, the others take its share: same result, less parallel. */
 static void run_workers(sg_complete_worker *workers, int n)
 {
     pthread_t tid[n];
@@ -220,12 +222,9 @@ static void run_workers(sg_complete_worker *workers, int n)
     for (int i = 1; i < n; i++)
         started[i] = pthread_create(&tid[i], NULL, run_worker, &workers[i]) == 0;
     run_worker(&workers[0]);
-    for (int i = 1; i < n; i++) {
+    for (int i = 1; i < n; i++)
         if (started[i])
             pthread_join(tid[i], NULL);
-        else
-            run_worker(&workers[i]);
-    }
 }
 
 /* ---- The call ------------------------------------------------------------------------------- */
@@ -294,7 +293,7 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
         return status;
     sg_completion job = {model, sequences, completed, probs, count,
                          (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK, pixels, given,
-                         pixels / model->cfg.pixels_per_step, *opts};
+                         pixels / model->cfg.pixels_per_step, *opts, 0};
     int threads = sg_model_thread_count(model);
     if ((size_t)threads > job.blocks)
         threads = (int)job.blocks;
@@ -302,8 +301,6 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
     status = workers ? SEQGEN_OK : SEQGEN_ENOMEM;
     for (int i = 0; i < threads && !status; i++) {
         workers[i].job = &job;
-        workers[i].first_block = job.blocks * i / threads;
-        workers[i].end_block = job.blocks * (i + 1) / threads;
         status = alloc_worker(&workers[i], model);
     }
     if (!status)
