@@ -1089,7 +1089,8 @@ typedef struct seqgen_eval_results {
     double nll_nats;               /**< Negative log-likelihood per image, in nats: the BCE summed
                                         over the P - D predicted pixels (step 0 is never
                                         predicted), averaged over images. */
-    double pixel_error;            /**< Fraction of generated pixels differing from the truth. */
+    double pixel_error;            /**< Fraction of generated pixels differing from the truth
+                                        (0 when K = P: nothing is generated). */
     double digit_kept;             /**< Fraction of completed images whose nearest training image
                                         (seqgen_dataset_nearest()) has the true label. */
     double digit_kept_truth;       /**< Upper bound: the same on the true test images. */
