@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "complete.h"
 #include "status.h"
 
@@ -56,13 +57,13 @@ static void free_buffers(eval_buffers *b)
 static int alloc_buffers(eval_buffers *b, size_t chunk, size_t pixels, size_t batch)
 {
     memset(b, 0, sizeof *b);
-    b->indices = malloc(chunk * sizeof *b->indices);
-    b->nearest = malloc(chunk * sizeof *b->nearest);
-    b->distance = malloc(chunk * sizeof *b->distance);
-    b->truth = malloc(chunk * pixels * sizeof *b->truth);
-    b->completed = malloc(chunk * pixels * sizeof *b->completed);
-    b->inputs = malloc(batch * pixels * sizeof *b->inputs);
-    b->targets = malloc(batch * pixels * sizeof *b->targets);
+    b->indices = sg_malloc(chunk * sizeof *b->indices);
+    b->nearest = sg_malloc(chunk * sizeof *b->nearest);
+    b->distance = sg_malloc(chunk * sizeof *b->distance);
+    b->truth = sg_malloc(chunk * pixels * sizeof *b->truth);
+    b->completed = sg_malloc(chunk * pixels * sizeof *b->completed);
+    b->inputs = sg_malloc(batch * pixels * sizeof *b->inputs);
+    b->targets = sg_malloc(batch * pixels * sizeof *b->targets);
     if (b->indices && b->nearest && b->distance && b->truth && b->completed && b->inputs &&
         b->targets)
         return SEQGEN_OK;
