@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "seqgen.h"
+
 #define CLI_EXIT_RUNTIME 1
 #define CLI_EXIT_USAGE 2
 
@@ -125,6 +127,35 @@ static inline const char *cli_default_data_dir(void)
 {
     const char *env = getenv("SEQGEN_DATA");
     return env && *env ? env : "data/mnist10k";
+}
+
+/* Prints "PROG: WHAT: DETAIL" after a failed library call (the detail is the library's
+ * seqgen_last_error()) and gives exit code 1. */
+static inline int cli_fail(const char *prog, const char *what, int status)
+{
+    const char *detail = seqgen_last_error();
+    fprintf(stderr, "%s: %s: %s\n", prog, what, *detail ? detail : seqgen_strerror(status));
+    return CLI_EXIT_RUNTIME;
+}
+
+/* Prints "PROG: MESSAGE" for an error of the program itself and gives exit code 1. */
+static inline int cli_error(const char *prog, const char *message, const char *arg)
+{
+    fprintf(stderr, "%s: %s%s%s\n", prog, message, arg ? ": " : "", arg ? arg : "");
+    return CLI_EXIT_RUNTIME;
+}
+
+/* Opens one split of an MNIST directory; 0, or exit code 1 after naming the directory. */
+static inline int cli_open_split(const char *prog, const char *dir, seqgen_split split,
+                                 seqgen_dataset **out)
+{
+    int status = seqgen_dataset_open_dir(out, dir, split);
+    if (status == SEQGEN_OK)
+        return 0;
+    char what[PATH_MAX + 64];
+    snprintf(what, sizeof what, "cannot read the %s digits in %s",
+             split == SEQGEN_SPLIT_TRAIN ? "training" : "test", dir);
+    return cli_fail(prog, what, status);
 }
 
 #endif /* SEQGEN_CLI_H */

@@ -153,14 +153,6 @@ static int parse_command_line(int argc, char **argv, settings *s)
     return 0;
 }
 
-/* Prints "seqgen-complete: WHAT: LIBRARY DETAIL" and gives exit code 1. */
-static int fail(const char *what, int status)
-{
-    const char *detail = seqgen_last_error();
-    fprintf(stderr, PROG ": %s: %s\n", what, *detail ? detail : seqgen_strerror(status));
-    return CLI_EXIT_RUNTIME;
-}
-
 /* The test digits to complete: --indices, --count, or the first of each class. Gives the
  * number chosen, or -1 after printing why. */
 static int choose_digits(const settings *s, const seqgen_dataset *test, size_t *out)
@@ -176,6 +168,7 @@ static int choose_digits(const settings *s, const seqgen_dataset *test, size_t *
             if (end == p || *p == '-' || errno || (*end && *end != ',') || n == MAX_DIGITS) {
                 fprintf(stderr, PROG ": --indices expects up to %d comma-separated numbers, got "
                                 "'%s'\n", MAX_DIGITS, s->indices);
+                usage(stderr);
                 return -2;
             }
             if (v >= total) {
@@ -225,7 +218,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
 {
     size_t *chosen = malloc(MAX_DIGITS * sizeof *chosen);
     if (!chosen)
-        return fail("memory", SEQGEN_ENOMEM);
+        return cli_error(PROG, "out of memory", NULL);
     int n = choose_digits(s, test, chosen), rc = 0;
     if (n < 0) {
         free(chosen);
@@ -253,7 +246,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
                                        probs + i * (P - K)};
     }
     if (status != SEQGEN_OK)
-        rc = fail("completion", status);
+        rc = cli_fail(PROG, "completion", status);
     char path[PATH_MAX];
     for (int i = 0; rc == 0 && i < n; i++) {
         char name[64];
@@ -263,17 +256,17 @@ static int complete_digits(const settings *s, const seqgen_model *model,
         for (size_t p = K; p < P; p++)
             wrong += done[i * P + p] != truth[i * P + p];
         if (cli_path(path, s->out_dir, name) != 0)
-            rc = fail("path too long", SEQGEN_EINVAL);
+            rc = cli_error(PROG, "path too long", s->out_dir);
         else if ((status = seqgen_gif_write_completion(path, &digits[i], &go)) != SEQGEN_OK)
-            rc = fail("cannot write the animation", status);
+            rc = cli_fail(PROG, "cannot write the animation", status);
         else if (!s->quiet)
             printf("%s  pixel error %.3f\n", path, P > K ? (double)wrong / (double)(P - K) : 0.0);
     }
     if (rc == 0 && n > 0) {
         if (cli_path(path, s->out_dir, "overview.gif") != 0)
-            rc = fail("path too long", SEQGEN_EINVAL);
+            rc = cli_error(PROG, "path too long", s->out_dir);
         else if ((status = seqgen_gif_write_overview(path, digits, n, s->columns, &go)) != 0)
-            rc = fail("cannot write the overview", status);
+            rc = cli_fail(PROG, "cannot write the overview", status);
         else if (!s->quiet)
             printf("%s  %d digits, %zu of %zu pixels given, %s decoding\n", path, n, K, P,
                    decode_names[s->decode]);
@@ -323,7 +316,7 @@ static int metrics(const settings *s, seqgen_model *model, const seqgen_dataset 
     seqgen_eval_results m;
     int status = seqgen_evaluate_dataset(model, test, train, &o, &m);
     if (status != SEQGEN_OK)
-        return fail("evaluation", status);
+        return cli_fail(PROG, "evaluation", status);
     printf("metrics over %zu test digits, %d of %zu pixels given, %s decoding", m.images, m.given,
            seqgen_dataset_pixels(test), decode_names[s->decode]);
     if (s->decode == SEQGEN_DECODE_SAMPLE)
@@ -348,28 +341,17 @@ static int default_out_dir(const char *checkpoint, char *out)
     return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-static int open_split(const settings *s, seqgen_split split, seqgen_dataset **out)
-{
-    int status = seqgen_dataset_open_dir(out, s->data, split);
-    if (status == SEQGEN_OK)
-        return 0;
-    char what[PATH_MAX + 64];
-    snprintf(what, sizeof what, "cannot read the %s digits in %s",
-             split == SEQGEN_SPLIT_TRAIN ? "training" : "test", s->data);
-    return fail(what, status);
-}
-
 static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_dataset **train)
 {
     static char out_dir[PATH_MAX];
     int status = seqgen_checkpoint_load_model(model, s->checkpoint);
     if (status != SEQGEN_OK)
-        return fail("cannot load the checkpoint", status);
+        return cli_fail(PROG, "cannot load the checkpoint", status);
     if (s->threads >= 0 && (status = seqgen_model_set_threads(*model, s->threads)) != SEQGEN_OK)
-        return fail("threads", status);
-    int rc = open_split(s, SEQGEN_SPLIT_TEST, test);
+        return cli_fail(PROG, "threads", status);
+    int rc = cli_open_split(PROG, s->data, SEQGEN_SPLIT_TEST, test);
     if (rc == 0 && s->metrics)
-        rc = open_split(s, SEQGEN_SPLIT_TRAIN, train);
+        rc = cli_open_split(PROG, s->data, SEQGEN_SPLIT_TRAIN, train);
     if (rc != 0)
         return rc;
     const size_t P = seqgen_dataset_pixels(*test);
@@ -377,12 +359,13 @@ static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_
     if ((size_t)s->given > P || s->given % D != 0) {
         fprintf(stderr, PROG ": --given %d must be a multiple of the model's %d pixels per step "
                         "and at most %zu\n", s->given, D, P);
+        usage(stderr);
         return CLI_EXIT_USAGE;
     }
     if (s->gif) {
         if (!s->out_dir) {
             if (default_out_dir(s->checkpoint, out_dir) != 0)
-                return fail("path too long", SEQGEN_EINVAL);
+                return cli_error(PROG, "path too long", s->checkpoint);
             s->out_dir = out_dir;
         }
         if (cli_mkdir_p(s->out_dir) != 0) {

@@ -288,6 +288,20 @@ static int read_config(const char *path, settings *s, char **store)
     return status;
 }
 
+/* A schedule the library refuses (e.g. --schedule exp --sched-k 2) is a usage error. */
+static int check_schedule(const settings *s)
+{
+    seqgen_sched_config c = sched_config(s);
+    seqgen_sched *sched = NULL;
+    if (seqgen_sched_create(&sched, &c) == SEQGEN_OK) {
+        seqgen_sched_free(sched);
+        return 0;
+    }
+    fprintf(stderr, PROG ": --schedule %s: %s\n", sched_names[s->schedule], seqgen_last_error());
+    usage(stderr);
+    return -1;
+}
+
 /* Parses argv into @p s (reading config.txt first with --resume). 0 to go on, or an exit code
  * + 1000 when the program should stop now (help, version, usage error). */
 static int parse_command_line(int argc, char **argv, settings *s, char **config_store)
@@ -316,7 +330,7 @@ static int parse_command_line(int argc, char **argv, settings *s, char **config_
         return 1000 + CLI_EXIT_USAGE;
     }
     if (!s->resume)
-        return 0;
+        return check_schedule(s) == 0 ? 0 : 1000 + CLI_EXIT_USAGE;
     for (int i = 0; i < given; i++) {
         if (!allowed_with_resume(ids[i])) {
             fprintf(stderr, PROG ": with --resume the settings come from the run's config.txt; "
@@ -361,26 +375,13 @@ typedef struct run {
     int tty;
 } run;
 
-/* Prints "seqgen-train: WHAT: LIBRARY DETAIL" and gives exit code 1. */
-static int fail(const char *what, int status)
-{
-    const char *detail = seqgen_last_error();
-    fprintf(stderr, PROG ": %s: %s\n", what, *detail ? detail : seqgen_strerror(status));
-    return CLI_EXIT_RUNTIME;
-}
-
+/* Opens a split and keeps its first @p limit images (0: all). */
 static int open_split(const run *r, seqgen_split split, long long limit, seqgen_dataset **out)
 {
-    int status = seqgen_dataset_open_dir(out, r->s.data, split);
-    if (status != SEQGEN_OK) {
-        char what[PATH_MAX + 64];
-        snprintf(what, sizeof what, "cannot read the %s digits in %s",
-                 split == SEQGEN_SPLIT_TRAIN ? "training" : "test", r->s.data);
-        return fail(what, status);
-    }
-    if (limit > 0 && seqgen_dataset_limit(*out, (size_t)limit) != SEQGEN_OK)
-        return fail("limit", SEQGEN_EINVAL);
-    return 0;
+    int rc = cli_open_split(PROG, r->s.data, split, out);
+    if (rc == 0 && limit > 0 && seqgen_dataset_limit(*out, (size_t)limit) != SEQGEN_OK)
+        rc = cli_fail(PROG, "limit", SEQGEN_EINVAL);
+    return rc;
 }
 
 static seqgen_batch_config batch_config(const settings *s)
@@ -403,14 +404,14 @@ static int start_new(run *r)
     mc.seed = s->seed, mc.threads = s->threads;
     int status = seqgen_model_create(&r->model, &mc);
     if (status != SEQGEN_OK)
-        return fail("cannot create the model", status);
+        return cli_fail(PROG, "cannot create the model", status);
     seqgen_optim_config oc = seqgen_optim_config_default((seqgen_optim_kind)s->optim);
     oc.lr = s->lr, oc.clip_norm = s->clip;
     if ((status = seqgen_optim_create(&r->state.optim, r->model, &oc)) != SEQGEN_OK)
-        return fail("cannot create the optimiser", status);
+        return cli_fail(PROG, "cannot create the optimiser", status);
     seqgen_sched_config sc = sched_config(s);
     if ((status = seqgen_sched_create(&r->state.sched, &sc)) != SEQGEN_OK)
-        return fail("bad schedule", status);
+        return cli_fail(PROG, "bad schedule", status);
     return 0;
 }
 
@@ -444,14 +445,14 @@ static int resume(run *r)
 {
     int status = seqgen_checkpoint_load_training(r->ckpt, &r->model, &r->state);
     if (status != SEQGEN_OK)
-        return fail("cannot resume", status);
+        return cli_fail(PROG, "cannot resume", status);
     seqgen_model_config mc = seqgen_model_get_config(r->model);
     if (mc.threads != r->s.threads) {
         if (!r->s.quiet)
             fprintf(stderr, PROG ": note: %d threads instead of %d: results differ by float "
                             "rounding from an uninterrupted run\n", r->s.threads, mc.threads);
         if ((status = seqgen_model_set_threads(r->model, r->s.threads)) != SEQGEN_OK)
-            return fail("threads", status);
+            return cli_fail(PROG, "threads", status);
     }
     if (trim_results(r) != 0) {
         fprintf(stderr, PROG ": cannot rewrite %s: %s\n", r->csv, strerror(errno));
@@ -470,7 +471,7 @@ static int save(const run *r)
     char what[PATH_MAX + 96];
     snprintf(what, sizeof what, "epoch %llu, iteration %llu: cannot save %s",
              (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration, r->ckpt);
-    return fail(what, status);
+    return cli_fail(PROG, what, status);
 }
 
 /* What an epoch measured. */
@@ -493,7 +494,7 @@ static int evaluate(run *r, epoch_result *e)
         char what[80];
         snprintf(what, sizeof what, "evaluation after epoch %llu",
                  (unsigned long long)r->state.epoch);
-        return fail(what, status);
+        return cli_fail(PROG, what, status);
     }
     e->eval_seconds = cli_now() - t0;
     return 0;
@@ -576,7 +577,7 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
                  (unsigned long long)r->state.epoch + 1,
                  (unsigned long long)r->state.iteration + 1,
                  status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
-        return fail(what, status);
+        return cli_fail(PROG, what, status);
     }
     seqgen_sched_on_batch(r->state.sched);
     r->state.iteration++;
@@ -622,7 +623,7 @@ static int train(run *r)
             }
         }
         if (status != SEQGEN_DONE)
-            return fail("batch", status);
+            return cli_fail(PROG, "batch", status);
         e.seconds = cli_now() - t0;
         seqgen_sched_epoch_summary(r->state.sched, &e.sched);
         seqgen_sched_on_epoch(r->state.sched);
@@ -655,6 +656,7 @@ static int prepare(run *r, int argc, char **argv)
         seqgen_dataset_pixels(r->train) / (size_t)s->pixels_per_step < 3) {
         fprintf(stderr, PROG ": --pixels-per-step %d must divide the %zu pixels of an image into "
                         "at least 3 steps\n", s->pixels_per_step, seqgen_dataset_pixels(r->train));
+        usage(stderr);
         return CLI_EXIT_USAGE;
     }
     if (s->eval_given % s->pixels_per_step != 0 ||
@@ -662,12 +664,13 @@ static int prepare(run *r, int argc, char **argv)
         fprintf(stderr, PROG ": --eval-given %d must be a multiple of --pixels-per-step %d and at "
                         "most %zu\n", s->eval_given, s->pixels_per_step,
                 seqgen_dataset_pixels(r->train));
+        usage(stderr);
         return CLI_EXIT_USAGE;
     }
     seqgen_batch_config bc = batch_config(s);
     int status = seqgen_batch_iter_create(&r->state.batches, r->train, &bc);
     if (status != SEQGEN_OK)
-        return fail("batches", status);
+        return cli_fail(PROG, "batches", status);
     r->steps = seqgen_batch_iter_steps(r->state.batches);
     if (s->resume)
         return resume(r);

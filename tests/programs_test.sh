@@ -121,11 +121,15 @@ expect 2 "--lr abc" $train --lr abc
 expect 2 "--resume with a model option" $train --out-dir "$tmp/runs" --exp-name straight --resume --hidden 16
 check "...shows the usage" usage_shown
 expect 2 "--exp-name with a slash" $train --exp-name a/b
+expect 2 "a schedule the library refuses (exp with k = 2)" $train --schedule exp --sched-k 2
+check "...names the bound" grep -q 'k' "$tmp/err"
 expect 2 "--pixels-per-step 5 (does not divide 784)" $train $tiny --out-dir "$tmp/runs" --exp-name d5 --pixels-per-step 5
 expect 2 "complete without --checkpoint" $complete --data $data
 check "...shows the usage" usage_shown
 expect 2 "--count and --indices together" $complete --checkpoint "$run/model.ckpt" --count 2 --indices 1
 expect 2 "--indices 1,x" $complete --checkpoint "$run/model.ckpt" --data $data --indices 1,x --out-dir "$tmp/x"
+check "...shows the usage" usage_shown
+expect 2 "--given 785 (beyond the 784 pixels)" $complete --checkpoint "$run/model.ckpt" --data $data --given 785 --no-gif
 expect 2 "--scale 0" $complete --checkpoint "$run/model.ckpt" --scale 0
 expect 2 "--temperature 0" $complete --checkpoint "$run/model.ckpt" --temperature 0
 expect 2 "unexpected argument" $complete --checkpoint "$run/model.ckpt" extra
