@@ -279,6 +279,7 @@ static void temperature_limits(void **state)
 
     opts.temperature = 1.0;
     assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, sampled, probs));
+    assert_true(count_different(greedy, sampled, N * PIXELS) > N * GEN / 20); /* T matters */
     double ink = 0, expected = 0, variance = 0;
     for (int b = 0; b < N; b++)
         for (int i = 0; i < GEN; i++) {
