@@ -30,8 +30,9 @@ struct seqgen_model {
     sg_tensor *tensors;
     sg_rng init_rng, mix_rng;
 
-    /* Training workspace, grown to the largest (batch, steps) and thread count seen. */
-    int ws_threads, ws_rows, ws_steps;
+    /* Training workspace: one block per thread, grown to the largest pass seen. */
+    int ws_threads;
+    size_t ws_floats; /* floats in each thread's block */
     sg_worker *workers;
     uint8_t *teacher; /* [B][T] mixing coins */
     float *uniforms;  /* [B][T][D] Bernoulli samples' uniforms */

@@ -51,28 +51,30 @@ struct sg_worker {
     double mse_sum, bce_sum;
 };
 
-/* Floats of a worker's workspace for `rows` sequences of `steps` steps. */
-static size_t workspace_floats(const seqgen_model *m, int rows, int steps)
+/* Floats of a worker's workspace for `rows` sequences of `steps` steps; the gate cache and the
+ * gradients are only needed when a backward pass follows. */
+static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
     const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
-    const size_t R = rows, T = steps;
-    return m->param_count + T * R * D + L * (T + 1) * R * H + L * T * R * 4 * H + T * R * D +
-           T * R * H + R * H + SG_CHUNK * R * 3 * H + R * 3 * H + SG_CHUNK * R * 4 * H;
+    const size_t R = rows, T = steps, B = backward != 0;
+    return B * m->param_count + T * R * D + L * (T + 1) * R * H + B * L * T * R * 4 * H +
+           T * R * D + B * T * R * H + R * H + SG_CHUNK * R * 3 * H + R * 3 * H +
+           SG_CHUNK * R * 4 * H;
 }
 
-/* Points the worker's views into its memory for `rows` x `steps`. */
-static void lay_out_workspace(sg_worker *w, int rows, int steps)
+/* Points the worker's views into its memory, laid out as workspace_floats() counts. */
+static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
 {
     const seqgen_model *m = w->model;
     const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
-    const size_t R = rows, T = steps;
+    const size_t R = rows, T = steps, B = backward != 0;
     float *p = w->memory;
-    w->grads = p, p += m->param_count;
+    w->grads = p, p += B * m->param_count;
     w->x = p, p += T * R * D;
     w->h = p, p += L * (T + 1) * R * H;
-    w->gates = p, p += L * T * R * 4 * H;
+    w->gates = p, p += B * L * T * R * 4 * H;
     w->logits = p, p += T * R * D;
-    w->dy = p, p += T * R * H;
+    w->dy = p, p += B * T * R * H;
     w->dh = p, p += R * H;
     w->scratch.gi = p, p += SG_CHUNK * R * 3 * H;
     w->scratch.gh = p, p += R * 3 * H;
@@ -87,7 +89,8 @@ static void free_workers(seqgen_model *model)
         free(model->workers[i].memory);
     free(model->workers);
     model->workers = NULL;
-    model->ws_threads = model->ws_rows = model->ws_steps = 0;
+    model->ws_threads = 0;
+    model->ws_floats = 0;
 }
 
 void sg_model_free_workspace(seqgen_model *model)
@@ -101,20 +104,16 @@ void sg_model_free_workspace(seqgen_model *model)
 }
 
 /* Grows the workspace to hold `threads` slices of at most `rows` sequences of `steps` steps. */
-static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps)
+static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps, int backward)
 {
-    if (threads == m->ws_threads && rows <= m->ws_rows && steps <= m->ws_steps)
+    size_t floats = workspace_floats(m, rows, steps, backward);
+    if (threads == m->ws_threads && floats <= m->ws_floats)
         return SEQGEN_OK;
-    if (m->ws_threads == threads) { /* keep the larger of the old and new sizes */
-        rows = rows > m->ws_rows ? rows : m->ws_rows;
-        steps = steps > m->ws_steps ? steps : m->ws_steps;
-    }
     free_workers(m);
     m->workers = sg_calloc((size_t)threads, sizeof *m->workers);
     if (!m->workers)
         return sg_error(SEQGEN_ENOMEM, "out of memory for %d workers", threads);
     m->ws_threads = threads;
-    size_t floats = workspace_floats(m, rows, steps);
     for (int i = 0; i < threads; i++) {
         m->workers[i].model = m;
         m->workers[i].memory = sg_malloc(floats * sizeof(float));
@@ -124,8 +123,7 @@ static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps)
                             "%d steps (%zu MB per thread)", rows, steps, floats * 4 >> 20);
         }
     }
-    m->ws_rows = rows;
-    m->ws_steps = steps;
+    m->ws_floats = floats;
     return SEQGEN_OK;
 }
 
@@ -301,7 +299,7 @@ static void backward(sg_worker *w)
 static void *run_worker(void *arg)
 {
     sg_worker *w = arg;
-    lay_out_workspace(w, w->rows, w->pass->steps);
+    lay_out_workspace(w, w->rows, w->pass->steps, w->pass->backward);
     load_inputs(w);
     if (w->pass->teacher)
         forward_mixing(w);
@@ -376,7 +374,8 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, dou
     int threads = sg_model_thread_count(m);
     if (threads > ps->batch)
         threads = ps->batch;
-    int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->steps);
+    int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->steps,
+                                   ps->backward);
     if (status)
         return status;
     for (int i = 0; i < threads; i++) {
