@@ -7,7 +7,7 @@
 # a finished run is not retrained, an interrupted one (Ctrl-C) goes on where it stopped.
 set -eu
 bindir=${1:-build/bin}
-epochs=${DEMO_EPOCHS:-12}
+epochs=${DEMO_EPOCHS:-20}
 run=experiments/demo
 start=$(date +%s)
 
