@@ -1,17 +1,10 @@
 /* Math kernels: GEMM through CBLAS and the fused GRU gate arithmetic (see kernels.h). */
 #include "kernels.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-/* The one CBLAS routine used, declared with the reference CBLAS's enum values (fixed by the
- * standard, shared by every implementation) rather than through <cblas.h>: OpenBLAS's cblas.h
- * pulls in <sched.h>, which the project's own src/sched.h shadows under -Isrc. */
-enum { SG_CBLAS_ROW_MAJOR = 101, SG_CBLAS_NO_TRANS = 111, SG_CBLAS_TRANS = 112 };
-extern void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
-                        const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                        int ldc);
 
 void sg_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
              const float *b, int ldb, float beta, float *c, int ldc)
@@ -24,9 +17,8 @@ void sg_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
                 c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
         return;
     }
-    cblas_sgemm(SG_CBLAS_ROW_MAJOR, trans_a ? SG_CBLAS_TRANS : SG_CBLAS_NO_TRANS,
-                trans_b ? SG_CBLAS_TRANS : SG_CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta,
-                c, ldc);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Declared weak: resolves to NULL when the CBLAS in use is not OpenBLAS. */
