@@ -140,7 +140,7 @@ install-test: all
 
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan: deps
-	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	$(MAKE) BUILD=build/asan LIBOUT=build/asan/lib CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-tests
 
 check-valgrind: deps
@@ -148,10 +148,11 @@ check-valgrind: deps
 	    TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
 	    unit-tests
 
-# Thread tests under ThreadSanitizer (OpenBLAS is not instrumented: see docs/robustness.md).
-TSAN_TESTS ?= test_threads test_model
+# The suites that run threads, under ThreadSanitizer (docs/robustness.md). Sanitizers must let
+# an impossible allocation return NULL (allocator_may_return_null): the library reports ENOMEM.
+TSAN_TESTS ?= test_threads test_model test_train test_complete test_evaluate
 check-tsan: deps
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1 \
 	$(MAKE) BUILD=build/tsan LIBOUT=build/tsan/lib CFLAGS="-O1 -g -fsanitize=thread" \
 	    LDFLAGS="-fsanitize=thread" TESTS="$(TSAN_TESTS:%=build/tsan/tests/%)" unit-tests
 

@@ -40,7 +40,10 @@ void sg_blas_single_thread(void)
 /* On x86-64 with GCC, the loop kernels are also compiled for AVX2 and the best version is picked
  * when the library loads (function multiversioning): twice the vector width, same results
  * (no FMA contraction under -std=c11). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* Not under ThreadSanitizer: it instruments the clones' resolver, which the dynamic loader runs
+ * before the sanitizer's runtime is initialised (a crash at start-up). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__)
 #define SG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SG_VECTOR_CLONES

@@ -1,0 +1,888 @@
+/* API misuse: every public function of include/seqgen.h called with NULL handles, NULL buffers,
+ * zero, negative or out-of-range sizes and mismatched shapes must return the documented status
+ * (mostly SEQGEN_EINVAL) with a new detail message, or the documented neutral value for the
+ * functions that return no status, and never crash. The table below names each function it
+ * covers; the test fails if include/seqgen.h declares a function the table does not cover. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idx_fixture.h"
+#include "seqgen.h"
+#include "status.h"
+#include "testutil.h"
+
+#define SENTINEL "misuse-test: no detail was recorded"
+#define SIDE 2
+#define PIXELS (SIDE * SIDE)
+#define IMAGES 6
+
+/* Valid handles and files to combine with the bad arguments. */
+static struct {
+    const char *dir;
+    char images[256], labels[256], model_ckpt[256], train_ckpt[256], gif[256];
+    seqgen_dataset *ds;
+    seqgen_batch_iter *iter;
+    seqgen_model *model, *other; /* D = 2, H = 4 and D = 1, H = 3 */
+    seqgen_model_state *state, *other_state;
+    seqgen_optim *optim, *other_optim;
+    seqgen_sched *sched;
+    float pixels[IMAGES * PIXELS], out[IMAGES * PIXELS];
+} fx;
+
+/* Calls `call` with the sentinel as the detail: it must return `expected` and replace it. */
+#define EXPECT(expected, call)                                                                     \
+    do {                                                                                           \
+        sg_error(SEQGEN_OK, "%s", SENTINEL);                                                       \
+        check_status((call), (expected), #call, __LINE__);                                         \
+    } while (0)
+
+static void check_status(int status, int expected, const char *call, int line)
+{
+    const char *detail = seqgen_last_error();
+    if (status != expected)
+        fail_msg("line %d: %s returned %d (%s), expected %d (%s); detail: %s", line, call, status,
+                 seqgen_strerror(status), expected, seqgen_strerror(expected), detail);
+    if (detail[0] == '\0' || strcmp(detail, SENTINEL) == 0)
+        fail_msg("line %d: %s returned %d without a detail message", line, call, status);
+}
+
+static seqgen_model *make_model(int d, int h)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.pixels_per_step = d;
+    cfg.hidden = h;
+    cfg.threads = 1;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    return m;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fx.dir = tu_tempdir();
+    uint8_t pixels[IMAGES * PIXELS], labels[IMAGES];
+    for (int i = 0; i < IMAGES * PIXELS; i++)
+        pixels[i] = (uint8_t)(i * 53 % 256);
+    for (int i = 0; i < IMAGES; i++)
+        labels[i] = (uint8_t)i;
+    write_mnist_pair(fx.dir, "train", IMAGES, SIDE, SIDE, pixels, labels, 0, 0);
+    snprintf(fx.images, sizeof fx.images, "%s/train-images-idx3-ubyte", fx.dir);
+    snprintf(fx.labels, sizeof fx.labels, "%s/train-labels-idx1-ubyte", fx.dir);
+    snprintf(fx.model_ckpt, sizeof fx.model_ckpt, "%s/model.ckpt", fx.dir);
+    snprintf(fx.train_ckpt, sizeof fx.train_ckpt, "%s/train.ckpt", fx.dir);
+    snprintf(fx.gif, sizeof fx.gif, "%s/x.gif", fx.dir);
+    assert_ok(seqgen_dataset_open(&fx.ds, fx.images, fx.labels));
+    seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    bcfg.batch_size = 4;
+    assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
+    size_t all[IMAGES] = {0, 1, 2, 3, 4, 5};
+    assert_ok(seqgen_dataset_sequences(fx.ds, all, IMAGES, NULL, 0, fx.pixels));
+    fx.model = make_model(2, 4);
+    fx.other = make_model(1, 3);
+    assert_ok(seqgen_model_state_create(&fx.state, fx.model, 1));
+    assert_ok(seqgen_model_state_create(&fx.other_state, fx.other, 1));
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&fx.optim, fx.model, &ocfg));
+    assert_ok(seqgen_optim_create(&fx.other_optim, fx.other, &ocfg));
+    seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
+    assert_ok(seqgen_sched_create(&fx.sched, &scfg));
+    assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0};
+    assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    seqgen_batch_iter_free(fx.iter);
+    seqgen_dataset_free(fx.ds);
+    seqgen_model_state_free(fx.state);
+    seqgen_model_state_free(fx.other_state);
+    seqgen_optim_free(fx.optim);
+    seqgen_optim_free(fx.other_optim);
+    seqgen_sched_free(fx.sched);
+    seqgen_model_free(fx.model);
+    seqgen_model_free(fx.other);
+    tu_rmtree(fx.dir);
+    return 0;
+}
+
+/* ---- Core ---------------------------------------------------------------------------------- */
+
+static void version(void) { assert_string_equal(seqgen_version(), SEQGEN_VERSION_STRING); }
+
+static void strerror_any(void)
+{
+    int codes[] = {-1000, -16, 2, 1000, -2147483647 - 1, 2147483647};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        assert_string_equal(seqgen_strerror(codes[i]), "unknown status");
+}
+
+static void last_error(void)
+{
+    seqgen_dataset *ds = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open(&ds, NULL, fx.labels));
+    assert_non_null(strstr(seqgen_last_error(), "NULL"));
+}
+
+/* ---- Dataset ------------------------------------------------------------------------------- */
+
+static void dataset_open(void)
+{
+    seqgen_dataset *ds = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open(NULL, fx.images, fx.labels));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open(&ds, NULL, fx.labels));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open(&ds, fx.images, NULL));
+    EXPECT(SEQGEN_ENOENT, seqgen_dataset_open(&ds, "", fx.labels));
+    EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.labels, fx.labels)); /* swapped */
+    EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.images, fx.images));
+    EXPECT(SEQGEN_EIO, seqgen_dataset_open(&ds, fx.dir, fx.labels)); /* a directory */
+    assert_null(ds);
+}
+
+static void dataset_open_dir(void)
+{
+    seqgen_dataset *ds = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_dir(NULL, fx.dir, SEQGEN_SPLIT_TRAIN));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_dir(&ds, NULL, SEQGEN_SPLIT_TRAIN));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_dir(&ds, fx.dir, (seqgen_split)7));
+    EXPECT(SEQGEN_ENOENT, seqgen_dataset_open_dir(&ds, fx.dir, SEQGEN_SPLIT_TEST));
+    assert_null(ds);
+}
+
+static void dataset_free(void) { seqgen_dataset_free(NULL); }
+static void dataset_count(void) { assert_int_equal(seqgen_dataset_count(NULL), 0); }
+static void dataset_rows(void) { assert_int_equal(seqgen_dataset_rows(NULL), 0); }
+static void dataset_cols(void) { assert_int_equal(seqgen_dataset_cols(NULL), 0); }
+static void dataset_pixels(void) { assert_int_equal(seqgen_dataset_pixels(NULL), 0); }
+
+static void dataset_image(void)
+{
+    assert_null(seqgen_dataset_image(NULL, 0));
+    assert_null(seqgen_dataset_image(fx.ds, IMAGES));
+    assert_null(seqgen_dataset_image(fx.ds, (size_t)-1));
+}
+
+static void dataset_label(void)
+{
+    assert_int_equal(seqgen_dataset_label(NULL, 0), -1);
+    assert_int_equal(seqgen_dataset_label(fx.ds, IMAGES), -1);
+    assert_int_equal(seqgen_dataset_label(fx.ds, (size_t)-1), -1);
+}
+
+static void dataset_limit(void)
+{
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_limit(NULL, 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_limit(fx.ds, 0));
+    assert_int_equal(seqgen_dataset_count(fx.ds), IMAGES);
+}
+
+static void dataset_sequences(void)
+{
+    size_t good[2] = {0, 1}, bad[2] = {0, IMAGES};
+    seqgen_binarize_config mode = SEQGEN_BINARIZE_CONFIG_DEFAULT;
+    mode.mode = (seqgen_binarize_mode)9;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_sequences(NULL, good, 2, NULL, 0, fx.out));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_sequences(fx.ds, NULL, 2, NULL, 0, fx.out));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_sequences(fx.ds, good, 2, NULL, 0, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_sequences(fx.ds, bad, 2, NULL, 0, fx.out));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_sequences(fx.ds, good, 2, &mode, 0, fx.out));
+}
+
+static void dataset_nearest(void)
+{
+    size_t nearest[2];
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_nearest(NULL, fx.pixels, 2, nearest, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_nearest(fx.ds, NULL, 2, nearest, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_nearest(fx.ds, fx.pixels, 2, NULL, NULL));
+}
+
+static void batch_iter_create(void)
+{
+    seqgen_batch_iter *it = NULL;
+    seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(NULL, fx.ds, &cfg));
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, NULL, &cfg));
+    cfg.batch_size = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    cfg.batch_size = 2, cfg.pixels_per_step = 3; /* does not divide 4 pixels */
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    cfg.pixels_per_step = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    cfg.pixels_per_step = 1, cfg.binarize.mode = (seqgen_binarize_mode)-1;
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    cfg.binarize.mode = SEQGEN_BINARIZE_THRESHOLD, cfg.batch_size = IMAGES + 1, cfg.drop_last = 1;
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    cfg.batch_size = (size_t)-1, cfg.drop_last = 0;
+    int status = seqgen_batch_iter_create(&it, fx.ds, &cfg); /* clamped or refused, never overflowed */
+    assert_true(status == SEQGEN_OK || status == SEQGEN_EINVAL || status == SEQGEN_ENOMEM);
+    seqgen_batch_iter_free(it);
+}
+
+static void batch_iter_free(void) { seqgen_batch_iter_free(NULL); }
+
+static void batch_iter_next(void)
+{
+    const float *x;
+    size_t n;
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_next(NULL, &x, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_next(fx.iter, NULL, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_next(fx.iter, &x, NULL));
+}
+
+static void batch_iter_labels(void) { assert_null(seqgen_batch_iter_labels(NULL)); }
+static void batch_iter_indices(void) { assert_null(seqgen_batch_iter_indices(NULL)); }
+static void batch_iter_steps(void) { assert_int_equal(seqgen_batch_iter_steps(NULL), 0); }
+static void batch_iter_batches(void) { assert_int_equal(seqgen_batch_iter_batches_per_epoch(NULL), 0); }
+static void batch_iter_epoch(void) { assert_int_equal(seqgen_batch_iter_epoch(NULL), 0); }
+static void batch_iter_position(void) { assert_int_equal(seqgen_batch_iter_position(NULL), 0); }
+
+static void batch_iter_seek(void)
+{
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_seek(NULL, 0, 0));
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_seek(fx.iter, 0, IMAGES + 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_seek(fx.iter, 0, (size_t)-1));
+}
+
+/* ---- Model --------------------------------------------------------------------------------- */
+
+static void model_config_default(void)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    assert_true(cfg.pixels_per_step >= 1 && cfg.hidden >= 1 && cfg.layers >= 1);
+}
+
+static void train_options_default(void)
+{
+    seqgen_train_options o = seqgen_train_options_default();
+    assert_true(o.teacher_prob >= 0 && o.teacher_prob <= 1);
+}
+
+static void model_create(void)
+{
+    seqgen_model *m = NULL;
+    seqgen_model_config good = seqgen_model_config_default(), cfg;
+    EXPECT(SEQGEN_EINVAL, seqgen_model_create(NULL, &good));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_create(&m, NULL));
+    const int bad[][4] = {{0, 4, 1, 1},  {2, 0, 1, 1},      {2, 4, 0, 1},  {-1, 4, 1, 1},
+                          {2, -4, 1, 1}, {2, 4, -1, 1},     {65537, 4, 1, 1}, {2, 65537, 1, 1},
+                          {2, 4, 65537, 1}, {2, 4, 1, -1}, {2, 4, 1, 1025}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg = good;
+        cfg.pixels_per_step = bad[i][0], cfg.hidden = bad[i][1], cfg.layers = bad[i][2];
+        cfg.threads = bad[i][3];
+        EXPECT(SEQGEN_EINVAL, seqgen_model_create(&m, &cfg));
+    }
+    cfg = good; /* in range one by one, but 65536^2 x 3 x 65536 floats in all */
+    cfg.hidden = 65536, cfg.layers = 65536;
+    int status = seqgen_model_create(&m, &cfg);
+    assert_true(status == SEQGEN_ENOMEM || status == SEQGEN_EINVAL);
+    assert_null(m);
+}
+
+static void model_free(void) { seqgen_model_free(NULL); }
+
+static void model_get_config(void)
+{
+    seqgen_model_config cfg = seqgen_model_get_config(NULL);
+    assert_int_equal(cfg.pixels_per_step, 0);
+    assert_int_equal(cfg.hidden, 0);
+}
+
+static void model_set_threads(void)
+{
+    EXPECT(SEQGEN_EINVAL, seqgen_model_set_threads(NULL, 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_set_threads(fx.model, -1));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_set_threads(fx.model, 1025));
+    assert_int_equal(seqgen_model_get_config(fx.model).threads, 1);
+}
+
+static void model_param_count(void) { assert_int_equal(seqgen_model_param_count(NULL), 0); }
+static void model_tensor_count(void) { assert_int_equal(seqgen_model_tensor_count(NULL), 0); }
+
+static void model_tensor_info(void)
+{
+    const char *name;
+    int rows, cols;
+    EXPECT(SEQGEN_EINVAL, seqgen_model_tensor_info(NULL, 0, &name, &rows, &cols));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_tensor_info(fx.model, -1, &name, &rows, &cols));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_tensor_info(fx.model, 6, &name, &rows, &cols));
+}
+
+/* get_tensor, set_tensor and get_grad take the same arguments. */
+typedef int (*tensor_fn)(seqgen_model *, const char *, float *, size_t);
+static int get_tensor(seqgen_model *m, const char *n, float *v, size_t c) { return seqgen_model_get_tensor(m, n, v, c); }
+static int set_tensor(seqgen_model *m, const char *n, float *v, size_t c) { return seqgen_model_set_tensor(m, n, v, c); }
+static int get_grad(seqgen_model *m, const char *n, float *v, size_t c) { return seqgen_model_get_grad(m, n, v, c); }
+
+static void misuse_tensor_fn(tensor_fn fn)
+{
+    float v[2] = {0.5f, 0.25f}; /* out.bias of D = 2 */
+    EXPECT(SEQGEN_EINVAL, fn(NULL, "out.bias", v, 2));
+    EXPECT(SEQGEN_EINVAL, fn(fx.model, NULL, v, 2));
+    EXPECT(SEQGEN_EINVAL, fn(fx.model, "out.bias", NULL, 2));
+    EXPECT(SEQGEN_ENOENT, fn(fx.model, "out.bias2", v, 2));
+    EXPECT(SEQGEN_ENOENT, fn(fx.model, "", v, 2));
+    EXPECT(SEQGEN_EMISMATCH, fn(fx.model, "out.bias", v, 1));
+    EXPECT(SEQGEN_EMISMATCH, fn(fx.model, "out.bias", v, 0));
+    EXPECT(SEQGEN_EMISMATCH, fn(fx.model, "out.bias", v, (size_t)-1));
+}
+
+static void model_get_tensor(void) { misuse_tensor_fn(get_tensor); }
+static void model_get_grad(void) { misuse_tensor_fn(get_grad); }
+
+static void model_set_tensor(void)
+{
+    misuse_tensor_fn(set_tensor);
+    float before[2], bad[2] = {1.0f, NAN}, after[2];
+    assert_ok(seqgen_model_get_tensor(fx.model, "out.bias", before, 2));
+    EXPECT(SEQGEN_ENUMERIC, seqgen_model_set_tensor(fx.model, "out.bias", bad, 2));
+    bad[1] = INFINITY;
+    EXPECT(SEQGEN_ENUMERIC, seqgen_model_set_tensor(fx.model, "out.bias", bad, 2));
+    assert_ok(seqgen_model_get_tensor(fx.model, "out.bias", after, 2));
+    assert_memory_equal(before, after, sizeof before);
+}
+
+/* Options a training pass must refuse. */
+static seqgen_train_options bad_options(int which)
+{
+    seqgen_train_options o = seqgen_train_options_default();
+    switch (which) {
+    case 0: o.teacher_prob = 1.5; break;
+    case 1: o.teacher_prob = -0.1; break;
+    case 2: o.teacher_prob = NAN; break;
+    case 3: o.loss = (seqgen_loss)7; break;
+    default: o.feedback = (seqgen_feedback)9; break;
+    }
+    return o;
+}
+
+static void model_forward_backward(void)
+{
+    const float *x = fx.pixels, *y = fx.pixels + 2;
+    seqgen_train_options o = seqgen_train_options_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, x, y, 1, 1, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, NULL, y, 1, 1, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, NULL, 1, 1, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 0, 1, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, -1, 1, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 1, 0, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 1, -3, &o, NULL, NULL));
+    for (int i = 0; i < 5; i++) {
+        o = bad_options(i);
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 1, 1, &o, NULL, NULL));
+    }
+}
+
+static void model_train_sequences(void)
+{
+    seqgen_train_options o = seqgen_train_options_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(NULL, fx.pixels, 1, 2, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, NULL, 1, 2, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 0, 2, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 1, 1, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 1, -2, &o, NULL, NULL));
+    for (int i = 0; i < 5; i++) {
+        o = bad_options(i);
+        EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 1, 2, &o, NULL, NULL));
+    }
+}
+
+static void model_evaluate(void)
+{
+    const float *x = fx.pixels, *y = fx.pixels + 2;
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, x, y, 1, 1, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, NULL, y, 1, 1, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, NULL, 1, 1, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, y, 0, 1, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, y, 1, -1, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, y, 1, 1, (seqgen_loss)5, NULL, NULL));
+}
+
+static void model_state_create(void)
+{
+    seqgen_model_state *s = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_model_state_create(NULL, fx.model, 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_state_create(&s, NULL, 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_state_create(&s, fx.model, 0));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_state_create(&s, fx.model, -1));
+    assert_null(s);
+}
+
+static void model_state_free(void) { seqgen_model_state_free(NULL); }
+static void model_state_reset(void) { seqgen_model_state_reset(NULL); }
+
+static void model_step(void)
+{
+    float in[2] = {0, 1}, probs[2];
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(NULL, fx.state, in, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, NULL, in, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, fx.state, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, fx.state, in, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.model, fx.other_state, in, probs));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.other, fx.state, in, probs));
+}
+
+/* ---- Optimiser ----------------------------------------------------------------------------- */
+
+static void optim_config_default(void)
+{
+    seqgen_optim_config cfg = seqgen_optim_config_default((seqgen_optim_kind)42);
+    seqgen_optim *o = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_create(&o, fx.model, &cfg));
+    assert_null(o);
+}
+
+static void optim_create(void)
+{
+    seqgen_optim *o = NULL;
+    seqgen_optim_config good = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_create(NULL, fx.model, &good));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_create(&o, NULL, &good));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_create(&o, fx.model, NULL));
+    for (int i = 0; i < 12; i++) {
+        seqgen_optim_config c = good;
+        switch (i) {
+        case 0: c.lr = 0; break;
+        case 1: c.lr = -1; break;
+        case 2: c.lr = NAN; break;
+        case 3: c.lr = INFINITY; break;
+        case 4: c.beta1 = 1; break;
+        case 5: c.beta2 = -0.1; break;
+        case 6: c.eps = 0; break;
+        case 7: c.weight_decay = -1; break;
+        case 8: c.momentum = 1; c.kind = SEQGEN_OPTIM_SGD; break;
+        case 9: c.clip_norm = -1; break;
+        case 10: c.clip_norm = NAN; break;
+        default: c.kind = (seqgen_optim_kind)-1; break;
+        }
+        EXPECT(SEQGEN_EINVAL, seqgen_optim_create(&o, fx.model, &c));
+    }
+    assert_null(o);
+}
+
+static void optim_free(void) { seqgen_optim_free(NULL); }
+
+static void optim_step(void)
+{
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_step(NULL, fx.model));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_step(fx.optim, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_optim_step(fx.optim, fx.other));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_optim_step(fx.other_optim, fx.model));
+    assert_int_equal(seqgen_optim_step_count(fx.optim), 0);
+}
+
+static void optim_get_lr(void) { assert_true(seqgen_optim_get_lr(NULL) == 0.0); }
+
+static void optim_set_lr(void)
+{
+    double lr = seqgen_optim_get_lr(fx.optim);
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_set_lr(NULL, 0.1));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_set_lr(fx.optim, 0));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_set_lr(fx.optim, -1));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_set_lr(fx.optim, NAN));
+    EXPECT(SEQGEN_EINVAL, seqgen_optim_set_lr(fx.optim, INFINITY));
+    assert_true(seqgen_optim_get_lr(fx.optim) == lr);
+}
+
+static void optim_step_count(void) { assert_int_equal(seqgen_optim_step_count(NULL), 0); }
+static void optim_last_grad_norm(void) { assert_true(seqgen_optim_last_grad_norm(NULL) == 0.0); }
+
+/* ---- Scheduler ----------------------------------------------------------------------------- */
+
+static void sched_config_default(void)
+{
+    seqgen_sched_config cfg = seqgen_sched_config_default((seqgen_sched_kind)42);
+    seqgen_sched *s = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_sched_create(&s, &cfg));
+    assert_null(s);
+}
+
+static void sched_create(void)
+{
+    seqgen_sched *s = NULL;
+    seqgen_sched_config good = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
+    EXPECT(SEQGEN_EINVAL, seqgen_sched_create(NULL, &good));
+    EXPECT(SEQGEN_EINVAL, seqgen_sched_create(&s, NULL));
+    for (int i = 0; i < 10; i++) {
+        seqgen_sched_config c = good;
+        switch (i) {
+        case 0: c.kind = (seqgen_sched_kind)9; break;
+        case 1: c.unit = (seqgen_sched_unit)9; break;
+        case 2: c.k = NAN; break;
+        case 3: c.eps = 2; break;
+        case 4: c.k = 2; break;
+        case 5: c.c = -1; break;
+        case 6: c.c = INFINITY; break;
+        case 7: c = seqgen_sched_config_default(SEQGEN_SCHED_EXPONENTIAL); c.k = 1; break;
+        case 8: c = seqgen_sched_config_default(SEQGEN_SCHED_INVERSE_SIGMOID); c.k = 0.5; break;
+        default: c = seqgen_sched_config_default(SEQGEN_SCHED_CONSTANT); c.k = -0.5; break;
+        }
+        EXPECT(SEQGEN_EINVAL, seqgen_sched_create(&s, &c));
+    }
+    assert_null(s);
+}
+
+static void sched_free(void) { seqgen_sched_free(NULL); }
+
+static void sched_get_config(void)
+{
+    seqgen_sched_config cfg = seqgen_sched_config_default(SEQGEN_SCHED_CONSTANT);
+    seqgen_sched_get_config(NULL, &cfg);
+    assert_int_equal(cfg.kind, SEQGEN_SCHED_CONSTANT); /* untouched */
+    seqgen_sched_get_config(fx.sched, NULL);
+}
+
+static void sched_p_at(void) { assert_true(isnan(seqgen_sched_p_at(NULL, 3))); }
+static void sched_p(void) { assert_true(isnan(seqgen_sched_p(NULL))); }
+static void sched_position(void) { assert_int_equal(seqgen_sched_position(NULL), 0); }
+static void sched_set_position(void) { seqgen_sched_set_position(NULL, 5); }
+static void sched_on_batch(void) { seqgen_sched_on_batch(NULL); }
+static void sched_on_epoch(void) { seqgen_sched_on_epoch(NULL); }
+
+static void sched_record_batch(void)
+{
+    EXPECT(SEQGEN_EINVAL, seqgen_sched_record_batch(NULL, 1, 2));
+    EXPECT(SEQGEN_EINVAL, seqgen_sched_record_batch(fx.sched, 3, 2));
+}
+
+static void sched_epoch_summary(void)
+{
+    seqgen_sched_summary summary;
+    memset(&summary, 0xab, sizeof summary);
+    seqgen_sched_epoch_summary(NULL, &summary);
+    assert_int_equal(summary.batches, 0xababababababababull); /* untouched */
+    seqgen_sched_epoch_summary(fx.sched, NULL);
+}
+
+/* ---- Completion and evaluation ------------------------------------------------------------- */
+
+static void complete_options_default(void)
+{
+    seqgen_complete_options o = seqgen_complete_options_default();
+    assert_true(o.temperature > 0);
+}
+
+static void complete(void)
+{
+    const seqgen_model *m = fx.model; /* D = 2 */
+    const float *x = fx.pixels;
+    float *y = fx.out;
+    seqgen_complete_options o = seqgen_complete_options_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(NULL, x, 1, PIXELS, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, NULL, 1, PIXELS, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 0, PIXELS, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, 0, 0, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, -4, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, 3, 2, NULL, y, NULL));      /* P not k D */
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 1, NULL, y, NULL)); /* K not k D */
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, -2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, PIXELS + 2, NULL, y, NULL));
+    o.decode = SEQGEN_DECODE_SAMPLE, o.temperature = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, &o, y, NULL));
+    o.temperature = NAN;
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, &o, y, NULL));
+    o = seqgen_complete_options_default();
+    o.decode = (seqgen_decode)7;
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, &o, y, NULL));
+    float nan_given[PIXELS] = {0, NAN, 0, 0};
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, nan_given, 1, PIXELS, 2, NULL, y, NULL));
+}
+
+static void eval_options_default(void)
+{
+    seqgen_eval_options o = seqgen_eval_options_default();
+    assert_true(o.metrics != 0 && o.batch_size > 0);
+}
+
+static void evaluate_dataset(void)
+{
+    seqgen_eval_results r;
+    seqgen_eval_options o = seqgen_eval_options_default();
+    o.given = 2;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(NULL, fx.ds, fx.ds, &o, &r));
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, NULL, fx.ds, &o, &r));
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, fx.ds, fx.ds, &o, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, fx.ds, NULL, &o, &r)); /* digit metric */
+    seqgen_eval_options bad = o;
+    bad.metrics = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, fx.ds, fx.ds, &bad, &r));
+    bad = o, bad.given = 1; /* not a multiple of D = 2 */
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, fx.ds, fx.ds, &bad, &r));
+    bad = o, bad.given = PIXELS + 2;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, fx.ds, fx.ds, &bad, &r));
+    bad = o, bad.batch_size = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_dataset(fx.model, fx.ds, fx.ds, &bad, &r));
+}
+
+/* ---- Checkpoints --------------------------------------------------------------------------- */
+
+static void checkpoint_save(void)
+{
+    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0};
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(NULL, fx.model, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, fx.model, &wrong));
+    EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_save("", fx.model, NULL));
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&m, fx.model_ckpt)); /* the old file is intact */
+    seqgen_model_free(m);
+}
+
+static void checkpoint_load_model(void)
+{
+    seqgen_model *m = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_model(NULL, fx.model_ckpt));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_model(&m, NULL));
+    EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_load_model(&m, ""));
+    EXPECT(SEQGEN_EFORMAT, seqgen_checkpoint_load_model(&m, fx.images));
+    assert_null(m);
+}
+
+static void checkpoint_load_training(void)
+{
+    seqgen_model *m = NULL, *other = fx.other;
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0};
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(NULL, &m, &t));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, NULL, &t));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, &m, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_load_training(fx.model_ckpt, &m, &t));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_load_training(fx.train_ckpt, &other, &t));
+    t.optim = fx.other_optim;
+    EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_load_training(fx.train_ckpt, &m, &t));
+    assert_true(m == NULL && other == fx.other && t.optim == fx.other_optim && !t.sched);
+}
+
+static void checkpoint_inspect(void)
+{
+    seqgen_checkpoint_info info;
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_inspect(NULL, &info));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_inspect(fx.model_ckpt, NULL));
+    EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_inspect("", &info));
+}
+
+/* ---- GIF ----------------------------------------------------------------------------------- */
+
+static seqgen_gif_digit good_digit(void)
+{
+    seqgen_gif_digit d = {SIDE, SIDE, 1, fx.pixels, fx.pixels + 1, NULL};
+    return d;
+}
+
+/* Digits and options each wrong in one way. */
+static int bad_gif(int which, seqgen_gif_digit *d, seqgen_gif_options *o)
+{
+    static const float out_of_range[PIXELS] = {0.5f, 1.5f, 0.5f, 0.5f};
+    static const float nan_pixels[PIXELS] = {0, NAN, 0, 0};
+    *d = good_digit();
+    *o = (seqgen_gif_options)SEQGEN_GIF_OPTIONS_DEFAULT;
+    switch (which) {
+    case 0: d->rows = 0; break;
+    case 1: d->cols = -1; break;
+    case 2: d->given = PIXELS + 1; break;
+    case 3: d->given = -1; break;
+    case 4: d->truth = NULL; break;
+    case 5: d->generated = NULL; break;
+    case 6: d->prob = out_of_range; break;
+    case 7: d->truth = nan_pixels; break;
+    case 8: o->scale = 0; break;
+    case 9: o->scale = 65; break;
+    case 10: o->separator = -1; break;
+    case 11: o->frame_delay_cs = -1; break;
+    case 12: o->final_delay_cs = 65536; break;
+    case 13: d->rows = 1 << 30, d->cols = 1 << 30; break;
+    default: return 0;
+    }
+    return 1;
+}
+
+static void gif_write_completion(void)
+{
+    seqgen_gif_digit d = good_digit();
+    seqgen_gif_options o;
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_completion(NULL, &d, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_completion(fx.gif, NULL, NULL));
+    for (int i = 0; bad_gif(i, &d, &o); i++)
+        EXPECT(SEQGEN_EINVAL, seqgen_gif_write_completion(fx.gif, &d, &o));
+}
+
+static void gif_write_overview(void)
+{
+    seqgen_gif_digit two[2] = {good_digit(), good_digit()};
+    seqgen_gif_options o;
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(NULL, two, 2, 1, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, NULL, 2, 1, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, 0, 1, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, -1, 1, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, 2, 0, NULL));
+    for (int i = 0; bad_gif(i, &two[1], &o); i++) /* one bad digit among good ones */
+        if (i < 8)
+            EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, 2, 2, NULL));
+    two[1] = good_digit();
+    two[1].rows = 1, two[1].cols = PIXELS;
+    EXPECT(SEQGEN_EMISMATCH, seqgen_gif_write_overview(fx.gif, two, 2, 2, NULL));
+}
+
+/* ---- The table ----------------------------------------------------------------------------- */
+
+typedef struct misuse_case {
+    const char *function;
+    void (*check)(void);
+} misuse_case;
+
+#define CASE(fn, check) {#fn, check}
+static const misuse_case cases[] = {
+    CASE(seqgen_version, version),
+    CASE(seqgen_strerror, strerror_any),
+    CASE(seqgen_last_error, last_error),
+    CASE(seqgen_dataset_open, dataset_open),
+    CASE(seqgen_dataset_open_dir, dataset_open_dir),
+    CASE(seqgen_dataset_free, dataset_free),
+    CASE(seqgen_dataset_count, dataset_count),
+    CASE(seqgen_dataset_rows, dataset_rows),
+    CASE(seqgen_dataset_cols, dataset_cols),
+    CASE(seqgen_dataset_pixels, dataset_pixels),
+    CASE(seqgen_dataset_image, dataset_image),
+    CASE(seqgen_dataset_label, dataset_label),
+    CASE(seqgen_dataset_limit, dataset_limit),
+    CASE(seqgen_dataset_sequences, dataset_sequences),
+    CASE(seqgen_dataset_nearest, dataset_nearest),
+    CASE(seqgen_batch_iter_create, batch_iter_create),
+    CASE(seqgen_batch_iter_free, batch_iter_free),
+    CASE(seqgen_batch_iter_next, batch_iter_next),
+    CASE(seqgen_batch_iter_labels, batch_iter_labels),
+    CASE(seqgen_batch_iter_indices, batch_iter_indices),
+    CASE(seqgen_batch_iter_steps, batch_iter_steps),
+    CASE(seqgen_batch_iter_batches_per_epoch, batch_iter_batches),
+    CASE(seqgen_batch_iter_epoch, batch_iter_epoch),
+    CASE(seqgen_batch_iter_position, batch_iter_position),
+    CASE(seqgen_batch_iter_seek, batch_iter_seek),
+    CASE(seqgen_model_config_default, model_config_default),
+    CASE(seqgen_train_options_default, train_options_default),
+    CASE(seqgen_model_create, model_create),
+    CASE(seqgen_model_free, model_free),
+    CASE(seqgen_model_get_config, model_get_config),
+    CASE(seqgen_model_set_threads, model_set_threads),
+    CASE(seqgen_model_param_count, model_param_count),
+    CASE(seqgen_model_tensor_count, model_tensor_count),
+    CASE(seqgen_model_tensor_info, model_tensor_info),
+    CASE(seqgen_model_get_tensor, model_get_tensor),
+    CASE(seqgen_model_set_tensor, model_set_tensor),
+    CASE(seqgen_model_get_grad, model_get_grad),
+    CASE(seqgen_model_forward_backward, model_forward_backward),
+    CASE(seqgen_model_train_sequences, model_train_sequences),
+    CASE(seqgen_model_evaluate, model_evaluate),
+    CASE(seqgen_model_state_create, model_state_create),
+    CASE(seqgen_model_state_free, model_state_free),
+    CASE(seqgen_model_state_reset, model_state_reset),
+    CASE(seqgen_model_step, model_step),
+    CASE(seqgen_optim_config_default, optim_config_default),
+    CASE(seqgen_optim_create, optim_create),
+    CASE(seqgen_optim_free, optim_free),
+    CASE(seqgen_optim_step, optim_step),
+    CASE(seqgen_optim_get_lr, optim_get_lr),
+    CASE(seqgen_optim_set_lr, optim_set_lr),
+    CASE(seqgen_optim_step_count, optim_step_count),
+    CASE(seqgen_optim_last_grad_norm, optim_last_grad_norm),
+    CASE(seqgen_sched_config_default, sched_config_default),
+    CASE(seqgen_sched_create, sched_create),
+    CASE(seqgen_sched_free, sched_free),
+    CASE(seqgen_sched_get_config, sched_get_config),
+    CASE(seqgen_sched_p_at, sched_p_at),
+    CASE(seqgen_sched_p, sched_p),
+    CASE(seqgen_sched_position, sched_position),
+    CASE(seqgen_sched_set_position, sched_set_position),
+    CASE(seqgen_sched_on_batch, sched_on_batch),
+    CASE(seqgen_sched_on_epoch, sched_on_epoch),
+    CASE(seqgen_sched_record_batch, sched_record_batch),
+    CASE(seqgen_sched_epoch_summary, sched_epoch_summary),
+    CASE(seqgen_complete_options_default, complete_options_default),
+    CASE(seqgen_complete, complete),
+    CASE(seqgen_eval_options_default, eval_options_default),
+    CASE(seqgen_evaluate_dataset, evaluate_dataset),
+    CASE(seqgen_checkpoint_save, checkpoint_save),
+    CASE(seqgen_checkpoint_load_model, checkpoint_load_model),
+    CASE(seqgen_checkpoint_load_training, checkpoint_load_training),
+    CASE(seqgen_checkpoint_inspect, checkpoint_inspect),
+    CASE(seqgen_gif_write_completion, gif_write_completion),
+    CASE(seqgen_gif_write_overview, gif_write_overview),
+};
+#define CASE_COUNT (sizeof cases / sizeof cases[0])
+
+/* One cmocka test per row, so that each function's failure is reported on its own. */
+static void run_case(void **state)
+{
+    const misuse_case *c = *state;
+    c->check();
+}
+
+static int covered(const char *name)
+{
+    for (size_t i = 0; i < CASE_COUNT; i++)
+        if (strcmp(cases[i].function, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The name of the function a `SEQGEN_API` declaration starting at `decl` declares: the
+ * identifier just before its first '('. */
+static int declared_name(const char *decl, char *name, size_t size)
+{
+    const char *paren = strchr(decl, '(');
+    if (!paren)
+        return 0;
+    const char *end = paren;
+    while (end > decl && end[-1] == ' ')
+        end--;
+    const char *start = end;
+    while (start > decl && (start[-1] == '_' || (start[-1] >= 'a' && start[-1] <= 'z') ||
+                            (start[-1] >= '0' && start[-1] <= '9')))
+        start--;
+    size_t n = (size_t)(end - start);
+    if (n == 0 || n >= size)
+        return 0;
+    memcpy(name, start, n);
+    name[n] = '\0';
+    return 1;
+}
+
+/* Every `SEQGEN_API` function declared in the public header has a row in the table. */
+static void the_table_covers_the_header(void **state)
+{
+    (void)state;
+    FILE *f = fopen("include/seqgen.h", "r");
+    assert_non_null(f);
+    char line[512], decl[1024], name[128];
+    int declared = 0, missing = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "SEQGEN_API ", 11) != 0)
+            continue;
+        snprintf(decl, sizeof decl, "%s", line);
+        while (!strchr(decl, '(') && fgets(line, sizeof line, f)) /* name on a later line */
+            strncat(decl, line, sizeof decl - strlen(decl) - 1);
+        assert_true(declared_name(decl, name, sizeof name));
+        declared++;
+        if (!covered(name)) {
+            print_error("%s is public but has no misuse case\n", name);
+            missing++;
+        }
+    }
+    fclose(f);
+    print_message("    %d public functions declared, %zu in the table\n", declared, CASE_COUNT);
+    assert_int_equal(missing, 0);
+    assert_int_equal((size_t)declared, CASE_COUNT);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[CASE_COUNT + 1];
+    tests[0] = (struct CMUnitTest)cmocka_unit_test(the_table_covers_the_header);
+    for (size_t i = 0; i < CASE_COUNT; i++)
+        tests[i + 1] = (struct CMUnitTest){cases[i].function, run_case, NULL, NULL, (void *)&cases[i]};
+    return _cmocka_run_group_tests("misuse", tests, CASE_COUNT + 1, setup, teardown);
+}
