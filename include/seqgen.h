@@ -19,7 +19,17 @@
  * - **Threads**: the library keeps no global mutable state except the per-thread error detail.
  *   Distinct handles may be used from distinct threads at the same time; one handle must not be
  *   used by two threads at once unless its functions say so. Functions taking a `const` handle
- *   only read it.
+ *   only read it, so these calls may share a handle between threads:
+ *   - a ::seqgen_dataset: any calls taking it `const` (getters, seqgen_dataset_sequences(), one
+ *     seqgen_batch_iter_create() per thread, a test set of seqgen_evaluate_dataset()), but not
+ *     seqgen_dataset_limit() or seqgen_dataset_nearest() (it builds an index on first use);
+ *   - a ::seqgen_model: seqgen_model_step() (each thread with its own ::seqgen_model_state),
+ *     seqgen_complete(), seqgen_checkpoint_save() and the getters; not a training or evaluation
+ *     pass, seqgen_model_set_tensor(), seqgen_model_set_threads(), seqgen_optim_step() or a
+ *     load into it, which need the model alone;
+ *   - iterators, optimisers, schedules and generation states: one thread at a time.
+ *
+ *   (seqgen_model_create() sets OpenBLAS to one thread for the whole process, see @ref model.)
  * - **Data layout**: pixel sequences are float32, batch-major: `[batch][steps][pixels_per_step]`,
  *   each pixel 0 or 1, row-major scan order within the image.
  */

@@ -181,7 +181,7 @@ typedef struct reader {
 } reader;
 
 /* One epoch of the shared dataset through a private iterator, the shared model stepped through
- * a private state, and a completion with the shared model. */
+ * a private state, a completion with the shared model, and the shared model saved and loaded. */
 static void *shared_reader(void *arg)
 {
     reader *o = arg;
@@ -218,6 +218,14 @@ static void *shared_reader(void *arg)
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE, opts.seed = 5;
     CHECK(seqgen_complete(o->model, digits, 4, 784, 392, &opts, o->completed, NULL) == SEQGEN_OK);
+
+    char path[128];
+    snprintf(path, sizeof path, "%s/shared%d.ckpt", dir, o->id);
+    seqgen_model *copy = NULL;
+    CHECK(seqgen_checkpoint_save(path, o->model, NULL) == SEQGEN_OK);
+    CHECK(seqgen_checkpoint_load_model(&copy, path) == SEQGEN_OK);
+    CHECK(seqgen_model_param_count(copy) == seqgen_model_param_count(o->model));
+    seqgen_model_free(copy);
     return NULL;
 }
 
