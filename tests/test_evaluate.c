@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "seqgen.h"
 
 #define PIXELS 784
@@ -355,6 +356,43 @@ static void bad_arguments_are_rejected(void **state)
     seqgen_model_free(m5);
 }
 
+/* Each allocation of an evaluation (the library's, in this thread) made to fail in turn: the call
+ * returns ENOMEM and leaves the results as they were (leaks show under valgrind and ASan); once
+ * no allocation is left to fail, it succeeds with the numbers of an undisturbed run. */
+static void allocation_failures_are_reported(void **state)
+{
+    (void)state;
+    seqgen_dataset *train = NULL;
+    assert_ok(seqgen_dataset_open_dir(&train, "data/mnist10k", SEQGEN_SPLIT_TRAIN));
+    assert_ok(seqgen_dataset_limit(train, 200));
+    seqgen_model *m = make_model(1, 8, 2, 2);
+    seqgen_eval_options o = seqgen_eval_options_default();
+    o.limit = 5;
+    seqgen_eval_results expected, r;
+    int failures = 0;
+    for (long n = 0;; n++) {
+        memset(&r, 0x5a, sizeof r);
+        seqgen_eval_results before = r;
+        sg_alloc_fail_after(n);
+        int status = seqgen_evaluate_dataset(m, test_set, train, &o, &r);
+        int pending = sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (pending) {
+            assert_ok(status);
+            break;
+        }
+        assert_int_equal(status, SEQGEN_ENOMEM);
+        assert_memory_equal(&r, &before, sizeof r);
+        failures++;
+    }
+    assert_true(failures >= 3);
+    memset(&expected, 0x5a, sizeof expected); /* same padding bytes as r */
+    assert_ok(seqgen_evaluate_dataset(m, test_set, train, &o, &expected));
+    assert_memory_equal(&r, &expected, sizeof r);
+    seqgen_model_free(m);
+    seqgen_dataset_free(train);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +402,7 @@ int main(void)
         cmocka_unit_test(evaluation_does_not_perturb_training),
         cmocka_unit_test(sampled_evaluation_is_reproducible),
         cmocka_unit_test(bad_arguments_are_rejected),
+        cmocka_unit_test(allocation_failures_are_reported),
     };
     return cmocka_run_group_tests_name("evaluate", tests, load_sets, free_sets);
 }
