@@ -1013,10 +1013,12 @@ SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
  * the rollout starts from it, exactly as a completion of K = D whose first step is blank.
  * K = P copies the sequences.
  *
- * The work is the same arithmetic as seqgen_model_step() (greedy completion equals a rollout
- * made with it), on blocks of sequences split across the model's threads
- * (seqgen_model_set_threads()), with one-thread BLAS per thread. Memory is allocated once per
- * call, never per step.
+ * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
+ * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
+ * completion of up to 64 sequences equals, bit for bit, a rollout of the same batch made with
+ * seqgen_model_step(); for larger batches the probabilities may differ from such a rollout by
+ * the float rounding of the matrix products, which can depend on their number of rows. Results
+ * are the same for every thread count. Memory is allocated once per call, never per step.
  * @{
  */
 
