@@ -35,7 +35,8 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
         input_projection(n * batch, in, G, x + (size_t)t0 * batch * in, w->w_ih, scratch->gi);
         for (int t = t0; t < t0 + n; t++) {
             const float *hp = h + (size_t)t * hstep;
-            sg_gemm(0, 1, batch, G, hidden, 1.0f, hp, hidden, w->w_hh, hidden, 0.0f, scratch->gh, G);
+            sg_gemm(0, 1, batch, G, hidden, 1.0f, hp, hidden, w->w_hh, hidden, 0.0f, scratch->gh,
+                    G);
             sg_gru_gates_forward(batch, hidden, scratch->gi + (size_t)(t - t0) * batch * G, G,
                                  scratch->gh, w->b_ih, w->b_hh, hp, h + (size_t)(t + 1) * hstep,
                                  gates ? gates + (size_t)t * 4 * hstep : NULL, scratch->gate_sink);
@@ -54,12 +55,14 @@ static void chunk_weight_grads(int n, int batch, int in, int hidden, const sg_gr
     sg_gemm(1, 0, 3 * H, H, rows, 1.0f, dg, ld, h_prev, H, 1.0f, grad->w_hh, H);
     sg_sum_rows(rows, 3 * H, dg, ld, grad->b_hh);
     sg_gemm(1, 0, 2 * H, in, rows, 1.0f, dg, ld, x, in, 1.0f, grad->w_ih, in);
-    sg_gemm(1, 0, H, in, rows, 1.0f, dg + 3 * H, ld, x, in, 1.0f, grad->w_ih + (size_t)2 * H * in, in);
+    sg_gemm(1, 0, H, in, rows, 1.0f, dg + 3 * H, ld, x, in, 1.0f, grad->w_ih + (size_t)2 * H * in,
+            in);
     sg_sum_rows(rows, 2 * H, dg, ld, grad->b_ih);
     sg_sum_rows(rows, H, dg + 3 * H, ld, grad->b_ih + 2 * H);
     if (dx) {
         sg_gemm(0, 0, rows, in, 2 * H, 1.0f, dg, ld, w->w_ih, in, 0.0f, dx, in);
-        sg_gemm(0, 0, rows, in, H, 1.0f, dg + 3 * H, ld, w->w_ih + (size_t)2 * H * in, in, 1.0f, dx, in);
+        sg_gemm(0, 0, rows, in, H, 1.0f, dg + 3 * H, ld, w->w_ih + (size_t)2 * H * in, in, 1.0f, dx,
+                in);
     }
 }
 
@@ -75,7 +78,8 @@ void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weig
         for (int t = end - 1; t >= start; t--) {
             float *dg = scratch->dgates + (size_t)(t - start) * gstep;
             sg_add(hstep, dy + (size_t)t * hstep, dh);
-            sg_gru_gates_backward(batch, H, dh, gates + (size_t)t * gstep, h + (size_t)t * hstep, dg);
+            sg_gru_gates_backward(batch, H, dh, gates + (size_t)t * gstep, h + (size_t)t * hstep,
+                                  dg);
             sg_gemm(0, 0, batch, H, 3 * H, 1.0f, dg, 4 * H, w->w_hh, H, 1.0f, dh, H);
         }
         chunk_weight_grads(end - start, batch, in, H, w, x + (size_t)start * batch * in,

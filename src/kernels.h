@@ -49,7 +49,8 @@ void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, cons
  *   dh     [rows][H]   in: dL/dh_out; out: the part of dL/dh_prev that bypasses W_hh (z * dh)
  *   gates  [rows][4H]  as cached by the forward; h_prev [rows][H]
  *   dgates [rows][4H]  out: dL/d(pre-activations) laid out [dr, dz, dhn, dn]: the first 3H are
- *                      the gradient of W_hh h + b_hh, columns {0..2H, 3H..4H} that of W_ih x + b_ih */
+ *                      the gradient of W_hh h + b_hh, columns {0..2H, 3H..4H} that of W_ih x + b_ih
+ */
 void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
                            float *dgates);
 

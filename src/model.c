@@ -18,7 +18,8 @@
 
 seqgen_model_config seqgen_model_config_default(void)
 {
-    seqgen_model_config cfg = {.pixels_per_step = 1, .hidden = 128, .layers = 1, .seed = 1, .threads = 0};
+    seqgen_model_config cfg = {
+        .pixels_per_step = 1, .hidden = 128, .layers = 1, .seed = 1, .threads = 0};
     return cfg;
 }
 
@@ -35,9 +36,11 @@ static int check_config(const seqgen_model_config *cfg)
         return sg_error(SEQGEN_EINVAL, "pixels_per_step must be in [1, %d], got %d", SG_MAX_DIM,
                         cfg->pixels_per_step);
     if (cfg->hidden < 1 || cfg->hidden > SG_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "hidden must be in [1, %d], got %d", SG_MAX_DIM, cfg->hidden);
+        return sg_error(SEQGEN_EINVAL, "hidden must be in [1, %d], got %d", SG_MAX_DIM,
+                        cfg->hidden);
     if (cfg->layers < 1 || cfg->layers > SG_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "layers must be in [1, %d], got %d", SG_MAX_DIM, cfg->layers);
+        return sg_error(SEQGEN_EINVAL, "layers must be in [1, %d], got %d", SG_MAX_DIM,
+                        cfg->layers);
     if (cfg->threads < 0 || cfg->threads > SG_MAX_THREADS)
         return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS,
                         cfg->threads);
@@ -135,7 +138,8 @@ int seqgen_model_set_threads(seqgen_model *model, int threads)
     if (!model)
         return sg_error(SEQGEN_EINVAL, "seqgen_model_set_threads: NULL model");
     if (threads < 0 || threads > SG_MAX_THREADS)
-        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS, threads);
+        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS,
+                        threads);
     model->cfg.threads = threads;
     return SEQGEN_OK;
 }
@@ -218,7 +222,8 @@ int seqgen_model_get_tensor(const seqgen_model *model, const char *name, float *
     return SEQGEN_OK;
 }
 
-int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *values, size_t count)
+int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *values,
+                            size_t count)
 {
     const sg_tensor *t;
     int status = lookup(model, name, count, &t);
@@ -288,7 +293,8 @@ struct seqgen_model_state {
 int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *model, int batch)
 {
     if (!out || !model)
-        return sg_error(SEQGEN_EINVAL, "seqgen_model_state_create: NULL %s", out ? "model" : "output");
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_state_create: NULL %s",
+                        out ? "model" : "output");
     if (batch < 1)
         return sg_error(SEQGEN_EINVAL, "batch must be >= 1, got %d", batch);
     seqgen_model_state *s = sg_calloc(1, sizeof *s);
@@ -337,10 +343,11 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     if (!model || !state || !input || !probs)
         return sg_error(SEQGEN_EINVAL, "seqgen_model_step: NULL argument");
     const int B = state->batch, H = state->hidden, D = state->pixels;
-    if (H != model->cfg.hidden || state->layers != model->cfg.layers || D != model->cfg.pixels_per_step)
-        return sg_error(SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d used with H=%d, L=%d, D=%d",
-                        H, state->layers, D, model->cfg.hidden, model->cfg.layers,
-                        model->cfg.pixels_per_step);
+    if (H != model->cfg.hidden || state->layers != model->cfg.layers ||
+        D != model->cfg.pixels_per_step)
+        return sg_error(
+            SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d used with H=%d, L=%d, D=%d", H,
+            state->layers, D, model->cfg.hidden, model->cfg.layers, model->cfg.pixels_per_step);
     const size_t layer_size = (size_t)B * H;
     const float *h_prev = state->h[state->current];
     float *h_next = state->h[1 - state->current];

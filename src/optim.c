@@ -38,11 +38,13 @@ int sg_optim_check_config(const seqgen_optim_config *cfg)
     if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
         return sg_error(SEQGEN_EINVAL, "learning rate must be finite and > 0, got %g", cfg->lr);
     if (!in_unit_interval(cfg->beta1) || !in_unit_interval(cfg->beta2))
-        return sg_error(SEQGEN_EINVAL, "betas must be in [0, 1), got %g and %g", cfg->beta1, cfg->beta2);
+        return sg_error(SEQGEN_EINVAL, "betas must be in [0, 1), got %g and %g", cfg->beta1,
+                        cfg->beta2);
     if (!(cfg->eps > 0.0) || !isfinite(cfg->eps))
         return sg_error(SEQGEN_EINVAL, "eps must be finite and > 0, got %g", cfg->eps);
     if (!(cfg->weight_decay >= 0.0) || !isfinite(cfg->weight_decay))
-        return sg_error(SEQGEN_EINVAL, "weight_decay must be finite and >= 0, got %g", cfg->weight_decay);
+        return sg_error(SEQGEN_EINVAL, "weight_decay must be finite and >= 0, got %g",
+                        cfg->weight_decay);
     if (!in_unit_interval(cfg->momentum))
         return sg_error(SEQGEN_EINVAL, "momentum must be in [0, 1), got %g", cfg->momentum);
     if (!(cfg->clip_norm >= 0.0) || !isfinite(cfg->clip_norm))
@@ -50,7 +52,8 @@ int sg_optim_check_config(const seqgen_optim_config *cfg)
     return SEQGEN_OK;
 }
 
-int seqgen_optim_create(seqgen_optim **out, const seqgen_model *model, const seqgen_optim_config *cfg)
+int seqgen_optim_create(seqgen_optim **out, const seqgen_model *model,
+                        const seqgen_optim_config *cfg)
 {
     if (!out || !model || !cfg)
         return sg_error(SEQGEN_EINVAL, "seqgen_optim_create: NULL argument");
@@ -170,9 +173,10 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
     float *w = sg_model_params(model);
     size_t bad = first_non_finite_update(opt, &rule, w, g);
     if (bad < opt->size)
-        return sg_error(SEQGEN_ENUMERIC, "the update would make parameter %zu or its moments NaN or "
-                        "infinite (gradient %g, learning rate %g): step skipped", bad, (double)g[bad],
-                        opt->cfg.lr);
+        return sg_error(SEQGEN_ENUMERIC,
+                        "the update would make parameter %zu or its moments NaN or "
+                        "infinite (gradient %g, learning rate %g): step skipped",
+                        bad, (double)g[bad], opt->cfg.lr);
     opt->steps++;
     for (size_t i = 0; i < opt->size; i++)
         update_one(&rule, &w[i], g[i], &opt->m[i], &opt->v[i]);

@@ -251,9 +251,9 @@ static void forward_mixing(sg_worker *w)
             const int in = sg_model_layer_input(m, l);
             const float *x = layer_x(w, l) + (size_t)t * R * in;
             float *h = layer_h(w, l) + (size_t)t * hstep;
-            sg_gru_step_forward(R, in, H, &wt, x, h, h + hstep,
-                                w->pass->backward ? layer_gates(w, l) + (size_t)t * 4 * hstep : NULL,
-                                &w->scratch);
+            sg_gru_step_forward(
+                R, in, H, &wt, x, h, h + hstep,
+                w->pass->backward ? layer_gates(w, l) + (size_t)t * 4 * hstep : NULL, &w->scratch);
         }
         output_logits(w, 1, layer_h(w, L - 1) + (t + 1) * hstep, w->logits + (size_t)t * R * D);
     }
@@ -285,14 +285,16 @@ static void backward(sg_worker *w)
     const int T = w->pass->steps, rows = T * w->rows;
     const float *h_top = layer_h(w, L - 1) + (size_t)w->rows * H;
     memset(w->grads, 0, m->param_count * sizeof *w->grads);
-    sg_gemm(1, 0, D, H, rows, 1.0f, w->logits, D, h_top, H, 0.0f, sg_model_out_weight(m, w->grads), H);
+    sg_gemm(1, 0, D, H, rows, 1.0f, w->logits, D, h_top, H, 0.0f, sg_model_out_weight(m, w->grads),
+            H);
     sg_sum_rows(rows, D, w->logits, D, sg_model_out_bias(m, w->grads));
-    sg_gemm(0, 0, rows, H, D, 1.0f, w->logits, D, sg_model_out_weight(m, m->params), H, 0.0f, w->dy, H);
+    sg_gemm(0, 0, rows, H, D, 1.0f, w->logits, D, sg_model_out_weight(m, m->params), H, 0.0f, w->dy,
+            H);
     for (int l = L - 1; l >= 0; l--) {
         sg_gru_weights wt = sg_model_layer(m, m->params, l);
         sg_gru_weights gr = sg_model_layer(m, w->grads, l);
-        sg_gru_backward(T, w->rows, sg_model_layer_input(m, l), H, &wt, layer_x(w, l), layer_h(w, l),
-                        layer_gates(w, l), w->dy, l > 0, &gr, w->dh, &w->scratch);
+        sg_gru_backward(T, w->rows, sg_model_layer_input(m, l), H, &wt, layer_x(w, l),
+                        layer_h(w, l), layer_gates(w, l), w->dy, l > 0, &gr, w->dh, &w->scratch);
     }
 }
 
@@ -362,7 +364,8 @@ static int check_pass(const seqgen_model *m, const float *inputs, const float *t
     if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE)
         return sg_error(SEQGEN_EINVAL, "unknown loss %d", (int)opts->loss);
     if (!(opts->teacher_prob >= 0.0 && opts->teacher_prob <= 1.0))
-        return sg_error(SEQGEN_EINVAL, "teacher_prob must be in [0, 1], got %g", opts->teacher_prob);
+        return sg_error(SEQGEN_EINVAL, "teacher_prob must be in [0, 1], got %g",
+                        opts->teacher_prob);
     if (opts->feedback < SEQGEN_FEEDBACK_SAMPLE || opts->feedback > SEQGEN_FEEDBACK_PROB)
         return sg_error(SEQGEN_EINVAL, "unknown feedback kind %d", (int)opts->feedback);
     return SEQGEN_OK;

@@ -64,7 +64,8 @@ static double ref_sigmoid(double x)
 }
 
 /* One GRU cell: h_new [H] from x [in] and h [H] with layer k's weights. */
-static void ref_cell(const ref_model *r, int k, int in, const double *x, const double *h, double *h_new)
+static void ref_cell(const ref_model *r, int k, int in, const double *x, const double *h,
+                     double *h_new)
 {
     char name[32];
     const int H = r->H;
@@ -107,8 +108,9 @@ static double ref_feedback(seqgen_feedback kind, double prob, double uniform)
 /* Runs B sequences of T steps. x [B][T][D] are the true inputs; if teacher [B][T] is not NULL,
  * step t > 0 of sequence b takes the fed-back output of step t-1 where teacher is 0. fed
  * [B][T][D] (may be NULL) receives the inputs actually used; logits [B][T][D] the outputs. */
-static void ref_forward(const ref_model *r, int B, int T, const double *x, const unsigned char *teacher,
-                        seqgen_feedback kind, double *fed, double *logits)
+static void ref_forward(const ref_model *r, int B, int T, const double *x,
+                        const unsigned char *teacher, seqgen_feedback kind, double *fed,
+                        double *logits)
 {
     const int D = r->D, H = r->H, L = r->L;
     double *h = calloc((size_t)L * H, sizeof *h), *h_new = calloc(H, sizeof *h_new);

@@ -128,7 +128,8 @@ static const record *require(const fixture *f, const char *name, size_t count)
     if (!r)
         fprintf(stderr, "%s: record %s missing\n", f->path, name);
     else if (count && r->count != count) {
-        fprintf(stderr, "%s: record %s has %zu values, expected %zu\n", f->path, name, r->count, count);
+        fprintf(stderr, "%s: record %s has %zu values, expected %zu\n", f->path, name, r->count,
+                count);
         r = NULL;
     }
     return r;
@@ -185,7 +186,8 @@ static int load_params(const fixture *f, seqgen_model *m)
 }
 
 /* Compares every tensor of `m` (parameters or gradients) with records "prefix.NAME". */
-static int compare_tensors(const fixture *f, seqgen_model *m, const char *prefix, int grads, double tol)
+static int compare_tensors(const fixture *f, seqgen_model *m, const char *prefix, int grads,
+                           double tol)
 {
     int failures = 0;
     for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
@@ -223,14 +225,16 @@ static int check_loss(const fixture *f, seqgen_model *m, const float *in, const 
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = loss;
     seqgen_train_stats st;
-    if (report(seqgen_model_forward_backward(m, in, tgt, B, T, &opts, probs, &st), "forward_backward"))
+    if (report(seqgen_model_forward_backward(m, in, tgt, B, T, &opts, probs, &st),
+               "forward_backward"))
         return 1;
     float loss_value = (float)st.loss;
     return compare(f, loss_name, &loss_value, 1, TOL_FORWARD) +
            compare_tensors(f, m, grad_prefix, 1, TOL_GRAD);
 }
 
-static int check_adam(const fixture *f, seqgen_model *m, const float *in, const float *tgt, int B, int T)
+static int check_adam(const fixture *f, seqgen_model *m, const float *in, const float *tgt, int B,
+                      int T)
 {
     int failures = load_params(f, m);
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
@@ -239,7 +243,8 @@ static int check_adam(const fixture *f, seqgen_model *m, const float *in, const 
         return failures + 1;
     const char *names[2] = {"adam1", "adam2"};
     for (int k = 0; k < 2; k++) {
-        failures += report(seqgen_model_forward_backward(m, in, tgt, B, T, NULL, NULL, NULL), "pass");
+        failures +=
+            report(seqgen_model_forward_backward(m, in, tgt, B, T, NULL, NULL, NULL), "pass");
         failures += report(seqgen_optim_step(opt, m), "optim_step");
         failures += compare_tensors(f, m, names[k], 0, TOL_GRAD);
     }

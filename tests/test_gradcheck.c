@@ -63,8 +63,10 @@ static void run_case(const case_config *c)
         params[i] *= 3.0f;
 
     const size_t n = (size_t)c->B * c->T * c->D;
-    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *probs = malloc(n * sizeof *probs);
-    double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd), *fed = malloc(n * sizeof *fed);
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y),
+          *probs = malloc(n * sizeof *probs);
+    double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd),
+           *fed = malloc(n * sizeof *fed);
     double *logits = malloc(n * sizeof *logits);
     unsigned char *teacher = malloc((size_t)c->B * c->T);
     assert_non_null(x), assert_non_null(teacher), assert_non_null(logits);
@@ -81,7 +83,8 @@ static void run_case(const case_config *c)
     opts.feedback = SEQGEN_FEEDBACK_PROB;
     seqgen_train_stats st;
     if (c->mixing)
-        assert_ok(sg_model_forward_backward_masked(m, x, y, c->B, c->T, &opts, teacher, NULL, probs, &st));
+        assert_ok(sg_model_forward_backward_masked(m, x, y, c->B, c->T, &opts, teacher, NULL, probs,
+                                                   &st));
     else
         assert_ok(seqgen_model_forward_backward(m, x, y, c->B, c->T, &opts, probs, &st));
 

@@ -88,7 +88,8 @@ static void gates_forward_matches_the_equations(void **state)
         }
     /* without a gate cache the outputs are the same */
     static float ho2[ROWS][H];
-    sg_gru_gates_forward(ROWS, H, &gi[0][0], G, &gh[0][0], b_ih, b_hh, &hp[0][0], &ho2[0][0], NULL, sink);
+    sg_gru_gates_forward(ROWS, H, &gi[0][0], G, &gh[0][0], b_ih, b_hh, &hp[0][0], &ho2[0][0], NULL,
+                         sink);
     assert_memory_equal(ho, ho2, sizeof ho);
 }
 

@@ -177,7 +177,8 @@ static void forward_matches_double_reference(void **state)
     assert_ok(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_BCE, p, &st));
     ref_model r;
     ref_load(&r, m);
-    double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd), *logits = malloc(n * sizeof *logits);
+    double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd),
+           *logits = malloc(n * sizeof *logits);
     for (size_t i = 0; i < n; i++)
         xd[i] = x[i], yd[i] = y[i];
     ref_forward(&r, B, T, xd, NULL, SEQGEN_FEEDBACK_PROB, NULL, logits);
@@ -211,8 +212,10 @@ static void check_causality(int D, int L, int T, const int *cuts, int ncuts, int
                 for (int d = 0; d < D; d++)
                     x2[((size_t)b * T + s) * D + d] = 1.0f - x[((size_t)b * T + s) * D + d];
         if (mixing) {
-            assert_ok(sg_model_forward_backward_masked(m, x, y, B, T, &opts, teacher, NULL, p, NULL));
-            assert_ok(sg_model_forward_backward_masked(m, x2, y, B, T, &opts, teacher, NULL, p2, NULL));
+            assert_ok(
+                sg_model_forward_backward_masked(m, x, y, B, T, &opts, teacher, NULL, p, NULL));
+            assert_ok(
+                sg_model_forward_backward_masked(m, x2, y, B, T, &opts, teacher, NULL, p2, NULL));
         } else {
             assert_ok(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_MSE, p, NULL));
             assert_ok(seqgen_model_evaluate(m, x2, y, B, T, SEQGEN_LOSS_MSE, p2, NULL));
@@ -286,7 +289,8 @@ static void thread_count_changes_only_rounding(void **state)
         assert_ok(seqgen_model_forward_backward(m3, x, y, B, T, &opts, NULL, &s3));
         assert_allclose(s3.loss, s1.loss, 1e-6, 0.0);
         assert_true(s3.teacher_fraction == s1.teacher_fraction); /* the same coins */
-        assert_true(rel_diff(sg_model_grads(m3), sg_model_grads(m1), seqgen_model_param_count(m1)) < 1e-5);
+        assert_true(rel_diff(sg_model_grads(m3), sg_model_grads(m1), seqgen_model_param_count(m1)) <
+                    1e-5);
     }
     /* and more threads than sequences is fine */
     assert_ok(seqgen_model_set_threads(m3, 16));
@@ -307,13 +311,15 @@ static void workspace_regrows_without_changing_results(void **state)
     assert_ok(seqgen_model_forward_backward(b, x, y, 5, 9, NULL, NULL, NULL)); /* grow first */
     assert_ok(seqgen_model_forward_backward(b, x, y, 2, 5, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
-    assert_memory_equal(sg_model_grads(a), sg_model_grads(b), seqgen_model_param_count(a) * sizeof(float));
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
+                        seqgen_model_param_count(a) * sizeof(float));
     /* an evaluation's workspace has no gate cache: a training pass after it must regrow it */
     seqgen_model *c = make_model(D, H, L, 6, 2);
     assert_ok(seqgen_model_evaluate(c, x, y, 2, 5, SEQGEN_LOSS_MSE, NULL, NULL));
     assert_ok(seqgen_model_forward_backward(c, x, y, 2, 5, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
-    assert_memory_equal(sg_model_grads(a), sg_model_grads(c), seqgen_model_param_count(a) * sizeof(float));
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(c),
+                        seqgen_model_param_count(a) * sizeof(float));
     seqgen_model_free(a), seqgen_model_free(b), seqgen_model_free(c);
     free(x), free(y);
 }
@@ -333,7 +339,8 @@ static void whole_sequences_are_shifted_inputs_and_targets(void **state)
     assert_ok(seqgen_model_forward_backward(a, x, y, B, T, NULL, NULL, &sa));
     assert_ok(seqgen_model_train_sequences(b, px, B, len, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
-    assert_memory_equal(sg_model_grads(a), sg_model_grads(b), seqgen_model_param_count(a) * sizeof(float));
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
+                        seqgen_model_param_count(a) * sizeof(float));
     assert_int_equal(seqgen_model_train_sequences(b, px, B, 1, NULL, NULL, NULL), SEQGEN_EINVAL);
     seqgen_model_free(a), seqgen_model_free(b);
     free(px), free(x), free(y);
@@ -357,7 +364,8 @@ static void p_one_is_exactly_teacher_forcing(void **state)
     assert_true(sa.loss == sb.loss);
     assert_ok(seqgen_model_forward_backward(b, x, y, B, T, NULL, NULL, &sb)); /* defaults: p = 1 */
     assert_true(sa.loss == sb.loss);
-    assert_memory_equal(sg_model_grads(a), sg_model_grads(b), seqgen_model_param_count(a) * sizeof(float));
+    assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
+                        seqgen_model_param_count(a) * sizeof(float));
     assert_true(sa.teacher_fraction == 1.0);
     assert_memory_equal(&before, sg_model_mix_rng(a), sizeof before); /* no coin drawn */
     seqgen_model_free(a), seqgen_model_free(b);
@@ -485,7 +493,8 @@ static void saturated_units_stay_finite(void **state)
         for (int i = 0; i < 3 * H; i++)
             b_ih[i] = b_hh[i] = sg_rng_u32(&rng) & 1 ? 1e5f : -1e5f;
     }
-    float *b_out = sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, "out.bias"));
+    float *b_out =
+        sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, "out.bias"));
     for (int d = 0; d < D; d++)
         b_out[d] = d % 2 ? 1e5f : -1e5f;
     float *x = random_bits(n, 101), *y = random_bits(n, 102), *p = malloc(n * sizeof *p);
@@ -514,11 +523,13 @@ static void nan_in_the_loss_is_reported(void **state)
     seqgen_model *m = make_model(1, 4, 1, 15, 1);
     float *x = random_bits(B * T, 111), *y = random_bits(B * T, 112);
     x[3] = NAN;
-    assert_int_equal(seqgen_model_forward_backward(m, x, y, B, T, NULL, NULL, NULL), SEQGEN_ENUMERIC);
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, B, T, NULL, NULL, NULL),
+                     SEQGEN_ENUMERIC);
     assert_non_null(strstr(seqgen_last_error(), "not finite"));
     x[3] = 1.0f;
     sg_model_params(m)[0] = INFINITY;
-    assert_int_equal(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_BCE, NULL, NULL), SEQGEN_ENUMERIC);
+    assert_int_equal(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_BCE, NULL, NULL),
+                     SEQGEN_ENUMERIC);
     seqgen_model_free(m);
     free(x), free(y);
 }
@@ -531,17 +542,22 @@ static void bad_pass_arguments_are_rejected(void **state)
     seqgen_train_options opts = seqgen_train_options_default();
     assert_int_equal(seqgen_model_forward_backward(m, x, y, 0, 5, NULL, NULL, NULL), SEQGEN_EINVAL);
     assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 0, NULL, NULL, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_model_forward_backward(m, NULL, y, 2, 5, NULL, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, NULL, y, 2, 5, NULL, NULL, NULL),
+                     SEQGEN_EINVAL);
     opts.teacher_prob = 1.5;
-    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL),
+                     SEQGEN_EINVAL);
     opts.teacher_prob = NAN;
-    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL),
+                     SEQGEN_EINVAL);
     opts = seqgen_train_options_default();
     opts.loss = (seqgen_loss)7;
-    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL),
+                     SEQGEN_EINVAL);
     opts = seqgen_train_options_default();
     opts.feedback = (seqgen_feedback)9;
-    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, x, y, 2, 5, &opts, NULL, NULL),
+                     SEQGEN_EINVAL);
     seqgen_model_free(m);
 }
 
