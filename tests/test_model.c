@@ -534,6 +534,28 @@ static void nan_in_the_loss_is_reported(void **state)
     free(x), free(y);
 }
 
+/* One sequence of one step: nothing to mix, and the gradient still matches the reference. */
+static void smallest_pass(void **state)
+{
+    (void)state;
+    seqgen_model *m = make_model(2, 3, 2, 18, 4);
+    float x[2] = {1.0f, 0.0f}, y[2] = {0.0f, 1.0f}, p[2];
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.teacher_prob = 0.0;
+    seqgen_train_stats st;
+    assert_ok(seqgen_model_forward_backward(m, x, y, 1, 1, &opts, p, &st));
+    assert_true(st.teacher_fraction == 1.0);
+    ref_model r;
+    ref_load(&r, m);
+    double xd[2] = {1.0, 0.0}, yd[2] = {0.0, 1.0}, logits[2];
+    ref_forward(&r, 1, 1, xd, NULL, SEQGEN_FEEDBACK_PROB, NULL, logits);
+    assert_allclose(st.loss, ref_loss(SEQGEN_LOSS_MSE, 2, logits, yd), 1e-5, 0.0);
+    for (int d = 0; d < 2; d++)
+        assert_allclose(p[d], ref_sigmoid(logits[d]), 1e-5, 1e-7);
+    ref_free(&r);
+    seqgen_model_free(m);
+}
+
 static void bad_pass_arguments_are_rejected(void **state)
 {
     (void)state;
@@ -618,6 +640,7 @@ int main(void)
         cmocka_unit_test(mixing_is_reproducible_for_a_seed),
         cmocka_unit_test(saturated_units_stay_finite),
         cmocka_unit_test(nan_in_the_loss_is_reported),
+        cmocka_unit_test(smallest_pass),
         cmocka_unit_test(bad_pass_arguments_are_rejected),
         cmocka_unit_test(stepping_matches_the_batched_forward),
     };
