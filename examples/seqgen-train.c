@@ -709,6 +709,7 @@ int main(int argc, char **argv)
     r.opts.feedback = (seqgen_feedback)r.s.feedback;
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
 

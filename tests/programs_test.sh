@@ -83,7 +83,12 @@ long="--data $data --train-limit 1024 --test-limit 20 --hidden 16 --batch-size 1
 expect 0 "straight run for the interruption test" $train $long --out-dir "$tmp/runs" --exp-name long
 $train $long --out-dir "$tmp/runs" --exp-name interrupted >/dev/null 2>"$tmp/err" &
 pid=$!
-sleep 1
+# Interrupt during epoch 2: as soon as epoch 1's row is written.
+tries=0
+while [ ! -s "$tmp/runs/interrupted/results.csv" ] && [ $tries -lt 600 ]; do
+    sleep 0.05
+    tries=$((tries + 1))
+done
 kill -INT $pid
 wait $pid
 status=$?
