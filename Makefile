@@ -144,6 +144,7 @@ check-asan: deps
 	$(MAKE) BUILD=build/asan LIBOUT=build/asan/lib CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-tests
 
 check-valgrind: deps
+	@sh scripts/deps.sh valgrind
 	$(MAKE) BUILD=build/valgrind LIBOUT=build/valgrind/lib CFLAGS="-O1 -g" \
 	    TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
 	    unit-tests
@@ -180,7 +181,7 @@ fuzz:
 	@for name in $(FUZZ_NAMES); do \
 	    mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
 	    echo "== $$name for $(FUZZ_SECONDS) s"; \
-	    ./$(FUZZ_BUILD)/$$name $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) \
+	    $(FUZZ_BUILD)/$$name $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) \
 	        -artifact_prefix=$(FUZZ_BUILD)/$$name- $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name \
 	        || exit 1; \
 	done
