@@ -5,12 +5,15 @@
  *   3: the next two bytes (little-endian) give the length of a labels file, the rest after it is
  *      an images file; both go to seqgen_dataset_open() and, if it succeeds, one batch and a
  *      nearest-neighbour search run over the dataset.
+ * Control bit 2 gzips the (images) file and bit 3 the labels file before they are written, so
+ * that mutations of the content reach the reader through a valid compressed stream.
  * Any failure must be a status with a detail message; crashes, leaks and sanitizer reports are
  * the findings. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "fuzz_file.h"
 #include "idx.h"
@@ -34,9 +37,33 @@ static void expect_detail(int status)
         abort();
 }
 
-static void read_one_file(uint32_t ndims, const uint8_t *data, size_t size)
+/* Writes the bytes to `f`, gzip-compressed if asked. */
+static void put_file(fuzz_file *f, const uint8_t *data, size_t size, int gzip)
 {
-    fuzz_file_set(&images, data, size);
+    if (!gzip) {
+        fuzz_file_set(f, data, size);
+        return;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    uLong bound = compressBound((uLong)size) + 32; /* + the gzip header and trailer */
+    uint8_t *packed = malloc(bound);
+    if (!packed || deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)size;
+    z.next_out = packed;
+    z.avail_out = (uInt)bound;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+        abort();
+    fuzz_file_set(f, packed, z.total_out);
+    deflateEnd(&z);
+    free(packed);
+}
+
+static void read_one_file(uint32_t ndims, const uint8_t *data, size_t size, int gzip)
+{
+    put_file(&images, data, size, gzip);
     sg_idx idx;
     int status = sg_idx_read(images.path, ndims, &idx);
     expect_detail(status);
@@ -72,13 +99,13 @@ static void use_dataset(seqgen_dataset *ds)
     seqgen_batch_iter_free(it);
 }
 
-static void open_pair(const uint8_t *data, size_t size)
+static void open_pair(const uint8_t *data, size_t size, int gzip_images, int gzip_labels)
 {
     if (size < 2)
         return;
     size_t label_size = ((size_t)data[0] | (size_t)data[1] << 8) % (size - 1);
-    fuzz_file_set(&labels, data + 2, label_size);
-    fuzz_file_set(&images, data + 2 + label_size, size - 2 - label_size);
+    put_file(&labels, data + 2, label_size, gzip_labels);
+    put_file(&images, data + 2 + label_size, size - 2 - label_size, gzip_images);
     seqgen_dataset *ds = NULL;
     int status = seqgen_dataset_open(&ds, images.path, labels.path);
     expect_detail(status);
@@ -92,10 +119,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned mode = data[0] % 4;
+    unsigned mode = data[0] % 4, gzip = data[0] >> 2 & 1, gzip_labels = data[0] >> 3 & 1;
     if (mode < 3)
-        read_one_file(mode + 1, data + 1, size - 1);
+        read_one_file(mode + 1, data + 1, size - 1, gzip);
     else
-        open_pair(data + 1, size - 1);
+        open_pair(data + 1, size - 1, gzip, gzip_labels);
     return 0;
 }

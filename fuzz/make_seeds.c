@@ -80,11 +80,14 @@ static void idx_seeds(void)
     uint32_t label_dims[1] = {8}, row_dims[2] = {4, 8}, image_dims[3] = {8, 2, 2};
     size_t n = idx_bytes(file, 1, label_dims, tiny_labels);
     write_seed("fuzz_idx", "labels", 0, file, n);
+    write_seed("fuzz_idx", "labels-harness-gz", 4, file, n);
     write_seed("fuzz_idx", "labels-gz", 0, packed, gzip_bytes(packed, sizeof packed, file, n));
     n = idx_bytes(file, 2, row_dims, tiny_pixels);
     write_seed("fuzz_idx", "rows", 1, file, n);
+    write_seed("fuzz_idx", "rows-harness-gz", 5, file, n);
     n = idx_bytes(file, 3, image_dims, tiny_pixels);
     write_seed("fuzz_idx", "images", 2, file, n);
+    write_seed("fuzz_idx", "images-harness-gz", 6, file, n);
     size_t gz = gzip_bytes(packed, sizeof packed, file, n);
     write_seed("fuzz_idx", "images-gz", 2, packed, gz);
     write_seed("fuzz_idx", "images-gz-cut", 2, packed, gz - 6);
@@ -95,6 +98,8 @@ static void idx_seeds(void)
     pair[0] = (uint8_t)labels, pair[1] = 0;
     size_t images = idx_bytes(pair + 2 + labels, 3, image_dims, tiny_pixels);
     write_seed("fuzz_idx", "pair", 3, pair, 2 + labels + images);
+    write_seed("fuzz_idx", "pair-harness-gz-images", 7, pair, 2 + labels + images);
+    write_seed("fuzz_idx", "pair-harness-gz-both", 15, pair, 2 + labels + images);
     images = gzip_bytes(pair + 2 + labels, sizeof pair - 2 - labels, file, n);
     write_seed("fuzz_idx", "pair-images-gz", 3, pair, 2 + labels + images);
 }
