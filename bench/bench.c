@@ -37,7 +37,15 @@ typedef struct bench_options {
     int threads;         /* N, the multi-thread count */
     int reps;
     int sgemm_size;      /* side of the large square product */
+    const char *data_dir; /* the MNIST files (data/mnist10k) */
 } bench_options;
+
+/* The model's figures, each with one thread ([0]) and with N threads ([1]); NAN if not
+ * measured. */
+typedef struct model_figures {
+    double train[2];    /* images/s */
+    double complete[2]; /* completions/s */
+} model_figures;
 
 /* One sgemm shape as the GRU uses it: C[m x n] (+)= op(A) op(B) with inner dimension k. */
 typedef struct gemm_shape {
@@ -98,23 +106,143 @@ static double train_flops_per_image(const bench_options *opt)
 
 /* ---- (a), (b): the model's own throughput -------------------------------------------------- */
 
-/* (a) Training images/s at batch B, T = 784/D - 1 steps, MSE, Adam lr 1e-3, teacher forcing, on
- * the bundled training digits with opt->threads threads: one warm-up batch, then the median of
- * opt->reps repetitions of a few batches. To be written on the model and optimiser API (issue 9,
- * item 1a); until then it returns NAN, reported as "not measured" and null. */
-static double measure_training_images_per_s(const bench_options *opt)
+/* Training batches per timed repetition, as bench/pytorch_gru.py's --train-batches default. */
+#define TRAIN_BATCHES_PER_REP 2
+/* Completion: pixels given of the 784, the rest generated greedily. */
+#define COMPLETE_GIVEN 500
+
+/* Reports a failed library call on stderr (the benchmark is a program: it may print). */
+static int report(int status, const char *what)
 {
-    (void)opt;
-    return NAN;
+    if (status < 0)
+        fprintf(stderr, "bench: %s: %s (%s)\n", what, seqgen_strerror(status),
+                seqgen_last_error());
+    return status;
 }
 
-/* (b) Completions/s for the 997 bundled test digits in one batch, 500 pixels given, 284
- * generated greedily (threshold 0.5): one warm-up, then the median of opt->reps runs. To be
- * written on the completion API (issue 7); until then it returns NAN ("not measured", null). */
-static double measure_completions_per_s(const bench_options *opt)
+/* The binary pixel sequences of the first `count` images of a split of opt->data_dir, in the
+ * library's layout; NULL (reported) if the split cannot be read or holds fewer images. With
+ * count 0, every image of the split, their number stored in *count. */
+static float *load_sequences(const bench_options *opt, seqgen_split split, size_t *count)
 {
-    (void)opt;
-    return NAN;
+    seqgen_dataset *ds = NULL;
+    if (report(seqgen_dataset_open_dir(&ds, opt->data_dir, split), opt->data_dir) < 0)
+        return NULL;
+    size_t available = seqgen_dataset_count(ds);
+    if (*count == 0)
+        *count = available;
+    size_t *indices = malloc(*count * sizeof *indices);
+    float *sequences = malloc(*count * IMAGE_PIXELS * sizeof *sequences);
+    int ok = indices && sequences && *count <= available &&
+             seqgen_dataset_pixels(ds) == IMAGE_PIXELS;
+    for (size_t i = 0; ok && i < *count; i++)
+        indices[i] = i;
+    if (ok)
+        ok = report(seqgen_dataset_sequences(ds, indices, *count, NULL, 0, sequences),
+                    "sequences") == SEQGEN_OK;
+    else
+        fprintf(stderr, "bench: %s: need %zu images of 784 pixels, or out of memory\n",
+                opt->data_dir, *count);
+    free(indices);
+    seqgen_dataset_free(ds);
+    if (!ok) {
+        free(sequences);
+        return NULL;
+    }
+    return sequences;
+}
+
+static seqgen_model *create_model(const bench_options *opt, int threads)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = opt->hidden;
+    cfg.layers = opt->layers;
+    cfg.pixels_per_step = opt->pixels_per_step;
+    cfg.threads = threads;
+    seqgen_model *model = NULL;
+    report(seqgen_model_create(&model, &cfg), "seqgen_model_create");
+    return model;
+}
+
+/* One training step per batch: teacher-forced forward and backward (inputs steps 0..T-1,
+ * targets 1..T, MSE), then Adam. */
+static int train_batches(seqgen_model *model, seqgen_optim *adam, const float *sequences,
+                         int batches, const bench_options *opt)
+{
+    const int length = IMAGE_PIXELS / opt->pixels_per_step;
+    const seqgen_train_options train = seqgen_train_options_default(); /* MSE, p = 1 */
+    for (int i = 0; i < batches; i++) {
+        const float *batch = sequences + (size_t)i * opt->batch * IMAGE_PIXELS;
+        int status = seqgen_model_train_sequences(model, batch, opt->batch, length, &train,
+                                                  NULL, NULL);
+        if (!status)
+            status = seqgen_optim_step(adam, model);
+        if (report(status, "training step") < 0)
+            return status;
+    }
+    return SEQGEN_OK;
+}
+
+/* (a) Training images/s at batch B, T = 784/D - 1 steps, MSE, Adam lr 1e-3, teacher forcing, on
+ * the first TRAIN_BATCHES_PER_REP batches of the bundled training digits, with `threads`
+ * threads: one warm-up batch (which also allocates the workspace), then the median of opt->reps
+ * repetitions of TRAIN_BATCHES_PER_REP batches. Only the training steps are timed. NAN if
+ * anything fails (reported on stderr). */
+static double measure_training_images_per_s(const bench_options *opt, int threads)
+{
+    size_t count = (size_t)opt->batch * TRAIN_BATCHES_PER_REP;
+    float *sequences = load_sequences(opt, SEQGEN_SPLIT_TRAIN, &count);
+    seqgen_model *model = sequences ? create_model(opt, threads) : NULL;
+    seqgen_optim *adam = NULL;
+    const seqgen_optim_config adam_cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    double *rates = malloc((size_t)opt->reps * sizeof *rates);
+    int ok = model && rates &&
+             report(seqgen_optim_create(&adam, model, &adam_cfg), "seqgen_optim_create") == 0 &&
+             train_batches(model, adam, sequences, 1, opt) == 0;
+    for (int r = 0; ok && r < opt->reps; r++) {
+        double start = now_seconds();
+        ok = train_batches(model, adam, sequences, TRAIN_BATCHES_PER_REP, opt) == 0;
+        rates[r] = (double)count / (now_seconds() - start);
+    }
+    double result = ok ? median(rates, opt->reps) : NAN;
+    free(rates);
+    seqgen_optim_free(adam);
+    seqgen_model_free(model);
+    free(sequences);
+    return result;
+}
+
+/* (b) Completions/s for every bundled test digit (997) in one seqgen_complete() call, the first
+ * COMPLETE_GIVEN pixels given, the rest generated greedily, with `threads` threads: one warm-up,
+ * then the median of opt->reps calls. The model is freshly initialised: completion does the same
+ * work whatever the weights. Only the calls are timed. NAN if anything fails. */
+static double measure_completions_per_s(const bench_options *opt, int threads)
+{
+    if (COMPLETE_GIVEN % opt->pixels_per_step != 0) {
+        fprintf(stderr, "bench: completion not measured: D = %d does not divide the %d given "
+                "pixels\n", opt->pixels_per_step, COMPLETE_GIVEN);
+        return NAN;
+    }
+    size_t count = 0; /* the whole test split */
+    float *sequences = load_sequences(opt, SEQGEN_SPLIT_TEST, &count);
+    float *completed = sequences ? malloc(count * IMAGE_PIXELS * sizeof *completed) : NULL;
+    seqgen_model *model = completed ? create_model(opt, threads) : NULL;
+    double *rates = malloc((size_t)opt->reps * sizeof *rates);
+    const seqgen_complete_options greedy = seqgen_complete_options_default();
+    int ok = model && rates;
+    for (int r = -1; ok && r < opt->reps; r++) { /* r = -1: the warm-up */
+        double start = now_seconds();
+        ok = report(seqgen_complete(model, sequences, count, IMAGE_PIXELS, COMPLETE_GIVEN,
+                                    &greedy, completed, NULL), "seqgen_complete") == 0;
+        if (r >= 0)
+            rates[r] = (double)count / (now_seconds() - start);
+    }
+    double result = ok ? median(rates, opt->reps) : NAN;
+    free(rates);
+    seqgen_model_free(model);
+    free(completed);
+    free(sequences);
+    return result;
 }
 
 /* ---- (c): the sgemm ceiling ---------------------------------------------------------------- */
@@ -223,22 +351,35 @@ static void print_number(const char *key, double value, const char *separator)
         printf("\"%s\": null%s", key, separator);
 }
 
-static void print_table(const bench_options *opt, const gemm_shape *shapes, int count,
-                        double train, double complete, double rss)
+/* One row of the model's table: the figure with 1 and with N threads, and the speed-up. */
+static void print_model_row(const char *name, const double figure[2], const char *unit)
 {
-    printf("libseqgen %s, H=%d, L=%d, D=%d, B=%d, %d threads; median of %d after a warm-up\n",
+    printf("  %-11s", name);
+    for (int t = 0; t < 2; t++)
+        if (isfinite(figure[t]))
+            printf(" %10.1f %-9s", figure[t], unit);
+        else
+            printf(" %20s", "not measured");
+    if (isfinite(figure[0]) && isfinite(figure[1]))
+        printf(" %6.2fx", figure[1] / figure[0]);
+    printf("\n");
+}
+
+static void print_table(const bench_options *opt, const gemm_shape *shapes, int count,
+                        const model_figures *fig, double rss)
+{
+    const double flops = train_flops_per_image(opt);
+    const double gflops[2] = {fig->train[0] * flops / 1e9, fig->train[1] * flops / 1e9};
+    printf("libseqgen %s, H=%d, L=%d, D=%d, B=%d, T=%d; median of %d after a warm-up\n",
            seqgen_version(), opt->hidden, opt->layers, opt->pixels_per_step, opt->batch,
-           opt->threads, opt->reps);
-    if (isfinite(train))
-        printf("  training    %10.1f images/s  %.2f GFLOP/s\n", train,
-               train * train_flops_per_image(opt) / 1e9);
-    else
-        printf("  training    not measured (needs the model API)\n");
-    if (isfinite(complete))
-        printf("  completion  %10.1f digits/s\n", complete);
-    else
-        printf("  completion  not measured (needs the completion API)\n");
-    printf("  peak RSS    %10.0f MB\n", rss);
+           IMAGE_PIXELS / opt->pixels_per_step - 1, opt->reps);
+    printf("  %-11s %20s %20s %7s\n", "", "1 thread", (opt->threads > 1 ? "N threads" : "-"),
+           "speed-up");
+    print_model_row("training", fig->train, "images/s");
+    print_model_row("", gflops, "GFLOP/s");
+    print_model_row("completion", fig->complete, "digits/s");
+    printf("  peak RSS    %10.0f MB (training at B=%d and completion of the test digits)\n", rss,
+           opt->batch);
     printf("cblas_sgemm GFLOP/s (row-major)%s\n",
            openblas_set_num_threads ? "" : "; thread count not settable: library default");
     printf("  %-22s %6s %6s %6s %10s %10s\n", "product", "M", "N", "K", "1 thread", "N threads");
@@ -248,12 +389,16 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
 }
 
 static void print_json(const bench_options *opt, const gemm_shape *shapes, int count,
-                       double train, double complete, double rss)
+                       const model_figures *fig, double rss)
 {
+    const double flops = train_flops_per_image(opt);
     printf("{\"implementation\": \"libseqgen\", ");
-    print_number("train_images_per_s", train, ", ");
-    print_number("train_gflops", train * train_flops_per_image(opt) / 1e9, ", ");
-    print_number("complete_per_s", complete, ", ");
+    print_number("train_images_per_s", fig->train[1], ", ");
+    print_number("train_gflops", fig->train[1] * flops / 1e9, ", ");
+    print_number("complete_per_s", fig->complete[1], ", ");
+    print_number("train_images_per_s_1thread", fig->train[0], ", ");
+    print_number("train_gflops_1thread", fig->train[0] * flops / 1e9, ", ");
+    print_number("complete_per_s_1thread", fig->complete[0], ", ");
     print_number("sgemm_gflops", shapes[0].gflops[1], ", ");
     print_number("sgemm_gflops_1thread", shapes[0].gflops[0], ", ");
     printf("\"threads\": %d, \"hidden\": %d, \"layers\": %d, \"pixels_per_step\": %d, "
@@ -285,6 +430,7 @@ static void usage(FILE *to, const char *program)
             "  --threads N          the multi-thread count (all online cores)\n"
             "  --reps R             timed repetitions, median reported (3)\n"
             "  --sgemm-size S       side of the large square product (2048)\n"
+            "  --data DIR           the MNIST files: training and test digits (data/mnist10k)\n"
             "  --help\n",
             program);
 }
@@ -309,9 +455,10 @@ static int parse_options(int argc, char **argv, bench_options *opt)
         {"pixels-per-step", required_argument, NULL, 'D'},
         {"batch", required_argument, NULL, 'B'}, {"threads", required_argument, NULL, 'N'},
         {"reps", required_argument, NULL, 'R'}, {"sgemm-size", required_argument, NULL, 'S'},
+        {"data", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *opt = (bench_options){128, 1, 1, 64, cores > 0 ? (int)cores : 1, 3, 2048};
+    *opt = (bench_options){128, 1, 1, 64, cores > 0 ? (int)cores : 1, 3, 2048, "data/mnist10k"};
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (c) {
@@ -322,6 +469,7 @@ static int parse_options(int argc, char **argv, bench_options *opt)
         case 'N': bad = parse_positive(optarg, "--threads", &opt->threads); break;
         case 'R': bad = parse_positive(optarg, "--reps", &opt->reps); break;
         case 'S': bad = parse_positive(optarg, "--sgemm-size", &opt->sgemm_size); break;
+        case 'd': opt->data_dir = optarg; break;
         case 'h': usage(stdout, argv[0]); return 1;
         default: bad = 1;
         }
@@ -346,14 +494,20 @@ int main(int argc, char **argv)
     gemm_shape shapes[6];
     int count = gru_shapes(&opt, shapes);
     set_blas_threads(opt.threads);
-    double train = measure_training_images_per_s(&opt);
-    double complete = measure_completions_per_s(&opt);
+    model_figures fig;
+    for (int t = 0; t < 2; t++) { /* one thread, then N (measured once if N is 1) */
+        int threads = t == 0 ? 1 : opt.threads;
+        fig.train[t] = t == 1 && threads == 1 ? fig.train[0]
+                                              : measure_training_images_per_s(&opt, threads);
+        fig.complete[t] = t == 1 && threads == 1 ? fig.complete[0]
+                                                 : measure_completions_per_s(&opt, threads);
+    }
     double rss = peak_rss_mb(); /* before the sgemm operands, which the model never needs */
     if (measure_sgemm(&opt, shapes, count) != 0) {
         fprintf(stderr, "bench: out of memory for the sgemm operands\n");
         return 1;
     }
-    print_table(&opt, shapes, count, train, complete, rss);
-    print_json(&opt, shapes, count, train, complete, rss);
+    print_table(&opt, shapes, count, &fig, rss);
+    print_json(&opt, shapes, count, &fig, rss);
     return 0;
 }
