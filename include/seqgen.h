@@ -1034,7 +1034,8 @@ typedef struct seqgen_complete_options {
     double temperature;    /**< Sampling only: finite and > 0; below 1 sharpens towards greedy,
                                 above 1 flattens towards coin flips. Default 1. */
     uint64_t seed;         /**< Sampling only: seed of the generators. Default 0. */
-    uint64_t first_stream; /**< Sampling only: sequence b uses stream first_stream + b. Default 0. */
+    uint64_t first_stream; /**< Sampling only: sequence b uses stream first_stream + b.
+                                Default 0. */
 } seqgen_complete_options;
 
 /**
@@ -1079,7 +1080,8 @@ typedef enum seqgen_eval_metric {
 
 /** Evaluation settings. Start from seqgen_eval_options_default(). */
 typedef struct seqgen_eval_options {
-    unsigned metrics;                 /**< An OR of ::seqgen_eval_metric; default ::SEQGEN_EVAL_ALL. */
+    unsigned metrics;                 /**< An OR of ::seqgen_eval_metric; default
+                                           ::SEQGEN_EVAL_ALL. */
     int given;                        /**< K, pixels given to completion; a multiple of D, at most
                                            the image's pixels. Default 500. */
     seqgen_complete_options complete; /**< The decoder. Default greedy; with sampling, test image

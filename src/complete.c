@@ -233,7 +233,8 @@ int sg_check_complete_options(const seqgen_complete_options *opts)
 {
     if (opts->decode != SEQGEN_DECODE_GREEDY && opts->decode != SEQGEN_DECODE_SAMPLE)
         return sg_error(SEQGEN_EINVAL, "unknown decoder %d", (int)opts->decode);
-    if (opts->decode == SEQGEN_DECODE_SAMPLE && !(isfinite(opts->temperature) && opts->temperature > 0.0))
+    const int positive = isfinite(opts->temperature) && opts->temperature > 0.0;
+    if (opts->decode == SEQGEN_DECODE_SAMPLE && !positive)
         return sg_error(SEQGEN_EINVAL, "the sampling temperature must be finite and > 0, got %g",
                         opts->temperature);
     return SEQGEN_OK;
@@ -272,8 +273,13 @@ static int check_arguments(const seqgen_model *model, const float *sequences, si
     const char *in = (const char *)sequences, *out = (const char *)completed;
     if (in != out && in < out + bytes && out < in + bytes)
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: the output overlaps the sequences");
-    if (probs && (const char *)probs < in + bytes && in < (const char *)(probs + count * (pixels - given)))
-        return sg_error(SEQGEN_EINVAL, "seqgen_complete: the probabilities overlap the sequences");
+    if (probs) {
+        const char *p = (const char *)probs;
+        const char *p_end = (const char *)(probs + count * (size_t)(pixels - given));
+        if (p < in + bytes && in < p_end)
+            return sg_error(SEQGEN_EINVAL, "seqgen_complete: the probabilities overlap the "
+                            "sequences");
+    }
     for (size_t s = 0; s < count; s++)
         for (int i = 0; i < given; i++)
             if (!isfinite(sequences[s * pixels + i]))

@@ -19,7 +19,9 @@ static int load_sets(void **state)
 {
     (void)state;
     int status = seqgen_dataset_open_dir(&test_set, "data/mnist10k", SEQGEN_SPLIT_TEST);
-    return status ? status : seqgen_dataset_open_dir(&train_set, "data/mnist10k", SEQGEN_SPLIT_TRAIN);
+    if (status)
+        return status;
+    return seqgen_dataset_open_dir(&train_set, "data/mnist10k", SEQGEN_SPLIT_TRAIN);
 }
 
 static int free_sets(void **state)
