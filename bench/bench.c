@@ -40,11 +40,16 @@ typedef struct bench_options {
     const char *data_dir; /* the MNIST files (data/mnist10k) */
 } bench_options;
 
-/* The model's figures, each with one thread ([0]) and with N threads ([1]); NAN if not
- * measured. */
+/* A throughput: per second of wall-clock time, and per second of the process's CPU time (all
+ * threads), which other work on a shared machine disturbs less. NAN if not measured. */
+typedef struct throughput {
+    double per_s, per_cpu_s;
+} throughput;
+
+/* The model's figures, each with one thread ([0]) and with N threads ([1]). */
 typedef struct model_figures {
-    double train[2];    /* images/s */
-    double complete[2]; /* completions/s */
+    throughput train[2];    /* images */
+    throughput complete[2]; /* completions */
 } model_figures;
 
 /* One sgemm shape as the GRU uses it: C[m x n] (+)= op(A) op(B) with inner dimension k. */
@@ -65,6 +70,13 @@ static double now_seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -75,6 +87,25 @@ static double median(double *values, int count)
 {
     qsort(values, (size_t)count, sizeof *values, compare_doubles);
     return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+/* Times `reps` runs of run(context) after one untimed warm-up, each doing `items` items of
+ * work; the median rates. NAN if a run fails (run returns nonzero). */
+static throughput median_throughput(int (*run)(void *), void *context, double items, int reps)
+{
+    throughput result = {NAN, NAN};
+    double *rates = malloc(2 * (size_t)reps * sizeof *rates);
+    int ok = rates && run(context) == 0;
+    for (int r = 0; ok && r < reps; r++) {
+        double wall = now_seconds(), cpu = cpu_seconds();
+        ok = run(context) == 0;
+        rates[r] = items / (now_seconds() - wall);
+        rates[reps + r] = items / (cpu_seconds() - cpu);
+    }
+    if (ok)
+        result = (throughput){median(rates, reps), median(rates + reps, reps)};
+    free(rates);
+    return result;
 }
 
 static double peak_rss_mb(void)
@@ -164,19 +195,27 @@ static seqgen_model *create_model(const bench_options *opt, int threads)
     return model;
 }
 
-/* One training step per batch: teacher-forced forward and backward (inputs steps 0..T-1,
- * targets 1..T, MSE), then Adam. */
-static int train_batches(seqgen_model *model, seqgen_optim *adam, const float *sequences,
-                         int batches, const bench_options *opt)
+/* One timed unit of training: a training step (teacher-forced forward and backward, inputs
+ * steps 0..T-1, targets 1..T, MSE, then Adam) on each of `batches` batches. */
+typedef struct training_run {
+    const bench_options *opt;
+    seqgen_model *model;
+    seqgen_optim *adam;
+    const float *sequences;
+    int batches;
+} training_run;
+
+static int train_batches(void *context)
 {
-    const int length = IMAGE_PIXELS / opt->pixels_per_step;
+    const training_run *run = context;
+    const int length = IMAGE_PIXELS / run->opt->pixels_per_step;
     const seqgen_train_options train = seqgen_train_options_default(); /* MSE, p = 1 */
-    for (int i = 0; i < batches; i++) {
-        const float *batch = sequences + (size_t)i * opt->batch * IMAGE_PIXELS;
-        int status = seqgen_model_train_sequences(model, batch, opt->batch, length, &train,
-                                                  NULL, NULL);
+    for (int i = 0; i < run->batches; i++) {
+        const float *batch = run->sequences + (size_t)i * run->opt->batch * IMAGE_PIXELS;
+        int status = seqgen_model_train_sequences(run->model, batch, run->opt->batch, length,
+                                                  &train, NULL, NULL);
         if (!status)
-            status = seqgen_optim_step(adam, model);
+            status = seqgen_optim_step(run->adam, run->model);
         if (report(status, "training step") < 0)
             return status;
     }
@@ -185,60 +224,64 @@ static int train_batches(seqgen_model *model, seqgen_optim *adam, const float *s
 
 /* (a) Training images/s at batch B, T = 784/D - 1 steps, MSE, Adam lr 1e-3, teacher forcing, on
  * the first TRAIN_BATCHES_PER_REP batches of the bundled training digits, with `threads`
- * threads: one warm-up batch (which also allocates the workspace), then the median of opt->reps
- * repetitions of TRAIN_BATCHES_PER_REP batches. Only the training steps are timed. NAN if
- * anything fails (reported on stderr). */
-static double measure_training_images_per_s(const bench_options *opt, int threads)
+ * threads: one warm-up (which also allocates the workspace), then the median of opt->reps
+ * repetitions of those batches. Only the training steps are timed. NAN if anything fails
+ * (reported on stderr). */
+static throughput measure_training_images_per_s(const bench_options *opt, int threads)
 {
+    throughput result = {NAN, NAN};
     size_t count = (size_t)opt->batch * TRAIN_BATCHES_PER_REP;
     float *sequences = load_sequences(opt, SEQGEN_SPLIT_TRAIN, &count);
     seqgen_model *model = sequences ? create_model(opt, threads) : NULL;
     seqgen_optim *adam = NULL;
     const seqgen_optim_config adam_cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
-    double *rates = malloc((size_t)opt->reps * sizeof *rates);
-    int ok = model && rates &&
-             report(seqgen_optim_create(&adam, model, &adam_cfg), "seqgen_optim_create") == 0 &&
-             train_batches(model, adam, sequences, 1, opt) == 0;
-    for (int r = 0; ok && r < opt->reps; r++) {
-        double start = now_seconds();
-        ok = train_batches(model, adam, sequences, TRAIN_BATCHES_PER_REP, opt) == 0;
-        rates[r] = (double)count / (now_seconds() - start);
+    if (model && report(seqgen_optim_create(&adam, model, &adam_cfg), "seqgen_optim_create") == 0) {
+        training_run run = {opt, model, adam, sequences, TRAIN_BATCHES_PER_REP};
+        result = median_throughput(train_batches, &run, (double)count, opt->reps);
     }
-    double result = ok ? median(rates, opt->reps) : NAN;
-    free(rates);
     seqgen_optim_free(adam);
     seqgen_model_free(model);
     free(sequences);
     return result;
 }
 
+/* One timed unit of completion: one seqgen_complete() call on all the test digits. */
+typedef struct completion_run {
+    const seqgen_model *model;
+    const float *sequences;
+    float *completed;
+    size_t count;
+} completion_run;
+
+static int complete_digits(void *context)
+{
+    const completion_run *run = context;
+    const seqgen_complete_options greedy = seqgen_complete_options_default();
+    return report(seqgen_complete(run->model, run->sequences, run->count, IMAGE_PIXELS,
+                                  COMPLETE_GIVEN, &greedy, run->completed, NULL),
+                  "seqgen_complete");
+}
+
 /* (b) Completions/s for every bundled test digit (997) in one seqgen_complete() call, the first
  * COMPLETE_GIVEN pixels given, the rest generated greedily, with `threads` threads: one warm-up,
  * then the median of opt->reps calls. The model is freshly initialised: completion does the same
  * work whatever the weights. Only the calls are timed. NAN if anything fails. */
-static double measure_completions_per_s(const bench_options *opt, int threads)
+static throughput measure_completions_per_s(const bench_options *opt, int threads)
 {
+    throughput result = {NAN, NAN};
     if (COMPLETE_GIVEN % opt->pixels_per_step != 0) {
         fprintf(stderr, "bench: completion not measured: D = %d does not divide the %d given "
                 "pixels\n", opt->pixels_per_step, COMPLETE_GIVEN);
-        return NAN;
+        return result;
     }
     size_t count = 0; /* the whole test split */
     float *sequences = load_sequences(opt, SEQGEN_SPLIT_TEST, &count);
     float *completed = sequences ? malloc(count * IMAGE_PIXELS * sizeof *completed) : NULL;
     seqgen_model *model = completed ? create_model(opt, threads) : NULL;
-    double *rates = malloc((size_t)opt->reps * sizeof *rates);
-    const seqgen_complete_options greedy = seqgen_complete_options_default();
-    int ok = model && rates;
-    for (int r = -1; ok && r < opt->reps; r++) { /* r = -1: the warm-up */
-        double start = now_seconds();
-        ok = report(seqgen_complete(model, sequences, count, IMAGE_PIXELS, COMPLETE_GIVEN,
-                                    &greedy, completed, NULL), "seqgen_complete") == 0;
-        if (r >= 0)
-            rates[r] = (double)count / (now_seconds() - start);
+    if (model) {
+        completion_run run = {model, sequences, completed, count};
+        result = median_throughput(complete_digits, &run, (double)count, opt->reps);
     }
-    double result = ok ? median(rates, opt->reps) : NAN;
-    free(rates);
     seqgen_model_free(model);
     free(completed);
     free(sequences);
@@ -354,6 +397,8 @@ static void print_number(const char *key, double value, const char *separator)
 /* One row of the model's table: the figure with 1 and with N threads, and the speed-up. */
 static void print_model_row(const char *name, const double figure[2], const char *unit)
 {
+    if (!isfinite(figure[0]) && !isfinite(figure[1]) && name[0] == '\0')
+        return; /* a derived row of a figure not measured */
     printf("  %-11s", name);
     for (int t = 0; t < 2; t++)
         if (isfinite(figure[t]))
@@ -369,15 +414,21 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
                         const model_figures *fig, double rss)
 {
     const double flops = train_flops_per_image(opt);
-    const double gflops[2] = {fig->train[0] * flops / 1e9, fig->train[1] * flops / 1e9};
+    const double train[2] = {fig->train[0].per_s, fig->train[1].per_s};
+    const double train_cpu[2] = {fig->train[0].per_cpu_s, fig->train[1].per_cpu_s};
+    const double gflops[2] = {train[0] * flops / 1e9, train[1] * flops / 1e9};
+    const double complete[2] = {fig->complete[0].per_s, fig->complete[1].per_s};
+    const double complete_cpu[2] = {fig->complete[0].per_cpu_s, fig->complete[1].per_cpu_s};
     printf("libseqgen %s, H=%d, L=%d, D=%d, B=%d, T=%d; median of %d after a warm-up\n",
            seqgen_version(), opt->hidden, opt->layers, opt->pixels_per_step, opt->batch,
            IMAGE_PIXELS / opt->pixels_per_step - 1, opt->reps);
     printf("  %-11s %20s %20s %7s\n", "", "1 thread", (opt->threads > 1 ? "N threads" : "-"),
-           "speed-up");
-    print_model_row("training", fig->train, "images/s");
+           "N / 1");
+    print_model_row("training", train, "images/s");
     print_model_row("", gflops, "GFLOP/s");
-    print_model_row("completion", fig->complete, "digits/s");
+    print_model_row("", train_cpu, "/CPU-s");
+    print_model_row("completion", complete, "digits/s");
+    print_model_row("", complete_cpu, "/CPU-s");
     printf("  peak RSS    %10.0f MB (training at B=%d and completion of the test digits)\n", rss,
            opt->batch);
     printf("cblas_sgemm GFLOP/s (row-major)%s\n",
@@ -393,12 +444,16 @@ static void print_json(const bench_options *opt, const gemm_shape *shapes, int c
 {
     const double flops = train_flops_per_image(opt);
     printf("{\"implementation\": \"libseqgen\", ");
-    print_number("train_images_per_s", fig->train[1], ", ");
-    print_number("train_gflops", fig->train[1] * flops / 1e9, ", ");
-    print_number("complete_per_s", fig->complete[1], ", ");
-    print_number("train_images_per_s_1thread", fig->train[0], ", ");
-    print_number("train_gflops_1thread", fig->train[0] * flops / 1e9, ", ");
-    print_number("complete_per_s_1thread", fig->complete[0], ", ");
+    print_number("train_images_per_s", fig->train[1].per_s, ", ");
+    print_number("train_gflops", fig->train[1].per_s * flops / 1e9, ", ");
+    print_number("complete_per_s", fig->complete[1].per_s, ", ");
+    print_number("train_images_per_s_1thread", fig->train[0].per_s, ", ");
+    print_number("train_gflops_1thread", fig->train[0].per_s * flops / 1e9, ", ");
+    print_number("complete_per_s_1thread", fig->complete[0].per_s, ", ");
+    print_number("train_images_per_cpu_s", fig->train[1].per_cpu_s, ", ");
+    print_number("train_images_per_cpu_s_1thread", fig->train[0].per_cpu_s, ", ");
+    print_number("complete_per_cpu_s", fig->complete[1].per_cpu_s, ", ");
+    print_number("complete_per_cpu_s_1thread", fig->complete[0].per_cpu_s, ", ");
     print_number("sgemm_gflops", shapes[0].gflops[1], ", ");
     print_number("sgemm_gflops_1thread", shapes[0].gflops[0], ", ");
     printf("\"threads\": %d, \"hidden\": %d, \"layers\": %d, \"pixels_per_step\": %d, "
