@@ -32,6 +32,21 @@ $CC -std=c11 "$stage/outside.c" -o "$stage/outside-shared" $(pkg-config --cflags
 $CC -std=c11 -static "$stage/outside.c" -o "$stage/outside-static" \
     $(pkg-config --cflags seqgen) $(pkg-config --static --libs seqgen)
 
+# The README's API example, taken from the README itself so it cannot drift.
+sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' > "$stage/readme_example.c"
+# shellcheck disable=SC2046
+$CC -std=c11 -Wall -Wextra -Werror "$stage/readme_example.c" -o "$stage/readme-example" \
+    $(pkg-config --cflags --libs seqgen) -Wl,-rpath,"$prefix/lib"
+"$stage/readme-example" > "$stage/readme-example.out" || {
+    echo "install test: the README example failed" >&2
+    exit 1
+}
+grep -q "^wrote [0-9]* ink pixels of 284$" "$stage/readme-example.out" || {
+    echo "install test: the README example printed something unexpected:" >&2
+    cat "$stage/readme-example.out" >&2
+    exit 1
+}
+
 for kind in shared static; do
     out=$("$stage/outside-$kind")
     if [ "$out" != "$expected bad file format" ]; then
@@ -51,4 +66,4 @@ if [ -n "$left" ]; then
     echo "install test: uninstall left files behind: $left" >&2
     exit 1
 fi
-echo "install test: 2 passed, 0 failed (shared and static programs print $expected)"
+echo "install test: 3 passed, 0 failed (shared and static programs print $expected; the README example runs)"
