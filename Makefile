@@ -143,7 +143,7 @@ check-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	$(MAKE) BUILD=build/asan LIBOUT=build/asan/lib CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-tests
 
-# test_train (48 Adam steps on real digits, 8 s natively) takes over 40 min under valgrind; its
+# test_train (48 Adam steps on real digits, 8 s natively) runs over 35 min under valgrind; its
 # code paths are covered there by the model, optimiser, fault and thread suites, and it runs
 # under check-asan.
 VALGRIND_SKIP ?= test_train
