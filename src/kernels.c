@@ -35,18 +35,16 @@ void sg_blas_single_thread(void)
  * need a scalar epilogue). The remainder of a row runs through the same inline body with a
  * variable count. kernels.o is compiled with -fno-trapping-math (see the Makefile) so that the
  * clamps in sg_expf become vector min/max; NaN and Inf still propagate. */
-#define SG_LANES 16
+#define SG_LANES 8
 
-/* On x86-64 with GCC, the loop kernels are also compiled for AVX2 and AVX-512 and the best
- * version is picked when the library loads (function multiversioning): two and four times the
- * SSE width (a block of SG_LANES is one AVX-512 vector), same results (elementwise IEEE
- * operations, no FMA contraction under -std=c11). AVX-512 made completion about 14% faster on
- * the project's AMD EPYC (docs/performance.md). */
+/* On x86-64 with GCC, the loop kernels are also compiled for AVX2 and the best version is picked
+ * when the library loads (function multiversioning): twice the vector width, same results
+ * (no FMA contraction under -std=c11). */
 /* Not under ThreadSanitizer: it instruments the clones' resolver, which the dynamic loader runs
  * before the sanitizer's runtime is initialised (a crash at start-up). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(__SANITIZE_THREAD__)
-#define SG_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define SG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SG_VECTOR_CLONES
 #endif
