@@ -10,7 +10,6 @@
 #include "complete.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "gru.h"
 #include "kernels.h"
 #include "model_impl.h"
+#include "parallel.h"
 #include "rng.h"
 #include "status.h"
 
@@ -213,20 +213,6 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-/* Runs the workers, one per thread (the caller's thread takes the first); if a thread cannot be
- * started, the others take its share: same result, less parallel. */
-static void run_workers(sg_complete_worker *workers, int n)
-{
-    pthread_t tid[n];
-    int started[n];
-    for (int i = 1; i < n; i++)
-        started[i] = pthread_create(&tid[i], NULL, run_worker, &workers[i]) == 0;
-    run_worker(&workers[0]);
-    for (int i = 1; i < n; i++)
-        if (started[i])
-            pthread_join(tid[i], NULL);
-}
-
 /* ---- The call ------------------------------------------------------------------------------- */
 
 int sg_check_complete_options(const seqgen_complete_options *opts)
@@ -310,7 +296,7 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
         status = alloc_worker(&workers[i], model);
     }
     if (!status)
-        run_workers(workers, threads);
+        sg_run_parallel(run_worker, workers, sizeof *workers, threads);
     for (int i = 0; workers && i < threads; i++) {
         free(workers[i].memory);
         free(workers[i].rngs);

@@ -1,5 +1,6 @@
-/* The model's structure, shared by model.c (handle, tensors, generation) and train.c (the
- * threaded training pass). Private to those two files. */
+/* The model's structure, shared by the files that compute with it: model.c (handle, tensors,
+ * generation), train.c (the threaded training pass) and complete.c (batched completion). Other
+ * files go through model.h. */
 #ifndef SEQGEN_MODEL_IMPL_H
 #define SEQGEN_MODEL_IMPL_H
 

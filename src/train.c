@@ -5,7 +5,6 @@
  *
  * Activations are time-major inside ([T][rows][...]); the public arrays are batch-major. */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +14,7 @@
 #include "loss.h"
 #include "model.h"
 #include "model_impl.h"
+#include "parallel.h"
 #include "status.h"
 
 /* Steps per chunk of the batched input projection and of the weight-gradient products: large
@@ -313,23 +313,6 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-/* Runs the workers' slices, one per thread (the caller's thread takes the first). A thread that
- * cannot be started has its slice run by the caller afterwards: same result, less parallel. */
-static void run_workers(sg_worker *workers, int n)
-{
-    pthread_t tid[n > 1 ? n - 1 : 1];
-    int started[n > 1 ? n - 1 : 1];
-    for (int i = 1; i < n; i++)
-        started[i - 1] = pthread_create(&tid[i - 1], NULL, run_worker, &workers[i]) == 0;
-    run_worker(&workers[0]);
-    for (int i = 1; i < n; i++) {
-        if (started[i - 1])
-            pthread_join(tid[i - 1], NULL);
-        else
-            run_worker(&workers[i]);
-    }
-}
-
 /* ---- The pass ------------------------------------------------------------------------------- */
 
 /* Draws the coins (and, for SAMPLE feedback, the uniforms) of every sequence and step in a fixed
@@ -387,7 +370,7 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, dou
         w->first = (int)((long long)ps->batch * i / threads);
         w->rows = (int)((long long)ps->batch * (i + 1) / threads) - w->first;
     }
-    run_workers(m->workers, threads);
+    sg_run_parallel(run_worker, m->workers, sizeof *m->workers, threads);
     double mse = 0.0, bce = 0.0;
     for (int i = 0; i < threads; i++) {
         mse += m->workers[i].mse_sum;
