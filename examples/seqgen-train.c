@@ -564,11 +564,8 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
     seqgen_train_stats st;
     int status = seqgen_model_train_sequences(r->model, x, (int)n, (int)r->steps, &r->opts, NULL,
                                               &st);
-    if (status == SEQGEN_OK) {
-        uint64_t inputs = n * (r->steps - 2);
-        uint64_t forced = (uint64_t)llround(st.teacher_fraction * (double)inputs);
-        status = seqgen_sched_record_batch(r->state.sched, forced, inputs);
-    }
+    if (status == SEQGEN_OK)
+        status = seqgen_sched_record_batch(r->state.sched, st.teacher_forced, st.mixable);
     if (status == SEQGEN_OK)
         status = seqgen_optim_step(r->state.optim, r->model);
     if (status != SEQGEN_OK) {

@@ -529,6 +529,8 @@ typedef struct seqgen_train_stats {
     double bce;              /**< Mean binary cross-entropy, whatever the loss. */
     double nll_nats;         /**< BCE summed over each sequence's predictions, averaged over sequences. */
     double teacher_fraction; /**< Fraction of inputs at steps t > 0 that were the true pixels (1 if T = 1). */
+    uint64_t teacher_forced; /**< How many inputs at steps t > 0 were the true pixels. */
+    uint64_t mixable;        /**< How many inputs were at steps t > 0: B * (T - 1). */
 } seqgen_train_stats;
 
 /** Per-step state of a batch of sequences for generation (see seqgen_model_step()). */

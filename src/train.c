@@ -355,7 +355,7 @@ static int check_pass(const seqgen_model *m, const float *inputs, const float *t
 }
 
 /* Splits the batch into slices, runs them, sums the gradients and the losses. */
-static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, double forced_fraction)
+static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uint64_t forced)
 {
     int threads = sg_model_thread_count(m);
     if (threads > ps->batch)
@@ -378,7 +378,9 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, dou
     }
     const double count = (double)ps->batch * ps->steps * m->cfg.pixels_per_step;
     seqgen_train_stats st = {.mse = mse / count, .bce = bce / count, .nll_nats = bce / ps->batch,
-                             .teacher_fraction = forced_fraction};
+                             .teacher_forced = forced,
+                             .mixable = (uint64_t)ps->batch * (uint64_t)(ps->steps - 1)};
+    st.teacher_fraction = st.mixable ? (double)forced / (double)st.mixable : 1.0;
     st.loss = ps->loss == SEQGEN_LOSS_BCE ? st.bce : st.mse;
     if (!isfinite(st.mse) || !isfinite(st.bce))
         return sg_error(SEQGEN_ENUMERIC, "the loss is not finite (MSE %g, BCE %g): the parameters "
@@ -421,8 +423,7 @@ static int forward_backward(seqgen_model *m, const float *inputs, size_t input_s
             for (int t = 1; t < steps; t++)
                 forced += teacher[(size_t)b * steps + t] != 0;
     }
-    double fraction = steps > 1 ? (double)forced / ((double)batch * (steps - 1)) : 1.0;
-    return run_pass(m, &ps, stats, fraction);
+    return run_pass(m, &ps, stats, forced);
 }
 
 int seqgen_model_forward_backward(seqgen_model *model, const float *inputs, const float *targets,

@@ -1135,9 +1135,7 @@ static void train_until(seqgen_model *m, seqgen_train_state *t, uint64_t iterati
         opts.teacher_prob = seqgen_sched_p(t->sched);
         seqgen_train_stats stats;
         assert_ok(seqgen_model_train_sequences(m, x, (int)n, (int)T, &opts, NULL, &stats));
-        uint64_t inputs = n * (T - 2);
-        uint64_t forced = (uint64_t)llround(stats.teacher_fraction * (double)inputs);
-        assert_ok(seqgen_sched_record_batch(t->sched, forced, inputs));
+        assert_ok(seqgen_sched_record_batch(t->sched, stats.teacher_forced, stats.mixable));
         assert_ok(seqgen_optim_step(t->optim, m));
         seqgen_sched_on_batch(t->sched);
         t->iteration++;

@@ -436,6 +436,8 @@ static void teacher_fraction_matches_p(void **state)
         /* n = B (T - 1) independent coins: 5 binomial standard deviations (false alarm ~6e-7) */
         const double count = (double)B * (T - 1);
         assert_allclose(st.teacher_fraction, ps[i], 0.0, 5.0 * sqrt(ps[i] * (1.0 - ps[i]) / count));
+        assert_int_equal(st.mixable, (uint64_t)B * (T - 1));
+        assert_allclose((double)st.teacher_forced / count, st.teacher_fraction, 0.0, 0.0);
     }
     seqgen_model_free(m);
     free(x), free(y);
