@@ -85,7 +85,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(BASEFLAGS) -fvisibility=hidden $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The GRU's activation loops (src/kernels.c) vectorise only if comparisons may not trap: GCC then
-# turns their clamps into vector min/max. Unlike -ffast-math this keeps NaN and Inf semantics.
+# turns their clamps into vector min/max. Unlike the fast-math flags, this keeps NaN and Inf
+# semantics.
 $(BUILD)/src/kernels.o: BASEFLAGS += -fno-trapping-math
 
 $(STATIC_LIB): $(LIB_OBJ)

@@ -26,15 +26,6 @@ static int free_digits(void **state)
     return 0;
 }
 
-static seqgen_model *make_model(int D, int H, int L, uint64_t seed, int threads)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 /* Binary pixels of test digits first, first + 1, ..., first + count - 1. */
 static float *digit_pixels(size_t first, size_t count)
 {
@@ -101,7 +92,7 @@ static size_t count_different(const float *a, const float *b, size_t n)
 static void check_greedy(int D, int H, int L, int given)
 {
     enum { N = 6 };
-    seqgen_model *m = make_model(D, H, L, 7, 1);
+    seqgen_model *m = tu_make_model(D, H, L, 7, 1);
     float *truth = digit_pixels(10, N);
     float *out = floats(N * PIXELS, -1), *probs = floats(N * (PIXELS - given), -1);
     float *ref = floats(N * PIXELS, -2), *ref_probs = floats(N * (PIXELS - given), -2);
@@ -137,7 +128,7 @@ static void greedy_follows_its_own_output(void **state)
 {
     (void)state;
     enum { N = 3, K = 500 };
-    seqgen_model *m = make_model(1, 1, 1, 1, 1);
+    seqgen_model *m = tu_make_model(1, 1, 1, 1, 1);
     const float w_ih[3] = {0, 0, 10}, w_hh[3] = {0, 0, 0}, b_ih[3] = {0, -30, -5};
     const float b_hh[3] = {0, 0, 0}, out_w[1] = {-10}, out_b[1] = {0};
     assert_ok(seqgen_model_set_tensor(m, "weight_ih_l0", w_ih, 3));
@@ -161,7 +152,7 @@ static void sampled_probabilities_equal_the_step_api(void **state)
 {
     (void)state;
     enum { N = 5, K = 300 };
-    seqgen_model *m = make_model(2, 16, 2, 3, 1);
+    seqgen_model *m = tu_make_model(2, 16, 2, 3, 1);
     float *truth = digit_pixels(0, N);
     float *out = floats(N * PIXELS, -1), *probs = floats(N * (PIXELS - K), -1);
     float *ref = floats(N * PIXELS, -2), *ref_probs = floats(N * (PIXELS - K), -2);
@@ -181,7 +172,7 @@ static void given_pixels_are_untouched(void **state)
 {
     (void)state;
     enum { N = 4, K = 500 };
-    seqgen_model *m = make_model(1, 16, 1, 5, 1);
+    seqgen_model *m = tu_make_model(1, 16, 1, 5, 1);
     float *truth = digit_pixels(20, N), *keep = digit_pixels(20, N), *out = floats(N * PIXELS, -1);
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE;
@@ -200,7 +191,7 @@ static void sampling_is_reproducible_and_streamed(void **state)
 {
     (void)state;
     enum { N = 7, K = 400 };
-    seqgen_model *m = make_model(1, 16, 1, 9, 1);
+    seqgen_model *m = tu_make_model(1, 16, 1, 9, 1);
     float *truth = digit_pixels(30, N);
     float *a = floats(N * PIXELS, 0), *b = floats(N * PIXELS, 0), *part = floats(3 * PIXELS, 0);
     seqgen_complete_options opts = seqgen_complete_options_default();
@@ -233,7 +224,7 @@ static void threads_do_not_change_the_result(void **state)
 {
     (void)state;
     enum { N = 150, K = 600 };
-    seqgen_model *m = make_model(1, 8, 1, 2, 1);
+    seqgen_model *m = tu_make_model(1, 8, 1, 2, 1);
     float *truth = digit_pixels(100, N);
     float *one = floats(N * PIXELS, 0), *three = floats(N * PIXELS, 0);
     float *p1 = floats(N * (PIXELS - K), 0), *p3 = floats(N * (PIXELS - K), 0);
@@ -257,7 +248,7 @@ static void temperature_limits(void **state)
 {
     (void)state;
     enum { N = 20, K = 500, GEN = PIXELS - K };
-    seqgen_model *m = make_model(1, 16, 1, 4, 1);
+    seqgen_model *m = tu_make_model(1, 16, 1, 4, 1);
     float *truth = digit_pixels(200, N);
     float *greedy = floats(N * PIXELS, 0), *sampled = floats(N * PIXELS, 0);
     float *probs = floats(N * GEN, 0);
@@ -298,7 +289,7 @@ static void k_zero_and_k_full(void **state)
 {
     (void)state;
     enum { N = 3, D = 2 };
-    seqgen_model *m = make_model(D, 12, 1, 6, 1);
+    seqgen_model *m = tu_make_model(D, 12, 1, 6, 1);
     float *truth = digit_pixels(40, N);
     float *out = floats(N * PIXELS, -1), *probs = floats(N * PIXELS, -1);
     float *ref = floats(N * PIXELS, -2), *ref_probs = floats(N * PIXELS, -2);
@@ -345,7 +336,7 @@ static void expect_einval(const seqgen_model *m, const float *in, size_t count, 
 static void bad_arguments_are_rejected(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(4, 8, 1, 1, 1);
+    seqgen_model *m = tu_make_model(4, 8, 1, 1, 1);
     float *in = digit_pixels(0, 2), *out = floats(2 * PIXELS, -5);
     seqgen_complete_options opts = seqgen_complete_options_default();
     expect_einval(NULL, in, 2, PIXELS, 500, NULL, out, "NULL model");

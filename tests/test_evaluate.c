@@ -32,15 +32,6 @@ static int free_sets(void **state)
     return 0;
 }
 
-static seqgen_model *make_model(int D, int H, uint64_t seed, int threads)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = D, cfg.hidden = H, cfg.seed = seed, cfg.threads = threads;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 /* Makes the model's logit `logit` for every pixel, whatever its input: out.weight = 0. */
 static void constant_logit(seqgen_model *m, float logit)
 {
@@ -74,7 +65,7 @@ static double softplus(double x)
 static void check_constant_model(int D, float a, int given)
 {
     enum { N = 40 };
-    seqgen_model *m = make_model(D, 8, 3, 2);
+    seqgen_model *m = tu_make_model(D, 8, 1, 3, 2);
     constant_logit(m, a);
     seqgen_eval_options opts = seqgen_eval_options_default();
     opts.limit = N;
@@ -139,7 +130,7 @@ static void digit_kept_matches_direct_search(void **state)
 {
     (void)state;
     enum { N = 30, K = 392 };
-    seqgen_model *m = make_model(1, 16, 5, 2);
+    seqgen_model *m = tu_make_model(1, 16, 1, 5, 2);
     seqgen_eval_options opts = seqgen_eval_options_default();
     opts.limit = N;
     opts.given = K;
@@ -204,7 +195,7 @@ static void loss_matches_the_model_and_ignores_batching(void **state)
 {
     (void)state;
     enum { N = 12, T = PIXELS - 1 };
-    seqgen_model *m = make_model(1, 16, 8, 1);
+    seqgen_model *m = tu_make_model(1, 16, 1, 8, 1);
     size_t idx[N];
     for (size_t i = 0; i < N; i++)
         idx[i] = i;
@@ -269,7 +260,7 @@ static void evaluation_does_not_perturb_training(void **state)
     float *params[2];
     size_t n = 0;
     for (int run = 0; run < 2; run++) {
-        seqgen_model *m = make_model(1, 12, 21, 2);
+        seqgen_model *m = tu_make_model(1, 12, 1, 21, 2);
         seqgen_optim *opt = NULL;
         seqgen_optim_config oc = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
         assert_ok(seqgen_optim_create(&opt, m, &oc));
@@ -297,7 +288,7 @@ static void evaluation_does_not_perturb_training(void **state)
 static void sampled_evaluation_is_reproducible(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(1, 12, 4, 2);
+    seqgen_model *m = tu_make_model(1, 12, 1, 4, 2);
     seqgen_eval_options opts = seqgen_eval_options_default();
     opts.limit = 25;
     opts.metrics = SEQGEN_EVAL_COMPLETION;
@@ -329,7 +320,7 @@ static void expect_status(seqgen_model *m, seqgen_dataset *train, const seqgen_e
 static void bad_arguments_are_rejected(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(4, 8, 1, 1), *m5 = make_model(5, 8, 1, 1);
+    seqgen_model *m = tu_make_model(4, 8, 1, 1, 1), *m5 = tu_make_model(5, 8, 1, 1, 1);
     seqgen_eval_results r;
     assert_int_equal(seqgen_evaluate_dataset(NULL, test_set, NULL, NULL, &r), SEQGEN_EINVAL);
     assert_int_equal(seqgen_evaluate_dataset(m, NULL, NULL, NULL, &r), SEQGEN_EINVAL);
@@ -367,7 +358,7 @@ static void allocation_failures_are_reported(void **state)
     seqgen_dataset *train = NULL;
     assert_ok(seqgen_dataset_open_dir(&train, "data/mnist10k", SEQGEN_SPLIT_TRAIN));
     assert_ok(seqgen_dataset_limit(train, 200));
-    seqgen_model *m = make_model(1, 8, 2, 2);
+    seqgen_model *m = tu_make_model(1, 8, 1, 2, 2);
     seqgen_eval_options o = seqgen_eval_options_default();
     o.limit = 5;
     seqgen_eval_results expected, r;

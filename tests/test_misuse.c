@@ -48,17 +48,6 @@ static void check_status(int status, int expected, const char *call, int line)
         fail_msg("line %d: %s returned %d without a detail message", line, call, status);
 }
 
-static seqgen_model *make_model(int d, int h)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = d;
-    cfg.hidden = h;
-    cfg.threads = 1;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -80,8 +69,8 @@ static int setup(void **state)
     assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
     size_t all[IMAGES] = {0, 1, 2, 3, 4, 5};
     assert_ok(seqgen_dataset_sequences(fx.ds, all, IMAGES, NULL, 0, fx.pixels));
-    fx.model = make_model(2, 4);
-    fx.other = make_model(1, 3);
+    fx.model = tu_make_model(2, 4, 1, 1, 1);
+    fx.other = tu_make_model(1, 3, 1, 1, 1);
     assert_ok(seqgen_model_state_create(&fx.state, fx.model, 1));
     assert_ok(seqgen_model_state_create(&fx.other_state, fx.other, 1));
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);

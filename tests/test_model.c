@@ -14,15 +14,6 @@
 #include "rng.h"
 #include "seqgen.h"
 
-static seqgen_model *make_model(int D, int H, int L, uint64_t seed, int threads)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 static float *random_bits(size_t n, uint64_t seed)
 {
     float *x = malloc(n * sizeof *x);
@@ -96,7 +87,7 @@ static void tensors_have_pytorch_names_and_shapes(void **state)
 {
     (void)state;
     const int D = 3, H = 5, L = 2;
-    seqgen_model *m = make_model(D, H, L, 1, 1);
+    seqgen_model *m = tu_make_model(D, H, L, 1, 1);
     const struct { const char *name; int rows, cols; } expected[] = {
         {"weight_ih_l0", 3 * H, D}, {"weight_hh_l0", 3 * H, H}, {"bias_ih_l0", 3 * H, 1},
         {"bias_hh_l0", 3 * H, 1},   {"weight_ih_l1", 3 * H, H}, {"weight_hh_l1", 3 * H, H},
@@ -122,7 +113,7 @@ static void tensors_have_pytorch_names_and_shapes(void **state)
 static void tensor_get_set_and_errors(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(2, 4, 1, 1, 1);
+    seqgen_model *m = tu_make_model(2, 4, 1, 1, 1);
     float w[12 * 4], back[12 * 4];
     for (int i = 0; i < 48; i++)
         w[i] = 0.01f * (float)i;
@@ -144,8 +135,8 @@ static void init_is_pytorch_uniform_and_seeded(void **state)
 {
     (void)state;
     const int H = 64;
-    seqgen_model *a = make_model(1, H, 2, 42, 1), *b = make_model(1, H, 2, 42, 1);
-    seqgen_model *c = make_model(1, H, 2, 43, 1);
+    seqgen_model *a = tu_make_model(1, H, 2, 42, 1), *b = tu_make_model(1, H, 2, 42, 1);
+    seqgen_model *c = tu_make_model(1, H, 2, 43, 1);
     const size_t n = seqgen_model_param_count(a);
     const float *pa = sg_model_params(a);
     const float bound = 1.0f / sqrtf((float)H);
@@ -170,7 +161,7 @@ static void forward_matches_double_reference(void **state)
 {
     (void)state;
     const int D = 2, H = 9, L = 3, B = 5, T = 17;
-    seqgen_model *m = make_model(D, H, L, 3, 2);
+    seqgen_model *m = tu_make_model(D, H, L, 3, 2);
     const size_t n = (size_t)B * T * D;
     float *x = random_bits(n, 1), *y = random_bits(n, 2), *p = malloc(n * sizeof *p);
     seqgen_train_stats st;
@@ -196,7 +187,7 @@ static void forward_matches_double_reference(void **state)
 static void check_causality(int D, int L, int T, const int *cuts, int ncuts, int mixing)
 {
     const int B = 3, H = 12;
-    seqgen_model *m = make_model(D, H, L, 5, 2);
+    seqgen_model *m = tu_make_model(D, H, L, 5, 2);
     const size_t n = (size_t)B * T * D;
     float *x = random_bits(n, 11), *y = random_bits(n, 12), *x2 = malloc(n * sizeof *x2);
     float *p = malloc(n * sizeof *p), *p2 = malloc(n * sizeof *p2);
@@ -252,7 +243,7 @@ static void fast_path_matches_stepwise_path(void **state)
     const int D = 2, H = 20, L = 2, B = 6, T = 50;
     const size_t n = (size_t)B * T * D;
     for (int loss = SEQGEN_LOSS_MSE; loss <= SEQGEN_LOSS_BCE; loss++) {
-        seqgen_model *m = make_model(D, H, L, 9, 2);
+        seqgen_model *m = tu_make_model(D, H, L, 9, 2);
         float *x = random_bits(n, 21), *y = random_bits(n, 22);
         float *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
         uint8_t *teacher = malloc((size_t)B * T);
@@ -282,7 +273,7 @@ static void thread_count_changes_only_rounding(void **state)
     const size_t n = (size_t)B * T * D;
     float *x = random_bits(n, 31), *y = random_bits(n, 32);
     for (int threads = 2; threads <= 3; threads++) {
-        seqgen_model *m1 = make_model(D, H, L, 4, 1), *mt = make_model(D, H, L, 4, threads);
+        seqgen_model *m1 = tu_make_model(D, H, L, 4, 1), *mt = tu_make_model(D, H, L, 4, threads);
         for (int mixing = 0; mixing <= 1; mixing++) {
             seqgen_train_options opts = seqgen_train_options_default();
             opts.teacher_prob = mixing ? 0.5 : 1.0;
@@ -308,7 +299,7 @@ static void workspace_regrows_without_changing_results(void **state)
     (void)state;
     const int D = 2, H = 8, L = 2;
     float *x = random_bits(5 * 9 * D, 41), *y = random_bits(5 * 9 * D, 42);
-    seqgen_model *a = make_model(D, H, L, 6, 2), *b = make_model(D, H, L, 6, 2);
+    seqgen_model *a = tu_make_model(D, H, L, 6, 2), *b = tu_make_model(D, H, L, 6, 2);
     seqgen_train_stats sa, sb;
     assert_ok(seqgen_model_forward_backward(a, x, y, 2, 5, NULL, NULL, &sa));
     assert_ok(seqgen_model_forward_backward(b, x, y, 5, 9, NULL, NULL, NULL)); /* grow first */
@@ -317,7 +308,7 @@ static void workspace_regrows_without_changing_results(void **state)
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
                         seqgen_model_param_count(a) * sizeof(float));
     /* an evaluation's workspace has no gate cache: a training pass after it must regrow it */
-    seqgen_model *c = make_model(D, H, L, 6, 2);
+    seqgen_model *c = tu_make_model(D, H, L, 6, 2);
     assert_ok(seqgen_model_evaluate(c, x, y, 2, 5, SEQGEN_LOSS_MSE, NULL, NULL));
     assert_ok(seqgen_model_forward_backward(c, x, y, 2, 5, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
@@ -337,7 +328,7 @@ static void whole_sequences_are_shifted_inputs_and_targets(void **state)
         memcpy(x + (size_t)b * T * D, px + (size_t)b * len * D, (size_t)T * D * sizeof *x);
         memcpy(y + (size_t)b * T * D, px + ((size_t)b * len + 1) * D, (size_t)T * D * sizeof *y);
     }
-    seqgen_model *a = make_model(D, 6, 1, 2, 2), *b = make_model(D, 6, 1, 2, 2);
+    seqgen_model *a = tu_make_model(D, 6, 1, 2, 2), *b = tu_make_model(D, 6, 1, 2, 2);
     seqgen_train_stats sa, sb;
     assert_ok(seqgen_model_forward_backward(a, x, y, B, T, NULL, NULL, &sa));
     assert_ok(seqgen_model_train_sequences(b, px, B, len, NULL, NULL, &sb));
@@ -356,7 +347,7 @@ static void p_one_is_exactly_teacher_forcing(void **state)
     (void)state;
     const int D = 1, B = 4, T = 25;
     float *x = random_bits((size_t)B * T * D, 61), *y = random_bits((size_t)B * T * D, 62);
-    seqgen_model *a = make_model(D, 10, 2, 8, 2), *b = make_model(D, 10, 2, 8, 2);
+    seqgen_model *a = tu_make_model(D, 10, 2, 8, 2), *b = tu_make_model(D, 10, 2, 8, 2);
     sg_rng before = *sg_model_mix_rng(a);
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 1.0;
@@ -381,7 +372,7 @@ static void p_zero_threshold_is_greedy_rollout(void **state)
     (void)state;
     const int D = 2, H = 16, L = 2, B = 5, T = 60;
     const size_t n = (size_t)B * T * D;
-    seqgen_model *m = make_model(D, H, L, 12, 2);
+    seqgen_model *m = tu_make_model(D, H, L, 12, 2);
     /* Stronger weights than the init, so that the rollout is not a constant. */
     float *params = sg_model_params(m);
     for (size_t i = 0; i < seqgen_model_param_count(m); i++)
@@ -426,7 +417,7 @@ static void teacher_fraction_matches_p(void **state)
     (void)state;
     const int B = 64, T = 200;
     float *x = random_bits((size_t)B * T, 81), *y = random_bits((size_t)B * T, 82);
-    seqgen_model *m = make_model(1, 4, 1, 13, 2);
+    seqgen_model *m = tu_make_model(1, 4, 1, 13, 2);
     const double ps[] = {0.05, 0.3, 0.7, 0.95};
     for (int i = 0; i < 4; i++) {
         seqgen_train_options opts = seqgen_train_options_default();
@@ -449,7 +440,7 @@ static void mixing_is_reproducible_for_a_seed(void **state)
     const int D = 2, B = 6, T = 40;
     const size_t n = (size_t)B * T * D;
     float *x = random_bits(n, 91), *y = random_bits(n, 92);
-    seqgen_model *a = make_model(D, 8, 2, 21, 2), *b = make_model(D, 8, 2, 21, 1);
+    seqgen_model *a = tu_make_model(D, 8, 2, 21, 2), *b = tu_make_model(D, 8, 2, 21, 1);
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.5; /* SAMPLE feedback: coins and Bernoulli samples */
     seqgen_train_stats sa, sb, sa2;
@@ -475,7 +466,7 @@ static void saturated_units_stay_finite(void **state)
     (void)state;
     const int D = 2, H = 8, L = 2, B = 3, T = 20;
     const size_t n = (size_t)B * T * D;
-    seqgen_model *m = make_model(D, H, L, 14, 2);
+    seqgen_model *m = tu_make_model(D, H, L, 14, 2);
     /* Every unit saturated: biases of +-1e5 (the same sign in bias_ih and bias_hh, so they
      * cannot cancel) dwarf the weighted sums, at most 1e3 * (D + H) = 1e4. Exploding gradients
      * of unsaturated huge weights would be genuine mathematics, not a numerical fault. */
@@ -525,7 +516,7 @@ static void nan_in_the_loss_is_reported(void **state)
 {
     (void)state;
     const int B = 2, T = 5;
-    seqgen_model *m = make_model(1, 4, 1, 15, 1);
+    seqgen_model *m = tu_make_model(1, 4, 1, 15, 1);
     float *x = random_bits(B * T, 111), *y = random_bits(B * T, 112);
     x[3] = NAN;
     assert_int_equal(seqgen_model_forward_backward(m, x, y, B, T, NULL, NULL, NULL),
@@ -543,7 +534,7 @@ static void nan_in_the_loss_is_reported(void **state)
 static void smallest_pass(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(2, 3, 2, 18, 4);
+    seqgen_model *m = tu_make_model(2, 3, 2, 18, 4);
     float x[2] = {1.0f, 0.0f}, y[2] = {0.0f, 1.0f}, p[2];
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.0;
@@ -564,7 +555,7 @@ static void smallest_pass(void **state)
 static void bad_pass_arguments_are_rejected(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(1, 4, 1, 16, 1);
+    seqgen_model *m = tu_make_model(1, 4, 1, 16, 1);
     float x[10] = {0}, y[10] = {0};
     seqgen_train_options opts = seqgen_train_options_default();
     assert_int_equal(seqgen_model_forward_backward(m, x, y, 0, 5, NULL, NULL, NULL), SEQGEN_EINVAL);
@@ -595,7 +586,7 @@ static void stepping_matches_the_batched_forward(void **state)
     (void)state;
     const int D = 3, H = 10, L = 3, B = 4, T = 15;
     const size_t n = (size_t)B * T * D;
-    seqgen_model *m = make_model(D, H, L, 17, 2);
+    seqgen_model *m = tu_make_model(D, H, L, 17, 2);
     float *x = random_bits(n, 121), *y = random_bits(n, 122), *p = malloc(n * sizeof *p);
     assert_ok(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_MSE, p, NULL));
     seqgen_model_state *s = NULL;
@@ -612,7 +603,7 @@ static void stepping_matches_the_batched_forward(void **state)
         }
         seqgen_model_state_reset(s);
     }
-    seqgen_model *other = make_model(D, H + 1, L, 17, 1);
+    seqgen_model *other = tu_make_model(D, H + 1, L, 17, 1);
     assert_int_equal(seqgen_model_step(other, s, in, out), SEQGEN_EMISMATCH);
     assert_int_equal(seqgen_model_step(m, s, NULL, out), SEQGEN_EINVAL);
     seqgen_model_state *none = NULL;

@@ -12,15 +12,6 @@
 #include "rng.h"
 #include "seqgen.h"
 
-static seqgen_model *make_model(int H)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.hidden = H, cfg.threads = 1;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 /* Gradients of step k: varied signs and magnitudes, including exact zeros. */
 static void set_grads(seqgen_model *m, int k)
 {
@@ -32,7 +23,7 @@ static void set_grads(seqgen_model *m, int k)
 static void adam_follows_pytorch_formula(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(6);
+    seqgen_model *m = tu_make_model(1, 6, 1, 1, 1);
     const size_t n = seqgen_model_param_count(m);
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     assert_true(cfg.lr == 1e-3 && cfg.beta1 == 0.9 && cfg.beta2 == 0.999 && cfg.eps == 1e-8);
@@ -65,7 +56,7 @@ static void sgd_momentum_follows_pytorch_formula(void **state)
 {
     (void)state;
     for (int with_momentum = 0; with_momentum <= 1; with_momentum++) {
-        seqgen_model *m = make_model(5);
+        seqgen_model *m = tu_make_model(1, 5, 1, 1, 1);
         const size_t n = seqgen_model_param_count(m);
         seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
         cfg.lr = 0.5;
@@ -99,7 +90,7 @@ static void sgd_momentum_follows_pytorch_formula(void **state)
 static void clipping_scales_to_the_global_norm(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(4);
+    seqgen_model *m = tu_make_model(1, 4, 1, 1, 1);
     const size_t n = seqgen_model_param_count(m);
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
     cfg.clip_norm = 0.05;
@@ -134,7 +125,7 @@ static void clipping_scales_to_the_global_norm(void **state)
 static void learning_rate_is_readable_and_settable(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(3);
+    seqgen_model *m = tu_make_model(1, 3, 1, 1, 1);
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_optim *opt = NULL;
     assert_ok(seqgen_optim_create(&opt, m, &cfg));
@@ -152,7 +143,7 @@ static void learning_rate_is_readable_and_settable(void **state)
 static void state_round_trip_continues_identically(void **state)
 {
     (void)state;
-    seqgen_model *a = make_model(5), *b = make_model(5);
+    seqgen_model *a = tu_make_model(1, 5, 1, 1, 1), *b = tu_make_model(1, 5, 1, 1, 1);
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_optim *oa = NULL, *ob = NULL;
     assert_ok(seqgen_optim_create(&oa, a, &cfg));
@@ -183,7 +174,7 @@ static void state_round_trip_continues_identically(void **state)
 static void errors_leave_everything_unchanged(void **state)
 {
     (void)state;
-    seqgen_model *m = make_model(4), *bigger = make_model(5);
+    seqgen_model *m = tu_make_model(1, 4, 1, 1, 1), *bigger = tu_make_model(1, 5, 1, 1, 1);
     seqgen_optim *opt = (seqgen_optim *)0x1;
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     cfg.beta1 = 1.0;

@@ -54,3 +54,12 @@ void tu_write_file(const char *path, const void *data, size_t size)
         _fail(__FILE__, __LINE__);
     }
 }
+
+seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.pixels_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
+    seqgen_model *m = NULL;
+    tu_assert_ok(seqgen_model_create(&m, &cfg), "seqgen_model_create", __FILE__, __LINE__);
+    return m;
+}

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "seqgen.h"
+
 /* Fails the test unless |actual - expected| <= atol + rtol * |expected|; NaN never matches. */
 #define assert_allclose(actual, expected, rtol, atol) \
     tu_assert_allclose((double)(actual), (double)(expected), (rtol), (atol), #actual, __FILE__, __LINE__)
@@ -24,6 +26,10 @@ void tu_assert_ok(int status, const char *what, const char *file, int line);
  * is enough for a test). tu_rmtree removes it with its contents. */
 const char *tu_tempdir(void);
 void tu_rmtree(const char *path);
+
+/* A model with D pixels per step, H units, L layers, the seed and threads (0 = all cores);
+ * fails the test if it cannot be created. */
+seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
 
 /* Writes `size` bytes to `path`; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
