@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Summarises the study of scripts/experiments.sh: reads each run's config.txt, results.csv
+(one row per epoch, written by seqgen-train) and metrics.csv (rows appended by seqgen-complete
+--metrics-csv), and writes DIR/summary.md (the table of docs/results.md) and, when gnuplot is
+installed, the learning curves as SVG into DIR/curves/.
+
+Usage: python3 scripts/experiments-summary.py DIR
+Runs named NAME-s1, NAME-s2, ... are also summarised together as NAME (mean +- spread).
+"""
+import csv
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_config(path):
+    """config.txt: the command line as a comment, then one 'key value' per line."""
+    settings = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            key, _, value = line.strip().partition(" ")
+            settings[key] = value
+    return settings
+
+
+BASELINE = {"hidden": "128", "layers": "1", "pixels-per-step": "1", "loss": "mse",
+            "schedule": "constant", "binarize": "threshold", "lr": "0.001", "batch-size": "64",
+            "optim": "adam", "clip": "0"}
+
+
+def changes(settings):
+    """What a run changes from the original configuration, in seqgen-train's option names."""
+    out = [f"--{k} {settings[k]}" for k in BASELINE if settings.get(k, BASELINE[k]) != BASELINE[k]]
+    if settings.get("schedule", "constant") != "constant":
+        out += [f"--sched-{k} {float(settings['sched-' + k]):.6g}" for k in ("k", "c", "eps")]
+        out.append(f"--feedback {settings['feedback']}")
+    return " ".join(out) if out else "(the original)"
+
+
+def load_run(run_dir):
+    epochs = read_rows(os.path.join(run_dir, "results.csv"))
+    metrics = read_rows(os.path.join(run_dir, "metrics.csv"))
+    last = epochs[-1]
+    run = {
+        "epochs": len(epochs),
+        "train_seconds": sum(float(r["seconds"]) for r in epochs),
+        "images_per_s": statistics.median(float(r["images_per_s"]) for r in epochs),
+        "settings": read_config(os.path.join(run_dir, "config.txt")),
+        "curve": epochs,
+        "final_teacher_p": float(last["teacher_p"]),
+    }
+    for row in metrics:
+        if row["binarize"] == "stochastic":
+            run["nll_stochastic"] = float(row["test_nll_nats"])
+            continue
+        run["nll"] = float(row["test_nll_nats"])
+        run["mse"] = float(row["test_mse"])
+        decode = "greedy" if row["decode"] == "greedy" else "t" + row["temperature"]
+        key = (int(row["given"]), decode)
+        run.setdefault(key, []).append((float(row["digit_kept"]), float(row["pixel_error"])))
+        run[("bounds", int(row["given"]))] = (float(row["digit_kept_truth"]),
+                                              float(row["digit_kept_blank"]))
+    return run
+
+
+def mean_spread(values):
+    """'m' for one value; 'm ± s' (s the sample standard deviation) for several."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def cells(runs):
+    """Table cells for one run, or for a group of seeds of one configuration (mean ± spread)."""
+    def over_runs(get, fmt):
+        values = [get(r) for r in runs]
+        if len(values) == 1:
+            return fmt.format(values[0])
+        return (fmt + " ± " + fmt).format(statistics.mean(values), statistics.stdev(values))
+
+    out = [over_runs(lambda r: r["nll"], "{:.1f}"),
+           over_runs(lambda r: r.get("nll_stochastic", float("nan")), "{:.1f}"),
+           over_runs(lambda r: r["mse"], "{:.4f}"),
+           over_runs(lambda r: r[(500, "greedy")][0][1], "{:.3f}")]
+    for given in (500, 300):
+        for decode in ("greedy", "t0.5", "t1"):
+            # sampled: every seed of every run together, so the spread covers both
+            out.append(mean_spread([kept for r in runs for kept, _ in r[(given, decode)]]))
+    out.append(over_runs(lambda r: r["train_seconds"] / 60, "{:.1f}"))
+    out.append(over_runs(lambda r: r["images_per_s"], "{:.0f}"))
+    return out
+
+
+HEADER = ["run", "changes from the original", "NLL (threshold)", "NLL (stochastic)", "MSE",
+          "pixel error 500 greedy",
+          "kept 500 greedy", "kept 500 T 0.5", "kept 500 T 1",
+          "kept 300 greedy", "kept 300 T 0.5", "kept 300 T 1",
+          "training min", "images/s"]
+
+
+def table(runs, groups):
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for name, run in runs.items():
+        lines.append("| " + " | ".join([name, changes(run["settings"])] + cells([run])) + " |")
+    for name, members in groups.items():
+        label = f"**{name}** ({len(members)} seeds)"
+        first = runs[members[0]]
+        lines.append("| " + " | ".join([label, changes(first["settings"])]
+                                       + cells([runs[m] for m in members])) + " |")
+    some = next(iter(runs.values()))
+    for given in (500, 300):
+        truth, blank = some[("bounds", given)]
+        lines.append(f"\nDigit kept with {given} given: true digits {truth:.3f}, "
+                     f"blank completion {blank:.3f}.")
+    return "\n".join(lines) + "\n"
+
+
+def plot(runs, out_dir):
+    """Learning curves (test NLL, per-epoch digit kept, teacher-forcing p) as SVG via gnuplot."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name, run in runs.items():
+        with open(os.path.join(out_dir, name + ".dat"), "w") as f:
+            for r in run["curve"]:
+                f.write(f"{r['epoch']} {r['test_nll_nats']} {r['digit_kept']} {r['teacher_p']}\n")
+    panels = [("nll", 2, "test NLL (nats/image, threshold-binarised)"),
+              ("kept", 3, "digit kept, 500 given, greedy"),
+              ("teacher-p", 4, "p (probability of feeding the true pixel)")]
+    for stem, column, ylabel in panels:
+        names = list(runs)
+        if stem == "teacher-p":
+            names = [n for n in names if runs[n]["settings"].get("schedule") != "constant"]
+        plots = ", ".join(f"'{os.path.join(out_dir, n + '.dat')}' using 1:{column} with linespoints "
+                          f"title '{n}'" for n in names)
+        script = (f"set terminal svg size 900,560 dynamic font 'sans,12'\n"
+                  f"set output '{os.path.join(out_dir, stem + '.svg')}'\n"
+                  f"set xlabel 'epoch'\nset ylabel '{ylabel}'\nset key outside right\n"
+                  f"set grid\nplot {plots}\n")
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: experiments-summary.py DIR")
+    top = sys.argv[1]
+    runs = {}
+    for name in sorted(os.listdir(top)):
+        run_dir = os.path.join(top, name)
+        if os.path.isfile(os.path.join(run_dir, "metrics.csv.done")):
+            runs[name] = load_run(run_dir)
+    if not runs:
+        sys.exit(f"experiments-summary: no evaluated run in {top}")
+    groups = {}
+    for name in runs:
+        m = re.fullmatch(r"(.+)-s\d+", name)
+        if m:
+            groups.setdefault(m.group(1), []).append(name)
+    groups = {g: members for g, members in groups.items() if len(members) > 1}
+    with open(os.path.join(top, "summary.md"), "w") as f:
+        f.write(table(runs, groups))
+    print(f"experiments: the table is {os.path.join(top, 'summary.md')}")
+    if subprocess.run(["sh", "-c", "command -v gnuplot"], capture_output=True).returncode == 0:
+        plot(runs, os.path.join(top, "curves"))
+        print(f"experiments: the curves are in {os.path.join(top, 'curves')}/")
+    else:
+        print("experiments: gnuplot is not installed, no curves (apt-get install gnuplot-nox)")
+
+
+if __name__ == "__main__":
+    main()

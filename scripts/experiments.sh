@@ -1,0 +1,106 @@
+#!/bin/sh
+# make experiments: the study of docs/results.md. Trains each configuration below with
+# seqgen-train on the bundled digits for the same number of epochs, evaluates it with
+# seqgen-complete --metrics (500 and 300 given pixels; greedy, and sampling at temperatures 0.5
+# and 1 with 3 seeds each), then writes the summary table and the learning curves.
+#
+# Usage: sh scripts/experiments.sh [BINDIR] [RUN...]   (from the repository root)
+#   RUN...           only these runs (names from the list below); default all
+#   EXP_EPOCHS=N     epochs per run (12)
+#   EXP_DIR=DIR      where the runs go (experiments/study)
+#   EXP_SMOKE=1      a seconds-long check of the script itself: 256 training and 32 test digits
+# Run again, it continues: a finished run is neither retrained nor re-evaluated, an interrupted
+# one goes on where it stopped (seqgen-train --resume).
+set -eu
+bindir=${1:-build/bin}
+[ $# -gt 0 ] && shift
+epochs=${EXP_EPOCHS:-12}
+dir=${EXP_DIR:-experiments/study}
+train_limits="" test_limit=""
+seeds="1 2 3"
+train_images=9003 batch=64
+if [ "${EXP_SMOKE:-0}" = 1 ]; then
+    train_limits="--train-limit 256 --test-limit 32" test_limit="--test-limit 32"
+    seeds="1" train_images=256
+fi
+
+# Scheduled sampling: p falls from 1 to its floor two thirds into training, counted in batches.
+floor=0.5
+batches=$(( (train_images + batch - 1) / batch * epochs ))
+ss_params() { # SCHEDULE FLOOR -> the seqgen-train options that reach FLOOR at 2/3 of training
+    awk -v s="$1" -v eps="$2" -v n="$batches" 'BEGIN {
+        j = 2 * n / 3
+        if (s == "linear") printf "--schedule linear --sched-k 1 --sched-c %.6g --sched-eps %s", (1 - eps) / j, eps
+        if (s == "exp") printf "--schedule exp --sched-k %.9f --sched-eps %s", exp(log(eps) / j), eps
+        if (s == "invsigmoid") {   # k / (k + exp(j / k)) = eps  <=>  j = k ln(k (1 - eps) / eps)
+            lo = 1; hi = j
+            for (i = 0; i < 100; i++) { k = (lo + hi) / 2; if (k * log(k * (1 - eps) / eps) < j) lo = k; else hi = k }
+            printf "--schedule invsigmoid --sched-k %.4f --sched-eps %s", k, eps
+        }
+    }'
+}
+
+# name | seqgen-train options (the baseline is the original: H 128, L 1, D 1, MSE, Adam, teacher forcing)
+runs() {
+    cat <<EOF
+baseline-s1|--seed 1
+bce|--loss bce
+layers2|--layers 2
+h256|--hidden 256
+ss-linear-sample|$(ss_params linear $floor) --feedback sample
+ss-linear-threshold|$(ss_params linear $floor) --feedback threshold
+ss-exp-sample|$(ss_params exp $floor) --feedback sample
+ss-exp-threshold|$(ss_params exp $floor) --feedback threshold
+ss-invsigmoid-sample|$(ss_params invsigmoid $floor) --feedback sample
+ss-invsigmoid-threshold|$(ss_params invsigmoid $floor) --feedback threshold
+ss-linear-sample-floor0|$(ss_params linear 0) --feedback sample
+d2|--pixels-per-step 2
+d4|--pixels-per-step 4
+stochastic|--binarize stochastic
+baseline-s2|--seed 2
+baseline-s3|--seed 3
+EOF
+}
+
+wanted() { # NAME: is it among the runs asked for?
+    [ -z "$only" ] && return 0
+    for w in $only; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
+evaluate() { # RUN_DIR: the completion metrics, one CSV row each, into RUN_DIR/metrics.csv
+    run=$1 csv=$1/metrics.csv
+    [ "$csv.done" -nt "$run/model.ckpt" ] && return 0
+    rm -f "$csv"
+    for given in 500 300; do
+        "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet \
+            $test_limit --given "$given" --metrics-csv "$csv" >/dev/null
+        for temperature in 0.5 1; do
+            for seed in $seeds; do
+                "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet \
+                    $test_limit --given "$given" --decode sample --temperature "$temperature" \
+                    --seed "$seed" --metrics-csv "$csv" >/dev/null
+            done
+        done
+    done
+    # NLL on stochastically binarised test digits too, for the binarisation comparison
+    "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet $test_limit \
+        --binarize stochastic --metrics-csv "$csv" >/dev/null
+    touch "$csv.done"
+}
+
+only="$*"
+mkdir -p "$dir"
+runs | while IFS='|' read -r name options; do
+    wanted "$name" || continue
+    echo "experiments: $name ($options), $epochs epochs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ -f "$dir/$name/model.ckpt" ]; then
+        "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --resume --epochs "$epochs" --quiet
+    else
+        # shellcheck disable=SC2086 # options are words
+        "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --epochs "$epochs" $train_limits \
+            $options --quiet
+    fi
+    evaluate "$dir/$name"
+done
+python3 scripts/experiments-summary.py "$dir"
