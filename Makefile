@@ -54,7 +54,7 @@ DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
 LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) $(GIF_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
-        install-test unit-tests refcheck bench bench-compare fuzz check-tsan
+        install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -73,6 +73,7 @@ help:
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
+	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~1.5 h)"
 	@echo "  install        install header, libraries, pkg-config file, programs (PREFIX, DESTDIR)"
 	@echo "  uninstall      remove exactly what install installed"
 	@echo "  clean          remove build outputs"
@@ -203,6 +204,12 @@ deps:
 demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/bin
+
+# The study of docs/results.md: about 90 minutes on 2 cores (EXP_EPOCHS, EXP_DIR: see the script).
+experiments: deps
+	@sh scripts/deps.sh gnuplot-nox
+	$(MAKE) all
+	sh scripts/experiments.sh $(BUILD)/bin
 
 # ---- Benchmarks (bench/README.md) -------------------------------------------------------------
 BENCH_SRC  := $(wildcard bench/*.c)

@@ -144,7 +144,9 @@ def plot(runs, out_dir):
                   f"set output '{os.path.join(out_dir, stem + '.svg')}'\n"
                   f"set xlabel 'epoch'\nset ylabel '{ylabel}'\nset key outside right\n"
                   f"set grid\nplot {plots}\n")
-        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        done = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+        if done.returncode != 0:  # its warnings (e.g. a flat curve) are not worth showing
+            sys.exit(f"experiments-summary: gnuplot failed:\n{done.stderr}")
 
 
 def main():

@@ -163,5 +163,19 @@ check "...names its config.txt" one_line_naming 'never/config\.txt'
 expect 1 "--indices beyond the test set" $complete --checkpoint "$run/model.ckpt" --data $data --indices 99999 --out-dir "$tmp/x"
 check "...says so" one_line_naming '99999'
 
+# ---- the study's script (scripts/experiments.sh), a seconds-long smoke run ------------------------
+study="$tmp/study"
+expect 0 "experiments.sh smoke run of three configurations" env EXP_SMOKE=1 EXP_EPOCHS=3 \
+    EXP_DIR="$study" sh scripts/experiments.sh "$bin" baseline-s1 ss-exp-sample d2
+check "...summarises all three in summary.md" \
+    [ "$(grep -Ec '^\| (baseline-s1|ss-exp-sample|d2) \|' "$study/summary.md")" -eq 3 ]
+check "...evaluates each: 2 givens x (greedy + 2 temperatures) + stochastic NLL" \
+    [ "$(rows "$study/d2/metrics.csv")" -eq 7 ]
+check "...scheduled sampling is at its floor p = 0.5 through the last third" \
+    [ "$(tail -n 1 "$study/ss-exp-sample/results.csv" | cut -d, -f4)" = 0.500000 ]
+expect 0 "experiments.sh run again: nothing to redo" env EXP_SMOKE=1 EXP_EPOCHS=3 \
+    EXP_DIR="$study" sh scripts/experiments.sh "$bin" d2
+check "...and the metrics are not appended twice" [ "$(rows "$study/d2/metrics.csv")" -eq 7 ]
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
