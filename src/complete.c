@@ -29,6 +29,7 @@
 /* What every worker of one call shares. */
 typedef struct sg_completion {
     const seqgen_model *model;
+    const sg_gru_packed *packed; /* [L] the layers' W_hh, packed once for the call */
     const float *sequences;
     float *completed, *probs;
     size_t count, blocks;
@@ -124,8 +125,8 @@ static int step_layers(sg_complete_worker *w, int rows, int current)
     for (int l = 0; l < L; l++) {
         sg_gru_weights wt = sg_model_layer(m, m->params, l);
         const float *x = l == 0 ? w->x : h_next + (l - 1) * layer_size;
-        sg_gru_step_forward(rows, sg_model_layer_input(m, l), H, &wt, x, h_prev + l * layer_size,
-                            h_next + l * layer_size, NULL, &w->scratch);
+        sg_gru_step_forward(rows, sg_model_layer_input(m, l), H, &wt, &w->job->packed[l], x,
+                            h_prev + l * layer_size, h_next + l * layer_size, NULL, &w->scratch);
     }
     return 1 - current;
 }
@@ -283,13 +284,18 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
     int status = check_arguments(model, sequences, count, pixels, given, opts, completed, probs);
     if (status)
         return status;
-    sg_completion job = {model, sequences, completed, probs, count,
+    float *packed_memory = sg_malloc(sg_model_packed_floats(model, 0) * sizeof(float));
+    sg_gru_packed *packed =
+        packed_memory ? sg_calloc((size_t)model->cfg.layers, sizeof *packed) : NULL;
+    if (packed) /* once, before the threads that read it start */
+        sg_model_pack(model, 0, packed_memory, packed);
+    sg_completion job = {model, packed, sequences, completed, probs, count,
                          (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK, pixels, given,
                          pixels / model->cfg.pixels_per_step, *opts, 0};
     int threads = sg_model_thread_count(model);
     if ((size_t)threads > job.blocks)
         threads = (int)job.blocks;
-    sg_complete_worker *workers = sg_calloc((size_t)threads, sizeof *workers);
+    sg_complete_worker *workers = packed ? sg_calloc((size_t)threads, sizeof *workers) : NULL;
     status = workers ? SEQGEN_OK : SEQGEN_ENOMEM;
     for (int i = 0; i < threads && !status; i++) {
         workers[i].job = &job;
@@ -302,6 +308,8 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
         free(workers[i].rngs);
     }
     free(workers);
+    free(packed);
+    free(packed_memory);
     if (status)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the completion workspace of %d threads",
                         threads);

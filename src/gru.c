@@ -14,19 +14,36 @@ static void input_projection(int rows, int in, int G, const float *x, const floa
         sg_gemm(0, 1, rows, G, in, 1.0f, x, in, w_ih, in, 0.0f, gi, G);
 }
 
-void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w, const float *x,
-                         const float *h_prev, float *h_out, float *gates,
-                         const sg_gru_scratch *scratch)
+size_t sg_gru_packed_floats(int hidden, int backward)
+{
+    const int H = hidden;
+    return sg_rgemm_packed_floats(H, 3 * H) + (backward ? sg_rgemm_packed_floats(3 * H, H) : 0);
+}
+
+sg_gru_packed sg_gru_pack(int hidden, const sg_gru_weights *w, int backward, float *buffer)
+{
+    const int H = hidden;
+    sg_gru_packed packed = {sg_rgemm_pack(H, 3 * H, w->w_hh, 1, H, buffer), {NULL, 0, 0}};
+    if (backward)
+        packed.whh = sg_rgemm_pack(3 * H, H, w->w_hh, H, 1,
+                                   buffer + sg_rgemm_packed_floats(H, 3 * H));
+    return packed;
+}
+
+void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
+                         const sg_gru_packed *packed, const float *x, const float *h_prev,
+                         float *h_out, float *gates, const sg_gru_scratch *scratch)
 {
     const int G = 3 * hidden;
     input_projection(batch, in, G, x, w->w_ih, scratch->gi);
-    sg_gemm(0, 1, batch, G, hidden, 1.0f, h_prev, hidden, w->w_hh, hidden, 0.0f, scratch->gh, G);
+    sg_rgemm_multiply(batch, h_prev, hidden, &packed->whh_t, scratch->gh, G, 0);
     sg_gru_gates_forward(batch, hidden, scratch->gi, G, scratch->gh, w->b_ih, w->b_hh, h_prev,
                          h_out, gates, scratch->gate_sink);
 }
 
 void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
-                    const float *x, float *h, float *gates, const sg_gru_scratch *scratch)
+                    const sg_gru_packed *packed, const float *x, float *h, float *gates,
+                    const sg_gru_scratch *scratch)
 {
     const int G = 3 * hidden;
     const size_t hstep = (size_t)batch * hidden;
@@ -35,8 +52,7 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
         input_projection(n * batch, in, G, x + (size_t)t0 * batch * in, w->w_ih, scratch->gi);
         for (int t = t0; t < t0 + n; t++) {
             const float *hp = h + (size_t)t * hstep;
-            sg_gemm(0, 1, batch, G, hidden, 1.0f, hp, hidden, w->w_hh, hidden, 0.0f, scratch->gh,
-                    G);
+            sg_rgemm_multiply(batch, hp, hidden, &packed->whh_t, scratch->gh, G, 0);
             sg_gru_gates_forward(batch, hidden, scratch->gi + (size_t)(t - t0) * batch * G, G,
                                  scratch->gh, w->b_ih, w->b_hh, hp, h + (size_t)(t + 1) * hstep,
                                  gates ? gates + (size_t)t * 4 * hstep : NULL, scratch->gate_sink);
@@ -67,8 +83,9 @@ static void chunk_weight_grads(int n, int batch, int in, int hidden, const sg_gr
 }
 
 void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
-                     const float *x, const float *h, const float *gates, float *dy, int want_dx,
-                     const sg_gru_weights *grad, float *dh, const sg_gru_scratch *scratch)
+                     const sg_gru_packed *packed, const float *x, const float *h,
+                     const float *gates, float *dy, int want_dx, const sg_gru_weights *grad,
+                     float *dh, const sg_gru_scratch *scratch)
 {
     const int H = hidden;
     const size_t hstep = (size_t)batch * H, gstep = 4 * hstep;
@@ -80,7 +97,7 @@ void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weig
             sg_add(hstep, dy + (size_t)t * hstep, dh);
             sg_gru_gates_backward(batch, H, dh, gates + (size_t)t * gstep, h + (size_t)t * hstep,
                                   dg);
-            sg_gemm(0, 0, batch, H, 3 * H, 1.0f, dg, 4 * H, w->w_hh, H, 1.0f, dh, H);
+            sg_rgemm_multiply(batch, dg, 4 * H, &packed->whh, dh, H, 1);
         }
         chunk_weight_grads(end - start, batch, in, H, w, x + (size_t)start * batch * in,
                            h + (size_t)start * hstep, scratch->dgates,

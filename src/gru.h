@@ -9,6 +9,10 @@
 #ifndef SEQGEN_GRU_H
 #define SEQGEN_GRU_H
 
+#include <stddef.h>
+
+#include "rgemm.h"
+
 /* The weights of one layer, views into the model's parameter (or gradient) buffer. */
 typedef struct sg_gru_weights {
     float *w_ih; /* [3H][in] */
@@ -16,6 +20,20 @@ typedef struct sg_gru_weights {
     float *b_ih; /* [3H] */
     float *b_hh; /* [3H] */
 } sg_gru_weights;
+
+/* A layer's W_hh packed for the per-step products (rgemm.h), once per pass: the weights do not
+ * change within one. */
+typedef struct sg_gru_packed {
+    sg_rgemm_packed whh_t; /* W_hh^T [H][3H], the forward's h W_hh^T */
+    sg_rgemm_packed whh;   /* W_hh [3H][H], the backward's dG W_hh */
+} sg_gru_packed;
+
+/* Floats of the buffer sg_gru_pack() fills for hidden size H, with or without `backward`. */
+size_t sg_gru_packed_floats(int hidden, int backward);
+
+/* Packs w->w_hh for the forward's products, and if `backward` for the backward's too, into
+ * `buffer` (sg_gru_packed_floats(hidden, backward) floats). */
+sg_gru_packed sg_gru_pack(int hidden, const sg_gru_weights *w, int backward, float *buffer);
 
 /* Scratch shared by the functions below for a batch of B and chunks of C steps:
  * gi [C][B][3H], gh [B][3H], dgates [C][B][4H] (backward only), gate_sink [4H] (receives the
@@ -26,23 +44,26 @@ typedef struct sg_gru_scratch {
 } sg_gru_scratch;
 
 /* One step for a batch: h_out [B][H] from x [B][in] and h_prev [B][H] (h_out must not alias
- * h_prev). gates [B][4H] receives r, z, n, W_hn h + b_hn for backward, or is NULL. */
-void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w, const float *x,
-                         const float *h_prev, float *h_out, float *gates,
-                         const sg_gru_scratch *scratch);
+ * h_prev). gates [B][4H] receives r, z, n, W_hn h + b_hn for backward, or is NULL. `packed` is
+ * w's W_hh packed by sg_gru_pack(), here and below. */
+void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
+                         const sg_gru_packed *packed, const float *x, const float *h_prev,
+                         float *h_out, float *gates, const sg_gru_scratch *scratch);
 
 /* The whole sequence when every input is known: x [T][B][in]; h [T+1][B][H] with h[0] the
  * initial state on entry, h[1..T] the outputs; gates [T][B][4H] (or NULL if no backward
  * follows). The input projection is one GEMM per chunk of steps. */
 void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
-                    const float *x, float *h, float *gates, const sg_gru_scratch *scratch);
+                    const sg_gru_packed *packed, const float *x, float *h, float *gates,
+                    const sg_gru_scratch *scratch);
 
 /* Backpropagation through time. x, h, gates as left by the forward; dy [T][B][H] holds
  * dL/dh[t+1] from above (output layer or the next layer) and, if want_dx, is overwritten with
  * dL/dx [T][B][in] (then in must equal H: only layers above the first have dx). dh [B][H] is
  * scratch. Gradients are ADDED to grad (same layout as w). */
 void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
-                     const float *x, const float *h, const float *gates, float *dy, int want_dx,
-                     const sg_gru_weights *grad, float *dh, const sg_gru_scratch *scratch);
+                     const sg_gru_packed *packed, const float *x, const float *h,
+                     const float *gates, float *dy, int want_dx, const sg_gru_weights *grad,
+                     float *dh, const sg_gru_scratch *scratch);
 
 #endif

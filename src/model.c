@@ -279,6 +279,20 @@ float *sg_model_out_bias(const seqgen_model *model, float *buffer)
     return buffer + model->tensors[model->tensor_count - 1].offset;
 }
 
+size_t sg_model_packed_floats(const seqgen_model *model, int backward)
+{
+    return (size_t)model->cfg.layers * sg_gru_packed_floats(model->cfg.hidden, backward);
+}
+
+void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gru_packed *layers)
+{
+    const size_t layer_floats = sg_gru_packed_floats(model->cfg.hidden, backward);
+    for (int l = 0; l < model->cfg.layers; l++) {
+        sg_gru_weights w = sg_model_layer(model, model->params, l);
+        layers[l] = sg_gru_pack(model->cfg.hidden, &w, backward, buffer + l * layer_floats);
+    }
+}
+
 /* ---- Single-step generation --------------------------------------------------------------- */
 
 struct seqgen_model_state {
@@ -287,6 +301,8 @@ struct seqgen_model_state {
     float *h[2];    /* [L][B][H] each: current and next hidden states */
     float *gi, *gh; /* [B][3H] scratch of the GRU step */
     float *gate_sink; /* [4H] */
+    float *packed_memory;  /* the model's W_hh packed, again at each step (sg_model_pack) */
+    sg_gru_packed *packed; /* [L] */
     float *memory;
 };
 
@@ -301,8 +317,11 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     const size_t hsize = (size_t)model->cfg.layers * batch * model->cfg.hidden;
     const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
     const size_t sink = (size_t)4 * model->cfg.hidden;
-    float *mem = s ? sg_malloc((2 * hsize + 2 * gsize + sink) * sizeof *mem) : NULL;
-    if (!mem) {
+    const size_t packed = sg_model_packed_floats(model, 0);
+    float *mem = s ? sg_malloc((2 * hsize + 2 * gsize + sink + packed) * sizeof *mem) : NULL;
+    sg_gru_packed *layers = mem ? sg_calloc((size_t)model->cfg.layers, sizeof *layers) : NULL;
+    if (!layers) {
+        free(mem);
         free(s);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the state of %d sequences", batch);
     }
@@ -316,6 +335,8 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     s->gi = mem + 2 * hsize;
     s->gh = s->gi + gsize;
     s->gate_sink = s->gh + gsize;
+    s->packed_memory = s->gate_sink + sink;
+    s->packed = layers;
     seqgen_model_state_reset(s);
     *out = s;
     return SEQGEN_OK;
@@ -326,6 +347,7 @@ void seqgen_model_state_free(seqgen_model_state *state)
     if (!state)
         return;
     free(state->memory);
+    free(state->packed);
     free(state);
 }
 
@@ -352,11 +374,12 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     const float *h_prev = state->h[state->current];
     float *h_next = state->h[1 - state->current];
     sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
+    sg_model_pack(model, 0, state->packed_memory, state->packed);
     for (int l = 0; l < state->layers; l++) {
         sg_gru_weights w = sg_model_layer(model, model->params, l);
         const float *x = l == 0 ? input : h_next + (l - 1) * layer_size;
-        sg_gru_step_forward(B, sg_model_layer_input(model, l), H, &w, x, h_prev + l * layer_size,
-                            h_next + l * layer_size, NULL, &scratch);
+        sg_gru_step_forward(B, sg_model_layer_input(model, l), H, &w, &state->packed[l], x,
+                            h_prev + l * layer_size, h_next + l * layer_size, NULL, &scratch);
     }
     const float *bias = sg_model_out_bias(model, model->params);
     sg_gemm(0, 1, B, D, H, 1.0f, h_next + (state->layers - 1) * layer_size, H,

@@ -35,6 +35,8 @@ struct seqgen_model {
     int ws_threads;
     size_t ws_floats; /* floats in each thread's block */
     sg_worker *workers;
+    float *packed_memory;  /* every layer's W_hh packed for a pass (sg_model_pack) */
+    sg_gru_packed *packed; /* [L] views into it, filled at the start of each pass */
     uint8_t *teacher; /* [B][T] mixing coins */
     float *uniforms;  /* [B][T][D] Bernoulli samples' uniforms */
     size_t mix_capacity;
@@ -49,6 +51,14 @@ int sg_model_layer_input(const seqgen_model *model, int layer);
 /* out.weight [D][H] and out.bias [D] within `buffer`. */
 float *sg_model_out_weight(const seqgen_model *model, float *buffer);
 float *sg_model_out_bias(const seqgen_model *model, float *buffer);
+
+/* Floats of the buffer sg_model_pack() fills, with or without the backward's orientation. */
+size_t sg_model_packed_floats(const seqgen_model *model, int backward);
+
+/* Packs every layer's W_hh from the current parameters into `buffer` (for the backward too if
+ * `backward`); layers [L] receive the views. Call it whenever the parameters may have changed,
+ * before the threads that read the views start. */
+void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gru_packed *layers);
 
 /* Frees the training workspace (train.c). */
 void sg_model_free_workspace(seqgen_model *model);

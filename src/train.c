@@ -96,6 +96,10 @@ static void free_workers(seqgen_model *model)
 void sg_model_free_workspace(seqgen_model *model)
 {
     free_workers(model);
+    free(model->packed_memory);
+    free(model->packed);
+    model->packed_memory = NULL;
+    model->packed = NULL;
     free(model->teacher);
     free(model->uniforms);
     model->teacher = NULL;
@@ -125,6 +129,20 @@ static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps, 
     }
     m->ws_floats = floats;
     return SEQGEN_OK;
+}
+
+/* Allocates, on the first pass, the buffer of the packed W_hh (both orientations). */
+static int reserve_packed(seqgen_model *m)
+{
+    if (m->packed)
+        return SEQGEN_OK;
+    m->packed_memory = sg_malloc(sg_model_packed_floats(m, 1) * sizeof(float));
+    m->packed = m->packed_memory ? sg_calloc((size_t)m->cfg.layers, sizeof *m->packed) : NULL;
+    if (m->packed)
+        return SEQGEN_OK;
+    free(m->packed_memory);
+    m->packed_memory = NULL;
+    return sg_error(SEQGEN_ENOMEM, "out of memory for the packed recurrent weights");
 }
 
 static int reserve_mixing(seqgen_model *m, size_t batch_steps)
@@ -200,8 +218,9 @@ static void forward_teacher(sg_worker *w)
         sg_gru_weights wt = sg_model_layer(m, m->params, l);
         float *h = layer_h(w, l);
         memset(h, 0, (size_t)w->rows * H * sizeof *h);
-        sg_gru_forward(T, w->rows, sg_model_layer_input(m, l), H, &wt, layer_x(w, l), h,
-                       w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
+        sg_gru_forward(T, w->rows, sg_model_layer_input(m, l), H, &wt, &m->packed[l],
+                       layer_x(w, l), h, w->pass->backward ? layer_gates(w, l) : NULL,
+                       &w->scratch);
     }
     output_logits(w, T, layer_h(w, L - 1) + (size_t)w->rows * H, w->logits);
 }
@@ -252,7 +271,7 @@ static void forward_mixing(sg_worker *w)
             const float *x = layer_x(w, l) + (size_t)t * R * in;
             float *h = layer_h(w, l) + (size_t)t * hstep;
             sg_gru_step_forward(
-                R, in, H, &wt, x, h, h + hstep,
+                R, in, H, &wt, &m->packed[l], x, h, h + hstep,
                 w->pass->backward ? layer_gates(w, l) + (size_t)t * 4 * hstep : NULL, &w->scratch);
         }
         output_logits(w, 1, layer_h(w, L - 1) + (t + 1) * hstep, w->logits + (size_t)t * R * D);
@@ -293,8 +312,9 @@ static void backward(sg_worker *w)
     for (int l = L - 1; l >= 0; l--) {
         sg_gru_weights wt = sg_model_layer(m, m->params, l);
         sg_gru_weights gr = sg_model_layer(m, w->grads, l);
-        sg_gru_backward(T, w->rows, sg_model_layer_input(m, l), H, &wt, layer_x(w, l),
-                        layer_h(w, l), layer_gates(w, l), w->dy, l > 0, &gr, w->dh, &w->scratch);
+        sg_gru_backward(T, w->rows, sg_model_layer_input(m, l), H, &wt, &m->packed[l],
+                        layer_x(w, l), layer_h(w, l), layer_gates(w, l), w->dy, l > 0, &gr, w->dh,
+                        &w->scratch);
     }
 }
 
@@ -362,8 +382,11 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
         threads = ps->batch;
     int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->steps,
                                    ps->backward);
+    if (!status)
+        status = reserve_packed(m);
     if (status)
         return status;
+    sg_model_pack(m, ps->backward, m->packed_memory, m->packed);
     for (int i = 0; i < threads; i++) {
         sg_worker *w = &m->workers[i];
         w->pass = ps;
