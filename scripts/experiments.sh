@@ -46,7 +46,9 @@ runs() {
 baseline-s1|--seed 1
 bce|--loss bce
 layers2|--layers 2
-h256|--hidden 256
+d2|--pixels-per-step 2
+d4|--pixels-per-step 4
+h256-d4|--hidden 256 --pixels-per-step 4
 ss-linear-sample|$(ss_params linear $floor) --feedback sample
 ss-linear-threshold|$(ss_params linear $floor) --feedback threshold
 ss-exp-sample|$(ss_params exp $floor) --feedback sample
@@ -54,9 +56,8 @@ ss-exp-threshold|$(ss_params exp $floor) --feedback threshold
 ss-invsigmoid-sample|$(ss_params invsigmoid $floor) --feedback sample
 ss-invsigmoid-threshold|$(ss_params invsigmoid $floor) --feedback threshold
 ss-linear-sample-floor0|$(ss_params linear 0) --feedback sample
-d2|--pixels-per-step 2
-d4|--pixels-per-step 4
 stochastic|--binarize stochastic
+h256|--hidden 256
 baseline-s2|--seed 2
 baseline-s3|--seed 3
 EOF
