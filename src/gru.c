@@ -60,6 +60,17 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
     }
 }
 
+/* grad_w_ih [cols][in] += dg^T x for dg [rows][cols] (row stride ld) and x [rows][in]; with one
+ * input value per step a weighted sum of dg's rows. */
+static void input_weight_grads(int rows, int in, int cols, const float *dg, int ld, const float *x,
+                               float *grad_w_ih)
+{
+    if (in == 1)
+        sg_sum_rows_weighted(rows, cols, x, dg, ld, grad_w_ih);
+    else
+        sg_gemm(1, 0, cols, in, rows, 1.0f, dg, ld, x, in, 1.0f, grad_w_ih, in);
+}
+
 /* Weight and input gradients of the steps [s, s + n) from their gate gradients dg [n][B][4H]
  * (columns dr, dz, dhn, dn). W_hh sees [dr dz dhn], W_ih sees [dr dz dn]: the input side is
  * two products, one for the r and z rows, one for the n rows. */
@@ -70,9 +81,8 @@ static void chunk_weight_grads(int n, int batch, int in, int hidden, const sg_gr
     const int H = hidden, rows = n * batch, ld = 4 * H;
     sg_gemm(1, 0, 3 * H, H, rows, 1.0f, dg, ld, h_prev, H, 1.0f, grad->w_hh, H);
     sg_sum_rows(rows, 3 * H, dg, ld, grad->b_hh);
-    sg_gemm(1, 0, 2 * H, in, rows, 1.0f, dg, ld, x, in, 1.0f, grad->w_ih, in);
-    sg_gemm(1, 0, H, in, rows, 1.0f, dg + 3 * H, ld, x, in, 1.0f, grad->w_ih + (size_t)2 * H * in,
-            in);
+    input_weight_grads(rows, in, 2 * H, dg, ld, x, grad->w_ih);
+    input_weight_grads(rows, in, H, dg + 3 * H, ld, x, grad->w_ih + (size_t)2 * H * in);
     sg_sum_rows(rows, 2 * H, dg, ld, grad->b_ih);
     sg_sum_rows(rows, H, dg + 3 * H, ld, grad->b_ih + 2 * H);
     if (dx) {

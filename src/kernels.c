@@ -240,3 +240,23 @@ void sg_sum_rows(int rows, int cols, const float *x, int ld, float *out)
         add_block(cols - j, row + j, out + j);
     }
 }
+
+static inline void add_scaled_block(int count, float a, const float *restrict x,
+                                    float *restrict y)
+{
+    for (int k = 0; k < count; k++)
+        y[k] += a * x[k];
+}
+
+SG_VECTOR_CLONES
+void sg_sum_rows_weighted(int rows, int cols, const float *weights, const float *x, int ld,
+                          float *out)
+{
+    for (int i = 0; i < rows; i++) {
+        const float *row = x + (size_t)i * ld;
+        int j = 0;
+        for (; j + SG_LANES <= cols; j += SG_LANES)
+            add_scaled_block(SG_LANES, weights[i], row + j, out + j);
+        add_scaled_block(cols - j, weights[i], row + j, out + j);
+    }
+}

@@ -58,6 +58,12 @@ void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, 
  * per step, where a GEMM with K = 1 would spend more on packing than on arithmetic. */
 void sg_outer_product(int rows, int cols, const float *x, const float *w, float *out);
 
+/* out[j] += sum over rows of weights[row] * x[row][j] (x is rows x cols, row stride ld): the
+ * weight gradient of an input with one value per step, where a GEMM with N = 1 would spend more
+ * on packing than on arithmetic. */
+void sg_sum_rows_weighted(int rows, int cols, const float *weights, const float *x, int ld,
+                          float *out);
+
 /* y[i] += x[i] for n values. */
 void sg_add(size_t n, const float *x, float *y);
 

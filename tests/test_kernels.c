@@ -1,7 +1,7 @@
 /* The math kernels against plain double-precision loops: the GEMM wrapper (all four transpose
  * combinations, strided operands), the fused gate arithmetic with its vectorised exp over the
- * whole float range (tiny, huge, saturating, NaN), in blocks of 8 and in remainders, and the
- * gate backward against the derivative of the same equations. */
+ * whole float range (tiny, huge, saturating, NaN), in blocks of 8 and in remainders, the
+ * gate backward against the derivative of the same equations, and weighted row sums. */
 #include "testutil.h"
 
 #include <math.h>
@@ -146,6 +146,34 @@ static void gates_backward_matches_differences(void **state)
         assert_allclose(dh[j], gates[H + j] * dout[j], 1e-6, 0.0);
 }
 
+/* Weighted row sums (the input-weight gradient when D = 1): blocks of 8 and remainders, strided
+ * rows, added to what out held. */
+static void sum_rows_weighted_matches_loops(void **state)
+{
+    (void)state;
+    enum { ROWS = 37, LD = 23 };
+    sg_rng rng;
+    sg_rng_seed(&rng, 4, 1);
+    float x[ROWS * LD], weights[ROWS], out[LD], out0[LD];
+    for (int i = 0; i < ROWS * LD; i++)
+        x[i] = uniform(&rng, -1, 1);
+    for (int i = 0; i < ROWS; i++)
+        weights[i] = uniform(&rng, -1, 1);
+    const int widths[] = {1, 8, 13, 20};
+    for (int w = 0; w < 4; w++) {
+        const int cols = widths[w];
+        for (int j = 0; j < LD; j++)
+            out[j] = out0[j] = uniform(&rng, -1, 1);
+        sg_sum_rows_weighted(ROWS, cols, weights, x, LD, out);
+        for (int j = 0; j < LD; j++) {
+            double sum = out0[j]; /* columns from `cols` on keep their value */
+            for (int i = 0; j < cols && i < ROWS; i++)
+                sum += (double)weights[i] * x[i * LD + j];
+            assert_allclose(out[j], sum, 1e-5, 1e-6);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +181,7 @@ int main(void)
         cmocka_unit_test(gates_forward_matches_the_equations),
         cmocka_unit_test(gates_forward_propagates_nan),
         cmocka_unit_test(gates_backward_matches_differences),
+        cmocka_unit_test(sum_rows_weighted_matches_loops),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }
