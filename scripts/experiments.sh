@@ -40,26 +40,28 @@ ss_params() { # SCHEDULE FLOOR -> the seqgen-train options that reach FLOOR at 2
     }'
 }
 
-# name | seqgen-train options (the baseline is the original: H 128, L 1, D 1, MSE, Adam, teacher forcing)
+# name | epochs if not EXP_EPOCHS | seqgen-train options (the baseline is the original: H 128,
+# L 1, D 1, MSE, Adam, teacher forcing)
 runs() {
     cat <<EOF
-baseline-s1|--seed 1
-bce|--loss bce
-layers2|--layers 2
-d2|--pixels-per-step 2
-d4|--pixels-per-step 4
-h256-d4|--hidden 256 --pixels-per-step 4
-ss-linear-sample|$(ss_params linear $floor) --feedback sample
-ss-linear-threshold|$(ss_params linear $floor) --feedback threshold
-ss-exp-sample|$(ss_params exp $floor) --feedback sample
-ss-exp-threshold|$(ss_params exp $floor) --feedback threshold
-ss-invsigmoid-sample|$(ss_params invsigmoid $floor) --feedback sample
-ss-invsigmoid-threshold|$(ss_params invsigmoid $floor) --feedback threshold
-ss-linear-sample-floor0|$(ss_params linear 0) --feedback sample
-stochastic|--binarize stochastic
-h256|--hidden 256
-baseline-s2|--seed 2
-baseline-s3|--seed 3
+baseline-s1||--seed 1
+bce||--loss bce
+layers2||--layers 2
+d2||--pixels-per-step 2
+d4||--pixels-per-step 4
+h256-d4||--hidden 256 --pixels-per-step 4
+ss-linear-sample||$(ss_params linear $floor) --feedback sample
+ss-linear-threshold||$(ss_params linear $floor) --feedback threshold
+ss-exp-sample||$(ss_params exp $floor) --feedback sample
+ss-exp-threshold||$(ss_params exp $floor) --feedback threshold
+ss-invsigmoid-sample||$(ss_params invsigmoid $floor) --feedback sample
+ss-invsigmoid-threshold||$(ss_params invsigmoid $floor) --feedback threshold
+ss-linear-sample-floor0||$(ss_params linear 0) --feedback sample
+stochastic||--binarize stochastic
+h256||--hidden 256
+baseline-s2||--seed 2
+baseline-s3||--seed 3
+baseline-long|$((epochs * 4))|--seed 1
 EOF
 }
 
@@ -92,15 +94,17 @@ evaluate() { # RUN_DIR: the completion metrics, one CSV row each, into RUN_DIR/m
 
 only="$*"
 mkdir -p "$dir"
-runs | while IFS='|' read -r name options; do
+runs | while IFS='|' read -r name run_epochs options; do
     wanted "$name" || continue
-    echo "experiments: $name ($options), $epochs epochs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    run_epochs=${run_epochs:-$epochs}
+    echo "experiments: $name ($options), $run_epochs epochs, load $(cut -d' ' -f1-3 /proc/loadavg)"
     if [ -f "$dir/$name/model.ckpt" ]; then
-        "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --resume --epochs "$epochs" --quiet
+        "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --resume --epochs "$run_epochs" \
+            --quiet
     else
         # shellcheck disable=SC2086 # options are words
-        "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --epochs "$epochs" $train_limits \
-            $options --quiet
+        "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --epochs "$run_epochs" \
+            $train_limits $options --quiet
     fi
     evaluate "$dir/$name"
 done
