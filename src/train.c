@@ -1,7 +1,9 @@
 /* The training pass: forward over a batch, losses, backpropagation through time, with the batch
  * split into one slice per thread. Each thread runs the whole sequence on its slice with
  * single-threaded BLAS and its own gradient buffer; the buffers are summed once at the end, in
- * thread order, so the result is reproducible for a given thread count.
+ * thread order, so the result is reproducible for a given thread count. The recurrent weights
+ * are packed for the per-step products (rgemm.h) once per pass, before the threads start, into
+ * one buffer they all read.
  *
  * Activations are time-major inside ([T][rows][...]); the public arrays are batch-major. */
 #include <math.h>
