@@ -5,7 +5,8 @@
 installed, the learning curves as SVG into DIR/curves/.
 
 Usage: python3 scripts/experiments-summary.py DIR
-Runs named NAME-s1, NAME-s2, ... are also summarised together as NAME (mean +- spread).
+Runs named NAME-s1, NAME-s2, ... (and NAME itself) are also summarised together as NAME
+(mean +- spread).
 """
 import csv
 import os
@@ -46,17 +47,21 @@ def changes(settings):
     return " ".join(out) if out else "(the original)"
 
 
-def load_run(run_dir):
+def load_run(top, name):
+    run_dir = os.path.join(top, name)
     epochs = read_rows(os.path.join(run_dir, "results.csv"))
     metrics = read_rows(os.path.join(run_dir, "metrics.csv"))
-    last = epochs[-1]
+    images = sum(float(r["images_per_s"]) * float(r["seconds"]) for r in epochs)
+    # The speed phase measured every configuration side by side; without it, the run's own.
+    speed = os.path.join(top, "speed", name, "results.csv")
+    images_per_s = (float(read_rows(speed)[-1]["images_per_s"]) if os.path.isfile(speed)
+                    else statistics.median(float(r["images_per_s"]) for r in epochs))
     run = {
         "epochs": len(epochs),
-        "train_seconds": sum(float(r["seconds"]) for r in epochs),
-        "images_per_s": statistics.median(float(r["images_per_s"]) for r in epochs),
+        "train_seconds": images / images_per_s,
+        "images_per_s": images_per_s,
         "settings": read_config(os.path.join(run_dir, "config.txt")),
         "curve": epochs,
-        "final_teacher_p": float(last["teacher_p"]),
     }
     for row in metrics:
         if row["binarize"] == "stochastic":
@@ -100,21 +105,22 @@ def cells(runs):
     return out
 
 
-HEADER = ["run", "changes from the original", "NLL (threshold)", "NLL (stochastic)", "MSE",
+HEADER = ["run", "epochs", "changes from the original", "NLL (threshold)", "NLL (stochastic)", "MSE",
           "pixel error 500 greedy",
           "kept 500 greedy", "kept 500 T 0.5", "kept 500 T 1",
           "kept 300 greedy", "kept 300 T 0.5", "kept 300 T 1",
-          "training min", "images/s"]
+          "training min (at images/s)", "images/s"]
 
 
 def table(runs, groups):
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for name, run in runs.items():
-        lines.append("| " + " | ".join([name, changes(run["settings"])] + cells([run])) + " |")
+        lines.append("| " + " | ".join([name, str(run["epochs"]), changes(run["settings"])]
+                                       + cells([run])) + " |")
     for name, members in groups.items():
         label = f"**{name}** ({len(members)} seeds)"
         first = runs[members[0]]
-        lines.append("| " + " | ".join([label, changes(first["settings"])]
+        lines.append("| " + " | ".join([label, str(first["epochs"]), changes(first["settings"])]
                                        + cells([runs[m] for m in members])) + " |")
     some = next(iter(runs.values()))
     for given in (500, 300):
@@ -157,7 +163,7 @@ def main():
     for name in sorted(os.listdir(top)):
         run_dir = os.path.join(top, name)
         if os.path.isfile(os.path.join(run_dir, "metrics.csv.done")):
-            runs[name] = load_run(run_dir)
+            runs[name] = load_run(top, name)
     if not runs:
         sys.exit(f"experiments-summary: no evaluated run in {top}")
     groups = {}
@@ -165,6 +171,9 @@ def main():
         m = re.fullmatch(r"(.+)-s\d+", name)
         if m:
             groups.setdefault(m.group(1), []).append(name)
+    for g, members in groups.items():  # NAME itself, if it exists, is the first seed
+        if g in runs:
+            members.insert(0, g)
     groups = {g: members for g, members in groups.items() if len(members) > 1}
     with open(os.path.join(top, "summary.md"), "w") as f:
         f.write(table(runs, groups))

@@ -16,12 +16,12 @@ bindir=${1:-build/bin}
 [ $# -gt 0 ] && shift
 epochs=${EXP_EPOCHS:-12}
 dir=${EXP_DIR:-experiments/study}
-train_limits="" test_limit=""
+train_limits="" test_limit="" speed_limits="--train-limit 1280 --test-limit 1"
 seeds="1 2 3"
 train_images=9003 batch=64
 if [ "${EXP_SMOKE:-0}" = 1 ]; then
     train_limits="--train-limit 256 --test-limit 32" test_limit="--test-limit 32"
-    seeds="1" train_images=256
+    seeds="1" train_images=256 speed_limits="--train-limit 128 --test-limit 1"
 fi
 
 # Scheduled sampling: p falls from 1 to its floor two thirds into training, counted in batches.
@@ -61,7 +61,8 @@ stochastic||--binarize stochastic
 h256||--hidden 256
 baseline-s2||--seed 2
 baseline-s3||--seed 3
-baseline-long|$((epochs * 4))|--seed 1
+h256-d4-s2||--hidden 256 --pixels-per-step 4 --seed 2
+h256-d4-s3||--hidden 256 --pixels-per-step 4 --seed 3
 EOF
 }
 
@@ -107,5 +108,16 @@ runs | while IFS='|' read -r name run_epochs options; do
             $train_limits $options --quiet
     fi
     evaluate "$dir/$name"
+done
+
+# Speed, measured side by side once training is over (the runs above may have shared the
+# machine): one epoch of each configuration on the first 1280 training digits.
+runs | while IFS='|' read -r name run_epochs options; do
+    wanted "$name" || continue
+    [ -f "$dir/speed/$name/results.csv" ] && continue
+    echo "experiments: speed of $name, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    # shellcheck disable=SC2086 # options are words
+    "$bindir/seqgen-train" --out-dir "$dir/speed" --exp-name "$name" --epochs 1 $speed_limits \
+        $options --quiet
 done
 python3 scripts/experiments-summary.py "$dir"
