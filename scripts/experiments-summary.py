@@ -133,6 +133,8 @@ def table(runs, groups):
 def plot(runs, out_dir):
     """Learning curves (test NLL, per-epoch digit kept, teacher-forcing p) as SVG via gnuplot."""
     os.makedirs(out_dir, exist_ok=True)
+    for stale in os.listdir(out_dir):
+        os.remove(os.path.join(out_dir, stale))
     for name, run in runs.items():
         with open(os.path.join(out_dir, name + ".dat"), "w") as f:
             for r in run["curve"]:
@@ -144,6 +146,8 @@ def plot(runs, out_dir):
         names = list(runs)
         if stem == "teacher-p":
             names = [n for n in names if runs[n]["settings"].get("schedule") != "constant"]
+        if not names:
+            continue
         plots = ", ".join(f"'{os.path.join(out_dir, n + '.dat')}' using 1:{column} with linespoints "
                           f"title '{n}'" for n in names)
         script = (f"set terminal svg size 900,560 dynamic font 'sans,12'\n"
