@@ -298,19 +298,34 @@ static void loss_and_dlogits(sg_worker *w)
         }
 }
 
+/* The output layer's gradients from dL/dlogit [rows][D] (w->logits) and the top layer's outputs
+ * h_top [rows][H], and dy = dL/dlogit W_out, the gradient flowing into the top GRU layer. With
+ * one pixel per step the products are a weighted sum of rows and an outer product, where GEMMs
+ * with M = 1 and K = 1 would spend more on packing than on arithmetic. */
+static void output_backward(sg_worker *w, int rows, const float *h_top)
+{
+    seqgen_model *m = w->model;
+    const int H = m->cfg.hidden, D = m->cfg.pixels_per_step;
+    float *grad_w = sg_model_out_weight(m, w->grads); /* zero on entry */
+    const float *w_out = sg_model_out_weight(m, m->params);
+    if (D == 1) {
+        sg_sum_rows_weighted(rows, H, w->logits, h_top, H, grad_w);
+        sg_outer_product(rows, H, w->logits, w_out, w->dy);
+    } else {
+        sg_gemm(1, 0, D, H, rows, 1.0f, w->logits, D, h_top, H, 0.0f, grad_w, H);
+        sg_gemm(0, 0, rows, H, D, 1.0f, w->logits, D, w_out, H, 0.0f, w->dy, H);
+    }
+    sg_sum_rows(rows, D, w->logits, D, sg_model_out_bias(m, w->grads));
+}
+
 /* Output layer, then each GRU layer from the top; the first layer computes no input gradient. */
 static void backward(sg_worker *w)
 {
     seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
-    const int T = w->pass->steps, rows = T * w->rows;
-    const float *h_top = layer_h(w, L - 1) + (size_t)w->rows * H;
+    const int L = m->cfg.layers, H = m->cfg.hidden;
+    const int T = w->pass->steps;
     memset(w->grads, 0, m->param_count * sizeof *w->grads);
-    sg_gemm(1, 0, D, H, rows, 1.0f, w->logits, D, h_top, H, 0.0f, sg_model_out_weight(m, w->grads),
-            H);
-    sg_sum_rows(rows, D, w->logits, D, sg_model_out_bias(m, w->grads));
-    sg_gemm(0, 0, rows, H, D, 1.0f, w->logits, D, sg_model_out_weight(m, m->params), H, 0.0f, w->dy,
-            H);
+    output_backward(w, T * w->rows, layer_h(w, L - 1) + (size_t)w->rows * H);
     for (int l = L - 1; l >= 0; l--) {
         sg_gru_weights wt = sg_model_layer(m, m->params, l);
         sg_gru_weights gr = sg_model_layer(m, w->grads, l);
