@@ -50,19 +50,19 @@ layers2||--layers 2
 d2||--pixels-per-step 2
 d4||--pixels-per-step 4
 h256-d4||--hidden 256 --pixels-per-step 4
+h256-d4-s2||--hidden 256 --pixels-per-step 4 --seed 2
+h256-d4-s3||--hidden 256 --pixels-per-step 4 --seed 3
 ss-linear-sample||$(ss_params linear $floor) --feedback sample
 ss-linear-threshold||$(ss_params linear $floor) --feedback threshold
 ss-exp-sample||$(ss_params exp $floor) --feedback sample
 ss-exp-threshold||$(ss_params exp $floor) --feedback threshold
 ss-invsigmoid-sample||$(ss_params invsigmoid $floor) --feedback sample
 ss-invsigmoid-threshold||$(ss_params invsigmoid $floor) --feedback threshold
-ss-linear-sample-floor0||$(ss_params linear 0) --feedback sample
 stochastic||--binarize stochastic
-h256||--hidden 256
 baseline-s2||--seed 2
 baseline-s3||--seed 3
-h256-d4-s2||--hidden 256 --pixels-per-step 4 --seed 2
-h256-d4-s3||--hidden 256 --pixels-per-step 4 --seed 3
+ss-linear-sample-floor0||$(ss_params linear 0) --feedback sample
+h256||--hidden 256
 EOF
 }
 
