@@ -61,6 +61,7 @@ ss-invsigmoid-threshold||$(ss_params invsigmoid $floor) --feedback threshold
 stochastic||--binarize stochastic
 baseline-s2||--seed 2
 baseline-s3||--seed 3
+h512-d4||--hidden 512 --pixels-per-step 4
 ss-linear-sample-floor0||$(ss_params linear 0) --feedback sample
 h256||--hidden 256
 EOF
