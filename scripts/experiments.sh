@@ -62,6 +62,8 @@ stochastic||--binarize stochastic
 baseline-s2||--seed 2
 baseline-s3||--seed 3
 h512-d4||--hidden 512 --pixels-per-step 4
+h512-d4-s2||--hidden 512 --pixels-per-step 4 --seed 2
+h512-d4-s3||--hidden 512 --pixels-per-step 4 --seed 3
 ss-linear-sample-floor0||$(ss_params linear 0) --feedback sample
 h256||--hidden 256
 EOF
