@@ -2,7 +2,8 @@
 # make experiments: the study of docs/results.md. Trains each configuration below with
 # seqgen-train on the bundled digits for the same number of epochs, evaluates it with
 # seqgen-complete --metrics (500 and 300 given pixels; greedy, and sampling at temperatures 0.5
-# and 1 with 3 seeds each), then writes the summary table and the learning curves.
+# and 1 with 3 seeds each), then measures each configuration's speed side by side and writes the
+# summary table and the learning curves (scripts/experiments-summary.py).
 #
 # Usage: sh scripts/experiments.sh [BINDIR] [RUN...]   (from the repository root)
 #   RUN...           only these runs (names from the list below); default all
