@@ -63,7 +63,7 @@ static void usage(FILE *to)
         "\n"
         "  --checkpoint FILE      a model.ckpt written by seqgen-train (required)\n"
         "  --data DIR             MNIST directory; default $SEQGEN_DATA, else data/mnist10k\n"
-        "  --given K              pixels given, a multiple of the model's D (500 of 784)\n"
+        "  --given K              pixels given (500 of 784)\n"
         "  --count N              complete the first N test digits\n"
         "  --indices I,J,...      complete these test digits (0-based)\n"
         "                         (default: the first test digit of each class)\n"
@@ -355,10 +355,9 @@ static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_
     if (rc != 0)
         return rc;
     const size_t P = seqgen_dataset_pixels(*test);
-    const int D = seqgen_model_get_config(*model).pixels_per_step;
-    if ((size_t)s->given > P || s->given % D != 0) {
-        fprintf(stderr, PROG ": --given %d must be a multiple of the model's %d pixels per step "
-                        "and at most %zu\n", s->given, D, P);
+    if ((size_t)s->given > P) {
+        fprintf(stderr, PROG ": --given %d must be at most the %zu pixels of an image\n",
+                s->given, P);
         usage(stderr);
         return CLI_EXIT_USAGE;
     }

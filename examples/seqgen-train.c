@@ -656,11 +656,9 @@ static int prepare(run *r, int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (s->eval_given % s->pixels_per_step != 0 ||
-        (size_t)s->eval_given > seqgen_dataset_pixels(r->train)) {
-        fprintf(stderr, PROG ": --eval-given %d must be a multiple of --pixels-per-step %d and at "
-                        "most %zu\n", s->eval_given, s->pixels_per_step,
-                seqgen_dataset_pixels(r->train));
+    if ((size_t)s->eval_given > seqgen_dataset_pixels(r->train)) {
+        fprintf(stderr, PROG ": --eval-given %d must be at most the %zu pixels of an image\n",
+                s->eval_given, seqgen_dataset_pixels(r->train));
         usage(stderr);
         return CLI_EXIT_USAGE;
     }

@@ -997,10 +997,14 @@ SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
  *
  * @par Completion
  * A sequence of P pixels is T = P / D steps of D pixels (the layout of the header's
- * conventions). Completion is given K pixels, K a multiple of D (K / D whole steps; K = 500 of
- * 784 for the original experiment). The model reads the given steps 0 .. K/D - 1 (teacher
- * forcing); its output after the last given step is the probability of each pixel of step K/D,
- * which is decoded into 0 or 1, fed back as the next input, and so on until step T - 1:
+ * conventions). Completion is given the first K pixels (K = 500 of 784 for the original
+ * experiment). The model reads the whole given steps 0 .. S - 1, S = floor(K / D) (teacher
+ * forcing); its output after step S - 1 is the probability of each pixel of step S, whose pixels
+ * that are not given are decoded into 0 or 1; the step, given and generated pixels together, is
+ * fed back as the next input, and so on until step T - 1. When K is not a multiple of D, step S
+ * is thus partly given: the model's pixels of one step are independent given the steps before,
+ * so generating the rest of it from the same output is exact conditioning on the given part.
+ * A pixel is decoded as follows:
  * - ::SEQGEN_DECODE_GREEDY: pixel = 1 iff p > 0.5, with p = sigmoid(logit) the model's
  *   probability as seqgen_model_step() computes it (the threshold feedback of training).
  * - ::SEQGEN_DECODE_SAMPLE: pixel = 1 iff u < sigmoid(logit / temperature), u uniform in [0, 1)
@@ -1012,8 +1016,9 @@ SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
  *
  * K = 0 means "from scratch": the model has no prediction for step 0, so step 0 is set to 0
  * (blank, as the top-left corner of every MNIST digit; its recorded probabilities are 0) and
- * the rollout starts from it, exactly as a completion of K = D whose first step is blank.
- * K = P copies the sequences.
+ * the rollout starts from it, exactly as a completion of K = D whose first step is blank. For
+ * 0 < K < D likewise the pixels of step 0 that are not given are set to 0. K = P copies the
+ * sequences.
  *
  * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
  * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
@@ -1054,7 +1059,7 @@ SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
  *        each sequence are read, and must be finite (normally 0 or 1).
  * @param count Number of sequences, >= 1.
  * @param pixels P, pixels per sequence (784 for MNIST): a multiple of the model's D, >= D.
- * @param given K, the pixels given, 0 <= K <= P and a multiple of D (see above for K = 0).
+ * @param given K, the pixels given, 0 <= K <= P (see above for K < D).
  * @param opts NULL for seqgen_complete_options_default().
  * @param[out] completed `count * pixels` floats: each sequence's given pixels copied, the
  *        P - K generated ones (0.0f or 1.0f) after them. May be @p sequences itself (in place);
@@ -1063,7 +1068,7 @@ SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
  *        probability sigmoid(logit) (temperature 1, as seqgen_model_step() gives it) of each
  *        generated pixel, in order: the seqgen_gif_digit::prob of an animation.
  * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, P not a positive multiple of D,
- *         K outside [0, P] or not a multiple of D, unknown decoder, temperature not finite and
+ *         K outside [0, P], unknown decoder, temperature not finite and
  *         > 0, a given pixel NaN or infinite; the detail says which) or ::SEQGEN_ENOMEM.
  *         On failure nothing is written.
  */
@@ -1084,8 +1089,8 @@ typedef enum seqgen_eval_metric {
 typedef struct seqgen_eval_options {
     unsigned metrics;                 /**< An OR of ::seqgen_eval_metric; default
                                            ::SEQGEN_EVAL_ALL. */
-    int given;                        /**< K, pixels given to completion; a multiple of D, at most
-                                           the image's pixels. Default 500. */
+    int given;                        /**< K, pixels given to completion, at most the image's
+                                           pixels. Default 500. */
     seqgen_complete_options complete; /**< The decoder. Default greedy; with sampling, test image
                                            i uses stream `complete.first_stream + i`. */
     size_t batch_size;                /**< Images per teacher-forced loss pass (the model's

@@ -87,8 +87,8 @@ static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
 
 /* ---- One block ------------------------------------------------------------------------------ */
 
-/* Copies the given pixels of sequences [s0, s0 + rows) to the output; with K = 0, sets step 0
- * to blank and its probabilities to 0 (see the header). */
+/* Copies the given pixels of sequences [s0, s0 + rows) to the output; with K < D, sets the rest
+ * of step 0 to blank and its probabilities to 0 (see the header). */
 static void copy_given(const sg_completion *job, size_t s0, int rows)
 {
     const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
@@ -96,10 +96,10 @@ static void copy_given(const sg_completion *job, size_t s0, int rows)
         float *out = job->completed + (s0 + r) * P;
         if (K > 0 && out != job->sequences + (s0 + r) * P)
             memcpy(out, job->sequences + (s0 + r) * P, K * sizeof *out);
-        if (K == 0) {
-            memset(out, 0, D * sizeof *out);
+        if (K < D) {
+            memset(out + K, 0, (D - K) * sizeof *out);
             if (job->probs)
-                memset(job->probs + (s0 + r) * P, 0, D * sizeof *out);
+                memset(job->probs + (s0 + r) * (P - K), 0, (D - K) * sizeof *out);
         }
     }
 }
@@ -153,16 +153,19 @@ static float tempered_prob(float logit, double temperature)
     return sg_sigmoidf((float)scaled);
 }
 
-/* Decodes step t of the block from the logits into the output, recording probabilities. */
+/* Decodes the pixels of step t that are not given from the logits into the output, recording
+ * probabilities. The model's pixels of a step are independent given the steps before, so
+ * decoding the rest of a partly given step from the same logits is exact conditioning. */
 static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
 {
     const sg_completion *job = w->job;
     const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
+    const size_t first = K > t * D ? K - t * D : 0; /* the step's first pixel not given */
     const int sample = job->opts.decode == SEQGEN_DECODE_SAMPLE;
     for (int r = 0; r < rows; r++) {
         float *out = job->completed + (s0 + r) * P + t * D;
         float *prob = job->probs ? job->probs + (s0 + r) * (P - K) + t * D - K : NULL;
-        for (size_t d = 0; d < D; d++) {
+        for (size_t d = first; d < D; d++) {
             const float logit = w->logits[r * D + d];
             const float p = sg_sigmoidf(logit);
             if (sample)
@@ -182,8 +185,8 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
     const seqgen_model *m = job->model;
     const int T = job->steps, D = m->cfg.pixels_per_step;
     const int L = m->cfg.layers, H = m->cfg.hidden;
-    /* The first step the model generates; step 0 is never predicted (blank when K = 0). */
-    const int first_generated = job->given > 0 ? job->given / D : 1;
+    /* The first step with a pixel to generate; step 0 is never predicted (blank when K < D). */
+    const int first_generated = job->given >= D ? job->given / D : 1;
     copy_given(job, s0, rows);
     if (first_generated >= T)
         return;
@@ -234,9 +237,6 @@ int sg_check_given(int pixels, int given, int pixels_per_step)
                         "model's %d pixels per step", pixels, pixels_per_step);
     if (given < 0 || given > pixels)
         return sg_error(SEQGEN_EINVAL, "given pixels must be in [0, %d], got %d", pixels, given);
-    if (given % pixels_per_step != 0)
-        return sg_error(SEQGEN_EINVAL, "given pixels (%d) must be a multiple of the model's %d "
-                        "pixels per step", given, pixels_per_step);
     return SEQGEN_OK;
 }
 
