@@ -67,6 +67,18 @@ h512-d4-s2||--hidden 512 --pixels-per-step 4 --seed 2
 h512-d4-s3||--hidden 512 --pixels-per-step 4 --seed 3
 ss-linear-sample-floor0||$(ss_params linear 0) --feedback sample
 h256||--hidden 256
+d28||--pixels-per-step 28
+h256-d28||--hidden 256 --pixels-per-step 28
+h512-d28||--hidden 512 --pixels-per-step 28
+h512-d28-s2||--hidden 512 --pixels-per-step 28 --seed 2
+h512-d28-s3||--hidden 512 --pixels-per-step 28 --seed 3
+h512-d7||--hidden 512 --pixels-per-step 7
+h512-d14||--hidden 512 --pixels-per-step 14
+h1024-d28||--hidden 1024 --pixels-per-step 28
+h512-d28-layers2||--hidden 512 --pixels-per-step 28 --layers 2
+h512-d28-bce||--hidden 512 --pixels-per-step 28 --loss bce
+h512-d28-ss-linear-threshold||--hidden 512 --pixels-per-step 28 $(ss_params linear $floor) --feedback threshold
+h512-d28-long|36|--hidden 512 --pixels-per-step 28
 EOF
 }
 
