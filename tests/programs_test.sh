@@ -114,6 +114,9 @@ expect 0 "metrics" $complete --checkpoint "$run/model.ckpt" --data $data --no-gi
 check "...prints digit kept with its bounds" grep -Eq 'digit kept +[0-9.]+ \(true digits [0-9.]+, blank completion [0-9.]+\)' "$tmp/out"
 check "...over the 20 test digits asked" grep -q 'over 20 test digits, 392 of 784' "$tmp/out"
 check "...and appends a CSV row" [ "$(rows "$tmp/metrics.csv")" -eq 1 ]
+expect 0 "a row per step (D = 28) evaluated from 500 pixels, not a multiple of 28" $train $tiny --out-dir "$tmp/runs" --exp-name d28 --pixels-per-step 28 --epochs 1
+expect 0 "...completes from 300 given pixels" $complete --checkpoint "$tmp/runs/d28/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
+check "...over 300 of 784 pixels" grep -q 'over 20 test digits, 300 of 784' "$tmp/out"
 
 # ---- usage errors: exit 2 and the usage text ------------------------------------------------------
 expect 2 "unknown option" $train --bogus
