@@ -5,8 +5,10 @@
 installed, the learning curves as SVG into DIR/curves/.
 
 Usage: python3 scripts/experiments-summary.py DIR
-Runs named NAME-s1, NAME-s2, ... (and NAME itself) are also summarised together as NAME
-(mean +- spread).
+Runs are listed by pixels per step, then units per layer, then name. Runs named NAME-s1,
+NAME-s2, ... (and NAME itself) are also summarised together as NAME (mean +- spread). The
+curves come in two sets: the runs that read one pixel per step, and those that read more
+(their first seed only).
 """
 import csv
 import os
@@ -112,6 +114,12 @@ HEADER = ["run", "epochs", "changes from the original", "NLL (threshold)", "NLL 
           "training min (at images/s)", "images/s"]
 
 
+def family(run):
+    """Sort key: pixels per step, then units per layer: the original and its variants first."""
+    settings = run["settings"]
+    return int(settings.get("pixels-per-step", 1)), int(settings.get("hidden", 128))
+
+
 def table(runs, groups):
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for name, run in runs.items():
@@ -139,13 +147,16 @@ def plot(runs, out_dir):
         with open(os.path.join(out_dir, name + ".dat"), "w") as f:
             for r in run["curve"]:
                 f.write(f"{r['epoch']} {r['test_nll_nats']} {r['digit_kept']} {r['teacher_p']}\n")
-    panels = [("nll", 2, "test NLL (nats/image, threshold-binarised)"),
-              ("kept", 3, "digit kept, 500 given, greedy"),
-              ("teacher-p", 4, "p (probability of feeding the true pixel)")]
-    for stem, column, ylabel in panels:
-        names = list(runs)
-        if stem == "teacher-p":
-            names = [n for n in names if runs[n]["settings"].get("schedule") != "constant"]
+    one_pixel = lambda n: family(runs[n])[0] == 1
+    wider = lambda n: family(runs[n])[0] > 1 and not re.fullmatch(r".+-s\d+", n)
+    scheduled = lambda n: runs[n]["settings"].get("schedule") != "constant"
+    panels = [("nll-d1", 2, "test NLL (nats/image, threshold-binarised)", one_pixel),
+              ("nll-wide", 2, "test NLL (nats/image, threshold-binarised)", wider),
+              ("kept-d1", 3, "digit kept, 500 given, greedy", one_pixel),
+              ("kept-wide", 3, "digit kept, 500 given, greedy", wider),
+              ("teacher-p", 4, "p (probability of feeding the true pixel)", scheduled)]
+    for stem, column, ylabel, shown in panels:
+        names = [n for n in runs if shown(n)]
         if not names:
             continue
         plots = ", ".join(f"'{os.path.join(out_dir, n + '.dat')}' using 1:{column} with linespoints "
@@ -170,6 +181,7 @@ def main():
             runs[name] = load_run(top, name)
     if not runs:
         sys.exit(f"experiments-summary: no evaluated run in {top}")
+    runs = dict(sorted(runs.items(), key=lambda item: family(item[1])))  # stable: names within
     groups = {}
     for name in runs:
         m = re.fullmatch(r"(.+)-s\d+", name)
