@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,16 @@ static void lay_out_tensors(seqgen_model *m)
 /* PyTorch's default initialisation: nn.GRU draws every parameter from U(-1/sqrt(H), 1/sqrt(H));
  * nn.Linear(H, D)'s Kaiming-uniform weight (a = sqrt(5)) and its bias have the same bound
  * 1/sqrt(fan_in) = 1/sqrt(H). */
+/* The next parameter version: a single-step state keeps W_hh packed for one version of one
+ * model's parameters (seqgen_model_step), so versions are unique across all models. */
+static atomic_uint_fast64_t next_params_version = 1;
+
+/* Marks the parameters as (about to be) changed. */
+static void touch_params(seqgen_model *m)
+{
+    m->params_version = atomic_fetch_add(&next_params_version, 1);
+}
+
 static void init_params(seqgen_model *m)
 {
     const float bound = 1.0f / sqrtf((float)m->cfg.hidden);
@@ -110,6 +121,7 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     sg_rng_seed(&m->init_rng, cfg->seed, 1);
     sg_rng_seed(&m->mix_rng, cfg->seed, 2);
     init_params(m);
+    touch_params(m);
     sg_blas_single_thread();
     *out = m;
     return SEQGEN_OK;
@@ -235,6 +247,7 @@ int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *
         if (!isfinite(values[i]))
             return sg_error(SEQGEN_ENUMERIC, "tensor \"%s\": value %zu is %f", name, i, values[i]);
     memcpy(model->params + t->offset, values, count * sizeof *values);
+    touch_params(model);
     return SEQGEN_OK;
 }
 
@@ -250,7 +263,12 @@ int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *ou
     return SEQGEN_OK;
 }
 
-float *sg_model_params(seqgen_model *model) { return model->params; }
+float *sg_model_params(seqgen_model *model)
+{
+    touch_params(model); /* the caller may write: a state's packed W_hh must be redone */
+    return model->params;
+}
+
 const float *sg_model_params_const(const seqgen_model *model) { return model->params; }
 float *sg_model_grads(seqgen_model *model) { return model->grads; }
 sg_rng *sg_model_init_rng(seqgen_model *model) { return &model->init_rng; }
@@ -301,8 +319,9 @@ struct seqgen_model_state {
     float *h[2];    /* [L][B][H] each: current and next hidden states */
     float *gi, *gh; /* [B][3H] scratch of the GRU step */
     float *gate_sink; /* [4H] */
-    float *packed_memory;  /* the model's W_hh packed, again at each step (sg_model_pack) */
+    float *packed_memory;  /* the model's W_hh packed (sg_model_pack) ... */
     sg_gru_packed *packed; /* [L] */
+    uint64_t packed_version; /* ... from this version of its parameters; 0: not yet */
     float *memory;
 };
 
@@ -374,7 +393,10 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     const float *h_prev = state->h[state->current];
     float *h_next = state->h[1 - state->current];
     sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
-    sg_model_pack(model, 0, state->packed_memory, state->packed);
+    if (state->packed_version != model->params_version) {
+        sg_model_pack(model, 0, state->packed_memory, state->packed);
+        state->packed_version = model->params_version;
+    }
     for (int l = 0; l < state->layers; l++) {
         sg_gru_weights w = sg_model_layer(model, model->params, l);
         const float *x = l == 0 ? input : h_next + (l - 1) * layer_size;

@@ -13,7 +13,10 @@
 #include "seqgen.h"
 
 /* The flat parameter and gradient buffers, seqgen_model_param_count() floats each. Writing
- * parameters directly is allowed (the optimiser and the checkpoint loader do). */
+ * parameters directly is allowed (the optimiser and the checkpoint loader do) through the
+ * pointer sg_model_params() returns, before the next computation with the model: each call
+ * marks the parameters as changed, so that single-step states pack W_hh again; reading is
+ * sg_model_params_const(). */
 float *sg_model_params(seqgen_model *model);
 const float *sg_model_params_const(const seqgen_model *model);
 float *sg_model_grads(seqgen_model *model);

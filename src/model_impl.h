@@ -27,6 +27,7 @@ struct seqgen_model {
     size_t param_count;
     float *params; /* the one parameter buffer */
     float *grads;  /* the one gradient buffer, same layout */
+    uint64_t params_version; /* new at every write access to params, unique across models */
     int tensor_count;
     sg_tensor *tensors;
     sg_rng init_rng, mix_rng;

@@ -616,6 +616,64 @@ static void stepping_matches_the_batched_forward(void **state)
     free(x), free(y), free(p);
 }
 
+/* Runs T steps of `s` from a reset on x [B][T][D] and writes every output to out [T][B][D]. */
+static void run_steps(const seqgen_model *m, seqgen_model_state *s, const float *x, int B, int T,
+                      int D, float *out)
+{
+    float in[2 * 3];
+    seqgen_model_state_reset(s);
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++)
+            memcpy(in + b * D, x + ((size_t)b * T + t) * D, D * sizeof *in);
+        assert_ok(seqgen_model_step(m, s, in, out + (size_t)t * B * D));
+    }
+}
+
+/* A state keeps W_hh packed between steps: it must see every change of the parameters (a
+ * tensor set, an optimiser step) and a different model of the same shape, as a new state does. */
+static void a_state_follows_parameter_changes(void **state)
+{
+    (void)state;
+    enum { D = 3, H = 9, L = 2, B = 2, T = 6 };
+    const size_t n = (size_t)B * T * D;
+    seqgen_model *m = tu_make_model(D, H, L, 23, 1), *twin = tu_make_model(D, H, L, 24, 1);
+    float *x = random_bits(n, 131), *y = random_bits(n, 132);
+    float kept[T * B * D], fresh[T * B * D];
+    seqgen_model_state *s = NULL;
+    assert_ok(seqgen_model_state_create(&s, m, B));
+    for (int change = 0; change < 3; change++) {
+        seqgen_model *used = m;
+        run_steps(m, s, x, B, T, D, kept);
+        if (change == 0) { /* scale W_hh of the top layer */
+            float whh[3 * H * H];
+            assert_ok(seqgen_model_get_tensor(m, "weight_hh_l1", whh, 3 * H * H));
+            for (int i = 0; i < 3 * H * H; i++)
+                whh[i] *= 1.5f;
+            assert_ok(seqgen_model_set_tensor(m, "weight_hh_l1", whh, 3 * H * H));
+        } else if (change == 1) { /* one Adam step */
+            seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+            cfg.lr = 0.05;
+            seqgen_optim *opt = NULL;
+            assert_ok(seqgen_optim_create(&opt, m, &cfg));
+            assert_ok(seqgen_model_forward_backward(m, x, y, B, T, NULL, NULL, NULL));
+            assert_ok(seqgen_optim_step(opt, m));
+            seqgen_optim_free(opt);
+        } else {
+            used = twin;
+        }
+        run_steps(used, s, x, B, T, D, kept);
+        seqgen_model_state *new_state = NULL;
+        assert_ok(seqgen_model_state_create(&new_state, used, B));
+        run_steps(used, new_state, x, B, T, D, fresh);
+        seqgen_model_state_free(new_state);
+        assert_memory_equal(kept, fresh, sizeof kept);
+    }
+    seqgen_model_state_free(s);
+    seqgen_model_free(m);
+    seqgen_model_free(twin);
+    free(x), free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +697,7 @@ int main(void)
         cmocka_unit_test(smallest_pass),
         cmocka_unit_test(bad_pass_arguments_are_rejected),
         cmocka_unit_test(stepping_matches_the_batched_forward),
+        cmocka_unit_test(a_state_follows_parameter_changes),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
