@@ -712,6 +712,10 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  *
  * Runs the same arithmetic as a training pass, so feeding a sequence step by step gives the
  * probabilities of seqgen_model_evaluate() (up to float rounding of the batched products).
+ * The state keeps the recurrent weights copied in the layout of its matrix products and copies
+ * them again only when the model's parameters have changed since (seqgen_model_set_tensor(), an
+ * optimiser step, training) or another model is passed: interleaving steps with training is
+ * correct, and stepping a fixed model costs no copy per step.
  * @param model The model (only read).
  * @param state The state, created for this model; its hidden states advance by one step.
  * @param input `[batch][D]` pixels of the current step.
