@@ -1,8 +1,10 @@
 /* The libseqgen benchmark (issue 9): in one run, (a) training throughput, (b) completion
  * throughput, (c) the cblas_sgemm ceiling for a large square product and for the GRU's own
- * product shapes, with 1 and with N threads, (d) peak resident memory. Every figure is the median
- * of --reps timed repetitions after a warm-up. Prints a table and, as its last line, one JSON
- * object with the same keys as bench/pytorch_gru.py; figures not measured are null. */
+ * product shapes, with 1 and with N threads, (d) peak resident memory, (e) the latency of the
+ * single-step API at batch 1. Every figure is the median of --reps timed repetitions after a
+ * warm-up. Prints a table and, as its last line, one JSON object with the keys of
+ * bench/pytorch_gru.py (and step_us, which it does not measure); figures not measured are
+ * null. */
 
 /* OpenBLAS's cblas.h declares functions taking cpu_set_t, a GNU extension: it must be visible
  * before the first system header fixes the feature set. */
@@ -50,6 +52,7 @@ typedef struct throughput {
 typedef struct model_figures {
     throughput train[2];    /* images */
     throughput complete[2]; /* completions */
+    double step_us;         /* one seqgen_model_step() call at batch 1, one thread */
 } model_figures;
 
 /* One sgemm shape as the GRU uses it: C[m x n] (+)= op(A) op(B) with inner dimension k. */
@@ -269,11 +272,6 @@ static int complete_digits(void *context)
 static throughput measure_completions_per_s(const bench_options *opt, int threads)
 {
     throughput result = {NAN, NAN};
-    if (COMPLETE_GIVEN % opt->pixels_per_step != 0) {
-        fprintf(stderr, "bench: completion not measured: D = %d does not divide the %d given "
-                "pixels\n", opt->pixels_per_step, COMPLETE_GIVEN);
-        return result;
-    }
     size_t count = 0; /* the whole test split */
     float *sequences = load_sequences(opt, SEQGEN_SPLIT_TEST, &count);
     float *completed = sequences ? malloc(count * IMAGE_PIXELS * sizeof *completed) : NULL;
@@ -286,6 +284,59 @@ static throughput measure_completions_per_s(const bench_options *opt, int thread
     free(completed);
     free(sequences);
     return result;
+}
+
+/* ---- (e): the single-step API -------------------------------------------------------------- */
+
+/* Sequences generated per timed repetition of the step measurement. */
+#define STEP_SEQUENCES 20
+
+/* One timed unit of stepping: STEP_SEQUENCES sequences of one image's steps, each from a reset
+ * state, generated with seqgen_model_step() at batch 1, the thresholded output fed back. */
+typedef struct step_run {
+    const seqgen_model *model;
+    seqgen_model_state *state;
+    float *x, *p; /* [D] */
+    int steps, pixels_per_step;
+} step_run;
+
+static int step_sequences(void *context)
+{
+    const step_run *run = context;
+    for (int s = 0; s < STEP_SEQUENCES; s++) {
+        seqgen_model_state_reset(run->state);
+        memset(run->x, 0, (size_t)run->pixels_per_step * sizeof *run->x);
+        for (int t = 0; t < run->steps; t++) {
+            int status = seqgen_model_step(run->model, run->state, run->x, run->p);
+            if (status)
+                return report(status, "seqgen_model_step");
+            for (int d = 0; d < run->pixels_per_step; d++)
+                run->x[d] = run->p[d] > 0.5f;
+        }
+    }
+    return 0;
+}
+
+/* (e) Microseconds per seqgen_model_step() call at batch 1 with one thread: the latency of
+ * generating one sequence interactively. NAN if anything fails. */
+static double measure_step_us(const bench_options *opt)
+{
+    const int D = opt->pixels_per_step;
+    seqgen_model *model = create_model(opt, 1);
+    seqgen_model_state *state = NULL;
+    float *x = malloc((size_t)D * sizeof *x), *p = malloc((size_t)D * sizeof *p);
+    throughput steps = {NAN, NAN};
+    if (model && x && p &&
+        report(seqgen_model_state_create(&state, model, 1), "seqgen_model_state_create") == 0) {
+        step_run run = {model, state, x, p, IMAGE_PIXELS / D, D};
+        steps = median_throughput(step_sequences, &run,
+                                  (double)STEP_SEQUENCES * (IMAGE_PIXELS / D), opt->reps);
+    }
+    seqgen_model_state_free(state);
+    seqgen_model_free(model);
+    free(x);
+    free(p);
+    return 1e6 / steps.per_s;
 }
 
 /* ---- (c): the sgemm ceiling ---------------------------------------------------------------- */
@@ -429,6 +480,8 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
     print_model_row("", train_cpu, "/CPU-s");
     print_model_row("completion", complete, "digits/s");
     print_model_row("", complete_cpu, "/CPU-s");
+    printf("  step        %10.2f us per seqgen_model_step() call at batch 1, 1 thread\n",
+           fig->step_us);
     printf("  peak RSS    %10.0f MB (training at B=%d and completion of the test digits)\n", rss,
            opt->batch);
     printf("cblas_sgemm GFLOP/s (row-major)%s\n",
@@ -454,6 +507,7 @@ static void print_json(const bench_options *opt, const gemm_shape *shapes, int c
     print_number("train_images_per_cpu_s_1thread", fig->train[0].per_cpu_s, ", ");
     print_number("complete_per_cpu_s", fig->complete[1].per_cpu_s, ", ");
     print_number("complete_per_cpu_s_1thread", fig->complete[0].per_cpu_s, ", ");
+    print_number("step_us", fig->step_us, ", ");
     print_number("sgemm_gflops", shapes[0].gflops[1], ", ");
     print_number("sgemm_gflops_1thread", shapes[0].gflops[0], ", ");
     printf("\"threads\": %d, \"hidden\": %d, \"layers\": %d, \"pixels_per_step\": %d, "
@@ -557,6 +611,7 @@ int main(int argc, char **argv)
         fig.complete[t] = t == 1 && threads == 1 ? fig.complete[0]
                                                  : measure_completions_per_s(&opt, threads);
     }
+    fig.step_us = measure_step_us(&opt);
     double rss = peak_rss_mb(); /* before the sgemm operands, which the model never needs */
     if (measure_sgemm(&opt, shapes, count) != 0) {
         fprintf(stderr, "bench: out of memory for the sgemm operands\n");
