@@ -1,8 +1,8 @@
 #!/bin/sh
-# make demo: trains the configuration docs/results.md recommends (1 GRU layer of 256 units fed 4
-# pixels per step, MSE, Adam, teacher forcing) on the bundled digits, then completes the first
-# test digit of each class from its first 500 pixels by sampling and measures completion over
-# the whole test set.
+# make demo: trains the configuration docs/results.md recommends (1 GRU layer of 512 units fed a
+# row of 28 pixels per step, MSE, Adam, teacher forcing) on the bundled digits, then completes
+# the first test digit of each class from its first 500 pixels by sampling and measures
+# completion over the whole test set.
 # Usage: sh scripts/demo.sh [BINDIR]   (from the repository root)
 # DEMO_EPOCHS=N changes the number of epochs. Run again, it continues the same run (--resume):
 # a finished run is not retrained, an interrupted one (Ctrl-C) goes on where it stopped.
@@ -15,7 +15,7 @@ start=$(date +%s)
 if [ -f "$run/model.ckpt" ]; then
     "$bindir/seqgen-train" --exp-name demo --resume --epochs "$epochs"
 else
-    "$bindir/seqgen-train" --exp-name demo --epochs "$epochs" --hidden 256 --pixels-per-step 4
+    "$bindir/seqgen-train" --exp-name demo --epochs "$epochs" --hidden 512 --pixels-per-step 28
 fi
 trained=$(date +%s)
 "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --out-dir "$run/completions" --metrics \
