@@ -159,8 +159,10 @@ def plot(runs, out_dir):
         names = [n for n in runs if shown(n)]
         if not names:
             continue
+        # gnuplot has 8 line colours: past them, lines differ by dash and point type too
         plots = ", ".join(f"'{os.path.join(out_dir, n + '.dat')}' using 1:{column} with linespoints "
-                          f"title '{n}'" for n in names)
+                          f"lc {i % 8 + 1} dt {i // 8 + 1} pt {i // 8 * 2 + 1} title '{n}'"
+                          for i, n in enumerate(names))
         script = (f"set terminal svg size 900,560 dynamic font 'sans,12'\n"
                   f"set output '{os.path.join(out_dir, stem + '.svg')}'\n"
                   f"set xlabel 'epoch'\nset ylabel '{ylabel}'\nset key outside right\n"
