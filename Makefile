@@ -73,7 +73,7 @@ help:
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
-	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~2 h)"
+	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~3.5 h)"
 	@echo "  install        install header, libraries, pkg-config file, programs (PREFIX, DESTDIR)"
 	@echo "  uninstall      remove exactly what install installed"
 	@echo "  clean          remove build outputs"
@@ -205,7 +205,7 @@ demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/bin
 
-# The study of docs/results.md: about 2 hours on 2 cores (EXP_EPOCHS, EXP_DIR: see the script).
+# The study of docs/results.md: about 3.5 hours on 2 cores (EXP_EPOCHS, EXP_DIR: see the script).
 experiments: deps
 	@sh scripts/deps.sh gnuplot-nox
 	$(MAKE) all
