@@ -77,9 +77,6 @@ static void lay_out_tensors(seqgen_model *m)
     add_tensor(m, "out.bias", D, 1);
 }
 
-/* PyTorch's default initialisation: nn.GRU draws every parameter from U(-1/sqrt(H), 1/sqrt(H));
- * nn.Linear(H, D)'s Kaiming-uniform weight (a = sqrt(5)) and its bias have the same bound
- * 1/sqrt(fan_in) = 1/sqrt(H). */
 /* The next parameter version: a single-step state keeps W_hh packed for one version of one
  * model's parameters (seqgen_model_step), so versions are unique across all models. */
 static atomic_uint_fast64_t next_params_version = 1;
@@ -90,6 +87,9 @@ static void touch_params(seqgen_model *m)
     m->params_version = atomic_fetch_add(&next_params_version, 1);
 }
 
+/* PyTorch's default initialisation: nn.GRU draws every parameter from U(-1/sqrt(H), 1/sqrt(H));
+ * nn.Linear(H, D)'s Kaiming-uniform weight (a = sqrt(5)) and its bias have the same bound
+ * 1/sqrt(fan_in) = 1/sqrt(H). */
 static void init_params(seqgen_model *m)
 {
     const float bound = 1.0f / sqrtf((float)m->cfg.hidden);
