@@ -480,8 +480,11 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
     print_model_row("", train_cpu, "/CPU-s");
     print_model_row("completion", complete, "digits/s");
     print_model_row("", complete_cpu, "/CPU-s");
-    printf("  step        %10.2f us per seqgen_model_step() call at batch 1, 1 thread\n",
-           fig->step_us);
+    if (isfinite(fig->step_us))
+        printf("  step        %10.2f us per seqgen_model_step() call at batch 1, 1 thread\n",
+               fig->step_us);
+    else
+        printf("  step        %20s\n", "not measured");
     printf("  peak RSS    %10.0f MB (training at B=%d and completion of the test digits)\n", rss,
            opt->batch);
     printf("cblas_sgemm GFLOP/s (row-major)%s\n",
