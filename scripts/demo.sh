@@ -13,6 +13,11 @@ run=experiments/demo
 start=$(date +%s)
 
 if [ -f "$run/model.ckpt" ]; then
+    if ! grep -qx 'hidden 512' "$run/config.txt" || ! grep -qx 'pixels-per-step 28' "$run/config.txt"
+    then # a demo run made before the demo's configuration changed
+        echo "demo: $run holds a run of another configuration; it goes on with that one" \
+            "(delete $run to train the current demo)" >&2
+    fi
     "$bindir/seqgen-train" --exp-name demo --resume --epochs "$epochs"
 else
     "$bindir/seqgen-train" --exp-name demo --epochs "$epochs" --hidden 512 --pixels-per-step 28
