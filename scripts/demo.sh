@@ -10,17 +10,20 @@ set -eu
 bindir=${1:-build/bin}
 epochs=${DEMO_EPOCHS:-12}
 run=experiments/demo
+hidden=512 pixels_per_step=28 # the configuration, in one place
 start=$(date +%s)
 
 if [ -f "$run/model.ckpt" ]; then
-    if ! grep -qx 'hidden 512' "$run/config.txt" || ! grep -qx 'pixels-per-step 28' "$run/config.txt"
+    if ! grep -qx "hidden $hidden" "$run/config.txt" ||
+        ! grep -qx "pixels-per-step $pixels_per_step" "$run/config.txt"
     then # a demo run made before the demo's configuration changed
         echo "demo: $run holds a run of another configuration; it goes on with that one" \
             "(delete $run to train the current demo)" >&2
     fi
     "$bindir/seqgen-train" --exp-name demo --resume --epochs "$epochs"
 else
-    "$bindir/seqgen-train" --exp-name demo --epochs "$epochs" --hidden 512 --pixels-per-step 28
+    "$bindir/seqgen-train" --exp-name demo --epochs "$epochs" --hidden "$hidden" \
+        --pixels-per-step "$pixels_per_step"
 fi
 trained=$(date +%s)
 "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --out-dir "$run/completions" --metrics \
