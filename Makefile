@@ -85,10 +85,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) -fvisibility=hidden $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The GRU's activation loops (src/kernels.c) vectorise only if comparisons may not trap: GCC then
-# turns their clamps into vector min/max. Unlike the fast-math flags, this keeps NaN and Inf
-# semantics.
-$(BUILD)/src/kernels.o: BASEFLAGS += -fno-trapping-math
+# The GRU's activation loops (kernels.h's lanes, in src/gru.c) vectorise only if comparisons may
+# not trap: GCC then turns their clamps into vector min/max. Unlike the fast-math flags, this
+# keeps NaN and Inf semantics.
+$(BUILD)/src/kernels.o $(BUILD)/src/gru.o: BASEFLAGS += -fno-trapping-math
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)

@@ -185,7 +185,7 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
                    seqgen_train_state *train)
 {
     if (*model) {
-        memcpy(sg_model_params(*model), sg_model_params(s->model),
+        memcpy(sg_model_params_for_write(*model), sg_model_params_const(s->model),
                seqgen_model_param_count(s->model) * sizeof(float));
         *sg_model_mix_rng(*model) = *sg_model_mix_rng(s->model);
         if (c->has_init_rng)

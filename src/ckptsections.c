@@ -49,7 +49,7 @@ static void put_tensor(sg_ckpt_writer *w, uint32_t tag, const char *prefix,
     sg_ckw_u32(w, ndim);
     for (uint32_t d = 0; d < ndim; d++)
         sg_ckw_u64(w, dims[d]);
-    sg_ckw_f32s(w, buffer + sg_model_tensor_offset(model, index), (size_t)(dims[0] * dims[1]));
+    sg_ckw_f32s(w, buffer + sg_model_tensor(model, index)->offset, (size_t)(dims[0] * dims[1]));
     sg_ckw_end_section(w);
 }
 
@@ -136,7 +136,7 @@ static int store_tensor(const sg_ckpt_section *section, const tensor_view *t,
         return sg_ckc_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
                            "configuration needs %s", t->name, have, need);
     }
-    float *dst = dest->buffer + sg_model_tensor_offset(model, index);
+    float *dst = dest->buffer + sg_model_tensor(model, index)->offset;
     sg_decode_f32s(t->data, t->count, dst);
     for (uint64_t i = 0; i < t->count; i++) {
         if (!isfinite(dst[i]))
@@ -569,7 +569,7 @@ int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out)
     int status = seqgen_model_create(&model, &contents->model);
     if (status)
         return section_error(modl, status);
-    params_target target = {sg_model_params(model),
+    params_target target = {sg_model_params_for_write(model),
                             sg_calloc((size_t)seqgen_model_tensor_count(model), 1)};
     if (!target.seen)
         status = sg_error(SEQGEN_ENOMEM, "out of memory");

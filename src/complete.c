@@ -2,7 +2,7 @@
  * teacher forcing over the given steps, then a rollout that feeds back decoded pixels.
  *
  * The unit of work is a block of at most SG_COMPLETE_BLOCK sequences, which runs every step
- * with the same calls as seqgen_model_step() (one GRU step per layer, then the output layer);
+ * through sg_model_step_forward(), as seqgen_model_step() does;
  * each thread takes the next block not yet taken, so a thread slowed down by other work on
  * the machine does not hold the others up. Block boundaries do not depend on the thread count
  * or on which thread runs a block, and sampling draws from one generator per sequence, so
@@ -113,37 +113,6 @@ static void gather_step(sg_complete_worker *w, size_t s0, int rows, int t)
         memcpy(w->x + r * D, job->completed + (s0 + r) * P + t * D, D * sizeof(float));
 }
 
-/* One step of every layer for the block: h[next] from x and h[current]; returns the new current
- * index. The same calls, in the same order, as seqgen_model_step(). */
-static int step_layers(sg_complete_worker *w, int rows, int current)
-{
-    const seqgen_model *m = w->job->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden;
-    const size_t layer_size = (size_t)rows * H;
-    const float *h_prev = w->h[current];
-    float *h_next = w->h[1 - current];
-    for (int l = 0; l < L; l++) {
-        sg_gru_weights wt = sg_model_layer(m, m->params, l);
-        const float *x = l == 0 ? w->x : h_next + (l - 1) * layer_size;
-        sg_gru_step_forward(rows, sg_model_layer_input(m, l), H, &wt, &w->job->packed[l], x,
-                            h_prev + l * layer_size, h_next + l * layer_size, NULL, &w->scratch);
-    }
-    return 1 - current;
-}
-
-/* logits[rows][D] of the next step from the top layer's hidden states. */
-static void output_logits(sg_complete_worker *w, int rows, const float *h_top)
-{
-    const seqgen_model *m = w->job->model;
-    const int D = m->cfg.pixels_per_step, H = m->cfg.hidden;
-    const float *bias = sg_model_out_bias(m, m->params);
-    sg_gemm(0, 1, rows, D, H, 1.0f, h_top, H, sg_model_out_weight(m, m->params), H, 0.0f,
-            w->logits, D);
-    for (int i = 0; i < rows; i++)
-        for (int d = 0; d < D; d++)
-            w->logits[i * D + d] += bias[d];
-}
-
 /* Bernoulli probability of one pixel under the temperature; the division is done in double and
  * clamped so that a tiny temperature saturates instead of overflowing the float. */
 static float tempered_prob(float logit, double temperature)
@@ -197,11 +166,14 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
     memset(w->h[0], 0, (size_t)L * rows * H * sizeof(float));
     for (int t = 0; t + 1 < T; t++) {
         gather_step(w, s0, rows, t);
-        current = step_layers(w, rows, current);
-        if (t + 1 < first_generated)
-            continue; /* the next step is given: its prediction is not needed */
-        output_logits(w, rows, w->h[current] + (size_t)(L - 1) * rows * H);
-        decode_step(w, s0, rows, t + 1);
+        /* When the next step is given, its prediction is not needed: no head. */
+        const int predict = t + 1 >= first_generated;
+        sg_step_io io = {w->x, w->h[current], w->h[1 - current], (size_t)rows * H, NULL, 0,
+                         predict ? w->logits : NULL};
+        sg_model_step_forward(m, job->packed, rows, &io, &w->scratch);
+        current = 1 - current;
+        if (predict)
+            decode_step(w, s0, rows, t + 1);
     }
 }
 

@@ -1,9 +1,120 @@
-/* One GRU layer's forward and backward over a sequence (see gru.h for equations and shapes). */
+/* One GRU layer's forward and backward, gates included (see gru.h for the equations and shapes). */
 #include "gru.h"
 
 #include <string.h>
 
 #include "kernels.h"
+
+/* ---- The gates of one step ---------------------------------------------------------------- */
+
+/* One row's operands split per gate (r, z, n): GCC vectorises loads p[k] from distinct restrict
+ * pointers, not p[H + k] from one. */
+typedef struct gates_fwd_row {
+    const float *restrict xr, *restrict xz, *restrict xn;    /* W_ih x */
+    const float *restrict hr, *restrict hz, *restrict hn;    /* W_hh h */
+    const float *restrict bir, *restrict biz, *restrict bin; /* b_ih */
+    const float *restrict bhr, *restrict bhz, *restrict bhn; /* b_hh */
+    const float *restrict h_prev;
+    float *restrict h_out, *restrict r, *restrict z, *restrict n, *restrict hn_out;
+} gates_fwd_row;
+
+/* A row runs in two passes, r and z first, then n and h_out: n waits for r through two long
+ * exp-and-divide chains, and a pass with shorter chains lets the CPU overlap more blocks. */
+static inline void gates_rz_block(int count, gates_fwd_row p)
+{
+    for (int k = 0; k < count; k++) {
+        p.r[k] = sg_sigmoid_lane(p.xr[k] + p.bir[k] + p.hr[k] + p.bhr[k]);
+        p.z[k] = sg_sigmoid_lane(p.xz[k] + p.biz[k] + p.hz[k] + p.bhz[k]);
+    }
+}
+
+static inline void gates_n_block(int count, gates_fwd_row p)
+{
+    for (int k = 0; k < count; k++) {
+        float hn = p.hn[k] + p.bhn[k];
+        float n = sg_tanh_lane(p.xn[k] + p.bin[k] + p.r[k] * hn);
+        p.h_out[k] = (1.0f - p.z[k]) * n + p.z[k] * p.h_prev[k];
+        p.n[k] = n;
+        p.hn_out[k] = hn;
+    }
+}
+
+/* The operands of columns [j, j + ...) of one row. */
+static inline gates_fwd_row gates_fwd_at(int H, int j, const float *xi, const float *hh,
+                                         const float *b_ih, const float *b_hh, const float *hp,
+                                         float *ho, float *g)
+{
+    gates_fwd_row p = {xi + j, xi + H + j, xi + 2 * H + j, hh + j, hh + H + j, hh + 2 * H + j,
+                       b_ih + j, b_ih + H + j, b_ih + 2 * H + j, b_hh + j, b_hh + H + j,
+                       b_hh + 2 * H + j, hp + j, ho + j, g + j, g + H + j, g + 2 * H + j,
+                       g + 3 * H + j};
+    return p;
+}
+
+SG_VECTOR_CLONES
+void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, const float *gh,
+                          const float *b_ih, const float *b_hh, const float *h_prev, float *h_out,
+                          float *gates, float *gate_sink)
+{
+    const int H = hidden;
+    for (int b = 0; b < rows; b++) {
+        const float *xi = gi + (size_t)b * gi_ld, *hh = gh + (size_t)b * 3 * H;
+        const float *hp = h_prev + (size_t)b * H;
+        float *ho = h_out + (size_t)b * H, *g = gates ? gates + (size_t)b * 4 * H : gate_sink;
+        int j = 0;
+        for (; j + SG_LANES <= H; j += SG_LANES)
+            gates_rz_block(SG_LANES, gates_fwd_at(H, j, xi, hh, b_ih, b_hh, hp, ho, g));
+        gates_rz_block(H - j, gates_fwd_at(H, j, xi, hh, b_ih, b_hh, hp, ho, g));
+        for (j = 0; j + SG_LANES <= H; j += SG_LANES)
+            gates_n_block(SG_LANES, gates_fwd_at(H, j, xi, hh, b_ih, b_hh, hp, ho, g));
+        gates_n_block(H - j, gates_fwd_at(H, j, xi, hh, b_ih, b_hh, hp, ho, g));
+    }
+}
+
+typedef struct gates_bwd_row {
+    float *restrict dh;
+    const float *restrict r, *restrict z, *restrict n, *restrict hn, *restrict h_prev;
+    float *restrict dr, *restrict dz, *restrict dhn, *restrict dn;
+} gates_bwd_row;
+
+static inline void gates_backward_block(int count, gates_bwd_row p)
+{
+    for (int k = 0; k < count; k++) {
+        float r = p.r[k], z = p.z[k], n = p.n[k];
+        float dn = p.dh[k] * (1.0f - z) * (1.0f - n * n);
+        float dz = p.dh[k] * (p.h_prev[k] - n) * z * (1.0f - z);
+        p.dr[k] = dn * p.hn[k] * r * (1.0f - r);
+        p.dz[k] = dz;
+        p.dhn[k] = dn * r;
+        p.dn[k] = dn;
+        p.dh[k] *= z;
+    }
+}
+
+static inline gates_bwd_row gates_bwd_at(int H, int j, float *d, const float *g, const float *hp,
+                                         float *dg)
+{
+    gates_bwd_row p = {d + j, g + j, g + H + j, g + 2 * H + j, g + 3 * H + j, hp + j,
+                       dg + j, dg + H + j, dg + 2 * H + j, dg + 3 * H + j};
+    return p;
+}
+
+SG_VECTOR_CLONES
+void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
+                           float *dgates)
+{
+    const int H = hidden;
+    for (int b = 0; b < rows; b++) {
+        const float *g = gates + (size_t)b * 4 * H, *hp = h_prev + (size_t)b * H;
+        float *d = dh + (size_t)b * H, *dg = dgates + (size_t)b * 4 * H;
+        int j = 0;
+        for (; j + SG_LANES <= H; j += SG_LANES)
+            gates_backward_block(SG_LANES, gates_bwd_at(H, j, d, g, hp, dg));
+        gates_backward_block(H - j, gates_bwd_at(H, j, d, g, hp, dg));
+    }
+}
+
+/* ---- A step and a sequence ----------------------------------------------------------------- */
 
 /* gi [rows][G] = x [rows][in] W_ih^T; with one input value per step an outer product. */
 static void input_projection(int rows, int in, int G, const float *x, const float *w_ih, float *gi)

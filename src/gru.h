@@ -1,11 +1,17 @@
-/* One GRU layer over a sequence, PyTorch's equations and layout (gate order r, z, n):
- *   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
- *   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
- *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+/* One GRU layer: its forward and backward over a sequence and for a single step, gates included.
+ * PyTorch's equations and layout (gate order r, z, n; b_hn inside the reset product):
+ *   r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *   z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *   n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))
  *   h' = (1 - z) * n + z * h
+ * and, for the backward, with dh' = dL/dh' and the gates cached by the forward:
+ *   dn = dh' (1 - z) (1 - n^2)        d(W_in x + b_in) = dn
+ *   dz = dh' (h - n) z (1 - z)        d(W_iz x + b_iz) = d(W_hz h + b_hz) = dz
+ *   dr = dn (W_hn h + b_hn) r (1 - r) d(W_ir x + b_ir) = d(W_hr h + b_hr) = dr
+ *   d(W_hn h + b_hn) = dn r           dh = dh' z + W_hh^T [dr dz dhn]
  * Activations are time-major, [T][B][...], so that one step of a batch is one contiguous matrix
- * and the products of many steps are single GEMMs. Shapes: in = input size, H = hidden size,
- * W_ih [3H][in], W_hh [3H][H], b_ih [3H], b_hh [3H]. Nothing here allocates. */
+ * and the input products of many steps are single GEMMs. Shapes: in = input size, H = hidden
+ * size, W_ih [3H][in], W_hh [3H][H], b_ih [3H], b_hh [3H]. Nothing here allocates. */
 #ifndef SEQGEN_GRU_H
 #define SEQGEN_GRU_H
 
@@ -58,12 +64,30 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
                     const sg_gru_scratch *scratch);
 
 /* Backpropagation through time. x, h, gates as left by the forward; dy [T][B][H] holds
- * dL/dh[t+1] from above (output layer or the next layer) and, if want_dx, is overwritten with
+ * dL/dh[t+1] from above (output head or the next layer) and, if want_dx, is overwritten with
  * dL/dx [T][B][in] (then in must equal H: only layers above the first have dx). dh [B][H] is
  * scratch. Gradients are ADDED to grad (same layout as w). */
 void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
                      const sg_gru_packed *packed, const float *x, const float *h,
                      const float *gates, float *dy, int want_dx, const sg_gru_weights *grad,
                      float *dh, const sg_gru_scratch *scratch);
+
+/* The gate arithmetic of one step for `rows` sequences, the products given:
+ *   gi     [rows][gi_ld]  input projection W_ih x (gi_ld >= 3H; biases not included)
+ *   gh     [rows][3H]     recurrent projection W_hh h (biases not included)
+ *   h_prev [rows][H], h_out [rows][H] (may not alias)
+ *   gates  [rows][4H]     r, z, n and hn = W_hn h + b_hn, kept for backward; if NULL, they
+ *                         are written to gate_sink [4H] instead (inference) */
+void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, const float *gh,
+                          const float *b_ih, const float *b_hh, const float *h_prev, float *h_out,
+                          float *gates, float *gate_sink);
+
+/* Its backward for one step:
+ *   dh     [rows][H]   in: dL/dh_out; out: the part of dL/dh_prev that bypasses W_hh (z * dh)
+ *   dgates [rows][4H]  out: dL/d(pre-activations) laid out [dr, dz, dhn, dn]: the first 3H are
+ *                      the gradient of W_hh h + b_hh, columns {0..2H, 3H..4H} that of W_ih x + b_ih
+ */
+void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
+                           float *dgates);
 
 #endif

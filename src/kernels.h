@@ -1,12 +1,14 @@
-/* Math kernels of the model: a row-major GEMM wrapper over CBLAS, numerically safe activations,
- * and the fused GRU gate arithmetic of one time step. Pure functions on raw float pointers; no
- * allocation. Loops are written so the compiler vectorises them at -O2 with exact libm calls
- * (expf, tanhf, log1pf): no approximations, no -ffast-math. */
+/* Math kernels of the model: a row-major GEMM wrapper over CBLAS, numerically safe scalar
+ * activations, vectorisable activations for the GRU's gate loops (gru.c), and vector primitives
+ * (sums, scaled sums, outer products). Pure functions on raw float pointers; no allocation, no
+ * -ffast-math. */
 #ifndef SEQGEN_KERNELS_H
 #define SEQGEN_KERNELS_H
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* C[M x N] = alpha * op(A) op(B) + beta * C, all row-major; op(X) = X or X^T as trans_x says.
  * lda, ldb, ldc are the row strides of A, B, C as stored. */
@@ -34,25 +36,64 @@ static inline double sg_softplus(double x)
     return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
 
-/* One GRU step's gate arithmetic for `rows` sequences (PyTorch's equations, gate order r, z, n).
- *   gi     [rows][gi_ld]  input projection W_ih x (gi_ld >= 3H; biases not included)
- *   gh     [rows][3H]     recurrent projection W_hh h (biases not included)
- *   b_ih, b_hh [3H]
- *   h_prev [rows][H], h_out [rows][H] (may not alias)
- *   gates  [rows][4H]     r, z, n and hn = W_hn h + b_hn, kept for backward; if NULL, they
- *                         are written to gate_sink [4H] instead (inference) */
-void sg_gru_gates_forward(int rows, int hidden, const float *gi, int gi_ld, const float *gh,
-                          const float *b_ih, const float *b_hh, const float *h_prev, float *h_out,
-                          float *gates, float *gate_sink);
+/* Activation loops are written over blocks of SG_LANES elements: an inner loop with a constant
+ * trip count that GCC vectorises at -O2 (its "very cheap" cost model refuses loops that would
+ * need a scalar epilogue). The remainder of a row runs through the same inline body with a
+ * variable count. the files that use them (kernels.c, gru.c) are compiled with -fno-trapping-math (see the
+ * Makefile) so that the clamps in sg_expf become vector min/max; NaN and Inf still propagate. */
+#define SG_LANES 8
 
-/* Backward of sg_gru_gates_forward for one step.
- *   dh     [rows][H]   in: dL/dh_out; out: the part of dL/dh_prev that bypasses W_hh (z * dh)
- *   gates  [rows][4H]  as cached by the forward; h_prev [rows][H]
- *   dgates [rows][4H]  out: dL/d(pre-activations) laid out [dr, dz, dhn, dn]: the first 3H are
- *                      the gradient of W_hh h + b_hh, columns {0..2H, 3H..4H} that of W_ih x + b_ih
- */
-void sg_gru_gates_backward(int rows, int hidden, float *dh, const float *gates, const float *h_prev,
-                           float *dgates);
+/* On x86-64 with GCC, the loop kernels are also compiled for AVX2 and the best version is picked
+ * when the library loads (function multiversioning): twice the vector width, same results
+ * (no FMA contraction under -std=c11). */
+/* Not under ThreadSanitizer: it instruments the clones' resolver, which the dynamic loader runs
+ * before the sanitizer's runtime is initialised (a crash at start-up). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__)
+#define SG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SG_VECTOR_CLONES
+#endif
+
+/* exp(x), ~2 ulp: x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high part exact in float and
+ * a low part, after Cody and Waite), exp(r) by its Taylor polynomial of degree 7 (truncation
+ * < 6e-9) in Estrin's scheme (half the dependency chain of Horner's; at most 1.7 ulp against
+ * Horner's 1.2 over [-87, 88]), 2^n put into the exponent bits. x is clamped to [-87, 88] so
+ * that 2^n stays a normal float: exp(-87) ~ 1.6e-38 stands in for anything smaller, which
+ * changes no sigmoid or tanh by more than 1e-38. The clamp maps NaN to -87 (keeping the integer
+ * conversion defined); adding x - x (0 for finite x, NaN otherwise) makes NaN and infinite
+ * inputs give NaN, so that a numeric failure reaches the loss check instead of being silently
+ * saturated. */
+static inline float sg_expf(float x)
+{
+    float xc = x > -87.0f ? x : -87.0f;
+    xc = xc < 88.0f ? xc : 88.0f;
+    const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float n = (xc * 1.44269504088896341f + round) - round;
+    float r = xc - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f + (x - x);
+    float r2 = r * r, r4 = r2 * r2;
+    float q0 = 1.0f + r, q1 = 0.5f + r * (1.0f / 6.0f);
+    float q2 = 1.0f / 24.0f + r * (1.0f / 120.0f), q3 = 1.0f / 720.0f + r * (1.0f / 5040.0f);
+    float p = (q0 + r2 * q1) + r4 * (q2 + r2 * q3);
+    int32_t bits = ((int32_t)n + 127) * (1 << 23);
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* sigmoid(x) = 1 / (1 + exp(-x)): never divides by zero or overflows thanks to the clamp. */
+static inline float sg_sigmoid_lane(float x)
+{
+    return 1.0f / (1.0f + sg_expf(-x));
+}
+
+/* tanh(x) = 2 sigmoid(2x) - 1; absolute error ~1e-7 near 0, where float rounding of the
+ * pre-activation is of the same order. */
+static inline float sg_tanh_lane(float x)
+{
+    return 2.0f / (1.0f + sg_expf(-2.0f * x)) - 1.0f;
+}
 
 /* out[b][c] = x[b] * w[c] (rows x cols): the input projection when the input has one value
  * per step, where a GEMM with K = 1 would spend more on packing than on arithmetic. */

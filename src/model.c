@@ -1,5 +1,6 @@
-/* The model handle: configuration, the parameter buffer with its named views, PyTorch's
- * initialisation, and single-step generation. The training pass is in train.c. */
+/* The model handle: configuration and its limits, the tensor table, the parameter buffer with
+ * its named views, PyTorch's initialisation, one step of the whole network, and generation states
+ * stepping it. The training pass is in train.c, completion in complete.c. */
 #include "model.h"
 
 #include <math.h>
@@ -14,9 +15,6 @@
 #include "model_impl.h"
 #include "status.h"
 
-#define SG_MAX_DIM 65536
-#define SG_MAX_THREADS 1024
-
 seqgen_model_config seqgen_model_config_default(void)
 {
     seqgen_model_config cfg = {
@@ -24,57 +22,80 @@ seqgen_model_config seqgen_model_config_default(void)
     return cfg;
 }
 
-seqgen_train_options seqgen_train_options_default(void)
+int sg_model_check_config(const seqgen_model_config *cfg)
 {
-    seqgen_train_options opts = {.loss = SEQGEN_LOSS_MSE, .teacher_prob = 1.0,
-                                 .feedback = SEQGEN_FEEDBACK_SAMPLE};
-    return opts;
-}
-
-static int check_config(const seqgen_model_config *cfg)
-{
-    if (cfg->pixels_per_step < 1 || cfg->pixels_per_step > SG_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "pixels_per_step must be in [1, %d], got %d", SG_MAX_DIM,
+    if (cfg->pixels_per_step < 1 || cfg->pixels_per_step > SG_MODEL_MAX_DIM)
+        return sg_error(SEQGEN_EINVAL, "pixels_per_step must be in [1, %d], got %d", SG_MODEL_MAX_DIM,
                         cfg->pixels_per_step);
-    if (cfg->hidden < 1 || cfg->hidden > SG_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "hidden must be in [1, %d], got %d", SG_MAX_DIM,
+    if (cfg->hidden < 1 || cfg->hidden > SG_MODEL_MAX_DIM)
+        return sg_error(SEQGEN_EINVAL, "hidden must be in [1, %d], got %d", SG_MODEL_MAX_DIM,
                         cfg->hidden);
-    if (cfg->layers < 1 || cfg->layers > SG_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "layers must be in [1, %d], got %d", SG_MAX_DIM,
+    if (cfg->layers < 1 || cfg->layers > SG_MODEL_MAX_DIM)
+        return sg_error(SEQGEN_EINVAL, "layers must be in [1, %d], got %d", SG_MODEL_MAX_DIM,
                         cfg->layers);
-    if (cfg->threads < 0 || cfg->threads > SG_MAX_THREADS)
-        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS,
+    if (cfg->threads < 0 || cfg->threads > SG_MODEL_MAX_THREADS)
+        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MODEL_MAX_THREADS,
                         cfg->threads);
     return SEQGEN_OK;
 }
 
-static void add_tensor(seqgen_model *m, const char *name, int rows, int cols)
+/* Appends a tensor to the table `t` (if not NULL) at `*count`; returns its size in floats. */
+static size_t add_tensor(sg_tensor *t, int *count, const char *name, int ndim, int rows,
+                         int cols, size_t offset)
 {
-    sg_tensor *t = &m->tensors[m->tensor_count++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->rows = rows;
-    t->cols = cols;
-    t->offset = m->param_count;
-    m->param_count += (size_t)rows * cols;
+    if (t) {
+        sg_tensor *new_tensor = &t[*count];
+        snprintf(new_tensor->name, sizeof new_tensor->name, "%s", name);
+        new_tensor->offset = offset;
+        new_tensor->ndim = ndim;
+        new_tensor->rows = rows;
+        new_tensor->cols = cols;
+    }
+    (*count)++;
+    return (size_t)rows * (size_t)cols;
 }
 
-/* Lays out the tensors in PyTorch's order (see model.h). */
-static void lay_out_tensors(seqgen_model *m)
+/* The tensor table in PyTorch's order (see model.h) into `t` (4L + 2 entries, or NULL to only
+ * count); returns the number of parameters. */
+static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
 {
-    const int H = m->cfg.hidden, D = m->cfg.pixels_per_step;
+    const int H = cfg->hidden, D = cfg->pixels_per_step;
     char name[SG_TENSOR_NAME_MAX];
-    for (int l = 0; l < m->cfg.layers; l++) {
+    size_t n = 0;
+    int count = 0;
+    for (int l = 0; l < cfg->layers; l++) {
         snprintf(name, sizeof name, "weight_ih_l%d", l);
-        add_tensor(m, name, 3 * H, l == 0 ? D : H);
+        n += add_tensor(t, &count, name, 2, 3 * H, l == 0 ? D : H, n);
         snprintf(name, sizeof name, "weight_hh_l%d", l);
-        add_tensor(m, name, 3 * H, H);
+        n += add_tensor(t, &count, name, 2, 3 * H, H, n);
         snprintf(name, sizeof name, "bias_ih_l%d", l);
-        add_tensor(m, name, 3 * H, 1);
+        n += add_tensor(t, &count, name, 1, 3 * H, 1, n);
         snprintf(name, sizeof name, "bias_hh_l%d", l);
-        add_tensor(m, name, 3 * H, 1);
+        n += add_tensor(t, &count, name, 1, 3 * H, 1, n);
     }
-    add_tensor(m, "out.weight", D, H);
-    add_tensor(m, "out.bias", D, 1);
+    n += add_tensor(t, &count, "out.weight", 2, D, H, n);
+    n += add_tensor(t, &count, "out.bias", 1, D, 1, n);
+    return n;
+}
+
+uint64_t sg_model_param_count_for(const seqgen_model_config *cfg)
+{
+    return lay_out_tensors(cfg, NULL);
+}
+
+/* The views of every layer and of the head into the parameter and gradient buffers. */
+static void build_views(seqgen_model *m)
+{
+    const sg_tensor *t = m->tensors;
+    for (int l = 0; l < m->cfg.layers; l++, t += 4) {
+        m->layers[l].in = t[0].cols;
+        m->layers[l].params = (sg_gru_weights){m->params + t[0].offset, m->params + t[1].offset,
+                                               m->params + t[2].offset, m->params + t[3].offset};
+        m->layers[l].grads = (sg_gru_weights){m->grads + t[0].offset, m->grads + t[1].offset,
+                                              m->grads + t[2].offset, m->grads + t[3].offset};
+    }
+    m->head = (sg_head_weights){m->params + t[0].offset, m->params + t[1].offset};
+    m->head_grads = (sg_head_weights){m->grads + t[0].offset, m->grads + t[1].offset};
 }
 
 /* The next parameter version: a single-step state keeps W_hh packed for one version of one
@@ -101,23 +122,26 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
 {
     if (!out || !cfg)
         return sg_error(SEQGEN_EINVAL, "seqgen_model_create: NULL %s", out ? "config" : "output");
-    int status = check_config(cfg);
+    int status = sg_model_check_config(cfg);
     if (status)
         return status;
     seqgen_model *m = sg_calloc(1, sizeof *m);
     if (!m)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the model");
     m->cfg = *cfg;
-    m->tensors = sg_calloc((size_t)4 * cfg->layers + 2, sizeof *m->tensors);
-    if (m->tensors)
-        lay_out_tensors(m);
-    m->params = m->tensors ? sg_calloc(m->param_count, sizeof *m->params) : NULL;
+    m->tensor_count = 4 * cfg->layers + 2;
+    m->param_count = lay_out_tensors(cfg, NULL);
+    m->tensors = sg_calloc((size_t)m->tensor_count, sizeof *m->tensors);
+    m->layers = m->tensors ? sg_calloc((size_t)cfg->layers, sizeof *m->layers) : NULL;
+    m->params = m->layers ? sg_calloc(m->param_count, sizeof *m->params) : NULL;
     m->grads = m->params ? sg_calloc(m->param_count, sizeof *m->grads) : NULL;
     if (!m->grads) {
         seqgen_model_free(m);
         return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
                         cfg->layers, cfg->pixels_per_step);
     }
+    lay_out_tensors(cfg, m->tensors);
+    build_views(m);
     sg_rng_seed(&m->init_rng, cfg->seed, 1);
     sg_rng_seed(&m->mix_rng, cfg->seed, 2);
     init_params(m);
@@ -131,9 +155,19 @@ void seqgen_model_free(seqgen_model *model)
 {
     if (!model)
         return;
-    sg_model_free_workspace(model);
+    sg_train_memory *t = &model->train;
+    for (int i = 0; t->blocks && i < t->threads; i++)
+        free(t->blocks[i]);
+    free(t->blocks);
+    free(t->grad_layers);
+    free(t->workers);
+    free(t->packed);
+    free(t->packed_layers);
+    free(t->teacher);
+    free(t->uniforms);
     free(model->params);
     free(model->grads);
+    free(model->layers);
     free(model->tensors);
     free(model);
 }
@@ -149,8 +183,8 @@ int seqgen_model_set_threads(seqgen_model *model, int threads)
 {
     if (!model)
         return sg_error(SEQGEN_EINVAL, "seqgen_model_set_threads: NULL model");
-    if (threads < 0 || threads > SG_MAX_THREADS)
-        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MAX_THREADS,
+    if (threads < 0 || threads > SG_MODEL_MAX_THREADS)
+        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MODEL_MAX_THREADS,
                         threads);
     model->cfg.threads = threads;
     return SEQGEN_OK;
@@ -161,7 +195,7 @@ int sg_model_thread_count(const seqgen_model *model)
     if (model->cfg.threads > 0)
         return model->cfg.threads;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores < 1 ? 1 : cores > SG_MAX_THREADS ? SG_MAX_THREADS : (int)cores;
+    return cores < 1 ? 1 : cores > SG_MODEL_MAX_THREADS ? SG_MODEL_MAX_THREADS : (int)cores;
 }
 
 /* ---- Named tensors ------------------------------------------------------------------------ */
@@ -200,9 +234,9 @@ int sg_model_find_tensor(const seqgen_model *model, const char *name)
     return -1;
 }
 
-size_t sg_model_tensor_offset(const seqgen_model *model, int index)
+const sg_tensor *sg_model_tensor(const seqgen_model *model, int index)
 {
-    return model->tensors[index].offset;
+    return &model->tensors[index];
 }
 
 /* The tensor called `name` if it exists and holds `count` values, else an error. */
@@ -263,7 +297,7 @@ int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *ou
     return SEQGEN_OK;
 }
 
-float *sg_model_params(seqgen_model *model)
+float *sg_model_params_for_write(seqgen_model *model)
 {
     touch_params(model); /* the caller may write: a state's packed W_hh must be redone */
     return model->params;
@@ -274,29 +308,6 @@ float *sg_model_grads(seqgen_model *model) { return model->grads; }
 sg_rng *sg_model_init_rng(seqgen_model *model) { return &model->init_rng; }
 sg_rng *sg_model_mix_rng(seqgen_model *model) { return &model->mix_rng; }
 
-sg_gru_weights sg_model_layer(const seqgen_model *model, float *buffer, int layer)
-{
-    const sg_tensor *t = &model->tensors[4 * layer];
-    sg_gru_weights w = {buffer + t[0].offset, buffer + t[1].offset, buffer + t[2].offset,
-                        buffer + t[3].offset};
-    return w;
-}
-
-int sg_model_layer_input(const seqgen_model *model, int layer)
-{
-    return layer == 0 ? model->cfg.pixels_per_step : model->cfg.hidden;
-}
-
-float *sg_model_out_weight(const seqgen_model *model, float *buffer)
-{
-    return buffer + model->tensors[model->tensor_count - 2].offset;
-}
-
-float *sg_model_out_bias(const seqgen_model *model, float *buffer)
-{
-    return buffer + model->tensors[model->tensor_count - 1].offset;
-}
-
 size_t sg_model_packed_floats(const seqgen_model *model, int backward)
 {
     return (size_t)model->cfg.layers * sg_gru_packed_floats(model->cfg.hidden, backward);
@@ -305,10 +316,27 @@ size_t sg_model_packed_floats(const seqgen_model *model, int backward)
 void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gru_packed *layers)
 {
     const size_t layer_floats = sg_gru_packed_floats(model->cfg.hidden, backward);
-    for (int l = 0; l < model->cfg.layers; l++) {
-        sg_gru_weights w = sg_model_layer(model, model->params, l);
-        layers[l] = sg_gru_pack(model->cfg.hidden, &w, backward, buffer + l * layer_floats);
+    for (int l = 0; l < model->cfg.layers; l++)
+        layers[l] = sg_gru_pack(model->cfg.hidden, &model->layers[l].params, backward,
+                                buffer + l * layer_floats);
+}
+
+/* ---- One step of the network ---------------------------------------------------------------- */
+
+void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packed, int rows,
+                           const sg_step_io *io, const sg_gru_scratch *scratch)
+{
+    const int L = model->cfg.layers, H = model->cfg.hidden;
+    for (int l = 0; l < L; l++) {
+        const sg_layer *layer = &model->layers[l];
+        const float *x = l == 0 ? io->x : io->h_next + (l - 1) * io->h_stride;
+        sg_gru_step_forward(rows, layer->in, H, &layer->params, &packed[l], x,
+                            io->h_prev + l * io->h_stride, io->h_next + l * io->h_stride,
+                            io->gates ? io->gates + l * io->gates_stride : NULL, scratch);
     }
+    if (io->logits)
+        sg_head_forward(rows, H, model->cfg.pixels_per_step, &model->head,
+                        io->h_next + (L - 1) * io->h_stride, io->logits);
 }
 
 /* ---- Single-step generation --------------------------------------------------------------- */
@@ -389,26 +417,16 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
         return sg_error(
             SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d used with H=%d, L=%d, D=%d", H,
             state->layers, D, model->cfg.hidden, model->cfg.layers, model->cfg.pixels_per_step);
-    const size_t layer_size = (size_t)B * H;
-    const float *h_prev = state->h[state->current];
-    float *h_next = state->h[1 - state->current];
     sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
     if (state->packed_version != model->params_version) {
         sg_model_pack(model, 0, state->packed_memory, state->packed);
         state->packed_version = model->params_version;
     }
-    for (int l = 0; l < state->layers; l++) {
-        sg_gru_weights w = sg_model_layer(model, model->params, l);
-        const float *x = l == 0 ? input : h_next + (l - 1) * layer_size;
-        sg_gru_step_forward(B, sg_model_layer_input(model, l), H, &w, &state->packed[l], x,
-                            h_prev + l * layer_size, h_next + l * layer_size, NULL, &scratch);
-    }
-    const float *bias = sg_model_out_bias(model, model->params);
-    sg_gemm(0, 1, B, D, H, 1.0f, h_next + (state->layers - 1) * layer_size, H,
-            sg_model_out_weight(model, model->params), H, 0.0f, probs, D);
-    for (int b = 0; b < B; b++)
-        for (int d = 0; d < D; d++)
-            probs[b * D + d] = sg_sigmoidf(probs[b * D + d] + bias[d]);
+    sg_step_io io = {input, state->h[state->current], state->h[1 - state->current],
+                     (size_t)B * H, NULL, 0, probs};
+    sg_model_step_forward(model, state->packed, B, &io, &scratch);
+    for (size_t i = 0; i < (size_t)B * D; i++)
+        probs[i] = sg_sigmoidf(probs[i]);
     state->current = 1 - state->current;
     return SEQGEN_OK;
 }

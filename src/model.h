@@ -1,35 +1,58 @@
-/* The model's internals that other parts of the library use (checkpoints, the optimiser, tests).
+/* The model's internals that other parts of the library use (checkpoints, the optimiser, the
+ * training pass, completion, tests): its limits, its tensor table and its buffers.
  *
  * Parameter buffer layout (and the gradient buffer's, identical): for each layer K in order,
  * weight_ih_lK [3H][in_K], weight_hh_lK [3H][H], bias_ih_lK [3H], bias_hh_lK [3H] (in_0 = D,
- * in_K = H above), then out.weight [D][H], out.bias [D]; contiguous, no padding. Tensor i of
- * seqgen_model_tensor_info() starts at sg_model_tensor_offset(model, i). */
+ * in_K = H above), then out.weight [D][H], out.bias [D]; contiguous, no padding. The tensor
+ * table (sg_model_tensor) is the one description of that layout: everything else, checkpoints
+ * included, reads it. */
 #ifndef SEQGEN_MODEL_H
 #define SEQGEN_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rng.h"
 #include "seqgen.h"
 
-/* The flat parameter and gradient buffers, seqgen_model_param_count() floats each. Writing
- * parameters directly is allowed (the optimiser and the checkpoint loader do) through the
- * pointer sg_model_params() returns, before the next computation with the model: each call
- * marks the parameters as changed, so that single-step states pack W_hh again; reading is
- * sg_model_params_const(). */
-float *sg_model_params(seqgen_model *model);
-const float *sg_model_params_const(const seqgen_model *model);
-float *sg_model_grads(seqgen_model *model);
+/* Limits of a configuration: D, H and L each in [1, SG_MODEL_MAX_DIM], threads in
+ * [0, SG_MODEL_MAX_THREADS]. */
+#define SG_MODEL_MAX_DIM 65536
+#define SG_MODEL_MAX_THREADS 1024
+#define SG_TENSOR_NAME_MAX 24
 
-/* Offset of tensor `index` in the flat buffers. */
-size_t sg_model_tensor_offset(const seqgen_model *model, int index);
+/* One named tensor of the model: PyTorch's name and shape (biases are 1-D, [rows]; weights 2-D,
+ * [rows][cols]) and where it starts in the parameter and gradient buffers. */
+typedef struct sg_tensor {
+    char name[SG_TENSOR_NAME_MAX];
+    size_t offset; /* in floats */
+    int ndim;      /* 1 or 2 */
+    int rows, cols; /* cols = 1 for biases */
+} sg_tensor;
 
-/* Index of the tensor called `name`, or -1. */
+/* SEQGEN_OK, or SEQGEN_EINVAL naming the field out of the limits above. */
+int sg_model_check_config(const seqgen_model_config *cfg);
+
+/* The number of parameters of a configuration within the limits (from the same table as the
+ * model's tensors); fits in 64 bits for every such configuration. */
+uint64_t sg_model_param_count_for(const seqgen_model_config *cfg);
+
+/* Tensor `index` (0 <= index < seqgen_model_tensor_count()), and the index of the tensor called
+ * `name`, or -1. */
+const sg_tensor *sg_model_tensor(const seqgen_model *model, int index);
 int sg_model_find_tensor(const seqgen_model *model, const char *name);
 
+/* The flat parameter and gradient buffers, seqgen_model_param_count() floats each. Writing
+ * parameters directly (the optimiser and the checkpoint loader do) goes through the pointer
+ * sg_model_params_for_write() returns, before the next computation with the model: each call
+ * marks the parameters as changed, so that generation states pack W_hh again. */
+const float *sg_model_params_const(const seqgen_model *model);
+float *sg_model_params_for_write(seqgen_model *model);
+float *sg_model_grads(seqgen_model *model);
+
 /* The generator of the weight initialisation (stream 1 of the seed) and the one of the
- * scheduled-sampling coins and samples (stream 2). Checkpoints save and restore the latter's
- * state so that a resumed run draws the same coins. */
+ * scheduled-sampling coins and samples (stream 2). Checkpoints save and restore both so that a
+ * resumed run draws the same coins. */
 sg_rng *sg_model_init_rng(seqgen_model *model);
 sg_rng *sg_model_mix_rng(seqgen_model *model);
 

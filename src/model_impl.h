@@ -1,6 +1,6 @@
-/* The model's structure, shared by the files that compute with it: model.c (handle, tensors,
- * generation), train.c (the threaded training pass) and complete.c (batched completion). Other
- * files go through model.h. */
+/* The model's structure and one step of the whole network, for the files that compute with it:
+ * model.c (the handle, tensors, generation states), train.c (the training pass) and complete.c
+ * (batched completion). Other files go through model.h. */
 #ifndef SEQGEN_MODEL_IMPL_H
 #define SEQGEN_MODEL_IMPL_H
 
@@ -8,50 +8,49 @@
 #include <stdint.h>
 
 #include "gru.h"
+#include "head.h"
+#include "model.h"
 #include "rng.h"
 #include "seqgen.h"
 
-#define SG_TENSOR_NAME_MAX 24
+/* Layer l's input size (D for the first, H above) and its tensors' views. */
+typedef struct sg_layer {
+    int in;
+    sg_gru_weights params, grads;
+} sg_layer;
 
-typedef struct sg_tensor {
-    char name[SG_TENSOR_NAME_MAX];
-    size_t offset; /* in floats, into the parameter and gradient buffers */
-    int rows, cols; /* cols = 1 for biases */
-} sg_tensor;
-
-/* One thread's slice of a training pass and its workspace (see train.c). */
-typedef struct sg_worker sg_worker;
+/* Memory of the training passes (train.c lays it out and fills it; the model owns it and frees
+ * it with free()). Grown to the largest pass seen, then reused: nothing is allocated per pass of
+ * a size seen before. */
+typedef struct sg_train_memory {
+    int threads;      /* per-thread blocks allocated */
+    size_t floats;    /* floats in each thread's block */
+    float **blocks;   /* [threads] each thread's activations, gradients and scratch */
+    sg_gru_weights *grad_layers; /* [threads][L] views of the GRU gradients in each block */
+    void *workers;    /* [threads] train.c's per-thread state */
+    float *packed;    /* every layer's W_hh packed for the pass (both orientations) */
+    sg_gru_packed *packed_layers; /* [L] views into it */
+    uint8_t *teacher; /* [B][T] scheduled-sampling coins */
+    float *uniforms;  /* [B][T][D] Bernoulli samples' uniforms */
+    size_t mix_capacity; /* B * T the two above hold */
+} sg_train_memory;
 
 struct seqgen_model {
     seqgen_model_config cfg;
+    uint64_t params_version; /* new at every write access to params, unique across models */
     size_t param_count;
     float *params; /* the one parameter buffer */
     float *grads;  /* the one gradient buffer, same layout */
-    uint64_t params_version; /* new at every write access to params, unique across models */
     int tensor_count;
-    sg_tensor *tensors;
+    sg_tensor *tensors; /* [4L + 2], in buffer order */
+    sg_layer *layers;   /* [L] views, built once */
+    sg_head_weights head, head_grads;
     sg_rng init_rng, mix_rng;
-
-    /* Training workspace: one block per thread, grown to the largest pass seen. */
-    int ws_threads;
-    size_t ws_floats; /* floats in each thread's block */
-    sg_worker *workers;
-    float *packed_memory;  /* every layer's W_hh packed for a pass (sg_model_pack) */
-    sg_gru_packed *packed; /* [L] views into it, filled at the start of each pass */
-    uint8_t *teacher; /* [B][T] mixing coins */
-    float *uniforms;  /* [B][T][D] Bernoulli samples' uniforms */
-    size_t mix_capacity;
+    sg_train_memory train;
 };
 
-/* Views of layer `layer`'s four tensors in `buffer` (the parameters or the gradients). */
-sg_gru_weights sg_model_layer(const seqgen_model *model, float *buffer, int layer);
-
-/* Input size of layer `layer`: D for the first, H above. */
-int sg_model_layer_input(const seqgen_model *model, int layer);
-
-/* out.weight [D][H] and out.bias [D] within `buffer`. */
-float *sg_model_out_weight(const seqgen_model *model, float *buffer);
-float *sg_model_out_bias(const seqgen_model *model, float *buffer);
+/* Number of threads a pass uses (cfg.threads resolved, at least 1). */
+int sg_model_thread_count(const seqgen_model *model);
 
 /* Floats of the buffer sg_model_pack() fills, with or without the backward's orientation. */
 size_t sg_model_packed_floats(const seqgen_model *model, int backward);
@@ -61,10 +60,24 @@ size_t sg_model_packed_floats(const seqgen_model *model, int backward);
  * before the threads that read the views start. */
 void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gru_packed *layers);
 
-/* Frees the training workspace (train.c). */
-void sg_model_free_workspace(seqgen_model *model);
+/* Where one step of the network reads and writes for `rows` sequences: x [rows][D] is the
+ * step's input; layer l's previous and new states are [rows][H] at h_prev + l * h_stride and
+ * h_next + l * h_stride; its gates, if gates is not NULL, [rows][4H] at gates + l * gates_stride
+ * (kept for backward); logits [rows][D] receives the head's output, or is NULL to skip it. */
+typedef struct sg_step_io {
+    const float *x;
+    const float *h_prev;
+    float *h_next;
+    size_t h_stride;
+    float *gates;
+    size_t gates_stride;
+    float *logits;
+} sg_step_io;
 
-/* Number of threads a pass uses (cfg.threads resolved, at least 1). */
-int sg_model_thread_count(const seqgen_model *model);
+/* One step of the whole network: every layer's GRU step from the bottom, then the output head.
+ * The one place a step is written: training with scheduled sampling, completion and
+ * seqgen_model_step() all call it. */
+void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packed, int rows,
+                           const sg_step_io *io, const sg_gru_scratch *scratch);
 
 #endif

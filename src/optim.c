@@ -170,7 +170,7 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
     /* Checked before anything is written: a step that would overflow (e.g. a huge learning
      * rate) leaves the parameters, the moments and the step count as they were. */
     update_rule rule = rule_for(opt, opt->steps + 1);
-    float *w = sg_model_params(model);
+    float *w = sg_model_params_for_write(model);
     size_t bad = first_non_finite_update(opt, &rule, w, g);
     if (bad < opt->size)
         return sg_error(SEQGEN_ENUMERIC,

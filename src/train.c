@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "gru.h"
+#include "head.h"
 #include "kernels.h"
 #include "loss.h"
 #include "model.h"
@@ -36,13 +37,16 @@ typedef struct sg_pass {
     float *probs;            /* [B][T][D] or NULL */
 } sg_pass;
 
-struct sg_worker {
+/* One thread's slice of a pass. */
+typedef struct sg_worker {
     seqgen_model *model;
     const sg_pass *pass;
     int first, rows; /* the slice: sequences [first, first + rows) */
-    /* workspace, views into `memory` laid out for (rows, steps) of the current pass */
-    float *memory;
-    float *grads;  /* [P] */
+    float *memory;   /* the thread's block of the model's training memory */
+    float *grads;    /* [P] at the start of the block, in the parameters' layout ... */
+    const sg_gru_weights *grad_layers; /* ... [L] views of its GRU tensors, built once */
+    sg_head_weights grad_head;         /* ... and of the head's */
+    /* activations, views into the block laid out for (rows, steps) of the current pass */
     float *x;      /* [T][rows][D] the inputs actually fed */
     float *h;      /* [L][T+1][rows][H] hidden states, h[l][0] = 0 */
     float *gates;  /* [L][T][rows][4H] r, z, n, hn for backward */
@@ -51,15 +55,23 @@ struct sg_worker {
     float *dh;     /* [rows][H] */
     sg_gru_scratch scratch;
     double mse_sum, bce_sum;
-};
+} sg_worker;
 
-/* Floats of a worker's workspace for `rows` sequences of `steps` steps; the gate cache and the
- * gradients are only needed when a backward pass follows. */
+seqgen_train_options seqgen_train_options_default(void)
+{
+    seqgen_train_options opts = {.loss = SEQGEN_LOSS_MSE, .teacher_prob = 1.0,
+                                 .feedback = SEQGEN_FEEDBACK_SAMPLE};
+    return opts;
+}
+
+/* Floats of a worker's block for `rows` sequences of `steps` steps: its gradients first (kept
+ * in a forward-only pass too, so that their views stay valid), then the activations; the gate
+ * cache is only needed when a backward pass follows. */
 static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
     const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
     const size_t R = rows, T = steps, B = backward != 0;
-    return B * m->param_count + T * R * D + L * (T + 1) * R * H + B * L * T * R * 4 * H +
+    return m->param_count + T * R * D + L * (T + 1) * R * H + B * L * T * R * 4 * H +
            T * R * D + B * T * R * H + R * H + SG_CHUNK * R * 3 * H + R * 3 * H +
            SG_CHUNK * R * 4 * H;
 }
@@ -70,8 +82,7 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     const seqgen_model *m = w->model;
     const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
     const size_t R = rows, T = steps, B = backward != 0;
-    float *p = w->memory;
-    w->grads = p, p += B * m->param_count;
+    float *p = w->memory + m->param_count; /* after the gradients */
     w->x = p, p += T * R * D;
     w->h = p, p += L * (T + 1) * R * H;
     w->gates = p, p += B * L * T * R * 4 * H;
@@ -85,71 +96,85 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     w->scratch.chunk = SG_CHUNK;
 }
 
-static void free_workers(seqgen_model *model)
+/* Frees the per-thread blocks and worker states (the model frees the rest with itself). */
+static void free_workers(sg_train_memory *t)
 {
-    for (int i = 0; i < model->ws_threads; i++)
-        free(model->workers[i].memory);
-    free(model->workers);
-    model->workers = NULL;
-    model->ws_threads = 0;
-    model->ws_floats = 0;
+    for (int i = 0; t->blocks && i < t->threads; i++)
+        free(t->blocks[i]);
+    free(t->blocks);
+    free(t->grad_layers);
+    free(t->workers);
+    t->blocks = NULL;
+    t->grad_layers = NULL;
+    t->workers = NULL;
+    t->threads = 0;
+    t->floats = 0;
 }
 
-void sg_model_free_workspace(seqgen_model *model)
+/* Points worker i at its block and builds the views of the gradients at its start. */
+static void attach_worker(seqgen_model *m, int i)
 {
-    free_workers(model);
-    free(model->packed_memory);
-    free(model->packed);
-    model->packed_memory = NULL;
-    model->packed = NULL;
-    free(model->teacher);
-    free(model->uniforms);
-    model->teacher = NULL;
-    model->uniforms = NULL;
-    model->mix_capacity = 0;
+    sg_train_memory *t = &m->train;
+    sg_worker *w = (sg_worker *)t->workers + i;
+    sg_gru_weights *views = t->grad_layers + (size_t)i * m->cfg.layers;
+    w->model = m;
+    w->memory = t->blocks[i];
+    w->grads = t->blocks[i];
+    const ptrdiff_t shift = w->grads - m->grads; /* same layout as the model's gradients */
+    for (int l = 0; l < m->cfg.layers; l++) {
+        const sg_gru_weights *g = &m->layers[l].grads;
+        views[l] = (sg_gru_weights){g->w_ih + shift, g->w_hh + shift, g->b_ih + shift,
+                                    g->b_hh + shift};
+    }
+    w->grad_layers = views;
+    w->grad_head = (sg_head_weights){m->head_grads.weight + shift, m->head_grads.bias + shift};
 }
 
-/* Grows the workspace to hold `threads` slices of at most `rows` sequences of `steps` steps. */
+/* Grows the training memory to hold `threads` slices of at most `rows` sequences of `steps`
+ * steps, and the packed recurrent weights. */
 static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps, int backward)
 {
+    sg_train_memory *t = &m->train;
+    if (!t->packed) {
+        t->packed = sg_malloc(sg_model_packed_floats(m, 1) * sizeof(float));
+        t->packed_layers = t->packed ? sg_calloc((size_t)m->cfg.layers, sizeof *t->packed_layers)
+                                     : NULL;
+        if (!t->packed_layers) {
+            free(t->packed);
+            t->packed = NULL;
+            return sg_error(SEQGEN_ENOMEM, "out of memory for the packed recurrent weights");
+        }
+    }
     size_t floats = workspace_floats(m, rows, steps, backward);
-    if (threads == m->ws_threads && floats <= m->ws_floats)
+    if (threads == t->threads && floats <= t->floats)
         return SEQGEN_OK;
-    free_workers(m);
-    m->workers = sg_calloc((size_t)threads, sizeof *m->workers);
-    if (!m->workers)
+    free_workers(t);
+    t->blocks = sg_calloc((size_t)threads, sizeof *t->blocks);
+    t->grad_layers = t->blocks ? sg_calloc((size_t)threads * m->cfg.layers,
+                                           sizeof *t->grad_layers) : NULL;
+    t->workers = t->grad_layers ? sg_calloc((size_t)threads, sizeof(sg_worker)) : NULL;
+    if (!t->workers) {
+        free_workers(t);
         return sg_error(SEQGEN_ENOMEM, "out of memory for %d workers", threads);
-    m->ws_threads = threads;
+    }
+    t->threads = threads;
     for (int i = 0; i < threads; i++) {
-        m->workers[i].model = m;
-        m->workers[i].memory = sg_malloc(floats * sizeof(float));
-        if (!m->workers[i].memory) {
-            free_workers(m);
+        t->blocks[i] = sg_malloc(floats * sizeof(float));
+        if (!t->blocks[i]) {
+            free_workers(t);
             return sg_error(SEQGEN_ENOMEM, "out of memory for the workspace of %d sequences of "
                             "%d steps (%zu MB per thread)", rows, steps, floats * 4 >> 20);
         }
+        attach_worker(m, i);
     }
-    m->ws_floats = floats;
+    t->floats = floats;
     return SEQGEN_OK;
-}
-
-/* Allocates, on the first pass, the buffer of the packed W_hh (both orientations). */
-static int reserve_packed(seqgen_model *m)
-{
-    if (m->packed)
-        return SEQGEN_OK;
-    m->packed_memory = sg_malloc(sg_model_packed_floats(m, 1) * sizeof(float));
-    m->packed = m->packed_memory ? sg_calloc((size_t)m->cfg.layers, sizeof *m->packed) : NULL;
-    if (m->packed)
-        return SEQGEN_OK;
-    free(m->packed_memory);
-    m->packed_memory = NULL;
-    return sg_error(SEQGEN_ENOMEM, "out of memory for the packed recurrent weights");
 }
 
 static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 {
-    if (batch_steps <= m->mix_capacity)
+    sg_train_memory *t = &m->train;
+    if (batch_steps <= t->mix_capacity)
         return SEQGEN_OK;
     uint8_t *teacher = sg_malloc(batch_steps);
     float *uniforms = sg_malloc(batch_steps * m->cfg.pixels_per_step * sizeof *uniforms);
@@ -158,11 +183,11 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
         free(uniforms);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the mixing coins");
     }
-    free(m->teacher);
-    free(m->uniforms);
-    m->teacher = teacher;
-    m->uniforms = uniforms;
-    m->mix_capacity = batch_steps;
+    free(t->teacher);
+    free(t->uniforms);
+    t->teacher = teacher;
+    t->uniforms = uniforms;
+    t->mix_capacity = batch_steps;
     return SEQGEN_OK;
 }
 
@@ -198,33 +223,21 @@ static const float *layer_x(const sg_worker *w, int layer)
     return layer == 0 ? w->x : layer_h(w, layer - 1) + (size_t)w->rows * w->model->cfg.hidden;
 }
 
-/* logits[rows][D] = h_top[rows][H] W_out^T + b_out for `n` consecutive steps. */
-static void output_logits(const sg_worker *w, int n, const float *h_top, float *logits)
-{
-    seqgen_model *m = w->model;
-    const int D = m->cfg.pixels_per_step, H = m->cfg.hidden;
-    const float *bias = sg_model_out_bias(m, m->params);
-    sg_gemm(0, 1, n * w->rows, D, H, 1.0f, h_top, H, sg_model_out_weight(m, m->params), H, 0.0f,
-            logits, D);
-    for (size_t i = 0; i < (size_t)n * w->rows; i++)
-        for (int d = 0; d < D; d++)
-            logits[i * D + d] += bias[d];
-}
-
-/* Teacher forcing: each layer over the whole sequence, the input projection batched. */
+/* Teacher forcing: each layer over the whole sequence, the input projection batched, then the
+ * head over every step at once. */
 static void forward_teacher(sg_worker *w)
 {
     seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->steps;
     for (int l = 0; l < L; l++) {
-        sg_gru_weights wt = sg_model_layer(m, m->params, l);
         float *h = layer_h(w, l);
         memset(h, 0, (size_t)w->rows * H * sizeof *h);
-        sg_gru_forward(T, w->rows, sg_model_layer_input(m, l), H, &wt, &m->packed[l],
-                       layer_x(w, l), h, w->pass->backward ? layer_gates(w, l) : NULL,
-                       &w->scratch);
+        sg_gru_forward(T, w->rows, m->layers[l].in, H, &m->layers[l].params,
+                       &m->train.packed_layers[l], layer_x(w, l), h,
+                       w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
-    output_logits(w, T, layer_h(w, L - 1) + (size_t)w->rows * H, w->logits);
+    sg_head_forward(T * w->rows, H, m->cfg.pixels_per_step, &m->head,
+                    layer_h(w, L - 1) + (size_t)w->rows * H, w->logits);
 }
 
 /* The value fed back for one pixel whose predicted logit is `logit`. */
@@ -255,28 +268,24 @@ static void mix_inputs(sg_worker *w, int t)
     }
 }
 
-/* Scheduled sampling: step by step through all layers, since step t's input may be step t-1's
+/* Scheduled sampling: one step of the network at a time, since step t's input may be step t-1's
  * output. */
 static void forward_mixing(sg_worker *w)
 {
-    seqgen_model *m = w->model;
+    const seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step, R = w->rows;
+    const int T = w->pass->steps;
     const size_t hstep = (size_t)R * H;
     for (int l = 0; l < L; l++)
         memset(layer_h(w, l), 0, hstep * sizeof(float));
-    for (int t = 0; t < w->pass->steps; t++) {
+    for (int t = 0; t < T; t++) {
         if (t > 0)
             mix_inputs(w, t);
-        for (int l = 0; l < L; l++) {
-            sg_gru_weights wt = sg_model_layer(m, m->params, l);
-            const int in = sg_model_layer_input(m, l);
-            const float *x = layer_x(w, l) + (size_t)t * R * in;
-            float *h = layer_h(w, l) + (size_t)t * hstep;
-            sg_gru_step_forward(
-                R, in, H, &wt, &m->packed[l], x, h, h + hstep,
-                w->pass->backward ? layer_gates(w, l) + (size_t)t * 4 * hstep : NULL, &w->scratch);
-        }
-        output_logits(w, 1, layer_h(w, L - 1) + (t + 1) * hstep, w->logits + (size_t)t * R * D);
+        float *h = w->h + (size_t)t * hstep;
+        sg_step_io io = {w->x + (size_t)t * R * D, h, h + hstep, (size_t)(T + 1) * hstep,
+                         w->pass->backward ? w->gates + (size_t)t * 4 * hstep : NULL,
+                         (size_t)T * 4 * hstep, w->logits + (size_t)t * R * D};
+        sg_model_step_forward(m, m->train.packed_layers, R, &io, &w->scratch);
     }
 }
 
@@ -298,41 +307,18 @@ static void loss_and_dlogits(sg_worker *w)
         }
 }
 
-/* The output layer's gradients from dL/dlogit [rows][D] (w->logits) and the top layer's outputs
- * h_top [rows][H], and dy = dL/dlogit W_out, the gradient flowing into the top GRU layer. With
- * one pixel per step the products are a weighted sum of rows and an outer product, where GEMMs
- * with M = 1 and K = 1 would spend more on packing than on arithmetic. */
-static void output_backward(sg_worker *w, int rows, const float *h_top)
-{
-    seqgen_model *m = w->model;
-    const int H = m->cfg.hidden, D = m->cfg.pixels_per_step;
-    float *grad_w = sg_model_out_weight(m, w->grads); /* zero on entry */
-    const float *w_out = sg_model_out_weight(m, m->params);
-    if (D == 1) {
-        sg_sum_rows_weighted(rows, H, w->logits, h_top, H, grad_w);
-        sg_outer_product(rows, H, w->logits, w_out, w->dy);
-    } else {
-        sg_gemm(1, 0, D, H, rows, 1.0f, w->logits, D, h_top, H, 0.0f, grad_w, H);
-        sg_gemm(0, 0, rows, H, D, 1.0f, w->logits, D, w_out, H, 0.0f, w->dy, H);
-    }
-    sg_sum_rows(rows, D, w->logits, D, sg_model_out_bias(m, w->grads));
-}
-
-/* Output layer, then each GRU layer from the top; the first layer computes no input gradient. */
+/* The head, then each GRU layer from the top; the first layer computes no input gradient. */
 static void backward(sg_worker *w)
 {
     seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden;
-    const int T = w->pass->steps;
+    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->steps;
     memset(w->grads, 0, m->param_count * sizeof *w->grads);
-    output_backward(w, T * w->rows, layer_h(w, L - 1) + (size_t)w->rows * H);
-    for (int l = L - 1; l >= 0; l--) {
-        sg_gru_weights wt = sg_model_layer(m, m->params, l);
-        sg_gru_weights gr = sg_model_layer(m, w->grads, l);
-        sg_gru_backward(T, w->rows, sg_model_layer_input(m, l), H, &wt, &m->packed[l],
-                        layer_x(w, l), layer_h(w, l), layer_gates(w, l), w->dy, l > 0, &gr, w->dh,
-                        &w->scratch);
-    }
+    sg_head_backward(T * w->rows, H, m->cfg.pixels_per_step, &m->head,
+                     layer_h(w, L - 1) + (size_t)w->rows * H, w->logits, &w->grad_head, w->dy);
+    for (int l = L - 1; l >= 0; l--)
+        sg_gru_backward(T, w->rows, m->layers[l].in, H, &m->layers[l].params,
+                        &m->train.packed_layers[l], layer_x(w, l), layer_h(w, l),
+                        layer_gates(w, l), w->dy, l > 0, &w->grad_layers[l], w->dh, &w->scratch);
 }
 
 static void *run_worker(void *arg)
@@ -359,14 +345,15 @@ static size_t draw_mixing(seqgen_model *m, int batch, int steps, double p, seqge
     const int D = m->cfg.pixels_per_step;
     size_t forced = 0;
     for (int b = 0; b < batch; b++) {
-        uint8_t *coin = m->teacher + (size_t)b * steps;
+        uint8_t *coin = m->train.teacher + (size_t)b * steps;
         coin[0] = 1;
         for (int t = 1; t < steps; t++) {
             coin[t] = sg_rng_double(&m->mix_rng) < p;
             forced += coin[t];
             if (!coin[t] && fb == SEQGEN_FEEDBACK_SAMPLE)
                 for (int d = 0; d < D; d++)
-                    m->uniforms[((size_t)b * steps + t) * D + d] = sg_rng_float(&m->mix_rng);
+                    m->train.uniforms[((size_t)b * steps + t) * D + d] =
+                        sg_rng_float(&m->mix_rng);
         }
     }
     return forced;
@@ -399,22 +386,21 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
         threads = ps->batch;
     int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->steps,
                                    ps->backward);
-    if (!status)
-        status = reserve_packed(m);
     if (status)
         return status;
-    sg_model_pack(m, ps->backward, m->packed_memory, m->packed);
+    sg_worker *workers = m->train.workers;
+    sg_model_pack(m, ps->backward, m->train.packed, m->train.packed_layers);
     for (int i = 0; i < threads; i++) {
-        sg_worker *w = &m->workers[i];
+        sg_worker *w = &workers[i];
         w->pass = ps;
         w->first = (int)((long long)ps->batch * i / threads);
         w->rows = (int)((long long)ps->batch * (i + 1) / threads) - w->first;
     }
-    sg_run_parallel(run_worker, m->workers, sizeof *m->workers, threads);
+    sg_run_parallel(run_worker, workers, sizeof *workers, threads);
     double mse = 0.0, bce = 0.0;
     for (int i = 0; i < threads; i++) {
-        mse += m->workers[i].mse_sum;
-        bce += m->workers[i].bce_sum;
+        mse += workers[i].mse_sum;
+        bce += workers[i].bce_sum;
     }
     const double count = (double)ps->batch * ps->steps * m->cfg.pixels_per_step;
     seqgen_train_stats st = {.mse = mse / count, .bce = bce / count, .nll_nats = bce / ps->batch,
@@ -426,9 +412,9 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
         return sg_error(SEQGEN_ENUMERIC, "the loss is not finite (MSE %g, BCE %g): the parameters "
                         "or the inputs hold NaN or infinity", st.mse, st.bce);
     if (ps->backward) {
-        memcpy(m->grads, m->workers[0].grads, m->param_count * sizeof *m->grads);
+        memcpy(m->grads, workers[0].grads, m->param_count * sizeof *m->grads);
         for (int i = 1; i < threads; i++)
-            sg_add(m->param_count, m->workers[i].grads, m->grads);
+            sg_add(m->param_count, workers[i].grads, m->grads);
     }
     if (stats)
         *stats = st;
@@ -455,8 +441,8 @@ static int forward_backward(seqgen_model *m, const float *inputs, size_t input_s
         if (status)
             return status;
         forced = draw_mixing(m, batch, steps, opts->teacher_prob, opts->feedback);
-        ps.teacher = m->teacher;
-        ps.uniforms = m->uniforms;
+        ps.teacher = m->train.teacher;
+        ps.uniforms = m->train.uniforms;
     } else if (teacher) {
         forced = 0;
         for (int b = 0; b < batch; b++)

@@ -55,7 +55,7 @@ static void assert_same_model(seqgen_model *a, seqgen_model *b)
     assert_int_equal(ca.seed, cb.seed);
     size_t n = seqgen_model_param_count(a);
     assert_int_equal(n, seqgen_model_param_count(b));
-    assert_memory_equal(sg_model_params(a), sg_model_params(b), n * sizeof(float));
+    assert_memory_equal(sg_model_params_const(a), sg_model_params_const(b), n * sizeof(float));
     assert_memory_equal(sg_model_mix_rng(a), sg_model_mix_rng(b), sizeof(sg_rng));
 }
 
@@ -320,7 +320,7 @@ static void hand_built_file_loads(void **state)
     tu_write_file(path, f.data, f.size);
     seqgen_model *back = NULL;
     assert_ok(seqgen_checkpoint_load_model(&back, path));
-    assert_memory_equal(sg_model_params(m), sg_model_params(back),
+    assert_memory_equal(sg_model_params_const(m), sg_model_params_const(back),
                         seqgen_model_param_count(m) * sizeof(float));
     seqgen_model_free(back);
 
@@ -902,7 +902,7 @@ static int which_model(const char *path, seqgen_model *models[2])
     size_t bytes = seqgen_model_param_count(back) * sizeof(float);
     int which = -1;
     for (int k = 0; k < 2; k++)
-        if (memcmp(sg_model_params(back), sg_model_params(models[k]), bytes) == 0)
+        if (memcmp(sg_model_params_const(back), sg_model_params_const(models[k]), bytes) == 0)
             which = k;
     seqgen_model_free(back);
     assert_true(which >= 0);

@@ -58,7 +58,7 @@ static void run_case(const case_config *c)
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));
     /* Larger weights than the default init, so that gates are away from their linear regime. */
-    float *params = sg_model_params(m);
+    float *params = sg_model_params_for_write(m);
     for (size_t i = 0; i < seqgen_model_param_count(m); i++)
         params[i] *= 3.0f;
 

@@ -102,7 +102,7 @@ static void tensors_have_pytorch_names_and_shapes(void **state)
         assert_string_equal(name, expected[i].name);
         assert_int_equal(rows, expected[i].rows);
         assert_int_equal(cols, expected[i].cols);
-        assert_int_equal(sg_model_tensor_offset(m, i), total); /* contiguous, in order */
+        assert_int_equal(sg_model_tensor(m, i)->offset, total); /* contiguous, in order */
         total += (size_t)rows * cols;
     }
     assert_int_equal(seqgen_model_param_count(m), total);
@@ -138,7 +138,7 @@ static void init_is_pytorch_uniform_and_seeded(void **state)
     seqgen_model *a = tu_make_model(1, H, 2, 42, 1), *b = tu_make_model(1, H, 2, 42, 1);
     seqgen_model *c = tu_make_model(1, H, 2, 43, 1);
     const size_t n = seqgen_model_param_count(a);
-    const float *pa = sg_model_params(a);
+    const float *pa = sg_model_params_const(a);
     const float bound = 1.0f / sqrtf((float)H);
     double mean = 0.0, sq = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -150,8 +150,8 @@ static void init_is_pytorch_uniform_and_seeded(void **state)
     /* U(-k, k) has mean 0 and variance k^2 / 3; n ~ 75000 so 5 standard errors are small. */
     assert_allclose(mean, 0.0, 0.0, 5.0 * bound / sqrt(3.0 * n));
     assert_allclose(sq / (double)n, bound * bound / 3.0, 0.02, 0.0);
-    assert_memory_equal(pa, sg_model_params(b), n * sizeof *pa);
-    assert_memory_not_equal(pa, sg_model_params(c), n * sizeof *pa);
+    assert_memory_equal(pa, sg_model_params_const(b), n * sizeof *pa);
+    assert_memory_not_equal(pa, sg_model_params_const(c), n * sizeof *pa);
     seqgen_model_free(a), seqgen_model_free(b), seqgen_model_free(c);
 }
 
@@ -374,7 +374,7 @@ static void p_zero_threshold_is_greedy_rollout(void **state)
     const size_t n = (size_t)B * T * D;
     seqgen_model *m = tu_make_model(D, H, L, 12, 2);
     /* Stronger weights than the init, so that the rollout is not a constant. */
-    float *params = sg_model_params(m);
+    float *params = sg_model_params_for_write(m);
     for (size_t i = 0; i < seqgen_model_param_count(m); i++)
         params[i] *= 4.0f;
     float *x = random_bits(n, 71), *y = random_bits(n, 72), *p = malloc(n * sizeof *p);
@@ -476,7 +476,7 @@ static void saturated_units_stay_finite(void **state)
         const char *name;
         int rows, cols;
         assert_ok(seqgen_model_tensor_info(m, k, &name, &rows, &cols));
-        float *t = sg_model_params(m) + sg_model_tensor_offset(m, k);
+        float *t = sg_model_params_for_write(m) + sg_model_tensor(m, k)->offset;
         for (int i = 0; i < rows * cols; i++)
             t[i] = (sg_rng_u32(&rng) & 1 ? 1e3f : -1e3f) * sg_rng_float(&rng);
     }
@@ -484,13 +484,13 @@ static void saturated_units_stay_finite(void **state)
         char ih[32], hh[32];
         snprintf(ih, sizeof ih, "bias_ih_l%d", l);
         snprintf(hh, sizeof hh, "bias_hh_l%d", l);
-        float *b_ih = sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, ih));
-        float *b_hh = sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, hh));
+        float *b_ih = sg_model_params_for_write(m) + sg_model_tensor(m, sg_model_find_tensor(m, ih))->offset;
+        float *b_hh = sg_model_params_for_write(m) + sg_model_tensor(m, sg_model_find_tensor(m, hh))->offset;
         for (int i = 0; i < 3 * H; i++)
             b_ih[i] = b_hh[i] = sg_rng_u32(&rng) & 1 ? 1e5f : -1e5f;
     }
     float *b_out =
-        sg_model_params(m) + sg_model_tensor_offset(m, sg_model_find_tensor(m, "out.bias"));
+        sg_model_params_for_write(m) + sg_model_tensor(m, sg_model_find_tensor(m, "out.bias"))->offset;
     for (int d = 0; d < D; d++)
         b_out[d] = d % 2 ? 1e5f : -1e5f;
     float *x = random_bits(n, 101), *y = random_bits(n, 102), *p = malloc(n * sizeof *p);
@@ -523,7 +523,7 @@ static void nan_in_the_loss_is_reported(void **state)
                      SEQGEN_ENUMERIC);
     assert_non_null(strstr(seqgen_last_error(), "not finite"));
     x[3] = 1.0f;
-    sg_model_params(m)[0] = INFINITY;
+    sg_model_params_for_write(m)[0] = INFINITY;
     assert_int_equal(seqgen_model_evaluate(m, x, y, B, T, SEQGEN_LOSS_BCE, NULL, NULL),
                      SEQGEN_ENUMERIC);
     seqgen_model_free(m);

@@ -32,7 +32,7 @@ static void adam_follows_pytorch_formula(void **state)
     assert_ok(seqgen_optim_create(&opt, m, &cfg));
     double *w = malloc(n * sizeof *w), *mm = calloc(n, sizeof *mm), *vv = calloc(n, sizeof *vv);
     for (size_t i = 0; i < n; i++)
-        w[i] = sg_model_params(m)[i];
+        w[i] = sg_model_params_const(m)[i];
     for (int t = 1; t <= 4; t++) {
         set_grads(m, t);
         for (size_t i = 0; i < n; i++) {
@@ -44,7 +44,7 @@ static void adam_follows_pytorch_formula(void **state)
         }
         assert_ok(seqgen_optim_step(opt, m));
         for (size_t i = 0; i < n; i++)
-            assert_allclose(sg_model_params(m)[i], w[i], 1e-6, 1e-8);
+            assert_allclose(sg_model_params_const(m)[i], w[i], 1e-6, 1e-8);
     }
     assert_int_equal(seqgen_optim_step_count(opt), 4);
     seqgen_optim_free(opt);
@@ -66,7 +66,7 @@ static void sgd_momentum_follows_pytorch_formula(void **state)
         assert_ok(seqgen_optim_create(&opt, m, &cfg));
         double *w = malloc(n * sizeof *w), *buf = calloc(n, sizeof *buf);
         for (size_t i = 0; i < n; i++)
-            w[i] = sg_model_params(m)[i];
+            w[i] = sg_model_params_const(m)[i];
         for (int t = 1; t <= 3; t++) {
             set_grads(m, t);
             for (size_t i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ static void sgd_momentum_follows_pytorch_formula(void **state)
             }
             assert_ok(seqgen_optim_step(opt, m));
             for (size_t i = 0; i < n; i++)
-                assert_allclose(sg_model_params(m)[i], w[i], 1e-6, 1e-7);
+                assert_allclose(sg_model_params_const(m)[i], w[i], 1e-6, 1e-7);
         }
         seqgen_optim_free(opt);
         seqgen_model_free(m);
@@ -99,7 +99,7 @@ static void clipping_scales_to_the_global_norm(void **state)
     set_grads(m, 1);
     float *before = malloc(n * sizeof *before), *w0 = malloc(n * sizeof *w0);
     memcpy(before, sg_model_grads(m), n * sizeof *before);
-    memcpy(w0, sg_model_params(m), n * sizeof *w0);
+    memcpy(w0, sg_model_params_const(m), n * sizeof *w0);
     double norm = 0.0;
     for (size_t i = 0; i < n; i++)
         norm += (double)before[i] * before[i];
@@ -110,7 +110,7 @@ static void clipping_scales_to_the_global_norm(void **state)
     const double coef = cfg.clip_norm / (norm + 1e-6);
     for (size_t i = 0; i < n; i++) {
         assert_allclose(sg_model_grads(m)[i], before[i] * coef, 1e-6, 1e-9);
-        assert_allclose(sg_model_params(m)[i], w0[i] - cfg.lr * before[i] * coef, 1e-6, 1e-8);
+        assert_allclose(sg_model_params_const(m)[i], w0[i] - cfg.lr * before[i] * coef, 1e-6, 1e-8);
     }
     /* below the threshold nothing is scaled */
     for (size_t i = 0; i < n; i++)
@@ -159,14 +159,14 @@ static void state_round_trip_continues_identically(void **state)
     memcpy(sg_optim_moment2(ob), sg_optim_moment2(oa), n * sizeof(float));
     *sg_optim_step_count_ptr(ob) = *sg_optim_step_count_ptr(oa);
     *sg_optim_config(ob) = *sg_optim_config(oa);
-    memcpy(sg_model_params(b), sg_model_params(a), n * sizeof(float));
+    memcpy(sg_model_params_for_write(b), sg_model_params_const(a), n * sizeof(float));
     for (int t = 4; t <= 6; t++) {
         set_grads(a, t);
         set_grads(b, t);
         assert_ok(seqgen_optim_step(oa, a));
         assert_ok(seqgen_optim_step(ob, b));
     }
-    assert_memory_equal(sg_model_params(a), sg_model_params(b), n * sizeof(float));
+    assert_memory_equal(sg_model_params_const(a), sg_model_params_const(b), n * sizeof(float));
     seqgen_optim_free(oa), seqgen_optim_free(ob);
     seqgen_model_free(a), seqgen_model_free(b);
 }
@@ -194,11 +194,11 @@ static void errors_leave_everything_unchanged(void **state)
     assert_int_equal(seqgen_optim_step(opt, bigger), SEQGEN_EMISMATCH);
     const size_t n = seqgen_model_param_count(m);
     float *w0 = malloc(n * sizeof *w0);
-    memcpy(w0, sg_model_params(m), n * sizeof *w0);
+    memcpy(w0, sg_model_params_const(m), n * sizeof *w0);
     set_grads(m, 1);
     sg_model_grads(m)[3] = NAN;
     assert_int_equal(seqgen_optim_step(opt, m), SEQGEN_ENUMERIC);
-    assert_memory_equal(sg_model_params(m), w0, n * sizeof *w0);
+    assert_memory_equal(sg_model_params_const(m), w0, n * sizeof *w0);
     assert_int_equal(seqgen_optim_step_count(opt), 0);
     seqgen_optim_free(opt);
     seqgen_optim_free(NULL);
