@@ -54,7 +54,8 @@ DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
 LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) $(GIF_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
-        install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments
+        install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
+        check-portable
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -68,6 +69,7 @@ help:
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
 	@echo "  check-tsan     the thread tests under ThreadSanitizer"
+	@echo "  check-portable the test suites with the portable kernels only (no AVX2 paths)"
 	@echo "  fuzz           build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS seconds"
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
@@ -128,6 +130,7 @@ unit-tests: $(TESTS) $(PROGS)
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-tests
+	sh tests/layering_test.sh $(BUILD)
 	sh tests/programs_test.sh $(BUILD)/bin
 	$(MAKE) refcheck
 	$(MAKE) install-test
@@ -154,6 +157,12 @@ check-valgrind: deps
 	$(MAKE) BUILD=build/valgrind LIBOUT=build/valgrind/lib CFLAGS="-O1 -g" \
 	    TESTS="$(patsubst %,build/valgrind/tests/%,$(filter-out $(VALGRIND_SKIP),$(notdir $(TESTS))))" \
 	    TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
+	    unit-tests
+
+# The suites with the portable kernels only (no AVX2 clones, no AVX2 micro-kernel), as on CPUs
+# without AVX2: the dispatch picks the other path on this machine otherwise.
+check-portable: deps
+	$(MAKE) BUILD=build/portable LIBOUT=build/portable/lib CPPFLAGS="$(CPPFLAGS) -DSG_PORTABLE_ONLY" \
 	    unit-tests
 
 # The suites that run threads, under ThreadSanitizer (docs/robustness.md). Sanitizers must let

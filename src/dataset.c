@@ -423,8 +423,9 @@ static void nearest_block_portable(const uint64_t *images, size_t n, size_t word
 }
 
 /* x86 builds default to a CPU without the POPCNT instruction, where __builtin_popcountll is a
- * slow library call: compile a second copy for POPCNT and pick it at run time. */
-#if defined(__GNUC__) && defined(__x86_64__)
+ * slow library call: compile a second copy for POPCNT and pick it at run time (not with
+ * -DSG_PORTABLE_ONLY, which tests the path of CPUs without it). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(SG_PORTABLE_ONLY)
 __attribute__((target("popcnt"))) static void
 nearest_block_popcnt(const uint64_t *images, size_t n, size_t words, const uint64_t *queries,
                      size_t nq, size_t *best_index, uint32_t *best_distance)

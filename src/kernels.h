@@ -48,8 +48,10 @@ static inline double sg_softplus(double x)
  * (no FMA contraction under -std=c11). */
 /* Not under ThreadSanitizer: it instruments the clones' resolver, which the dynamic loader runs
  * before the sanitizer's runtime is initialised (a crash at start-up). */
+/* -DSG_PORTABLE_ONLY (make check-portable) leaves the AVX2 versions out, as rgemm.c's kernel,
+ * so that the tests run the paths of CPUs without AVX2. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(__SANITIZE_THREAD__)
+    !defined(__SANITIZE_THREAD__) && !defined(SG_PORTABLE_ONLY)
 #define SG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SG_VECTOR_CLONES

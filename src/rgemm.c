@@ -11,10 +11,10 @@
 /* Panels start on a cache line so that no vector load of B straddles two. */
 #define ALIGN_BYTES 64
 
-/* Building with -DSG_RGEMM_PORTABLE_ONLY leaves the AVX2 kernel out, so that the model's tests
- * can run the portable kernel on a CPU that has AVX2. */
+/* Building with -DSG_PORTABLE_ONLY (make check-portable) leaves the AVX2 kernel out, so that
+ * the model's tests run the portable kernel on a CPU that has AVX2. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(SG_RGEMM_PORTABLE_ONLY)
+    !defined(SG_PORTABLE_ONLY)
 #define SG_RGEMM_AVX2 1
 #include <immintrin.h>
 #endif

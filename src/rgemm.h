@@ -34,7 +34,7 @@ sg_rgemm_packed sg_rgemm_pack(int k, int n, const float *b, size_t k_stride, siz
 
 /* C [M][N] = A [M][K] B, or C += A B if `accumulate`; A and C row-major with row strides lda
  * and ldc (columns of C beyond N are not touched). Picks the AVX2 + FMA kernel when the CPU
- * has it (unless built with -DSG_RGEMM_PORTABLE_ONLY), else sg_rgemm_multiply_portable. */
+ * has it (unless built with -DSG_PORTABLE_ONLY), else sg_rgemm_multiply_portable. */
 void sg_rgemm_multiply(int m, const float *a, size_t lda, const sg_rgemm_packed *b, float *c,
                        size_t ldc, int accumulate);
 

@@ -11,7 +11,7 @@
  * a partial one); B = 9 gives row blocks of 4 and 5 with one thread and slices of 4 and 5 rows
  * with two; T = 12 is more than one chunk of 8 steps (the batched input projection and weight
  * gradients); L = 2 sends a gradient down into a layer with an input of size H. On a CPU with
- * AVX2 the model uses the AVX2 kernel; building with CPPFLAGS=-DSG_RGEMM_PORTABLE_ONLY runs
+ * AVX2 the model uses the AVX2 kernel; building with CPPFLAGS=-DSG_PORTABLE_ONLY runs
  * this suite on the portable one.
  *
  * Tolerance (library vs reference), per tensor: 3e-5 of the largest reference gradient in the
