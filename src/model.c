@@ -133,13 +133,13 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     m->param_count = lay_out_tensors(cfg, NULL);
     m->tensors = sg_calloc((size_t)m->tensor_count, sizeof *m->tensors);
     m->layers = m->tensors ? sg_calloc((size_t)cfg->layers, sizeof *m->layers) : NULL;
-    m->params = m->layers ? sg_calloc(m->param_count, sizeof *m->params) : NULL;
-    m->grads = m->params ? sg_calloc(m->param_count, sizeof *m->grads) : NULL;
-    if (!m->grads) {
+    m->params = m->layers ? sg_calloc(2 * m->param_count, sizeof *m->params) : NULL;
+    if (!m->params) {
         seqgen_model_free(m);
         return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
                         cfg->layers, cfg->pixels_per_step);
     }
+    m->grads = m->params + m->param_count;
     lay_out_tensors(cfg, m->tensors);
     build_views(m);
     sg_rng_seed(&m->init_rng, cfg->seed, 1);
@@ -161,12 +161,9 @@ void seqgen_model_free(seqgen_model *model)
     free(t->blocks);
     free(t->grad_layers);
     free(t->workers);
-    free(t->packed);
     free(t->packed_layers);
-    free(t->teacher);
     free(t->uniforms);
-    free(model->params);
-    free(model->grads);
+    free(model->params); /* and the gradients */
     free(model->layers);
     free(model->tensors);
     free(model);
@@ -256,16 +253,29 @@ static int lookup(const seqgen_model *model, const char *name, size_t count, con
     return SEQGEN_OK;
 }
 
-int seqgen_model_get_tensor(const seqgen_model *model, const char *name, float *out, size_t count)
+/* Copies the tensor called `name` of `buffer` (the parameters or the gradients: `what` names it
+ * in messages) into `out`. */
+static int copy_out(const seqgen_model *model, const float *buffer, const char *what,
+                    const char *name, float *out, size_t count)
 {
     const sg_tensor *t;
     int status = lookup(model, name, count, &t);
     if (status)
         return status;
     if (!out)
-        return sg_error(SEQGEN_EINVAL, "NULL output for tensor \"%s\"", name);
-    memcpy(out, model->params + t->offset, count * sizeof *out);
+        return sg_error(SEQGEN_EINVAL, "NULL output for %s\"%s\"", what, name);
+    memcpy(out, buffer + t->offset, count * sizeof *out);
     return SEQGEN_OK;
+}
+
+int seqgen_model_get_tensor(const seqgen_model *model, const char *name, float *out, size_t count)
+{
+    return copy_out(model, model ? model->params : NULL, "tensor ", name, out, count);
+}
+
+int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *out, size_t count)
+{
+    return copy_out(model, model ? model->grads : NULL, "the gradient of ", name, out, count);
 }
 
 int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *values,
@@ -282,18 +292,6 @@ int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *
             return sg_error(SEQGEN_ENUMERIC, "tensor \"%s\": value %zu is %f", name, i, values[i]);
     memcpy(model->params + t->offset, values, count * sizeof *values);
     touch_params(model);
-    return SEQGEN_OK;
-}
-
-int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *out, size_t count)
-{
-    const sg_tensor *t;
-    int status = lookup(model, name, count, &t);
-    if (status)
-        return status;
-    if (!out)
-        return sg_error(SEQGEN_EINVAL, "NULL output for the gradient of \"%s\"", name);
-    memcpy(out, model->grads + t->offset, count * sizeof *out);
     return SEQGEN_OK;
 }
 

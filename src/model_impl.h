@@ -28,10 +28,10 @@ typedef struct sg_train_memory {
     float **blocks;   /* [threads] each thread's activations, gradients and scratch */
     sg_gru_weights *grad_layers; /* [threads][L] views of the GRU gradients in each block */
     void *workers;    /* [threads] train.c's per-thread state */
+    sg_gru_packed *packed_layers; /* [L] views into packed, allocated with it */
     float *packed;    /* every layer's W_hh packed for the pass (both orientations) */
-    sg_gru_packed *packed_layers; /* [L] views into it */
-    uint8_t *teacher; /* [B][T] scheduled-sampling coins */
-    float *uniforms;  /* [B][T][D] Bernoulli samples' uniforms */
+    float *uniforms;  /* [B][T][D] Bernoulli samples' uniforms ... */
+    uint8_t *teacher; /* ... then [B][T] scheduled-sampling coins, in the same allocation */
     size_t mix_capacity; /* B * T the two above hold */
 } sg_train_memory;
 

@@ -135,15 +135,13 @@ static void attach_worker(seqgen_model *m, int i)
 static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps, int backward)
 {
     sg_train_memory *t = &m->train;
-    if (!t->packed) {
-        t->packed = sg_malloc(sg_model_packed_floats(m, 1) * sizeof(float));
-        t->packed_layers = t->packed ? sg_calloc((size_t)m->cfg.layers, sizeof *t->packed_layers)
-                                     : NULL;
-        if (!t->packed_layers) {
-            free(t->packed);
-            t->packed = NULL;
+    if (!t->packed_layers) { /* the views, then the packed weights, in one allocation */
+        const size_t L = (size_t)m->cfg.layers;
+        t->packed_layers = sg_malloc(L * sizeof *t->packed_layers +
+                                     sg_model_packed_floats(m, 1) * sizeof(float));
+        if (!t->packed_layers)
             return sg_error(SEQGEN_ENOMEM, "out of memory for the packed recurrent weights");
-        }
+        t->packed = (float *)(t->packed_layers + L);
     }
     size_t floats = workspace_floats(m, rows, steps, backward);
     if (threads == t->threads && floats <= t->floats)
@@ -176,17 +174,13 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
     sg_train_memory *t = &m->train;
     if (batch_steps <= t->mix_capacity)
         return SEQGEN_OK;
-    uint8_t *teacher = sg_malloc(batch_steps);
-    float *uniforms = sg_malloc(batch_steps * m->cfg.pixels_per_step * sizeof *uniforms);
-    if (!teacher || !uniforms) {
-        free(teacher);
-        free(uniforms);
+    const size_t uniforms = batch_steps * m->cfg.pixels_per_step;
+    float *mixing = sg_malloc(uniforms * sizeof(float) + batch_steps); /* uniforms, then coins */
+    if (!mixing)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the mixing coins");
-    }
-    free(t->teacher);
     free(t->uniforms);
-    t->teacher = teacher;
-    t->uniforms = uniforms;
+    t->uniforms = mixing;
+    t->teacher = (uint8_t *)(mixing + uniforms);
     t->mix_capacity = batch_steps;
     return SEQGEN_OK;
 }
