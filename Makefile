@@ -36,6 +36,7 @@ PATCH   := $(call VERSION_PART,PATCH)
 VERSION := $(MAJOR).$(MINOR).$(PATCH)
 
 STATIC_LIB := $(LIBOUT)/libseqgen.a
+EXPORTS    := src/seqgen.map#  linker version script: only seqgen_* leave the shared library
 SONAME     := libseqgen.so.$(MAJOR)
 SHARED_LIB := $(LIBOUT)/libseqgen.so.$(VERSION)
 
@@ -63,7 +64,8 @@ help:
 	@echo "Targets:"
 	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
 	@echo "  deps           install the Debian packages the build and tests need (as root)"
-	@echo "  check          install missing packages, build, run every test suite and the install test"
+	@echo "  check          install missing packages, build, run every test suite, the exports test"
+	@echo "                 and the install test"
 	@echo "  refcheck       compare the model with PyTorch reference files (FIXTURES=\"a.txt b.txt\")"
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
@@ -95,9 +97,11 @@ $(STATIC_LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ)
+# The shared library exports the seqgen_* functions only (tests/exports_test.sh checks it).
+$(SHARED_LIB): $(LIB_OBJ) $(EXPORTS)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(LIB_LIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(EXPORTS) $(LDFLAGS) $(CFLAGS) \
+	    -o $@ $(LIB_OBJ) $(LIB_LIBS)
 	ln -sf libseqgen.so.$(VERSION) $(LIBOUT)/$(SONAME)
 	ln -sf $(SONAME) $(LIBOUT)/libseqgen.so
 
@@ -127,6 +131,7 @@ unit-tests: $(TESTS) $(PROGS)
 
 check: deps
 	$(MAKE) all
+	sh tests/exports_test.sh $(SHARED_LIB)
 	$(MAKE) unit-tests
 	sh tests/programs_test.sh $(BUILD)/bin
 	$(MAKE) refcheck
