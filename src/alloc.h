@@ -10,8 +10,6 @@
 void *sg_malloc(size_t size);
 void *sg_calloc(size_t count, size_t size);
 void *sg_realloc(void *p, size_t size);
-char *sg_strdup(const char *s);
-char *sg_strndup(const char *s, size_t n);
 
 /* Test hook, for the calling thread only: the next `n` allocations succeed and the one after
  * fails (once); a negative `n` turns the hook off. */
