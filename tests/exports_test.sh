@@ -1,6 +1,7 @@
 #!/bin/sh
 # Exports test: the shared library's dynamic symbol table defines the public API (seqgen_*) and
 # nothing else: no internal sg_* function, no target_clones resolver, no version-node symbol.
+# And it needs no giflib: the programs draw the pictures, the library does not.
 # Usage: sh tests/exports_test.sh lib/libseqgen.so.VERSION
 set -eu
 lib=${1:?usage: exports_test.sh SHARED_LIBRARY}
@@ -17,4 +18,9 @@ if [ "$count" -eq 0 ]; then
     echo "exports test: $lib exports no seqgen_* symbol" >&2
     exit 1
 fi
-echo "exports test: passed ($count symbols, all seqgen_*)"
+if readelf -d "$lib" | grep 'NEEDED' | grep -q 'libgif'; then
+    echo "exports test: $lib links giflib:" >&2
+    readelf -d "$lib" | grep 'NEEDED' >&2
+    exit 1
+fi
+echo "exports test: passed ($count symbols, all seqgen_*; no giflib)"
