@@ -37,7 +37,9 @@ VERSION := $(MAJOR).$(MINOR).$(PATCH)
 
 STATIC_LIB := $(LIBOUT)/libseqgen.a
 EXPORTS    := src/seqgen.map#  linker version script: only seqgen_* leave the shared library
-SONAME     := libseqgen.so.$(MAJOR)
+# The SONAME names the ABI. While MAJOR is 0, every minor release may break the ABI, so it is
+# libseqgen.so.0.MINOR (0.2.0 -> libseqgen.so.0.2); from 1.0 on, libseqgen.so.MAJOR.
+SONAME     := libseqgen.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 SHARED_LIB := $(LIBOUT)/libseqgen.so.$(VERSION)
 
 LIB_SRC   := $(wildcard src/*.c)

@@ -47,11 +47,12 @@ extern "C" {
  *  The version of the header; seqgen_version() gives the version of the library linked at run
  *  time. The Makefile reads these three lines, so keep their form.
  *  @{ */
-#define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes. */
-#define SEQGEN_VERSION_MINOR 1 /**< Incremented for compatible additions. */
+#define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes (from 1.0). */
+#define SEQGEN_VERSION_MINOR 2 /**< Incremented for additions; while MAJOR is 0, for any change of
+                                    the API or ABI (libseqgen.so.0.MINOR). */
 #define SEQGEN_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** The version as a "MAJOR.MINOR.PATCH" string literal. */
-#define SEQGEN_VERSION_STRING "0.1.0"
+#define SEQGEN_VERSION_STRING "0.2.0"
 /** @} */
 
 /** @cond INTERNAL */
@@ -89,7 +90,7 @@ typedef enum seqgen_status {
 } seqgen_status;
 
 /**
- * @brief The version of the library linked at run time, e.g. "0.1.0".
+ * @brief The version of the library linked at run time, e.g. "0.2.0".
  * @return A static string; compare with ::SEQGEN_VERSION_STRING to detect header/library skew.
  */
 SEQGEN_API const char *seqgen_version(void);
