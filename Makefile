@@ -25,7 +25,7 @@ BLAS_CFLAGS ?= $(if $(BLAS_PC),$(shell pkg-config --cflags $(BLAS_PC)))
 BLAS_LIBS   ?= $(if $(BLAS_PC),$(shell pkg-config --libs $(BLAS_PC)),-lcblas)
 ZLIB_CFLAGS ?= $(shell pkg-config --cflags zlib 2>/dev/null)
 ZLIB_LIBS   ?= $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz)
-GIF_LIBS    ?= -lgif
+GIF_LIBS    ?= -lgif#      the programs draw GIFs (examples/gif.c); the library does not
 CMOCKA_LIBS ?= $(or $(shell pkg-config --libs cmocka 2>/dev/null),-lcmocka)
 
 # ---- Derived ----------------------------------------------------------------------------------
@@ -36,13 +36,18 @@ PATCH   := $(call VERSION_PART,PATCH)
 VERSION := $(MAJOR).$(MINOR).$(PATCH)
 
 STATIC_LIB := $(LIBOUT)/libseqgen.a
-SONAME     := libseqgen.so.$(MAJOR)
+EXPORTS    := src/seqgen.map#  linker version script: only seqgen_* leave the shared library
+# The SONAME names the ABI. While MAJOR is 0, every minor release may break the ABI, so it is
+# libseqgen.so.0.MINOR (0.2.0 -> libseqgen.so.0.2); from 1.0 on, libseqgen.so.MAJOR.
+SONAME     := libseqgen.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 SHARED_LIB := $(LIBOUT)/libseqgen.so.$(VERSION)
 
 LIB_SRC   := $(wildcard src/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PROG_SRC  := $(wildcard examples/seqgen-*.c)
 PROGS     := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
+CLI_OBJ   := $(BUILD)/examples/cli.o#  the programs' shared code: the atomic file writer
+GIF_OBJ   := $(BUILD)/examples/gif.o#  the GIF pictures of seqgen-complete (and test_gif)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UTIL := $(BUILD)/tests/testutil.o
@@ -51,7 +56,7 @@ WARN      := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(if $(filter
 BASEFLAGS := -std=c11 $(WARN) -fno-fast-math -fPIC -pthread $(if $(filter 1,$(NATIVE)),-march=native)
 INCLUDES  := -Iinclude -Isrc $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
 DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
-LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) $(GIF_LIBS) -lm -pthread
+LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
@@ -64,7 +69,8 @@ help:
 	@echo "Targets:"
 	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
 	@echo "  deps           install the Debian packages the build and tests need (as root)"
-	@echo "  check          install missing packages, build, run every test suite and the install test"
+	@echo "  check          install missing packages, build, run every test suite, the exports test"
+	@echo "                 and the install test"
 	@echo "  refcheck       compare the model with PyTorch reference files (FIXTURES=\"a.txt b.txt\")"
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
@@ -97,16 +103,28 @@ $(STATIC_LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ)
+# The shared library exports the seqgen_* functions only (tests/exports_test.sh checks it).
+$(SHARED_LIB): $(LIB_OBJ) $(EXPORTS)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(LIB_LIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(EXPORTS) $(LDFLAGS) $(CFLAGS) \
+	    -o $@ $(LIB_OBJ) $(LIB_LIBS)
 	ln -sf libseqgen.so.$(VERSION) $(LIBOUT)/$(SONAME)
 	ln -sf $(SONAME) $(LIBOUT)/libseqgen.so
 
 # ---- Example programs (linked statically against the library) ---------------------------------
-$(BUILD)/bin/%: examples/%.c $(STATIC_LIB)
+# Each program is its .c file, the shared examples/cli.c, and whatever else it names below with
+# the libraries that needs: only seqgen-complete draws, so only it links giflib.
+$(BUILD)/examples/%.o: examples/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(GIF_LIBS)
+	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/bin/%: examples/%.c $(CLI_OBJ) $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(filter %.o,$^) -o $@ \
+	    $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
+
+$(BUILD)/bin/seqgen-complete: $(GIF_OBJ)
+$(BUILD)/bin/seqgen-complete: EXTRA_LIBS = $(GIF_LIBS)
 
 # ---- Tests ------------------------------------------------------------------------------------
 # Tests link the static library so they can also reach internal functions through src/*.h.
@@ -116,8 +134,13 @@ $(TEST_UTIL): tests/testutil.c
 
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(TEST_UTIL) -o $@ \
-	    $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(GIF_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(BASEFLAGS) $(INCLUDES) $(EXTRA_INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< \
+	    $(filter %.o,$^) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS) $(CMOCKA_LIBS)
+
+# test_gif tests the programs' GIF writer; it wraps malloc and friends to make them fail.
+$(BUILD)/tests/test_gif: $(GIF_OBJ) $(CLI_OBJ)
+$(BUILD)/tests/test_gif: EXTRA_INCLUDES = -Iexamples
+$(BUILD)/tests/test_gif: EXTRA_LIBS = $(GIF_LIBS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 unit-tests: $(TESTS) $(PROGS)
 	@failed=""; for t in $(TESTS); do \
@@ -129,6 +152,7 @@ unit-tests: $(TESTS) $(PROGS)
 
 check: deps
 	$(MAKE) all
+	sh tests/exports_test.sh $(SHARED_LIB)
 	$(MAKE) unit-tests
 	sh tests/layering_test.sh $(BUILD)
 	sh tests/programs_test.sh $(BUILD)/bin
@@ -244,7 +268,7 @@ INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
 	 -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
 	 -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_PC@|$(BLAS_PC)|' \
-	 -e 's|@LIBS_PRIVATE@|$(if $(BLAS_PC),,$(BLAS_LIBS)) $(GIF_LIBS) -lm -pthread|'
+	 -e 's|@LIBS_PRIVATE@|$(if $(BLAS_PC),,$(BLAS_LIBS)) -lm -pthread|'
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
@@ -267,4 +291,5 @@ clean:
 	rm -rf $(BUILD) build $(LIBOUT)/libseqgen.*
 
 -include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
+-include $(CLI_OBJ:.o=.d) $(GIF_OBJ:.o=.d)
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d)

@@ -1,5 +1,6 @@
-/* Command-line helpers shared by the seqgen-* programs (header-only: each program is built from
- * one .c file). Exit codes: 0 success, 1 runtime error, 2 usage error. */
+/* Command-line helpers shared by the seqgen-* programs: small ones inline here, the atomic file
+ * writer in cli.c (linked into every program). Exit codes: 0 success, 1 runtime error, 2 usage
+ * error. */
 #ifndef SEQGEN_CLI_H
 #define SEQGEN_CLI_H
 
@@ -112,6 +113,15 @@ static inline int cli_path(char *out, const char *dir, const char *name)
     int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
     return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
+
+/* Replaces @p path with @p size bytes of @p data, atomically: a temporary file in the same
+ * directory, written whole, flushed to disk (fsync), renamed over @p path, then the directory
+ * flushed. Every file a program writes whole goes through here. The file gets mode 0644. On
+ * failure the temporary file is removed and an existing file is left intact; gives 0, or -1
+ * with errno set and, unless @p message is NULL, "PATH: cannot WHAT: REASON" written into it
+ * (cut to @p message_size bytes). */
+int cli_write_file_atomic(const char *path, const void *data, size_t size, char *message,
+                          size_t message_size);
 
 /* Seconds from a monotonic clock. */
 static inline double cli_now(void)

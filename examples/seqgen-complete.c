@@ -1,11 +1,12 @@
 /* seqgen-complete: completes masked test digits with a trained model and draws them as GIFs;
  * optionally measures completion over the whole test set.
  *
- * Thin by design: the completion, the evaluation and the pictures are library calls. */
+ * Thin by design: the completion and the evaluation are library calls, the pictures gif.c's. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 
 #include "cli.h"
+#include "gif.h"
 #include "seqgen.h"
 
 #define PROG "seqgen-complete"
@@ -229,10 +230,10 @@ static int complete_digits(const settings *s, const seqgen_model *model,
     float *truth = malloc((size_t)n * P * sizeof *truth);
     float *done = malloc((size_t)n * P * sizeof *done);
     float *probs = malloc((size_t)n * (P - K + 1) * sizeof *probs);
-    seqgen_gif_digit *digits = malloc((size_t)n * sizeof *digits);
+    gif_digit *digits = malloc((size_t)n * sizeof *digits);
     seqgen_binarize_config bin = binarize_config(s);
     seqgen_complete_options co = complete_options(s);
-    seqgen_gif_options go = SEQGEN_GIF_OPTIONS_DEFAULT;
+    gif_options go = GIF_OPTIONS_DEFAULT;
     go.scale = s->scale;
     int status = truth && done && probs && digits ? SEQGEN_OK : SEQGEN_ENOMEM;
     if (status == SEQGEN_OK)
@@ -242,12 +243,12 @@ static int complete_digits(const settings *s, const seqgen_model *model,
         co.first_stream = chosen[i];
         status = seqgen_complete(model, truth + i * P, 1, (int)P, (int)K, &co, done + i * P,
                                  probs + i * (P - K));
-        digits[i] = (seqgen_gif_digit){rows, cols, (int)K, truth + i * P, done + i * P + K,
-                                       probs + i * (P - K)};
+        digits[i] = (gif_digit){rows, cols, (int)K, truth + i * P, done + i * P + K,
+                                probs + i * (P - K)};
     }
     if (status != SEQGEN_OK)
         rc = cli_fail(PROG, "completion", status);
-    char path[PATH_MAX];
+    char path[PATH_MAX], why[PATH_MAX + 256];
     for (int i = 0; rc == 0 && i < n; i++) {
         char name[64];
         snprintf(name, sizeof name, "%d-%04zu.gif", seqgen_dataset_label(test, chosen[i]),
@@ -257,16 +258,17 @@ static int complete_digits(const settings *s, const seqgen_model *model,
             wrong += done[i * P + p] != truth[i * P + p];
         if (cli_path(path, s->out_dir, name) != 0)
             rc = cli_error(PROG, "path too long", s->out_dir);
-        else if ((status = seqgen_gif_write_completion(path, &digits[i], &go)) != SEQGEN_OK)
-            rc = cli_fail(PROG, "cannot write the animation", status);
+        else if (gif_write_completion(path, &digits[i], &go, why, sizeof why) != GIF_STATUS_OK)
+            rc = cli_error(PROG, "cannot write the animation", why);
         else if (!s->quiet)
             printf("%s  pixel error %.3f\n", path, P > K ? (double)wrong / (double)(P - K) : 0.0);
     }
     if (rc == 0 && n > 0) {
         if (cli_path(path, s->out_dir, "overview.gif") != 0)
             rc = cli_error(PROG, "path too long", s->out_dir);
-        else if ((status = seqgen_gif_write_overview(path, digits, n, s->columns, &go)) != 0)
-            rc = cli_fail(PROG, "cannot write the overview", status);
+        else if (gif_write_overview(path, digits, n, s->columns, &go, why, sizeof why) !=
+                 GIF_STATUS_OK)
+            rc = cli_error(PROG, "cannot write the overview", why);
         else if (!s->quiet)
             printf("%s  %d digits, %zu of %zu pixels given, %s decoding\n", path, n, K, P,
                    decode_names[s->decode]);

@@ -210,14 +210,41 @@ static seqgen_sched_config sched_config(const settings *s)
     return c;
 }
 
+/* A memory stream for a file to be written whole; NULL after printing why. */
+static FILE *open_text(char **text, size_t *size)
+{
+    FILE *f = open_memstream(text, size);
+    if (!f)
+        fprintf(stderr, PROG ": out of memory\n");
+    return f;
+}
+
+/* Closes a stream from open_text() and replaces @p path with what it holds, atomically; 0, or
+ * -1 after printing why. */
+static int write_text(const char *path, FILE *f, char **text, size_t *size)
+{
+    char why[PATH_MAX + 256];
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed)
+        snprintf(why, sizeof why, "%s: out of memory", path);
+    else if (cli_write_file_atomic(path, *text, *size, why, sizeof why) != 0)
+        failed = 1;
+    free(*text);
+    *text = NULL;
+    if (failed)
+        fprintf(stderr, PROG ": %s\n", why);
+    return failed ? -1 : 0;
+}
+
 /* ---- config.txt: the command line, then every setting as "option value" (read by --resume) --- */
 
+/* Writes config.txt; 0, or -1 after printing why. */
 static int write_config(const char *path, const settings *s, int argc, char **argv)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_text(&text, &size);
     if (!f)
         return -1;
     seqgen_sched_config sc = sched_config(s);
@@ -235,13 +262,7 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->train_limit,
             s->test_limit, s->eval_given, s->seed, s->threads);
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed || rename(tmp, path) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return write_text(path, f, &text, &size);
 }
 
 /* Reads the settings of config.txt into @p s; the strings are kept in @p store (freed by the
@@ -416,29 +437,25 @@ static int start_new(run *r)
 }
 
 /* Keeps the rows of results.csv whose epoch the checkpoint has reached (a crash may have left a
- * row written after the last save). */
+ * row written after the last save). 0, or -1 after printing why. */
 static int trim_results(const run *r)
 {
     FILE *in = fopen(r->csv, "r");
-    if (!in)
-        return errno == ENOENT ? 0 : -1;
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->csv);
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
-        fclose(in);
+    if (!in) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, PROG ": cannot read %s: %s\n", r->csv, strerror(errno));
         return -1;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    for (int first = 1; getline(&line, &cap, in) >= 0; first = 0)
+    char *text = NULL, *line = NULL;
+    size_t size = 0, cap = 0;
+    FILE *out = open_text(&text, &size);
+    for (int first = 1; out && getline(&line, &cap, in) >= 0; first = 0)
         if (first || strtoull(line, NULL, 10) <= r->state.epoch)
             fputs(line, out);
     free(line);
     fclose(in);
-    int failed = ferror(out);
-    failed |= fclose(out) != 0;
-    return failed || rename(tmp, r->csv) != 0 ? -1 : 0;
+    return out ? write_text(r->csv, out, &text, &size) : -1;
 }
 
 static int resume(run *r)
@@ -454,10 +471,8 @@ static int resume(run *r)
         if ((status = seqgen_model_set_threads(r->model, r->s.threads)) != SEQGEN_OK)
             return cli_fail(PROG, "threads", status);
     }
-    if (trim_results(r) != 0) {
-        fprintf(stderr, PROG ": cannot rewrite %s: %s\n", r->csv, strerror(errno));
+    if (trim_results(r) != 0)
         return CLI_EXIT_RUNTIME;
-    }
     return 0;
 }
 
@@ -682,10 +697,8 @@ static int prepare(run *r, int argc, char **argv)
         fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
-    if (write_config(r->config, s, argc, argv) != 0) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", r->config, strerror(errno));
+    if (write_config(r->config, s, argc, argv) != 0)
         return CLI_EXIT_RUNTIME;
-    }
     return start_new(r);
 }
 

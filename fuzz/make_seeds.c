@@ -3,7 +3,7 @@
  * library), each behind the control byte its harness expects (see fuzz_idx.c and
  * fuzz_checkpoint.c). Run from the repository root after `make`:
  *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
- *        -lz -lgif -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
+ *        -lz -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
  * Not part of the build: the seeds are committed, this records how they were made. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>

@@ -47,11 +47,12 @@ extern "C" {
  *  The version of the header; seqgen_version() gives the version of the library linked at run
  *  time. The Makefile reads these three lines, so keep their form.
  *  @{ */
-#define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes. */
-#define SEQGEN_VERSION_MINOR 1 /**< Incremented for compatible additions. */
+#define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes (from 1.0). */
+#define SEQGEN_VERSION_MINOR 2 /**< Incremented for additions; while MAJOR is 0, for any change of
+                                    the API or ABI (libseqgen.so.0.MINOR). */
 #define SEQGEN_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** The version as a "MAJOR.MINOR.PATCH" string literal. */
-#define SEQGEN_VERSION_STRING "0.1.0"
+#define SEQGEN_VERSION_STRING "0.2.0"
 /** @} */
 
 /** @cond INTERNAL */
@@ -89,7 +90,7 @@ typedef enum seqgen_status {
 } seqgen_status;
 
 /**
- * @brief The version of the library linked at run time, e.g. "0.1.0".
+ * @brief The version of the library linked at run time, e.g. "0.2.0".
  * @return A static string; compare with ::SEQGEN_VERSION_STRING to detect header/library skew.
  */
 SEQGEN_API const char *seqgen_version(void);
@@ -1070,7 +1071,7 @@ SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
  *        may not overlap it otherwise.
  * @param[out] probs NULL, or `count * (pixels - given)` floats: for each sequence, the model's
  *        probability sigmoid(logit) (temperature 1, as seqgen_model_step() gives it) of each
- *        generated pixel, in order: the seqgen_gif_digit::prob of an animation.
+ *        generated pixel, in order (seqgen-complete shades its pictures by them).
  * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, P not a positive multiple of D,
  *         K outside [0, P], unknown decoder, temperature not finite and
  *         > 0, a given pixel NaN or infinite; the detail says which) or ::SEQGEN_ENOMEM.
@@ -1283,90 +1284,6 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_training(const char *path
 SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_inspect(const char *path,
                                                           seqgen_checkpoint_info *info);
 
-/** @} */
-
-/* ==== Animations (GIF) ======================================================================= */
-
-/** @name Animations (GIF)
- *  Pictures of completed digits, independent of the model: they take pixel arrays.
- *
- *  A digit is drawn as three panels side by side, each an image enlarged by an integer scale:
- *  (1) the masked input: the given pixels, white ink on black, with the missing area mid-grey;
- *  (2) the completion: the given pixels as in (1), the generated ones in orange (ink) and a dark
- *  orange tint (no ink), brighter the more confident the model was when probabilities are given;
- *  (3) the ground truth in white on black. Panels are separated by light-grey lines.
- *
- *  Pixel values are floats in image scan order (row-major); a value >= 0.5 is ink. The files are
- *  written atomically: to a temporary file next to `path`, then renamed over it, so a failed call
- *  leaves no file and an existing file intact. Written files have mode 0644.
- *  @{ */
-
-/** The look of the pictures. Start from ::SEQGEN_GIF_OPTIONS_DEFAULT. */
-typedef struct seqgen_gif_options {
-    int scale;          /**< Each image pixel becomes a scale x scale block; 1..64, default 8. */
-    int separator;      /**< Width of the lines between panels in GIF pixels; 0..64, default 2. */
-    int frame_delay_cs; /**< How long each frame but the last shows, in 1/100 s; 0..65535, default 6. */
-    int final_delay_cs; /**< The pause on the last frame, in 1/100 s; 0..65535, default 200. */
-} seqgen_gif_options;
-
-/** Default options: scale 8, 2-pixel separators, 60 ms per generated row, a 2 s final pause. */
-#define SEQGEN_GIF_OPTIONS_DEFAULT { 8, 2, 6, 200 }
-
-/** One completed digit, as the pixel arrays the pictures are drawn from (not copied). */
-typedef struct seqgen_gif_digit {
-    int rows;               /**< Image height in pixels (28 for MNIST); >= 1. */
-    int cols;               /**< Image width in pixels (28 for MNIST); >= 1. */
-    int given;              /**< K: the first K pixels in scan order were given; 0..rows*cols. */
-    const float *truth;     /**< rows*cols ground-truth pixels; its first K are the given ones. */
-    const float *generated; /**< rows*cols - K pixels the model generated, for pixels K, K+1...;
-                                 may be NULL when K = rows*cols. */
-    const float *prob;      /**< NULL, or the rows*cols - K probabilities of ink the model gave
-                                 for the generated pixels, each in [0, 1]: shades them by
-                                 confidence (p for ink, 1 - p for no ink). */
-} seqgen_gif_digit;
-
-/**
- * @brief Writes a looping animated GIF of one digit being completed.
- *
- * The screen is `3 * cols * scale + 2 * separator` by `rows * scale` pixels with a 16-colour
- * global palette. Frame 0 shows the completion panel with the given pixels only; each following
- * frame reveals one more image row that holds generated pixels, in scan order, so there are
- * `1 + rows - K / cols` frames (integer division) when K < rows*cols, and 1 frame when nothing was
- * generated. Frames after the first only store the rows they change. The last frame shows for
- * `final_delay_cs`, then the animation restarts (NETSCAPE2.0 loop extension, looping forever).
- *
- * @param path     The file to write (replaced atomically if it exists).
- * @param digit    The digit to draw.
- * @param options  NULL for ::SEQGEN_GIF_OPTIONS_DEFAULT.
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL for a NULL pointer, a size or option out of range, a NaN
- *         or infinite pixel or a probability outside [0, 1] (the detail names which);
- *         ::SEQGEN_ENOMEM; ::SEQGEN_EIO if the file cannot be written (the detail gives the path
- *         and the system's or giflib's reason).
- */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_gif_write_completion(const char *path,
-                                                            const seqgen_gif_digit *digit,
-                                                            const seqgen_gif_options *options);
-
-/**
- * @brief Writes a still GIF of many digits' final three panels, in a grid.
- *
- * Digit i occupies cell (i / columns, i % columns), row-major; cells are separated by gaps of
- * `scale` pixels in the separator colour and unused cells at the end are left in that colour.
- * With C = min(columns, count) columns and R = ceil(count / C) rows, the screen is
- * `C * (3 * cols * scale + 2 * separator) + (C - 1) * scale` by
- * `R * rows * scale + (R - 1) * scale` pixels.
- *
- * @param path     The file to write (replaced atomically if it exists).
- * @param digits   `count` digits, all of the same rows and cols.
- * @param count    Number of digits, >= 1.
- * @param columns  Digits per grid row, >= 1 (1 gives one row per digit).
- * @param options  NULL for ::SEQGEN_GIF_OPTIONS_DEFAULT (the delays are not used).
- * @return As seqgen_gif_write_completion(), and ::SEQGEN_EMISMATCH if the digits differ in size.
- */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_gif_write_overview(const char *path,
-                                                          const seqgen_gif_digit *digits,
-                                                          int count, int columns,
-                                                          const seqgen_gif_options *options);
 /** @} */
 
 #ifdef __cplusplus

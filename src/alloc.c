@@ -3,7 +3,6 @@
 #include "alloc.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 /* Allocations left before the injected failure; negative: no failure planned. */
 static _Thread_local long fail_countdown = -1;
@@ -21,10 +20,6 @@ void *sg_malloc(size_t size) { return inject_failure() ? NULL : malloc(size); }
 void *sg_calloc(size_t count, size_t size) { return inject_failure() ? NULL : calloc(count, size); }
 
 void *sg_realloc(void *p, size_t size) { return inject_failure() ? NULL : realloc(p, size); }
-
-char *sg_strdup(const char *s) { return inject_failure() ? NULL : strdup(s); }
-
-char *sg_strndup(const char *s, size_t n) { return inject_failure() ? NULL : strndup(s, n); }
 
 void sg_alloc_fail_after(long n) { fail_countdown = n < 0 ? -1 : n; }
 

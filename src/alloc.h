@@ -1,7 +1,7 @@
 /* The library's allocator. Every allocation the library makes itself goes through these, so
  * that a test can make exactly one of them fail (sg_alloc_fail_after) and check that each
  * failure path returns SEQGEN_ENOMEM and frees what it had. Memory is released with free().
- * (Allocations inside zlib, giflib, stdio and pthreads are not covered.) */
+ * (Allocations inside zlib, stdio and pthreads are not covered.) */
 #ifndef SEQGEN_ALLOC_H
 #define SEQGEN_ALLOC_H
 
@@ -10,8 +10,6 @@
 void *sg_malloc(size_t size);
 void *sg_calloc(size_t count, size_t size);
 void *sg_realloc(void *p, size_t size);
-char *sg_strdup(const char *s);
-char *sg_strndup(const char *s, size_t n);
 
 /* Test hook, for the calling thread only: the next `n` allocations succeed and the one after
  * fails (once); a negative `n` turns the hook off. */

@@ -54,9 +54,20 @@ for kind in shared static; do
         exit 1
     fi
 done
-# The shared program must really use the installed shared library.
-ldd "$stage/outside-shared" | grep -q "$prefix/lib/libseqgen.so.${expected%%.*}" || {
-    echo "install test: outside-shared does not load the installed libseqgen.so" >&2
+# The SONAME: libseqgen.so.0.MINOR while the major version is 0 (each 0.x release may change the
+# ABI), libseqgen.so.MAJOR from 1.0 on.
+major=${expected%%.*}
+minor=${expected#*.}
+minor=${minor%%.*}
+if [ "$major" = 0 ]; then soname=libseqgen.so.0.$minor; else soname=libseqgen.so.$major; fi
+readelf -d "$prefix/lib/libseqgen.so.$expected" | grep -qF "Library soname: [$soname]" || {
+    echo "install test: libseqgen.so.$expected does not have the SONAME $soname:" >&2
+    readelf -d "$prefix/lib/libseqgen.so.$expected" | grep SONAME >&2
+    exit 1
+}
+# The shared program must really use the installed shared library, through its SONAME.
+ldd "$stage/outside-shared" | grep -qF "$soname => $prefix/lib/$soname " || {
+    echo "install test: outside-shared does not load the installed $soname" >&2
     exit 1
 }
 
@@ -66,4 +77,4 @@ if [ -n "$left" ]; then
     echo "install test: uninstall left files behind: $left" >&2
     exit 1
 fi
-echo "install test: 3 passed, 0 failed (shared and static programs print $expected; the README example runs)"
+echo "install test: 3 passed, 0 failed (shared and static programs print $expected, the shared one loads $soname; the README example runs)"

@@ -30,7 +30,7 @@
 /* Everything the calls under test need, made once per group. */
 typedef struct fixture {
     char dir[64];
-    char images[256], labels[256], images_gz[256], model_ckpt[256], train_ckpt[256], gif[256];
+    char images[256], labels[256], images_gz[256], model_ckpt[256], train_ckpt[256];
     seqgen_dataset *ds;
     seqgen_model *model;
     seqgen_optim *optim;
@@ -84,12 +84,6 @@ static seqgen_model *new_model(int threads)
     return m;
 }
 
-static seqgen_gif_digit digit_of(const float *truth, int given)
-{
-    seqgen_gif_digit d = {SIDE, SIDE, given, truth, truth + given, NULL};
-    return d;
-}
-
 static int setup_group(void **state)
 {
     (void)state;
@@ -107,7 +101,6 @@ static int setup_group(void **state)
     snprintf(fx.images_gz, sizeof fx.images_gz, "%s/t10k-images-idx3-ubyte.gz", fx.dir);
     snprintf(fx.model_ckpt, sizeof fx.model_ckpt, "%s/model.ckpt", fx.dir);
     snprintf(fx.train_ckpt, sizeof fx.train_ckpt, "%s/train.ckpt", fx.dir);
-    snprintf(fx.gif, sizeof fx.gif, "%s/digit.gif", fx.dir);
 
     assert_ok(seqgen_dataset_open(&fx.ds, fx.images, fx.labels));
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
@@ -127,8 +120,6 @@ static int setup_group(void **state)
     fx.model_bytes = read_all(fx.model_ckpt, &fx.model_size);
     seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0};
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
-    seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
-    assert_ok(seqgen_gif_write_completion(fx.gif, &d, NULL));
     return 0;
 }
 
@@ -334,30 +325,6 @@ static int inspect(void)
     return seqgen_checkpoint_inspect(fx.train_ckpt, &info);
 }
 
-/* GIF files: a failed write leaves the old picture. */
-static unsigned char *gif_before;
-static size_t gif_before_size;
-static void keep_gif(void) { gif_before = read_all(fx.gif, &gif_before_size); }
-static int gif_completion(void)
-{
-    seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
-    return seqgen_gif_write_completion(fx.gif, &d, NULL);
-}
-static int gif_overview(void)
-{
-    seqgen_gif_digit d[3] = {digit_of(fx.sequences, 0), digit_of(fx.sequences + PIXELS, PIXELS / 2),
-                             digit_of(fx.sequences + 2 * PIXELS, PIXELS)};
-    d[2].generated = NULL;
-    return seqgen_gif_write_overview(fx.gif, d, 3, 2, NULL);
-}
-static void after_gif(int status)
-{
-    if (status != SEQGEN_OK)
-        assert_file_is(fx.gif, gif_before, gif_before_size);
-    free(gif_before);
-    gif_before = NULL;
-}
-
 static const fault_case fault_cases[] = {
     {"seqgen_dataset_open (plain)", no_setup, open_plain, after_dataset},
     {"seqgen_dataset_open (gzip)", no_setup, open_gzip, after_dataset},
@@ -376,8 +343,6 @@ static const fault_case fault_cases[] = {
     {"seqgen_checkpoint_load_model", no_setup, load_model, after_model},
     {"seqgen_checkpoint_load_training", no_setup, load_training, after_load_training},
     {"seqgen_checkpoint_inspect", no_setup, inspect, after_nothing},
-    {"seqgen_gif_write_completion", keep_gif, gif_completion, after_gif},
-    {"seqgen_gif_write_overview", keep_gif, gif_overview, after_gif},
     {"seqgen_optim_step", no_setup, optim_step, after_nothing},
 };
 
@@ -473,25 +438,16 @@ static void unreadable_files_give_eio(void **state)
     assert_int_equal(code, 0);
 }
 
-/* The directory is not writable: saving fails with EIO and the old files stay as they were. */
+/* The directory is not writable: saving fails with EIO and the old file stays as it was. */
 static int unwritable_child(void)
 {
-    size_t gif_size;
-    unsigned char *gif = read_all(fx.gif, &gif_size);
     int status = seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL);
     if (!failed_with(status, SEQGEN_EIO, "Permission denied"))
         return 1;
-    seqgen_gif_digit d = digit_of(fx.sequences + PIXELS, 3);
-    if (!failed_with(seqgen_gif_write_completion(fx.gif, &d, NULL), SEQGEN_EIO, "Permission denied"))
-        return 2;
     size_t size;
     unsigned char *now = read_all(fx.model_ckpt, &size);
     int intact = size == fx.model_size && memcmp(now, fx.model_bytes, size) == 0;
     free(now);
-    now = read_all(fx.gif, &size);
-    intact = intact && size == gif_size && memcmp(now, gif, size) == 0;
-    free(now);
-    free(gif);
     return intact ? 0 : 3;
 }
 
@@ -522,53 +478,37 @@ static int count_entries(const char *dir)
     return n;
 }
 
-/* In its own mount namespace, a 48 KiB tmpfs holds a small checkpoint and GIF; a training
- * checkpoint and a big overview GIF do not fit: EIO "No space left on device", the old files
- * intact, no temporary file left. */
+/* In its own mount namespace, a 48 KiB tmpfs holds a small checkpoint; a training checkpoint
+ * does not fit: EIO "No space left on device", the old file intact, no temporary file left. */
 static int full_disk_child(const char *dir)
 {
     if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
         mount("tmpfs", dir, "tmpfs", 0, "size=48k") != 0)
         return SKIPPED;
-    char ckpt[300], gif[300];
+    char ckpt[300];
     snprintf(ckpt, sizeof ckpt, "%s/keep.ckpt", dir);
-    snprintf(gif, sizeof gif, "%s/keep.gif", dir);
     seqgen_model *big = NULL;
     seqgen_model_config cfg = seqgen_model_config_default();
     cfg.hidden = 48; /* ~30 K parameters: 120 KB of tensors, 360 KB with Adam's moments */
     seqgen_optim *optim = NULL;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
-    seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
     if (seqgen_checkpoint_save(ckpt, fx.model, NULL) != SEQGEN_OK ||
-        seqgen_gif_write_completion(gif, &d, NULL) != SEQGEN_OK ||
         seqgen_model_create(&big, &cfg) != SEQGEN_OK || seqgen_optim_create(&optim, big, &ocfg) != SEQGEN_OK)
         return 1;
-    size_t ckpt_size, gif_size;
-    unsigned char *ckpt_bytes = read_all(ckpt, &ckpt_size), *gif_bytes = read_all(gif, &gif_size);
+    size_t ckpt_size;
+    unsigned char *ckpt_bytes = read_all(ckpt, &ckpt_size);
     seqgen_train_state train = {optim, NULL, NULL, 1, 1};
     int code = 0;
     if (!failed_with(seqgen_checkpoint_save(ckpt, big, &train), SEQGEN_EIO, "No space left on device"))
         code = 2;
-    /* 400 digits at scale 8: a 2.4 MB screen, far more than the space left. */
-    enum { MANY = 400 };
-    seqgen_gif_digit many[MANY];
-    for (int i = 0; i < MANY; i++)
-        many[i] = digit_of(fx.sequences + (i % IMAGES) * PIXELS, i % PIXELS);
-    if (!code && !failed_with(seqgen_gif_write_overview(gif, many, MANY, 20, NULL), SEQGEN_EIO, "No space"))
-        code = 3;
     size_t size;
     unsigned char *now = read_all(ckpt, &size);
     if (!code && (size != ckpt_size || memcmp(now, ckpt_bytes, size) != 0))
         code = 4;
     free(now);
-    now = read_all(gif, &size);
-    if (!code && (size != gif_size || memcmp(now, gif_bytes, size) != 0))
-        code = 5;
-    free(now);
-    if (!code && count_entries(dir) != 2)
+    if (!code && count_entries(dir) != 1)
         code = 6;
     free(ckpt_bytes);
-    free(gif_bytes);
     seqgen_optim_free(optim);
     seqgen_model_free(big);
     return umount(dir) == 0 ? code : code ? code : 7;

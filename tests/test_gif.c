@@ -1,6 +1,9 @@
-/* GIF animations: the files are decoded with giflib's own reader (DGifSlurp) and checked against
- * the documented layout: screen size, frame count and rectangles, delays, the loop extension and
- * the colours of known pixels after composing the frames. */
+/* The programs' GIF writer (examples/gif.c): the files are decoded with giflib's own reader
+ * (DGifSlurp) and checked against the documented layout: screen size, frame count and
+ * rectangles, delays, the loop extension and the colours of known pixels after composing the
+ * frames. Then every bad argument, every allocation failure (malloc and friends are wrapped at
+ * link time, see the Makefile) and the I/O failures we can provoke: each must give its status
+ * and a message, and leave no file or the old file. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -14,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "seqgen.h"
+#include "gif.h"
 
 /* A 6x5 test digit: 12 given pixels (rows 0-1 and the first two of row 2), 18 generated. */
 enum { ROWS = 6, COLS = 5, PIXELS = ROWS * COLS, GIVEN = 12, SCALE = 3, SEP = 1 };
@@ -23,9 +26,9 @@ enum { PANEL_W = COLS * SCALE, WIDTH = 3 * PANEL_W + 2 * SEP, HEIGHT = ROWS * SC
 static float truth[PIXELS];
 static float generated[PIXELS]; /* room for any K; the first PIXELS - K are used */
 
-static const seqgen_gif_options small = {SCALE, SEP, 7, 150};
+static const gif_options small = {SCALE, SEP, 7, 150};
 
-static seqgen_gif_digit test_digit(void)
+static gif_digit test_digit(void)
 {
     memset(truth, 0, sizeof truth);
     memset(generated, 0, sizeof generated);
@@ -35,9 +38,50 @@ static seqgen_gif_digit test_digit(void)
     generated[13 - GIVEN] = 1.0f;     /* generated ink, row 2 col 3 */
     truth[29] = 1.0f;                 /* last pixel: ink in the truth */
     generated[29 - GIVEN] = 1.0f;     /* and generated ink, revealed by the last frame only */
-    seqgen_gif_digit d = {ROWS, COLS, GIVEN, truth, generated, NULL};
+    gif_digit d = {ROWS, COLS, GIVEN, truth, generated, NULL};
     return d;
 }
+
+/* ---- Calls -------------------------------------------------------------------------------- */
+
+#define NO_MESSAGE "test_gif: no message was written"
+
+/* The message of the last call: every failure must replace it, a success must leave it. */
+static char why[512];
+
+static void check_message(gif_status status)
+{
+    if (status != GIF_STATUS_OK && (why[0] == '\0' || strcmp(why, NO_MESSAGE) == 0))
+        fail_msg("status %d without a message", status);
+    if (status == GIF_STATUS_OK && strcmp(why, NO_MESSAGE) != 0)
+        fail_msg("a success wrote a message: %s", why);
+}
+
+static gif_status write_completion(const char *path, const gif_digit *digit,
+                                   const gif_options *options)
+{
+    snprintf(why, sizeof why, "%s", NO_MESSAGE);
+    gif_status status = gif_write_completion(path, digit, options, why, sizeof why);
+    check_message(status);
+    return status;
+}
+
+static gif_status write_overview(const char *path, const gif_digit *digits, int count,
+                                 int columns, const gif_options *options)
+{
+    snprintf(why, sizeof why, "%s", NO_MESSAGE);
+    gif_status status = gif_write_overview(path, digits, count, columns, options, why, sizeof why);
+    check_message(status);
+    return status;
+}
+
+/* Fails the test unless the call wrote its file, printing why if not. */
+#define assert_written(call)                                                                       \
+    do {                                                                                           \
+        gif_status status_ = (call);                                                               \
+        if (status_ != GIF_STATUS_OK)                                                              \
+            fail_msg("%s: status %d: %s", #call, status_, why);                                    \
+    } while (0)
 
 /* ---- Decoding helpers ------------------------------------------------------------------- */
 
@@ -158,8 +202,8 @@ static void test_animation_layout_and_timing(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/digit.gif", dir);
-    seqgen_gif_digit d = test_digit();
-    assert_ok(seqgen_gif_write_completion(path, &d, &small));
+    gif_digit d = test_digit();
+    assert_written(write_completion(path, &d, &small));
 
     GifFileType *gif = decode(path);
     assert_int_equal(gif->SWidth, WIDTH);
@@ -194,8 +238,8 @@ static void test_animation_colours(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/digit.gif", dir);
-    seqgen_gif_digit d = test_digit();
-    assert_ok(seqgen_gif_write_completion(path, &d, &small));
+    gif_digit d = test_digit();
+    assert_written(write_completion(path, &d, &small));
     GifFileType *gif = decode(path);
 
     unsigned char *start = compose(gif, 0);
@@ -243,7 +287,7 @@ static void test_confidence_shading(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/digit.gif", dir);
-    seqgen_gif_digit d = test_digit();
+    gif_digit d = test_digit();
     float prob[PIXELS - GIVEN];
     for (int j = 0; j < PIXELS - GIVEN; j++)
         prob[j] = 0.5f;
@@ -252,7 +296,7 @@ static void test_confidence_shading(void **state)
     generated[22 - GIVEN] = 0.0f, prob[22 - GIVEN] = 0.01f; /* sure paper */
     generated[23 - GIVEN] = 0.0f, prob[23 - GIVEN] = 0.45f; /* doubtful paper */
     d.prob = prob;
-    assert_ok(seqgen_gif_write_completion(path, &d, &small));
+    assert_written(write_completion(path, &d, &small));
     GifFileType *gif = decode(path);
     unsigned char *screen = compose(gif, gif->ImageCount - 1);
     rgb sure_ink = pixel_at(gif, screen, 0, 0, 1, 20), doubtful_ink = pixel_at(gif, screen, 0, 0, 1, 21);
@@ -267,7 +311,7 @@ static void test_confidence_shading(void **state)
 
     /* Without probabilities every generated pixel is drawn as the surest. */
     d.prob = NULL;
-    assert_ok(seqgen_gif_write_completion(path, &d, &small));
+    assert_written(write_completion(path, &d, &small));
     gif = decode(path);
     screen = compose(gif, gif->ImageCount - 1);
     rgb ink = pixel_at(gif, screen, 0, 0, 1, 21), paper = pixel_at(gif, screen, 0, 0, 1, 23);
@@ -290,8 +334,8 @@ static void test_mnist_size_defaults(void **state)
         big_truth[i] = (float)((i / 28 + i % 28) % 3 == 0);
     for (int j = 0; j < 284; j++)
         big_generated[j] = big_truth[500 + j];
-    seqgen_gif_digit d = {28, 28, 500, big_truth, big_generated, NULL};
-    assert_ok(seqgen_gif_write_completion(path, &d, NULL));
+    gif_digit d = {28, 28, 500, big_truth, big_generated, NULL};
+    assert_written(write_completion(path, &d, NULL));
     GifFileType *gif = decode(path);
     assert_int_equal(gif->SWidth, 3 * 28 * 8 + 2 * 2);
     assert_int_equal(gif->SHeight, 28 * 8);
@@ -313,13 +357,13 @@ static void test_frame_count_edges(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/digit.gif", dir);
-    seqgen_gif_digit d = test_digit();
+    gif_digit d = test_digit();
     const int given[] = {PIXELS, 0, 2 * COLS, PIXELS - 1};
     const int frames[] = {1, 1 + ROWS, 1 + ROWS - 2, 2};
     for (int k = 0; k < 4; k++) {
         d.given = given[k];
         d.generated = given[k] == PIXELS ? NULL : generated;
-        assert_ok(seqgen_gif_write_completion(path, &d, &small));
+        assert_written(write_completion(path, &d, &small));
         GifFileType *gif = decode(path);
         assert_int_equal(gif->ImageCount, frames[k]);
         assert_int_equal(delay_of(gif, gif->ImageCount - 1), 150);
@@ -337,14 +381,14 @@ static void test_overview_grid(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/overview.gif", dir);
-    seqgen_gif_digit d = test_digit();
+    gif_digit d = test_digit();
     /* Digit 3 differs: its pixel 0 is given ink. */
     static float other_truth[PIXELS];
     memcpy(other_truth, truth, sizeof truth);
     other_truth[0] = 1.0f;
-    seqgen_gif_digit digits[5] = {d, d, d, d, d};
+    gif_digit digits[5] = {d, d, d, d, d};
     digits[3].truth = other_truth;
-    assert_ok(seqgen_gif_write_overview(path, digits, 5, 2, &small));
+    assert_written(write_overview(path, digits, 5, 2, &small));
 
     GifFileType *gif = decode(path);
     const int gap = SCALE, cell_w = WIDTH + gap, cell_h = HEIGHT + gap;
@@ -365,7 +409,7 @@ static void test_overview_grid(void **state)
     close_gif(gif);
 
     /* More columns than digits: one row as wide as the digits. */
-    assert_ok(seqgen_gif_write_overview(path, digits, 2, 10, &small));
+    assert_written(write_overview(path, digits, 2, 10, &small));
     gif = decode(path);
     assert_int_equal(gif->SWidth, 2 * cell_w - gap);
     assert_int_equal(gif->SHeight, HEIGHT);
@@ -379,24 +423,119 @@ static void test_overview_bad_arguments(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/overview.gif", dir);
-    seqgen_gif_digit digits[2] = {test_digit(), test_digit()};
-    assert_int_equal(seqgen_gif_write_overview(path, NULL, 2, 1, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_gif_write_overview(path, digits, 0, 1, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_gif_write_overview(path, digits, 2, 0, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_gif_write_overview(NULL, digits, 2, 1, NULL), SEQGEN_EINVAL);
-    digits[1].truth = NULL;
-    assert_int_equal(seqgen_gif_write_overview(path, digits, 2, 1, NULL), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "digits[1].truth"));
+    gif_digit digits[2] = {test_digit(), test_digit()};
+    assert_int_equal(write_overview(path, NULL, 2, 1, NULL), GIF_STATUS_INVALID);
+    assert_int_equal(write_overview(path, digits, 0, 1, NULL), GIF_STATUS_INVALID);
+    assert_int_equal(write_overview(path, digits, -1, 1, NULL), GIF_STATUS_INVALID);
+    assert_int_equal(write_overview(path, digits, 2, 0, NULL), GIF_STATUS_INVALID);
+    assert_int_equal(write_overview(NULL, digits, 2, 1, NULL), GIF_STATUS_INVALID);
+    /* One bad digit among good ones, wrong in each way a digit can be: the message names it. */
+    static const float nan_truth[PIXELS] = {0, NAN};
+    static const float bad_prob[PIXELS - GIVEN] = {0.5f, 1.5f};
+    const char *const named[] = {"digits[1].rows", "digits[1].cols", "digits[1].given",
+                                 "digits[1].given", "digits[1].truth", "digits[1].generated",
+                                 "digits[1].prob[1]", "digits[1].truth[1]", "digits[1].rows"};
+    for (int i = 0; i < (int)(sizeof named / sizeof named[0]); i++) {
+        digits[1] = test_digit();
+        switch (i) {
+        case 0: digits[1].rows = 0; break;
+        case 1: digits[1].cols = -1; break;
+        case 2: digits[1].given = PIXELS + 1; break;
+        case 3: digits[1].given = -1; break;
+        case 4: digits[1].truth = NULL; break;
+        case 5: digits[1].generated = NULL; break;
+        case 6: digits[1].prob = bad_prob; break;
+        case 7: digits[1].truth = nan_truth; break;
+        case 8: digits[1].rows = 1 << 30, digits[1].cols = 1 << 30; break;
+        }
+        assert_int_equal(write_overview(path, digits, 2, 2, NULL), GIF_STATUS_INVALID);
+        assert_non_null(strstr(why, named[i]));
+    }
     digits[1] = test_digit();
     digits[1].rows = ROWS - 1;
     digits[1].given = (ROWS - 1) * COLS;
     digits[1].generated = NULL;
-    assert_int_equal(seqgen_gif_write_overview(path, digits, 2, 1, NULL), SEQGEN_EMISMATCH);
+    assert_int_equal(write_overview(path, digits, 2, 1, NULL), GIF_STATUS_MISMATCH);
     assert_int_equal(entries_in(dir), 0);
     tu_rmtree(dir);
 }
 
 /* ---- Failures ----------------------------------------------------------------------------- */
+
+/* malloc, calloc and realloc are wrapped at link time (-Wl,--wrap, see the Makefile): after
+ * fail_after(n) the next n allocations of the program succeed and the one after fails, once.
+ * giflib's own allocations happen inside libgif and are not reached; it reports their failure
+ * as an error, which the writer checks. */
+static long countdown = -1;
+
+static int inject_failure(void) { return countdown >= 0 && countdown-- == 0; }
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__wrap_malloc(size_t size) { return inject_failure() ? NULL : __real_malloc(size); }
+void *__wrap_calloc(size_t count, size_t size)
+{
+    return inject_failure() ? NULL : __real_calloc(count, size);
+}
+void *__wrap_realloc(void *p, size_t size)
+{
+    return inject_failure() ? NULL : __real_realloc(p, size);
+}
+
+static gif_status animation_of_test_digit(const char *path)
+{
+    gif_digit d = test_digit();
+    return write_completion(path, &d, &small);
+}
+
+static gif_status overview_of_three(const char *path)
+{
+    gif_digit d[3] = {test_digit(), test_digit(), test_digit()};
+    d[0].given = 0;
+    d[2].given = PIXELS, d[2].generated = NULL;
+    return write_overview(path, d, 3, 2, NULL);
+}
+
+/* Fails allocation n = 0, 1, ... of the call until it makes fewer than n + 1 allocations: each
+ * failure must give GIF_STATUS_NO_MEMORY with a message and leave the old file alone; the last
+ * run must succeed. */
+static void sweep(const char *name, gif_status (*call)(const char *path))
+{
+    const char *dir = tu_tempdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/picture.gif", dir);
+    long n;
+    for (n = 0;; n++) {
+        tu_write_file(path, "old", 3);
+        countdown = n;
+        gif_status status = call(path);
+        int reached = countdown < 0;
+        countdown = -1;
+        if (!reached) {
+            if (status != GIF_STATUS_OK)
+                fail_msg("%s: status %d without an injected failure: %s", name, status, why);
+            break;
+        }
+        if (status != GIF_STATUS_NO_MEMORY)
+            fail_msg("%s: allocation %ld failed but the call returned %d (%s)", name, n, status,
+                     why);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 3);
+        assert_int_equal(entries_in(dir), 1);
+    }
+    print_message("    %s: %ld allocation failures injected\n", name, n);
+    assert_true(n >= 2); /* the canvas and the encoded GIF at least: the wrapping works */
+    tu_rmtree(dir);
+}
+
+static void test_every_allocation_failure(void **state)
+{
+    (void)state;
+    sweep("gif_write_completion", animation_of_test_digit);
+    sweep("gif_write_overview", overview_of_three);
+}
 
 static void test_bad_arguments(void **state)
 {
@@ -404,57 +543,59 @@ static void test_bad_arguments(void **state)
     const char *dir = tu_tempdir();
     char path[128];
     snprintf(path, sizeof path, "%s/digit.gif", dir);
-    seqgen_gif_digit good = test_digit(), d;
-    seqgen_gif_options opt;
+    gif_digit good = test_digit(), d;
+    gif_options opt;
 
-    assert_int_equal(seqgen_gif_write_completion(NULL, &good, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_gif_write_completion(path, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(write_completion(NULL, &good, NULL), GIF_STATUS_INVALID);
+    assert_int_equal(write_completion(path, NULL, NULL), GIF_STATUS_INVALID);
     d = good, d.rows = 0;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "digit.rows"));
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
+    assert_non_null(strstr(why, "digit.rows"));
+    d = good, d.rows = 1 << 30, d.cols = 1 << 30;
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
     d = good, d.cols = -3;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
     d = good, d.given = PIXELS + 1;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
     d = good, d.given = -1;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
     d = good, d.truth = NULL;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
     d = good, d.generated = NULL;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "generated"));
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
+    assert_non_null(strstr(why, "generated"));
 
     d = good;
     truth[7] = NAN;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "digit.truth[7]"));
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
+    assert_non_null(strstr(why, "digit.truth[7]"));
     truth[7] = 0.0f;
     generated[3] = INFINITY;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "digit.generated[3]"));
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
+    assert_non_null(strstr(why, "digit.generated[3]"));
     generated[3] = 0.0f;
     float prob[PIXELS - GIVEN] = {0};
     prob[5] = 1.5f;
     d.prob = prob;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "digit.prob[5]"));
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
+    assert_non_null(strstr(why, "digit.prob[5]"));
     prob[5] = NAN;
-    assert_int_equal(seqgen_gif_write_completion(path, &d, NULL), SEQGEN_EINVAL);
+    assert_int_equal(write_completion(path, &d, NULL), GIF_STATUS_INVALID);
 
-    const seqgen_gif_options bad[] = {{0, 2, 6, 200}, {65, 2, 6, 200}, {8, -1, 6, 200},
+    const gif_options bad[] = {{0, 2, 6, 200}, {65, 2, 6, 200}, {8, -1, 6, 200},
                                       {8, 65, 6, 200}, {8, 2, -1, 200}, {8, 2, 6, 65536}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         opt = bad[i];
-        assert_int_equal(seqgen_gif_write_completion(path, &good, &opt), SEQGEN_EINVAL);
-        assert_non_null(strstr(seqgen_last_error(), "options."));
+        assert_int_equal(write_completion(path, &good, &opt), GIF_STATUS_INVALID);
+        assert_non_null(strstr(why, "options."));
     }
     /* Beyond the GIF format's 65535-pixel screen side. */
     static float wide[1 * 4096];
-    seqgen_gif_digit too_wide = {1, 4096, 4096, wide, NULL, NULL};
+    gif_digit too_wide = {1, 4096, 4096, wide, NULL, NULL};
     opt = small;
     opt.scale = 8;
-    assert_int_equal(seqgen_gif_write_completion(path, &too_wide, &opt), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "65535"));
+    assert_int_equal(write_completion(path, &too_wide, &opt), GIF_STATUS_INVALID);
+    assert_non_null(strstr(why, "65535"));
     assert_int_equal(entries_in(dir), 0);
     tu_rmtree(dir);
 }
@@ -464,19 +605,19 @@ static void test_unwritable_path(void **state)
     (void)state;
     const char *dir = tu_tempdir();
     char path[160];
-    seqgen_gif_digit d = test_digit();
+    gif_digit d = test_digit();
 
     snprintf(path, sizeof path, "%s/no-such-dir/digit.gif", dir);
-    assert_int_equal(seqgen_gif_write_completion(path, &d, &small), SEQGEN_EIO);
-    assert_non_null(strstr(seqgen_last_error(), path));
+    assert_int_equal(write_completion(path, &d, &small), GIF_STATUS_IO);
+    assert_non_null(strstr(why, path));
     assert_false(file_exists(path));
 
     /* The target is a directory: the file is written, then cannot replace it; the temporary
      * file must go away and the directory stay. */
     snprintf(path, sizeof path, "%s/a-directory", dir);
     assert_int_equal(mkdir(path, 0755), 0);
-    assert_int_equal(seqgen_gif_write_completion(path, &d, &small), SEQGEN_EIO);
-    assert_non_null(strstr(seqgen_last_error(), path));
+    assert_int_equal(write_completion(path, &d, &small), GIF_STATUS_IO);
+    assert_non_null(strstr(why, path));
     assert_int_equal(entries_in(dir), 1);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -493,7 +634,7 @@ static void test_failed_write_keeps_old_file(void **state)
     char path[128];
     snprintf(path, sizeof path, "%s/digit.gif", dir);
     tu_write_file(path, "old", 3);
-    seqgen_gif_digit d = test_digit();
+    gif_digit d = test_digit();
 
     struct rlimit saved, limited;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -501,12 +642,12 @@ static void test_failed_write_keeps_old_file(void **state)
     limited.rlim_cur = 64;
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN); /* get EFBIG instead of dying */
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &limited), 0);
-    int status = seqgen_gif_write_completion(path, &d, &small);
+    int status = write_completion(path, &d, &small);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
     signal(SIGXFSZ, old_handler);
 
-    assert_int_equal(status, SEQGEN_EIO);
-    assert_non_null(strstr(seqgen_last_error(), path));
+    assert_int_equal(status, GIF_STATUS_IO);
+    assert_non_null(strstr(why, path));
     assert_int_equal(entries_in(dir), 1);
     char content[8] = {0};
     FILE *f = fopen(path, "rb");
@@ -516,7 +657,7 @@ static void test_failed_write_keeps_old_file(void **state)
     assert_string_equal(content, "old");
 
     /* And without the limit the same call replaces it. */
-    assert_ok(seqgen_gif_write_completion(path, &d, &small));
+    assert_written(write_completion(path, &d, &small));
     GifFileType *gif = decode(path);
     assert_int_equal(gif->SWidth, WIDTH);
     close_gif(gif);
@@ -535,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_overview_grid),
         cmocka_unit_test(test_overview_bad_arguments),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_every_allocation_failure),
         cmocka_unit_test(test_unwritable_path),
         cmocka_unit_test(test_failed_write_keeps_old_file),
     };

@@ -21,7 +21,7 @@
 /* Valid handles and files to combine with the bad arguments. */
 static struct {
     const char *dir;
-    char images[256], labels[256], model_ckpt[256], train_ckpt[256], gif[256];
+    char images[256], labels[256], model_ckpt[256], train_ckpt[256];
     seqgen_dataset *ds;
     seqgen_batch_iter *iter;
     seqgen_model *model, *other; /* D = 2, H = 4 and D = 1, H = 3 */
@@ -62,7 +62,6 @@ static int setup(void **state)
     snprintf(fx.labels, sizeof fx.labels, "%s/train-labels-idx1-ubyte", fx.dir);
     snprintf(fx.model_ckpt, sizeof fx.model_ckpt, "%s/model.ckpt", fx.dir);
     snprintf(fx.train_ckpt, sizeof fx.train_ckpt, "%s/train.ckpt", fx.dir);
-    snprintf(fx.gif, sizeof fx.gif, "%s/x.gif", fx.dir);
     assert_ok(seqgen_dataset_open(&fx.ds, fx.images, fx.labels));
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
@@ -652,68 +651,6 @@ static void checkpoint_inspect(void)
     EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_inspect("", &info));
 }
 
-/* ---- GIF ----------------------------------------------------------------------------------- */
-
-static seqgen_gif_digit good_digit(void)
-{
-    seqgen_gif_digit d = {SIDE, SIDE, 1, fx.pixels, fx.pixels + 1, NULL};
-    return d;
-}
-
-/* Digits and options each wrong in one way. */
-static int bad_gif(int which, seqgen_gif_digit *d, seqgen_gif_options *o)
-{
-    static const float out_of_range[PIXELS] = {0.5f, 1.5f, 0.5f, 0.5f};
-    static const float nan_pixels[PIXELS] = {0, NAN, 0, 0};
-    *d = good_digit();
-    *o = (seqgen_gif_options)SEQGEN_GIF_OPTIONS_DEFAULT;
-    switch (which) {
-    case 0: d->rows = 0; break;
-    case 1: d->cols = -1; break;
-    case 2: d->given = PIXELS + 1; break;
-    case 3: d->given = -1; break;
-    case 4: d->truth = NULL; break;
-    case 5: d->generated = NULL; break;
-    case 6: d->prob = out_of_range; break;
-    case 7: d->truth = nan_pixels; break;
-    case 8: o->scale = 0; break;
-    case 9: o->scale = 65; break;
-    case 10: o->separator = -1; break;
-    case 11: o->frame_delay_cs = -1; break;
-    case 12: o->final_delay_cs = 65536; break;
-    case 13: d->rows = 1 << 30, d->cols = 1 << 30; break;
-    default: return 0;
-    }
-    return 1;
-}
-
-static void gif_write_completion(void)
-{
-    seqgen_gif_digit d = good_digit();
-    seqgen_gif_options o;
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_completion(NULL, &d, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_completion(fx.gif, NULL, NULL));
-    for (int i = 0; bad_gif(i, &d, &o); i++)
-        EXPECT(SEQGEN_EINVAL, seqgen_gif_write_completion(fx.gif, &d, &o));
-}
-
-static void gif_write_overview(void)
-{
-    seqgen_gif_digit two[2] = {good_digit(), good_digit()};
-    seqgen_gif_options o;
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(NULL, two, 2, 1, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, NULL, 2, 1, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, 0, 1, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, -1, 1, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, 2, 0, NULL));
-    for (int i = 0; bad_gif(i, &two[1], &o); i++) /* one bad digit among good ones */
-        if (i < 8)
-            EXPECT(SEQGEN_EINVAL, seqgen_gif_write_overview(fx.gif, two, 2, 2, NULL));
-    two[1] = good_digit();
-    two[1].rows = 1, two[1].cols = PIXELS;
-    EXPECT(SEQGEN_EMISMATCH, seqgen_gif_write_overview(fx.gif, two, 2, 2, NULL));
-}
-
 /* ---- The table ----------------------------------------------------------------------------- */
 
 typedef struct misuse_case {
@@ -795,8 +732,6 @@ static const misuse_case cases[] = {
     CASE(seqgen_checkpoint_load_model, checkpoint_load_model),
     CASE(seqgen_checkpoint_load_training, checkpoint_load_training),
     CASE(seqgen_checkpoint_inspect, checkpoint_inspect),
-    CASE(seqgen_gif_write_completion, gif_write_completion),
-    CASE(seqgen_gif_write_overview, gif_write_overview),
 };
 #define CASE_COUNT (sizeof cases / sizeof cases[0])
 

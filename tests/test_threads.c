@@ -1,5 +1,5 @@
 /* Concurrency: several threads each using their own handles (dataset, iterator, model, optimiser,
- * schedule, checkpoints, completion, GIF) at the same time must get exactly what one thread
+ * schedule, checkpoints, completion) at the same time must get exactly what one thread
  * alone gets; the handles the header says may be shared (a dataset read by several iterators, a
  * model read by several generation states and completions) are shared; error details and the
  * allocation-failure hook are per thread. Run under ThreadSanitizer by `make check-tsan`. */
@@ -95,9 +95,8 @@ static void private_run(outcome *o)
         o->loss = stats.loss;
     }
 
-    char path[128], gif[128];
+    char path[128];
     snprintf(path, sizeof path, "%s/run%d.ckpt", dir, o->id);
-    snprintf(gif, sizeof gif, "%s/run%d.gif", dir, o->id);
     CHECK(seqgen_checkpoint_save(path, m, &t) == SEQGEN_OK);
     seqgen_checkpoint_info info;
     CHECK(seqgen_checkpoint_inspect(path, &info) == SEQGEN_OK && info.iteration == STEPS);
@@ -107,15 +106,13 @@ static void private_run(outcome *o)
     CHECK(resumed && seqgen_model_get_tensor(resumed, "out.bias", o->out_bias, 4) == SEQGEN_OK);
     o->iteration = r.iteration;
 
-    /* Complete two test digits from their first quarter, and draw one. */
+    /* Complete two test digits from their first quarter. */
     size_t two[2] = {0, 1};
     float digits[2 * 784];
     CHECK(seqgen_dataset_sequences(ds, two, 2, NULL, 0, digits) == SEQGEN_OK);
     float completed[2 * 784];
     CHECK(seqgen_complete(m, digits, 2, 784, 196, NULL, completed, NULL) == SEQGEN_OK);
     memcpy(o->completed, completed + 196, sizeof o->completed);
-    seqgen_gif_digit d = {28, 28, 196, digits, completed + 196, NULL};
-    CHECK(seqgen_gif_write_completion(gif, &d, NULL) == SEQGEN_OK);
 
     /* A failure's detail belongs to this thread. */
     char expected[128];

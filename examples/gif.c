@@ -1,21 +1,20 @@
-/* Completion animations and overview grids as GIF files, through giflib 5.
+/* Completion animations and overview grids as GIF files, through giflib 5 (gif.h).
  *
  * Drawing happens on a canvas of palette indices the size of the GIF screen; frames are then
- * cut from it. The file is written to a temporary name next to the target and renamed over it
+ * cut from it and encoded into memory, and the whole file is handed to cli_write_file_atomic()
  * only when everything succeeded. */
-#include "alloc.h"
-#include "seqgen.h"
-#include "status.h"
+#define _POSIX_C_SOURCE 200809L
+#include "gif.h"
 
-#include <errno.h>
 #include <gif_lib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "cli.h"
 
 /* Image sides beyond this are surely a mistake; it also keeps rows * cols far from overflow. */
 #define MAX_SIDE 4096
@@ -25,7 +24,7 @@
 /* The GIF format stores screen sizes as 16-bit numbers. */
 #define MAX_SCREEN_SIDE 65535
 #define CONFIDENCE_LEVELS 4
-#define TEMP_SUFFIX ".tmp-XXXXXX"
+#define INITIAL_CAPACITY 4096
 
 /* Palette indices. Generated pixels come in CONFIDENCE_LEVELS shades, least confident first. */
 enum colour {
@@ -73,85 +72,110 @@ typedef struct canvas {
     int height;
 } canvas;
 
-/* An output file being written: giflib's handle on top of our own FILE, so that we see every
- * write error (giflib ignores some) and can fsync before the rename. */
-typedef struct gif_file {
+/* A GIF being encoded: giflib writes it into a growing buffer through write_bytes(). */
+typedef struct gif_out {
     const char *path;
-    char *temp_path;
-    bool temp_created;
-    FILE *file;
-    int write_errno; /* errno of the first failed write, 0 if none */
+    unsigned char *data;
+    size_t size;
+    size_t capacity;
+    bool out_of_memory; /* the buffer could not grow: giflib only sees a failed write */
     GifFileType *gif;
-} gif_file;
+} gif_out;
+
+/* Where a failure's reason goes: the caller's buffer (gif.h). */
+typedef struct report {
+    char *message;
+    size_t size;
+} report;
+
+/* Writes the reason into the caller's buffer and gives `status`. */
+__attribute__((format(printf, 3, 4)))
+static gif_status fail(const report *r, gif_status status, const char *format, ...)
+{
+    if (r->message && r->size > 0) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(r->message, r->size, format, args);
+        va_end(args);
+    }
+    return status;
+}
 
 /* ---- Arguments --------------------------------------------------------------------------- */
 
-static int check_range(int value, int low, int high, const char *name)
+static gif_status check_range(const report *r, int value, int low, int high, const char *name)
 {
     if (value < low || value > high)
-        return sg_error(SEQGEN_EINVAL, "%s must be in %d..%d, got %d", name, low, high, value);
-    return SEQGEN_OK;
+        return fail(r, GIF_STATUS_INVALID, "%s must be in %d..%d, got %d", name, low, high,
+                    value);
+    return GIF_STATUS_OK;
 }
 
-static int resolve_options(const seqgen_gif_options *given, seqgen_gif_options *options)
+/* The checks both writers start with: the options (NULL: the defaults), then the path. */
+static gif_status resolve_options(const report *r, const gif_options *given, const char *path,
+                                  gif_options *options)
 {
-    static const seqgen_gif_options defaults = SEQGEN_GIF_OPTIONS_DEFAULT;
+    static const gif_options defaults = GIF_OPTIONS_DEFAULT;
     *options = given ? *given : defaults;
-    int status = check_range(options->scale, 1, MAX_SCALE, "options.scale");
-    if (status == SEQGEN_OK)
-        status = check_range(options->separator, 0, MAX_SEPARATOR, "options.separator");
-    if (status == SEQGEN_OK)
-        status = check_range(options->frame_delay_cs, 0, MAX_DELAY_CS, "options.frame_delay_cs");
-    if (status == SEQGEN_OK)
-        status = check_range(options->final_delay_cs, 0, MAX_DELAY_CS, "options.final_delay_cs");
+    gif_status status = check_range(r, options->scale, 1, MAX_SCALE, "options.scale");
+    if (status == GIF_STATUS_OK)
+        status = check_range(r, options->separator, 0, MAX_SEPARATOR, "options.separator");
+    if (status == GIF_STATUS_OK)
+        status = check_range(r, options->frame_delay_cs, 0, MAX_DELAY_CS,
+                             "options.frame_delay_cs");
+    if (status == GIF_STATUS_OK)
+        status = check_range(r, options->final_delay_cs, 0, MAX_DELAY_CS,
+                             "options.final_delay_cs");
+    if (status == GIF_STATUS_OK && !path)
+        status = fail(r, GIF_STATUS_INVALID, "path is NULL");
     return status;
 }
 
 /* values[0..count) must be finite, and within [0, 1] if `unit` is set. */
-static int check_values(const float *values, int count, bool unit, const char *name,
-                        const char *array)
+static gif_status check_values(const report *r, const float *values, int count, bool unit,
+                               const char *name, const char *array)
 {
     for (int i = 0; i < count; i++) {
         float v = values[i];
         if (!isfinite(v) || (unit && !(v >= 0.0f && v <= 1.0f)))
-            return sg_error(SEQGEN_EINVAL, "%s.%s[%d] is %g, expected %s", name, array, i,
-                            (double)v, unit ? "a probability in [0, 1]" : "a finite value");
+            return fail(r, GIF_STATUS_INVALID, "%s.%s[%d] is %g, expected %s", name, array, i,
+                        (double)v, unit ? "a probability in [0, 1]" : "a finite value");
     }
-    return SEQGEN_OK;
+    return GIF_STATUS_OK;
 }
 
 /* `name` says which digit the messages are about ("digit", "digits[3]"). */
-static int check_digit(const seqgen_gif_digit *digit, const char *name)
+static gif_status check_digit(const report *r, const gif_digit *digit, const char *name)
 {
     if (!digit)
-        return sg_error(SEQGEN_EINVAL, "%s is NULL", name);
+        return fail(r, GIF_STATUS_INVALID, "%s is NULL", name);
     char field[64];
     snprintf(field, sizeof field, "%s.rows", name);
-    int status = check_range(digit->rows, 1, MAX_SIDE, field);
-    if (status != SEQGEN_OK)
+    gif_status status = check_range(r, digit->rows, 1, MAX_SIDE, field);
+    if (status != GIF_STATUS_OK)
         return status;
     snprintf(field, sizeof field, "%s.cols", name);
-    if ((status = check_range(digit->cols, 1, MAX_SIDE, field)) != SEQGEN_OK)
+    if ((status = check_range(r, digit->cols, 1, MAX_SIDE, field)) != GIF_STATUS_OK)
         return status;
     int pixels = digit->rows * digit->cols;
     snprintf(field, sizeof field, "%s.given", name);
-    if ((status = check_range(digit->given, 0, pixels, field)) != SEQGEN_OK)
+    if ((status = check_range(r, digit->given, 0, pixels, field)) != GIF_STATUS_OK)
         return status;
     int generated = pixels - digit->given;
     if (!digit->truth)
-        return sg_error(SEQGEN_EINVAL, "%s.truth is NULL", name);
+        return fail(r, GIF_STATUS_INVALID, "%s.truth is NULL", name);
     if (!digit->generated && generated > 0)
-        return sg_error(SEQGEN_EINVAL, "%s.generated is NULL but %d pixels were generated",
-                        name, generated);
-    status = check_values(digit->truth, pixels, false, name, "truth");
-    if (status == SEQGEN_OK && generated > 0)
-        status = check_values(digit->generated, generated, false, name, "generated");
-    if (status == SEQGEN_OK && digit->prob && generated > 0)
-        status = check_values(digit->prob, generated, true, name, "prob");
+        return fail(r, GIF_STATUS_INVALID, "%s.generated is NULL but %d pixels were generated",
+                    name, generated);
+    status = check_values(r, digit->truth, pixels, false, name, "truth");
+    if (status == GIF_STATUS_OK && generated > 0)
+        status = check_values(r, digit->generated, generated, false, name, "generated");
+    if (status == GIF_STATUS_OK && digit->prob && generated > 0)
+        status = check_values(r, digit->prob, generated, true, name, "prob");
     return status;
 }
 
-static layout make_layout(const seqgen_gif_digit *digit, const seqgen_gif_options *options)
+static layout make_layout(const gif_digit *digit, const gif_options *options)
 {
     layout lay;
     lay.scale = options->scale;
@@ -162,27 +186,28 @@ static layout make_layout(const seqgen_gif_digit *digit, const seqgen_gif_option
     return lay;
 }
 
-static int check_screen(long long width, long long height)
+static gif_status check_screen(const report *r, long long width, long long height)
 {
     if (width > MAX_SCREEN_SIDE || height > MAX_SCREEN_SIDE)
-        return sg_error(SEQGEN_EINVAL, "the GIF would be %lld x %lld pixels; GIF allows at most "
-                        "%d per side (use a smaller scale or fewer columns)",
-                        width, height, MAX_SCREEN_SIDE);
-    return SEQGEN_OK;
+        return fail(r, GIF_STATUS_INVALID, "the GIF would be %lld x %lld pixels; GIF allows at "
+                    "most %d per side (use a smaller scale or fewer columns)",
+                    width, height, MAX_SCREEN_SIDE);
+    return GIF_STATUS_OK;
 }
 
 /* ---- Drawing ----------------------------------------------------------------------------- */
 
-static int canvas_create(canvas *c, int width, int height)
+static gif_status canvas_create(const report *r, canvas *c, int width, int height)
 {
     size_t size = (size_t)width * (size_t)height;
-    c->pixels = sg_malloc(size);
+    c->pixels = malloc(size);
     if (!c->pixels)
-        return sg_error(SEQGEN_ENOMEM, "cannot allocate a %d x %d GIF canvas", width, height);
+        return fail(r, GIF_STATUS_NO_MEMORY, "cannot allocate a %d x %d GIF canvas", width,
+                    height);
     memset(c->pixels, SEPARATOR, size); /* separators and gaps are whatever is not painted */
     c->width = width;
     c->height = height;
-    return SEQGEN_OK;
+    return GIF_STATUS_OK;
 }
 
 static void fill_rect(canvas *c, int x, int y, int width, int height, unsigned char colour)
@@ -195,7 +220,7 @@ static unsigned char given_colour(float value) { return value >= 0.5f ? INK : PA
 
 /* Generated pixel j (pixel given + j of the image): orange ink or tinted paper, shaded by the
  * model's confidence in what it drew when probabilities are known. */
-static unsigned char generated_colour(const seqgen_gif_digit *digit, int j)
+static unsigned char generated_colour(const gif_digit *digit, int j)
 {
     bool ink = digit->generated[j] >= 0.5f;
     int level = CONFIDENCE_LEVELS - 1;
@@ -209,7 +234,7 @@ static unsigned char generated_colour(const seqgen_gif_digit *digit, int j)
 }
 
 /* The colour of pixel i of a panel when the first `shown` pixels of the completion are visible. */
-static unsigned char pixel_colour(const seqgen_gif_digit *digit, enum panel panel, int i,
+static unsigned char pixel_colour(const gif_digit *digit, enum panel panel, int i,
                                   int shown)
 {
     if (panel == PANEL_TRUTH || i < digit->given)
@@ -220,7 +245,7 @@ static unsigned char pixel_colour(const seqgen_gif_digit *digit, enum panel pane
 }
 
 /* Paints pixels [from, to) of one panel whose top-left corner is (x, y). */
-static void paint_pixels(canvas *c, int x, int y, const layout *lay, const seqgen_gif_digit *digit,
+static void paint_pixels(canvas *c, int x, int y, const layout *lay, const gif_digit *digit,
                          enum panel panel, int from, int to, int shown)
 {
     for (int i = from; i < to; i++) {
@@ -236,7 +261,7 @@ static int panel_x(const layout *lay, int digit_x, enum panel panel)
 }
 
 /* Paints the three panels of a digit at (x, y); the separators are the canvas background. */
-static void paint_digit(canvas *c, int x, int y, const layout *lay, const seqgen_gif_digit *digit,
+static void paint_digit(canvas *c, int x, int y, const layout *lay, const gif_digit *digit,
                         int shown)
 {
     int pixels = digit->rows * digit->cols;
@@ -245,101 +270,78 @@ static void paint_digit(canvas *c, int x, int y, const layout *lay, const seqgen
                      pixels, shown);
 }
 
-/* ---- Writing ----------------------------------------------------------------------------- */
+/* ---- Encoding ---------------------------------------------------------------------------- */
 
+/* giflib's output function: appends to the buffer, doubling it as needed. */
 static int write_bytes(GifFileType *gif, const GifByteType *bytes, int size)
 {
-    gif_file *out = gif->UserData;
-    size_t written = fwrite(bytes, 1, (size_t)size, out->file);
-    if (written != (size_t)size && out->write_errno == 0)
-        out->write_errno = errno ? errno : EIO;
-    return (int)written;
+    gif_out *out = gif->UserData;
+    if (size <= 0)
+        return 0;
+    size_t needed = out->size + (size_t)size;
+    if (needed > out->capacity) {
+        size_t capacity = out->capacity ? out->capacity : INITIAL_CAPACITY;
+        while (capacity < needed)
+            capacity *= 2;
+        unsigned char *grown = realloc(out->data, capacity);
+        if (!grown) {
+            out->out_of_memory = true;
+            return 0;
+        }
+        out->data = grown;
+        out->capacity = capacity;
+    }
+    memcpy(out->data + out->size, bytes, (size_t)size);
+    out->size = needed;
+    return size;
 }
 
-/* Removes everything a failed write left: giflib's handle, the stream, the temporary file. */
-static void gif_discard(gif_file *out)
+/* Frees what encoding holds: giflib's handle and the buffer. */
+static void gif_discard(gif_out *out)
 {
     if (out->gif) {
         int ignored;
         EGifCloseFile(out->gif, &ignored);
         out->gif = NULL;
     }
-    if (out->file) {
-        fclose(out->file);
-        out->file = NULL;
-    }
-    if (out->temp_created)
-        unlink(out->temp_path);
-    out->temp_created = false;
-    free(out->temp_path);
-    out->temp_path = NULL;
+    free(out->data);
+    out->data = NULL;
 }
 
-/* Records an I/O failure of the system (errnum) for the target path. */
-static int system_failure(const gif_file *out, const char *doing, int errnum)
+/* Reports a failed giflib call, preferring our own reason when the buffer could not grow. */
+static gif_status gif_failure(const report *r, const gif_out *out, int gif_error)
 {
-    char reason[256];
-    if (strerror_r(errnum, reason, sizeof reason) != 0)
-        snprintf(reason, sizeof reason, "error %d", errnum);
-    return sg_error(SEQGEN_EIO, "%s: %s: %s", out->path, doing, reason);
-}
-
-/* Records a failed giflib call, preferring the system's reason when a write failed under it. */
-static int gif_failure(const gif_file *out, int gif_error)
-{
-    if (out->write_errno)
-        return system_failure(out, "cannot write the GIF", out->write_errno);
+    if (out->out_of_memory)
+        return fail(r, GIF_STATUS_NO_MEMORY, "%s: cannot allocate memory for the GIF",
+                    out->path);
     if (gif_error == E_GIF_ERR_NOT_ENOUGH_MEM)
-        return sg_error(SEQGEN_ENOMEM, "%s: giflib ran out of memory", out->path);
+        return fail(r, GIF_STATUS_NO_MEMORY, "%s: giflib ran out of memory", out->path);
     const char *reason = GifErrorString(gif_error);
-    return sg_error(SEQGEN_EIO, "%s: giflib cannot write the GIF: %s", out->path,
-                    reason ? reason : "unknown giflib error");
+    return fail(r, GIF_STATUS_IO, "%s: giflib cannot write the GIF: %s", out->path,
+                reason ? reason : "unknown giflib error");
 }
 
-static int create_temp_file(gif_file *out)
-{
-    size_t length = strlen(out->path);
-    out->temp_path = sg_malloc(length + sizeof TEMP_SUFFIX);
-    if (!out->temp_path)
-        return sg_error(SEQGEN_ENOMEM, "%s: cannot allocate the temporary file name", out->path);
-    memcpy(out->temp_path, out->path, length);
-    memcpy(out->temp_path + length, TEMP_SUFFIX, sizeof TEMP_SUFFIX);
-    int fd = mkstemp(out->temp_path);
-    if (fd < 0)
-        return system_failure(out, "cannot create a temporary file next to it", errno);
-    out->temp_created = true;
-    /* mkstemp makes the file private; a picture is meant to be shared. */
-    if (fchmod(fd, 0644) != 0 || !(out->file = fdopen(fd, "wb"))) {
-        int errnum = errno;
-        close(fd);
-        return system_failure(out, "cannot open the temporary file", errnum);
-    }
-    return SEQGEN_OK;
-}
-
-/* Opens `path` for writing (as a temporary file) and writes the header and global palette. */
-static int gif_open(gif_file *out, const char *path, int width, int height)
+/* Starts encoding the GIF for `path`: the header and the global palette. */
+static gif_status gif_open(const report *r, gif_out *out, const char *path, int width,
+                           int height)
 {
     memset(out, 0, sizeof *out);
     out->path = path;
-    int status = create_temp_file(out);
-    if (status != SEQGEN_OK)
-        return status;
     int error = 0;
     out->gif = EGifOpen(out, write_bytes, &error);
     if (!out->gif)
-        return gif_failure(out, error);
+        return gif_failure(r, out, error);
     EGifSetGifVersion(out->gif, true); /* GIF89a: needed for delays and looping */
     ColorMapObject *map = GifMakeMapObject(PALETTE_SIZE, palette);
     if (!map)
-        return gif_failure(out, E_GIF_ERR_NOT_ENOUGH_MEM);
+        return gif_failure(r, out, E_GIF_ERR_NOT_ENOUGH_MEM);
     int rc = EGifPutScreenDesc(out->gif, width, height, 8, SEPARATOR, map);
     GifFreeMapObject(map);
-    return rc == GIF_OK ? SEQGEN_OK : gif_failure(out, out->gif->Error);
+    return rc == GIF_OK ? GIF_STATUS_OK : gif_failure(r, out, out->gif->Error);
 }
 
 /* The NETSCAPE2.0 application extension with a loop count of 0: repeat forever. */
-static int put_loop_forever(gif_file *out)
+static gif_status put_loop_forever(const report *r, gif_out *out)
 {
     static const GifByteType application[11] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E',
                                                 '2', '.', '0'};
@@ -348,15 +350,15 @@ static int put_loop_forever(gif_file *out)
         EGifPutExtensionBlock(out->gif, sizeof application, application) == GIF_ERROR ||
         EGifPutExtensionBlock(out->gif, sizeof loop_forever, loop_forever) == GIF_ERROR ||
         EGifPutExtensionTrailer(out->gif) == GIF_ERROR)
-        return gif_failure(out, out->gif->Error);
-    return SEQGEN_OK;
+        return gif_failure(r, out, out->gif->Error);
+    return GIF_STATUS_OK;
 }
 
-/* Writes the rectangle (x, y, width, height) of the canvas as one frame shown for delay_cs
+/* Encodes the rectangle (x, y, width, height) of the canvas as one frame shown for delay_cs
  * hundredths of a second (delay_cs < 0: a still image, no graphics control block). Earlier
  * frames stay in place around it. */
-static int put_frame(gif_file *out, const canvas *c, int x, int y, int width, int height,
-                     int delay_cs)
+static gif_status put_frame(const report *r, gif_out *out, const canvas *c, int x, int y,
+                            int width, int height, int delay_cs)
 {
     if (delay_cs >= 0) {
         GraphicsControlBlock control = {.DisposalMode = DISPOSE_DO_NOT,
@@ -367,63 +369,54 @@ static int put_frame(gif_file *out, const canvas *c, int x, int y, int width, in
         size_t length = EGifGCBToExtension(&control, extension);
         if (EGifPutExtension(out->gif, GRAPHICS_EXT_FUNC_CODE, (int)length, extension) ==
             GIF_ERROR)
-            return gif_failure(out, out->gif->Error);
+            return gif_failure(r, out, out->gif->Error);
     }
     if (EGifPutImageDesc(out->gif, x, y, width, height, false, NULL) == GIF_ERROR)
-        return gif_failure(out, out->gif->Error);
+        return gif_failure(r, out, out->gif->Error);
     for (int row = y; row < y + height; row++) {
         GifPixelType *line = c->pixels + (size_t)row * (size_t)c->width + (size_t)x;
         if (EGifPutLine(out->gif, line, width) == GIF_ERROR)
-            return gif_failure(out, out->gif->Error);
+            return gif_failure(r, out, out->gif->Error);
     }
-    return SEQGEN_OK;
+    return GIF_STATUS_OK;
 }
 
-/* Completes the file and renames it over the target; discards it on any failure. */
-static int gif_finish(gif_file *out, int status)
+/* Completes the GIF and writes it to its path atomically, if all went well; frees it either
+ * way. */
+static gif_status gif_finish(const report *r, gif_out *out, gif_status status)
 {
-    if (status == SEQGEN_OK) {
+    if (status == GIF_STATUS_OK) {
         int error = 0;
         int rc = EGifCloseFile(out->gif, &error);
         out->gif = NULL;
-        if (rc == GIF_ERROR || out->write_errno)
-            status = gif_failure(out, error);
-        else if (fflush(out->file) != 0 || fsync(fileno(out->file)) != 0)
-            status = system_failure(out, "cannot write the GIF", errno);
+        if (rc == GIF_ERROR || out->out_of_memory)
+            status = gif_failure(r, out, error);
     }
-    if (status == SEQGEN_OK) {
-        FILE *file = out->file;
-        out->file = NULL;
-        if (fclose(file) != 0)
-            status = system_failure(out, "cannot close the GIF", errno);
-        else if (rename(out->temp_path, out->path) != 0)
-            status = system_failure(out, "cannot rename the temporary file to it", errno);
-        else
-            out->temp_created = false;
-    }
+    if (status == GIF_STATUS_OK &&
+        cli_write_file_atomic(out->path, out->data, out->size, r->message, r->size) != 0)
+        status = GIF_STATUS_IO;
     gif_discard(out);
     return status;
 }
 
 /* ---- Public ------------------------------------------------------------------------------ */
 
-int seqgen_gif_write_completion(const char *path, const seqgen_gif_digit *digit,
-                                const seqgen_gif_options *options)
+gif_status gif_write_completion(const char *path, const gif_digit *digit,
+                                const gif_options *options, char *message, size_t message_size)
 {
-    seqgen_gif_options opt;
-    int status = resolve_options(options, &opt);
-    if (status != SEQGEN_OK)
-        return status;
-    if (!path)
-        return sg_error(SEQGEN_EINVAL, "path is NULL");
-    if ((status = check_digit(digit, "digit")) != SEQGEN_OK)
+    const report r = {message, message_size};
+    gif_options opt;
+    gif_status status = resolve_options(&r, options, path, &opt);
+    if (status == GIF_STATUS_OK)
+        status = check_digit(&r, digit, "digit");
+    if (status != GIF_STATUS_OK)
         return status;
     layout lay = make_layout(digit, &opt);
-    if ((status = check_screen(lay.digit_width, lay.panel_height)) != SEQGEN_OK)
+    if ((status = check_screen(&r, lay.digit_width, lay.panel_height)) != GIF_STATUS_OK)
         return status;
 
     canvas c;
-    if ((status = canvas_create(&c, lay.digit_width, lay.panel_height)) != SEQGEN_OK)
+    if ((status = canvas_create(&r, &c, lay.digit_width, lay.panel_height)) != GIF_STATUS_OK)
         return status;
     int pixels = digit->rows * digit->cols;
     int first_row = digit->given / digit->cols;
@@ -431,49 +424,48 @@ int seqgen_gif_write_completion(const char *path, const seqgen_gif_digit *digit,
     int completion_x = panel_x(&lay, 0, PANEL_COMPLETION);
     paint_digit(&c, 0, 0, &lay, digit, digit->given);
 
-    gif_file out;
-    status = gif_open(&out, path, c.width, c.height);
-    if (status == SEQGEN_OK)
-        status = put_loop_forever(&out);
-    if (status == SEQGEN_OK)
-        status = put_frame(&out, &c, 0, 0, c.width, c.height,
+    gif_out out;
+    status = gif_open(&r, &out, path, c.width, c.height);
+    if (status == GIF_STATUS_OK)
+        status = put_loop_forever(&r, &out);
+    if (status == GIF_STATUS_OK)
+        status = put_frame(&r, &out, &c, 0, 0, c.width, c.height,
                            frames == 1 ? opt.final_delay_cs : opt.frame_delay_cs);
     /* Frame f reveals image row first_row + f - 1 (the first one only from pixel K on). */
-    for (int f = 1; f < frames && status == SEQGEN_OK; f++) {
+    for (int f = 1; f < frames && status == GIF_STATUS_OK; f++) {
         int row = first_row + f - 1;
         int from = row * digit->cols > digit->given ? row * digit->cols : digit->given;
         int to = (row + 1) * digit->cols;
         paint_pixels(&c, completion_x, 0, &lay, digit, PANEL_COMPLETION, from, to, to);
-        status = put_frame(&out, &c, completion_x, row * lay.scale, lay.panel_width, lay.scale,
-                           f == frames - 1 ? opt.final_delay_cs : opt.frame_delay_cs);
+        status = put_frame(&r, &out, &c, completion_x, row * lay.scale, lay.panel_width,
+                           lay.scale, f == frames - 1 ? opt.final_delay_cs : opt.frame_delay_cs);
     }
-    status = gif_finish(&out, status);
+    status = gif_finish(&r, &out, status);
     free(c.pixels);
     return status;
 }
 
-int seqgen_gif_write_overview(const char *path, const seqgen_gif_digit *digits, int count,
-                              int columns, const seqgen_gif_options *options)
+gif_status gif_write_overview(const char *path, const gif_digit *digits, int count, int columns,
+                              const gif_options *options, char *message, size_t message_size)
 {
-    seqgen_gif_options opt;
-    int status = resolve_options(options, &opt);
-    if (status != SEQGEN_OK)
+    const report r = {message, message_size};
+    gif_options opt;
+    gif_status status = resolve_options(&r, options, path, &opt);
+    if (status != GIF_STATUS_OK)
         return status;
-    if (!path)
-        return sg_error(SEQGEN_EINVAL, "path is NULL");
     if (!digits)
-        return sg_error(SEQGEN_EINVAL, "digits is NULL");
-    if ((status = check_range(count, 1, MAX_SIDE * MAX_SIDE, "count")) != SEQGEN_OK ||
-        (status = check_range(columns, 1, MAX_SIDE * MAX_SIDE, "columns")) != SEQGEN_OK)
+        return fail(&r, GIF_STATUS_INVALID, "digits is NULL");
+    if ((status = check_range(&r, count, 1, MAX_SIDE * MAX_SIDE, "count")) != GIF_STATUS_OK ||
+        (status = check_range(&r, columns, 1, MAX_SIDE * MAX_SIDE, "columns")) != GIF_STATUS_OK)
         return status;
     for (int i = 0; i < count; i++) {
         char name[32];
         snprintf(name, sizeof name, "digits[%d]", i);
-        if ((status = check_digit(&digits[i], name)) != SEQGEN_OK)
+        if ((status = check_digit(&r, &digits[i], name)) != GIF_STATUS_OK)
             return status;
         if (digits[i].rows != digits[0].rows || digits[i].cols != digits[0].cols)
-            return sg_error(SEQGEN_EMISMATCH, "digits[%d] is %dx%d but digits[0] is %dx%d", i,
-                            digits[i].rows, digits[i].cols, digits[0].rows, digits[0].cols);
+            return fail(&r, GIF_STATUS_MISMATCH, "digits[%d] is %dx%d but digits[0] is %dx%d",
+                        i, digits[i].rows, digits[i].cols, digits[0].rows, digits[0].cols);
     }
     layout lay = make_layout(&digits[0], &opt);
     int grid_cols = columns < count ? columns : count;
@@ -481,22 +473,22 @@ int seqgen_gif_write_overview(const char *path, const seqgen_gif_digit *digits, 
     long long gap = lay.scale;
     long long width = grid_cols * (lay.digit_width + gap) - gap;
     long long height = grid_rows * (lay.panel_height + gap) - gap;
-    if ((status = check_screen(width, height)) != SEQGEN_OK)
+    if ((status = check_screen(&r, width, height)) != GIF_STATUS_OK)
         return status;
 
     canvas c;
-    if ((status = canvas_create(&c, (int)width, (int)height)) != SEQGEN_OK)
+    if ((status = canvas_create(&r, &c, (int)width, (int)height)) != GIF_STATUS_OK)
         return status;
     for (int i = 0; i < count; i++) {
         int x = (i % grid_cols) * (lay.digit_width + (int)gap);
         int y = (i / grid_cols) * (lay.panel_height + (int)gap);
         paint_digit(&c, x, y, &lay, &digits[i], digits[i].rows * digits[i].cols);
     }
-    gif_file out;
-    status = gif_open(&out, path, c.width, c.height);
-    if (status == SEQGEN_OK)
-        status = put_frame(&out, &c, 0, 0, c.width, c.height, -1);
-    status = gif_finish(&out, status);
+    gif_out out;
+    status = gif_open(&r, &out, path, c.width, c.height);
+    if (status == GIF_STATUS_OK)
+        status = put_frame(&r, &out, &c, 0, 0, c.width, c.height, -1);
+    status = gif_finish(&r, &out, status);
     free(c.pixels);
     return status;
 }

@@ -1,0 +1,78 @@
+/* The programs' atomic file writer (cli.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TEMP_SUFFIX ".tmp-XXXXXX"
+
+/* Writes "PATH: cannot WHAT: REASON" into the caller's buffer; gives -1 with errno = errnum. */
+static int failure(char *message, size_t message_size, const char *path, const char *what,
+                   int errnum)
+{
+    if (message && message_size > 0)
+        snprintf(message, message_size, "%s: cannot %s: %s", path, what, strerror(errnum));
+    errno = errnum;
+    return -1;
+}
+
+/* Makes the rename durable. Some file systems cannot fsync a directory (EINVAL): the rename is
+ * then as durable as they allow. */
+static int sync_directory(const char *path, char *message, size_t message_size)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY);
+    int errnum = fd < 0 ? errno : fsync(fd) != 0 && errno != EINVAL ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    return errnum ? failure(message, message_size, path,
+                            "sync its directory (the new file is in place)", errnum)
+                  : 0;
+}
+
+int cli_write_file_atomic(const char *path, const void *data, size_t size, char *message,
+                          size_t message_size)
+{
+    char temp[PATH_MAX];
+    if (snprintf(temp, sizeof temp, "%s" TEMP_SUFFIX, path) >= (int)sizeof temp)
+        return failure(message, message_size, path, "create a temporary file next to it",
+                       ENAMETOOLONG);
+    int fd = mkstemp(temp);
+    if (fd < 0)
+        return failure(message, message_size, path, "create a temporary file next to it", errno);
+    const char *what = NULL;
+    int errnum = 0;
+    FILE *file = NULL;
+    /* mkstemp makes the file private; the programs' files are meant to be shared. */
+    if (fchmod(fd, 0644) != 0 || !(file = fdopen(fd, "wb"))) {
+        errnum = errno, what = "open the temporary file";
+        close(fd);
+    } else {
+        errno = 0;
+        if (fwrite(data, 1, size, file) != size || fflush(file) != 0)
+            errnum = errno ? errno : EIO, what = "write the temporary file";
+        else if (fsync(fileno(file)) != 0)
+            errnum = errno, what = "flush the temporary file to disk";
+        if (fclose(file) != 0 && !errnum)
+            errnum = errno, what = "close the temporary file";
+    }
+    if (!errnum && rename(temp, path) != 0)
+        errnum = errno, what = "rename the temporary file to it";
+    if (errnum) {
+        unlink(temp);
+        return failure(message, message_size, path, what, errnum);
+    }
+    return sync_directory(path, message, message_size);
+}
