@@ -60,7 +60,7 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable
+        check-portable bench-versus
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -78,6 +78,7 @@ help:
 	@echo "  check-portable the test suites with the portable kernels only (no AVX2 paths)"
 	@echo "  fuzz           build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS seconds"
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
+	@echo "  bench-versus   the benchmark of git revision REV and of this tree, alternately (RUNS=3)"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
@@ -257,6 +258,12 @@ $(BUILD)/bench/%: bench/%.c $(STATIC_LIB)
 
 bench: $(BENCHES)
 	./$(BUILD)/bench/bench $(BENCH_ARGS)
+
+# The benchmark of git revision REV and of this tree, alternately (bench/versus.sh).
+REV  ?= HEAD
+RUNS ?= 3
+bench-versus:
+	sh bench/versus.sh $(REV) $(RUNS) $(BENCH_ARGS)
 
 bench-compare: $(BENCHES)
 	$(TORCH_PYTHON) bench/compare.py --bench ./$(BUILD)/bench/bench -- $(BENCH_ARGS)
