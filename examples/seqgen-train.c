@@ -577,8 +577,8 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
 {
     r->opts.teacher_prob = seqgen_sched_p(r->state.sched);
     seqgen_train_stats st;
-    int status = seqgen_model_train_sequences(r->model, x, (int)n, (int)r->steps, &r->opts, NULL,
-                                              &st);
+    seqgen_batch batch = seqgen_batch_of_sequences(x, (int)n, (int)r->steps, r->s.pixels_per_step);
+    int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
     if (status == SEQGEN_OK)
         status = seqgen_sched_record_batch(r->state.sched, st.teacher_forced, st.mixable);
     if (status == SEQGEN_OK)

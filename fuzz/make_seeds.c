@@ -155,7 +155,9 @@ static void checkpoint_seeds(void)
         const float *x;
         size_t count;
         if (seqgen_batch_iter_next(train.batches, &x, &count) != SEQGEN_OK ||
-            seqgen_model_train_sequences(model, x, (int)count, 4, &opts, NULL, NULL) != SEQGEN_OK ||
+            seqgen_model_forward_backward(
+                model, (const seqgen_batch[]){seqgen_batch_of_sequences(x, (int)count, 4, 1)},
+                &opts, NULL, NULL) != SEQGEN_OK ||
             seqgen_optim_step(train.optim, model) != SEQGEN_OK)
             die("training step");
         seqgen_sched_on_batch(train.sched);

@@ -467,9 +467,10 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * from the model's own generator seeded with seqgen_model_config::seed.
  *
  * @par Training pass
- * seqgen_model_forward_backward() runs a batch of B sequences of T steps forward, computes the
- * loss and, by backpropagation through time, the gradient of every parameter. Inputs and
- * targets are `[B][T][D]` float arrays (batch-major, the library's layout). With teacher forcing
+ * seqgen_model_forward_backward() runs a batch of B sequences of T steps (a ::seqgen_batch)
+ * forward, computes the loss and, by backpropagation through time, the gradient of every
+ * parameter; seqgen_model_evaluate() is the same pass without the backward. Inputs and targets
+ * are batch-major, step t of a sequence holding D floats (the library's layout). With teacher forcing
  * the input of step t is the true pixels t; with scheduled sampling (teacher-forcing probability
  * p < 1) each sequence's input at each step t > 0 is, independently with probability 1 - p, the
  * model's own output of step t - 1 fed back (see ::seqgen_feedback) and treated as a constant:
@@ -630,61 +631,68 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model,
                                                       float *out, size_t count);
 
 /**
+ * @brief Where a pass finds its B sequences of T steps: their inputs and their targets.
+ *
+ * Step t of sequence b is the D values at `inputs + b * stride + t * D`, and its target, the D
+ * pixels the model should predict after reading it, the D values at
+ * `targets + b * stride + t * D` (b < batch, t < steps). Two separate `[batch][steps][D]` arrays
+ * have stride 0, which means `steps * D`. Whole sequences, each step predicted from the ones
+ * before, are seqgen_batch_of_sequences(): the same array read twice, one step apart, without a
+ * copy.
+ */
+typedef struct seqgen_batch {
+    const float *inputs;  /**< The input pixels (the true ones), 0 or 1. */
+    const float *targets; /**< The pixels to predict. */
+    size_t stride;        /**< Floats from one sequence to the next in both; 0 or >= steps * D. */
+    int batch;            /**< B >= 1. */
+    int steps;            /**< T >= 1. */
+} seqgen_batch;
+
+/**
+ * @brief The batch of whole sequences: `[batch][length][D]` pixels, the input of each pass step
+ *        t being step t and its target step t + 1, for t < length - 1 (T = length - 1 steps).
+ * @param sequences `[batch][length][D]` pixels, e.g. from seqgen_batch_iter_next().
+ * @param batch B.
+ * @param length Steps per sequence (the pass checks length >= 2 through T >= 1).
+ * @param pixels_per_step D, the model's.
+ * @return The description (nothing is copied; the pass checks it).
+ */
+SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const float *sequences, int batch, int length,
+                                                  int pixels_per_step);
+
+/**
  * @brief One training pass: forward over a batch, loss, and the gradient of every parameter.
  *
- * The gradient buffer is overwritten (not accumulated). Workspace grows to the largest (batch,
+ * The gradient buffer is overwritten (not accumulated); the parameters do not change (an
+ * optimiser step applies the gradients, see @ref optim). Workspace grows to the largest (batch,
  * steps) seen and is then reused: nothing is allocated while the pass runs. With
  * teacher_prob < 1, the coins and samples come from the model's mixing generator, drawn in a
  * fixed order (sequence by sequence, step by step), so the result does not depend on the
  * thread count; with teacher_prob = 1 no random number is used.
  * @param model The model.
- * @param inputs `[batch][steps][D]` input pixels (the true ones), 0 or 1.
- * @param targets `[batch][steps][D]` the pixels to predict (normally inputs shifted by one step).
- * @param batch B >= 1.
- * @param steps T >= 1.
+ * @param batch The inputs and targets (see ::seqgen_batch).
  * @param opts Loss and scheduled-sampling options; NULL means the defaults.
  * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
  * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or
  *         infinite: the gradients are then meaningless and should not be applied).
  */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model, const float *inputs,
-                                                              const float *targets, int batch, int steps,
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model,
+                                                              const seqgen_batch *batch,
                                                               const seqgen_train_options *opts,
                                                               float *probs, seqgen_train_stats *stats);
 
 /**
- * @brief seqgen_model_forward_backward() on whole pixel sequences: the input is steps
- *        0..T-1 of each sequence and the target steps 1..T, without copying.
+ * @brief The same pass forward only, by teacher forcing (evaluation): probabilities and losses,
+ *        no gradient (the gradient buffer is left as it was).
  * @param model The model.
- * @param pixels `[batch][length][D]` pixel sequences.
- * @param batch B >= 1.
- * @param length Steps per sequence, >= 2; the pass runs T = length - 1 steps.
- * @param opts As for seqgen_model_forward_backward().
- * @param[out] probs If not NULL, receives `[batch][length - 1][D]` probabilities.
- * @param[out] stats If not NULL, receives the losses.
- * @return As seqgen_model_forward_backward().
- */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_model_train_sequences(seqgen_model *model, const float *pixels,
-                                                             int batch, int length,
-                                                             const seqgen_train_options *opts,
-                                                             float *probs, seqgen_train_stats *stats);
-
-/**
- * @brief Forward pass only, by teacher forcing (evaluation): probabilities and losses, no
- *        gradient (the gradient buffer is left as it was).
- * @param model The model.
- * @param inputs `[batch][steps][D]` input pixels.
- * @param targets `[batch][steps][D]` pixels to predict.
- * @param batch B >= 1.
- * @param steps T >= 1.
+ * @param batch The inputs and targets (see ::seqgen_batch).
  * @param loss The loss reported in seqgen_train_stats::loss.
  * @param[out] probs If not NULL, receives `[batch][steps][D]` probabilities.
  * @param[out] stats If not NULL, receives the losses (teacher_fraction 1).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC.
  */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_model_evaluate(seqgen_model *model, const float *inputs,
-                                                      const float *targets, int batch, int steps,
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch,
                                                       seqgen_loss loss, float *probs,
                                                       seqgen_train_stats *stats);
 

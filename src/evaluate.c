@@ -40,7 +40,6 @@ typedef struct eval_buffers {
     size_t *indices, *nearest;   /* [chunk] */
     uint32_t *distance;          /* [chunk] */
     float *truth, *completed;    /* [chunk][P] */
-    float *inputs, *targets;     /* [batch][T-1][D]: the loss pass's shifted copies */
 } eval_buffers;
 
 static void free_buffers(eval_buffers *b)
@@ -50,11 +49,9 @@ static void free_buffers(eval_buffers *b)
     free(b->distance);
     free(b->truth);
     free(b->completed);
-    free(b->inputs);
-    free(b->targets);
 }
 
-static int alloc_buffers(eval_buffers *b, size_t chunk, size_t pixels, size_t batch)
+static int alloc_buffers(eval_buffers *b, size_t chunk, size_t pixels)
 {
     memset(b, 0, sizeof *b);
     b->indices = sg_malloc(chunk * sizeof *b->indices);
@@ -62,10 +59,7 @@ static int alloc_buffers(eval_buffers *b, size_t chunk, size_t pixels, size_t ba
     b->distance = sg_malloc(chunk * sizeof *b->distance);
     b->truth = sg_malloc(chunk * pixels * sizeof *b->truth);
     b->completed = sg_malloc(chunk * pixels * sizeof *b->completed);
-    b->inputs = sg_malloc(batch * pixels * sizeof *b->inputs);
-    b->targets = sg_malloc(batch * pixels * sizeof *b->targets);
-    if (b->indices && b->nearest && b->distance && b->truth && b->completed && b->inputs &&
-        b->targets)
+    if (b->indices && b->nearest && b->distance && b->truth && b->completed)
         return SEQGEN_OK;
     free_buffers(b);
     return sg_error(SEQGEN_ENOMEM, "out of memory for evaluating chunks of %zu images", chunk);
@@ -115,14 +109,10 @@ static int add_losses(seqgen_model *model, const seqgen_eval_options *opts, eval
     const size_t len = (T - 1) * D;
     for (size_t first = 0; first < count; first += opts->batch_size) {
         size_t n = count - first < opts->batch_size ? count - first : opts->batch_size;
-        for (size_t b = 0; b < n; b++) {
-            const float *seq = buf->truth + (first + b) * pixels;
-            memcpy(buf->inputs + b * len, seq, len * sizeof(float));
-            memcpy(buf->targets + b * len, seq + D, len * sizeof(float));
-        }
+        seqgen_batch batch = seqgen_batch_of_sequences(buf->truth + first * pixels, (int)n, (int)T,
+                                                       (int)D);
         seqgen_train_stats st;
-        int status = seqgen_model_evaluate(model, buf->inputs, buf->targets, (int)n, (int)(T - 1),
-                                           SEQGEN_LOSS_BCE, NULL, &st);
+        int status = seqgen_model_evaluate(model, &batch, SEQGEN_LOSS_BCE, NULL, &st);
         if (status)
             return status;
         sums->mse += st.mse * (double)(n * len);
@@ -221,9 +211,8 @@ int seqgen_evaluate_dataset(seqgen_model *model, const seqgen_dataset *test, seq
     if (opts->limit > 0 && opts->limit < images)
         images = opts->limit;
     const size_t chunk = images < SG_EVAL_CHUNK ? images : SG_EVAL_CHUNK;
-    const size_t batch = opts->batch_size < chunk ? opts->batch_size : chunk;
     eval_buffers buf;
-    status = alloc_buffers(&buf, chunk, pixels, batch);
+    status = alloc_buffers(&buf, chunk, pixels);
     if (status)
         return status;
     eval_sums sums = {0};

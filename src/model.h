@@ -60,9 +60,9 @@ sg_rng *sg_model_mix_rng(seqgen_model *model);
  * step; t = 0 always takes the true input) forces the step-by-step path even if every entry is
  * 1; uniforms [B][T][D] (only read where teacher is 0 and the feedback is SAMPLE: pixel fed =
  * uniform < prob) may be NULL for the other feedback kinds. The mixing generator is not used. */
-int sg_model_forward_backward_masked(seqgen_model *model, const float *inputs, const float *targets,
-                                     int batch, int steps, const seqgen_train_options *opts,
-                                     const uint8_t *teacher, const float *uniforms, float *probs,
+int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *batch,
+                                     const seqgen_train_options *opts, const uint8_t *teacher,
+                                     const float *uniforms, float *probs,
                                      seqgen_train_stats *stats);
 
 #endif

@@ -27,7 +27,7 @@
 /* What every worker of one pass shares. */
 typedef struct sg_pass {
     const float *inputs, *targets;   /* batch-major */
-    size_t input_stride, target_stride; /* floats between consecutive sequences */
+    size_t stride; /* floats between consecutive sequences in both */
     int batch, steps;
     seqgen_loss loss;
     seqgen_feedback feedback;
@@ -193,7 +193,7 @@ static void load_inputs(sg_worker *w)
     const sg_pass *ps = w->pass;
     const int D = w->model->cfg.pixels_per_step, R = w->rows;
     for (int r = 0; r < R; r++) {
-        const float *src = ps->inputs + (size_t)(w->first + r) * ps->input_stride;
+        const float *src = ps->inputs + (size_t)(w->first + r) * ps->stride;
         for (int t = 0; t < ps->steps; t++)
             memcpy(w->x + ((size_t)t * R + r) * D, src + (size_t)t * D, D * sizeof(float));
     }
@@ -295,7 +295,7 @@ static void loss_and_dlogits(sg_worker *w)
         for (int r = 0; r < R; r++) {
             const size_t seq = (size_t)(w->first + r);
             float *a = w->logits + ((size_t)t * R + r) * D;
-            sg_loss_sums(D, a, ps->targets + seq * ps->target_stride + (size_t)t * D, ps->loss,
+            sg_loss_sums(D, a, ps->targets + seq * ps->stride + (size_t)t * D, ps->loss,
                          scale, ps->probs ? ps->probs + (seq * T + t) * D : NULL,
                          ps->backward ? a : NULL, &w->mse_sum, &w->bce_sum);
         }
@@ -353,15 +353,22 @@ static size_t draw_mixing(seqgen_model *m, int batch, int steps, double p, seqge
     return forced;
 }
 
-static int check_pass(const seqgen_model *m, const float *inputs, const float *targets, int batch,
-                      int steps, const seqgen_train_options *opts)
+static int check_pass(const seqgen_model *m, const seqgen_batch *b,
+                      const seqgen_train_options *opts)
 {
-    if (!m || !inputs || !targets)
-        return sg_error(SEQGEN_EINVAL, "NULL %s", !m ? "model" : !inputs ? "inputs" : "targets");
-    if (batch < 1 || steps < 1)
-        return sg_error(SEQGEN_EINVAL, "batch and steps must be >= 1, got %d and %d", batch, steps);
-    if ((size_t)batch * steps > ((size_t)1 << 40) / m->cfg.hidden)
-        return sg_error(SEQGEN_EINVAL, "batch %d x steps %d is too large", batch, steps);
+    if (!m || !b || !b->inputs || !b->targets)
+        return sg_error(SEQGEN_EINVAL, "NULL %s", !m ? "model" : !b ? "batch" : !b->inputs ?
+                        "inputs" : "targets");
+    if (b->batch < 1 || b->steps < 1)
+        return sg_error(SEQGEN_EINVAL, "batch and steps must be >= 1, got %d and %d", b->batch,
+                        b->steps);
+    if ((size_t)b->batch * b->steps > ((size_t)1 << 40) / m->cfg.hidden)
+        return sg_error(SEQGEN_EINVAL, "batch %d x steps %d is too large", b->batch, b->steps);
+    const size_t step_floats = (size_t)b->steps * m->cfg.pixels_per_step;
+    if (b->stride != 0 && b->stride < step_floats)
+        return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu floats of %d steps of "
+                        "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
+                        m->cfg.pixels_per_step);
     if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE)
         return sg_error(SEQGEN_EINVAL, "unknown loss %d", (int)opts->loss);
     if (!(opts->teacher_prob >= 0.0 && opts->teacher_prob <= 1.0))
@@ -415,72 +422,66 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
     return SEQGEN_OK;
 }
 
-/* The common entry: teacher is NULL (draw coins if p < 1), or a fixed pattern. */
-static int forward_backward(seqgen_model *m, const float *inputs, size_t input_stride,
-                            const float *targets, size_t target_stride, int batch, int steps,
-                            const seqgen_train_options *opts, int backward, const uint8_t *teacher,
-                            const float *uniforms, float *probs, seqgen_train_stats *stats)
+/* The one pass behind the public doors: teacher is NULL (draw coins if p < 1) or a fixed
+ * pattern; backward says whether gradients are computed. */
+static int pass(seqgen_model *m, const seqgen_batch *b, const seqgen_train_options *opts,
+                int backward, const uint8_t *teacher, const float *uniforms, float *probs,
+                seqgen_train_stats *stats)
 {
     seqgen_train_options defaults = seqgen_train_options_default();
     if (!opts)
         opts = &defaults;
-    int status = check_pass(m, inputs, targets, batch, steps, opts);
+    int status = check_pass(m, b, opts);
     if (status)
         return status;
-    sg_pass ps = {inputs, targets, input_stride, target_stride, batch, steps, opts->loss,
+    const int B = b->batch, T = b->steps;
+    sg_pass ps = {b->inputs, b->targets,
+                  b->stride ? b->stride : (size_t)T * m->cfg.pixels_per_step, B, T, opts->loss,
                   opts->feedback, backward, teacher, uniforms, probs};
-    size_t forced = (size_t)batch * (steps - 1);
+    size_t forced = (size_t)B * (T - 1);
     if (!teacher && opts->teacher_prob < 1.0) {
-        status = reserve_mixing(m, (size_t)batch * steps);
+        status = reserve_mixing(m, (size_t)B * T);
         if (status)
             return status;
-        forced = draw_mixing(m, batch, steps, opts->teacher_prob, opts->feedback);
+        forced = draw_mixing(m, B, T, opts->teacher_prob, opts->feedback);
         ps.teacher = m->train.teacher;
         ps.uniforms = m->train.uniforms;
     } else if (teacher) {
         forced = 0;
-        for (int b = 0; b < batch; b++)
-            for (int t = 1; t < steps; t++)
-                forced += teacher[(size_t)b * steps + t] != 0;
+        for (int s = 0; s < B; s++)
+            for (int t = 1; t < T; t++)
+                forced += teacher[(size_t)s * T + t] != 0;
     }
     return run_pass(m, &ps, stats, forced);
 }
 
-int seqgen_model_forward_backward(seqgen_model *model, const float *inputs, const float *targets,
-                                  int batch, int steps, const seqgen_train_options *opts,
-                                  float *probs, seqgen_train_stats *stats)
+seqgen_batch seqgen_batch_of_sequences(const float *sequences, int batch, int length,
+                                       int pixels_per_step)
 {
-    size_t stride = model ? (size_t)steps * model->cfg.pixels_per_step : 0;
-    return forward_backward(model, inputs, stride, targets, stride, batch, steps, opts, 1, NULL,
-                            NULL, probs, stats);
+    const size_t D = pixels_per_step > 0 ? (size_t)pixels_per_step : 0;
+    seqgen_batch b = {sequences, sequences ? sequences + D : NULL,
+                      length > 0 ? (size_t)length * D : 0, batch, length - 1};
+    return b;
 }
 
-int seqgen_model_train_sequences(seqgen_model *model, const float *pixels, int batch, int length,
-                                 const seqgen_train_options *opts, float *probs,
-                                 seqgen_train_stats *stats)
+int seqgen_model_forward_backward(seqgen_model *model, const seqgen_batch *batch,
+                                  const seqgen_train_options *opts, float *probs,
+                                  seqgen_train_stats *stats)
 {
-    if (!model || !pixels)
-        return sg_error(SEQGEN_EINVAL, "NULL %s", model ? "pixels" : "model");
-    if (length < 2)
-        return sg_error(SEQGEN_EINVAL, "sequences need >= 2 steps, got %d", length);
-    const size_t D = model->cfg.pixels_per_step, stride = (size_t)length * D;
-    return forward_backward(model, pixels, stride, pixels + D, stride, batch, length - 1, opts, 1,
-                            NULL, NULL, probs, stats);
+    return pass(model, batch, opts, 1, NULL, NULL, probs, stats);
 }
 
-int seqgen_model_evaluate(seqgen_model *model, const float *inputs, const float *targets, int batch,
-                          int steps, seqgen_loss loss, float *probs, seqgen_train_stats *stats)
+int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen_loss loss,
+                          float *probs, seqgen_train_stats *stats)
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = loss;
-    size_t stride = model ? (size_t)steps * model->cfg.pixels_per_step : 0;
-    return forward_backward(model, inputs, stride, targets, stride, batch, steps, &opts, 0, NULL,
-                            NULL, probs, stats);
+    return pass(model, batch, &opts, 0, NULL, NULL, probs, stats);
 }
 
-int sg_model_forward_backward_masked(seqgen_model *model, const float *inputs, const float *targets,
-                                     int batch, int steps, const seqgen_train_options *opts,
-                                     const uint8_t *teacher, const float *uniforms, float *probs,
+int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *batch,
+                                     const seqgen_train_options *opts, const uint8_t *teacher,
+                                     const float *uniforms, float *probs,
                                      seqgen_train_stats *stats)
 {
     seqgen_train_options defaults = seqgen_train_options_default();
@@ -490,7 +491,5 @@ int sg_model_forward_backward_masked(seqgen_model *model, const float *inputs, c
         return sg_error(SEQGEN_EINVAL, "NULL mixing pattern");
     if (opts->feedback == SEQGEN_FEEDBACK_SAMPLE && !uniforms)
         return sg_error(SEQGEN_EINVAL, "SAMPLE feedback needs uniforms");
-    size_t stride = model ? (size_t)steps * model->cfg.pixels_per_step : 0;
-    return forward_backward(model, inputs, stride, targets, stride, batch, steps, opts, 1, teacher,
-                            uniforms, probs, stats);
+    return pass(model, batch, opts, 1, teacher, uniforms, probs, stats);
 }

@@ -211,7 +211,7 @@ static void loss_matches_the_model_and_ignores_batching(void **state)
         memcpy(target + i * T, seq + i * PIXELS + 1, T * sizeof *in);
     }
     seqgen_train_stats st;
-    assert_ok(seqgen_model_evaluate(m, in, target, N, T, SEQGEN_LOSS_BCE, NULL, &st));
+    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){in, target, 0, N, T}, SEQGEN_LOSS_BCE, NULL, &st));
     seqgen_eval_options opts = seqgen_eval_options_default();
     opts.limit = N;
     opts.metrics = SEQGEN_EVAL_LOSS;
@@ -238,7 +238,7 @@ static void train(seqgen_model *m, seqgen_optim *opt, const float *x, int steps,
     seqgen_train_options to = seqgen_train_options_default();
     to.teacher_prob = 0.5;
     for (int i = 0; i < steps; i++) {
-        assert_ok(seqgen_model_train_sequences(m, x, 8, PIXELS, &to, NULL, NULL));
+        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, 8, PIXELS), &to, NULL, NULL));
         assert_ok(seqgen_optim_step(opt, m));
         if (i == eval_after) {
             seqgen_eval_options eo = seqgen_eval_options_default();

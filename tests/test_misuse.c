@@ -353,42 +353,59 @@ static void model_forward_backward(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
     seqgen_train_options o = seqgen_train_options_default();
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, x, y, 1, 1, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, NULL, y, 1, 1, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, NULL, 1, 1, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 0, 1, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, -1, 1, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 1, 0, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 1, -3, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3}, &o, NULL, NULL));
     for (int i = 0; i < 5; i++) {
         o = bad_options(i);
-        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, x, y, 1, 1, &o, NULL, NULL));
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 1}, &o, NULL, NULL));
     }
 }
 
-static void model_train_sequences(void)
+/* Whole sequences through seqgen_batch_of_sequences(): the pass refuses what it describes
+ * badly (NULL sequences, no sequence, fewer than 2 steps), a NULL batch and a stride shorter
+ * than the steps. */
+static void batch_of_sequences(void)
 {
     seqgen_train_options o = seqgen_train_options_default();
-    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(NULL, fx.pixels, 1, 2, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, NULL, 1, 2, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 0, 2, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 1, 1, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 1, -2, &o, NULL, NULL));
+    const int D = seqgen_model_get_config(fx.model).pixels_per_step;
+    seqgen_batch ok = seqgen_batch_of_sequences(fx.pixels, 1, 2, D);
+    assert_ptr_equal(ok.inputs, fx.pixels);
+    assert_ptr_equal(ok.targets, fx.pixels + D);
+    assert_int_equal(ok.stride, 2 * D);
+    assert_int_equal(ok.steps, 1);
+    seqgen_batch bad[] = {
+        seqgen_batch_of_sequences(NULL, 1, 2, D), seqgen_batch_of_sequences(fx.pixels, 0, 2, D),
+        seqgen_batch_of_sequences(fx.pixels, 1, 1, D),
+        seqgen_batch_of_sequences(fx.pixels, 1, -2, D), {fx.pixels, fx.pixels, 1, 1, 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &bad[i], &o, NULL, NULL));
+        EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &bad[i], SEQGEN_LOSS_MSE, NULL,
+                                                    NULL));
+    }
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, NULL, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, NULL, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &ok, &o, NULL, NULL));
     for (int i = 0; i < 5; i++) {
         o = bad_options(i);
-        EXPECT(SEQGEN_EINVAL, seqgen_model_train_sequences(fx.model, fx.pixels, 1, 2, &o, NULL, NULL));
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &ok, &o, NULL, NULL));
     }
 }
 
 static void model_evaluate(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, x, y, 1, 1, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, NULL, y, 1, 1, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, NULL, 1, 1, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, y, 0, 1, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, y, 1, -1, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, x, y, 1, 1, (seqgen_loss)5, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1}, SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1}, (seqgen_loss)5, NULL, NULL));
 }
 
 static void model_state_create(void)
@@ -698,7 +715,7 @@ static const misuse_case cases[] = {
     CASE(seqgen_model_set_tensor, model_set_tensor),
     CASE(seqgen_model_get_grad, model_get_grad),
     CASE(seqgen_model_forward_backward, model_forward_backward),
-    CASE(seqgen_model_train_sequences, model_train_sequences),
+    CASE(seqgen_batch_of_sequences, batch_of_sequences),
     CASE(seqgen_model_evaluate, model_evaluate),
     CASE(seqgen_model_state_create, model_state_create),
     CASE(seqgen_model_state_free, model_state_free),

@@ -31,6 +31,12 @@ void tu_rmtree(const char *path);
  * fails the test if it cannot be created. */
 seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
 
+/* A `const seqgen_batch *` (a compound literal, valid in the enclosing block) of B whole
+ * sequences of `length` steps of model `m`'s D pixels: seqgen_batch_of_sequences(). */
+#define TU_SEQUENCES(m, x, batch, length)                                                      \
+    ((const seqgen_batch[]){seqgen_batch_of_sequences(                                         \
+        (x), (batch), (length), seqgen_model_get_config(m).pixels_per_step)})
+
 /* Writes `size` bytes to `path`; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
 
