@@ -77,7 +77,8 @@ static void train_steps(seqgen_model *m, seqgen_optim *o, int steps)
     opts.teacher_prob = 0.5;
     for (int s = 0; s < steps; s++) {
         random_pixels(x, (size_t)(B * length * D), (uint64_t)s);
-        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, B, length), &opts, NULL, NULL));
+        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, B, length), &opts, NULL,
+                                                NULL));
         assert_ok(seqgen_optim_step(o, m));
     }
 }
@@ -1134,7 +1135,8 @@ static void train_until(seqgen_model *m, seqgen_train_state *t, uint64_t iterati
         assert_ok(status);
         opts.teacher_prob = seqgen_sched_p(t->sched);
         seqgen_train_stats stats;
-        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, (int)n, (int)T), &opts, NULL, &stats));
+        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, (int)n, (int)T), &opts, NULL,
+                                                &stats));
         assert_ok(seqgen_sched_record_batch(t->sched, stats.teacher_forced, stats.mixable));
         assert_ok(seqgen_optim_step(t->optim, m));
         seqgen_sched_on_batch(t->sched);

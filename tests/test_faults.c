@@ -231,11 +231,14 @@ static int train_pass(void)
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.5; /* scheduled sampling: its coins and uniforms are allocated too */
-    return seqgen_model_forward_backward(fx.fresh_model, TU_SEQUENCES(fx.fresh_model, fx.sequences, IMAGES, PIXELS), &opts, NULL, NULL);
+    return seqgen_model_forward_backward(fx.fresh_model,
+                                         TU_SEQUENCES(fx.fresh_model, fx.sequences, IMAGES, PIXELS),
+                                         &opts, NULL, NULL);
 }
 static int evaluate(void)
 {
-    return seqgen_model_evaluate(fx.fresh_model, &(seqgen_batch){fx.sequences, fx.sequences + 1, 0, IMAGES, PIXELS - 1},
+    return seqgen_model_evaluate(fx.fresh_model,
+                                 &(seqgen_batch){fx.sequences, fx.sequences + 1, 0, IMAGES, PIXELS - 1},
                                  SEQGEN_LOSS_BCE, NULL, NULL);
 }
 static void after_fresh_model(int status)
@@ -561,7 +564,8 @@ static void train_pass_on(seqgen_model *m)
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = SEQGEN_LOSS_BCE;
-    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, fx.sequences, IMAGES, PIXELS), &opts, NULL, NULL));
+    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, fx.sequences, IMAGES, PIXELS), &opts,
+                                            NULL, NULL));
 }
 
 /* A learning rate so large that the update overflows float: the step is refused with ENUMERIC
@@ -618,7 +622,8 @@ static void huge_weights_never_make_parameters_non_finite(void **state)
         float *before = copy_params(m);
         seqgen_train_options opts = seqgen_train_options_default();
         opts.loss = SEQGEN_LOSS_BCE;
-        int status = seqgen_model_forward_backward(m, TU_SEQUENCES(m, fx.sequences, IMAGES, PIXELS), &opts, NULL, NULL);
+        int status = seqgen_model_forward_backward(m, TU_SEQUENCES(m, fx.sequences, IMAGES, PIXELS),
+                                                   &opts, NULL, NULL);
         if (status == SEQGEN_OK)
             status = seqgen_optim_step(opt, m);
         if (status != SEQGEN_OK) {

@@ -83,9 +83,11 @@ static void run_case(const case_config *c)
     opts.feedback = SEQGEN_FEEDBACK_PROB;
     seqgen_train_stats st;
     if (c->mixing)
-        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, c->B, c->T}, &opts, teacher, NULL, probs, &st));
+        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, c->B, c->T}, &opts,
+                                                   teacher, NULL, probs, &st));
     else
-        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, c->B, c->T}, &opts, probs, &st));
+        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, c->B, c->T}, &opts,
+                                                probs, &st));
 
     ref_model r;
     ref_load(&r, m);

@@ -353,16 +353,25 @@ static void model_forward_backward(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
     seqgen_train_options o = seqgen_train_options_default();
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1}, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1}, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1}, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1}, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1}, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0}, &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3}, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1}, &o,
+                                                        NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1},
+                                                        &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1},
+                                                        &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1},
+                                                        &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1},
+                                                        &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0},
+                                                        &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3},
+                                                        &o, NULL, NULL));
     for (int i = 0; i < 5; i++) {
         o = bad_options(i);
-        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 1}, &o, NULL, NULL));
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model,
+                                                            &(seqgen_batch){x, y, 0, 1, 1}, &o,
+                                                            NULL, NULL));
     }
 }
 
@@ -400,12 +409,18 @@ static void batch_of_sequences(void)
 static void model_evaluate(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1}, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1}, SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1}, (seqgen_loss)5, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1},
+                                                SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1},
+                                                SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1},
+                                                SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1},
+                                                SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1},
+                                                SEQGEN_LOSS_MSE, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1},
+                                                (seqgen_loss)5, NULL, NULL));
 }
 
 static void model_state_create(void)

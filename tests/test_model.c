@@ -204,12 +204,16 @@ static void check_causality(int D, int L, int T, const int *cuts, int ncuts, int
                     x2[((size_t)b * T + s) * D + d] = 1.0f - x[((size_t)b * T + s) * D + d];
         if (mixing) {
             assert_ok(
-                sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T}, &opts, teacher, NULL, p, NULL));
+                sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T}, &opts, teacher,
+                                                 NULL, p, NULL));
             assert_ok(
-                sg_model_forward_backward_masked(m, &(seqgen_batch){x2, y, 0, B, T}, &opts, teacher, NULL, p2, NULL));
+                sg_model_forward_backward_masked(m, &(seqgen_batch){x2, y, 0, B, T}, &opts, teacher,
+                                                 NULL, p2, NULL));
         } else {
-            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T}, SEQGEN_LOSS_MSE, p, NULL));
-            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x2, y, 0, B, T}, SEQGEN_LOSS_MSE, p2, NULL));
+            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T}, SEQGEN_LOSS_MSE, p,
+                                            NULL));
+            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x2, y, 0, B, T}, SEQGEN_LOSS_MSE, p2,
+                                            NULL));
         }
         for (int b = 0; b < B; b++) {
             const size_t at = (size_t)b * T * D;
@@ -254,7 +258,8 @@ static void fast_path_matches_stepwise_path(void **state)
         seqgen_train_stats s1, s2;
         assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, &opts, p1, &s1));
         float *g1 = copy_grads(m);
-        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T}, &opts, teacher, NULL, p2, &s2));
+        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T}, &opts,
+                                                   teacher, NULL, p2, &s2));
         assert_allclose(s2.loss, s1.loss, 1e-6, 0.0);
         assert_true(rel_diff(p2, p1, n) < 1e-6);
         assert_true(rel_diff(sg_model_grads(m), g1, seqgen_model_param_count(m)) < 1e-5);
@@ -279,15 +284,18 @@ static void thread_count_changes_only_rounding(void **state)
             opts.teacher_prob = mixing ? 0.5 : 1.0;
             opts.feedback = SEQGEN_FEEDBACK_PROB;
             seqgen_train_stats s1, st;
-            assert_ok(seqgen_model_forward_backward(m1, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL, &s1));
-            assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL, &st));
+            assert_ok(seqgen_model_forward_backward(m1, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL,
+                                                    &s1));
+            assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL,
+                                                    &st));
             assert_allclose(st.loss, s1.loss, 1e-6, 0.0);
             assert_true(st.teacher_fraction == s1.teacher_fraction); /* the same coins */
             assert_true(rel_diff(sg_model_grads(mt), sg_model_grads(m1),
                                  seqgen_model_param_count(m1)) < 1e-5);
         }
         assert_ok(seqgen_model_set_threads(mt, 16));
-        assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL, NULL));
+        assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL,
+                                                NULL));
         assert_int_equal(seqgen_model_set_threads(mt, -1), SEQGEN_EINVAL);
         seqgen_model_free(m1), seqgen_model_free(mt);
     }
@@ -302,14 +310,16 @@ static void workspace_regrows_without_changing_results(void **state)
     seqgen_model *a = tu_make_model(D, H, L, 6, 2), *b = tu_make_model(D, H, L, 6, 2);
     seqgen_train_stats sa, sb;
     assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, 2, 5}, NULL, NULL, &sa));
-    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 5, 9}, NULL, NULL, NULL)); /* grow first */
+    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 5, 9}, NULL, NULL,
+                                            NULL)); /* grow first */
     assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 2, 5}, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
                         seqgen_model_param_count(a) * sizeof(float));
     /* an evaluation's workspace has no gate cache: a training pass after it must regrow it */
     seqgen_model *c = tu_make_model(D, H, L, 6, 2);
-    assert_ok(seqgen_model_evaluate(c, &(seqgen_batch){x, y, 0, 2, 5}, SEQGEN_LOSS_MSE, NULL, NULL));
+    assert_ok(seqgen_model_evaluate(c, &(seqgen_batch){x, y, 0, 2, 5}, SEQGEN_LOSS_MSE, NULL,
+                                    NULL));
     assert_ok(seqgen_model_forward_backward(c, &(seqgen_batch){x, y, 0, 2, 5}, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(c),
@@ -335,7 +345,8 @@ static void whole_sequences_are_shifted_inputs_and_targets(void **state)
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
                         seqgen_model_param_count(a) * sizeof(float));
-    assert_int_equal(seqgen_model_forward_backward(b, TU_SEQUENCES(b, px, B, 1), NULL, NULL, NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(b, TU_SEQUENCES(b, px, B, 1), NULL, NULL,
+                                                   NULL), SEQGEN_EINVAL);
     seqgen_model_free(a), seqgen_model_free(b);
     free(px), free(x), free(y);
 }
@@ -354,9 +365,11 @@ static void p_one_is_exactly_teacher_forcing(void **state)
     opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
     seqgen_train_stats sa, sb;
     assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL, &sa));
-    assert_ok(seqgen_model_evaluate(b, &(seqgen_batch){x, y, 0, B, T}, SEQGEN_LOSS_MSE, NULL, &sb)); /* no gradient */
+    assert_ok(seqgen_model_evaluate(b, &(seqgen_batch){x, y, 0, B, T}, SEQGEN_LOSS_MSE, NULL,
+                                    &sb)); /* no gradient */
     assert_true(sa.loss == sb.loss);
-    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL, &sb)); /* defaults: p = 1 */
+    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL,
+                                            &sb)); /* defaults: p = 1 */
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
                         seqgen_model_param_count(a) * sizeof(float));
@@ -423,7 +436,8 @@ static void teacher_fraction_matches_p(void **state)
         seqgen_train_options opts = seqgen_train_options_default();
         opts.teacher_prob = ps[i];
         seqgen_train_stats st;
-        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL, &st));
+        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, &opts, NULL,
+                                                &st));
         /* n = B (T - 1) independent coins: 5 binomial standard deviations (false alarm ~6e-7) */
         const double count = (double)B * (T - 1);
         assert_allclose(st.teacher_fraction, ps[i], 0.0, 5.0 * sqrt(ps[i] * (1.0 - ps[i]) / count));
@@ -500,7 +514,8 @@ static void saturated_units_stay_finite(void **state)
             opts.loss = (seqgen_loss)loss;
             opts.teacher_prob = mixing ? 0.5 : 1.0;
             seqgen_train_stats st;
-            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, &opts, p, &st));
+            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, &opts, p,
+                                                    &st));
             assert_true(isfinite(st.loss) && isfinite(st.nll_nats));
             for (size_t i = 0; i < n; i++)
                 assert_true(p[i] >= 0.0f && p[i] <= 1.0f);
@@ -519,12 +534,14 @@ static void nan_in_the_loss_is_reported(void **state)
     seqgen_model *m = tu_make_model(1, 4, 1, 15, 1);
     float *x = random_bits(B * T, 111), *y = random_bits(B * T, 112);
     x[3] = NAN;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL, NULL),
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL,
+                                                   NULL),
                      SEQGEN_ENUMERIC);
     assert_non_null(strstr(seqgen_last_error(), "not finite"));
     x[3] = 1.0f;
     sg_model_params_for_write(m)[0] = INFINITY;
-    assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T}, SEQGEN_LOSS_BCE, NULL, NULL),
+    assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T}, SEQGEN_LOSS_BCE, NULL,
+                                           NULL),
                      SEQGEN_ENUMERIC);
     seqgen_model_free(m);
     free(x), free(y);
@@ -558,23 +575,30 @@ static void bad_pass_arguments_are_rejected(void **state)
     seqgen_model *m = tu_make_model(1, 4, 1, 16, 1);
     float x[10] = {0}, y[10] = {0};
     seqgen_train_options opts = seqgen_train_options_default();
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 0, 5}, NULL, NULL, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 0}, NULL, NULL, NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){NULL, y, 0, 2, 5}, NULL, NULL, NULL),
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 0, 5}, NULL, NULL,
+                                                   NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 0}, NULL, NULL,
+                                                   NULL), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){NULL, y, 0, 2, 5}, NULL, NULL,
+                                                   NULL),
                      SEQGEN_EINVAL);
     opts.teacher_prob = 1.5;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL, NULL),
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL,
+                                                   NULL),
                      SEQGEN_EINVAL);
     opts.teacher_prob = NAN;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL, NULL),
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL,
+                                                   NULL),
                      SEQGEN_EINVAL);
     opts = seqgen_train_options_default();
     opts.loss = (seqgen_loss)7;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL, NULL),
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL,
+                                                   NULL),
                      SEQGEN_EINVAL);
     opts = seqgen_train_options_default();
     opts.feedback = (seqgen_feedback)9;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL, NULL),
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5}, &opts, NULL,
+                                                   NULL),
                      SEQGEN_EINVAL);
     seqgen_model_free(m);
 }
@@ -655,7 +679,8 @@ static void a_state_follows_parameter_changes(void **state)
             cfg.lr = 0.05;
             seqgen_optim *opt = NULL;
             assert_ok(seqgen_optim_create(&opt, m, &cfg));
-            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL, NULL));
+            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T}, NULL, NULL,
+                                                    NULL));
             assert_ok(seqgen_optim_step(opt, m));
             seqgen_optim_free(opt);
         } else {

@@ -88,7 +88,8 @@ static void private_run(outcome *o)
         seqgen_train_stats stats;
         CHECK(seqgen_batch_iter_next(t.batches, &x, &n) == SEQGEN_OK);
         opts.teacher_prob = seqgen_sched_p(t.sched);
-        CHECK(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, (int)n, (int)T), &opts, NULL, &stats) == SEQGEN_OK);
+        CHECK(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, (int)n, (int)T), &opts, NULL,
+                                            &stats) == SEQGEN_OK);
         CHECK(seqgen_optim_step(t.optim, m) == SEQGEN_OK);
         seqgen_sched_on_batch(t.sched);
         t.iteration++;

@@ -43,14 +43,17 @@ static run_result train(const float *pixels, int length, uint64_t seed)
     opts.loss = SEQGEN_LOSS_BCE;
     run_result r;
     seqgen_train_stats st;
-    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, pixels, IMAGES, length), &opts, NULL, &st));
+    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, pixels, IMAGES, length), &opts, NULL,
+                                            &st));
     r.initial_bce = st.bce;
     for (int step = 0; step < STEPS; step++) {
         const float *batch = pixels + (size_t)(step % (IMAGES / BATCH)) * BATCH * length;
-        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, batch, BATCH, length), &opts, NULL, NULL));
+        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, batch, BATCH, length), &opts,
+                                                NULL, NULL));
         assert_ok(seqgen_optim_step(opt, m));
     }
-    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, pixels, IMAGES, length), &opts, NULL, &st));
+    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, pixels, IMAGES, length), &opts, NULL,
+                                            &st));
     r.final_bce = st.bce;
     assert_ok(seqgen_model_get_tensor(m, "out.bias", &r.first_param, 1));
     seqgen_optim_free(opt);
