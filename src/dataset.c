@@ -41,10 +41,11 @@ struct seqgen_batch_iter {
     size_t steps; /* T = pixels / D */
     uint64_t epoch;
     size_t position; /* images of this epoch already handed out */
-    uint32_t *order; /* order[k]: dataset index at position k of this epoch */
-    float *batch;    /* min(B, count) * pixels */
-    uint8_t *labels; /* min(B, count) */
+    /* Arrays allocated with the handle, after it: */
     size_t *indices; /* min(B, count) */
+    float *batch;    /* min(B, count) * pixels */
+    uint32_t *order; /* order[k]: dataset index at position k of this epoch */
+    uint8_t *labels; /* min(B, count) */
 };
 
 /* ---- Loading ------------------------------------------------------------------------------- */
@@ -260,19 +261,18 @@ int seqgen_batch_iter_create(seqgen_batch_iter **out, const seqgen_dataset *ds,
     int status = check_batch_config(ds, cfg);
     if (status != SEQGEN_OK)
         return status;
-    size_t rows = cfg->batch_size < ds->count ? cfg->batch_size : ds->count;
-    seqgen_batch_iter *it = sg_calloc(1, sizeof *it);
-    if (it) {
-        it->order = sg_malloc(ds->count * sizeof *it->order);
-        it->batch = sg_malloc(rows * ds->pixels * sizeof *it->batch);
-        it->labels = sg_malloc(rows * sizeof *it->labels);
-        it->indices = sg_malloc(rows * sizeof *it->indices);
-    }
-    if (!it || !it->order || !it->batch || !it->labels || !it->indices) {
-        seqgen_batch_iter_free(it);
+    /* One allocation: the handle, then its arrays from the widest element type down. */
+    const size_t rows = cfg->batch_size < ds->count ? cfg->batch_size : ds->count;
+    seqgen_batch_iter *it = sg_calloc(1, sizeof *it + rows * sizeof *it->indices +
+                                             rows * ds->pixels * sizeof *it->batch +
+                                             ds->count * sizeof *it->order + rows);
+    if (!it)
         return sg_error(SEQGEN_ENOMEM, "cannot allocate a batch iterator for %zu images of %zu pixels",
                         ds->count, ds->pixels);
-    }
+    it->indices = (size_t *)(it + 1);
+    it->batch = (float *)(it->indices + rows);
+    it->order = (uint32_t *)(it->batch + rows * ds->pixels);
+    it->labels = (uint8_t *)(it->order + ds->count);
     it->ds = ds;
     it->cfg = *cfg;
     it->count = ds->count;
@@ -284,13 +284,7 @@ int seqgen_batch_iter_create(seqgen_batch_iter **out, const seqgen_dataset *ds,
 
 void seqgen_batch_iter_free(seqgen_batch_iter *it)
 {
-    if (!it)
-        return;
-    free(it->order);
-    free(it->batch);
-    free(it->labels);
-    free(it->indices);
-    free(it);
+    free(it); /* its arrays with it */
 }
 
 static void move_to(seqgen_batch_iter *it, uint64_t epoch, size_t position)

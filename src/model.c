@@ -24,18 +24,19 @@ seqgen_model_config seqgen_model_config_default(void)
 
 int sg_model_check_config(const seqgen_model_config *cfg)
 {
-    if (cfg->pixels_per_step < 1 || cfg->pixels_per_step > SG_MODEL_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "pixels_per_step must be in [1, %d], got %d", SG_MODEL_MAX_DIM,
-                        cfg->pixels_per_step);
-    if (cfg->hidden < 1 || cfg->hidden > SG_MODEL_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "hidden must be in [1, %d], got %d", SG_MODEL_MAX_DIM,
-                        cfg->hidden);
-    if (cfg->layers < 1 || cfg->layers > SG_MODEL_MAX_DIM)
-        return sg_error(SEQGEN_EINVAL, "layers must be in [1, %d], got %d", SG_MODEL_MAX_DIM,
-                        cfg->layers);
-    if (cfg->threads < 0 || cfg->threads > SG_MODEL_MAX_THREADS)
-        return sg_error(SEQGEN_EINVAL, "threads must be in [0, %d], got %d", SG_MODEL_MAX_THREADS,
-                        cfg->threads);
+    const struct {
+        const char *name;
+        int value, low, high;
+    } fields[] = {
+        {"pixels_per_step", cfg->pixels_per_step, 1, SG_MODEL_MAX_DIM},
+        {"hidden", cfg->hidden, 1, SG_MODEL_MAX_DIM},
+        {"layers", cfg->layers, 1, SG_MODEL_MAX_DIM},
+        {"threads", cfg->threads, 0, SG_MODEL_MAX_THREADS},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (fields[i].value < fields[i].low || fields[i].value > fields[i].high)
+            return sg_error(SEQGEN_EINVAL, "%s must be in [%d, %d], got %d", fields[i].name,
+                            fields[i].low, fields[i].high, fields[i].value);
     return SEQGEN_OK;
 }
 
@@ -346,9 +347,8 @@ struct seqgen_model_state {
     float *gi, *gh; /* [B][3H] scratch of the GRU step */
     float *gate_sink; /* [4H] */
     float *packed_memory;  /* the model's W_hh packed (sg_model_pack) ... */
-    sg_gru_packed *packed; /* [L] */
+    sg_gru_packed *packed; /* [L] views, allocated with every float above */
     uint64_t packed_version; /* ... from this version of its parameters; 0: not yet */
-    float *memory;
 };
 
 int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *model, int batch)
@@ -362,19 +362,20 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     const size_t hsize = (size_t)model->cfg.layers * batch * model->cfg.hidden;
     const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
     const size_t sink = (size_t)4 * model->cfg.hidden;
-    const size_t packed = sg_model_packed_floats(model, 0);
-    float *mem = s ? sg_malloc((2 * hsize + 2 * gsize + sink + packed) * sizeof *mem) : NULL;
-    sg_gru_packed *layers = mem ? sg_calloc((size_t)model->cfg.layers, sizeof *layers) : NULL;
+    const size_t packed = sg_model_packed_floats(model, 0), L = (size_t)model->cfg.layers;
+    /* One block: the packed weights' views, then the floats. */
+    sg_gru_packed *layers = s ? sg_malloc(L * sizeof *layers + (2 * hsize + 2 * gsize + sink +
+                                                                packed) * sizeof(float))
+                              : NULL;
     if (!layers) {
-        free(mem);
         free(s);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the state of %d sequences", batch);
     }
+    float *mem = (float *)(layers + L);
     s->batch = batch;
     s->hidden = model->cfg.hidden;
     s->layers = model->cfg.layers;
     s->pixels = model->cfg.pixels_per_step;
-    s->memory = mem;
     s->h[0] = mem;
     s->h[1] = mem + hsize;
     s->gi = mem + 2 * hsize;
@@ -391,8 +392,7 @@ void seqgen_model_state_free(seqgen_model_state *state)
 {
     if (!state)
         return;
-    free(state->memory);
-    free(state->packed);
+    free(state->packed); /* and the floats after it */
     free(state);
 }
 

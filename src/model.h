@@ -12,13 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parallel.h"
 #include "rng.h"
 #include "seqgen.h"
 
 /* Limits of a configuration: D, H and L each in [1, SG_MODEL_MAX_DIM], threads in
  * [0, SG_MODEL_MAX_THREADS]. */
 #define SG_MODEL_MAX_DIM 65536
-#define SG_MODEL_MAX_THREADS 1024
+#define SG_MODEL_MAX_THREADS SG_PARALLEL_MAX
 #define SG_TENSOR_NAME_MAX 24
 
 /* One named tensor of the model: PyTorch's name and shape (biases are 1-D, [rows]; weights 2-D,

@@ -2,9 +2,9 @@
 
 #include <pthread.h>
 
-/* Callers run at most one job per thread (seqgen_model_config::threads <= 1024); any job past
- * this bound runs on the caller's thread, like one whose thread could not be started. */
-#define MAX_THREADS 1024
+/* Any job past SG_PARALLEL_MAX runs on the caller's thread, like one whose thread could not be
+ * started. */
+#define MAX_THREADS SG_PARALLEL_MAX
 
 void sg_run_parallel(void *(*work)(void *), void *jobs, size_t job_size, int count)
 {
