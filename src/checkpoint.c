@@ -1,10 +1,11 @@
 /* The public checkpoint functions: save, load for inference, load to resume training (all or
- * nothing), inspect. The sections themselves are in ckptsections.c, the container in ckptio.c. */
+ * nothing), inspect. The sections themselves are in checkpoint_sections.c, the container in sections.c. */
 #include "checkpoint.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "model.h"
 #include "optim.h"
 
@@ -46,24 +47,24 @@ int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
     int finite = check_finite(path, model, train);
     if (finite != SEQGEN_OK)
         return finite;
-    sg_ckpt_writer w;
-    sg_ckw_init(&w);
+    sg_section_writer w;
+    sg_writer_init(&w);
     int status = sg_ckpt_encode(&w, model, train);
     if (status == SEQGEN_OK)
         status = sg_write_file_atomic(path, w.data, w.size);
-    sg_ckw_free(&w);
+    sg_writer_free(&w);
     return status;
 }
 
 /* Reads, checks and decodes everything but the tensors; on success the caller closes `file`. */
-static int open_checkpoint(const char *path, sg_ckpt_file *file, sg_ckpt_contents *contents)
+static int open_checkpoint(const char *path, sg_section_file *file, sg_ckpt_contents *contents)
 {
-    int status = sg_ckpt_read(path, file);
+    int status = sg_section_file_read(path, file);
     if (status)
         return status;
     status = sg_ckpt_decode(file, contents);
     if (status) {
-        sg_ckpt_close(file);
+        sg_section_file_close(file);
         return sg_error_prefix(status, path);
     }
     return SEQGEN_OK;
@@ -73,13 +74,13 @@ int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
 {
     if (!out || !path)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_model: NULL argument");
-    sg_ckpt_file file;
+    sg_section_file file;
     sg_ckpt_contents contents;
     int status = open_checkpoint(path, &file, &contents);
     if (status)
         return status;
     status = sg_ckpt_build_model(&contents, out);
-    sg_ckpt_close(&file);
+    sg_section_file_close(&file);
     return status ? sg_error_prefix(status, path) : SEQGEN_OK;
 }
 
@@ -87,7 +88,7 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
 {
     if (!path || !info)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_inspect: NULL argument");
-    sg_ckpt_file file;
+    sg_section_file file;
     sg_ckpt_contents c;
     int status = open_checkpoint(path, &file, &c);
     if (status)
@@ -109,7 +110,7 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
     i.has_batches = c.has_iter;
     i.batches_epoch = c.iter.epoch;
     i.batches_position = c.iter.position;
-    sg_ckpt_close(&file);
+    sg_section_file_close(&file);
     *info = i;
     return SEQGEN_OK;
 }
@@ -220,7 +221,7 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
 {
     if (!path || !model || !train)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_training: NULL argument");
-    sg_ckpt_file file;
+    sg_section_file file;
     sg_ckpt_contents c;
     int status = open_checkpoint(path, &file, &c);
     if (status)
@@ -235,6 +236,6 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
     if (status == SEQGEN_OK)
         commit(&s, &c, model, train);
     staged_free(&s);
-    sg_ckpt_close(&file);
+    sg_section_file_close(&file);
     return status ? sg_error_prefix(status, path) : SEQGEN_OK;
 }

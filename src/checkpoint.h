@@ -1,10 +1,10 @@
 /* The sections of a checkpoint (docs/checkpoint-format.md) decoded into plain values, shared by
  * checkpoint.c (the public save / load / inspect functions and their all-or-nothing commits)
- * and ckptsections.c (encoding and decoding each section). */
+ * and checkpoint_sections.c (encoding and decoding each section). */
 #ifndef SEQGEN_CHECKPOINT_H
 #define SEQGEN_CHECKPOINT_H
 
-#include "ckptio.h"
+#include "sections.h"
 #include "dataset.h"
 #include "rng.h"
 #include "schedule.h"
@@ -22,7 +22,7 @@
 
 /* Everything but the tensors, checked for range; the tensors stay in the file until built. */
 typedef struct sg_ckpt_contents {
-    const sg_ckpt_file *file;
+    const sg_section_file *file;
     seqgen_model_config model;
     uint64_t param_count;
     int has_rngs, has_init_rng;
@@ -40,10 +40,10 @@ typedef struct sg_ckpt_contents {
 } sg_ckpt_contents;
 
 /* Builds the whole file in `w` (initialised by the caller). */
-int sg_ckpt_encode(sg_ckpt_writer *w, const seqgen_model *model, const seqgen_train_state *train);
+int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen_train_state *train);
 
 /* Decodes and checks every section except the tensors' data. */
-int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents);
+int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents);
 
 /* A new model from the contents: its configuration, every TENS tensor, its generators. */
 int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out);

@@ -35,7 +35,7 @@ static const char *tensor_shape(const seqgen_model *model, int index, uint32_t *
     return name;
 }
 
-static void put_tensor(sg_ckpt_writer *w, uint32_t tag, const char *prefix,
+static void put_tensor(sg_section_writer *w, uint32_t tag, const char *prefix,
                        const seqgen_model *model, int index, const float *buffer)
 {
     uint32_t ndim;
@@ -43,14 +43,14 @@ static void put_tensor(sg_ckpt_writer *w, uint32_t tag, const char *prefix,
     const char *name = tensor_shape(model, index, &ndim, dims);
     char full[SG_CKPT_MAX_NAME + 1];
     snprintf(full, sizeof full, "%s%s", prefix, name);
-    sg_ckw_begin_section(w, tag, SG_CKPT_REQUIRED);
-    sg_ckw_name(w, full);
-    sg_ckw_u32(w, DTYPE_F32);
-    sg_ckw_u32(w, ndim);
+    sg_writer_begin_section(w, tag, SG_CKPT_REQUIRED);
+    sg_put_name(w, full);
+    sg_put_u32(w, DTYPE_F32);
+    sg_put_u32(w, ndim);
     for (uint32_t d = 0; d < ndim; d++)
-        sg_ckw_u64(w, dims[d]);
-    sg_ckw_f32s(w, buffer + sg_model_tensor_offset(model, index), (size_t)(dims[0] * dims[1]));
-    sg_ckw_end_section(w);
+        sg_put_u64(w, dims[d]);
+    sg_put_f32s(w, buffer + sg_model_tensor_offset(model, index), (size_t)(dims[0] * dims[1]));
+    sg_writer_end_section(w);
 }
 
 typedef struct tensor_view {
@@ -62,37 +62,37 @@ typedef struct tensor_view {
 } tensor_view;
 
 /* Reads a tensor section's head and locates its data, checking sizes before anything else. */
-static int read_tensor(const sg_ckpt_section *section, tensor_view *t)
+static int read_tensor(const sg_section *section, tensor_view *t)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
-    sg_ckc_name(&c, t->name, "tensor name");
-    uint32_t dtype = sg_ckc_u32(&c, "dtype");
-    t->ndim = sg_ckc_u32(&c, "ndim");
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    sg_get_name(&c, t->name, "tensor name");
+    uint32_t dtype = sg_get_u32(&c, "dtype");
+    t->ndim = sg_get_u32(&c, "ndim");
     if (c.status)
         return c.status;
     if (dtype != DTYPE_F32)
-        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has dtype %u, not 1 (f32)", t->name,
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has dtype %u, not 1 (f32)", t->name,
                            dtype);
     if (t->ndim < 1 || t->ndim > MAX_NDIM)
-        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has %u dimensions, not 1 to %u",
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has %u dimensions, not 1 to %u",
                            t->name, t->ndim, MAX_NDIM);
     t->count = 1;
     for (uint32_t d = 0; d < t->ndim; d++) {
-        t->dims[d] = sg_ckc_u64(&c, "dims");
+        t->dims[d] = sg_get_u64(&c, "dims");
         if (c.status == SEQGEN_OK && (t->dims[d] == 0 || t->dims[d] > UINT64_MAX / t->count))
-            return sg_ckc_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s': dimension %u (%llu) is zero "
+            return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s': dimension %u (%llu) is zero "
                                "or overflows the element count", t->name, d,
                                (unsigned long long)t->dims[d]);
         t->count *= t->dims[d];
     }
     if (c.status == SEQGEN_OK && t->count > (section->size - c.at) / 4)
-        return sg_ckc_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s' claims %llu elements but its "
+        return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s' claims %llu elements but its "
                            "section holds only %llu bytes of data", t->name,
                            (unsigned long long)t->count,
                            (unsigned long long)(section->size - c.at));
-    t->data = sg_ckc_f32s(&c, t->count, "tensor data");
-    return sg_ckc_end(&c);
+    t->data = sg_get_f32s(&c, t->count, "tensor data");
+    return sg_reader_end(&c);
 }
 
 /* "[3, 4]"; shapes of more than 4 dimensions end with ", ...]". */
@@ -115,17 +115,17 @@ typedef struct tensor_dest {
 } tensor_dest;
 
 /* Stores a read tensor after checking its name, shape and values. */
-static int store_tensor(const sg_ckpt_section *section, const tensor_view *t,
+static int store_tensor(const sg_section *section, const tensor_view *t,
                         const seqgen_model *model, const tensor_dest *dest)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
+    sg_section_reader c;
+    sg_reader_init(&c, section);
     unsigned char *seen = dest->seen;
     int index = sg_model_find_tensor(model, dest->name);
     if (index < 0)
-        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "unknown tensor '%s'", t->name);
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "unknown tensor '%s'", t->name);
     if (seen[index])
-        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' appears twice", t->name);
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' appears twice", t->name);
     uint32_t ndim;
     uint64_t dims[2];
     tensor_shape(model, index, &ndim, dims);
@@ -133,17 +133,17 @@ static int store_tensor(const sg_ckpt_section *section, const tensor_view *t,
         char have[64], need[64];
         format_shape(have, sizeof have, t->ndim, t->dims);
         format_shape(need, sizeof need, ndim, dims);
-        return sg_ckc_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
+        return sg_reader_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
                            "configuration needs %s", t->name, have, need);
     }
     float *dst = dest->buffer + sg_model_tensor_offset(model, index);
     sg_decode_f32s(t->data, t->count, dst);
     for (uint64_t i = 0; i < t->count; i++) {
         if (!isfinite(dst[i]))
-            return sg_ckc_fail(&c, SEQGEN_ENUMERIC, "tensor '%s' element %llu is %s", t->name,
+            return sg_reader_fail(&c, SEQGEN_ENUMERIC, "tensor '%s' element %llu is %s", t->name,
                                (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
         if (dest->nonnegative && dst[i] < 0.0f)
-            return sg_ckc_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
+            return sg_reader_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
                                t->name, (unsigned long long)i, (double)dst[i]);
     }
     seen[index] = 1;
@@ -165,52 +165,52 @@ static int check_all_seen(const seqgen_model *model, const unsigned char *seen, 
 
 /* ---- Encoding ------------------------------------------------------------------------------- */
 
-static void put_model(sg_ckpt_writer *w, const seqgen_model *model)
+static void put_model(sg_section_writer *w, const seqgen_model *model)
 {
     seqgen_model_config cfg = seqgen_model_get_config(model);
-    sg_ckw_begin_section(w, SG_TAG_MODEL, SG_CKPT_REQUIRED);
-    sg_ckw_u32(w, (uint32_t)cfg.pixels_per_step);
-    sg_ckw_u32(w, (uint32_t)cfg.hidden);
-    sg_ckw_u32(w, (uint32_t)cfg.layers);
-    sg_ckw_u32(w, OUTPUT_SIGMOID);
-    sg_ckw_u64(w, cfg.seed);
-    sg_ckw_u32(w, (uint32_t)cfg.threads);
-    sg_ckw_end_section(w);
+    sg_writer_begin_section(w, SG_TAG_MODEL, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)cfg.pixels_per_step);
+    sg_put_u32(w, (uint32_t)cfg.hidden);
+    sg_put_u32(w, (uint32_t)cfg.layers);
+    sg_put_u32(w, OUTPUT_SIGMOID);
+    sg_put_u64(w, cfg.seed);
+    sg_put_u32(w, (uint32_t)cfg.threads);
+    sg_writer_end_section(w);
     const float *params = sg_model_params_const(model);
     for (int i = 0; i < seqgen_model_tensor_count(model); i++)
         put_tensor(w, SG_TAG_TENSOR, "", model, i, params);
 }
 
-static void put_rng(sg_ckpt_writer *w, const char *name, const sg_rng *rng)
+static void put_rng(sg_section_writer *w, const char *name, const sg_rng *rng)
 {
-    sg_ckw_name(w, name);
-    sg_ckw_u64(w, rng->state);
-    sg_ckw_u64(w, rng->inc);
+    sg_put_name(w, name);
+    sg_put_u64(w, rng->state);
+    sg_put_u64(w, rng->inc);
 }
 
-static void put_rngs(sg_ckpt_writer *w, const seqgen_model *model)
+static void put_rngs(sg_section_writer *w, const seqgen_model *model)
 {
     /* The accessors are not const-qualified; the generators are only read here. */
     seqgen_model *m = (seqgen_model *)model;
-    sg_ckw_begin_section(w, SG_TAG_RNGS, SG_CKPT_REQUIRED);
-    sg_ckw_u32(w, 2);
+    sg_writer_begin_section(w, SG_TAG_RNGS, SG_CKPT_REQUIRED);
+    sg_put_u32(w, 2);
     put_rng(w, "model.init", sg_model_init_rng(m));
     put_rng(w, "model.mix", sg_model_mix_rng(m));
-    sg_ckw_end_section(w);
+    sg_writer_end_section(w);
 }
 
-static void put_optim(sg_ckpt_writer *w, seqgen_optim *optim, const seqgen_model *model)
+static void put_optim(sg_section_writer *w, seqgen_optim *optim, const seqgen_model *model)
 {
     const seqgen_optim_config *cfg = sg_optim_config(optim);
     uint64_t steps = *sg_optim_step_count_ptr(optim);
-    sg_ckw_begin_section(w, SG_TAG_OPTIM, SG_CKPT_REQUIRED);
-    sg_ckw_u32(w, (uint32_t)cfg->kind);
-    sg_ckw_u64(w, steps);
+    sg_writer_begin_section(w, SG_TAG_OPTIM, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)cfg->kind);
+    sg_put_u64(w, steps);
     const double fields[] = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, cfg->weight_decay,
                              cfg->momentum, cfg->clip_norm};
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
-        sg_ckw_f64(w, fields[f]);
-    sg_ckw_end_section(w);
+        sg_put_f64(w, fields[f]);
+    sg_writer_end_section(w);
     const char *first = cfg->kind == SEQGEN_OPTIM_ADAM ? "exp_avg." : "momentum_buffer.";
     int has_first = cfg->kind == SEQGEN_OPTIM_ADAM || (cfg->momentum > 0.0 && steps > 0);
     for (int i = 0; has_first && i < seqgen_model_tensor_count(model); i++)
@@ -219,59 +219,59 @@ static void put_optim(sg_ckpt_writer *w, seqgen_optim *optim, const seqgen_model
         put_tensor(w, SG_TAG_MOMENT, "exp_avg_sq.", model, i, sg_optim_moment2(optim));
 }
 
-static void put_sched(sg_ckpt_writer *w, const seqgen_sched *sched)
+static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
 {
     seqgen_sched_config cfg;
     sg_sched_state s;
     seqgen_sched_get_config(sched, &cfg);
     sg_sched_get_state(sched, &s);
-    sg_ckw_begin_section(w, SG_TAG_SCHED, SG_CKPT_REQUIRED);
-    sg_ckw_u32(w, (uint32_t)cfg.kind);
-    sg_ckw_u32(w, (uint32_t)cfg.unit);
-    sg_ckw_f64(w, cfg.k);
-    sg_ckw_f64(w, cfg.c);
-    sg_ckw_f64(w, cfg.eps);
-    sg_ckw_u64(w, cfg.warmup);
-    sg_ckw_u64(w, s.position);
-    sg_ckw_u64(w, s.batches);
-    sg_ckw_u64(w, s.inputs);
-    sg_ckw_u64(w, s.forced);
-    sg_ckw_f64(w, s.p_weighted);
-    sg_ckw_f64(w, s.p_min);
-    sg_ckw_f64(w, s.p_max);
-    sg_ckw_end_section(w);
+    sg_writer_begin_section(w, SG_TAG_SCHED, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)cfg.kind);
+    sg_put_u32(w, (uint32_t)cfg.unit);
+    sg_put_f64(w, cfg.k);
+    sg_put_f64(w, cfg.c);
+    sg_put_f64(w, cfg.eps);
+    sg_put_u64(w, cfg.warmup);
+    sg_put_u64(w, s.position);
+    sg_put_u64(w, s.batches);
+    sg_put_u64(w, s.inputs);
+    sg_put_u64(w, s.forced);
+    sg_put_f64(w, s.p_weighted);
+    sg_put_f64(w, s.p_min);
+    sg_put_f64(w, s.p_max);
+    sg_writer_end_section(w);
 }
 
-static void put_iter(sg_ckpt_writer *w, const seqgen_batch_iter *batches)
+static void put_iter(sg_section_writer *w, const seqgen_batch_iter *batches)
 {
     sg_batch_iter_state s;
     sg_batch_iter_get_state(batches, &s);
-    sg_ckw_begin_section(w, SG_TAG_ITER, SG_CKPT_REQUIRED);
-    sg_ckw_u64(w, s.shuffle_seed);
-    sg_ckw_u64(w, s.binarize_seed);
-    sg_ckw_u64(w, s.epoch);
-    sg_ckw_u64(w, s.position);
-    sg_ckw_u64(w, s.count);
-    sg_ckw_end_section(w);
+    sg_writer_begin_section(w, SG_TAG_ITER, SG_CKPT_REQUIRED);
+    sg_put_u64(w, s.shuffle_seed);
+    sg_put_u64(w, s.binarize_seed);
+    sg_put_u64(w, s.epoch);
+    sg_put_u64(w, s.position);
+    sg_put_u64(w, s.count);
+    sg_writer_end_section(w);
 }
 
-static void put_info(sg_ckpt_writer *w)
+static void put_info(sg_section_writer *w)
 {
     static const char text[] = "libseqgen " SEQGEN_VERSION_STRING;
-    sg_ckw_begin_section(w, SG_TAG_INFO, 0); /* optional: readers may skip it */
-    sg_ckw_bytes(w, text, sizeof text - 1);
-    sg_ckw_end_section(w);
+    sg_writer_begin_section(w, SG_TAG_INFO, 0); /* optional: readers may skip it */
+    sg_put_bytes(w, text, sizeof text - 1);
+    sg_writer_end_section(w);
 }
 
-static void put_progress(sg_ckpt_writer *w, const seqgen_train_state *train)
+static void put_progress(sg_section_writer *w, const seqgen_train_state *train)
 {
-    sg_ckw_begin_section(w, SG_TAG_PROGRESS, SG_CKPT_REQUIRED);
-    sg_ckw_u64(w, train->epoch);
-    sg_ckw_u64(w, train->iteration);
-    sg_ckw_end_section(w);
+    sg_writer_begin_section(w, SG_TAG_PROGRESS, SG_CKPT_REQUIRED);
+    sg_put_u64(w, train->epoch);
+    sg_put_u64(w, train->iteration);
+    sg_writer_end_section(w);
 }
 
-int sg_ckpt_encode(sg_ckpt_writer *w, const seqgen_model *model, const seqgen_train_state *train)
+int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen_train_state *train)
 {
     size_t params = seqgen_model_param_count(model);
     if (train && train->optim && sg_optim_size(train->optim) != params)
@@ -289,13 +289,13 @@ int sg_ckpt_encode(sg_ckpt_writer *w, const seqgen_model *model, const seqgen_tr
         put_progress(w, train);
     }
     put_info(w);
-    return sg_ckw_finish(w);
+    return sg_writer_finish(w);
 }
 
 /* ---- Decoding the small sections ------------------------------------------------------------ */
 
 /* Prefixes the current detail with the section, for errors found by other modules' checks. */
-static int section_error(const sg_ckpt_section *section, int status)
+static int section_error(const sg_section *section, int status)
 {
     char tag[5], where[64];
     sg_tag_text(section->tag, tag);
@@ -311,26 +311,26 @@ static uint64_t param_count_of(uint64_t D, uint64_t H, uint64_t L)
     return gru + D * H + D;
 }
 
-static int decode_model(const sg_ckpt_section *section, sg_ckpt_contents *out)
+static int decode_model(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
-    uint32_t D = sg_ckc_u32(&c, "D"), H = sg_ckc_u32(&c, "H"), L = sg_ckc_u32(&c, "L");
-    uint32_t output = sg_ckc_u32(&c, "output kind");
-    uint64_t seed = sg_ckc_u64(&c, "seed");
-    uint32_t threads = sg_ckc_u32(&c, "threads");
-    if (sg_ckc_end(&c))
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    uint32_t D = sg_get_u32(&c, "D"), H = sg_get_u32(&c, "H"), L = sg_get_u32(&c, "L");
+    uint32_t output = sg_get_u32(&c, "output kind");
+    uint64_t seed = sg_get_u64(&c, "seed");
+    uint32_t threads = sg_get_u32(&c, "threads");
+    if (sg_reader_end(&c))
         return c.status;
     if (D < 1 || D > MAX_MODEL_DIM || H < 1 || H > MAX_MODEL_DIM || L < 1 || L > MAX_MODEL_DIM)
-        return sg_ckc_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u: each must be in [1, %u]",
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u: each must be in [1, %u]",
                            D, H, L, MAX_MODEL_DIM);
     if (output != OUTPUT_SIGMOID)
-        return sg_ckc_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
     if (threads > 1024)
-        return sg_ckc_fail(&c, SEQGEN_ERANGE, "threads = %u, more than 1024", threads);
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "threads = %u, more than 1024", threads);
     uint64_t count = param_count_of(D, H, L);
     if (count > out->file->size / 4)
-        return sg_ckc_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "
+        return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "
                            "but the whole file is only %zu bytes", D, H, L,
                            (unsigned long long)count, out->file->size);
     out->model = (seqgen_model_config){.pixels_per_step = (int)D, .hidden = (int)H,
@@ -339,58 +339,58 @@ static int decode_model(const sg_ckpt_section *section, sg_ckpt_contents *out)
     return SEQGEN_OK;
 }
 
-static int decode_rngs(const sg_ckpt_section *section, sg_ckpt_contents *out)
+static int decode_rngs(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
-    uint32_t count = sg_ckc_u32(&c, "generator count");
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    uint32_t count = sg_get_u32(&c, "generator count");
     int has_mix = 0;
     for (uint32_t g = 0; g < count && c.status == SEQGEN_OK; g++) {
         char name[SG_CKPT_MAX_NAME + 1];
-        sg_ckc_name(&c, name, "generator name");
+        sg_get_name(&c, name, "generator name");
         sg_rng rng;
-        rng.state = sg_ckc_u64(&c, "generator state");
-        rng.inc = sg_ckc_u64(&c, "generator increment");
+        rng.state = sg_get_u64(&c, "generator state");
+        rng.inc = sg_get_u64(&c, "generator increment");
         if (c.status)
             break;
         if (!(rng.inc & 1))
-            return sg_ckc_fail(&c, SEQGEN_ERANGE, "generator '%s' has an even increment", name);
+            return sg_reader_fail(&c, SEQGEN_ERANGE, "generator '%s' has an even increment", name);
         int *seen = strcmp(name, "model.mix") == 0    ? &has_mix
                     : strcmp(name, "model.init") == 0 ? &out->has_init_rng
                                                       : NULL;
         if (!seen)
-            return sg_ckc_fail(&c, SEQGEN_EFORMAT, "unknown generator '%s'", name);
+            return sg_reader_fail(&c, SEQGEN_EFORMAT, "unknown generator '%s'", name);
         if (*seen)
-            return sg_ckc_fail(&c, SEQGEN_EFORMAT, "generator '%s' appears twice", name);
+            return sg_reader_fail(&c, SEQGEN_EFORMAT, "generator '%s' appears twice", name);
         *seen = 1;
         *(seen == &has_mix ? &out->mix_rng : &out->init_rng) = rng;
     }
-    if (sg_ckc_end(&c))
+    if (sg_reader_end(&c))
         return c.status;
     if (!has_mix)
-        return sg_ckc_fail(&c, SEQGEN_EFORMAT, "generator 'model.mix' is missing");
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "generator 'model.mix' is missing");
     out->has_rngs = 1;
     return SEQGEN_OK;
 }
 
-static int decode_optim(const sg_ckpt_section *section, sg_ckpt_contents *out)
+static int decode_optim(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
+    sg_section_reader c;
+    sg_reader_init(&c, section);
     seqgen_optim_config *cfg = &out->optim;
-    uint32_t kind = sg_ckc_u32(&c, "kind");
-    out->optim_steps = sg_ckc_u64(&c, "step");
-    cfg->lr = sg_ckc_f64(&c, "lr");
-    cfg->beta1 = sg_ckc_f64(&c, "beta1");
-    cfg->beta2 = sg_ckc_f64(&c, "beta2");
-    cfg->eps = sg_ckc_f64(&c, "eps");
-    cfg->weight_decay = sg_ckc_f64(&c, "weight_decay");
-    cfg->momentum = sg_ckc_f64(&c, "momentum");
-    cfg->clip_norm = sg_ckc_f64(&c, "clip_norm");
-    if (sg_ckc_end(&c))
+    uint32_t kind = sg_get_u32(&c, "kind");
+    out->optim_steps = sg_get_u64(&c, "step");
+    cfg->lr = sg_get_f64(&c, "lr");
+    cfg->beta1 = sg_get_f64(&c, "beta1");
+    cfg->beta2 = sg_get_f64(&c, "beta2");
+    cfg->eps = sg_get_f64(&c, "eps");
+    cfg->weight_decay = sg_get_f64(&c, "weight_decay");
+    cfg->momentum = sg_get_f64(&c, "momentum");
+    cfg->clip_norm = sg_get_f64(&c, "clip_norm");
+    if (sg_reader_end(&c))
         return c.status;
     if (kind != SEQGEN_OPTIM_ADAM && kind != SEQGEN_OPTIM_SGD)
-        return sg_ckc_fail(&c, SEQGEN_ERANGE, "optimiser kind %u is unknown", kind);
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "optimiser kind %u is unknown", kind);
     cfg->kind = (seqgen_optim_kind)kind;
     if (sg_optim_check_config(cfg))
         return section_error(section, SEQGEN_ERANGE);
@@ -398,28 +398,28 @@ static int decode_optim(const sg_ckpt_section *section, sg_ckpt_contents *out)
     return SEQGEN_OK;
 }
 
-static int decode_sched(const sg_ckpt_section *section, sg_ckpt_contents *out)
+static int decode_sched(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
+    sg_section_reader c;
+    sg_reader_init(&c, section);
     seqgen_sched_config *cfg = &out->sched;
     sg_sched_state *s = &out->sched_state;
-    uint32_t kind = sg_ckc_u32(&c, "kind"), unit = sg_ckc_u32(&c, "unit");
-    cfg->k = sg_ckc_f64(&c, "k");
-    cfg->c = sg_ckc_f64(&c, "c");
-    cfg->eps = sg_ckc_f64(&c, "eps");
-    cfg->warmup = sg_ckc_u64(&c, "warmup");
-    s->position = sg_ckc_u64(&c, "position");
-    s->batches = sg_ckc_u64(&c, "batches");
-    s->inputs = sg_ckc_u64(&c, "inputs");
-    s->forced = sg_ckc_u64(&c, "forced");
-    s->p_weighted = sg_ckc_f64(&c, "p_weighted");
-    s->p_min = sg_ckc_f64(&c, "p_min");
-    s->p_max = sg_ckc_f64(&c, "p_max");
-    if (sg_ckc_end(&c))
+    uint32_t kind = sg_get_u32(&c, "kind"), unit = sg_get_u32(&c, "unit");
+    cfg->k = sg_get_f64(&c, "k");
+    cfg->c = sg_get_f64(&c, "c");
+    cfg->eps = sg_get_f64(&c, "eps");
+    cfg->warmup = sg_get_u64(&c, "warmup");
+    s->position = sg_get_u64(&c, "position");
+    s->batches = sg_get_u64(&c, "batches");
+    s->inputs = sg_get_u64(&c, "inputs");
+    s->forced = sg_get_u64(&c, "forced");
+    s->p_weighted = sg_get_f64(&c, "p_weighted");
+    s->p_min = sg_get_f64(&c, "p_min");
+    s->p_max = sg_get_f64(&c, "p_max");
+    if (sg_reader_end(&c))
         return c.status;
     if (kind > SEQGEN_SCHED_INVERSE_SIGMOID || unit > SEQGEN_SCHED_PER_EPOCH)
-        return sg_ckc_fail(&c, SEQGEN_ERANGE, "schedule kind %u or unit %u is unknown", kind,
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "schedule kind %u or unit %u is unknown", kind,
                            unit);
     cfg->kind = (seqgen_sched_kind)kind;
     cfg->unit = (seqgen_sched_unit)unit;
@@ -429,38 +429,38 @@ static int decode_sched(const sg_ckpt_section *section, sg_ckpt_contents *out)
     return SEQGEN_OK;
 }
 
-static int decode_iter(const sg_ckpt_section *section, sg_ckpt_contents *out)
+static int decode_iter(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
+    sg_section_reader c;
+    sg_reader_init(&c, section);
     sg_batch_iter_state *s = &out->iter;
-    s->shuffle_seed = sg_ckc_u64(&c, "shuffle_seed");
-    s->binarize_seed = sg_ckc_u64(&c, "binarize_seed");
-    s->epoch = sg_ckc_u64(&c, "epoch");
-    s->position = sg_ckc_u64(&c, "position");
-    s->count = sg_ckc_u64(&c, "count");
-    if (sg_ckc_end(&c))
+    s->shuffle_seed = sg_get_u64(&c, "shuffle_seed");
+    s->binarize_seed = sg_get_u64(&c, "binarize_seed");
+    s->epoch = sg_get_u64(&c, "epoch");
+    s->position = sg_get_u64(&c, "position");
+    s->count = sg_get_u64(&c, "count");
+    if (sg_reader_end(&c))
         return c.status;
     if (s->position > s->count)
-        return sg_ckc_fail(&c, SEQGEN_ERANGE, "position %llu is beyond the %llu images",
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "position %llu is beyond the %llu images",
                            (unsigned long long)s->position, (unsigned long long)s->count);
     out->has_iter = 1;
     return SEQGEN_OK;
 }
 
-static int decode_progress(const sg_ckpt_section *section, sg_ckpt_contents *out)
+static int decode_progress(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_ckpt_cursor c;
-    sg_ckc_init(&c, section);
-    out->epoch = sg_ckc_u64(&c, "epoch");
-    out->iteration = sg_ckc_u64(&c, "iteration");
-    if (sg_ckc_end(&c))
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    out->epoch = sg_get_u64(&c, "epoch");
+    out->iteration = sg_get_u64(&c, "iteration");
+    if (sg_reader_end(&c))
         return c.status;
     out->has_progress = 1;
     return SEQGEN_OK;
 }
 
-typedef int (*section_decoder)(const sg_ckpt_section *, sg_ckpt_contents *);
+typedef int (*section_decoder)(const sg_section *, sg_ckpt_contents *);
 
 /* The sections that appear at most once, with their decoders (MODL exactly once). */
 static const struct {
@@ -474,10 +474,10 @@ static const struct {
 #define SINGLE_COUNT (sizeof single_sections / sizeof single_sections[0])
 
 /* Checks the tags: known singletons at most once, MODL once, unknown required ones refused. */
-static int check_tags(const sg_ckpt_file *file, int seen[SINGLE_COUNT], int *moments)
+static int check_tags(const sg_section_file *file, int seen[SINGLE_COUNT], int *moments)
 {
     for (uint32_t s = 0; s < file->count; s++) {
-        const sg_ckpt_section *section = &file->sections[s];
+        const sg_section *section = &file->sections[s];
         char tag[5];
         sg_tag_text(section->tag, tag);
         size_t k = 0;
@@ -498,7 +498,7 @@ static int check_tags(const sg_ckpt_file *file, int seen[SINGLE_COUNT], int *mom
     return SEQGEN_OK;
 }
 
-int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents)
+int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents)
 {
     sg_ckpt_contents out;
     memset(&out, 0, sizeof out);
@@ -522,11 +522,11 @@ int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents)
 typedef int (*tensor_target)(const tensor_view *t, void *ctx, tensor_dest *dest);
 
 /* Stores every section with `tag` where `target` says. */
-static int store_tensors(const sg_ckpt_file *file, uint32_t tag, const seqgen_model *model,
+static int store_tensors(const sg_section_file *file, uint32_t tag, const seqgen_model *model,
                          tensor_target target, void *ctx)
 {
     for (uint32_t s = 0; s < file->count; s++) {
-        const sg_ckpt_section *section = &file->sections[s];
+        const sg_section *section = &file->sections[s];
         if (section->tag != tag)
             continue;
         tensor_view t;
@@ -535,9 +535,9 @@ static int store_tensors(const sg_ckpt_file *file, uint32_t tag, const seqgen_mo
             return status;
         tensor_dest dest = {NULL, NULL, t.name, 0};
         if (!target(&t, ctx, &dest)) {
-            sg_ckpt_cursor c;
-            sg_ckc_init(&c, section);
-            return sg_ckc_fail(&c, SEQGEN_EFORMAT, "tensor '%s' does not belong here", t.name);
+            sg_section_reader c;
+            sg_reader_init(&c, section);
+            return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' does not belong here", t.name);
         }
         if ((status = store_tensor(section, &t, model, &dest)))
             return status;
@@ -562,7 +562,7 @@ static int target_params(const tensor_view *t, void *ctx, tensor_dest *dest)
 int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out)
 {
     seqgen_model *model = NULL;
-    const sg_ckpt_section *modl = NULL;
+    const sg_section *modl = NULL;
     for (uint32_t s = 0; !modl; s++)
         if (contents->file->sections[s].tag == SG_TAG_MODEL)
             modl = &contents->file->sections[s];
