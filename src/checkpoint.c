@@ -26,9 +26,11 @@ static int check_finite(const char *path, const seqgen_model *model, const seqge
                                          "optimiser second moment"};
     size_t n = seqgen_model_param_count(model);
     const float *values[3] = {sg_model_params_const(model), NULL, NULL};
-    if (train && train->optim && sg_optim_size(train->optim) == n) {
-        values[1] = sg_optim_moment1(train->optim);
-        values[2] = sg_optim_moment2(train->optim);
+    if (train && train->optim) {
+        sg_optim_state optim;
+        sg_optim_get_state(train->optim, &optim);
+        if (optim.size == n)
+            values[1] = optim.moment1, values[2] = optim.moment2;
     }
     for (int k = 0; k < 3; k++) {
         size_t bad = values[k] ? first_non_finite(values[k], n) : n;
@@ -133,10 +135,14 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
     }
     if (train->optim && !c->has_optim)
         return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");
-    if (train->optim && sg_optim_size(train->optim) != c->param_count)
-        return sg_error(SEQGEN_EMISMATCH, "the optimiser was made for %zu parameters, the "
-                        "checkpoint's model has %llu", sg_optim_size(train->optim),
-                        (unsigned long long)c->param_count);
+    if (train->optim) {
+        sg_optim_state have;
+        sg_optim_get_state(train->optim, &have);
+        if (have.size != c->param_count)
+            return sg_error(SEQGEN_EMISMATCH, "the optimiser was made for %zu parameters, the "
+                            "checkpoint's model has %llu", have.size,
+                            (unsigned long long)c->param_count);
+    }
     if (train->sched && !c->has_sched)
         return sg_error(SEQGEN_EMISMATCH, "a schedule was given but the checkpoint holds none");
     if (train->batches) {
@@ -196,11 +202,10 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
         s->model = NULL;
     }
     if (s->optim && train->optim) {
-        size_t n = sg_optim_size(s->optim);
-        memcpy(sg_optim_moment1(train->optim), sg_optim_moment1(s->optim), n * sizeof(float));
-        memcpy(sg_optim_moment2(train->optim), sg_optim_moment2(s->optim), n * sizeof(float));
-        *sg_optim_step_count_ptr(train->optim) = c->optim_steps;
-        *sg_optim_config(train->optim) = c->optim;
+        sg_optim_state saved;
+        sg_optim_get_state(s->optim, &saved);
+        if (sg_optim_restore(train->optim, &saved) != SEQGEN_OK)
+            return; /* unreachable: the size and settings were checked before */
     } else if (s->optim) {
         train->optim = s->optim;
         s->optim = NULL;

@@ -199,24 +199,25 @@ static void put_rngs(sg_section_writer *w, const seqgen_model *model)
     sg_writer_end_section(w);
 }
 
-static void put_optim(sg_section_writer *w, seqgen_optim *optim, const seqgen_model *model)
+static void put_optim(sg_section_writer *w, const seqgen_optim *optim, const seqgen_model *model)
 {
-    const seqgen_optim_config *cfg = sg_optim_config(optim);
-    uint64_t steps = *sg_optim_step_count_ptr(optim);
+    sg_optim_state st;
+    sg_optim_get_state(optim, &st);
+    const seqgen_optim_config *cfg = &st.cfg;
     sg_writer_begin_section(w, SG_TAG_OPTIM, SG_CKPT_REQUIRED);
     sg_put_u32(w, (uint32_t)cfg->kind);
-    sg_put_u64(w, steps);
+    sg_put_u64(w, st.steps);
     const double fields[] = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, cfg->weight_decay,
                              cfg->momentum, cfg->clip_norm};
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
         sg_put_f64(w, fields[f]);
     sg_writer_end_section(w);
     const char *first = cfg->kind == SEQGEN_OPTIM_ADAM ? "exp_avg." : "momentum_buffer.";
-    int has_first = cfg->kind == SEQGEN_OPTIM_ADAM || (cfg->momentum > 0.0 && steps > 0);
+    int has_first = cfg->kind == SEQGEN_OPTIM_ADAM || (cfg->momentum > 0.0 && st.steps > 0);
     for (int i = 0; has_first && i < seqgen_model_tensor_count(model); i++)
-        put_tensor(w, SG_TAG_MOMENT, first, model, i, sg_optim_moment1(optim));
+        put_tensor(w, SG_TAG_MOMENT, first, model, i, st.moment1);
     for (int i = 0; cfg->kind == SEQGEN_OPTIM_ADAM && i < seqgen_model_tensor_count(model); i++)
-        put_tensor(w, SG_TAG_MOMENT, "exp_avg_sq.", model, i, sg_optim_moment2(optim));
+        put_tensor(w, SG_TAG_MOMENT, "exp_avg_sq.", model, i, st.moment2);
 }
 
 static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
@@ -274,9 +275,12 @@ static void put_progress(sg_section_writer *w, const seqgen_train_state *train)
 int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen_train_state *train)
 {
     size_t params = seqgen_model_param_count(model);
-    if (train && train->optim && sg_optim_size(train->optim) != params)
+    sg_optim_state optim = {.size = params};
+    if (train && train->optim)
+        sg_optim_get_state(train->optim, &optim);
+    if (optim.size != params)
         return sg_error(SEQGEN_EINVAL, "the optimiser was made for a model of %zu parameters, "
-                        "not this one's %zu", sg_optim_size(train->optim), params);
+                        "not this one's %zu", optim.size, params);
     put_model(w, model);
     put_rngs(w, model);
     if (train) {
@@ -647,20 +651,24 @@ int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *mo
     int status = seqgen_optim_create(&optim, model, &contents->optim);
     if (status)
         return status;
-    size_t tensors = (size_t)seqgen_model_tensor_count(model);
+    size_t n = seqgen_model_param_count(model), tensors = (size_t)seqgen_model_tensor_count(model);
+    float *moments = sg_calloc(2 * n, sizeof *moments); /* zero: what the file may leave out */
     unsigned char *seen = sg_calloc(2 * tensors, 1);
-    moments_target target = {contents->optim.kind, sg_optim_moment1(optim),
-                             sg_optim_moment2(optim), seen, seen + tensors};
-    status = seen ? store_tensors(contents->file, SG_TAG_MOMENT, model, target_moment, &target)
-                  : sg_error(SEQGEN_ENOMEM, "out of memory");
+    moments_target target = {contents->optim.kind, moments, moments + n, seen, seen + tensors};
+    status = seen && moments
+                 ? store_tensors(contents->file, SG_TAG_MOMENT, model, target_moment, &target)
+                 : sg_error(SEQGEN_ENOMEM, "out of memory");
     if (status == SEQGEN_OK)
         status = check_moments(contents, model, &target);
+    sg_optim_state state = {contents->optim, contents->optim_steps, n, moments, moments + n};
+    if (status == SEQGEN_OK)
+        status = sg_optim_restore(optim, &state);
     free(seen);
+    free(moments);
     if (status) {
         seqgen_optim_free(optim);
         return status;
     }
-    *sg_optim_step_count_ptr(optim) = contents->optim_steps;
     *out = optim;
     return SEQGEN_OK;
 }

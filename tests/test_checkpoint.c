@@ -486,16 +486,20 @@ static void library_file_follows_the_spec(void **state)
 
 static void assert_same_optim(seqgen_optim *a, seqgen_optim *b)
 {
-    size_t n = sg_optim_size(a);
-    assert_int_equal(n, sg_optim_size(b));
-    const seqgen_optim_config *ca = sg_optim_config(a), *cb = sg_optim_config(b);
+    sg_optim_state sa, sb;
+    sg_optim_get_state(a, &sa);
+    sg_optim_get_state(b, &sb);
+    size_t n = sa.size;
+    assert_int_equal(n, sb.size);
+    const seqgen_optim_config *ca = &sa.cfg, *cb = &sb.cfg;
     assert_int_equal(ca->kind, cb->kind); /* field by field: the struct has padding */
     assert_true(ca->lr == cb->lr && ca->beta1 == cb->beta1 && ca->beta2 == cb->beta2);
     assert_true(ca->eps == cb->eps && ca->weight_decay == cb->weight_decay);
     assert_true(ca->momentum == cb->momentum && ca->clip_norm == cb->clip_norm);
+    assert_int_equal(sa.steps, sb.steps);
     assert_int_equal(seqgen_optim_step_count(a), seqgen_optim_step_count(b));
-    assert_memory_equal(sg_optim_moment1(a), sg_optim_moment1(b), n * sizeof(float));
-    assert_memory_equal(sg_optim_moment2(a), sg_optim_moment2(b), n * sizeof(float));
+    assert_memory_equal(sa.moment1, sb.moment1, n * sizeof(float));
+    assert_memory_equal(sa.moment2, sb.moment2, n * sizeof(float));
 }
 
 static void assert_same_sched(seqgen_sched *a, seqgen_sched *b)
