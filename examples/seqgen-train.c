@@ -441,6 +441,12 @@ static int trim_results(const run *r)
     return failed || rename(tmp, r->csv) != 0 ? -1 : 0;
 }
 
+/* p of the next batch: the schedule's position is the training state's counters. */
+static double current_p(const run *r)
+{
+    return seqgen_sched_p(r->state.sched, r->state.iteration, r->state.epoch);
+}
+
 static int resume(run *r)
 {
     int status = seqgen_checkpoint_load_training(r->ckpt, &r->model, &r->state);
@@ -474,12 +480,23 @@ static int save(const run *r)
     return cli_fail(PROG, what, status);
 }
 
-/* What an epoch measured. */
+/* What an epoch measured: training (from each batch's seqgen_train_stats) and evaluation. */
 typedef struct epoch_result {
     double seconds, loss_sum, images, eval_seconds;
-    seqgen_sched_summary sched;
+    double p_weighted;        /* sum over batches of p times the batch's mixable inputs */
+    uint64_t mixable, forced; /* inputs that could be fed back, and those teacher-forced */
+    double p_mean;            /* p_weighted / mixable: the expected teacher-forced fraction */
+    double forced_fraction;   /* forced / mixable: the fraction actually teacher-forced */
     seqgen_eval_results eval;
 } epoch_result;
+
+/* The epoch's teacher-forcing summary, before the epoch counter moves: with no mixable input
+ * (no batch run since a resume), p is the current one and the fraction 0. */
+static void summarise_teacher_forcing(const run *r, epoch_result *e)
+{
+    e->p_mean = e->mixable ? e->p_weighted / (double)e->mixable : current_p(r);
+    e->forced_fraction = e->mixable ? (double)e->forced / (double)e->mixable : 0.0;
+}
 
 /* Test loss and completion metrics of the model, with evaluation's own generator. */
 static int evaluate(run *r, epoch_result *e)
@@ -527,7 +544,7 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
     bar[30] = '\0';
     printf("\repoch %llu/%d [%s] %3.0f%% loss %.4f p %.3f %.0f img/s ETA %s\033[K",
            (unsigned long long)r->state.epoch + 1, r->s.epochs, bar, 100.0 * done / total,
-           e->loss_sum / (e->images + 1e-300), seqgen_sched_p(r->state.sched), rate, eta);
+           e->loss_sum / (e->images + 1e-300), current_p(r), rate, eta);
     fflush(stdout);
 }
 
@@ -544,7 +561,7 @@ static int append_row(const run *r, const epoch_result *e)
                    "digit_kept_truth,digit_kept_blank\n");
     fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
-            e->seconds, e->sched.p_mean, e->sched.forced_fraction,
+            e->seconds, e->p_mean, e->forced_fraction,
             e->loss_sum / (e->images + 1e-300), e->eval.mse, e->eval.nll_nats,
             e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
             e->eval_seconds, e->eval.digit_kept_truth, e->eval.digit_kept_blank);
@@ -560,12 +577,10 @@ static int append_row(const run *r, const epoch_result *e)
 /* One training batch; a non-finite loss or gradient stops the run before anything is saved. */
 static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
 {
-    r->opts.teacher_prob = seqgen_sched_p(r->state.sched);
+    r->opts.teacher_prob = current_p(r);
     seqgen_train_stats st;
     int status = seqgen_model_train_sequences(r->model, x, (int)n, (int)r->steps, &r->opts, NULL,
                                               &st);
-    if (status == SEQGEN_OK)
-        status = seqgen_sched_record_batch(r->state.sched, st.teacher_forced, st.mixable);
     if (status == SEQGEN_OK)
         status = seqgen_optim_step(r->state.optim, r->model);
     if (status != SEQGEN_OK) {
@@ -576,8 +591,10 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
                  status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
         return cli_fail(PROG, what, status);
     }
-    seqgen_sched_on_batch(r->state.sched);
     r->state.iteration++;
+    e->p_weighted += r->opts.teacher_prob * (double)st.mixable;
+    e->mixable += st.mixable;
+    e->forced += st.teacher_forced;
     e->loss_sum += st.loss * (double)n;
     e->images += (double)n;
     return 0;
@@ -590,7 +607,7 @@ static void print_epoch(const run *r, const epoch_result *e)
     printf("%sepoch %llu/%d  iter %llu  loss %.5f  p %.3f  test mse %.5f  nll %.2f  "
            "pixel err %.4f  kept %.3f  %.0f img/s  %.1f s\n", r->tty ? "\r\033[K" : "",
            (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
-           e->loss_sum / (e->images + 1e-300), e->sched.p_mean, e->eval.mse, e->eval.nll_nats,
+           e->loss_sum / (e->images + 1e-300), e->p_mean, e->eval.mse, e->eval.nll_nats,
            e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
            e->seconds + e->eval_seconds);
     fflush(stdout);
@@ -622,8 +639,7 @@ static int train(run *r)
         if (status != SEQGEN_DONE)
             return cli_fail(PROG, "batch", status);
         e.seconds = cli_now() - t0;
-        seqgen_sched_epoch_summary(r->state.sched, &e.sched);
-        seqgen_sched_on_epoch(r->state.sched);
+        summarise_teacher_forcing(r, &e);
         r->state.epoch++;
         if ((rc = evaluate(r, &e)) != 0 || (rc = append_row(r, &e)) != 0 || (rc = save(r)) != 0)
             return rc;

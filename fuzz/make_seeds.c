@@ -158,7 +158,6 @@ static void checkpoint_seeds(void)
             seqgen_model_train_sequences(model, x, (int)count, 4, &opts, NULL, NULL) != SEQGEN_OK ||
             seqgen_optim_step(train.optim, model) != SEQGEN_OK)
             die("training step");
-        seqgen_sched_on_batch(train.sched);
         train.iteration++;
     }
     if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)

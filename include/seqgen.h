@@ -828,7 +828,10 @@ SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
  * Scheduled sampling (S. Bengio, O. Vinyals, N. Jaitly, N. Shazeer, "Scheduled Sampling for
  * Sequence Prediction with Recurrent Neural Networks", NeurIPS 2015) trains on a mix of true
  * inputs (probability p_i) and the model's own previous outputs (probability 1 - p_i), with p_i
- * decaying from 1 as training goes on. A ::seqgen_sched holds one schedule and its position i.
+ * decaying from 1 as training goes on. A ::seqgen_sched holds one schedule: p_i is a pure function
+ * of its configuration and the position i, which the caller's training state gives (the
+ * iteration and epoch counters of ::seqgen_train_state): the schedule itself has no position,
+ * no events and nothing to save but its configuration.
  *
  * Schedules, with f the decay below, W the warm-up and eps the floor:
  * - ::SEQGEN_SCHED_CONSTANT:        f(j) = k                      (0 <= k <= 1; eps unused)
@@ -840,13 +843,10 @@ SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
  * the whole schedule by W units, so the decay starts at f(0) at i = W. (f(0) is k for the
  * linear schedule, 1 for the exponential one and k / (k + 1) for the inverse sigmoid.)
  *
- * The unit of i is a batch or an epoch (::seqgen_sched_unit). A training loop calls
- * seqgen_sched_on_batch() after every batch and seqgen_sched_on_epoch() after every epoch;
- * only the event of the configured unit moves i, so the loop needs no knowledge of the unit.
- *
- * Each epoch, the loop may also record what each batch actually did
- * (seqgen_sched_record_batch()) and read a summary (seqgen_sched_epoch_summary()): the p used
- * and the fraction of inputs that were actually teacher-forced.
+ * The unit of i is a batch or an epoch (::seqgen_sched_unit): i is the number of batches the
+ * training loop has completed before the current one (seqgen_train_state::iteration), or the
+ * number of epochs it has completed (seqgen_train_state::epoch). What a batch actually did
+ * (the fraction of inputs teacher-forced) is in its ::seqgen_train_stats.
  * @{
  */
 
@@ -892,7 +892,7 @@ typedef struct seqgen_sched_config {
 SEQGEN_API seqgen_sched_config seqgen_sched_config_default(seqgen_sched_kind kind);
 
 /**
- * @brief Creates a schedule at position i = 0.
+ * @brief Creates a schedule.
  * @param[out] out Receives the new handle; unchanged on failure.
  * @param cfg The parameters, copied. Checked: a known kind and unit; finite k, c, eps;
  *        eps in [0, 1]; 0 <= k <= 1 for constant and linear; c >= 0 for linear; 0 < k < 1 for
@@ -914,81 +914,16 @@ SEQGEN_API void seqgen_sched_free(seqgen_sched *sched);
 SEQGEN_API void seqgen_sched_get_config(const seqgen_sched *sched, seqgen_sched_config *cfg);
 
 /**
- * @brief The teacher-forcing probability at any position i (formulas in @ref sched).
- * @param sched The handle; its own position is not used.
- * @param i The position, in the schedule's unit.
+ * @brief The teacher-forcing probability p_i of the next training batch (formulas in @ref sched).
+ *
+ * Typical use: `opts.teacher_prob = seqgen_sched_p(sched, train.iteration, train.epoch);`
+ * before the batch, with the counters of the batches and epochs completed so far.
+ * @param sched The handle.
+ * @param iteration Batches completed so far: i for a ::SEQGEN_SCHED_PER_BATCH schedule.
+ * @param epoch Epochs completed so far: i for a ::SEQGEN_SCHED_PER_EPOCH schedule.
  * @return p_i, in [0, 1]; NaN if @p sched is NULL.
  */
-SEQGEN_API double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i);
-
-/**
- * @brief The teacher-forcing probability at the current position.
- * @param sched The handle.
- * @return seqgen_sched_p_at(sched, seqgen_sched_position(sched)); NaN if @p sched is NULL.
- */
-SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched);
-
-/**
- * @brief The current position i, in the schedule's unit.
- * @param sched The handle.
- * @return The number of batches or epochs counted so far (plus any seqgen_sched_set_position()).
- */
-SEQGEN_API uint64_t seqgen_sched_position(const seqgen_sched *sched);
-
-/**
- * @brief Moves the schedule to position i (e.g. to resume a run without a checkpoint).
- * @param sched The handle.
- * @param i The new position, in the schedule's unit.
- */
-SEQGEN_API void seqgen_sched_set_position(seqgen_sched *sched, uint64_t i);
-
-/**
- * @brief Event: one training batch is done. Advances i by one if the unit is a batch.
- * @param sched The handle.
- */
-SEQGEN_API void seqgen_sched_on_batch(seqgen_sched *sched);
-
-/**
- * @brief Event: one epoch is done. Advances i by one if the unit is an epoch, and starts a new
- *        epoch summary (read the old one with seqgen_sched_epoch_summary() before this call).
- * @param sched The handle.
- */
-SEQGEN_API void seqgen_sched_on_epoch(seqgen_sched *sched);
-
-/**
- * @brief Records what one batch of the current epoch did, for seqgen_sched_epoch_summary().
- *
- * Call it after the batch's forward pass and before seqgen_sched_on_batch(): the p recorded is
- * the current seqgen_sched_p().
- * @param sched The handle.
- * @param forced How many inputs of the batch were the true pixels.
- * @param inputs How many inputs could have been mixed (teacher-forced or fed back).
- * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if @p sched is NULL, forced > inputs or a total would
- *         overflow.
- */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced,
-                                                          uint64_t inputs);
-
-/** What the batches recorded since the last seqgen_sched_on_epoch() did. */
-typedef struct seqgen_sched_summary {
-    uint64_t batches;       /**< Batches recorded. */
-    uint64_t inputs;        /**< Mixable inputs over those batches. */
-    uint64_t forced;        /**< Of those, the ones that were teacher-forced. */
-    double p_mean;          /**< Mean p, weighted by each batch's inputs: the expected fraction. */
-    double p_min;           /**< Smallest p used. */
-    double p_max;           /**< Largest p used. */
-    double forced_fraction; /**< forced / inputs: the fraction actually teacher-forced. */
-} seqgen_sched_summary;
-
-/**
- * @brief Summarises the current epoch's recorded batches.
- *
- * With no input recorded, p_mean, p_min and p_max are the current p and forced_fraction is 0.
- * @param sched The handle.
- * @param[out] summary Receives the summary.
- */
-SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
-                                           seqgen_sched_summary *summary);
+SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, uint64_t epoch);
 
 /** @} */
 
@@ -1193,7 +1128,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  */
 typedef struct seqgen_train_state {
     seqgen_optim *optim;        /**< Optimiser: kind, settings, moments, step count. */
-    seqgen_sched *sched;        /**< Schedule: kind, parameters, position, epoch summary. */
+    seqgen_sched *sched;        /**< Schedule: kind and parameters (its position is the counters). */
     seqgen_batch_iter *batches; /**< Training batches: seeds, epoch, position in the epoch. */
     uint64_t epoch;             /**< Epochs the training loop has completed. */
     uint64_t iteration;         /**< Batches the training loop has completed, in total. */
@@ -1212,7 +1147,6 @@ typedef struct seqgen_checkpoint_info {
     uint64_t optim_steps;       /**< Its step count, if saved. */
     int has_sched;              /**< 1 if the schedule is saved. */
     seqgen_sched_config sched;  /**< Its parameters, if saved. */
-    uint64_t sched_position;    /**< Its position i, if saved. */
     int has_batches;            /**< 1 if the batch iterator's position is saved. */
     uint64_t batches_epoch;     /**< Its epoch, if saved. */
     uint64_t batches_position;  /**< Its position in that epoch, if saved. */

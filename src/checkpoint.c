@@ -108,7 +108,6 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
     i.optim_steps = c.optim_steps;
     i.has_sched = c.has_sched;
     i.sched = c.sched;
-    i.sched_position = c.sched_state.position;
     i.has_batches = c.has_iter;
     i.batches_epoch = c.iter.epoch;
     i.batches_position = c.iter.position;
@@ -180,8 +179,6 @@ static int stage(const sg_ckpt_contents *c, staged *s)
         status = sg_ckpt_build_optim(c, s->model, &s->optim);
     if (status == SEQGEN_OK && c->has_sched) {
         status = seqgen_sched_create(&s->sched, &c->sched);
-        if (status == SEQGEN_OK)
-            status = sg_sched_restore(s->sched, &c->sched, &c->sched_state);
     }
     return status;
 }
@@ -211,7 +208,7 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
         s->optim = NULL;
     }
     if (s->sched && train->sched) {
-        if (sg_sched_restore(train->sched, &c->sched, &c->sched_state) != SEQGEN_OK)
+        if (sg_sched_set_config(train->sched, &c->sched) != SEQGEN_OK)
             return; /* unreachable: the same values were accepted when staged */
     } else if (s->sched) {
         train->sched = s->sched;

@@ -32,7 +32,6 @@ typedef struct sg_ckpt_contents {
     uint64_t optim_steps;
     int has_sched;
     seqgen_sched_config sched;
-    sg_sched_state sched_state;
     int has_iter;
     sg_batch_iter_state iter;
     int has_progress;

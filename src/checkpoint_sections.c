@@ -223,9 +223,7 @@ static void put_optim(sg_section_writer *w, const seqgen_optim *optim, const seq
 static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
 {
     seqgen_sched_config cfg;
-    sg_sched_state s;
     seqgen_sched_get_config(sched, &cfg);
-    sg_sched_get_state(sched, &s);
     sg_writer_begin_section(w, SG_TAG_SCHED, SG_CKPT_REQUIRED);
     sg_put_u32(w, (uint32_t)cfg.kind);
     sg_put_u32(w, (uint32_t)cfg.unit);
@@ -233,13 +231,6 @@ static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
     sg_put_f64(w, cfg.c);
     sg_put_f64(w, cfg.eps);
     sg_put_u64(w, cfg.warmup);
-    sg_put_u64(w, s.position);
-    sg_put_u64(w, s.batches);
-    sg_put_u64(w, s.inputs);
-    sg_put_u64(w, s.forced);
-    sg_put_f64(w, s.p_weighted);
-    sg_put_f64(w, s.p_min);
-    sg_put_f64(w, s.p_max);
     sg_writer_end_section(w);
 }
 
@@ -407,19 +398,11 @@ static int decode_sched(const sg_section *section, sg_ckpt_contents *out)
     sg_section_reader c;
     sg_reader_init(&c, section);
     seqgen_sched_config *cfg = &out->sched;
-    sg_sched_state *s = &out->sched_state;
     uint32_t kind = sg_get_u32(&c, "kind"), unit = sg_get_u32(&c, "unit");
     cfg->k = sg_get_f64(&c, "k");
     cfg->c = sg_get_f64(&c, "c");
     cfg->eps = sg_get_f64(&c, "eps");
     cfg->warmup = sg_get_u64(&c, "warmup");
-    s->position = sg_get_u64(&c, "position");
-    s->batches = sg_get_u64(&c, "batches");
-    s->inputs = sg_get_u64(&c, "inputs");
-    s->forced = sg_get_u64(&c, "forced");
-    s->p_weighted = sg_get_f64(&c, "p_weighted");
-    s->p_min = sg_get_f64(&c, "p_min");
-    s->p_max = sg_get_f64(&c, "p_max");
     if (sg_reader_end(&c))
         return c.status;
     if (kind > SEQGEN_SCHED_INVERSE_SIGMOID || unit > SEQGEN_SCHED_PER_EPOCH)
@@ -427,7 +410,7 @@ static int decode_sched(const sg_section *section, sg_ckpt_contents *out)
                            unit);
     cfg->kind = (seqgen_sched_kind)kind;
     cfg->unit = (seqgen_sched_unit)unit;
-    if (sg_sched_config_check(cfg) || sg_sched_state_check(s))
+    if (sg_sched_config_check(cfg))
         return section_error(section, SEQGEN_ERANGE);
     out->has_sched = 1;
     return SEQGEN_OK;

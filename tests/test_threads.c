@@ -87,10 +87,9 @@ static void private_run(outcome *o)
         size_t n;
         seqgen_train_stats stats;
         CHECK(seqgen_batch_iter_next(t.batches, &x, &n) == SEQGEN_OK);
-        opts.teacher_prob = seqgen_sched_p(t.sched);
+        opts.teacher_prob = seqgen_sched_p(t.sched, t.iteration, t.epoch);
         CHECK(seqgen_model_train_sequences(m, x, (int)n, (int)T, &opts, NULL, &stats) == SEQGEN_OK);
         CHECK(seqgen_optim_step(t.optim, m) == SEQGEN_OK);
-        seqgen_sched_on_batch(t.sched);
         t.iteration++;
         o->loss = stats.loss;
     }
