@@ -82,7 +82,8 @@ typedef enum seqgen_status {
     SEQGEN_EMISMATCH = -9,      /**< Two inputs that must agree do not (counts, shapes, configs). */
     SEQGEN_ERANGE = -10,        /**< A value in a file is out of its valid range. */
     SEQGEN_ECHECKSUM = -11,     /**< A checksum does not match: the file is damaged. */
-    SEQGEN_EVERSION = -12,      /**< A file needs a newer version of the library. */
+    SEQGEN_EVERSION = -12,      /**< A file's format version is not one this library reads (a
+                                     newer one, or an old one no longer read). */
     SEQGEN_ENUMERIC = -13,      /**< A computation produced NaN or infinity. */
     SEQGEN_ESTATE = -14,        /**< The call is not valid in the handle's current state. */
     SEQGEN_ECOMPRESSED = -15    /**< A compressed stream is corrupt. */
@@ -1106,8 +1107,12 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  * a format version, little-endian fields, the model configuration, every parameter tensor under
  * its PyTorch name and shape, then optional training state, each part in a section with its own
  * CRC-32 and a CRC-32 over the whole file. A *model checkpoint* is enough for inference; a
- * *training checkpoint* adds whatever of ::seqgen_train_state is given, so that loading it and
- * training on gives bit-identical parameters to never having stopped (same thread count).
+ * *training checkpoint* adds whatever of ::seqgen_train_state is given and always the run's
+ * setup (::seqgen_run_config: loss, feedback, batches, data, evaluation, epochs), so that a
+ * program can continue a run from the file alone, and loading it and training on gives
+ * bit-identical parameters to never having stopped (same thread count). This library writes
+ * and reads format version 2; files of version 1 (libseqgen 0.1) are refused with
+ * ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
@@ -1120,18 +1125,63 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  * @{
  */
 
+/** The longest seqgen_run_config::data_source, in bytes, without the terminating zero. */
+#define SEQGEN_RUN_SOURCE_MAX 1023
+
+/**
+ * @brief How a training run is set up, besides the model, optimiser and schedule: everything a
+ *        program needs to continue the run from its checkpoint alone.
+ *
+ * A training checkpoint always holds one (section `RUNC`); seqgen_checkpoint_inspect() returns
+ * it, so that a program can open the data as it was, create the batch iterator from
+ * seqgen_run_config::batches and then call seqgen_checkpoint_load_training(), which checks that
+ * the iterator is the one saved. Saving and loading check every field against the limits
+ * below.
+ */
+typedef struct seqgen_run_config {
+    seqgen_train_options train;  /**< Loss and feedback of the training passes; teacher_prob
+                                      (in [0, 1]) is the p of a run without a schedule. */
+    seqgen_batch_config batches; /**< The training batch iterator's whole configuration: batch
+                                      size (1 to 2^32 - 1), D (1 to 65536), shuffle and its seed,
+                                      drop_last, binarisation (mode, threshold, seed,
+                                      resampling). */
+    uint64_t train_images;       /**< How many training images the run uses (the dataset's
+                                      count after seqgen_dataset_limit()), at most 2^32 - 1;
+                                      must be the batch iterator's count when one is saved;
+                                      0 = not recorded (no iterator). */
+    seqgen_eval_options eval;    /**< The evaluation the program runs after each epoch: metrics
+                                      (a non-empty OR of ::seqgen_eval_metric), K (0 to 2^31 -
+                                      1), decoder, batch size (1 to 2^31 - 1), test-image limit
+                                      (0 = all, at most 2^32 - 1), binarisation. */
+    uint64_t epochs;             /**< The number of epochs the run is to train (any value). */
+    char data_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the data came from, e.g. the MNIST
+                                      directory: at most ::SEQGEN_RUN_SOURCE_MAX printable ASCII
+                                      bytes (0x20 to 0x7e), zero-terminated; "" = not recorded. */
+} seqgen_run_config;
+
+/**
+ * @brief The defaults: seqgen_train_options_default(), ::SEQGEN_BATCH_CONFIG_DEFAULT, no
+ *        training-image count, seqgen_eval_options_default(), 10 epochs, no data source.
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_run_config seqgen_run_config_default(void);
+
 /**
  * @brief The training state a checkpoint saves and restores besides the model.
  *
  * Every handle may be NULL: it is then not saved (and, on loading, created from the file if it
- * can be, see seqgen_checkpoint_load_training()). The counters belong to the caller's loop.
+ * can be, see seqgen_checkpoint_load_training()). The counters belong to the caller's loop; they
+ * are also the schedule's position (see @ref sched). Start from `{NULL, NULL, NULL, 0, 0,
+ * seqgen_run_config_default()}` and fill in the run.
  */
 typedef struct seqgen_train_state {
     seqgen_optim *optim;        /**< Optimiser: kind, settings, moments, step count. */
     seqgen_sched *sched;        /**< Schedule: kind and parameters (its position is the counters). */
-    seqgen_batch_iter *batches; /**< Training batches: seeds, epoch, position in the epoch. */
+    seqgen_batch_iter *batches; /**< Training batches: epoch and position in the epoch (its
+                                     configuration must be seqgen_run_config::batches). */
     uint64_t epoch;             /**< Epochs the training loop has completed. */
     uint64_t iteration;         /**< Batches the training loop has completed, in total. */
+    seqgen_run_config run;      /**< How the run is set up; always saved with the training state. */
 } seqgen_train_state;
 
 /** What a checkpoint holds, as told by seqgen_checkpoint_inspect(). */
@@ -1142,6 +1192,8 @@ typedef struct seqgen_checkpoint_info {
     int has_training;           /**< 1 for a training checkpoint, 0 for a model checkpoint. */
     uint64_t epoch;             /**< Training progress (0 in a model checkpoint). */
     uint64_t iteration;         /**< Training progress (0 in a model checkpoint). */
+    seqgen_run_config run;      /**< The run's setup, in a training checkpoint (else the
+                                     defaults). */
     int has_optim;              /**< 1 if the optimiser's state is saved. */
     seqgen_optim_config optim;  /**< Its settings, if saved. */
     uint64_t optim_steps;       /**< Its step count, if saved. */
@@ -1157,8 +1209,10 @@ typedef struct seqgen_checkpoint_info {
  * @param path The file to create or replace; its directory must exist and be writable.
  * @param model The model (only read).
  * @param train NULL for a model checkpoint; else the training state to save (its NULL handles
- *        are left out; the counters are always saved).
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, or an optimiser of another shape);
+ *        are left out; the counters and the run are always saved).
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, an optimiser of another shape, or a field
+ *         of `train->run` out of its range, named in the detail); ::SEQGEN_EMISMATCH (the batch
+ *         iterator's configuration or image count is not `train->run`'s, the field named);
  *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write: permission, disk full, no directory;
  *         the old file, if any, is left intact); ::SEQGEN_ENUMERIC (a parameter or optimiser
  *         moment is NaN or infinite: nothing is written); ::SEQGEN_ENOMEM.
@@ -1188,10 +1242,12 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_model(seqgen_model **out,
  * - `train->optim`, `train->sched`: if NULL and the file holds their state, they are created
  *   (the optimiser for the model); if given, their settings and state are overwritten, and the
  *   file must hold their state (else ::SEQGEN_EMISMATCH). The caller frees what was created.
- * - `train->batches`: cannot be created (it needs the dataset); if given, it must iterate a
- *   dataset of the saved size and is moved to the saved seeds, epoch and position; if NULL,
- *   the saved position is ignored.
- * - `train->epoch`, `train->iteration` receive the saved counters.
+ * - `train->batches`: cannot be created (it needs the dataset: create it from the
+ *   seqgen_run_config::batches that seqgen_checkpoint_inspect() gives); if given, its
+ *   configuration (D, batch size, shuffle and seed, drop_last, binarisation) and image count must
+ *   be the saved run's, else ::SEQGEN_EMISMATCH naming the first field that differs, and it is
+ *   moved to the saved epoch and position; if NULL, the saved position is ignored.
+ * - `train->epoch`, `train->iteration` receive the saved counters, `train->run` the saved run.
  *
  * All or nothing: on failure no handle or argument has changed and nothing is left allocated.
  * @param path The checkpoint; a model checkpoint is refused (::SEQGEN_EMISMATCH).
@@ -1208,7 +1264,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_training(const char *path
  * @brief Tells what a checkpoint holds without loading its tensors.
  *
  * The whole file is still checked (size, CRCs, version, the configuration sections); tensors
- * are only checked by the loaders.
+ * are only checked by the loaders. A program resuming a run reads the run's setup here
+ * (seqgen_checkpoint_info::run) to open the data and create the batch iterator before
+ * seqgen_checkpoint_load_training().
  * @param path The checkpoint.
  * @param[out] info Receives the description; unchanged on failure.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a

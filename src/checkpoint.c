@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "dataset.h"
 #include "model.h"
 #include "optim.h"
+#include "run_config.h"
 
 /* Index of the first NaN or infinity among n floats, or n. */
 static size_t first_non_finite(const float *v, size_t n)
@@ -103,14 +105,15 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
     i.has_training = c.has_progress;
     i.epoch = c.epoch;
     i.iteration = c.iteration;
+    i.run = c.has_run ? c.run : seqgen_run_config_default();
     i.has_optim = c.has_optim;
     i.optim = c.optim;
     i.optim_steps = c.optim_steps;
     i.has_sched = c.has_sched;
     i.sched = c.sched;
     i.has_batches = c.has_iter;
-    i.batches_epoch = c.iter.epoch;
-    i.batches_position = c.iter.position;
+    i.batches_epoch = c.iter_epoch;
+    i.batches_position = c.iter_position;
     sg_section_file_close(&file);
     *info = i;
     return SEQGEN_OK;
@@ -148,12 +151,12 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
         if (!c->has_iter)
             return sg_error(SEQGEN_EMISMATCH, "a batch iterator was given but the checkpoint "
                             "holds no dataset position");
-        sg_batch_iter_state have;
-        sg_batch_iter_get_state(train->batches, &have);
-        if (have.count != c->iter.count)
-            return sg_error(SEQGEN_EMISMATCH, "the batch iterator runs over %llu images, the "
-                            "saved one over %llu", (unsigned long long)have.count,
-                            (unsigned long long)c->iter.count);
+        seqgen_batch_config have;
+        uint64_t count;
+        sg_batch_iter_describe(train->batches, &have, &count);
+        int status = sg_run_config_match_batches(&c->run, &have, count);
+        if (status != SEQGEN_OK)
+            return status;
     }
     return SEQGEN_OK;
 }
@@ -214,8 +217,11 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
         train->sched = s->sched;
         s->sched = NULL;
     }
+    if (train->batches) /* cannot fail: the position is within the count, checked before */
+        (void)!seqgen_batch_iter_seek(train->batches, c->iter_epoch, (size_t)c->iter_position);
     train->epoch = c->epoch;
     train->iteration = c->iteration;
+    train->run = c->run;
 }
 
 int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
@@ -232,9 +238,6 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
     status = check_handles(&c, *model, train);
     if (status == SEQGEN_OK)
         status = stage(&c, &s);
-    /* The iterator first: its restore is the only one that reports errors of its own. */
-    if (status == SEQGEN_OK && train->batches)
-        status = sg_batch_iter_set_state(train->batches, &c.iter);
     if (status == SEQGEN_OK)
         commit(&s, &c, model, train);
     staged_free(&s);

@@ -5,7 +5,6 @@
 #define SEQGEN_CHECKPOINT_H
 
 #include "sections.h"
-#include "dataset.h"
 #include "rng.h"
 #include "schedule.h"
 #include "seqgen.h"
@@ -19,6 +18,7 @@
 #define SG_TAG_ITER SG_TAG('I', 'T', 'E', 'R')
 #define SG_TAG_PROGRESS SG_TAG('P', 'R', 'O', 'G')
 #define SG_TAG_INFO SG_TAG('I', 'N', 'F', 'O')
+#define SG_TAG_RUN SG_TAG('R', 'U', 'N', 'C')
 
 /* Everything but the tensors, checked for range; the tensors stay in the file until built. */
 typedef struct sg_ckpt_contents {
@@ -33,9 +33,11 @@ typedef struct sg_ckpt_contents {
     int has_sched;
     seqgen_sched_config sched;
     int has_iter;
-    sg_batch_iter_state iter;
+    uint64_t iter_epoch, iter_position;
     int has_progress;
     uint64_t epoch, iteration;
+    int has_run;
+    seqgen_run_config run;
 } sg_ckpt_contents;
 
 /* Builds the whole file in `w` (initialised by the caller). */

@@ -3,14 +3,17 @@
  * every tensor checked against the configuration before it is stored. */
 #include "checkpoint.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "dataset.h"
 #include "model.h"
 #include "optim.h"
+#include "run_config.h"
 
 #define MAX_MODEL_DIM 65536u /* as seqgen_model_create() */
 #define MAX_NDIM 8u
@@ -236,14 +239,49 @@ static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
 
 static void put_iter(sg_section_writer *w, const seqgen_batch_iter *batches)
 {
-    sg_batch_iter_state s;
-    sg_batch_iter_get_state(batches, &s);
     sg_writer_begin_section(w, SG_TAG_ITER, SG_CKPT_REQUIRED);
-    sg_put_u64(w, s.shuffle_seed);
-    sg_put_u64(w, s.binarize_seed);
-    sg_put_u64(w, s.epoch);
-    sg_put_u64(w, s.position);
-    sg_put_u64(w, s.count);
+    sg_put_u64(w, seqgen_batch_iter_epoch(batches));
+    sg_put_u64(w, seqgen_batch_iter_position(batches));
+    sg_writer_end_section(w);
+}
+
+static void put_binarize(sg_section_writer *w, const seqgen_binarize_config *b)
+{
+    sg_put_u32(w, (uint32_t)b->mode);
+    sg_put_u32(w, b->threshold);
+    sg_put_u64(w, b->seed);
+    sg_put_u32(w, (uint32_t)b->resample_each_epoch);
+}
+
+/* The run's setup, field by field in the order of docs/checkpoint-format.md. */
+static void put_run(sg_section_writer *w, const seqgen_run_config *run)
+{
+    const seqgen_batch_config *b = &run->batches;
+    const seqgen_eval_options *e = &run->eval;
+    sg_writer_begin_section(w, SG_TAG_RUN, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)run->train.loss);
+    sg_put_f64(w, run->train.teacher_prob);
+    sg_put_u32(w, (uint32_t)run->train.feedback);
+    sg_put_u64(w, b->batch_size);
+    sg_put_u64(w, b->pixels_per_step);
+    sg_put_u32(w, (uint32_t)b->shuffle);
+    sg_put_u64(w, b->seed);
+    sg_put_u32(w, (uint32_t)b->drop_last);
+    put_binarize(w, &b->binarize);
+    sg_put_u64(w, run->train_images);
+    sg_put_u64(w, run->epochs);
+    sg_put_u32(w, e->metrics);
+    sg_put_u32(w, (uint32_t)e->given);
+    sg_put_u32(w, (uint32_t)e->complete.decode);
+    sg_put_f64(w, e->complete.temperature);
+    sg_put_u64(w, e->complete.seed);
+    sg_put_u64(w, e->complete.first_stream);
+    sg_put_u64(w, e->batch_size);
+    sg_put_u64(w, e->limit);
+    put_binarize(w, &e->binarize);
+    size_t n = strlen(run->data_source); /* checked: at most SEQGEN_RUN_SOURCE_MAX */
+    sg_put_u16(w, (uint16_t)n);
+    sg_put_bytes(w, run->data_source, n);
     sg_writer_end_section(w);
 }
 
@@ -272,6 +310,15 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen
     if (optim.size != params)
         return sg_error(SEQGEN_EINVAL, "the optimiser was made for a model of %zu parameters, "
                         "not this one's %zu", optim.size, params);
+    int status = train ? sg_run_config_check(&train->run, SEQGEN_EINVAL) : SEQGEN_OK;
+    if (status == SEQGEN_OK && train && train->batches) {
+        seqgen_batch_config have;
+        uint64_t count;
+        sg_batch_iter_describe(train->batches, &have, &count);
+        status = sg_run_config_match_batches(&train->run, &have, count);
+    }
+    if (status != SEQGEN_OK)
+        return status;
     put_model(w, model);
     put_rngs(w, model);
     if (train) {
@@ -282,6 +329,7 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen
         if (train->batches)
             put_iter(w, train->batches);
         put_progress(w, train);
+        put_run(w, &train->run);
     }
     put_info(w);
     return sg_writer_finish(w);
@@ -420,18 +468,76 @@ static int decode_iter(const sg_section *section, sg_ckpt_contents *out)
 {
     sg_section_reader c;
     sg_reader_init(&c, section);
-    sg_batch_iter_state *s = &out->iter;
-    s->shuffle_seed = sg_get_u64(&c, "shuffle_seed");
-    s->binarize_seed = sg_get_u64(&c, "binarize_seed");
-    s->epoch = sg_get_u64(&c, "epoch");
-    s->position = sg_get_u64(&c, "position");
-    s->count = sg_get_u64(&c, "count");
+    out->iter_epoch = sg_get_u64(&c, "epoch");
+    out->iter_position = sg_get_u64(&c, "position");
     if (sg_reader_end(&c))
         return c.status;
-    if (s->position > s->count)
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "position %llu is beyond the %llu images",
-                           (unsigned long long)s->position, (unsigned long long)s->count);
     out->has_iter = 1;
+    return SEQGEN_OK;
+}
+
+/* A u32 that must be at most `max` (an enumeration, a flag, a threshold). */
+static int get_small(sg_section_reader *c, const char *field, uint32_t max)
+{
+    uint32_t v = sg_get_u32(c, field);
+    if (c->status == SEQGEN_OK && v > max)
+        sg_reader_fail(c, SEQGEN_ERANGE, "%s is %u, not in [0, %u]", field, v, max);
+    return c->status == SEQGEN_OK ? (int)v : 0;
+}
+
+static void get_binarize(sg_section_reader *c, seqgen_binarize_config *b, const char *what)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%s.mode", what);
+    b->mode = (seqgen_binarize_mode)get_small(c, field, SEQGEN_BINARIZE_STOCHASTIC);
+    snprintf(field, sizeof field, "%s.threshold", what);
+    b->threshold = (uint8_t)get_small(c, field, 255);
+    snprintf(field, sizeof field, "%s.seed", what);
+    b->seed = sg_get_u64(c, field);
+    snprintf(field, sizeof field, "%s.resample_each_epoch", what);
+    b->resample_each_epoch = get_small(c, field, 1);
+}
+
+static int decode_run(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    seqgen_run_config run = seqgen_run_config_default();
+    seqgen_batch_config *b = &run.batches;
+    seqgen_eval_options *e = &run.eval;
+    run.train.loss = (seqgen_loss)get_small(&c, "train.loss", SEQGEN_LOSS_BCE);
+    run.train.teacher_prob = sg_get_f64(&c, "train.teacher_prob");
+    run.train.feedback = (seqgen_feedback)get_small(&c, "train.feedback", SEQGEN_FEEDBACK_PROB);
+    b->batch_size = (size_t)sg_get_u64(&c, "batches.batch_size");
+    b->pixels_per_step = (size_t)sg_get_u64(&c, "batches.pixels_per_step");
+    b->shuffle = get_small(&c, "batches.shuffle", 1);
+    b->seed = sg_get_u64(&c, "batches.seed");
+    b->drop_last = get_small(&c, "batches.drop_last", 1);
+    get_binarize(&c, &b->binarize, "batches.binarize");
+    run.train_images = sg_get_u64(&c, "train_images");
+    run.epochs = sg_get_u64(&c, "epochs");
+    e->metrics = (unsigned)get_small(&c, "eval.metrics", SEQGEN_EVAL_ALL);
+    e->given = get_small(&c, "eval.given", INT_MAX);
+    e->complete.decode = (seqgen_decode)get_small(&c, "eval.decode", SEQGEN_DECODE_SAMPLE);
+    e->complete.temperature = sg_get_f64(&c, "eval.temperature");
+    e->complete.seed = sg_get_u64(&c, "eval.seed");
+    e->complete.first_stream = sg_get_u64(&c, "eval.first_stream");
+    e->batch_size = (size_t)sg_get_u64(&c, "eval.batch_size");
+    e->limit = (size_t)sg_get_u64(&c, "eval.limit");
+    get_binarize(&c, &e->binarize, "eval.binarize");
+    uint16_t n = sg_get_u16(&c, "data_source length");
+    if (c.status == SEQGEN_OK && n > SEQGEN_RUN_SOURCE_MAX)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "data_source is %u bytes, more than %d", n,
+                              SEQGEN_RUN_SOURCE_MAX);
+    const unsigned char *source = sg_get_bytes(&c, n, "data_source");
+    if (sg_reader_end(&c))
+        return c.status;
+    memcpy(run.data_source, source, n);
+    run.data_source[n] = '\0';
+    if (sg_run_config_check(&run, SEQGEN_ERANGE) != SEQGEN_OK)
+        return section_error(section, SEQGEN_ERANGE);
+    out->run = run;
+    out->has_run = 1;
     return SEQGEN_OK;
 }
 
@@ -456,7 +562,7 @@ static const struct {
 } single_sections[] = {
     {SG_TAG_MODEL, decode_model},  {SG_TAG_RNGS, decode_rngs}, {SG_TAG_OPTIM, decode_optim},
     {SG_TAG_SCHED, decode_sched},  {SG_TAG_ITER, decode_iter}, {SG_TAG_PROGRESS, decode_progress},
-    {SG_TAG_INFO, NULL},
+    {SG_TAG_RUN, decode_run},      {SG_TAG_INFO, NULL},
 };
 #define SINGLE_COUNT (sizeof single_sections / sizeof single_sections[0])
 
@@ -485,6 +591,26 @@ static int check_tags(const sg_section_file *file, int seen[SINGLE_COUNT], int *
     return SEQGEN_OK;
 }
 
+/* The sections of the training state come together: PROG and RUNC both or neither; MOMT only
+ * with OPTM; OPTM, SCHD and ITER only with PROG; ITER's position within the run's images. */
+static int check_training_sections(const sg_ckpt_contents *c, int moments)
+{
+    if (moments && !c->has_optim)
+        return sg_error(SEQGEN_EFORMAT, "'MOMT' sections without an 'OPTM' section");
+    if (c->has_progress != c->has_run)
+        return sg_error(SEQGEN_EFORMAT, "'%s' without '%s': a training checkpoint holds both "
+                        "its progress and its run's setup", c->has_run ? "RUNC" : "PROG",
+                        c->has_run ? "PROG" : "RUNC");
+    if ((c->has_optim || c->has_sched || c->has_iter) && !c->has_progress)
+        return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
+                        "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
+    if (c->has_iter && c->iter_position > c->run.train_images)
+        return sg_error(SEQGEN_ERANGE, "section 'ITER': position %llu is beyond the run's %llu "
+                        "training images", (unsigned long long)c->iter_position,
+                        (unsigned long long)c->run.train_images);
+    return SEQGEN_OK;
+}
+
 int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents)
 {
     sg_ckpt_contents out;
@@ -496,8 +622,8 @@ int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents)
         for (size_t k = 0; k < SINGLE_COUNT; k++)
             if (single_sections[k].tag == file->sections[s].tag && single_sections[k].decode)
                 status = single_sections[k].decode(&file->sections[s], &out);
-    if (status == SEQGEN_OK && moments && !out.has_optim)
-        status = sg_error(SEQGEN_EFORMAT, "'MOMT' sections without an 'OPTM' section");
+    if (status == SEQGEN_OK)
+        status = check_training_sections(&out, moments);
     if (status == SEQGEN_OK)
         *contents = out;
     return status;

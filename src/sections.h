@@ -13,7 +13,7 @@
 
 #include "status.h"
 
-#define SG_CKPT_VERSION 1u
+#define SG_CKPT_VERSION 2u  /* the only version read: 1 (libseqgen 0.1) lacks the run setup */
 #define SG_CKPT_HEADER_SIZE 24u  /* magic[8], version u32, section count u32, file size u64 */
 #define SG_CKPT_SECTION_HEAD 20u /* tag[4], flags u32, payload length u64, CRC-32 u32 */
 #define SG_CKPT_TRAILER_SIZE 4u  /* CRC-32 of every byte before it */
@@ -89,6 +89,8 @@ double sg_get_f64(sg_section_reader *c, const char *field);
 /* A name (u16 length, 1..SG_CKPT_MAX_NAME bytes of [A-Za-z0-9_.]) into text[SG_CKPT_MAX_NAME+1]. */
 #define SG_CKPT_MAX_NAME 255
 void sg_get_name(sg_section_reader *c, char *text, const char *field);
+/* Points at the next n bytes without copying. */
+const unsigned char *sg_get_bytes(sg_section_reader *c, uint64_t n, const char *field);
 /* Points at the next n * 4 bytes (little-endian float32) without copying. */
 const unsigned char *sg_get_f32s(sg_section_reader *c, uint64_t n, const char *field);
 /* Fails unless the whole payload was consumed. */

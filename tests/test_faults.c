@@ -36,6 +36,7 @@ typedef struct fixture {
     seqgen_optim *optim;
     seqgen_sched *sched;
     seqgen_batch_iter *iter;
+    seqgen_run_config run; /* the iterator's run, saved with the training state */
     float sequences[IMAGES * PIXELS];
     unsigned char *model_bytes; /* the model checkpoint as first saved */
     size_t model_size;
@@ -113,6 +114,9 @@ static int setup_group(void **state)
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
     assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
+    fx.run = seqgen_run_config_default();
+    fx.run.batches = bcfg;
+    fx.run.train_images = seqgen_dataset_count(fx.ds);
     size_t all[IMAGES];
     for (size_t i = 0; i < IMAGES; i++)
         all[i] = i;
@@ -125,7 +129,7 @@ static int setup_group(void **state)
 
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
     fx.model_bytes = read_all(fx.model_ckpt, &fx.model_size);
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, fx.run};
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
     seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
     assert_ok(seqgen_gif_write_completion(fx.gif, &d, NULL));
@@ -307,7 +311,7 @@ static void after_save_model(int status)
 
 static int save_training(void)
 {
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4, fx.run};
     return seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train);
 }
 
@@ -315,7 +319,7 @@ static int load_model(void) { return seqgen_checkpoint_load_model((seqgen_model 
 
 static int load_training(void)
 {
-    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0};
+    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     return seqgen_checkpoint_load_training(fx.train_ckpt, (seqgen_model **)&fx.out, &fx.train);
 }
 static void after_load_training(int status)
@@ -545,7 +549,7 @@ static int full_disk_child(const char *dir)
         return 1;
     size_t ckpt_size, gif_size;
     unsigned char *ckpt_bytes = read_all(ckpt, &ckpt_size), *gif_bytes = read_all(gif, &gif_size);
-    seqgen_train_state train = {optim, NULL, NULL, 1, 1};
+    seqgen_train_state train = {optim, NULL, NULL, 1, 1, seqgen_run_config_default()};
     int code = 0;
     if (!failed_with(seqgen_checkpoint_save(ckpt, big, &train), SEQGEN_EIO, "No space left on device"))
         code = 2;
@@ -708,7 +712,7 @@ static void non_finite_state_is_not_saved(void **state)
     assert_ok(seqgen_optim_create(&opt, m, &cfg));
     char path[300];
     snprintf(path, sizeof path, "%s/finite.ckpt", fx.dir);
-    seqgen_train_state train = {opt, NULL, NULL, 0, 0};
+    seqgen_train_state train = {opt, NULL, NULL, 0, 0, seqgen_run_config_default()};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
     unsigned char *good = read_all(path, &size);

@@ -79,7 +79,9 @@ static int setup(void **state)
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     assert_ok(seqgen_sched_create(&fx.sched, &scfg));
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, seqgen_run_config_default()};
+    train.run.batches = bcfg;
+    train.run.train_images = IMAGES;
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
     return 0;
 }
@@ -590,9 +592,12 @@ static void evaluate_dataset(void)
 
 static void checkpoint_save(void)
 {
-    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0};
+    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0, seqgen_run_config_default()};
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(NULL, fx.model, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, fx.model, &wrong));
+    wrong.optim = NULL;
+    wrong.run.batches.batch_size = 0; /* a run out of range */
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, fx.model, &wrong));
     EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_save("", fx.model, NULL));
     seqgen_model *m = NULL;
@@ -613,7 +618,7 @@ static void checkpoint_load_model(void)
 static void checkpoint_load_training(void)
 {
     seqgen_model *m = NULL, *other = fx.other;
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(NULL, &m, &t));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, NULL, &t));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, &m, NULL));
@@ -622,6 +627,16 @@ static void checkpoint_load_training(void)
     t.optim = fx.other_optim;
     EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_load_training(fx.train_ckpt, &m, &t));
     assert_true(m == NULL && other == fx.other && t.optim == fx.other_optim && !t.sched);
+}
+
+static void run_config_default(void)
+{
+    seqgen_run_config run = seqgen_run_config_default(); /* valid as it is */
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, run};
+    assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &t));
+    assert_int_equal(run.epochs, 10);
+    assert_int_equal(run.train_images, 0);
+    assert_string_equal(run.data_source, "");
 }
 
 static void checkpoint_inspect(void)
@@ -764,6 +779,7 @@ static const misuse_case cases[] = {
     CASE(seqgen_complete, complete),
     CASE(seqgen_eval_options_default, eval_options_default),
     CASE(seqgen_evaluate_dataset, evaluate_dataset),
+    CASE(seqgen_run_config_default, run_config_default),
     CASE(seqgen_checkpoint_save, checkpoint_save),
     CASE(seqgen_checkpoint_load_model, checkpoint_load_model),
     CASE(seqgen_checkpoint_load_training, checkpoint_load_training),
