@@ -98,8 +98,8 @@ static void usage(FILE *to)
     fprintf(to,
         "Usage: " PROG " [OPTION]...\n"
         "Train a GRU to predict MNIST digits pixel by pixel. Writes OUT_DIR/NAME/results.csv (a row\n"
-        "per epoch), model.ckpt (after every epoch, with the full training state and every setting)\n"
-        "and config.txt (a readable copy of the settings, never read back).\n"
+        "per epoch), model.ckpt (after every epoch, with the full training state and every\n"
+        "setting) and config.txt (a readable copy of the settings, never read back).\n"
         "Defaults are the original experiment (train.py --exp-name gru-128 --hidden 128).\n"
         "\n"
         "Run:\n"
@@ -349,7 +349,7 @@ static FILE *open_text_file(const char *path)
     struct stat st;
     const char *why = fstat(fd, &st) != 0 ? strerror(errno)
                       : !S_ISREG(st.st_mode) ? "not a regular file"
-                      : st.st_size > MAX_TEXT_FILE ? "larger than 64 MiB: not a file of this program"
+                      : st.st_size > MAX_TEXT_FILE ? "larger than 64 MiB: not this program's"
                                                     : NULL;
     FILE *f = why ? NULL : fdopen(fd, "r");
     if (!f) {

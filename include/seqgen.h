@@ -1176,7 +1176,7 @@ SEQGEN_API seqgen_run_config seqgen_run_config_default(void);
  */
 typedef struct seqgen_train_state {
     seqgen_optim *optim;        /**< Optimiser: kind, settings, moments, step count. */
-    seqgen_sched *sched;        /**< Schedule: kind and parameters (its position is the counters). */
+    seqgen_sched *sched;        /**< Schedule: kind and parameters (its position: the counters). */
     seqgen_batch_iter *batches; /**< Training batches: epoch and position in the epoch (its
                                      configuration must be seqgen_run_config::batches). */
     uint64_t epoch;             /**< Epochs the training loop has completed. */

@@ -1,5 +1,6 @@
 /* The public checkpoint functions: save, load for inference, load to resume training (all or
- * nothing), inspect. The sections themselves are in checkpoint_sections.c, the container in sections.c. */
+ * nothing), inspect. The sections themselves are in checkpoint_sections.c, the container in
+ * sections.c. */
 #include "checkpoint.h"
 
 #include <math.h>
@@ -22,7 +23,8 @@ static size_t first_non_finite(const float *v, size_t n)
 
 /* NaN or infinity is never saved: the loaders would refuse the file, and it would have replaced
  * the last good checkpoint. */
-static int check_finite(const char *path, const seqgen_model *model, const seqgen_train_state *train)
+static int check_finite(const char *path, const seqgen_model *model,
+                        const seqgen_train_state *train)
 {
     static const char *const names[3] = {"model parameter", "optimiser first moment",
                                          "optimiser second moment"};

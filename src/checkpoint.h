@@ -41,7 +41,8 @@ typedef struct sg_ckpt_contents {
 } sg_ckpt_contents;
 
 /* Builds the whole file in `w` (initialised by the caller). */
-int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen_train_state *train);
+int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
+                   const seqgen_train_state *train);
 
 /* Decodes and checks every section except the tensors' data. */
 int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents);

@@ -76,24 +76,24 @@ static int read_tensor(const sg_section *section, tensor_view *t)
         return c.status;
     if (dtype != DTYPE_F32)
         return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has dtype %u, not 1 (f32)", t->name,
-                           dtype);
+                              dtype);
     if (t->ndim < 1 || t->ndim > MAX_NDIM)
         return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has %u dimensions, not 1 to %u",
-                           t->name, t->ndim, MAX_NDIM);
+                              t->name, t->ndim, MAX_NDIM);
     t->count = 1;
     for (uint32_t d = 0; d < t->ndim; d++) {
         t->dims[d] = sg_get_u64(&c, "dims");
         if (c.status == SEQGEN_OK && (t->dims[d] == 0 || t->dims[d] > UINT64_MAX / t->count))
             return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s': dimension %u (%llu) is zero "
-                               "or overflows the element count", t->name, d,
-                               (unsigned long long)t->dims[d]);
+                                  "or overflows the element count", t->name, d,
+                                  (unsigned long long)t->dims[d]);
         t->count *= t->dims[d];
     }
     if (c.status == SEQGEN_OK && t->count > (section->size - c.at) / 4)
         return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s' claims %llu elements but its "
-                           "section holds only %llu bytes of data", t->name,
-                           (unsigned long long)t->count,
-                           (unsigned long long)(section->size - c.at));
+                              "section holds only %llu bytes of data", t->name,
+                              (unsigned long long)t->count,
+                              (unsigned long long)(section->size - c.at));
     t->data = sg_get_f32s(&c, t->count, "tensor data");
     return sg_reader_end(&c);
 }
@@ -137,17 +137,17 @@ static int store_tensor(const sg_section *section, const tensor_view *t,
         format_shape(have, sizeof have, t->ndim, t->dims);
         format_shape(need, sizeof need, ndim, dims);
         return sg_reader_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
-                           "configuration needs %s", t->name, have, need);
+                              "configuration needs %s", t->name, have, need);
     }
     float *dst = dest->buffer + sg_model_tensor_offset(model, index);
     sg_decode_f32s(t->data, t->count, dst);
     for (uint64_t i = 0; i < t->count; i++) {
         if (!isfinite(dst[i]))
             return sg_reader_fail(&c, SEQGEN_ENUMERIC, "tensor '%s' element %llu is %s", t->name,
-                               (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
+                                  (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
         if (dest->nonnegative && dst[i] < 0.0f)
             return sg_reader_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
-                               t->name, (unsigned long long)i, (double)dst[i]);
+                                  t->name, (unsigned long long)i, (double)dst[i]);
     }
     seen[index] = 1;
     return SEQGEN_OK;
@@ -366,7 +366,7 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
         return c.status;
     if (D < 1 || D > MAX_MODEL_DIM || H < 1 || H > MAX_MODEL_DIM || L < 1 || L > MAX_MODEL_DIM)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u: each must be in [1, %u]",
-                           D, H, L, MAX_MODEL_DIM);
+                              D, H, L, MAX_MODEL_DIM);
     if (output != OUTPUT_SIGMOID)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
     if (threads > 1024)
@@ -374,8 +374,8 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     uint64_t count = param_count_of(D, H, L);
     if (count > out->file->size / 4)
         return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "
-                           "but the whole file is only %zu bytes", D, H, L,
-                           (unsigned long long)count, out->file->size);
+                              "but the whole file is only %zu bytes", D, H, L,
+                              (unsigned long long)count, out->file->size);
     out->model = (seqgen_model_config){.pixels_per_step = (int)D, .hidden = (int)H,
                                        .layers = (int)L, .seed = seed, .threads = (int)threads};
     out->param_count = count;
@@ -416,12 +416,38 @@ static int decode_rngs(const sg_section *section, sg_ckpt_contents *out)
     return SEQGEN_OK;
 }
 
+/* A u32 that must be at most `max` (an enumeration, a flag, a threshold). */
+static int get_small(sg_section_reader *c, const char *field, uint32_t max)
+{
+    uint32_t v = sg_get_u32(c, field);
+    if (c->status == SEQGEN_OK && v > max)
+        sg_reader_fail(c, SEQGEN_ERANGE, "%s is %u, not in [0, %u]", field, v, max);
+    return c->status == SEQGEN_OK ? (int)v : 0;
+}
+
+/* The end of a configuration section: the payload consumed exactly, then the owning module's
+ * check of the values (run only on values fully read), its detail prefixed by the section. */
+typedef int (*config_check)(const void *cfg);
+static int check_optim(const void *cfg) { return sg_optim_check_config(cfg); }
+static int check_sched(const void *cfg) { return sg_sched_config_check(cfg); }
+
+static int end_config_section(sg_section_reader *c, config_check check, const void *cfg,
+                              int *present)
+{
+    if (sg_reader_end(c))
+        return c->status;
+    if (check(cfg))
+        return section_error(c->section, SEQGEN_ERANGE);
+    *present = 1;
+    return SEQGEN_OK;
+}
+
 static int decode_optim(const sg_section *section, sg_ckpt_contents *out)
 {
     sg_section_reader c;
     sg_reader_init(&c, section);
     seqgen_optim_config *cfg = &out->optim;
-    uint32_t kind = sg_get_u32(&c, "kind");
+    cfg->kind = (seqgen_optim_kind)get_small(&c, "kind", SEQGEN_OPTIM_SGD);
     out->optim_steps = sg_get_u64(&c, "step");
     cfg->lr = sg_get_f64(&c, "lr");
     cfg->beta1 = sg_get_f64(&c, "beta1");
@@ -430,15 +456,7 @@ static int decode_optim(const sg_section *section, sg_ckpt_contents *out)
     cfg->weight_decay = sg_get_f64(&c, "weight_decay");
     cfg->momentum = sg_get_f64(&c, "momentum");
     cfg->clip_norm = sg_get_f64(&c, "clip_norm");
-    if (sg_reader_end(&c))
-        return c.status;
-    if (kind != SEQGEN_OPTIM_ADAM && kind != SEQGEN_OPTIM_SGD)
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "optimiser kind %u is unknown", kind);
-    cfg->kind = (seqgen_optim_kind)kind;
-    if (sg_optim_check_config(cfg))
-        return section_error(section, SEQGEN_ERANGE);
-    out->has_optim = 1;
-    return SEQGEN_OK;
+    return end_config_section(&c, check_optim, cfg, &out->has_optim);
 }
 
 static int decode_sched(const sg_section *section, sg_ckpt_contents *out)
@@ -446,43 +464,39 @@ static int decode_sched(const sg_section *section, sg_ckpt_contents *out)
     sg_section_reader c;
     sg_reader_init(&c, section);
     seqgen_sched_config *cfg = &out->sched;
-    uint32_t kind = sg_get_u32(&c, "kind"), unit = sg_get_u32(&c, "unit");
+    cfg->kind = (seqgen_sched_kind)get_small(&c, "kind", SEQGEN_SCHED_INVERSE_SIGMOID);
+    cfg->unit = (seqgen_sched_unit)get_small(&c, "unit", SEQGEN_SCHED_PER_EPOCH);
     cfg->k = sg_get_f64(&c, "k");
     cfg->c = sg_get_f64(&c, "c");
     cfg->eps = sg_get_f64(&c, "eps");
     cfg->warmup = sg_get_u64(&c, "warmup");
+    return end_config_section(&c, check_sched, cfg, &out->has_sched);
+}
+
+/* ITER and PROG: two u64 counters, named for the messages. */
+static int decode_counters(const sg_section *section, const char *names[2], uint64_t *first,
+                           uint64_t *second, int *present)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    *first = sg_get_u64(&c, names[0]);
+    *second = sg_get_u64(&c, names[1]);
     if (sg_reader_end(&c))
         return c.status;
-    if (kind > SEQGEN_SCHED_INVERSE_SIGMOID || unit > SEQGEN_SCHED_PER_EPOCH)
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "schedule kind %u or unit %u is unknown", kind,
-                           unit);
-    cfg->kind = (seqgen_sched_kind)kind;
-    cfg->unit = (seqgen_sched_unit)unit;
-    if (sg_sched_config_check(cfg))
-        return section_error(section, SEQGEN_ERANGE);
-    out->has_sched = 1;
+    *present = 1;
     return SEQGEN_OK;
 }
 
 static int decode_iter(const sg_section *section, sg_ckpt_contents *out)
 {
-    sg_section_reader c;
-    sg_reader_init(&c, section);
-    out->iter_epoch = sg_get_u64(&c, "epoch");
-    out->iter_position = sg_get_u64(&c, "position");
-    if (sg_reader_end(&c))
-        return c.status;
-    out->has_iter = 1;
-    return SEQGEN_OK;
+    const char *names[2] = {"epoch", "position"};
+    return decode_counters(section, names, &out->iter_epoch, &out->iter_position, &out->has_iter);
 }
 
-/* A u32 that must be at most `max` (an enumeration, a flag, a threshold). */
-static int get_small(sg_section_reader *c, const char *field, uint32_t max)
+static int decode_progress(const sg_section *section, sg_ckpt_contents *out)
 {
-    uint32_t v = sg_get_u32(c, field);
-    if (c->status == SEQGEN_OK && v > max)
-        sg_reader_fail(c, SEQGEN_ERANGE, "%s is %u, not in [0, %u]", field, v, max);
-    return c->status == SEQGEN_OK ? (int)v : 0;
+    const char *names[2] = {"epoch", "iteration"};
+    return decode_counters(section, names, &out->epoch, &out->iteration, &out->has_progress);
 }
 
 static void get_binarize(sg_section_reader *c, seqgen_binarize_config *b, const char *what)
@@ -538,18 +552,6 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
         return section_error(section, SEQGEN_ERANGE);
     out->run = run;
     out->has_run = 1;
-    return SEQGEN_OK;
-}
-
-static int decode_progress(const sg_section *section, sg_ckpt_contents *out)
-{
-    sg_section_reader c;
-    sg_reader_init(&c, section);
-    out->epoch = sg_get_u64(&c, "epoch");
-    out->iteration = sg_get_u64(&c, "iteration");
-    if (sg_reader_end(&c))
-        return c.status;
-    out->has_progress = 1;
     return SEQGEN_OK;
 }
 

@@ -216,8 +216,8 @@ void sg_optim_get_state(const seqgen_optim *opt, sg_optim_state *state)
 int sg_optim_restore(seqgen_optim *opt, const sg_optim_state *state)
 {
     if (state->size != opt->size)
-        return sg_error(SEQGEN_EMISMATCH, "optimiser state of %zu parameters, the optimiser has %zu",
-                        state->size, opt->size);
+        return sg_error(SEQGEN_EMISMATCH, "optimiser state of %zu parameters, the optimiser "
+                        "has %zu", state->size, opt->size);
     int status = sg_optim_check_config(&state->cfg);
     if (status != SEQGEN_OK)
         return status;

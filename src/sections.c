@@ -378,7 +378,7 @@ static const unsigned char *take(sg_section_reader *c, uint64_t n, const char *f
         return NULL;
     if (n > c->section->size - c->at) {
         sg_reader_fail(c, SEQGEN_EFORMAT, "field '%s' needs %llu bytes but only %llu remain", field,
-                    (unsigned long long)n, (unsigned long long)(c->section->size - c->at));
+                       (unsigned long long)n, (unsigned long long)(c->section->size - c->at));
         return NULL;
     }
     const unsigned char *p = c->section->payload + c->at;
@@ -424,7 +424,7 @@ void sg_get_name(sg_section_reader *c, char *text, const char *field)
     uint16_t n = sg_get_u16(c, field);
     if (c->status == SEQGEN_OK && (n == 0 || n > SG_CKPT_MAX_NAME)) {
         sg_reader_fail(c, SEQGEN_EFORMAT, "%s is %u bytes long, not 1..%d", field, n,
-                    SG_CKPT_MAX_NAME);
+                       SG_CKPT_MAX_NAME);
         return;
     }
     const unsigned char *p = take(c, n, field);
@@ -433,7 +433,7 @@ void sg_get_name(sg_section_reader *c, char *text, const char *field)
     for (uint16_t i = 0; i < n; i++)
         if (!is_name_char(p[i])) {
             sg_reader_fail(c, SEQGEN_EFORMAT, "%s has a byte 0x%02x outside [A-Za-z0-9_.]", field,
-                        p[i]);
+                           p[i]);
             return;
         }
     memcpy(text, p, n);
@@ -448,7 +448,8 @@ const unsigned char *sg_get_bytes(sg_section_reader *c, uint64_t n, const char *
 const unsigned char *sg_get_f32s(sg_section_reader *c, uint64_t n, const char *field)
 {
     if (c->status == SEQGEN_OK && n > UINT64_MAX / 4) {
-        sg_reader_fail(c, SEQGEN_EOVERFLOW, "%s: %llu values overflow", field, (unsigned long long)n);
+        sg_reader_fail(c, SEQGEN_EOVERFLOW, "%s: %llu values overflow", field,
+                       (unsigned long long)n);
         return NULL;
     }
     return take(c, n * 4, field);
@@ -458,7 +459,7 @@ int sg_reader_end(sg_section_reader *c)
 {
     if (c->status == SEQGEN_OK && c->at != c->section->size)
         sg_reader_fail(c, SEQGEN_ETRAILING, "%llu unexpected bytes after the last field",
-                    (unsigned long long)(c->section->size - c->at));
+                       (unsigned long long)(c->section->size - c->at));
     return c->status;
 }
 

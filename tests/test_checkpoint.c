@@ -99,31 +99,6 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
-
-/* The file at `path` holds exactly `size` bytes `bytes`. */
-static void assert_file_same(const char *path, const unsigned char *bytes, size_t size)
-{
-    size_t now_size;
-    unsigned char *now = read_all(path, &now_size);
-    assert_int_equal(now_size, size);
-    assert_memory_equal(now, bytes, size);
-    free(now);
-}
-
 static void assert_fails_with(int status, int expected, const char *detail)
 {
     if (status != expected || !strstr(seqgen_last_error(), detail))
@@ -468,7 +443,7 @@ static void library_file_follows_the_spec(void **state)
     seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123, run_for(ds, 1, 5)};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
-    unsigned char *data = read_all(path, &size);
+    unsigned char *data = tu_read_file(path, &size);
 
     char tags[256];
     const unsigned char *p = NULL;
@@ -713,7 +688,7 @@ static unsigned char *small_checkpoint(const char *path, size_t *size)
     seqgen_model_free(m);
     seqgen_optim_free(o);
     seqgen_sched_free(train.sched);
-    return read_all(path, size);
+    return tu_read_file(path, size);
 }
 
 /* Both loaders refuse the file at `path` with a damage status and allocate nothing. */
@@ -1065,7 +1040,7 @@ static void run_fields_out_of_range_are_refused(void **state)
     seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3)};
     assert_ok(seqgen_checkpoint_save(path, m, &t));
     size_t size;
-    unsigned char *good = read_all(path, &size);
+    unsigned char *good = tu_read_file(path, &size);
 
     for (int k = 0; k < 12; k++) {
         seqgen_train_state bad = t;
@@ -1076,9 +1051,9 @@ static void run_fields_out_of_range_are_refused(void **state)
         case 1: r->train.teacher_prob = 1.5, field = "train.teacher_prob is 1.5"; break;
         case 2: r->train.feedback = (seqgen_feedback)-1, field = "train.feedback -1"; break;
         case 3: r->batches.batch_size = 0, field = "batches.batch_size is 0"; break;
-        case 4: r->batches.pixels_per_step = 65537, field = "batches.pixels_per_step is 65537"; break;
+        case 4: r->batches.pixels_per_step = 65537, field = "pixels_per_step is 65537"; break;
         case 5: r->batches.drop_last = 2, field = "batches.drop_last is 2"; break;
-        case 6: r->batches.binarize.mode = (seqgen_binarize_mode)3, field = "batches.binarize.mode 3"; break;
+        case 6: r->batches.binarize.mode = 3, field = "batches.binarize.mode 3"; break;
         case 7: r->eval.given = -1, field = "eval.given is -1"; break;
         case 8: r->eval.complete.temperature = 0, field = "eval.complete.temperature is 0"; break;
         case 9: r->eval.metrics = 0, field = "eval.metrics is 0"; break;
@@ -1097,7 +1072,7 @@ static void run_fields_out_of_range_are_refused(void **state)
     assert_fails_with(seqgen_checkpoint_save(path, m, &wrong), SEQGEN_EMISMATCH,
                       "count is 40 but the run's is 39");
     seqgen_batch_iter_free(wrong.batches);
-    assert_file_same(path, good, size);
+    tu_assert_file_is(path, good, size);
 
     /* In the file: each field patched (with valid CRCs) to a value out of its range. */
     static const struct {
@@ -1184,9 +1159,9 @@ static void mismatching_iterator_is_refused_naming_the_field(void **state)
         case 3: c.seed = 10, detail = "seed is 10 but the run's is 9"; break;
         case 4: c.drop_last = 1, detail = "drop_last is 1 but the run's is 0"; break;
         case 5: c.binarize.mode = SEQGEN_BINARIZE_STOCHASTIC, detail = "binarize.mode is 1"; break;
-        case 6: c.binarize.threshold = 128, detail = "binarize.threshold is 128 but the run's is 127"; break;
+        case 6: c.binarize.threshold = 128, detail = "threshold is 128 but the run's is 127"; break;
         case 7: c.binarize.seed = 1, detail = "binarize.seed is 1 but the run's is 0"; break;
-        case 8: c.binarize.resample_each_epoch = 1, detail = "binarize.resample_each_epoch is 1"; break;
+        case 8: c.binarize.resample_each_epoch = 1, detail = "resample_each_epoch is 1"; break;
         default: over = small, detail = "count is 30 but the run's is 40 (train_images)"; break;
         }
         seqgen_model *none = NULL;
@@ -1254,7 +1229,7 @@ static void training_sections_come_together(void **state)
     make_training(&a, 1, 1, SEQGEN_OPTIM_SGD, ds);
     assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
     size_t size;
-    unsigned char *data = read_all(path, &size);
+    unsigned char *data = tu_read_file(path, &size);
     seqgen_model *none = NULL;
     seqgen_train_state t = empty_state();
 
@@ -1373,7 +1348,7 @@ static void failed_saves_leave_the_old_file(void **state)
     seqgen_model *old = new_model(1, 3, 1, 1), *big = new_model(1, 40, 2, 2);
     assert_ok(seqgen_checkpoint_save(path, old, NULL));
     size_t old_size;
-    unsigned char *old_bytes = read_all(path, &old_size);
+    unsigned char *old_bytes = tu_read_file(path, &old_size);
 
     /* A full disk, simulated by a file-size limit below the new file's size. */
     struct rlimit saved, small = {0, 0};
@@ -1407,7 +1382,7 @@ static void failed_saves_leave_the_old_file(void **state)
     }
 
     size_t size;
-    unsigned char *now = read_all(path, &size);
+    unsigned char *now = tu_read_file(path, &size);
     assert_int_equal(size, old_size);
     assert_memory_equal(now, old_bytes, size);
     assert_int_equal(count_entries(dir), 2); /* keep.ckpt and sub: no temporary file left */
@@ -1430,11 +1405,11 @@ static int full_disk_child(const char *dir, seqgen_model *old, seqgen_model *big
     if (seqgen_checkpoint_save(path, old, NULL) != SEQGEN_OK)
         return 1;
     size_t old_size, size;
-    unsigned char *before = read_all(path, &old_size);
+    unsigned char *before = tu_read_file(path, &old_size);
     int status = seqgen_checkpoint_save(path, big, NULL);
     fprintf(stderr, "    full disk: %s\n", seqgen_last_error());
     int no_space = status == SEQGEN_EIO && strstr(seqgen_last_error(), "No space left on device");
-    unsigned char *after = read_all(path, &size);
+    unsigned char *after = tu_read_file(path, &size);
     int intact = size == old_size && memcmp(before, after, size) == 0;
     free(before);
     free(after);
@@ -1478,7 +1453,7 @@ static void every_allocation_failure_is_clean(void **state)
     make_training(&a, 4, 2, SEQGEN_OPTIM_ADAM, ds);
     assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
     size_t size;
-    unsigned char *saved = read_all(path, &size);
+    unsigned char *saved = tu_read_file(path, &size);
     long failures[3] = {0, 0, 0};
     for (long n = 0;; n++, failures[0]++) {
         seqgen_model *m = NULL;
@@ -1510,7 +1485,7 @@ static void every_allocation_failure_is_clean(void **state)
         }
         assert_fails_with(status, SEQGEN_ENOMEM, "");
         size_t now_size;
-        unsigned char *now = read_all(path, &now_size); /* the old file, untouched */
+        unsigned char *now = tu_read_file(path, &now_size); /* the old file, untouched */
         assert_int_equal(now_size, size);
         assert_memory_equal(now, saved, size);
         free(now);

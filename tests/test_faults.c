@@ -49,31 +49,6 @@ typedef struct fixture {
 
 static fixture fx;
 
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    unsigned char *data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
-
-static void assert_file_is(const char *path, const unsigned char *bytes, size_t size)
-{
-    size_t now_size;
-    unsigned char *now = read_all(path, &now_size);
-    assert_int_equal(now_size, size);
-    assert_memory_equal(now, bytes, size);
-    free(now);
-}
-
 static seqgen_model *new_model(int threads)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
@@ -128,7 +103,7 @@ static int setup_group(void **state)
     assert_ok(seqgen_sched_create(&fx.sched, &scfg));
 
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
-    fx.model_bytes = read_all(fx.model_ckpt, &fx.model_size);
+    fx.model_bytes = tu_read_file(fx.model_ckpt, &fx.model_size);
     seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, fx.run};
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
     seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
@@ -306,7 +281,7 @@ static int save_model(void) { return seqgen_checkpoint_save(fx.model_ckpt, fx.mo
 static void after_save_model(int status)
 {
     (void)status;
-    assert_file_is(fx.model_ckpt, fx.model_bytes, fx.model_size); /* the same model either way */
+    tu_assert_file_is(fx.model_ckpt, fx.model_bytes, fx.model_size); /* the same model either way */
 }
 
 static int save_training(void)
@@ -341,7 +316,7 @@ static int inspect(void)
 /* GIF files: a failed write leaves the old picture. */
 static unsigned char *gif_before;
 static size_t gif_before_size;
-static void keep_gif(void) { gif_before = read_all(fx.gif, &gif_before_size); }
+static void keep_gif(void) { gif_before = tu_read_file(fx.gif, &gif_before_size); }
 static int gif_completion(void)
 {
     seqgen_gif_digit d = digit_of(fx.sequences, PIXELS / 2);
@@ -357,7 +332,7 @@ static int gif_overview(void)
 static void after_gif(int status)
 {
     if (status != SEQGEN_OK)
-        assert_file_is(fx.gif, gif_before, gif_before_size);
+        tu_assert_file_is(fx.gif, gif_before, gif_before_size);
     free(gif_before);
     gif_before = NULL;
 }
@@ -481,7 +456,7 @@ static void unreadable_files_give_eio(void **state)
 static int unwritable_child(void)
 {
     size_t gif_size;
-    unsigned char *gif = read_all(fx.gif, &gif_size);
+    unsigned char *gif = tu_read_file(fx.gif, &gif_size);
     int status = seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL);
     if (!failed_with(status, SEQGEN_EIO, "Permission denied"))
         return 1;
@@ -489,10 +464,10 @@ static int unwritable_child(void)
     if (!failed_with(seqgen_gif_write_completion(fx.gif, &d, NULL), SEQGEN_EIO, "Permission denied"))
         return 2;
     size_t size;
-    unsigned char *now = read_all(fx.model_ckpt, &size);
+    unsigned char *now = tu_read_file(fx.model_ckpt, &size);
     int intact = size == fx.model_size && memcmp(now, fx.model_bytes, size) == 0;
     free(now);
-    now = read_all(fx.gif, &size);
+    now = tu_read_file(fx.gif, &size);
     intact = intact && size == gif_size && memcmp(now, gif, size) == 0;
     free(now);
     free(gif);
@@ -548,7 +523,7 @@ static int full_disk_child(const char *dir)
         seqgen_model_create(&big, &cfg) != SEQGEN_OK || seqgen_optim_create(&optim, big, &ocfg) != SEQGEN_OK)
         return 1;
     size_t ckpt_size, gif_size;
-    unsigned char *ckpt_bytes = read_all(ckpt, &ckpt_size), *gif_bytes = read_all(gif, &gif_size);
+    unsigned char *ckpt_bytes = tu_read_file(ckpt, &ckpt_size), *gif_bytes = tu_read_file(gif, &gif_size);
     seqgen_train_state train = {optim, NULL, NULL, 1, 1, seqgen_run_config_default()};
     int code = 0;
     if (!failed_with(seqgen_checkpoint_save(ckpt, big, &train), SEQGEN_EIO, "No space left on device"))
@@ -561,11 +536,11 @@ static int full_disk_child(const char *dir)
     if (!code && !failed_with(seqgen_gif_write_overview(gif, many, MANY, 20, NULL), SEQGEN_EIO, "No space"))
         code = 3;
     size_t size;
-    unsigned char *now = read_all(ckpt, &size);
+    unsigned char *now = tu_read_file(ckpt, &size);
     if (!code && (size != ckpt_size || memcmp(now, ckpt_bytes, size) != 0))
         code = 4;
     free(now);
-    now = read_all(gif, &size);
+    now = tu_read_file(gif, &size);
     if (!code && (size != gif_size || memcmp(now, gif_bytes, size) != 0))
         code = 5;
     free(now);
@@ -715,7 +690,7 @@ static void non_finite_state_is_not_saved(void **state)
     seqgen_train_state train = {opt, NULL, NULL, 0, 0, seqgen_run_config_default()};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
-    unsigned char *good = read_all(path, &size);
+    unsigned char *good = tu_read_file(path, &size);
 
     float *w = sg_model_params(m);
     w[5] = NAN;
@@ -734,7 +709,7 @@ static void non_finite_state_is_not_saved(void **state)
     free(second);
     assert_int_equal(seqgen_checkpoint_save(path, m, &train), SEQGEN_ENUMERIC);
     assert_non_null(strstr(seqgen_last_error(), "optimiser second moment 3"));
-    assert_file_is(path, good, size);
+    tu_assert_file_is(path, good, size);
     assert_ok(seqgen_checkpoint_save(path, m, NULL)); /* the moments are not in a model checkpoint */
     free(good);
     remove(path);
