@@ -15,7 +15,6 @@
 #include "optim.h"
 #include "run_config.h"
 
-#define MAX_MODEL_DIM 65536u /* as seqgen_model_create() */
 #define MAX_NDIM 8u
 #define DTYPE_F32 1u
 #define OUTPUT_SIGMOID 1u
@@ -364,9 +363,10 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     uint32_t threads = sg_get_u32(&c, "threads");
     if (sg_reader_end(&c))
         return c.status;
-    if (D < 1 || D > MAX_MODEL_DIM || H < 1 || H > MAX_MODEL_DIM || L < 1 || L > MAX_MODEL_DIM)
+    const uint32_t max = SG_MAX_MODEL_DIM;
+    if (D < 1 || D > max || H < 1 || H > max || L < 1 || L > max)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u: each must be in [1, %u]",
-                              D, H, L, MAX_MODEL_DIM);
+                              D, H, L, max);
     if (output != OUTPUT_SIGMOID)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
     if (threads > 1024)

@@ -68,7 +68,8 @@ static int check_batches(int status, const seqgen_batch_config *b)
 {
     int s = in_range(status, "batches.batch_size", b->batch_size, 1, SG_RUN_MAX_COUNT);
     if (!s)
-        s = in_range(status, "batches.pixels_per_step", b->pixels_per_step, 1, SG_RUN_MAX_D);
+        s = in_range(status, "batches.pixels_per_step", b->pixels_per_step, 1,
+                     SG_MAX_MODEL_DIM);
     if (!s)
         s = check_flag(status, "batches.shuffle", b->shuffle);
     if (!s)

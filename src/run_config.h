@@ -9,7 +9,9 @@
 #include "seqgen.h"
 
 #define SG_RUN_MAX_COUNT UINT32_MAX  /* batch size, training images, test limit */
-#define SG_RUN_MAX_D 65536u          /* pixels per step, as a model's D */
+/* seqgen_model_create()'s bound on D, H and L, for the checkpoint's checks (the one copy of it
+ * outside the model; model.h's SG_MODEL_MAX_DIM takes its place once it exists). */
+#define SG_MAX_MODEL_DIM 65536u
 
 /* Checks every field of `run` against the limits of include/seqgen.h; on failure returns
  * `status` with a detail naming the field ("run config: batches.batch_size is 0, not in
