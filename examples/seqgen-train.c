@@ -2,8 +2,11 @@
  *
  * Thin by design: options, progress, files. The training loop is the library's (batches,
  * scheduled sampling, optimiser, checkpoints); this program writes OUT_DIR/NAME/results.csv,
- * model.ckpt (after every epoch, atomically, with the whole training state) and config.txt. */
+ * model.ckpt (after every epoch, atomically, with the whole training state and the run's
+ * setup) and config.txt (a copy of the settings for people and scripts, never read back:
+ * --resume reads model.ckpt alone). */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
@@ -32,6 +35,7 @@ typedef struct settings {
     long long train_limit, test_limit; /* 0: every image */
     unsigned long long seed;
     int resume, force, quiet;
+    int epochs_given, threads_given, data_given; /* with --resume: what overrides the checkpoint */
 } settings;
 
 static settings default_settings(void)
@@ -94,15 +98,16 @@ static void usage(FILE *to)
     fprintf(to,
         "Usage: " PROG " [OPTION]...\n"
         "Train a GRU to predict MNIST digits pixel by pixel. Writes OUT_DIR/NAME/results.csv (a row\n"
-        "per epoch), model.ckpt (after every epoch, with the full training state) and config.txt.\n"
+        "per epoch), model.ckpt (after every epoch, with the full training state and every\n"
+        "setting) and config.txt (a readable copy of the settings, never read back).\n"
         "Defaults are the original experiment (train.py --exp-name gru-128 --hidden 128).\n"
         "\n"
         "Run:\n"
         "  --exp-name NAME        name of the run and its directory (gru-128)\n"
         "  --out-dir DIR          parent directory of the run's directory (experiments)\n"
         "  --epochs N             train until N epochs are done (10)\n"
-        "  --resume               continue OUT_DIR/NAME/model.ckpt exactly; settings come from its\n"
-        "                         config.txt (only --epochs --threads --data --quiet may be given)\n"
+        "  --resume               continue OUT_DIR/NAME/model.ckpt exactly, with the settings saved\n"
+        "                         in it (only --epochs --threads --data --quiet may be given)\n"
         "  --force                start over even if OUT_DIR/NAME/model.ckpt exists\n"
         "  --seed S               seeds initialisation, shuffling, sampling, binarisation (1)\n"
         "  --threads N            threads of a training pass, 0 = all cores (0)\n"
@@ -237,7 +242,9 @@ static int write_text(const char *path, FILE *f, char **text, size_t *size)
     return failed ? -1 : 0;
 }
 
-/* ---- config.txt: the command line, then every setting as "option value" (read by --resume) --- */
+/* ---- config.txt: the command line, then every setting as "option value" -------------------- *
+ * A copy for people and scripts (scripts/demo.sh, experiments-summary.py), rewritten at every
+ * start and resume; the program never reads it: the checkpoint holds the settings. */
 
 /* Writes config.txt; 0, or -1 after printing why. */
 static int write_config(const char *path, const settings *s, int argc, char **argv)
@@ -248,8 +255,8 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
     if (!f)
         return -1;
     seqgen_sched_config sc = sched_config(s);
-    fprintf(f, "# " PROG " %s: the command line, then every setting (read back by --resume)\n#",
-            seqgen_version());
+    fprintf(f, "# " PROG " %s: the command line, then every setting (a copy: --resume reads "
+               "model.ckpt, never this file)\n#", seqgen_version());
     for (int i = 0; i < argc; i++)
         fprintf(f, " %s", argv[i]);
     fprintf(f, "\nhidden %d\nlayers %d\npixels-per-step %d\nepochs %d\nbatch-size %d\n"
@@ -263,50 +270,6 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->train_limit,
             s->test_limit, s->eval_given, s->seed, s->threads);
     return write_text(path, f, &text, &size);
-}
-
-/* Reads the settings of config.txt into @p s; the strings are kept in @p store (freed by the
- * caller). Returns 0, or -1 after printing the file, line and reason. */
-static int read_config(const char *path, settings *s, char **store)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, PROG ": cannot resume: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 0;
-    char *line = NULL;
-    ssize_t len;
-    int lineno = 0, status = 0;
-    while (status == 0 && (len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        char *space = strchr(line, ' ');
-        const struct option *o = long_options;
-        if (space) {
-            *space = '\0';
-            for (; o->name && strcmp(o->name, line) != 0; o++)
-                ;
-        }
-        if (!space || !o->name || o->has_arg != required_argument) {
-            fprintf(stderr, PROG ": %s line %d: not a setting: '%s'\n", path, lineno, line);
-            status = -1;
-        } else if (o->val == OPT_DATA) { /* keep a copy: the line buffer is reused */
-            free(*store);
-            *store = strdup(space + 1);
-            status = *store ? 0 : -1;
-            s->data = *store;
-        } else if (set_option(s, o->val, space + 1) != 0) {
-            fprintf(stderr, PROG ": %s line %d: bad value\n", path, lineno);
-            status = -1;
-        }
-    }
-    free(line);
-    fclose(f);
-    return status;
 }
 
 /* A schedule the library refuses (e.g. --schedule exp --sched-k 2) is a usage error. */
@@ -323,12 +286,12 @@ static int check_schedule(const settings *s)
     return -1;
 }
 
-/* Parses argv into @p s (reading config.txt first with --resume). 0 to go on, or an exit code
- * + 1000 when the program should stop now (help, version, usage error). */
-static int parse_command_line(int argc, char **argv, settings *s, char **config_store)
+/* Parses argv into @p s. 0 to go on, or an exit code + 1000 when the program should stop now
+ * (help, version, usage error). With --resume the settings are the checkpoint's (see
+ * settings_from_checkpoint): only the options that may accompany it are allowed. */
+static int parse_command_line(int argc, char **argv, settings *s)
 {
     int ids[argc], given = 0, id;
-    char *args[argc];
     *s = default_settings();
     while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         if (id == OPT_HELP) {
@@ -343,7 +306,7 @@ static int parse_command_line(int argc, char **argv, settings *s, char **config_
             usage(stderr);
             return 1000 + CLI_EXIT_USAGE;
         }
-        ids[given] = id, args[given++] = optarg;
+        ids[given++] = id;
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
@@ -354,24 +317,15 @@ static int parse_command_line(int argc, char **argv, settings *s, char **config_
         return check_schedule(s) == 0 ? 0 : 1000 + CLI_EXIT_USAGE;
     for (int i = 0; i < given; i++) {
         if (!allowed_with_resume(ids[i])) {
-            fprintf(stderr, PROG ": with --resume the settings come from the run's config.txt; "
+            fprintf(stderr, PROG ": with --resume the settings come from the run's model.ckpt; "
                             "only --epochs, --threads, --data, --quiet may be given\n");
             usage(stderr);
             return 1000 + CLI_EXIT_USAGE;
         }
+        s->epochs_given |= ids[i] == OPT_EPOCHS;
+        s->threads_given |= ids[i] == OPT_THREADS;
+        s->data_given |= ids[i] == OPT_DATA;
     }
-    char dir[PATH_MAX], path[PATH_MAX];
-    if (cli_path(dir, s->out_dir, s->exp_name) || cli_path(path, dir, "config.txt")) {
-        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
-        return 1000 + CLI_EXIT_RUNTIME;
-    }
-    settings saved = default_settings();
-    saved.exp_name = s->exp_name, saved.out_dir = s->out_dir, saved.resume = 1;
-    if (read_config(path, &saved, config_store) != 0)
-        return 1000 + CLI_EXIT_RUNTIME;
-    for (int i = 0; i < given; i++)
-        (void)set_option(&saved, ids[i], args[i]); /* already checked above */
-    *s = saved;
     return 0;
 }
 
@@ -390,33 +344,126 @@ typedef struct run {
     char dir[PATH_MAX], ckpt[PATH_MAX], csv[PATH_MAX], config[PATH_MAX];
     seqgen_dataset *train, *test;
     seqgen_model *model;
-    seqgen_train_state state;
+    seqgen_train_state state; /* handles, counters and state.run: what the checkpoint holds */
     seqgen_train_options opts;
+    seqgen_checkpoint_info info; /* with --resume: what model.ckpt holds (settings point into it) */
     size_t steps; /* T: steps per sequence */
     int tty;
 } run;
 
-/* Opens a split and keeps its first @p limit images (0: all). */
-static int open_split(const run *r, seqgen_split split, long long limit, seqgen_dataset **out)
+/* The longest line the program reads from a file of its own (results.csv), and the largest such
+ * file: anything longer is not one this program wrote. */
+#define MAX_LINE 4096
+#define MAX_TEXT_FILE ((off_t)64 << 20)
+
+/* Opens @p path for a line-oriented read: a regular file (checked on the open file, so a link
+ * to a device or a FIFO is refused, without blocking) of at most MAX_TEXT_FILE bytes. NULL with
+ * errno = ENOENT if it does not exist; NULL after printing one line naming the file otherwise. */
+static FILE *open_text_file(const char *path)
 {
-    int rc = cli_open_split(PROG, r->s.data, split, out);
-    if (rc == 0 && limit > 0 && seqgen_dataset_limit(*out, (size_t)limit) != SEQGEN_OK)
-        rc = cli_fail(PROG, "limit", SEQGEN_EINVAL);
-    return rc;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            fprintf(stderr, PROG ": cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *why = fstat(fd, &st) != 0 ? strerror(errno)
+                      : !S_ISREG(st.st_mode) ? "not a regular file"
+                      : st.st_size > MAX_TEXT_FILE ? "larger than 64 MiB: not this program's"
+                                                    : NULL;
+    FILE *f = why ? NULL : fdopen(fd, "r");
+    if (!f) {
+        fprintf(stderr, PROG ": cannot read %s: %s\n", path, why ? why : strerror(errno));
+        close(fd);
+        errno = EINVAL;
+    }
+    return f;
 }
 
-static seqgen_batch_config batch_config(const settings *s)
+/* Opens a split of the run's data directory. */
+static int open_data(const run *r, seqgen_split split, seqgen_dataset **out)
 {
-    seqgen_batch_config c = SEQGEN_BATCH_CONFIG_DEFAULT;
-    c.batch_size = (size_t)s->batch_size;
-    c.pixels_per_step = (size_t)s->pixels_per_step;
-    c.seed = s->seed;
-    c.binarize.mode = (seqgen_binarize_mode)s->binarize;
-    c.binarize.seed = s->seed;
-    return c;
+    return cli_open_split(PROG, r->s.data, split, out);
 }
 
-/* Creates the model, optimiser, schedule and batch iterator of a new run. */
+/* The images of the data that the run uses: the first @p images of the training split. */
+static int use_images(const run *r, uint64_t images)
+{
+    size_t have = seqgen_dataset_count(r->train);
+    if (images > have) {
+        fprintf(stderr, PROG ": the run used %llu training images but %s has only %zu\n",
+                (unsigned long long)images, r->s.data, have);
+        return CLI_EXIT_RUNTIME;
+    }
+    return seqgen_dataset_limit(r->train, (size_t)images) == SEQGEN_OK
+               ? 0
+               : cli_fail(PROG, "limit", SEQGEN_EINVAL);
+}
+
+/* The run's setup from the settings of a new run, for a training set of @p images. */
+static seqgen_run_config run_config(const settings *s, size_t images)
+{
+    seqgen_run_config setup = seqgen_run_config_default();
+    setup.train.loss = (seqgen_loss)s->loss;
+    setup.train.feedback = (seqgen_feedback)s->feedback;
+    setup.batches.batch_size = (size_t)s->batch_size;
+    setup.batches.pixels_per_step = (size_t)s->pixels_per_step;
+    setup.batches.seed = s->seed;
+    setup.batches.binarize.mode = (seqgen_binarize_mode)s->binarize;
+    setup.batches.binarize.seed = s->seed;
+    setup.train_images = images;
+    setup.eval.given = s->eval_given;
+    setup.eval.batch_size = (size_t)s->batch_size;
+    setup.eval.limit = (size_t)s->test_limit;
+    setup.eval.binarize = setup.batches.binarize;
+    setup.epochs = (uint64_t)s->epochs;
+    snprintf(setup.data_source, sizeof setup.data_source, "%s", s->data);
+    return setup;
+}
+
+/* The settings a checkpoint records, as the options that would make them (for config.txt and
+ * the messages); --epochs, --threads and --data given with --resume override them. */
+static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *info)
+{
+    const seqgen_run_config *saved = &info->run;
+    s->hidden = info->model.hidden, s->layers = info->model.layers;
+    s->pixels_per_step = info->model.pixels_per_step;
+    s->seed = info->model.seed;
+    if (!s->threads_given)
+        s->threads = info->model.threads;
+    if (!s->epochs_given)
+        s->epochs = saved->epochs > 1000000 ? 1000000 : (int)saved->epochs;
+    if (!s->data_given)
+        s->data = saved->data_source;
+    s->optim = info->optim.kind, s->lr = info->optim.lr, s->clip = info->optim.clip_norm;
+    seqgen_sched_config sc = info->sched;
+    s->schedule = sc.kind, s->unit = sc.unit, s->sched_k = sc.k, s->sched_c = sc.c;
+    s->sched_eps = sc.eps, s->sched_warmup = (long long)sc.warmup;
+    s->loss = saved->train.loss, s->feedback = saved->train.feedback;
+    s->batch_size = (int)saved->batches.batch_size;
+    s->binarize = saved->batches.binarize.mode;
+    s->train_limit = (long long)saved->train_images;
+    s->test_limit = (long long)saved->eval.limit;
+    s->eval_given = saved->eval.given;
+}
+
+/* The data directory is recorded in the checkpoint: it must fit (SEQGEN_RUN_SOURCE_MAX bytes of
+ * printable ASCII). */
+static int check_data_name(const char *data)
+{
+    size_t n = strlen(data);
+    for (size_t i = 0; i < n && n <= SEQGEN_RUN_SOURCE_MAX; i++)
+        if (data[i] < 0x20 || data[i] > 0x7e)
+            n = SEQGEN_RUN_SOURCE_MAX + 1;
+    if (n <= SEQGEN_RUN_SOURCE_MAX)
+        return 0;
+    fprintf(stderr, PROG ": --data: the directory's name is saved in the checkpoint and must be at "
+                    "most %d printable ASCII characters\n", SEQGEN_RUN_SOURCE_MAX);
+    return -1;
+}
+
+/* Creates the model, optimiser and schedule of a new run. */
 static int start_new(run *r)
 {
     const settings *s = &r->s;
@@ -437,32 +484,78 @@ static int start_new(run *r)
 }
 
 /* Keeps the rows of results.csv whose epoch the checkpoint has reached (a crash may have left a
- * row written after the last save). 0, or -1 after printing why. */
+ * row written after the last save). The file is read as this program wrote it: a regular file
+ * of lines of at most MAX_LINE bytes; anything else is refused. 0, or exit code 1 after
+ * printing why. */
 static int trim_results(const run *r)
 {
-    FILE *in = fopen(r->csv, "r");
-    if (!in) {
-        if (errno == ENOENT)
-            return 0;
-        fprintf(stderr, PROG ": cannot read %s: %s\n", r->csv, strerror(errno));
-        return -1;
-    }
-    char *text = NULL, *line = NULL;
-    size_t size = 0, cap = 0;
+    errno = 0;
+    FILE *in = open_text_file(r->csv);
+    if (!in)
+        return errno == ENOENT ? 0 : CLI_EXIT_RUNTIME;
+    char *text = NULL, line[MAX_LINE + 2];
+    size_t size = 0;
     FILE *out = open_text(&text, &size);
-    for (int first = 1; out && getline(&line, &cap, in) >= 0; first = 0)
-        if (first || strtoull(line, NULL, 10) <= r->state.epoch)
+    int rc = out ? 0 : CLI_EXIT_RUNTIME;
+    for (long n = 1; rc == 0 && fgets(line, sizeof line, in); n++) {
+        size_t len = strlen(line);
+        if (len > MAX_LINE || (len == MAX_LINE && line[len - 1] != '\n')) {
+            fprintf(stderr, PROG ": cannot read %s: line %ld is longer than %d bytes: not a file "
+                            "of this program\n", r->csv, n, MAX_LINE);
+            rc = CLI_EXIT_RUNTIME;
+        } else if (n == 1 || strtoull(line, NULL, 10) <= r->state.epoch) {
             fputs(line, out);
-    free(line);
+        }
+    }
+    if (rc == 0 && ferror(in)) {
+        fprintf(stderr, PROG ": cannot read %s: %s\n", r->csv, strerror(errno));
+        rc = CLI_EXIT_RUNTIME;
+    }
     fclose(in);
-    return out ? write_text(r->csv, out, &text, &size) : -1;
+    if (rc != 0) {
+        if (out)
+            fclose(out);
+        free(text);
+        return rc;
+    }
+    return write_text(r->csv, out, &text, &size) == 0 ? 0 : CLI_EXIT_RUNTIME;
 }
 
-static int resume(run *r)
+/* p of the next batch: the schedule's position is the training state's counters. */
+static double current_p(const run *r)
 {
-    int status = seqgen_checkpoint_load_training(r->ckpt, &r->model, &r->state);
+    return seqgen_sched_p(r->state.sched, r->state.iteration, r->state.epoch);
+}
+
+/* Reads what the checkpoint says about the run, before any data is opened. */
+static int inspect_run(run *r, seqgen_checkpoint_info *info)
+{
+    int status = seqgen_checkpoint_inspect(r->ckpt, info);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "cannot resume", status);
+    if (!info->has_training || !info->has_optim || !info->has_sched || !info->has_batches) {
+        fprintf(stderr, PROG ": cannot resume: %s is not a training checkpoint of " PROG "\n",
+                r->ckpt);
+        return CLI_EXIT_RUNTIME;
+    }
+    settings_from_checkpoint(&r->s, info);
+    return 0;
+}
+
+/* Restores the run from its checkpoint alone: the data as saved (or --data), the batch
+ * iterator from the saved configuration, then the model, optimiser, schedule and position. */
+static int resume(run *r, const seqgen_checkpoint_info *info)
+{
+    int rc = use_images(r, info->run.train_images);
+    if (rc != 0)
+        return rc;
+    int status = seqgen_batch_iter_create(&r->state.batches, r->train, &info->run.batches);
+    if (status == SEQGEN_OK)
+        status = seqgen_checkpoint_load_training(r->ckpt, &r->model, &r->state);
+    if (status != SEQGEN_OK)
+        return cli_fail(PROG, "cannot resume", status);
+    r->state.run.epochs = (uint64_t)r->s.epochs; /* what this invocation trains to */
+    snprintf(r->state.run.data_source, sizeof r->state.run.data_source, "%s", r->s.data);
     seqgen_model_config mc = seqgen_model_get_config(r->model);
     if (mc.threads != r->s.threads) {
         if (!r->s.quiet)
@@ -471,9 +564,7 @@ static int resume(run *r)
         if ((status = seqgen_model_set_threads(r->model, r->s.threads)) != SEQGEN_OK)
             return cli_fail(PROG, "threads", status);
     }
-    if (trim_results(r) != 0)
-        return CLI_EXIT_RUNTIME;
-    return 0;
+    return trim_results(r);
 }
 
 /* Saves the whole training state. The library refuses non-finite parameters, so a good
@@ -489,22 +580,30 @@ static int save(const run *r)
     return cli_fail(PROG, what, status);
 }
 
-/* What an epoch measured. */
+/* What an epoch measured: training (from each batch's seqgen_train_stats) and evaluation. */
 typedef struct epoch_result {
     double seconds, loss_sum, images, eval_seconds;
-    seqgen_sched_summary sched;
+    double p_weighted;        /* sum over batches of p times the batch's mixable inputs */
+    uint64_t mixable, forced; /* inputs that could be fed back, and those teacher-forced */
+    double p_mean;            /* p_weighted / mixable: the expected teacher-forced fraction */
+    double forced_fraction;   /* forced / mixable: the fraction actually teacher-forced */
     seqgen_eval_results eval;
 } epoch_result;
+
+/* The epoch's teacher-forcing summary, before the epoch counter moves: with no mixable input
+ * (no batch run since a resume), p is the current one and the fraction 0. */
+static void summarise_teacher_forcing(const run *r, epoch_result *e)
+{
+    e->p_mean = e->mixable ? e->p_weighted / (double)e->mixable : current_p(r);
+    e->forced_fraction = e->mixable ? (double)e->forced / (double)e->mixable : 0.0;
+}
 
 /* Test loss and completion metrics of the model, with evaluation's own generator. */
 static int evaluate(run *r, epoch_result *e)
 {
     double t0 = cli_now();
-    seqgen_eval_options o = seqgen_eval_options_default();
-    o.given = r->s.eval_given;
-    o.batch_size = (size_t)r->s.batch_size;
-    o.binarize = batch_config(&r->s).binarize;
-    int status = seqgen_evaluate_dataset(r->model, r->test, r->train, &o, &e->eval);
+    int status = seqgen_evaluate_dataset(r->model, r->test, r->train, &r->state.run.eval,
+                                         &e->eval);
     if (status != SEQGEN_OK) {
         char what[80];
         snprintf(what, sizeof what, "evaluation after epoch %llu",
@@ -542,7 +641,7 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
     bar[30] = '\0';
     printf("\repoch %llu/%d [%s] %3.0f%% loss %.4f p %.3f %.0f img/s ETA %s\033[K",
            (unsigned long long)r->state.epoch + 1, r->s.epochs, bar, 100.0 * done / total,
-           e->loss_sum / (e->images + 1e-300), seqgen_sched_p(r->state.sched), rate, eta);
+           e->loss_sum / (e->images + 1e-300), current_p(r), rate, eta);
     fflush(stdout);
 }
 
@@ -559,7 +658,7 @@ static int append_row(const run *r, const epoch_result *e)
                    "digit_kept_truth,digit_kept_blank\n");
     fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
-            e->seconds, e->sched.p_mean, e->sched.forced_fraction,
+            e->seconds, e->p_mean, e->forced_fraction,
             e->loss_sum / (e->images + 1e-300), e->eval.mse, e->eval.nll_nats,
             e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
             e->eval_seconds, e->eval.digit_kept_truth, e->eval.digit_kept_blank);
@@ -575,12 +674,11 @@ static int append_row(const run *r, const epoch_result *e)
 /* One training batch; a non-finite loss or gradient stops the run before anything is saved. */
 static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
 {
-    r->opts.teacher_prob = seqgen_sched_p(r->state.sched);
+    r->opts.teacher_prob = current_p(r);
     seqgen_train_stats st;
-    seqgen_batch batch = seqgen_batch_of_sequences(x, (int)n, (int)r->steps, r->s.pixels_per_step);
+    seqgen_batch batch = seqgen_batch_of_sequences(x, (int)n, (int)r->steps,
+                                                   seqgen_model_get_config(r->model).pixels_per_step);
     int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
-    if (status == SEQGEN_OK)
-        status = seqgen_sched_record_batch(r->state.sched, st.teacher_forced, st.mixable);
     if (status == SEQGEN_OK)
         status = seqgen_optim_step(r->state.optim, r->model);
     if (status != SEQGEN_OK) {
@@ -591,8 +689,10 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
                  status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
         return cli_fail(PROG, what, status);
     }
-    seqgen_sched_on_batch(r->state.sched);
     r->state.iteration++;
+    e->p_weighted += r->opts.teacher_prob * (double)st.mixable;
+    e->mixable += st.mixable;
+    e->forced += st.teacher_forced;
     e->loss_sum += st.loss * (double)n;
     e->images += (double)n;
     return 0;
@@ -605,7 +705,7 @@ static void print_epoch(const run *r, const epoch_result *e)
     printf("%sepoch %llu/%d  iter %llu  loss %.5f  p %.3f  test mse %.5f  nll %.2f  "
            "pixel err %.4f  kept %.3f  %.0f img/s  %.1f s\n", r->tty ? "\r\033[K" : "",
            (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
-           e->loss_sum / (e->images + 1e-300), e->sched.p_mean, e->eval.mse, e->eval.nll_nats,
+           e->loss_sum / (e->images + 1e-300), e->p_mean, e->eval.mse, e->eval.nll_nats,
            e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
            e->seconds + e->eval_seconds);
     fflush(stdout);
@@ -637,8 +737,7 @@ static int train(run *r)
         if (status != SEQGEN_DONE)
             return cli_fail(PROG, "batch", status);
         e.seconds = cli_now() - t0;
-        seqgen_sched_epoch_summary(r->state.sched, &e.sched);
-        seqgen_sched_on_epoch(r->state.sched);
+        summarise_teacher_forcing(r, &e);
         r->state.epoch++;
         if ((rc = evaluate(r, &e)) != 0 || (rc = append_row(r, &e)) != 0 || (rc = save(r)) != 0)
             return rc;
@@ -652,38 +751,39 @@ static int train(run *r)
     return 0;
 }
 
-static int prepare(run *r, int argc, char **argv)
+/* The run's shape against the images: D divides an image into at least 3 steps, the batches
+ * hold the model's D, K fits in an image. A new run's bad options are usage errors; a
+ * checkpoint that does not fit the data is a runtime error. */
+static int check_shape(const run *r, size_t batch_pixels_per_step)
 {
     const settings *s = &r->s;
-    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
-        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
-        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
-        return CLI_EXIT_RUNTIME;
-    }
-    int rc;
-    if ((rc = open_split(r, SEQGEN_SPLIT_TRAIN, s->train_limit, &r->train)) != 0 ||
-        (rc = open_split(r, SEQGEN_SPLIT_TEST, s->test_limit, &r->test)) != 0)
-        return rc;
-    if (seqgen_dataset_pixels(r->train) % (size_t)s->pixels_per_step != 0 ||
-        seqgen_dataset_pixels(r->train) / (size_t)s->pixels_per_step < 3) {
+    size_t pixels = seqgen_dataset_pixels(r->train), D = (size_t)s->pixels_per_step;
+    if (pixels % D != 0 || pixels / D < 3)
         fprintf(stderr, PROG ": --pixels-per-step %d must divide the %zu pixels of an image into "
-                        "at least 3 steps\n", s->pixels_per_step, seqgen_dataset_pixels(r->train));
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if ((size_t)s->eval_given > seqgen_dataset_pixels(r->train)) {
+                        "at least 3 steps\n", s->pixels_per_step, pixels);
+    else if (batch_pixels_per_step != D)
+        fprintf(stderr, PROG ": %s: its batches hold %zu pixels per step but its model reads "
+                        "%zu\n", r->ckpt, batch_pixels_per_step, D);
+    else if ((size_t)s->eval_given > pixels)
         fprintf(stderr, PROG ": --eval-given %d must be at most the %zu pixels of an image\n",
-                s->eval_given, seqgen_dataset_pixels(r->train));
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    seqgen_batch_config bc = batch_config(s);
-    int status = seqgen_batch_iter_create(&r->state.batches, r->train, &bc);
-    if (status != SEQGEN_OK)
-        return cli_fail(PROG, "batches", status);
-    r->steps = seqgen_batch_iter_steps(r->state.batches);
+                s->eval_given, pixels);
+    else
+        return 0;
     if (s->resume)
-        return resume(r);
+        return CLI_EXIT_RUNTIME;
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* A new run: its setup from the options, the batch iterator, the model, optimiser, schedule. */
+static int prepare_new(run *r, int argc, char **argv)
+{
+    const settings *s = &r->s;
+    if (s->train_limit > 0 && seqgen_dataset_limit(r->train, (size_t)s->train_limit) != SEQGEN_OK)
+        return cli_fail(PROG, "limit", SEQGEN_EINVAL);
+    int rc = check_shape(r, (size_t)s->pixels_per_step);
+    if (rc != 0)
+        return rc;
     if (access(r->ckpt, F_OK) == 0 && !s->force) {
         fprintf(stderr, PROG ": %s exists: continue it with --resume, or start over with "
                         "--force\n", r->ckpt);
@@ -697,24 +797,52 @@ static int prepare(run *r, int argc, char **argv)
         fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
+    r->state.run = run_config(s, seqgen_dataset_count(r->train));
+    int status = seqgen_batch_iter_create(&r->state.batches, r->train, &r->state.run.batches);
+    if (status != SEQGEN_OK)
+        return cli_fail(PROG, "batches", status);
     if (write_config(r->config, s, argc, argv) != 0)
         return CLI_EXIT_RUNTIME;
     return start_new(r);
 }
 
+static int prepare(run *r, int argc, char **argv)
+{
+    settings *s = &r->s;
+    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
+        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
+        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+        return CLI_EXIT_RUNTIME;
+    }
+    int rc;
+    if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
+        return rc;
+    if (check_data_name(s->data) != 0) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if ((rc = open_data(r, SEQGEN_SPLIT_TRAIN, &r->train)) != 0 ||
+        (rc = open_data(r, SEQGEN_SPLIT_TEST, &r->test)) != 0)
+        return rc;
+    if (!s->resume)
+        rc = prepare_new(r, argc, argv);
+    else if ((rc = check_shape(r, r->info.run.batches.pixels_per_step)) == 0 &&
+             (rc = resume(r, &r->info)) == 0 && write_config(r->config, s, argc, argv) != 0)
+        rc = CLI_EXIT_RUNTIME;
+    if (rc == 0) {
+        r->steps = seqgen_batch_iter_steps(r->state.batches);
+        r->opts = r->state.run.train; /* loss and feedback; p comes from the schedule */
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static run r; /* large path buffers: not on the stack */
-    char *config_store = NULL;
-    int rc = parse_command_line(argc, argv, &r.s, &config_store);
-    if (rc >= 1000) {
-        free(config_store);
+    int rc = parse_command_line(argc, argv, &r.s);
+    if (rc >= 1000)
         return rc - 1000;
-    }
     r.tty = isatty(STDOUT_FILENO);
-    r.opts = seqgen_train_options_default();
-    r.opts.loss = (seqgen_loss)r.s.loss;
-    r.opts.feedback = (seqgen_feedback)r.s.feedback;
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
@@ -723,10 +851,11 @@ int main(int argc, char **argv)
 
     rc = prepare(&r, argc, argv);
     if (rc == 0) {
+        size_t tests = seqgen_dataset_count(r.test), limit = r.state.run.eval.limit;
         if (!r.s.quiet)
             printf("%s: %zu training and %zu test digits from %s; H %d, L %d, D %d; "
                    "epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
-                   seqgen_dataset_count(r.test), r.s.data, r.s.hidden, r.s.layers,
+                   limit && limit < tests ? limit : tests, r.s.data, r.s.hidden, r.s.layers,
                    r.s.pixels_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
         rc = train(&r);
     }
@@ -736,6 +865,5 @@ int main(int argc, char **argv)
     seqgen_model_free(r.model);
     seqgen_dataset_free(r.test);
     seqgen_dataset_free(r.train);
-    free(config_store);
     return rc;
 }

@@ -3,7 +3,9 @@
  * restoring existing ones including a batch iterator).
  *
  * Input: one control byte, then the file. Control & 3 picks the loader (0 load_model, 1 inspect,
- * 2 load_training creating handles, 3 load_training into existing handles). With control & 4 the
+ * 2 load_training creating handles, 3 load_training into existing handles, as a program resumes:
+ * the batch iterator made from the run's setup that inspect reads, when the tiny dataset can
+ * take it, else from a fixed configuration). With control & 4 the
  * harness first makes the file's sizes and CRC-32s consistent (file size in the header, each
  * section's CRC, the trailer's CRC), so that mutations reach the section decoders instead of
  * stopping at the checksums. Crashes, leaks and sanitizer reports are the findings. */
@@ -127,7 +129,7 @@ static void free_training(seqgen_model *model, seqgen_train_state *train)
 static void load_training_created(void)
 {
     seqgen_model *model = NULL;
-    seqgen_train_state train = {0};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);
     if (status == SEQGEN_OK)
@@ -146,11 +148,15 @@ static void load_training_existing(void)
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
     seqgen_model *model = NULL;
-    seqgen_train_state train = {0};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_checkpoint_info info;
+    if (seqgen_checkpoint_inspect(checkpoint.path, &info) == SEQGEN_OK && info.has_training &&
+        seqgen_batch_iter_create(&train.batches, dataset, &info.run.batches) != SEQGEN_OK)
+        train.batches = NULL; /* a configuration the tiny dataset cannot take */
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
         seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
         seqgen_sched_create(&train.sched, &scfg) != SEQGEN_OK ||
-        seqgen_batch_iter_create(&train.batches, dataset, &bcfg) != SEQGEN_OK)
+        (!train.batches && seqgen_batch_iter_create(&train.batches, dataset, &bcfg) != SEQGEN_OK))
         abort();
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);

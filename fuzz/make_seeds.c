@@ -1,7 +1,8 @@
 /* Writes the seed corpora fuzz/corpus/fuzz_idx and fuzz/corpus/fuzz_checkpoint: small valid
  * files (plain and gzip IDX files, a dataset pair, model and training checkpoints written by the
- * library), each behind the control byte its harness expects (see fuzz_idx.c and
- * fuzz_checkpoint.c). Run from the repository root after `make`:
+ * library: format version 2, the training ones with their run's setup), each behind the control
+ * byte its harness expects (see fuzz_idx.c and fuzz_checkpoint.c). Run from the repository root
+ * after `make`:
  *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
  *        -lz -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
  * Not part of the build: the seeds are committed, this records how they were made. */
@@ -145,7 +146,12 @@ static void checkpoint_seeds(void)
     bcfg.batch_size = 4;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
-    seqgen_train_state train = {0};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    train.run.batches = bcfg;
+    train.run.train_images = 8;
+    train.run.eval.given = 2;
+    train.run.epochs = 3;
+    strcpy(train.run.data_source, "fuzz/tiny");
     if (seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
         seqgen_sched_create(&train.sched, &scfg) != SEQGEN_OK ||
         seqgen_batch_iter_create(&train.batches, ds, &bcfg) != SEQGEN_OK)
@@ -160,13 +166,12 @@ static void checkpoint_seeds(void)
                 &opts, NULL, NULL) != SEQGEN_OK ||
             seqgen_optim_step(train.optim, model) != SEQGEN_OK)
             die("training step");
-        seqgen_sched_on_batch(train.sched);
         train.iteration++;
     }
     if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
         die("save training");
     checkpoint_seed("training-h4", path, 1);
-    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2};
+    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run};
     if (seqgen_checkpoint_save(path, model, &optim_only) != SEQGEN_OK)
         die("save optim only");
     checkpoint_seed("optim-only-h4", path, 0);

@@ -83,7 +83,8 @@ typedef enum seqgen_status {
     SEQGEN_EMISMATCH = -9,      /**< Two inputs that must agree do not (counts, shapes, configs). */
     SEQGEN_ERANGE = -10,        /**< A value in a file is out of its valid range. */
     SEQGEN_ECHECKSUM = -11,     /**< A checksum does not match: the file is damaged. */
-    SEQGEN_EVERSION = -12,      /**< A file needs a newer version of the library. */
+    SEQGEN_EVERSION = -12,      /**< A file's format version is not one this library reads (a
+                                     newer one, or an old one no longer read). */
     SEQGEN_ENUMERIC = -13,      /**< A computation produced NaN or infinity. */
     SEQGEN_ESTATE = -14,        /**< The call is not valid in the handle's current state. */
     SEQGEN_ECOMPRESSED = -15    /**< A compressed stream is corrupt. */
@@ -837,7 +838,10 @@ SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
  * Scheduled sampling (S. Bengio, O. Vinyals, N. Jaitly, N. Shazeer, "Scheduled Sampling for
  * Sequence Prediction with Recurrent Neural Networks", NeurIPS 2015) trains on a mix of true
  * inputs (probability p_i) and the model's own previous outputs (probability 1 - p_i), with p_i
- * decaying from 1 as training goes on. A ::seqgen_sched holds one schedule and its position i.
+ * decaying from 1 as training goes on. A ::seqgen_sched holds one schedule: p_i is a pure function
+ * of its configuration and the position i, which the caller's training state gives (the
+ * iteration and epoch counters of ::seqgen_train_state): the schedule itself has no position,
+ * no events and nothing to save but its configuration.
  *
  * Schedules, with f the decay below, W the warm-up and eps the floor:
  * - ::SEQGEN_SCHED_CONSTANT:        f(j) = k                      (0 <= k <= 1; eps unused)
@@ -849,13 +853,10 @@ SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
  * the whole schedule by W units, so the decay starts at f(0) at i = W. (f(0) is k for the
  * linear schedule, 1 for the exponential one and k / (k + 1) for the inverse sigmoid.)
  *
- * The unit of i is a batch or an epoch (::seqgen_sched_unit). A training loop calls
- * seqgen_sched_on_batch() after every batch and seqgen_sched_on_epoch() after every epoch;
- * only the event of the configured unit moves i, so the loop needs no knowledge of the unit.
- *
- * Each epoch, the loop may also record what each batch actually did
- * (seqgen_sched_record_batch()) and read a summary (seqgen_sched_epoch_summary()): the p used
- * and the fraction of inputs that were actually teacher-forced.
+ * The unit of i is a batch or an epoch (::seqgen_sched_unit): i is the number of batches the
+ * training loop has completed before the current one (seqgen_train_state::iteration), or the
+ * number of epochs it has completed (seqgen_train_state::epoch). What a batch actually did
+ * (the fraction of inputs teacher-forced) is in its ::seqgen_train_stats.
  * @{
  */
 
@@ -901,7 +902,7 @@ typedef struct seqgen_sched_config {
 SEQGEN_API seqgen_sched_config seqgen_sched_config_default(seqgen_sched_kind kind);
 
 /**
- * @brief Creates a schedule at position i = 0.
+ * @brief Creates a schedule.
  * @param[out] out Receives the new handle; unchanged on failure.
  * @param cfg The parameters, copied. Checked: a known kind and unit; finite k, c, eps;
  *        eps in [0, 1]; 0 <= k <= 1 for constant and linear; c >= 0 for linear; 0 < k < 1 for
@@ -923,81 +924,16 @@ SEQGEN_API void seqgen_sched_free(seqgen_sched *sched);
 SEQGEN_API void seqgen_sched_get_config(const seqgen_sched *sched, seqgen_sched_config *cfg);
 
 /**
- * @brief The teacher-forcing probability at any position i (formulas in @ref sched).
- * @param sched The handle; its own position is not used.
- * @param i The position, in the schedule's unit.
+ * @brief The teacher-forcing probability p_i of the next training batch (formulas in @ref sched).
+ *
+ * Typical use: `opts.teacher_prob = seqgen_sched_p(sched, train.iteration, train.epoch);`
+ * before the batch, with the counters of the batches and epochs completed so far.
+ * @param sched The handle.
+ * @param iteration Batches completed so far: i for a ::SEQGEN_SCHED_PER_BATCH schedule.
+ * @param epoch Epochs completed so far: i for a ::SEQGEN_SCHED_PER_EPOCH schedule.
  * @return p_i, in [0, 1]; NaN if @p sched is NULL.
  */
-SEQGEN_API double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i);
-
-/**
- * @brief The teacher-forcing probability at the current position.
- * @param sched The handle.
- * @return seqgen_sched_p_at(sched, seqgen_sched_position(sched)); NaN if @p sched is NULL.
- */
-SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched);
-
-/**
- * @brief The current position i, in the schedule's unit.
- * @param sched The handle.
- * @return The number of batches or epochs counted so far (plus any seqgen_sched_set_position()).
- */
-SEQGEN_API uint64_t seqgen_sched_position(const seqgen_sched *sched);
-
-/**
- * @brief Moves the schedule to position i (e.g. to resume a run without a checkpoint).
- * @param sched The handle.
- * @param i The new position, in the schedule's unit.
- */
-SEQGEN_API void seqgen_sched_set_position(seqgen_sched *sched, uint64_t i);
-
-/**
- * @brief Event: one training batch is done. Advances i by one if the unit is a batch.
- * @param sched The handle.
- */
-SEQGEN_API void seqgen_sched_on_batch(seqgen_sched *sched);
-
-/**
- * @brief Event: one epoch is done. Advances i by one if the unit is an epoch, and starts a new
- *        epoch summary (read the old one with seqgen_sched_epoch_summary() before this call).
- * @param sched The handle.
- */
-SEQGEN_API void seqgen_sched_on_epoch(seqgen_sched *sched);
-
-/**
- * @brief Records what one batch of the current epoch did, for seqgen_sched_epoch_summary().
- *
- * Call it after the batch's forward pass and before seqgen_sched_on_batch(): the p recorded is
- * the current seqgen_sched_p().
- * @param sched The handle.
- * @param forced How many inputs of the batch were the true pixels.
- * @param inputs How many inputs could have been mixed (teacher-forced or fed back).
- * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if @p sched is NULL, forced > inputs or a total would
- *         overflow.
- */
-SEQGEN_API SEQGEN_NODISCARD int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced,
-                                                          uint64_t inputs);
-
-/** What the batches recorded since the last seqgen_sched_on_epoch() did. */
-typedef struct seqgen_sched_summary {
-    uint64_t batches;       /**< Batches recorded. */
-    uint64_t inputs;        /**< Mixable inputs over those batches. */
-    uint64_t forced;        /**< Of those, the ones that were teacher-forced. */
-    double p_mean;          /**< Mean p, weighted by each batch's inputs: the expected fraction. */
-    double p_min;           /**< Smallest p used. */
-    double p_max;           /**< Largest p used. */
-    double forced_fraction; /**< forced / inputs: the fraction actually teacher-forced. */
-} seqgen_sched_summary;
-
-/**
- * @brief Summarises the current epoch's recorded batches.
- *
- * With no input recorded, p_mean, p_min and p_max are the current p and forced_fraction is 0.
- * @param sched The handle.
- * @param[out] summary Receives the summary.
- */
-SEQGEN_API void seqgen_sched_epoch_summary(const seqgen_sched *sched,
-                                           seqgen_sched_summary *summary);
+SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, uint64_t epoch);
 
 /** @} */
 
@@ -1180,8 +1116,12 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  * a format version, little-endian fields, the model configuration, every parameter tensor under
  * its PyTorch name and shape, then optional training state, each part in a section with its own
  * CRC-32 and a CRC-32 over the whole file. A *model checkpoint* is enough for inference; a
- * *training checkpoint* adds whatever of ::seqgen_train_state is given, so that loading it and
- * training on gives bit-identical parameters to never having stopped (same thread count).
+ * *training checkpoint* adds whatever of ::seqgen_train_state is given and always the run's
+ * setup (::seqgen_run_config: loss, feedback, batches, data, evaluation, epochs), so that a
+ * program can continue a run from the file alone, and loading it and training on gives
+ * bit-identical parameters to never having stopped (same thread count). This library writes
+ * and reads format version 2; files of version 1 (libseqgen 0.1) are refused with
+ * ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
@@ -1194,18 +1134,63 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  * @{
  */
 
+/** The longest seqgen_run_config::data_source, in bytes, without the terminating zero. */
+#define SEQGEN_RUN_SOURCE_MAX 1023
+
+/**
+ * @brief How a training run is set up, besides the model, optimiser and schedule: everything a
+ *        program needs to continue the run from its checkpoint alone.
+ *
+ * A training checkpoint always holds one (section `RUNC`); seqgen_checkpoint_inspect() returns
+ * it, so that a program can open the data as it was, create the batch iterator from
+ * seqgen_run_config::batches and then call seqgen_checkpoint_load_training(), which checks that
+ * the iterator is the one saved. Saving and loading check every field against the limits
+ * below.
+ */
+typedef struct seqgen_run_config {
+    seqgen_train_options train;  /**< Loss and feedback of the training passes; teacher_prob
+                                      (in [0, 1]) is the p of a run without a schedule. */
+    seqgen_batch_config batches; /**< The training batch iterator's whole configuration: batch
+                                      size (1 to 2^32 - 1), D (1 to 65536), shuffle and its seed,
+                                      drop_last, binarisation (mode, threshold, seed,
+                                      resampling). */
+    uint64_t train_images;       /**< How many training images the run uses (the dataset's
+                                      count after seqgen_dataset_limit()), at most 2^32 - 1;
+                                      must be the batch iterator's count when one is saved;
+                                      0 = not recorded (no iterator). */
+    seqgen_eval_options eval;    /**< The evaluation the program runs after each epoch: metrics
+                                      (a non-empty OR of ::seqgen_eval_metric), K (0 to 2^31 -
+                                      1), decoder, batch size (1 to 2^31 - 1), test-image limit
+                                      (0 = all, at most 2^32 - 1), binarisation. */
+    uint64_t epochs;             /**< The number of epochs the run is to train (any value). */
+    char data_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the data came from, e.g. the MNIST
+                                      directory: at most ::SEQGEN_RUN_SOURCE_MAX printable ASCII
+                                      bytes (0x20 to 0x7e), zero-terminated; "" = not recorded. */
+} seqgen_run_config;
+
+/**
+ * @brief The defaults: seqgen_train_options_default(), ::SEQGEN_BATCH_CONFIG_DEFAULT, no
+ *        training-image count, seqgen_eval_options_default(), 10 epochs, no data source.
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_run_config seqgen_run_config_default(void);
+
 /**
  * @brief The training state a checkpoint saves and restores besides the model.
  *
  * Every handle may be NULL: it is then not saved (and, on loading, created from the file if it
- * can be, see seqgen_checkpoint_load_training()). The counters belong to the caller's loop.
+ * can be, see seqgen_checkpoint_load_training()). The counters belong to the caller's loop; they
+ * are also the schedule's position (see @ref sched). Start from `{NULL, NULL, NULL, 0, 0,
+ * seqgen_run_config_default()}` and fill in the run.
  */
 typedef struct seqgen_train_state {
     seqgen_optim *optim;        /**< Optimiser: kind, settings, moments, step count. */
-    seqgen_sched *sched;        /**< Schedule: kind, parameters, position, epoch summary. */
-    seqgen_batch_iter *batches; /**< Training batches: seeds, epoch, position in the epoch. */
+    seqgen_sched *sched;        /**< Schedule: kind and parameters (its position: the counters). */
+    seqgen_batch_iter *batches; /**< Training batches: epoch and position in the epoch (its
+                                     configuration must be seqgen_run_config::batches). */
     uint64_t epoch;             /**< Epochs the training loop has completed. */
     uint64_t iteration;         /**< Batches the training loop has completed, in total. */
+    seqgen_run_config run;      /**< How the run is set up; always saved with the training state. */
 } seqgen_train_state;
 
 /** What a checkpoint holds, as told by seqgen_checkpoint_inspect(). */
@@ -1216,12 +1201,13 @@ typedef struct seqgen_checkpoint_info {
     int has_training;           /**< 1 for a training checkpoint, 0 for a model checkpoint. */
     uint64_t epoch;             /**< Training progress (0 in a model checkpoint). */
     uint64_t iteration;         /**< Training progress (0 in a model checkpoint). */
+    seqgen_run_config run;      /**< The run's setup, in a training checkpoint (else the
+                                     defaults). */
     int has_optim;              /**< 1 if the optimiser's state is saved. */
     seqgen_optim_config optim;  /**< Its settings, if saved. */
     uint64_t optim_steps;       /**< Its step count, if saved. */
     int has_sched;              /**< 1 if the schedule is saved. */
     seqgen_sched_config sched;  /**< Its parameters, if saved. */
-    uint64_t sched_position;    /**< Its position i, if saved. */
     int has_batches;            /**< 1 if the batch iterator's position is saved. */
     uint64_t batches_epoch;     /**< Its epoch, if saved. */
     uint64_t batches_position;  /**< Its position in that epoch, if saved. */
@@ -1232,8 +1218,10 @@ typedef struct seqgen_checkpoint_info {
  * @param path The file to create or replace; its directory must exist and be writable.
  * @param model The model (only read).
  * @param train NULL for a model checkpoint; else the training state to save (its NULL handles
- *        are left out; the counters are always saved).
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, or an optimiser of another shape);
+ *        are left out; the counters and the run are always saved).
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, an optimiser of another shape, or a field
+ *         of `train->run` out of its range, named in the detail); ::SEQGEN_EMISMATCH (the batch
+ *         iterator's configuration or image count is not `train->run`'s, the field named);
  *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write: permission, disk full, no directory;
  *         the old file, if any, is left intact); ::SEQGEN_ENUMERIC (a parameter or optimiser
  *         moment is NaN or infinite: nothing is written); ::SEQGEN_ENOMEM.
@@ -1263,10 +1251,12 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_model(seqgen_model **out,
  * - `train->optim`, `train->sched`: if NULL and the file holds their state, they are created
  *   (the optimiser for the model); if given, their settings and state are overwritten, and the
  *   file must hold their state (else ::SEQGEN_EMISMATCH). The caller frees what was created.
- * - `train->batches`: cannot be created (it needs the dataset); if given, it must iterate a
- *   dataset of the saved size and is moved to the saved seeds, epoch and position; if NULL,
- *   the saved position is ignored.
- * - `train->epoch`, `train->iteration` receive the saved counters.
+ * - `train->batches`: cannot be created (it needs the dataset: create it from the
+ *   seqgen_run_config::batches that seqgen_checkpoint_inspect() gives); if given, its
+ *   configuration (D, batch size, shuffle and seed, drop_last, binarisation) and image count must
+ *   be the saved run's, else ::SEQGEN_EMISMATCH naming the first field that differs, and it is
+ *   moved to the saved epoch and position; if NULL, the saved position is ignored.
+ * - `train->epoch`, `train->iteration` receive the saved counters, `train->run` the saved run.
  *
  * All or nothing: on failure no handle or argument has changed and nothing is left allocated.
  * @param path The checkpoint; a model checkpoint is refused (::SEQGEN_EMISMATCH).
@@ -1283,7 +1273,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_training(const char *path
  * @brief Tells what a checkpoint holds without loading its tensors.
  *
  * The whole file is still checked (size, CRCs, version, the configuration sections); tensors
- * are only checked by the loaders.
+ * are only checked by the loaders. A program resuming a run reads the run's setup here
+ * (seqgen_checkpoint_info::run) to open the data and create the batch iterator before
+ * seqgen_checkpoint_load_training().
  * @param path The checkpoint.
  * @param[out] info Receives the description; unchanged on failure.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a

@@ -1,12 +1,16 @@
 /* The public checkpoint functions: save, load for inference, load to resume training (all or
- * nothing), inspect. The sections themselves are in ckptsections.c, the container in ckptio.c. */
-#include "checkpoint.h"
+ * nothing), inspect. The sections themselves are in checkpoint_sections.c, the container in
+ * sections.c. */
 
 #include <math.h>
 #include <string.h>
 
+#include "atomic_file.h"
+#include "checkpoint_sections.h"
+#include "dataset.h"
 #include "model.h"
 #include "optim.h"
+#include "run_config.h"
 
 /* Index of the first NaN or infinity among n floats, or n. */
 static size_t first_non_finite(const float *v, size_t n)
@@ -19,15 +23,18 @@ static size_t first_non_finite(const float *v, size_t n)
 
 /* NaN or infinity is never saved: the loaders would refuse the file, and it would have replaced
  * the last good checkpoint. */
-static int check_finite(const char *path, const seqgen_model *model, const seqgen_train_state *train)
+static int check_finite(const char *path, const seqgen_model *model,
+                        const seqgen_train_state *train)
 {
     static const char *const names[3] = {"model parameter", "optimiser first moment",
                                          "optimiser second moment"};
     size_t n = seqgen_model_param_count(model);
     const float *values[3] = {sg_model_params_const(model), NULL, NULL};
-    if (train && train->optim && sg_optim_size(train->optim) == n) {
-        values[1] = sg_optim_moment1(train->optim);
-        values[2] = sg_optim_moment2(train->optim);
+    if (train && train->optim) {
+        sg_optim_state optim;
+        sg_optim_get_state(train->optim, &optim);
+        if (optim.size == n)
+            values[1] = optim.moment1, values[2] = optim.moment2;
     }
     for (int k = 0; k < 3; k++) {
         size_t bad = values[k] ? first_non_finite(values[k], n) : n;
@@ -46,24 +53,24 @@ int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
     int finite = check_finite(path, model, train);
     if (finite != SEQGEN_OK)
         return finite;
-    sg_ckpt_writer w;
-    sg_ckw_init(&w);
+    sg_section_writer w;
+    sg_writer_init(&w);
     int status = sg_ckpt_encode(&w, model, train);
     if (status == SEQGEN_OK)
         status = sg_write_file_atomic(path, w.data, w.size);
-    sg_ckw_free(&w);
+    sg_writer_free(&w);
     return status;
 }
 
 /* Reads, checks and decodes everything but the tensors; on success the caller closes `file`. */
-static int open_checkpoint(const char *path, sg_ckpt_file *file, sg_ckpt_contents *contents)
+static int open_checkpoint(const char *path, sg_section_file *file, sg_ckpt_contents *contents)
 {
-    int status = sg_ckpt_read(path, file);
+    int status = sg_section_file_read(path, file);
     if (status)
         return status;
     status = sg_ckpt_decode(file, contents);
     if (status) {
-        sg_ckpt_close(file);
+        sg_section_file_close(file);
         return sg_error_prefix(status, path);
     }
     return SEQGEN_OK;
@@ -73,13 +80,13 @@ int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
 {
     if (!out || !path)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_model: NULL argument");
-    sg_ckpt_file file;
+    sg_section_file file;
     sg_ckpt_contents contents;
     int status = open_checkpoint(path, &file, &contents);
     if (status)
         return status;
     status = sg_ckpt_build_model(&contents, out);
-    sg_ckpt_close(&file);
+    sg_section_file_close(&file);
     return status ? sg_error_prefix(status, path) : SEQGEN_OK;
 }
 
@@ -87,7 +94,7 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
 {
     if (!path || !info)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_inspect: NULL argument");
-    sg_ckpt_file file;
+    sg_section_file file;
     sg_ckpt_contents c;
     int status = open_checkpoint(path, &file, &c);
     if (status)
@@ -100,16 +107,16 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
     i.has_training = c.has_progress;
     i.epoch = c.epoch;
     i.iteration = c.iteration;
+    i.run = c.has_run ? c.run : seqgen_run_config_default();
     i.has_optim = c.has_optim;
     i.optim = c.optim;
     i.optim_steps = c.optim_steps;
     i.has_sched = c.has_sched;
     i.sched = c.sched;
-    i.sched_position = c.sched_state.position;
     i.has_batches = c.has_iter;
-    i.batches_epoch = c.iter.epoch;
-    i.batches_position = c.iter.position;
-    sg_ckpt_close(&file);
+    i.batches_epoch = c.iter_epoch;
+    i.batches_position = c.iter_position;
+    sg_section_file_close(&file);
     *info = i;
     return SEQGEN_OK;
 }
@@ -132,22 +139,26 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
     }
     if (train->optim && !c->has_optim)
         return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");
-    if (train->optim && sg_optim_size(train->optim) != c->param_count)
-        return sg_error(SEQGEN_EMISMATCH, "the optimiser was made for %zu parameters, the "
-                        "checkpoint's model has %llu", sg_optim_size(train->optim),
-                        (unsigned long long)c->param_count);
+    if (train->optim) {
+        sg_optim_state have;
+        sg_optim_get_state(train->optim, &have);
+        if (have.size != c->param_count)
+            return sg_error(SEQGEN_EMISMATCH, "the optimiser was made for %zu parameters, the "
+                            "checkpoint's model has %llu", have.size,
+                            (unsigned long long)c->param_count);
+    }
     if (train->sched && !c->has_sched)
         return sg_error(SEQGEN_EMISMATCH, "a schedule was given but the checkpoint holds none");
     if (train->batches) {
         if (!c->has_iter)
             return sg_error(SEQGEN_EMISMATCH, "a batch iterator was given but the checkpoint "
                             "holds no dataset position");
-        sg_batch_iter_state have;
-        sg_batch_iter_get_state(train->batches, &have);
-        if (have.count != c->iter.count)
-            return sg_error(SEQGEN_EMISMATCH, "the batch iterator runs over %llu images, the "
-                            "saved one over %llu", (unsigned long long)have.count,
-                            (unsigned long long)c->iter.count);
+        seqgen_batch_config have;
+        uint64_t count;
+        sg_batch_iter_describe(train->batches, &have, &count);
+        int status = sg_run_config_match_batches(&c->run, &have, count);
+        if (status != SEQGEN_OK)
+            return status;
     }
     return SEQGEN_OK;
 }
@@ -173,8 +184,6 @@ static int stage(const sg_ckpt_contents *c, staged *s)
         status = sg_ckpt_build_optim(c, s->model, &s->optim);
     if (status == SEQGEN_OK && c->has_sched) {
         status = seqgen_sched_create(&s->sched, &c->sched);
-        if (status == SEQGEN_OK)
-            status = sg_sched_restore(s->sched, &c->sched, &c->sched_state);
     }
     return status;
 }
@@ -195,24 +204,26 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
         s->model = NULL;
     }
     if (s->optim && train->optim) {
-        size_t n = sg_optim_size(s->optim);
-        memcpy(sg_optim_moment1(train->optim), sg_optim_moment1(s->optim), n * sizeof(float));
-        memcpy(sg_optim_moment2(train->optim), sg_optim_moment2(s->optim), n * sizeof(float));
-        *sg_optim_step_count_ptr(train->optim) = c->optim_steps;
-        *sg_optim_config(train->optim) = c->optim;
+        sg_optim_state saved;
+        sg_optim_get_state(s->optim, &saved);
+        if (sg_optim_restore(train->optim, &saved) != SEQGEN_OK)
+            return; /* unreachable: the size and settings were checked before */
     } else if (s->optim) {
         train->optim = s->optim;
         s->optim = NULL;
     }
     if (s->sched && train->sched) {
-        if (sg_sched_restore(train->sched, &c->sched, &c->sched_state) != SEQGEN_OK)
+        if (sg_sched_set_config(train->sched, &c->sched) != SEQGEN_OK)
             return; /* unreachable: the same values were accepted when staged */
     } else if (s->sched) {
         train->sched = s->sched;
         s->sched = NULL;
     }
+    if (train->batches) /* cannot fail: the position is within the count, checked before */
+        (void)!seqgen_batch_iter_seek(train->batches, c->iter_epoch, (size_t)c->iter_position);
     train->epoch = c->epoch;
     train->iteration = c->iteration;
+    train->run = c->run;
 }
 
 int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
@@ -220,7 +231,7 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
 {
     if (!path || !model || !train)
         return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_training: NULL argument");
-    sg_ckpt_file file;
+    sg_section_file file;
     sg_ckpt_contents c;
     int status = open_checkpoint(path, &file, &c);
     if (status)
@@ -229,12 +240,9 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
     status = check_handles(&c, *model, train);
     if (status == SEQGEN_OK)
         status = stage(&c, &s);
-    /* The iterator first: its restore is the only one that reports errors of its own. */
-    if (status == SEQGEN_OK && train->batches)
-        status = sg_batch_iter_set_state(train->batches, &c.iter);
     if (status == SEQGEN_OK)
         commit(&s, &c, model, train);
     staged_free(&s);
-    sg_ckpt_close(&file);
+    sg_section_file_close(&file);
     return status ? sg_error_prefix(status, path) : SEQGEN_OK;
 }

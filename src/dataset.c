@@ -343,27 +343,11 @@ int seqgen_batch_iter_seek(seqgen_batch_iter *it, uint64_t epoch, size_t positio
     return SEQGEN_OK;
 }
 
-void sg_batch_iter_get_state(const seqgen_batch_iter *it, sg_batch_iter_state *state)
+void sg_batch_iter_describe(const seqgen_batch_iter *it, seqgen_batch_config *cfg,
+                            uint64_t *count)
 {
-    state->shuffle_seed = it->cfg.seed;
-    state->binarize_seed = it->cfg.binarize.seed;
-    state->epoch = it->epoch;
-    state->position = it->position;
-    state->count = it->count;
-}
-
-int sg_batch_iter_set_state(seqgen_batch_iter *it, const sg_batch_iter_state *state)
-{
-    if (state->count != it->count)
-        return sg_error(SEQGEN_EMISMATCH, "the saved iterator ran over %llu images, this one has %zu",
-                        (unsigned long long)state->count, it->count);
-    if (state->position > it->count)
-        return sg_error(SEQGEN_EINVAL, "saved position %llu is beyond the %zu images",
-                        (unsigned long long)state->position, it->count);
-    it->cfg.seed = state->shuffle_seed;
-    it->cfg.binarize.seed = state->binarize_seed;
-    move_to(it, state->epoch, (size_t)state->position);
-    return SEQGEN_OK;
+    *cfg = it->cfg;
+    *count = it->count;
 }
 
 /* ---- Exact nearest neighbour in Hamming distance ------------------------------------------- */

@@ -6,22 +6,11 @@
 
 #include "seqgen.h"
 
-/* The whole state of a batch iterator: with the same dataset and configuration, restoring it
- * makes the iterator yield exactly what the saved one would have. `count` is the dataset size the
- * position refers to (checked on restore). */
-typedef struct sg_batch_iter_state {
-    uint64_t shuffle_seed;
-    uint64_t binarize_seed;
-    uint64_t epoch;
-    uint64_t position; /* images of `epoch` already handed out */
-    uint64_t count;
-} sg_batch_iter_state;
-
-void sg_batch_iter_get_state(const seqgen_batch_iter *it, sg_batch_iter_state *state);
-
-/* Restores a state from sg_batch_iter_get_state. Returns SEQGEN_EMISMATCH (with a message) if
- * state->count differs from the dataset's count, SEQGEN_EINVAL if position > count. */
-int sg_batch_iter_set_state(seqgen_batch_iter *it, const sg_batch_iter_state *state);
+/* A batch iterator's configuration and the number of images it runs over: with its epoch and
+ * position (the public getters), its whole state. Restoring a checkpoint checks these against
+ * the saved run and then seeks (seqgen_batch_iter_seek). */
+void sg_batch_iter_describe(const seqgen_batch_iter *it, seqgen_batch_config *cfg,
+                            uint64_t *count);
 
 /* The order of `epoch` as the iterator uses it: order[k] is the dataset index at position k.
  * Fisher-Yates on the identity with PCG32 seeded (seed, stream = epoch); identity if !shuffle. */

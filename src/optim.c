@@ -208,8 +208,22 @@ double seqgen_optim_last_grad_norm(const seqgen_optim *opt)
     return opt ? opt->last_norm : 0.0;
 }
 
-size_t sg_optim_size(const seqgen_optim *opt) { return opt->size; }
-float *sg_optim_moment1(seqgen_optim *opt) { return opt->m; }
-float *sg_optim_moment2(seqgen_optim *opt) { return opt->v; }
-uint64_t *sg_optim_step_count_ptr(seqgen_optim *opt) { return &opt->steps; }
-seqgen_optim_config *sg_optim_config(seqgen_optim *opt) { return &opt->cfg; }
+void sg_optim_get_state(const seqgen_optim *opt, sg_optim_state *state)
+{
+    *state = (sg_optim_state){opt->cfg, opt->steps, opt->size, opt->m, opt->v};
+}
+
+int sg_optim_restore(seqgen_optim *opt, const sg_optim_state *state)
+{
+    if (state->size != opt->size)
+        return sg_error(SEQGEN_EMISMATCH, "optimiser state of %zu parameters, the optimiser "
+                        "has %zu", state->size, opt->size);
+    int status = sg_optim_check_config(&state->cfg);
+    if (status != SEQGEN_OK)
+        return status;
+    opt->cfg = state->cfg;
+    opt->steps = state->steps;
+    memmove(opt->m, state->moment1, opt->size * sizeof *opt->m); /* may be its own state */
+    memmove(opt->v, state->moment2, opt->size * sizeof *opt->v);
+    return SEQGEN_OK;
+}

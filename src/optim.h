@@ -1,8 +1,7 @@
-/* The optimiser's state, for checkpoints. Moments mirror the model's parameter buffer:
- * moment1 is Adam's m (or SGD's momentum buffer), moment2 Adam's v (unused by SGD, kept zero);
- * both seqgen_model_param_count() floats. step_count is the t of the bias corrections (and
- * tells SGD whether its momentum buffer is initialised: t > 0). Restoring a checkpoint: check
- * sg_optim_size() against the model, copy the moments, set the step count and the config. */
+/* The optimiser's state, for checkpoints, read and restored like the other handles' states.
+ * Moments mirror the model's parameter buffer: moment1 is Adam's m (or SGD's momentum buffer),
+ * moment2 Adam's v (unused by SGD, kept zero); both `size` floats. `steps` is the t of the bias
+ * corrections (and tells SGD whether its momentum buffer is initialised: t > 0). */
 #ifndef SEQGEN_OPTIM_H
 #define SEQGEN_OPTIM_H
 
@@ -11,11 +10,21 @@
 
 #include "seqgen.h"
 
-size_t sg_optim_size(const seqgen_optim *opt);
-float *sg_optim_moment1(seqgen_optim *opt);
-float *sg_optim_moment2(seqgen_optim *opt);
-uint64_t *sg_optim_step_count_ptr(seqgen_optim *opt);
-seqgen_optim_config *sg_optim_config(seqgen_optim *opt);
+typedef struct sg_optim_state {
+    seqgen_optim_config cfg;
+    uint64_t steps;
+    size_t size;            /* floats in each moment: the model's parameter count */
+    const float *moment1;   /* from sg_optim_get_state: views of the optimiser's own moments, */
+    const float *moment2;   /* valid until it is changed or freed */
+} sg_optim_state;
+
+/* Describes `opt`'s whole state (the moments as read-only views, not copies). */
+void sg_optim_get_state(const seqgen_optim *opt, sg_optim_state *state);
+
+/* Replaces `opt`'s settings, step count and moments with copies of `state`'s. SEQGEN_EMISMATCH
+ * if state->size is not the optimiser's, SEQGEN_EINVAL if the settings are invalid; on failure
+ * nothing changes. The values are copied as given: the checkpoint loader checks them. */
+int sg_optim_restore(seqgen_optim *opt, const sg_optim_state *state);
 
 /* Checks a configuration (what seqgen_optim_create() checks); for the checkpoint loader too. */
 int sg_optim_check_config(const seqgen_optim_config *cfg);

@@ -1,5 +1,5 @@
-/* Teacher-forcing schedules of scheduled sampling (Bengio et al., NeurIPS 2015): the formulas,
- * the position i moved by batch/epoch events, and the per-epoch summary of what was used. */
+/* Teacher-forcing schedules of scheduled sampling (Bengio et al., NeurIPS 2015): a pure formula
+ * of the configuration and the position, which the caller's training state gives. */
 #include "schedule.h"
 
 #include <math.h>
@@ -10,10 +10,7 @@
 
 struct seqgen_sched {
     seqgen_sched_config cfg;
-    sg_sched_state state;
 };
-
-static const sg_sched_state empty_epoch = {0, 0, 0, 0, 0.0, 1.0, 0.0};
 
 seqgen_sched_config seqgen_sched_config_default(seqgen_sched_kind kind)
 {
@@ -92,7 +89,6 @@ int seqgen_sched_create(seqgen_sched **out, const seqgen_sched_config *cfg)
     if (!sched)
         return sg_error(SEQGEN_ENOMEM, "cannot allocate a schedule");
     sched->cfg = *cfg;
-    sched->state = empty_epoch;
     *out = sched;
     return SEQGEN_OK;
 }
@@ -118,104 +114,20 @@ static double decay(const seqgen_sched_config *cfg, double j)
     return 1.0; /* unreachable: the kind was checked at creation */
 }
 
-double seqgen_sched_p_at(const seqgen_sched *sched, uint64_t i)
+double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, uint64_t epoch)
 {
     if (!sched)
         return NAN;
+    uint64_t i = sched->cfg.unit == SEQGEN_SCHED_PER_EPOCH ? epoch : iteration;
     if (i < sched->cfg.warmup)
         return 1.0;
     return decay(&sched->cfg, (double)(i - sched->cfg.warmup));
 }
 
-double seqgen_sched_p(const seqgen_sched *sched)
-{
-    return sched ? seqgen_sched_p_at(sched, sched->state.position) : NAN;
-}
-
-uint64_t seqgen_sched_position(const seqgen_sched *sched) { return sched ? sched->state.position : 0; }
-
-void seqgen_sched_set_position(seqgen_sched *sched, uint64_t i)
-{
-    if (sched)
-        sched->state.position = i;
-}
-
-void seqgen_sched_on_batch(seqgen_sched *sched)
-{
-    if (sched && sched->cfg.unit == SEQGEN_SCHED_PER_BATCH)
-        sched->state.position++;
-}
-
-void seqgen_sched_on_epoch(seqgen_sched *sched)
-{
-    if (!sched)
-        return;
-    uint64_t position = sched->state.position;
-    if (sched->cfg.unit == SEQGEN_SCHED_PER_EPOCH)
-        position++;
-    sched->state = empty_epoch;
-    sched->state.position = position;
-}
-
-int seqgen_sched_record_batch(seqgen_sched *sched, uint64_t forced, uint64_t inputs)
-{
-    if (!sched)
-        return sg_error(SEQGEN_EINVAL, "seqgen_sched_record_batch: sched is NULL");
-    sg_sched_state *s = &sched->state;
-    if (forced > inputs)
-        return sg_error(SEQGEN_EINVAL, "batch summary: %llu inputs forced out of only %llu",
-                        (unsigned long long)forced, (unsigned long long)inputs);
-    if (inputs > UINT64_MAX - s->inputs)
-        return sg_error(SEQGEN_EINVAL, "batch summary: input count overflows this epoch's total");
-    double p = seqgen_sched_p(sched);
-    s->batches++;
-    s->inputs += inputs;
-    s->forced += forced;
-    s->p_weighted += p * (double)inputs;
-    s->p_min = fmin(s->p_min, p);
-    s->p_max = fmax(s->p_max, p);
-    return SEQGEN_OK;
-}
-
-void seqgen_sched_epoch_summary(const seqgen_sched *sched, seqgen_sched_summary *summary)
-{
-    if (!sched || !summary)
-        return;
-    const sg_sched_state *s = &sched->state;
-    double p = seqgen_sched_p(sched);
-    summary->batches = s->batches;
-    summary->inputs = s->inputs;
-    summary->forced = s->forced;
-    summary->p_mean = s->inputs ? s->p_weighted / (double)s->inputs : p;
-    summary->p_min = s->batches ? s->p_min : p;
-    summary->p_max = s->batches ? s->p_max : p;
-    summary->forced_fraction = s->inputs ? (double)s->forced / (double)s->inputs : 0.0;
-}
-
-void sg_sched_get_state(const seqgen_sched *sched, sg_sched_state *state) { *state = sched->state; }
-
-static int is_probability(double p) { return p >= 0.0 && p <= 1.0; }
-
-int sg_sched_state_check(const sg_sched_state *state)
-{
-    if (state->forced > state->inputs)
-        return sg_error(SEQGEN_ERANGE, "schedule state: %llu inputs forced out of %llu",
-                        (unsigned long long)state->forced, (unsigned long long)state->inputs);
-    if (!is_probability(state->p_min) || !is_probability(state->p_max) ||
-        !(state->p_weighted >= 0.0 && state->p_weighted <= (double)state->inputs))
-        return sg_error(SEQGEN_ERANGE, "schedule state: recorded p values out of [0, 1]");
-    return SEQGEN_OK;
-}
-
-int sg_sched_restore(seqgen_sched *sched, const seqgen_sched_config *cfg,
-                     const sg_sched_state *state)
+int sg_sched_set_config(seqgen_sched *sched, const seqgen_sched_config *cfg)
 {
     int status = sg_sched_config_check(cfg);
     if (status == SEQGEN_OK)
-        status = sg_sched_state_check(state);
-    if (status != SEQGEN_OK)
-        return status;
-    sched->cfg = *cfg;
-    sched->state = *state;
-    return SEQGEN_OK;
+        sched->cfg = *cfg;
+    return status;
 }

@@ -1,6 +1,7 @@
 /* Version, status names and the per-thread error detail. */
 #include "status.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,4 +61,10 @@ int sg_error_prefix(int status, const char *prefix)
     memcpy(old, last_detail, sizeof old);
     mark_if_truncated(snprintf(last_detail, sizeof last_detail, "%s: %s", prefix, old));
     return status;
+}
+
+int sg_system_error(const char *what, const char *path, int err)
+{
+    return sg_error(err == ENOENT ? SEQGEN_ENOENT : SEQGEN_EIO, "%s: cannot %s: %s", path, what,
+                    strerror(err));
 }

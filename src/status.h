@@ -9,6 +9,9 @@
 #define SG_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define SG_PRINTF(fmt, args)
+/* "PATH: cannot WHAT: strerror(err)" as SEQGEN_ENOENT (err == ENOENT) or SEQGEN_EIO. */
+int sg_system_error(const char *what, const char *path, int err);
+
 #endif
 
 /* Records the detail message for the calling thread and returns `status`. */
@@ -17,5 +20,8 @@ int sg_error(int status, const char *fmt, ...) SG_PRINTF(2, 3);
 /* Prepends "prefix: " to the current detail message (e.g. a file name added by a caller that
  * knows it) and returns `status`. */
 int sg_error_prefix(int status, const char *prefix);
+
+/* "PATH: cannot WHAT: strerror(err)" as SEQGEN_ENOENT (err == ENOENT) or SEQGEN_EIO. */
+int sg_system_error(const char *what, const char *path, int err);
 
 #endif

@@ -118,6 +118,38 @@ expect 0 "a row per step (D = 28) evaluated from 500 pixels, not a multiple of 2
 expect 0 "...completes from 300 given pixels" $complete --checkpoint "$tmp/runs/d28/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
 check "...over 300 of 784 pixels" grep -q 'over 20 test digits, 300 of 784' "$tmp/out"
 
+# ---- resuming reads the checkpoint alone ------------------------------------------------------------
+# config.txt is a copy for people and scripts: whatever happens to it, --resume gives the model of
+# the uninterrupted run. A file the program does read (results.csv) must be a regular file of
+# short lines: anything else is refused at once with one line naming it. `timeout 20` turns a
+# hang (reading /dev/zero without end) into a failure.
+expect 0 "straight D = 28 run for the resume tests" $train $tiny --out-dir "$tmp/runs" --exp-name d28-straight --pixels-per-step 28 --epochs 2
+for case in edited emptied cut deleted dev-zero; do
+    copy="$tmp/runs/d28-$case"
+    cp -R "$tmp/runs/d28" "$copy"
+    case $case in
+    edited) sed -i 's/^pixels-per-step 28$/pixels-per-step 1/; s/^batch-size .*/batch-size 7/; s/^loss .*/loss bce/' "$copy/config.txt" ;;
+    emptied) : >"$copy/config.txt" ;;
+    cut) sed -i '/^epochs /q' "$copy/config.txt" ;;
+    deleted) rm "$copy/config.txt" ;;
+    dev-zero) rm "$copy/config.txt" && ln -s /dev/zero "$copy/config.txt" ;;
+    esac
+    expect 0 "config.txt $case, then --resume" timeout 20 $train --out-dir "$tmp/runs" --exp-name "d28-$case" --resume --epochs 2 --quiet
+    check "...ends with the straight run's model.ckpt, byte for byte" cmp -s "$tmp/runs/d28-straight/model.ckpt" "$copy/model.ckpt"
+    check "...and a config.txt with the checkpoint's settings" grep -qx 'pixels-per-step 28' "$copy/config.txt"
+done
+check "the edited config.txt was not read: the run kept MSE and batches of 64" \
+    sh -c "grep -qx 'loss mse' '$tmp/runs/d28-edited/config.txt' && grep -qx 'batch-size 64' '$tmp/runs/d28-edited/config.txt'"
+cp -R "$tmp/runs/d28" "$tmp/runs/d28-csv-zero"
+rm "$tmp/runs/d28-csv-zero/results.csv" && ln -s /dev/zero "$tmp/runs/d28-csv-zero/results.csv"
+expect 1 "results.csv a link to /dev/zero, then --resume" timeout 20 $train --out-dir "$tmp/runs" --exp-name d28-csv-zero --resume --epochs 2 --quiet
+check "...refused in one line naming results.csv" one_line_naming 'd28-csv-zero/results\.csv: not a regular file'
+cp -R "$tmp/runs/d28" "$tmp/runs/d28-csv-long"
+head -c 5000 /dev/zero | tr '\0' 1 >>"$tmp/runs/d28-csv-long/results.csv"
+expect 1 "results.csv with a 5000-byte line, then --resume" timeout 20 $train --out-dir "$tmp/runs" --exp-name d28-csv-long --resume --epochs 2 --quiet
+check "...refused in one line naming the file and the line" one_line_naming 'd28-csv-long/results\.csv: line 3 is longer than 4096 bytes'
+check "...and results.csv is left as it was" [ "$(wc -c <"$tmp/runs/d28-csv-long/results.csv")" -eq $(($(wc -c <"$tmp/runs/d28/results.csv") + 5000)) ]
+
 # ---- usage errors: exit 2 and the usage text ------------------------------------------------------
 expect 2 "unknown option" $train --bogus
 check "...shows the usage" usage_shown
@@ -162,7 +194,7 @@ check "...names the directory" one_line_naming "$tmp/empty"
 expect 1 "complete on a directory without MNIST files" $complete --checkpoint "$run/model.ckpt" --data "$tmp/empty" --out-dir "$tmp/x"
 check "...names the directory" one_line_naming "$tmp/empty"
 expect 1 "resume a run that does not exist" $train --out-dir "$tmp/runs" --exp-name never --resume
-check "...names its config.txt" one_line_naming 'never/config\.txt'
+check "...names its model.ckpt" one_line_naming 'never/model\.ckpt'
 expect 1 "--indices beyond the test set" $complete --checkpoint "$run/model.ckpt" --data $data --indices 99999 --out-dir "$tmp/x"
 check "...says so" one_line_naming '99999'
 

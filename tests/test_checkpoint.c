@@ -45,6 +45,12 @@ static seqgen_model *new_model(int D, int H, int L, uint64_t seed)
     return m;
 }
 
+/* A training state without handles, as a loader starts from. */
+static seqgen_train_state empty_state(void)
+{
+    return (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+}
+
 /* Bitwise equality of every tensor and of the generators. */
 static void assert_same_model(seqgen_model *a, seqgen_model *b)
 {
@@ -92,21 +98,6 @@ static char *path_in(const char *dir, const char *name)
     char *p = paths[next++ % 4];
     memcpy(p, joined, sizeof joined);
     return p;
-}
-
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return data;
 }
 
 static void assert_fails_with(int status, int expected, const char *detail)
@@ -270,7 +261,7 @@ static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
         put(f, 0x1234, 4);
         fb_end_section_claiming(f, t->claimed_length);
     }
-    fb_finish(f, 1);
+    fb_finish(f, 2);
 }
 
 /* ---- Round trips ---------------------------------------------------------------------------- */
@@ -291,14 +282,14 @@ static void model_round_trip(void **state)
 
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
-        assert_int_equal(info.version, 1);
+        assert_int_equal(info.version, 2);
         assert_int_equal(info.model.pixels_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
         assert_int_equal(info.param_count, seqgen_model_param_count(m));
         assert_int_equal(info.has_training, 0);
 
-        seqgen_train_state train = {NULL, NULL, NULL, 0, 0};
+        seqgen_train_state train = empty_state();
         seqgen_model *none = NULL;
         assert_fails_with(seqgen_checkpoint_load_training(path, &none, &train), SEQGEN_EMISMATCH,
                           "a model checkpoint, without training state");
@@ -350,15 +341,45 @@ static seqgen_dataset *open_digits(size_t count)
     return ds;
 }
 
-static seqgen_batch_iter *new_iter(seqgen_dataset *ds, int D, uint64_t seed)
+static seqgen_batch_config iter_config(int D, uint64_t seed)
 {
     seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     cfg.batch_size = 8;
     cfg.pixels_per_step = (size_t)D;
     cfg.seed = seed;
+    return cfg;
+}
+
+static seqgen_batch_iter *iter_from(const seqgen_dataset *ds, const seqgen_batch_config *cfg)
+{
     seqgen_batch_iter *it = NULL;
-    assert_ok(seqgen_batch_iter_create(&it, ds, &cfg));
+    assert_ok(seqgen_batch_iter_create(&it, ds, cfg));
     return it;
+}
+
+static seqgen_batch_iter *new_iter(seqgen_dataset *ds, int D, uint64_t seed)
+{
+    seqgen_batch_config cfg = iter_config(D, seed);
+    return iter_from(ds, &cfg);
+}
+
+/* The run of an iterator made by new_iter(ds, D, seed): what a program records. */
+static seqgen_run_config run_for(const seqgen_dataset *ds, int D, uint64_t seed)
+{
+    seqgen_run_config run = seqgen_run_config_default();
+    run.batches = iter_config(D, seed);
+    run.train_images = seqgen_dataset_count(ds);
+    snprintf(run.data_source, sizeof run.data_source, "%s", MNIST);
+    return run;
+}
+
+/* An iterator made as the checkpoint at `path` says, as a program resuming a run does. */
+static seqgen_batch_iter *saved_iter(const seqgen_dataset *ds, const char *path)
+{
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.run.train_images, seqgen_dataset_count(ds));
+    return iter_from(ds, &info.run.batches);
 }
 
 static seqgen_sched *new_sched(double k)
@@ -386,7 +407,7 @@ static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t
 {
     static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
     assert_memory_equal(data, magic, 8);
-    assert_int_equal(get_le(data + 8, 4), 1);
+    assert_int_equal(get_le(data + 8, 4), 2);
     assert_int_equal(get_le(data + 16, 8), size);
     assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
     size_t at = 24, used = 0;
@@ -420,17 +441,17 @@ static void library_file_follows_the_spec(void **state)
     ocfg.momentum = 0.5;
     assert_ok(seqgen_optim_create(&o, m, &ocfg));
     train_steps(m, o, 1);
-    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123};
+    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123, run_for(ds, 1, 5)};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
-    unsigned char *data = read_all(path, &size);
+    unsigned char *data = tu_read_file(path, &size);
 
     char tags[256];
     const unsigned char *p = NULL;
     uint64_t length = 0;
     walk_spec(data, size, tags, sizeof tags, &p, "MODL", &length);
     assert_string_equal(tags, "MODL" "TENSTENSTENSTENSTENSTENS" "RNGS" "OPTM"
-                              "MOMTMOMTMOMTMOMTMOMTMOMT" "SCHD" "ITER" "PROG" "INFO");
+                              "MOMTMOMTMOMTMOMTMOMTMOMT" "SCHD" "ITER" "PROG" "RUNC" "INFO");
     assert_int_equal(length, 28);
     assert_int_equal(get_le(p, 4), 1);      /* D */
     assert_int_equal(get_le(p + 4, 4), 2);  /* H */
@@ -452,12 +473,25 @@ static void library_file_follows_the_spec(void **state)
     memcpy(&momentum, &bits, 8);
     assert_true(momentum == 0.5);
     walk_spec(data, size, tags, sizeof tags, &p, "SCHD", &length);
-    assert_int_equal(length, 4 + 4 + 3 * 8 + 8 + 4 * 8 + 3 * 8);
+    assert_int_equal(length, 4 + 4 + 3 * 8 + 8);
     assert_int_equal(get_le(p, 4), 3); /* inverse sigmoid */
     walk_spec(data, size, tags, sizeof tags, &p, "ITER", &length);
-    assert_int_equal(length, 40);
-    assert_int_equal(get_le(p, 8), 5);       /* shuffle seed */
-    assert_int_equal(get_le(p + 32, 8), 40); /* images */
+    assert_int_equal(length, 16);
+    assert_int_equal(get_le(p, 8), 0);     /* epoch */
+    assert_int_equal(get_le(p + 8, 8), 0); /* position */
+    walk_spec(data, size, tags, sizeof tags, &p, "RUNC", &length);
+    assert_int_equal(length, 158 + strlen(MNIST));
+    assert_int_equal(get_le(p + 16, 8), 8);  /* batches.batch_size */
+    assert_int_equal(get_le(p + 24, 8), 1);  /* batches.pixels_per_step */
+    assert_int_equal(get_le(p + 36, 8), 5);  /* batches.seed */
+    assert_int_equal(get_le(p + 52, 4), 127); /* batches.binarize.threshold */
+    assert_int_equal(get_le(p + 68, 8), 40); /* train_images */
+    assert_int_equal(get_le(p + 76, 8), 10); /* epochs */
+    assert_int_equal(get_le(p + 84, 4), 7);  /* eval.metrics */
+    assert_int_equal(get_le(p + 88, 4), 500); /* eval.given */
+    assert_int_equal(get_le(p + 156, 2), strlen(MNIST));
+    assert_memory_equal(p + 158, MNIST, strlen(MNIST));
+    assert_int_equal(get_le(data + (size_t)(p - data) - 16, 4), 1); /* required */
     walk_spec(data, size, tags, sizeof tags, &p, "INFO", &length);
     assert_memory_equal(p, "libseqgen ", 10);
     assert_int_equal(get_le(data + (size_t)(p - data) - 16, 4), 0); /* optional */
@@ -487,28 +521,28 @@ static void library_file_follows_the_spec(void **state)
 
 static void assert_same_optim(seqgen_optim *a, seqgen_optim *b)
 {
-    size_t n = sg_optim_size(a);
-    assert_int_equal(n, sg_optim_size(b));
-    const seqgen_optim_config *ca = sg_optim_config(a), *cb = sg_optim_config(b);
+    sg_optim_state sa, sb;
+    sg_optim_get_state(a, &sa);
+    sg_optim_get_state(b, &sb);
+    size_t n = sa.size;
+    assert_int_equal(n, sb.size);
+    const seqgen_optim_config *ca = &sa.cfg, *cb = &sb.cfg;
     assert_int_equal(ca->kind, cb->kind); /* field by field: the struct has padding */
     assert_true(ca->lr == cb->lr && ca->beta1 == cb->beta1 && ca->beta2 == cb->beta2);
     assert_true(ca->eps == cb->eps && ca->weight_decay == cb->weight_decay);
     assert_true(ca->momentum == cb->momentum && ca->clip_norm == cb->clip_norm);
+    assert_int_equal(sa.steps, sb.steps);
     assert_int_equal(seqgen_optim_step_count(a), seqgen_optim_step_count(b));
-    assert_memory_equal(sg_optim_moment1(a), sg_optim_moment1(b), n * sizeof(float));
-    assert_memory_equal(sg_optim_moment2(a), sg_optim_moment2(b), n * sizeof(float));
+    assert_memory_equal(sa.moment1, sb.moment1, n * sizeof(float));
+    assert_memory_equal(sa.moment2, sb.moment2, n * sizeof(float));
 }
 
 static void assert_same_sched(seqgen_sched *a, seqgen_sched *b)
 {
     seqgen_sched_config ca, cb;
-    sg_sched_state sa, sb;
     seqgen_sched_get_config(a, &ca);
     seqgen_sched_get_config(b, &cb);
-    sg_sched_get_state(a, &sa);
-    sg_sched_get_state(b, &sb);
     assert_memory_equal(&ca, &cb, sizeof ca);
-    assert_memory_equal(&sa, &sb, sizeof sa);
 }
 
 /* A model with every kind of training state, all moved away from their initial values. */
@@ -519,13 +553,10 @@ static void make_training(training *t, int D, int L, seqgen_optim_kind kind, seq
     seqgen_optim_config ocfg = seqgen_optim_config_default(kind);
     ocfg.momentum = kind == SEQGEN_OPTIM_SGD ? 0.9 : 0.0;
     ocfg.weight_decay = 1e-3;
-    t->train = (seqgen_train_state){NULL, new_sched(4.0), new_iter(ds, D, 9), 2, 17};
+    t->train = (seqgen_train_state){NULL, new_sched(4.0), new_iter(ds, D, 9), 2, 17,
+                                    run_for(ds, D, 9)};
     assert_ok(seqgen_optim_create(&t->train.optim, t->model, &ocfg));
     train_steps(t->model, t->train.optim, 3);
-    for (int b = 0; b < 5; b++) {
-        assert_ok(seqgen_sched_record_batch(t->train.sched, (uint64_t)b, 10));
-        seqgen_sched_on_batch(t->train.sched);
-    }
     const float *x;
     size_t n;
     assert_ok(seqgen_batch_iter_next(t->train.batches, &x, &n));
@@ -555,7 +586,8 @@ static void full_state_round_trip(void **state)
 
             /* Into nothing: every handle but the iterator is created. */
             seqgen_model *model = NULL;
-            seqgen_train_state b = {NULL, NULL, new_iter(ds, D, 1234), 0, 0};
+            seqgen_train_state b = empty_state();
+            b.batches = saved_iter(ds, path);
             assert_ok(seqgen_checkpoint_load_training(path, &model, &b));
             assert_same_model(a.model, model);
             assert_same_optim(a.train.optim, b.optim);
@@ -567,7 +599,8 @@ static void full_state_round_trip(void **state)
 
             /* Into existing handles that have drifted: all overwritten. */
             train_steps(model, b.optim, 2);
-            seqgen_sched_on_epoch(b.sched);
+            seqgen_sched_config drifted = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
+            assert_ok(sg_sched_set_config(b.sched, &drifted));
             b.epoch = b.iteration = 99;
             assert_ok(seqgen_checkpoint_load_training(path, &model, &b));
             assert_same_model(a.model, model);
@@ -580,7 +613,8 @@ static void full_state_round_trip(void **state)
             assert_true(info.has_training && info.has_optim && info.has_sched && info.has_batches);
             assert_int_equal(info.optim.kind, kind);
             assert_int_equal(info.optim_steps, 3);
-            assert_int_equal(info.sched_position, 5);
+            assert_int_equal(info.sched.kind, SEQGEN_SCHED_INVERSE_SIGMOID);
+            assert_true(info.sched.k == 4.0 && info.sched.eps == 0.1);
             assert_int_equal(info.batches_position, 16);
             assert_int_equal(info.epoch, 2);
 
@@ -606,7 +640,8 @@ static void resume_refuses_mismatched_handles_and_changes_nothing(void **state)
 
     seqgen_model *other = new_model(1, 6, 1, 3); /* H differs */
     seqgen_model *kept = other;
-    seqgen_train_state b = {NULL, NULL, NULL, 5, 6};
+    seqgen_train_state b = empty_state();
+    b.epoch = 5, b.iteration = 6;
     assert_fails_with(seqgen_checkpoint_load_training(path, &other, &b), SEQGEN_EMISMATCH,
                       "the model has D = 1, H = 6, L = 1 but the checkpoint's has D = 1, H = 5");
     assert_ptr_equal(other, kept);
@@ -625,9 +660,9 @@ static void resume_refuses_mismatched_handles_and_changes_nothing(void **state)
 
     seqgen_dataset *small = open_digits(30); /* an iterator over another dataset size */
     seqgen_model *none = NULL;
-    b.batches = new_iter(small, 1, 0);
+    b.batches = new_iter(small, 1, 9);
     assert_fails_with(seqgen_checkpoint_load_training(path, &none, &b), SEQGEN_EMISMATCH,
-                      "runs over 30 images, the saved one over 40");
+                      "the batch iterator's count is 30 but the run's is 40 (train_images)");
     assert_null(none);
     assert_null(b.sched);
     seqgen_batch_iter_free(b.batches);
@@ -649,12 +684,12 @@ static unsigned char *small_checkpoint(const char *path, size_t *size)
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     assert_ok(seqgen_optim_create(&o, m, &cfg));
     train_steps(m, o, 1);
-    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1};
+    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1, seqgen_run_config_default()};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     seqgen_model_free(m);
     seqgen_optim_free(o);
     seqgen_sched_free(train.sched);
-    return read_all(path, size);
+    return tu_read_file(path, size);
 }
 
 /* Both loaders refuse the file at `path` with a damage status and allocate nothing. */
@@ -665,7 +700,7 @@ static int refused_by_both(const char *path)
     if (!is_damage_status(status) || m)
         fail_msg("load_model gave %d (%s): %s", status, seqgen_strerror(status),
                  seqgen_last_error());
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0};
+    seqgen_train_state train = empty_state();
     int again = seqgen_checkpoint_load_training(path, &m, &train);
     if (again != status || m || train.optim || train.sched)
         fail_msg("load_training gave %d, load_model %d", again, status);
@@ -788,7 +823,7 @@ static void bad_moments_are_refused(void **state)
     size_t size;
     unsigned char *data = small_checkpoint(path, &size);
     seqgen_model *m = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0};
+    seqgen_train_state train = empty_state();
 
     /* A negative second moment, with valid CRCs: the square root would give NaN. */
     unsigned char *p = find_tensor_section(data, size, "exp_avg_sq.bias_hh_l0");
@@ -831,11 +866,11 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "not a seqgen checkpoint (wrong magic bytes)");
     data[3] ^= 0x20;
-    le(data + 8, 2, 4); /* a future version, with a valid CRC */
+    le(data + 8, 3, 4); /* a future version, with a valid CRC */
     refresh_file_crc(data, size);
     tu_write_file(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
-                      "format version 2 is newer than this library's (1)");
+                      "format version 3 is newer than this library's (2)");
     free(data);
 
     t = no_tweak;
@@ -879,6 +914,367 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path_in(dir, "absent.ckpt")),
                       SEQGEN_ENOENT, "absent.ckpt: cannot open");
     seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
+/* ---- The run's setup (RUNC) ------------------------------------------------------------------ */
+
+/* A run with every field away from its default. */
+static seqgen_run_config unusual_run(const seqgen_dataset *ds)
+{
+    seqgen_run_config run = seqgen_run_config_default();
+    run.train.loss = SEQGEN_LOSS_BCE;
+    run.train.teacher_prob = 0.25;
+    run.train.feedback = SEQGEN_FEEDBACK_PROB;
+    run.batches.batch_size = 6;
+    run.batches.pixels_per_step = 4;
+    run.batches.shuffle = 0;
+    run.batches.seed = 0xfedcba9876543210u;
+    run.batches.drop_last = 1;
+    run.batches.binarize = (seqgen_binarize_config){SEQGEN_BINARIZE_STOCHASTIC, 200, 77, 1};
+    run.train_images = seqgen_dataset_count(ds);
+    run.epochs = 123456789012u;
+    run.eval.metrics = SEQGEN_EVAL_LOSS | SEQGEN_EVAL_DIGIT;
+    run.eval.given = 392;
+    run.eval.complete = (seqgen_complete_options){SEQGEN_DECODE_SAMPLE, 0.75, 99, 1000};
+    run.eval.batch_size = 17;
+    run.eval.limit = 250;
+    run.eval.binarize = (seqgen_binarize_config){SEQGEN_BINARIZE_THRESHOLD, 64, 5, 0};
+    memset(run.data_source, 'x', SEQGEN_RUN_SOURCE_MAX); /* the longest: 1023 bytes */
+    memcpy(run.data_source, "~/digits dir/ (copy #2)", 23);
+    run.data_source[SEQGEN_RUN_SOURCE_MAX] = '\0';
+    return run;
+}
+
+/* Every field of two runs, one by one (the structs have padding). */
+static void assert_same_run(const seqgen_run_config *a, const seqgen_run_config *b)
+{
+    assert_int_equal(a->train.loss, b->train.loss);
+    assert_true(a->train.teacher_prob == b->train.teacher_prob);
+    assert_int_equal(a->train.feedback, b->train.feedback);
+    const seqgen_batch_config *x = &a->batches, *y = &b->batches;
+    assert_int_equal(x->batch_size, y->batch_size);
+    assert_int_equal(x->pixels_per_step, y->pixels_per_step);
+    assert_int_equal(x->shuffle, y->shuffle);
+    assert_int_equal(x->seed, y->seed);
+    assert_int_equal(x->drop_last, y->drop_last);
+    const seqgen_binarize_config *bins[2][2] = {{&x->binarize, &y->binarize},
+                                                {&a->eval.binarize, &b->eval.binarize}};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(bins[k][0]->mode, bins[k][1]->mode);
+        assert_int_equal(bins[k][0]->threshold, bins[k][1]->threshold);
+        assert_int_equal(bins[k][0]->seed, bins[k][1]->seed);
+        assert_int_equal(bins[k][0]->resample_each_epoch, bins[k][1]->resample_each_epoch);
+    }
+    assert_int_equal(a->train_images, b->train_images);
+    assert_int_equal(a->epochs, b->epochs);
+    assert_int_equal(a->eval.metrics, b->eval.metrics);
+    assert_int_equal(a->eval.given, b->eval.given);
+    assert_int_equal(a->eval.complete.decode, b->eval.complete.decode);
+    assert_true(a->eval.complete.temperature == b->eval.complete.temperature);
+    assert_int_equal(a->eval.complete.seed, b->eval.complete.seed);
+    assert_int_equal(a->eval.complete.first_stream, b->eval.complete.first_stream);
+    assert_int_equal(a->eval.batch_size, b->eval.batch_size);
+    assert_int_equal(a->eval.limit, b->eval.limit);
+    assert_string_equal(a->data_source, b->data_source);
+}
+
+static void run_config_round_trip(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "run.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    seqgen_model *m = new_model(4, 3, 1, 5);
+    seqgen_train_state t = {NULL, NULL, NULL, 3, 30, unusual_run(ds)};
+    t.batches = iter_from(ds, &t.run.batches);
+    assert_ok(seqgen_checkpoint_save(path, m, &t));
+
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_true(info.has_training && info.has_batches && !info.has_optim && !info.has_sched);
+    assert_same_run(&t.run, &info.run);
+    assert_int_equal(strlen(info.run.data_source), SEQGEN_RUN_SOURCE_MAX);
+
+    seqgen_model *back = NULL;
+    seqgen_train_state b = empty_state();
+    b.batches = iter_from(ds, &info.run.batches);
+    assert_ok(seqgen_checkpoint_load_training(path, &back, &b));
+    assert_same_run(&t.run, &b.run);
+    assert_int_equal(b.epoch, 3);
+    assert_int_equal(b.iteration, 30);
+
+    /* A model checkpoint has no run: inspect gives the defaults. */
+    assert_ok(seqgen_checkpoint_save(path, m, NULL));
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    seqgen_run_config defaults = seqgen_run_config_default();
+    assert_false(info.has_training);
+    assert_same_run(&defaults, &info.run);
+
+    seqgen_model_free(back);
+    seqgen_batch_iter_free(b.batches);
+    seqgen_batch_iter_free(t.batches);
+    seqgen_model_free(m);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* The payload of the first section tagged `tag` in a file the library wrote. */
+static unsigned char *find_section(unsigned char *data, size_t size, const char *tag)
+{
+    for (size_t at = 24; at + 20 <= size - 4; at += 20 + (size_t)get_le(data + at + 8, 8))
+        if (memcmp(data + at, tag, 4) == 0)
+            return data + at + 20;
+    fail_msg("no section %s", tag);
+    return NULL;
+}
+
+/* Saving refuses a run with a field out of range (SEQGEN_EINVAL) and a file whose RUNC has one
+ * is refused by every reader (SEQGEN_ERANGE), each naming the field; the old file stays. */
+static void run_fields_out_of_range_are_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "range.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    seqgen_model *m = new_model(1, 2, 1, 5);
+    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3)};
+    assert_ok(seqgen_checkpoint_save(path, m, &t));
+    size_t size;
+    unsigned char *good = tu_read_file(path, &size);
+
+    for (int k = 0; k < 12; k++) {
+        seqgen_train_state bad = t;
+        seqgen_run_config *r = &bad.run;
+        const char *field = "";
+        switch (k) {
+        case 0: r->train.loss = (seqgen_loss)2, field = "train.loss 2"; break;
+        case 1: r->train.teacher_prob = 1.5, field = "train.teacher_prob is 1.5"; break;
+        case 2: r->train.feedback = (seqgen_feedback)-1, field = "train.feedback -1"; break;
+        case 3: r->batches.batch_size = 0, field = "batches.batch_size is 0"; break;
+        case 4: r->batches.pixels_per_step = 65537, field = "pixels_per_step is 65537"; break;
+        case 5: r->batches.drop_last = 2, field = "batches.drop_last is 2"; break;
+        case 6: r->batches.binarize.mode = 3, field = "batches.binarize.mode 3"; break;
+        case 7: r->eval.given = -1, field = "eval.given is -1"; break;
+        case 8: r->eval.complete.temperature = 0, field = "eval.complete.temperature is 0"; break;
+        case 9: r->eval.metrics = 0, field = "eval.metrics is 0"; break;
+        case 10: strcpy(r->data_source, "data\ndir"), field = "data_source byte 4 is 0x0a"; break;
+        default: memset(r->data_source, 'a', sizeof r->data_source),
+                 field = "data_source is not a string of at most 1023 bytes"; break;
+        }
+        assert_fails_with(seqgen_checkpoint_save(path, m, &bad), SEQGEN_EINVAL, field);
+    }
+    seqgen_train_state wrong = t; /* the iterator is not the run's */
+    wrong.batches = new_iter(ds, 1, 4);
+    assert_fails_with(seqgen_checkpoint_save(path, m, &wrong), SEQGEN_EMISMATCH,
+                      "the batch iterator's seed is 4 but the run's is 3");
+    wrong.run.batches.seed = 4;
+    wrong.run.train_images = 39;
+    assert_fails_with(seqgen_checkpoint_save(path, m, &wrong), SEQGEN_EMISMATCH,
+                      "count is 40 but the run's is 39");
+    seqgen_batch_iter_free(wrong.batches);
+    tu_assert_file_is(path, good, size);
+
+    /* In the file: each field patched (with valid CRCs) to a value out of its range. */
+    static const struct {
+        size_t offset;
+        int bytes;
+        uint64_t value;
+        int status;
+        const char *detail;
+    } cases[] = {
+        {0, 4, 2, SEQGEN_ERANGE, "train.loss is 2, not in [0, 1]"},
+        {4, 8, 0x7ff8000000000000u, SEQGEN_ERANGE, "train.teacher_prob is nan"},
+        {12, 4, 3, SEQGEN_ERANGE, "train.feedback is 3, not in [0, 2]"},
+        {16, 8, 0, SEQGEN_ERANGE, "batches.batch_size is 0, not in [1, 4294967295]"},
+        {16, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "batches.batch_size is 4294967296"},
+        {24, 8, 65537, SEQGEN_ERANGE, "batches.pixels_per_step is 65537, not in [1, 65536]"},
+        {32, 4, 2, SEQGEN_ERANGE, "batches.shuffle is 2, not in [0, 1]"},
+        {44, 4, 7, SEQGEN_ERANGE, "batches.drop_last is 7"},
+        {48, 4, 2, SEQGEN_ERANGE, "batches.binarize.mode is 2"},
+        {52, 4, 256, SEQGEN_ERANGE, "batches.binarize.threshold is 256, not in [0, 255]"},
+        {64, 4, 2, SEQGEN_ERANGE, "batches.binarize.resample_each_epoch is 2"},
+        {68, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "train_images is 4294967296"},
+        {84, 4, 0, SEQGEN_ERANGE, "eval.metrics is 0, not in [1, 7]"},
+        {84, 4, 8, SEQGEN_ERANGE, "eval.metrics is 8, not in [0, 7]"},
+        {88, 4, 0x80000000u, SEQGEN_ERANGE, "eval.given is 2147483648"},
+        {92, 4, 2, SEQGEN_ERANGE, "eval.decode is 2"},
+        {96, 8, 0, SEQGEN_ERANGE, "eval.complete.temperature is 0, not finite and > 0"},
+        {120, 8, 0, SEQGEN_ERANGE, "eval.batch_size is 0, not in [1, 2147483647]"},
+        {128, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "eval.limit is 4294967296"},
+        {136, 4, 5, SEQGEN_ERANGE, "eval.binarize.mode is 5"},
+        {140, 4, 1000, SEQGEN_ERANGE, "eval.binarize.threshold is 1000"},
+        {156, 2, 1024, SEQGEN_ERANGE, "data_source is 1024 bytes, more than 1023"},
+        {156, 2, 500, SEQGEN_EFORMAT, "field 'data_source' needs 500 bytes but only 13 remain"},
+        {156, 2, 12, SEQGEN_ETRAILING, "1 unexpected bytes after the last field"},
+        {158, 1, 0x7f, SEQGEN_ERANGE, "data_source byte 0 is 0x7f, not printable ASCII"},
+    };
+    unsigned char *data = malloc(size);
+    assert_non_null(data);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(data, good, size);
+        unsigned char *p = find_section(data, size, "RUNC");
+        le(p + cases[k].offset, cases[k].value, cases[k].bytes);
+        refresh_crcs(data, size, p);
+        write_variant(path, data, size);
+        seqgen_model *none = NULL;
+        seqgen_train_state into = empty_state();
+        assert_fails_with(seqgen_checkpoint_load_training(path, &none, &into), cases[k].status,
+                          cases[k].detail);
+        assert_null(none);
+        assert_fails_with(seqgen_checkpoint_load_training(path, &none, &into), cases[k].status,
+                          "section 'RUNC' (payload at byte");
+        seqgen_checkpoint_info info;
+        assert_fails_with(seqgen_checkpoint_inspect(path, &info), cases[k].status,
+                          cases[k].detail);
+        assert_fails_with(seqgen_checkpoint_load_model(&none, path), cases[k].status,
+                          cases[k].detail);
+    }
+    free(data);
+    free(good);
+    seqgen_model_free(m);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* An iterator that is not the saved run's is refused, naming the first field that differs, and
+ * nothing changes: not the handles, not the iterator's position, not the counters. */
+static void mismatching_iterator_is_refused_naming_the_field(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "iter.ckpt");
+    seqgen_dataset *ds = open_digits(40), *small = open_digits(30);
+    training a;
+    make_training(&a, 2, 1, SEQGEN_OPTIM_ADAM, ds);
+    assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
+    const seqgen_batch_config saved = a.train.run.batches;
+    for (int k = 0; k < 10; k++) {
+        seqgen_batch_config c = saved;
+        const seqgen_dataset *over = ds;
+        const char *detail = "";
+        switch (k) {
+        case 0: c.pixels_per_step = 4, detail = "pixels_per_step is 4 but the run's is 2"; break;
+        case 1: c.batch_size = 7, detail = "batch_size is 7 but the run's is 8"; break;
+        case 2: c.shuffle = 0, detail = "shuffle is 0 but the run's is 1"; break;
+        case 3: c.seed = 10, detail = "seed is 10 but the run's is 9"; break;
+        case 4: c.drop_last = 1, detail = "drop_last is 1 but the run's is 0"; break;
+        case 5: c.binarize.mode = SEQGEN_BINARIZE_STOCHASTIC, detail = "binarize.mode is 1"; break;
+        case 6: c.binarize.threshold = 128, detail = "threshold is 128 but the run's is 127"; break;
+        case 7: c.binarize.seed = 1, detail = "binarize.seed is 1 but the run's is 0"; break;
+        case 8: c.binarize.resample_each_epoch = 1, detail = "resample_each_epoch is 1"; break;
+        default: over = small, detail = "count is 30 but the run's is 40 (train_images)"; break;
+        }
+        seqgen_model *none = NULL;
+        seqgen_train_state b = empty_state();
+        b.epoch = 77;
+        b.batches = iter_from(over, &c);
+        const float *x;
+        size_t n;
+        assert_ok(seqgen_batch_iter_next(b.batches, &x, &n));
+        assert_fails_with(seqgen_checkpoint_load_training(path, &none, &b), SEQGEN_EMISMATCH,
+                          detail);
+        assert_null(none);
+        assert_true(!b.optim && !b.sched && b.epoch == 77 && b.run.train_images == 0);
+        assert_int_equal(seqgen_batch_iter_epoch(b.batches), 0);
+        assert_int_equal(seqgen_batch_iter_position(b.batches), n);
+        seqgen_batch_iter_free(b.batches);
+    }
+    free_training(&a);
+    seqgen_dataset_free(small);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* Files of format version 1 (libseqgen 0.1) are refused, naming the version and what to do. */
+static void version_1_is_refused_naming_it(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "v1.ckpt");
+    seqgen_model *m = new_model(1, 2, 1, 4);
+    static filebuf f;
+    build_model_file(&f, m, &no_tweak);
+    le(f.data + 8, 1, 4);
+    refresh_file_crc(f.data, f.size);
+    tu_write_file(path, f.data, f.size);
+    seqgen_model *back = NULL;
+    const char *detail = "v1.ckpt: format version 1 (written by libseqgen 0.1) is no longer read: "
+                         "this library reads version 2";
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION, detail);
+    assert_null(back);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
+                      "use the file with libseqgen 0.1, or train the model again");
+    seqgen_checkpoint_info info;
+    assert_fails_with(seqgen_checkpoint_inspect(path, &info), SEQGEN_EVERSION, detail);
+    seqgen_train_state t = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &back, &t), SEQGEN_EVERSION, detail);
+    le(f.data + 8, 0, 4); /* 0 is no version at all */
+    refresh_file_crc(f.data, f.size);
+    tu_write_file(path, f.data, f.size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
+                      "format version 0 is invalid");
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
+/* The sections of the training state come together: a file whose RUNC is gone, or whose ITER
+ * position is beyond the run's images, is refused. */
+static void training_sections_come_together(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "parts.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    training a;
+    make_training(&a, 1, 1, SEQGEN_OPTIM_SGD, ds);
+    assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    seqgen_model *none = NULL;
+    seqgen_train_state t = empty_state();
+
+    unsigned char *run = find_section(data, size, "RUNC");
+    memcpy(run - 20, "RUNX", 4); /* an unknown tag, still marked required */
+    refresh_crcs(data, size, run);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &t), SEQGEN_EVERSION,
+                      "section 'RUNX' at byte");
+    le(run - 16, 0, 4); /* optional now: skipped, and the run is missing */
+    refresh_crcs(data, size, run);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &t), SEQGEN_EFORMAT,
+                      "'PROG' without 'RUNC'");
+    memcpy(run - 20, "RUNC", 4);
+    le(run - 16, 1, 4);
+    unsigned char *prog = find_section(data, size, "PROG");
+    memcpy(prog - 20, "PROX", 4);
+    le(prog - 16, 0, 4);
+    refresh_crcs(data, size, run);
+    refresh_crcs(data, size, prog);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_inspect(path, &(seqgen_checkpoint_info){0}),
+                      SEQGEN_EFORMAT, "'RUNC' without 'PROG'");
+    memcpy(prog - 20, "PROG", 4);
+    le(prog - 16, 1, 4);
+    refresh_crcs(data, size, prog);
+
+    unsigned char *iter = find_section(data, size, "ITER");
+    le(iter + 8, 41, 8);
+    refresh_crcs(data, size, iter);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &t), SEQGEN_ERANGE,
+                      "section 'ITER': position 41 is beyond the run's 40 training images");
+    le(iter + 8, 40, 8); /* at the very end of the epoch: valid */
+    refresh_crcs(data, size, iter);
+    write_variant(path, data, size);
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.batches_position, 40);
+    assert_null(none);
+    free(data);
+    free_training(&a);
+    seqgen_dataset_free(ds);
     tu_rmtree(dir);
 }
 
@@ -953,7 +1349,7 @@ static void failed_saves_leave_the_old_file(void **state)
     seqgen_model *old = new_model(1, 3, 1, 1), *big = new_model(1, 40, 2, 2);
     assert_ok(seqgen_checkpoint_save(path, old, NULL));
     size_t old_size;
-    unsigned char *old_bytes = read_all(path, &old_size);
+    unsigned char *old_bytes = tu_read_file(path, &old_size);
 
     /* A full disk, simulated by a file-size limit below the new file's size. */
     struct rlimit saved, small = {0, 0};
@@ -987,7 +1383,7 @@ static void failed_saves_leave_the_old_file(void **state)
     }
 
     size_t size;
-    unsigned char *now = read_all(path, &size);
+    unsigned char *now = tu_read_file(path, &size);
     assert_int_equal(size, old_size);
     assert_memory_equal(now, old_bytes, size);
     assert_int_equal(count_entries(dir), 2); /* keep.ckpt and sub: no temporary file left */
@@ -1010,11 +1406,11 @@ static int full_disk_child(const char *dir, seqgen_model *old, seqgen_model *big
     if (seqgen_checkpoint_save(path, old, NULL) != SEQGEN_OK)
         return 1;
     size_t old_size, size;
-    unsigned char *before = read_all(path, &old_size);
+    unsigned char *before = tu_read_file(path, &old_size);
     int status = seqgen_checkpoint_save(path, big, NULL);
     fprintf(stderr, "    full disk: %s\n", seqgen_last_error());
     int no_space = status == SEQGEN_EIO && strstr(seqgen_last_error(), "No space left on device");
-    unsigned char *after = read_all(path, &size);
+    unsigned char *after = tu_read_file(path, &size);
     int intact = size == old_size && memcmp(before, after, size) == 0;
     free(before);
     free(after);
@@ -1058,11 +1454,12 @@ static void every_allocation_failure_is_clean(void **state)
     make_training(&a, 4, 2, SEQGEN_OPTIM_ADAM, ds);
     assert_ok(seqgen_checkpoint_save(path, a.model, &a.train));
     size_t size;
-    unsigned char *saved = read_all(path, &size);
+    unsigned char *saved = tu_read_file(path, &size);
     long failures[3] = {0, 0, 0};
     for (long n = 0;; n++, failures[0]++) {
         seqgen_model *m = NULL;
-        seqgen_train_state t = {NULL, NULL, a.train.batches, 0, 0};
+        seqgen_train_state t = empty_state();
+        t.batches = a.train.batches;
         sg_alloc_fail_after(n);
         int status = seqgen_checkpoint_load_training(path, &m, &t);
         int reached = !sg_alloc_fail_pending();
@@ -1089,7 +1486,7 @@ static void every_allocation_failure_is_clean(void **state)
         }
         assert_fails_with(status, SEQGEN_ENOMEM, "");
         size_t now_size;
-        unsigned char *now = read_all(path, &now_size); /* the old file, untouched */
+        unsigned char *now = tu_read_file(path, &now_size); /* the old file, untouched */
         assert_int_equal(now_size, size);
         assert_memory_equal(now, saved, size);
         free(now);
@@ -1128,18 +1525,15 @@ static void train_until(seqgen_model *m, seqgen_train_state *t, uint64_t iterati
         size_t n;
         int status = seqgen_batch_iter_next(t->batches, &x, &n);
         if (status == SEQGEN_DONE) {
-            seqgen_sched_on_epoch(t->sched);
             t->epoch++;
             continue;
         }
         assert_ok(status);
-        opts.teacher_prob = seqgen_sched_p(t->sched);
+        opts.teacher_prob = seqgen_sched_p(t->sched, t->iteration, t->epoch);
         seqgen_train_stats stats;
         assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, (int)n, (int)T), &opts, NULL,
                                                 &stats));
-        assert_ok(seqgen_sched_record_batch(t->sched, stats.teacher_forced, stats.mixable));
         assert_ok(seqgen_optim_step(t->optim, m));
-        seqgen_sched_on_batch(t->sched);
         t->iteration++;
     }
 }
@@ -1149,7 +1543,8 @@ static void start_run(seqgen_dataset *ds, seqgen_model **m, seqgen_train_state *
     *m = new_model(16, 8, 2, 21);
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     cfg.lr = 1e-2;
-    *t = (seqgen_train_state){NULL, new_sched(1.5), new_iter(ds, 16, 77), 0, 0};
+    *t = (seqgen_train_state){NULL, new_sched(1.5), new_iter(ds, 16, 77), 0, 0,
+                              run_for(ds, 16, 77)};
     assert_ok(seqgen_optim_create(&t->optim, *m, &cfg));
 }
 
@@ -1191,7 +1586,8 @@ static void resumed_run_matches_straight_run(void **state)
     train_until(straight, &s, end);
 
     seqgen_model *resumed = NULL;
-    seqgen_train_state r = {NULL, NULL, new_iter(ds, 16, 0), 0, 0};
+    seqgen_train_state r = empty_state();
+    r.batches = saved_iter(ds, path); /* as a program resuming from the file alone */
     assert_ok(seqgen_checkpoint_load_training(path, &resumed, &r));
     assert_int_equal(r.iteration, stop);
     assert_int_equal(r.epoch, 1);
@@ -1201,7 +1597,7 @@ static void resumed_run_matches_straight_run(void **state)
     assert_same_optim(s.optim, r.optim);
     assert_same_sched(s.sched, r.sched);
     assert_int_equal(r.epoch, s.epoch);
-    assert_true(seqgen_sched_p(s.sched) < 1.0); /* the run did mix its own outputs in */
+    assert_true(seqgen_sched_p(s.sched, s.iteration, s.epoch) < 1.0); /* it mixed outputs in */
     stop_run(straight, &s);
     stop_run(resumed, &r);
     seqgen_dataset_free(ds);
@@ -1220,6 +1616,11 @@ int main(void)
         cmocka_unit_test(every_bit_flip_is_refused),
         cmocka_unit_test(bad_contents_each_have_their_message),
         cmocka_unit_test(bad_moments_are_refused),
+        cmocka_unit_test(run_config_round_trip),
+        cmocka_unit_test(run_fields_out_of_range_are_refused),
+        cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
+        cmocka_unit_test(version_1_is_refused_naming_it),
+        cmocka_unit_test(training_sections_come_together),
         cmocka_unit_test(every_allocation_failure_is_clean),
         cmocka_unit_test(killed_saves_leave_old_or_new),
         cmocka_unit_test(failed_saves_leave_the_old_file),

@@ -453,7 +453,8 @@ static void last_batch_dropped_on_request(void **state)
     seqgen_batch_iter_free(it);
 }
 
-/* Seeking, or restoring the internal state, reproduces the rest of an interrupted run. */
+/* Seeking, in an iterator made as described by the interrupted one (what a checkpoint records:
+ * its configuration, count, epoch and position), reproduces the rest of the run. */
 static void seek_and_state_resume_exactly(void **state)
 {
     fixture *f = *state;
@@ -471,21 +472,21 @@ static void seek_and_state_resume_exactly(void **state)
     assert_int_equal(seqgen_batch_iter_position(a), 10);
     assert_int_equal(seqgen_batch_iter_next(a, &x, &n), SEQGEN_DONE);
     assert_ok(seqgen_batch_iter_next(a, &x, &n)); /* epoch 2, first batch */
-    sg_batch_iter_state saved;
-    sg_batch_iter_get_state(a, &saved);
-    assert_int_equal(saved.epoch, 2);
-    assert_int_equal(saved.position, 4);
-    assert_int_equal(saved.count, N_IMAGES);
-    assert_int_equal(saved.shuffle_seed, 77);
-    assert_int_equal(saved.binarize_seed, 3);
+    assert_int_equal(seqgen_batch_iter_epoch(a), 2);
+    assert_int_equal(seqgen_batch_iter_position(a), 4);
+    seqgen_batch_config described;
+    uint64_t count;
+    sg_batch_iter_describe(a, &described, &count);
+    assert_int_equal(count, N_IMAGES);
+    assert_int_equal(described.seed, 77);
+    assert_int_equal(described.batch_size, 4);
+    assert_int_equal(described.binarize.seed, 3);
+    assert_int_equal(described.binarize.resample_each_epoch, 1);
 
     assert_ok(seqgen_batch_iter_create(&b, f->ds, &cfg));
     assert_ok(seqgen_batch_iter_seek(b, 2, 4));
-    seqgen_batch_config other = cfg;
-    other.seed = 1;
-    other.binarize.seed = 2;
-    assert_ok(seqgen_batch_iter_create(&c, f->ds, &other));
-    assert_ok(sg_batch_iter_set_state(c, &saved));
+    assert_ok(seqgen_batch_iter_create(&c, f->ds, &described));
+    assert_ok(seqgen_batch_iter_seek(c, seqgen_batch_iter_epoch(a), seqgen_batch_iter_position(a)));
     for (int k = 0; k < 6; k++) {
         int sa = seqgen_batch_iter_next(a, &x, &n);
         const float *y, *z;
@@ -504,11 +505,6 @@ static void seek_and_state_resume_exactly(void **state)
     expect_detail(seqgen_batch_iter_seek(b, 0, N_IMAGES + 1), SEQGEN_EINVAL, "position 11");
     assert_ok(seqgen_batch_iter_seek(b, 0, N_IMAGES));
     assert_int_equal(seqgen_batch_iter_next(b, &x, &n), SEQGEN_DONE);
-    saved.count = 9;
-    expect_detail(sg_batch_iter_set_state(c, &saved), SEQGEN_EMISMATCH, "over 9 images, this one has 10");
-    saved.count = N_IMAGES;
-    saved.position = N_IMAGES + 1;
-    assert_int_equal(sg_batch_iter_set_state(c, &saved), SEQGEN_EINVAL);
     seqgen_batch_iter_free(a);
     seqgen_batch_iter_free(b);
     seqgen_batch_iter_free(c);

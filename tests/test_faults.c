@@ -36,6 +36,7 @@ typedef struct fixture {
     seqgen_optim *optim;
     seqgen_sched *sched;
     seqgen_batch_iter *iter;
+    seqgen_run_config run; /* the iterator's run, saved with the training state */
     float sequences[IMAGES * PIXELS];
     unsigned char *model_bytes; /* the model checkpoint as first saved */
     size_t model_size;
@@ -47,31 +48,6 @@ typedef struct fixture {
 } fixture;
 
 static fixture fx;
-
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    unsigned char *data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
-
-static void assert_file_is(const char *path, const unsigned char *bytes, size_t size)
-{
-    size_t now_size;
-    unsigned char *now = read_all(path, &now_size);
-    assert_int_equal(now_size, size);
-    assert_memory_equal(now, bytes, size);
-    free(now);
-}
 
 static seqgen_model *new_model(int threads)
 {
@@ -106,6 +82,9 @@ static int setup_group(void **state)
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
     assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
+    fx.run = seqgen_run_config_default();
+    fx.run.batches = bcfg;
+    fx.run.train_images = seqgen_dataset_count(fx.ds);
     size_t all[IMAGES];
     for (size_t i = 0; i < IMAGES; i++)
         all[i] = i;
@@ -117,8 +96,8 @@ static int setup_group(void **state)
     assert_ok(seqgen_sched_create(&fx.sched, &scfg));
 
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
-    fx.model_bytes = read_all(fx.model_ckpt, &fx.model_size);
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0};
+    fx.model_bytes = tu_read_file(fx.model_ckpt, &fx.model_size);
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, fx.run};
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
     return 0;
 }
@@ -295,12 +274,12 @@ static int save_model(void) { return seqgen_checkpoint_save(fx.model_ckpt, fx.mo
 static void after_save_model(int status)
 {
     (void)status;
-    assert_file_is(fx.model_ckpt, fx.model_bytes, fx.model_size); /* the same model either way */
+    tu_assert_file_is(fx.model_ckpt, fx.model_bytes, fx.model_size); /* the same model either way */
 }
 
 static int save_training(void)
 {
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4, fx.run};
     return seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train);
 }
 
@@ -308,7 +287,7 @@ static int load_model(void) { return seqgen_checkpoint_load_model((seqgen_model 
 
 static int load_training(void)
 {
-    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0};
+    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     return seqgen_checkpoint_load_training(fx.train_ckpt, (seqgen_model **)&fx.out, &fx.train);
 }
 static void after_load_training(int status)
@@ -447,7 +426,7 @@ static int unwritable_child(void)
     if (!failed_with(status, SEQGEN_EIO, "Permission denied"))
         return 1;
     size_t size;
-    unsigned char *now = read_all(fx.model_ckpt, &size);
+    unsigned char *now = tu_read_file(fx.model_ckpt, &size);
     int intact = size == fx.model_size && memcmp(now, fx.model_bytes, size) == 0;
     free(now);
     return intact ? 0 : 3;
@@ -498,13 +477,13 @@ static int full_disk_child(const char *dir)
         seqgen_model_create(&big, &cfg) != SEQGEN_OK || seqgen_optim_create(&optim, big, &ocfg) != SEQGEN_OK)
         return 1;
     size_t ckpt_size;
-    unsigned char *ckpt_bytes = read_all(ckpt, &ckpt_size);
-    seqgen_train_state train = {optim, NULL, NULL, 1, 1};
+    unsigned char *ckpt_bytes = tu_read_file(ckpt, &ckpt_size);
+    seqgen_train_state train = {optim, NULL, NULL, 1, 1, seqgen_run_config_default()};
     int code = 0;
     if (!failed_with(seqgen_checkpoint_save(ckpt, big, &train), SEQGEN_EIO, "No space left on device"))
         code = 2;
     size_t size;
-    unsigned char *now = read_all(ckpt, &size);
+    unsigned char *now = tu_read_file(ckpt, &size);
     if (!code && (size != ckpt_size || memcmp(now, ckpt_bytes, size) != 0))
         code = 4;
     free(now);
@@ -652,10 +631,10 @@ static void non_finite_state_is_not_saved(void **state)
     assert_ok(seqgen_optim_create(&opt, m, &cfg));
     char path[300];
     snprintf(path, sizeof path, "%s/finite.ckpt", fx.dir);
-    seqgen_train_state train = {opt, NULL, NULL, 0, 0};
+    seqgen_train_state train = {opt, NULL, NULL, 0, 0, seqgen_run_config_default()};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
-    unsigned char *good = read_all(path, &size);
+    unsigned char *good = tu_read_file(path, &size);
 
     float *w = sg_model_params_for_write(m);
     w[5] = NAN;
@@ -664,10 +643,17 @@ static void non_finite_state_is_not_saved(void **state)
     w[5] = INFINITY;
     assert_int_equal(seqgen_checkpoint_save(path, m, &train), SEQGEN_ENUMERIC);
     w[5] = 0.0f;
-    sg_optim_moment2(opt)[3] = NAN;
+    sg_optim_state bad;
+    sg_optim_get_state(opt, &bad);
+    float *second = calloc(bad.size, sizeof *second);
+    assert_non_null(second);
+    second[3] = NAN;
+    bad.moment2 = second;
+    assert_ok(sg_optim_restore(opt, &bad)); /* restoring copies the values as given */
+    free(second);
     assert_int_equal(seqgen_checkpoint_save(path, m, &train), SEQGEN_ENUMERIC);
     assert_non_null(strstr(seqgen_last_error(), "optimiser second moment 3"));
-    assert_file_is(path, good, size);
+    tu_assert_file_is(path, good, size);
     assert_ok(seqgen_checkpoint_save(path, m, NULL)); /* the moments are not in a model checkpoint */
     free(good);
     remove(path);

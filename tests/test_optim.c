@@ -139,7 +139,8 @@ static void learning_rate_is_readable_and_settable(void **state)
     seqgen_model_free(m);
 }
 
-/* Copying the moments, step count and config into a fresh optimiser continues identically. */
+/* Restoring one optimiser's state (settings, step count, moments) into another continues
+ * identically; a restore of another size or with invalid settings is refused. */
 static void state_round_trip_continues_identically(void **state)
 {
     (void)state;
@@ -153,12 +154,32 @@ static void state_round_trip_continues_identically(void **state)
     }
     seqgen_optim_config other = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
     assert_ok(seqgen_optim_create(&ob, b, &other));
-    const size_t n = sg_optim_size(oa);
-    assert_int_equal(n, seqgen_model_param_count(a));
-    memcpy(sg_optim_moment1(ob), sg_optim_moment1(oa), n * sizeof(float));
-    memcpy(sg_optim_moment2(ob), sg_optim_moment2(oa), n * sizeof(float));
-    *sg_optim_step_count_ptr(ob) = *sg_optim_step_count_ptr(oa);
-    *sg_optim_config(ob) = *sg_optim_config(oa);
+    const size_t n = seqgen_model_param_count(a);
+    sg_optim_state saved;
+    sg_optim_get_state(oa, &saved);
+    assert_int_equal(saved.size, n);
+    assert_int_equal(saved.steps, 3);
+
+    /* Refused restores change nothing: another size, invalid settings. */
+    sg_optim_state wrong = saved;
+    wrong.size = n + 1;
+    assert_int_equal(sg_optim_restore(ob, &wrong), SEQGEN_EMISMATCH);
+    wrong = saved;
+    wrong.cfg.lr = -1.0;
+    assert_int_equal(sg_optim_restore(ob, &wrong), SEQGEN_EINVAL);
+    sg_optim_state untouched;
+    sg_optim_get_state(ob, &untouched);
+    assert_int_equal(untouched.cfg.kind, SEQGEN_OPTIM_SGD);
+    assert_int_equal(untouched.steps, 0);
+
+    assert_ok(sg_optim_restore(ob, &saved));
+    sg_optim_state copied;
+    sg_optim_get_state(ob, &copied);
+    assert_int_equal(copied.cfg.kind, SEQGEN_OPTIM_ADAM);
+    assert_int_equal(copied.steps, 3);
+    assert_ptr_not_equal(copied.moment1, saved.moment1); /* copies, not shared buffers */
+    assert_memory_equal(copied.moment1, saved.moment1, n * sizeof(float));
+    assert_memory_equal(copied.moment2, saved.moment2, n * sizeof(float));
     memcpy(sg_model_params_for_write(b), sg_model_params_const(a), n * sizeof(float));
     for (int t = 4; t <= 6; t++) {
         set_grads(a, t);

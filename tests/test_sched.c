@@ -1,6 +1,6 @@
 /* Teacher-forcing schedules: values against the formulas of Bengio et al. (2015) evaluated here
- * independently (hand-computed literals, repeated products), floors, warm-up, events, summaries,
- * invalid configurations, and save/restore continuing identically. */
+ * independently (hand-computed literals, repeated products), floors, warm-up, the unit choosing
+ * the counter, invalid configurations, and a configuration replaced (as a checkpoint does). */
 #include "testutil.h"
 
 #include <math.h>
@@ -23,13 +23,23 @@ static seqgen_sched *make(seqgen_sched_kind kind, seqgen_sched_unit unit, double
     return s;
 }
 
+/* p at position i in the schedule's own unit; the other counter is set to something else, so
+ * a schedule reading the wrong counter fails. */
+static double P(const seqgen_sched *s, uint64_t i)
+{
+    seqgen_sched_config cfg;
+    seqgen_sched_get_config(s, &cfg);
+    return cfg.unit == SEQGEN_SCHED_PER_EPOCH ? seqgen_sched_p(s, i * 7 + 3, i)
+                                              : seqgen_sched_p(s, i, i / 5 + 2);
+}
+
 static void constant_is_k_everywhere(void **state)
 {
     (void)state;
     seqgen_sched *s = make(SEQGEN_SCHED_CONSTANT, SEQGEN_SCHED_PER_BATCH, 0.75, 0, 0.9, 0);
     const uint64_t at[] = {0, 1, 17, 1000000, UINT64_MAX};
     for (size_t n = 0; n < sizeof at / sizeof at[0]; n++)
-        assert_true(seqgen_sched_p_at(s, at[n]) == 0.75); /* eps does not apply to a constant */
+        assert_true(P(s, at[n]) == 0.75); /* eps does not apply to a constant */
     seqgen_sched_free(s);
 }
 
@@ -37,11 +47,11 @@ static void linear_decays_to_its_floor(void **state)
 {
     (void)state;
     seqgen_sched *s = make(SEQGEN_SCHED_LINEAR, SEQGEN_SCHED_PER_BATCH, 0.9, 0.1, 0.25, 0);
-    assert_allclose(seqgen_sched_p_at(s, 0), 0.9, 0, 1e-15);
-    assert_allclose(seqgen_sched_p_at(s, 3), 0.6, 0, 1e-15);
-    assert_allclose(seqgen_sched_p_at(s, 6), 0.3, 0, 1e-15);
-    assert_true(seqgen_sched_p_at(s, 7) == 0.25); /* 0.9 - 0.7 = 0.2 is below the floor */
-    assert_true(seqgen_sched_p_at(s, UINT64_MAX) == 0.25);
+    assert_allclose(P(s, 0), 0.9, 0, 1e-15);
+    assert_allclose(P(s, 3), 0.6, 0, 1e-15);
+    assert_allclose(P(s, 6), 0.3, 0, 1e-15);
+    assert_true(P(s, 7) == 0.25); /* 0.9 - 0.7 = 0.2 is below the floor */
+    assert_true(P(s, UINT64_MAX) == 0.25);
     seqgen_sched_free(s);
 }
 
@@ -51,10 +61,10 @@ static void exponential_matches_repeated_products(void **state)
     seqgen_sched *s = make(SEQGEN_SCHED_EXPONENTIAL, SEQGEN_SCHED_PER_BATCH, 0.9, 0, 0.05, 0);
     double power = 1.0;
     for (uint64_t i = 0; i <= 28; i++, power *= 0.9) /* 0.9^28 = 0.0523 > eps */
-        assert_allclose(seqgen_sched_p_at(s, i), power, 1e-13, 0);
-    assert_allclose(seqgen_sched_p_at(s, 5), 0.59049, 1e-14, 0);
-    assert_true(seqgen_sched_p_at(s, 30) == 0.05); /* 0.9^30 = 0.0424 floored */
-    assert_true(seqgen_sched_p_at(s, 1000000) == 0.05); /* underflows to 0, then floored */
+        assert_allclose(P(s, i), power, 1e-13, 0);
+    assert_allclose(P(s, 5), 0.59049, 1e-14, 0);
+    assert_true(P(s, 30) == 0.05); /* 0.9^30 = 0.0424 floored */
+    assert_true(P(s, 1000000) == 0.05); /* underflows to 0, then floored */
     seqgen_sched_free(s);
 }
 
@@ -62,19 +72,19 @@ static void inverse_sigmoid_matches_the_formula(void **state)
 {
     (void)state;
     seqgen_sched *s = make(SEQGEN_SCHED_INVERSE_SIGMOID, SEQGEN_SCHED_PER_BATCH, 10, 0, 0.1, 0);
-    assert_allclose(seqgen_sched_p_at(s, 0), 10.0 / 11.0, 1e-15, 0);
-    assert_allclose(seqgen_sched_p_at(s, 20), 0.57507434233966, 1e-13, 0); /* 10/(10+e^2) */
+    assert_allclose(P(s, 0), 10.0 / 11.0, 1e-15, 0);
+    assert_allclose(P(s, 20), 0.57507434233966, 1e-13, 0); /* 10/(10+e^2) */
     for (uint64_t i = 0; i <= 40; i++) {
         double expected = 10.0 / (10.0 + exp((double)i / 10.0));
-        assert_allclose(seqgen_sched_p_at(s, i), expected > 0.1 ? expected : 0.1, 1e-14, 0);
+        assert_allclose(P(s, i), expected > 0.1 ? expected : 0.1, 1e-14, 0);
     }
-    assert_true(seqgen_sched_p_at(s, 100) == 0.1);        /* 10/(10+e^10) = 4.5e-4 floored */
-    assert_true(seqgen_sched_p_at(s, UINT64_MAX) == 0.1); /* exp overflows to inf: 0, floored */
+    assert_true(P(s, 100) == 0.1);        /* 10/(10+e^10) = 4.5e-4 floored */
+    assert_true(P(s, UINT64_MAX) == 0.1); /* exp overflows to inf: 0, floored */
     seqgen_sched_free(s);
 
     seqgen_sched_config cfg = seqgen_sched_config_default(SEQGEN_SCHED_INVERSE_SIGMOID);
     assert_ok(seqgen_sched_create(&s, &cfg));
-    assert_allclose(seqgen_sched_p_at(s, 1000), 0.5740311316459715, 1e-13, 0); /* k = 200 */
+    assert_allclose(P(s, 1000), 0.5740311316459715, 1e-13, 0); /* k = 200 */
     seqgen_sched_free(s);
 }
 
@@ -83,84 +93,39 @@ static void warmup_shifts_the_schedule(void **state)
     (void)state;
     seqgen_sched *s = make(SEQGEN_SCHED_LINEAR, SEQGEN_SCHED_PER_BATCH, 0.8, 0.1, 0, 3);
     for (uint64_t i = 0; i < 3; i++)
-        assert_true(seqgen_sched_p_at(s, i) == 1.0);
-    assert_allclose(seqgen_sched_p_at(s, 3), 0.8, 0, 1e-15); /* f(0) = k at i = W */
-    assert_allclose(seqgen_sched_p_at(s, 4), 0.7, 0, 1e-15);
-    assert_true(seqgen_sched_p_at(s, 11) == 0.0); /* 0.8 - 0.8 */
+        assert_true(P(s, i) == 1.0);
+    assert_allclose(P(s, 3), 0.8, 0, 1e-15); /* f(0) = k at i = W */
+    assert_allclose(P(s, 4), 0.7, 0, 1e-15);
+    assert_true(P(s, 11) == 0.0); /* 0.8 - 0.8 */
     seqgen_sched_free(s);
 
     s = make(SEQGEN_SCHED_INVERSE_SIGMOID, SEQGEN_SCHED_PER_EPOCH, 10, 0, 0, 5);
-    assert_true(seqgen_sched_p_at(s, 4) == 1.0);
-    assert_allclose(seqgen_sched_p_at(s, 5), 10.0 / 11.0, 1e-15, 0);
-    assert_allclose(seqgen_sched_p_at(s, 25), 0.57507434233966, 1e-13, 0);
+    assert_true(P(s, 4) == 1.0);
+    assert_allclose(P(s, 5), 10.0 / 11.0, 1e-15, 0);
+    assert_allclose(P(s, 25), 0.57507434233966, 1e-13, 0);
     seqgen_sched_free(s);
 
     s = make(SEQGEN_SCHED_CONSTANT, SEQGEN_SCHED_PER_BATCH, 0.5, 0, 0, 2);
-    assert_true(seqgen_sched_p_at(s, 1) == 1.0);
-    assert_true(seqgen_sched_p_at(s, 2) == 0.5);
+    assert_true(P(s, 1) == 1.0);
+    assert_true(P(s, 2) == 0.5);
     seqgen_sched_free(s);
 }
 
-/* Plays `epochs` epochs of `batches` batches and returns the position reached. */
-static uint64_t play(seqgen_sched *s, int epochs, int batches)
-{
-    for (int e = 0; e < epochs; e++) {
-        for (int b = 0; b < batches; b++)
-            seqgen_sched_on_batch(s);
-        seqgen_sched_on_epoch(s);
-    }
-    return seqgen_sched_position(s);
-}
-
-static void only_the_configured_unit_moves(void **state)
+static void only_the_configured_unit_counts(void **state)
 {
     (void)state;
     seqgen_sched *per_batch = make(SEQGEN_SCHED_EXPONENTIAL, SEQGEN_SCHED_PER_BATCH, 0.5, 0, 0, 0);
     seqgen_sched *per_epoch = make(SEQGEN_SCHED_EXPONENTIAL, SEQGEN_SCHED_PER_EPOCH, 0.5, 0, 0, 0);
-    assert_int_equal(play(per_batch, 3, 7), 21);
-    assert_int_equal(play(per_epoch, 3, 7), 3);
-    assert_true(seqgen_sched_p(per_epoch) == 0.125);
-    seqgen_sched_set_position(per_epoch, 1);
-    assert_int_equal(seqgen_sched_position(per_epoch), 1);
-    assert_true(seqgen_sched_p(per_epoch) == 0.5);
+    /* 21 batches in 3 epochs: p = 0.5^21 counted per batch, 0.5^3 per epoch. */
+    assert_true(seqgen_sched_p(per_batch, 21, 3) == ldexp(1.0, -21));
+    assert_true(seqgen_sched_p(per_epoch, 21, 3) == 0.125);
+    assert_true(seqgen_sched_p(per_batch, 21, 0) == seqgen_sched_p(per_batch, 21, 999));
+    assert_true(seqgen_sched_p(per_epoch, 0, 1) == 0.5);
+    assert_true(seqgen_sched_p(per_epoch, 123456, 1) == 0.5);
+    assert_true(seqgen_sched_p(per_epoch, 0, 0) == 1.0);
+    assert_true(isnan(seqgen_sched_p(NULL, 0, 0)));
     seqgen_sched_free(per_batch);
     seqgen_sched_free(per_epoch);
-}
-
-static void summary_reports_p_and_forced_fraction(void **state)
-{
-    (void)state;
-    seqgen_sched *s = make(SEQGEN_SCHED_EXPONENTIAL, SEQGEN_SCHED_PER_BATCH, 0.5, 0, 0, 0);
-    seqgen_sched_summary sum;
-    seqgen_sched_epoch_summary(s, &sum);
-    assert_int_equal(sum.batches, 0);
-    assert_true(sum.p_mean == 1.0 && sum.p_min == 1.0 && sum.p_max == 1.0);
-    assert_true(sum.forced_fraction == 0.0);
-
-    /* Three batches at p = 1, 0.5, 0.25 with 100, 100, 200 inputs. */
-    assert_ok(seqgen_sched_record_batch(s, 100, 100));
-    seqgen_sched_on_batch(s);
-    assert_ok(seqgen_sched_record_batch(s, 40, 100));
-    seqgen_sched_on_batch(s);
-    assert_ok(seqgen_sched_record_batch(s, 60, 200));
-    seqgen_sched_on_batch(s);
-    assert_int_equal(seqgen_sched_record_batch(s, 5, 4), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "5 inputs forced out of only 4"));
-
-    seqgen_sched_epoch_summary(s, &sum);
-    assert_int_equal(sum.batches, 3);
-    assert_int_equal(sum.inputs, 400);
-    assert_int_equal(sum.forced, 200);
-    assert_allclose(sum.p_mean, (100 * 1.0 + 100 * 0.5 + 200 * 0.25) / 400, 1e-15, 0);
-    assert_true(sum.p_min == 0.25 && sum.p_max == 1.0);
-    assert_true(sum.forced_fraction == 0.5);
-
-    seqgen_sched_on_epoch(s); /* a new epoch starts a new summary; the position stays */
-    assert_int_equal(seqgen_sched_position(s), 3);
-    seqgen_sched_epoch_summary(s, &sum);
-    assert_int_equal(sum.batches, 0);
-    assert_true(sum.p_mean == 0.125);
-    seqgen_sched_free(s);
 }
 
 static void invalid_configs_are_refused_with_their_reason(void **state)
@@ -233,53 +198,25 @@ static void defaults_are_valid_for_every_kind(void **state)
     seqgen_sched_free(NULL);
 }
 
-/* Records a batch whose forced count depends only on the step, then advances. */
-static void train_step(seqgen_sched *s, int step)
-{
-    assert_ok(seqgen_sched_record_batch(s, (uint64_t)(step * 7 % 64), 64));
-    seqgen_sched_on_batch(s);
-    if (step % 5 == 4)
-        seqgen_sched_on_epoch(s);
-}
-
-static void restored_state_continues_identically(void **state)
+/* What a checkpoint loaded into an existing schedule does: its configuration is replaced after
+ * the same checks as at creation; a refused one changes nothing. */
+static void set_config_replaces_the_formula(void **state)
 {
     (void)state;
     seqgen_sched *a = make(SEQGEN_SCHED_INVERSE_SIGMOID, SEQGEN_SCHED_PER_BATCH, 3, 0, 0.05, 2);
-    for (int step = 0; step < 13; step++) /* stops mid-epoch, with a summary under way */
-        train_step(a, step);
-    sg_sched_state saved;
-    sg_sched_get_state(a, &saved);
-
+    seqgen_sched *b = make(SEQGEN_SCHED_CONSTANT, SEQGEN_SCHED_PER_EPOCH, 0.5, 0, 0, 0);
     seqgen_sched_config cfg;
     seqgen_sched_get_config(a, &cfg);
-    seqgen_sched *b = NULL;
-    assert_ok(seqgen_sched_create(&b, &cfg));
-    assert_ok(sg_sched_restore(b, &cfg, &saved));
-    for (int step = 13; step < 40; step++) {
-        train_step(a, step);
-        train_step(b, step);
-        assert_int_equal(seqgen_sched_position(a), seqgen_sched_position(b));
-        assert_true(seqgen_sched_p(a) == seqgen_sched_p(b));
-        seqgen_sched_summary sa, sb;
-        seqgen_sched_epoch_summary(a, &sa);
-        seqgen_sched_epoch_summary(b, &sb);
-        assert_memory_equal(&sa, &sb, sizeof sa);
-    }
-    assert_int_equal(seqgen_sched_position(b), 40);
+    assert_ok(sg_sched_set_config(b, &cfg));
+    for (uint64_t i = 0; i < 40; i++)
+        assert_true(seqgen_sched_p(a, i, i / 5) == seqgen_sched_p(b, i, i / 5));
 
-    sg_sched_state bad = saved;
-    bad.forced = bad.inputs + 1;
-    assert_int_equal(sg_sched_restore(b, &cfg, &bad), SEQGEN_ERANGE);
-    bad = saved;
-    bad.p_min = NAN;
-    assert_int_equal(sg_sched_restore(b, &cfg, &bad), SEQGEN_ERANGE);
     seqgen_sched_config bad_cfg = cfg;
     bad_cfg.k = 0.5; /* below 1: invalid for the inverse sigmoid */
-    assert_int_equal(sg_sched_restore(b, &bad_cfg, &saved), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_sched_position(b), 40); /* unchanged by the refusals */
+    assert_int_equal(sg_sched_set_config(b, &bad_cfg), SEQGEN_EINVAL);
+    assert_non_null(strstr(seqgen_last_error(), "k must be finite and >= 1, got 0.5"));
     seqgen_sched_get_config(b, &bad_cfg);
-    assert_memory_equal(&bad_cfg, &cfg, sizeof cfg);
+    assert_memory_equal(&bad_cfg, &cfg, sizeof cfg); /* unchanged by the refusal */
     seqgen_sched_free(a);
     seqgen_sched_free(b);
 }
@@ -292,11 +229,10 @@ int main(void)
         cmocka_unit_test(exponential_matches_repeated_products),
         cmocka_unit_test(inverse_sigmoid_matches_the_formula),
         cmocka_unit_test(warmup_shifts_the_schedule),
-        cmocka_unit_test(only_the_configured_unit_moves),
-        cmocka_unit_test(summary_reports_p_and_forced_fraction),
+        cmocka_unit_test(only_the_configured_unit_counts),
         cmocka_unit_test(invalid_configs_are_refused_with_their_reason),
         cmocka_unit_test(defaults_are_valid_for_every_kind),
-        cmocka_unit_test(restored_state_continues_identically),
+        cmocka_unit_test(set_config_replaces_the_formula),
     };
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }

@@ -72,7 +72,9 @@ static void private_run(outcome *o)
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     scfg.c = 0.1;
     seqgen_model *m = NULL;
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    t.run.batches = bcfg;
+    t.run.train_images = 64;
     CHECK(seqgen_batch_iter_create(&t.batches, ds, &bcfg) == SEQGEN_OK);
     CHECK(seqgen_model_create(&m, &mcfg) == SEQGEN_OK);
     CHECK(seqgen_optim_create(&t.optim, m, &ocfg) == SEQGEN_OK);
@@ -87,11 +89,10 @@ static void private_run(outcome *o)
         size_t n;
         seqgen_train_stats stats;
         CHECK(seqgen_batch_iter_next(t.batches, &x, &n) == SEQGEN_OK);
-        opts.teacher_prob = seqgen_sched_p(t.sched);
+        opts.teacher_prob = seqgen_sched_p(t.sched, t.iteration, t.epoch);
         CHECK(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, (int)n, (int)T), &opts, NULL,
                                             &stats) == SEQGEN_OK);
         CHECK(seqgen_optim_step(t.optim, m) == SEQGEN_OK);
-        seqgen_sched_on_batch(t.sched);
         t.iteration++;
         o->loss = stats.loss;
     }
@@ -102,7 +103,7 @@ static void private_run(outcome *o)
     seqgen_checkpoint_info info;
     CHECK(seqgen_checkpoint_inspect(path, &info) == SEQGEN_OK && info.iteration == STEPS);
     seqgen_model *resumed = NULL;
-    seqgen_train_state r = {NULL, NULL, NULL, 0, 0};
+    seqgen_train_state r = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     CHECK(seqgen_checkpoint_load_training(path, &resumed, &r) == SEQGEN_OK);
     CHECK(resumed && seqgen_model_get_tensor(resumed, "out.bias", o->out_bias, 4) == SEQGEN_OK);
     o->iteration = r.iteration;

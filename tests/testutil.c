@@ -55,6 +55,31 @@ void tu_write_file(const char *path, const void *data, size_t size)
     }
 }
 
+unsigned char *tu_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    unsigned char *data = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!data || fseek(f, 0, SEEK_SET) != 0 || fread(data, 1, (size_t)n, f) != (size_t)n) {
+        print_error("cannot read %s\n", path);
+        _fail(__FILE__, __LINE__);
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+void tu_assert_file_is(const char *path, const unsigned char *bytes, size_t size)
+{
+    size_t now_size;
+    unsigned char *now = tu_read_file(path, &now_size);
+    assert_int_equal(now_size, size);
+    assert_memory_equal(now, bytes, size);
+    free(now);
+}
+
 seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads)
 {
     seqgen_model_config cfg = seqgen_model_config_default();

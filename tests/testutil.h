@@ -40,4 +40,10 @@ seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
 /* Writes `size` bytes to `path`; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
 
+/* The whole file at `path` (malloc'ed, one spare byte) and its size; fails the test on error. */
+unsigned char *tu_read_file(const char *path, size_t *size);
+
+/* Fails the test unless the file at `path` holds exactly `size` bytes `bytes`. */
+void tu_assert_file_is(const char *path, const unsigned char *bytes, size_t size);
+
 #endif

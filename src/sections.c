@@ -1,17 +1,13 @@
-/* The checkpoint container: building it in memory, saving it atomically, reading it back with
- * every size and CRC checked before anything in it is trusted. Layout in
- * docs/checkpoint-format.md. */
-#include "ckptio.h"
+/* The checkpoint container: building it in memory, reading it back with every size and CRC
+ * checked before anything in it is trusted. Layout in docs/checkpoint-format.md. */
+#include "sections.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "alloc.h"
@@ -59,7 +55,7 @@ void sg_tag_text(uint32_t tag, char text[5])
 /* ---- Writer ---------------------------------------------------------------------------------- */
 
 /* Reserves n bytes at the end; NULL (and the sticky flag) if memory runs out. */
-static unsigned char *grow(sg_ckpt_writer *w, size_t n)
+static unsigned char *grow(sg_section_writer *w, size_t n)
 {
     if (w->out_of_memory)
         return NULL;
@@ -85,14 +81,14 @@ static unsigned char *grow(sg_ckpt_writer *w, size_t n)
     return p;
 }
 
-static void put_le(sg_ckpt_writer *w, uint64_t v, int bytes)
+static void put_le(sg_section_writer *w, uint64_t v, int bytes)
 {
     unsigned char *p = grow(w, (size_t)bytes);
     if (p)
         store_le(p, v, bytes);
 }
 
-void sg_ckw_init(sg_ckpt_writer *w)
+void sg_writer_init(sg_section_writer *w)
 {
     memset(w, 0, sizeof *w);
     unsigned char *p = grow(w, SG_CKPT_HEADER_SIZE);
@@ -100,24 +96,24 @@ void sg_ckw_init(sg_ckpt_writer *w)
         memset(p, 0, SG_CKPT_HEADER_SIZE);
 }
 
-void sg_ckw_free(sg_ckpt_writer *w)
+void sg_writer_free(sg_section_writer *w)
 {
     free(w->data);
     memset(w, 0, sizeof *w);
 }
 
-void sg_ckw_u16(sg_ckpt_writer *w, uint16_t v) { put_le(w, v, 2); }
-void sg_ckw_u32(sg_ckpt_writer *w, uint32_t v) { put_le(w, v, 4); }
-void sg_ckw_u64(sg_ckpt_writer *w, uint64_t v) { put_le(w, v, 8); }
+void sg_put_u16(sg_section_writer *w, uint16_t v) { put_le(w, v, 2); }
+void sg_put_u32(sg_section_writer *w, uint32_t v) { put_le(w, v, 4); }
+void sg_put_u64(sg_section_writer *w, uint64_t v) { put_le(w, v, 8); }
 
-void sg_ckw_f64(sg_ckpt_writer *w, double v)
+void sg_put_f64(sg_section_writer *w, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     put_le(w, bits, 8);
 }
 
-void sg_ckw_f32s(sg_ckpt_writer *w, const float *v, size_t n)
+void sg_put_f32s(sg_section_writer *w, const float *v, size_t n)
 {
     if (n > SIZE_MAX / 4) {
         w->out_of_memory = 1;
@@ -131,30 +127,30 @@ void sg_ckw_f32s(sg_ckpt_writer *w, const float *v, size_t n)
     }
 }
 
-void sg_ckw_bytes(sg_ckpt_writer *w, const void *bytes, size_t n)
+void sg_put_bytes(sg_section_writer *w, const void *bytes, size_t n)
 {
     unsigned char *p = grow(w, n);
     if (p)
         memcpy(p, bytes, n);
 }
 
-void sg_ckw_name(sg_ckpt_writer *w, const char *name)
+void sg_put_name(sg_section_writer *w, const char *name)
 {
     size_t n = strlen(name);
-    sg_ckw_u16(w, (uint16_t)n);
-    sg_ckw_bytes(w, name, n);
+    sg_put_u16(w, (uint16_t)n);
+    sg_put_bytes(w, name, n);
 }
 
-void sg_ckw_begin_section(sg_ckpt_writer *w, uint32_t tag, uint32_t flags)
+void sg_writer_begin_section(sg_section_writer *w, uint32_t tag, uint32_t flags)
 {
     w->section_start = w->size;
-    sg_ckw_u32(w, tag);
-    sg_ckw_u32(w, flags);
-    sg_ckw_u64(w, 0); /* length, patched by sg_ckw_end_section */
-    sg_ckw_u32(w, 0); /* CRC, likewise */
+    sg_put_u32(w, tag);
+    sg_put_u32(w, flags);
+    sg_put_u64(w, 0); /* length, patched by sg_writer_end_section */
+    sg_put_u32(w, 0); /* CRC, likewise */
 }
 
-void sg_ckw_end_section(sg_ckpt_writer *w)
+void sg_writer_end_section(sg_section_writer *w)
 {
     if (w->out_of_memory)
         return;
@@ -167,7 +163,7 @@ void sg_ckw_end_section(sg_ckpt_writer *w)
     w->sections++;
 }
 
-int sg_ckw_finish(sg_ckpt_writer *w)
+int sg_writer_finish(sg_section_writer *w)
 {
     put_le(w, 0, SG_CKPT_TRAILER_SIZE);
     if (w->out_of_memory)
@@ -181,106 +177,9 @@ int sg_ckw_finish(sg_ckpt_writer *w)
     return SEQGEN_OK;
 }
 
-/* ---- Atomic save ----------------------------------------------------------------------------- */
+/* ---- File reader ----------------------------------------------------------------------------- */
 
-static int io_error(const char *what, const char *path, int err)
-{
-    return sg_error(err == ENOENT ? SEQGEN_ENOENT : SEQGEN_EIO, "%s: cannot %s: %s", path, what,
-                    strerror(err));
-}
-
-/* Creates "<path>.tmp-<n>" exclusively, so two savers never share a temporary file. */
-static int create_temp(const char *path, char *temp, size_t temp_size, int *fd)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    unsigned long n = (unsigned long)now.tv_nsec ^ ((unsigned long)getpid() << 20);
-    for (int attempt = 0; attempt < 100; attempt++, n = n * 2654435761u + 1) {
-        snprintf(temp, temp_size, "%s.tmp-%08lx", path, n & 0xffffffffu);
-        *fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (*fd >= 0)
-            return SEQGEN_OK;
-        if (errno != EEXIST)
-            return io_error("create a temporary file", temp, errno);
-    }
-    return sg_error(SEQGEN_EIO, "%s: no free temporary file name", path);
-}
-
-static int write_all(int fd, const unsigned char *data, size_t size)
-{
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? errno : EIO;
-        data += n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Writes the directory part of `path` into `dir`, which has room for strlen(path) + 2 bytes. */
-static void directory_of(const char *path, char *dir)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    if (n == 0) {
-        strcpy(dir, ".");
-        return;
-    }
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-}
-
-/* Makes the rename itself durable. Some file systems cannot fsync a directory (EINVAL): the
- * rename is then as durable as they allow. */
-static int sync_directory(const char *dir)
-{
-    int status = SEQGEN_OK;
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
-        status = io_error("sync the directory after saving (the new file is in place)", dir,
-                          errno);
-    if (fd >= 0)
-        close(fd);
-    return status;
-}
-
-int sg_write_file_atomic(const char *path, const void *data, size_t size)
-{
-    size_t temp_size = strlen(path) + 32;
-    char *temp = sg_malloc(temp_size);
-    if (!temp)
-        return sg_error(SEQGEN_ENOMEM, "out of memory");
-    int fd = -1;
-    int status = create_temp(path, temp, temp_size, &fd);
-    if (status != SEQGEN_OK) {
-        free(temp);
-        return status;
-    }
-    const char *step = "write";
-    int err = write_all(fd, data, size);
-    if (!err && fsync(fd) != 0)
-        err = errno, step = "flush to disk";
-    if (close(fd) != 0 && !err)
-        err = errno, step = "close";
-    if (!err && rename(temp, path) != 0)
-        err = errno, step = "rename over the target";
-    if (err) {
-        status = io_error(step, temp, err);
-        unlink(temp);
-    } else { /* the temporary name is no longer needed: its buffer holds the directory */
-        directory_of(path, temp);
-        status = sync_directory(temp);
-    }
-    free(temp);
-    return status;
-}
-
-/* ---- Reader ---------------------------------------------------------------------------------- */
-
-static int parse_sections(sg_ckpt_file *file)
+static int parse_sections(sg_section_file *file)
 {
     const unsigned char *data = file->data;
     uint64_t end = file->size - SG_CKPT_TRAILER_SIZE, at = SG_CKPT_HEADER_SIZE;
@@ -288,7 +187,7 @@ static int parse_sections(sg_ckpt_file *file)
         if (end - at < SG_CKPT_SECTION_HEAD)
             return sg_error(SEQGEN_EFORMAT, "section %u of %u: header at byte %llu runs past "
                             "the end of the sections", s, file->count, (unsigned long long)at);
-        sg_ckpt_section *sec = &file->sections[s];
+        sg_section *sec = &file->sections[s];
         const unsigned char *head = data + at;
         char tag[5];
         sec->tag = (uint32_t)load_le(head, 4);
@@ -352,6 +251,11 @@ static int check_body(const unsigned char *data, size_t size, uint32_t *version,
     if (*version > SG_CKPT_VERSION)
         return sg_error(SEQGEN_EVERSION, "format version %u is newer than this library's "
                         "(%u): upgrade libseqgen", *version, SG_CKPT_VERSION);
+    if (*version < SG_CKPT_VERSION)
+        return sg_error(SEQGEN_EVERSION, "format version %u (written by libseqgen 0.1) is no "
+                        "longer read: this library reads version %u, whose training checkpoints "
+                        "also record the run's setup; use the file with libseqgen 0.1, or train "
+                        "the model again", *version, SG_CKPT_VERSION);
     *count = (uint32_t)load_le(data + 12, 4);
     if (*count > (size - SG_CKPT_HEADER_SIZE) / SG_CKPT_SECTION_HEAD)
         return sg_error(SEQGEN_EOVERFLOW, "header claims %u sections, more than %zu bytes can "
@@ -359,9 +263,9 @@ static int check_body(const unsigned char *data, size_t size, uint32_t *version,
     return SEQGEN_OK;
 }
 
-int sg_ckpt_parse(unsigned char *data, size_t size, sg_ckpt_file *file)
+static int parse_file(unsigned char *data, size_t size, sg_section_file *file)
 {
-    sg_ckpt_file f = {data, size, 0, 0, NULL};
+    sg_section_file f = {data, size, 0, 0, NULL};
     int status = check_head(data, size);
     if (status == SEQGEN_OK)
         status = check_body(data, size, &f.version, &f.count);
@@ -370,7 +274,7 @@ int sg_ckpt_parse(unsigned char *data, size_t size, sg_ckpt_file *file)
         status = f.sections ? parse_sections(&f) : sg_error(SEQGEN_ENOMEM, "out of memory");
     }
     if (status != SEQGEN_OK) {
-        sg_ckpt_close(&f);
+        sg_section_file_close(&f);
         return status;
     }
     *file = f;
@@ -380,7 +284,7 @@ int sg_ckpt_parse(unsigned char *data, size_t size, sg_ckpt_file *file)
 static int read_exactly(FILE *stream, unsigned char *data, size_t size, const char *path)
 {
     if (fread(data, 1, size, stream) != size)
-        return ferror(stream) ? io_error("read", path, errno)
+        return ferror(stream) ? sg_system_error("read", path, errno)
                               : sg_error(SEQGEN_ETRUNCATED, "%s: file shrank while reading", path);
     return SEQGEN_OK;
 }
@@ -390,7 +294,7 @@ static int read_checked(FILE *stream, const char *path, unsigned char **out, siz
 {
     struct stat st;
     if (fstat(fileno(stream), &st) != 0)
-        return io_error("stat", path, errno);
+        return sg_system_error("stat", path, errno);
     if (!S_ISREG(st.st_mode))
         return sg_error(SEQGEN_EFORMAT, "%s: not a regular file", path);
     if ((uint64_t)st.st_size > SG_CKPT_MAX_FILE)
@@ -421,38 +325,38 @@ static int read_checked(FILE *stream, const char *path, unsigned char **out, siz
     return SEQGEN_OK;
 }
 
-int sg_ckpt_read(const char *path, sg_ckpt_file *file)
+int sg_section_file_read(const char *path, sg_section_file *file)
 {
     FILE *stream = fopen(path, "rb");
     if (!stream)
-        return io_error("open", path, errno);
+        return sg_system_error("open", path, errno);
     unsigned char *data = NULL;
     size_t size = 0;
     int status = read_checked(stream, path, &data, &size);
     fclose(stream);
     if (status != SEQGEN_OK)
         return status;
-    status = sg_ckpt_parse(data, size, file);
+    status = parse_file(data, size, file);
     return status == SEQGEN_OK ? status : sg_error_prefix(status, path);
 }
 
-void sg_ckpt_close(sg_ckpt_file *file)
+void sg_section_file_close(sg_section_file *file)
 {
     free(file->data);
     free(file->sections);
     memset(file, 0, sizeof *file);
 }
 
-/* ---- Section cursor -------------------------------------------------------------------------- */
+/* ---- Section reader -------------------------------------------------------------------------- */
 
-void sg_ckc_init(sg_ckpt_cursor *c, const sg_ckpt_section *section)
+void sg_reader_init(sg_section_reader *c, const sg_section *section)
 {
     c->section = section;
     c->at = 0;
     c->status = SEQGEN_OK;
 }
 
-int sg_ckc_fail(sg_ckpt_cursor *c, int status, const char *fmt, ...)
+int sg_reader_fail(sg_section_reader *c, int status, const char *fmt, ...)
 {
     if (c->status != SEQGEN_OK)
         return c->status;
@@ -468,13 +372,13 @@ int sg_ckc_fail(sg_ckpt_cursor *c, int status, const char *fmt, ...)
 }
 
 /* The next n bytes, or NULL after recording why not. */
-static const unsigned char *take(sg_ckpt_cursor *c, uint64_t n, const char *field)
+static const unsigned char *take(sg_section_reader *c, uint64_t n, const char *field)
 {
     if (c->status != SEQGEN_OK)
         return NULL;
     if (n > c->section->size - c->at) {
-        sg_ckc_fail(c, SEQGEN_EFORMAT, "field '%s' needs %llu bytes but only %llu remain", field,
-                    (unsigned long long)n, (unsigned long long)(c->section->size - c->at));
+        sg_reader_fail(c, SEQGEN_EFORMAT, "field '%s' needs %llu bytes but only %llu remain", field,
+                       (unsigned long long)n, (unsigned long long)(c->section->size - c->at));
         return NULL;
     }
     const unsigned char *p = c->section->payload + c->at;
@@ -482,27 +386,27 @@ static const unsigned char *take(sg_ckpt_cursor *c, uint64_t n, const char *fiel
     return p;
 }
 
-uint16_t sg_ckc_u16(sg_ckpt_cursor *c, const char *field)
+uint16_t sg_get_u16(sg_section_reader *c, const char *field)
 {
     const unsigned char *p = take(c, 2, field);
     return p ? (uint16_t)load_le(p, 2) : 0;
 }
 
-uint32_t sg_ckc_u32(sg_ckpt_cursor *c, const char *field)
+uint32_t sg_get_u32(sg_section_reader *c, const char *field)
 {
     const unsigned char *p = take(c, 4, field);
     return p ? (uint32_t)load_le(p, 4) : 0;
 }
 
-uint64_t sg_ckc_u64(sg_ckpt_cursor *c, const char *field)
+uint64_t sg_get_u64(sg_section_reader *c, const char *field)
 {
     const unsigned char *p = take(c, 8, field);
     return p ? load_le(p, 8) : 0;
 }
 
-double sg_ckc_f64(sg_ckpt_cursor *c, const char *field)
+double sg_get_f64(sg_section_reader *c, const char *field)
 {
-    uint64_t bits = sg_ckc_u64(c, field);
+    uint64_t bits = sg_get_u64(c, field);
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
@@ -514,13 +418,13 @@ static int is_name_char(unsigned char ch)
            ch == '_' || ch == '.';
 }
 
-void sg_ckc_name(sg_ckpt_cursor *c, char *text, const char *field)
+void sg_get_name(sg_section_reader *c, char *text, const char *field)
 {
     text[0] = '\0';
-    uint16_t n = sg_ckc_u16(c, field);
+    uint16_t n = sg_get_u16(c, field);
     if (c->status == SEQGEN_OK && (n == 0 || n > SG_CKPT_MAX_NAME)) {
-        sg_ckc_fail(c, SEQGEN_EFORMAT, "%s is %u bytes long, not 1..%d", field, n,
-                    SG_CKPT_MAX_NAME);
+        sg_reader_fail(c, SEQGEN_EFORMAT, "%s is %u bytes long, not 1..%d", field, n,
+                       SG_CKPT_MAX_NAME);
         return;
     }
     const unsigned char *p = take(c, n, field);
@@ -528,28 +432,34 @@ void sg_ckc_name(sg_ckpt_cursor *c, char *text, const char *field)
         return;
     for (uint16_t i = 0; i < n; i++)
         if (!is_name_char(p[i])) {
-            sg_ckc_fail(c, SEQGEN_EFORMAT, "%s has a byte 0x%02x outside [A-Za-z0-9_.]", field,
-                        p[i]);
+            sg_reader_fail(c, SEQGEN_EFORMAT, "%s has a byte 0x%02x outside [A-Za-z0-9_.]", field,
+                           p[i]);
             return;
         }
     memcpy(text, p, n);
     text[n] = '\0';
 }
 
-const unsigned char *sg_ckc_f32s(sg_ckpt_cursor *c, uint64_t n, const char *field)
+const unsigned char *sg_get_bytes(sg_section_reader *c, uint64_t n, const char *field)
+{
+    return take(c, n, field);
+}
+
+const unsigned char *sg_get_f32s(sg_section_reader *c, uint64_t n, const char *field)
 {
     if (c->status == SEQGEN_OK && n > UINT64_MAX / 4) {
-        sg_ckc_fail(c, SEQGEN_EOVERFLOW, "%s: %llu values overflow", field, (unsigned long long)n);
+        sg_reader_fail(c, SEQGEN_EOVERFLOW, "%s: %llu values overflow", field,
+                       (unsigned long long)n);
         return NULL;
     }
     return take(c, n * 4, field);
 }
 
-int sg_ckc_end(sg_ckpt_cursor *c)
+int sg_reader_end(sg_section_reader *c)
 {
     if (c->status == SEQGEN_OK && c->at != c->section->size)
-        sg_ckc_fail(c, SEQGEN_ETRAILING, "%llu unexpected bytes after the last field",
-                    (unsigned long long)(c->section->size - c->at));
+        sg_reader_fail(c, SEQGEN_ETRAILING, "%llu unexpected bytes after the last field",
+                       (unsigned long long)(c->section->size - c->at));
     return c->status;
 }
 

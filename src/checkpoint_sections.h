@@ -1,11 +1,10 @@
-/* The sections of a checkpoint (docs/checkpoint-format.md) decoded into plain values, shared by
- * checkpoint.c (the public save / load / inspect functions and their all-or-nothing commits)
- * and ckptsections.c (encoding and decoding each section). */
-#ifndef SEQGEN_CHECKPOINT_H
-#define SEQGEN_CHECKPOINT_H
+/* Each section of a checkpoint (docs/checkpoint-format.md): encoding a whole file, and decoding
+ * it into plain values (checkpoint_sections.c), for checkpoint.c's public save / load / inspect
+ * functions and their all-or-nothing commits. */
+#ifndef SEQGEN_CHECKPOINT_SECTIONS_H
+#define SEQGEN_CHECKPOINT_SECTIONS_H
 
-#include "ckptio.h"
-#include "dataset.h"
+#include "sections.h"
 #include "rng.h"
 #include "schedule.h"
 #include "seqgen.h"
@@ -19,10 +18,11 @@
 #define SG_TAG_ITER SG_TAG('I', 'T', 'E', 'R')
 #define SG_TAG_PROGRESS SG_TAG('P', 'R', 'O', 'G')
 #define SG_TAG_INFO SG_TAG('I', 'N', 'F', 'O')
+#define SG_TAG_RUN SG_TAG('R', 'U', 'N', 'C')
 
 /* Everything but the tensors, checked for range; the tensors stay in the file until built. */
 typedef struct sg_ckpt_contents {
-    const sg_ckpt_file *file;
+    const sg_section_file *file;
     seqgen_model_config model;
     uint64_t param_count;
     int has_rngs, has_init_rng;
@@ -32,18 +32,20 @@ typedef struct sg_ckpt_contents {
     uint64_t optim_steps;
     int has_sched;
     seqgen_sched_config sched;
-    sg_sched_state sched_state;
     int has_iter;
-    sg_batch_iter_state iter;
+    uint64_t iter_epoch, iter_position;
     int has_progress;
     uint64_t epoch, iteration;
+    int has_run;
+    seqgen_run_config run;
 } sg_ckpt_contents;
 
 /* Builds the whole file in `w` (initialised by the caller). */
-int sg_ckpt_encode(sg_ckpt_writer *w, const seqgen_model *model, const seqgen_train_state *train);
+int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
+                   const seqgen_train_state *train);
 
 /* Decodes and checks every section except the tensors' data. */
-int sg_ckpt_decode(const sg_ckpt_file *file, sg_ckpt_contents *contents);
+int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents);
 
 /* A new model from the contents: its configuration, every TENS tensor, its generators. */
 int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out);

@@ -1,0 +1,774 @@
+/* Each checkpoint section's fields (docs/checkpoint-format.md): written from the model,
+ * optimiser, schedule and batch iterator, and read back with every value range-checked and
+ * every tensor checked against the configuration before it is stored. */
+#include "checkpoint_sections.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "dataset.h"
+#include "model.h"
+#include "optim.h"
+#include "run_config.h"
+
+#define MAX_NDIM 8u
+#define DTYPE_F32 1u
+#define OUTPUT_SIGMOID 1u
+
+/* ---- Tensors: shared by TENS (parameters) and MOMT (optimiser moments) ---------------------- */
+
+/* PyTorch's shape of the model's tensor `index` (biases are 1-D, weights 2-D), from the model's
+ * tensor table. */
+static const char *tensor_shape(const seqgen_model *model, int index, uint32_t *ndim,
+                                uint64_t dims[2])
+{
+    const sg_tensor *t = sg_model_tensor(model, index);
+    dims[0] = (uint64_t)t->rows;
+    dims[1] = (uint64_t)t->cols;
+    *ndim = (uint32_t)t->ndim;
+    return t->name;
+}
+
+static void put_tensor(sg_section_writer *w, uint32_t tag, const char *prefix,
+                       const seqgen_model *model, int index, const float *buffer)
+{
+    uint32_t ndim;
+    uint64_t dims[2];
+    const char *name = tensor_shape(model, index, &ndim, dims);
+    char full[SG_CKPT_MAX_NAME + 1];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    sg_writer_begin_section(w, tag, SG_CKPT_REQUIRED);
+    sg_put_name(w, full);
+    sg_put_u32(w, DTYPE_F32);
+    sg_put_u32(w, ndim);
+    for (uint32_t d = 0; d < ndim; d++)
+        sg_put_u64(w, dims[d]);
+    sg_put_f32s(w, buffer + sg_model_tensor(model, index)->offset, (size_t)(dims[0] * dims[1]));
+    sg_writer_end_section(w);
+}
+
+typedef struct tensor_view {
+    char name[SG_CKPT_MAX_NAME + 1];
+    uint32_t ndim;
+    uint64_t dims[MAX_NDIM];
+    uint64_t count;
+    const unsigned char *data;
+} tensor_view;
+
+/* Reads a tensor section's head and locates its data, checking sizes before anything else. */
+static int read_tensor(const sg_section *section, tensor_view *t)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    sg_get_name(&c, t->name, "tensor name");
+    uint32_t dtype = sg_get_u32(&c, "dtype");
+    t->ndim = sg_get_u32(&c, "ndim");
+    if (c.status)
+        return c.status;
+    if (dtype != DTYPE_F32)
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has dtype %u, not 1 (f32)", t->name,
+                              dtype);
+    if (t->ndim < 1 || t->ndim > MAX_NDIM)
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' has %u dimensions, not 1 to %u",
+                              t->name, t->ndim, MAX_NDIM);
+    t->count = 1;
+    for (uint32_t d = 0; d < t->ndim; d++) {
+        t->dims[d] = sg_get_u64(&c, "dims");
+        if (c.status == SEQGEN_OK && (t->dims[d] == 0 || t->dims[d] > UINT64_MAX / t->count))
+            return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s': dimension %u (%llu) is zero "
+                                  "or overflows the element count", t->name, d,
+                                  (unsigned long long)t->dims[d]);
+        t->count *= t->dims[d];
+    }
+    if (c.status == SEQGEN_OK && t->count > (section->size - c.at) / 4)
+        return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "tensor '%s' claims %llu elements but its "
+                              "section holds only %llu bytes of data", t->name,
+                              (unsigned long long)t->count,
+                              (unsigned long long)(section->size - c.at));
+    t->data = sg_get_f32s(&c, t->count, "tensor data");
+    return sg_reader_end(&c);
+}
+
+/* "[3, 4]"; shapes of more than 4 dimensions end with ", ...]". */
+static void format_shape(char *text, size_t size, uint32_t ndim, const uint64_t *dims)
+{
+    size_t used = (size_t)snprintf(text, size, "[%llu", (unsigned long long)dims[0]);
+    for (uint32_t d = 1; d < ndim && d < 4 && used < size; d++)
+        used += (size_t)snprintf(text + used, size - used, ", %llu", (unsigned long long)dims[d]);
+    if (used < size)
+        snprintf(text + used, size - used, "%s]", ndim > 4 ? ", ..." : "");
+}
+
+/* Where a tensor goes: a buffer in the parameters' layout (the parameters or a moment), at the
+ * place of the model's tensor called `name`; `seen` marks the tensors already stored. */
+typedef struct tensor_dest {
+    float *buffer;
+    unsigned char *seen;
+    const char *name;
+    int nonnegative; /* values must be >= 0 (Adam's second moment) */
+} tensor_dest;
+
+/* Stores a read tensor after checking its name, shape and values. */
+static int store_tensor(const sg_section *section, const tensor_view *t,
+                        const seqgen_model *model, const tensor_dest *dest)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    unsigned char *seen = dest->seen;
+    int index = sg_model_find_tensor(model, dest->name);
+    if (index < 0)
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "unknown tensor '%s'", t->name);
+    if (seen[index])
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' appears twice", t->name);
+    uint32_t ndim;
+    uint64_t dims[2];
+    tensor_shape(model, index, &ndim, dims);
+    if (t->ndim != ndim || t->dims[0] != dims[0] || (ndim == 2 && t->dims[1] != dims[1])) {
+        char have[64], need[64];
+        format_shape(have, sizeof have, t->ndim, t->dims);
+        format_shape(need, sizeof need, ndim, dims);
+        return sg_reader_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
+                              "configuration needs %s", t->name, have, need);
+    }
+    float *dst = dest->buffer + sg_model_tensor(model, index)->offset;
+    sg_decode_f32s(t->data, t->count, dst);
+    for (uint64_t i = 0; i < t->count; i++) {
+        if (!isfinite(dst[i]))
+            return sg_reader_fail(&c, SEQGEN_ENUMERIC, "tensor '%s' element %llu is %s", t->name,
+                                  (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
+        if (dest->nonnegative && dst[i] < 0.0f)
+            return sg_reader_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
+                                  t->name, (unsigned long long)i, (double)dst[i]);
+    }
+    seen[index] = 1;
+    return SEQGEN_OK;
+}
+
+/* Fails naming the first tensor of the model that no section provided. */
+static int check_all_seen(const seqgen_model *model, const unsigned char *seen, const char *prefix)
+{
+    for (int i = 0; i < seqgen_model_tensor_count(model); i++)
+        if (!seen[i]) {
+            uint32_t ndim;
+            uint64_t dims[2];
+            const char *name = tensor_shape(model, i, &ndim, dims);
+            return sg_error(SEQGEN_EFORMAT, "tensor '%s%s' is missing", prefix, name);
+        }
+    return SEQGEN_OK;
+}
+
+/* ---- Encoding ------------------------------------------------------------------------------- */
+
+static void put_model(sg_section_writer *w, const seqgen_model *model)
+{
+    seqgen_model_config cfg = seqgen_model_get_config(model);
+    sg_writer_begin_section(w, SG_TAG_MODEL, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)cfg.pixels_per_step);
+    sg_put_u32(w, (uint32_t)cfg.hidden);
+    sg_put_u32(w, (uint32_t)cfg.layers);
+    sg_put_u32(w, OUTPUT_SIGMOID);
+    sg_put_u64(w, cfg.seed);
+    sg_put_u32(w, (uint32_t)cfg.threads);
+    sg_writer_end_section(w);
+    const float *params = sg_model_params_const(model);
+    for (int i = 0; i < seqgen_model_tensor_count(model); i++)
+        put_tensor(w, SG_TAG_TENSOR, "", model, i, params);
+}
+
+static void put_rng(sg_section_writer *w, const char *name, const sg_rng *rng)
+{
+    sg_put_name(w, name);
+    sg_put_u64(w, rng->state);
+    sg_put_u64(w, rng->inc);
+}
+
+static void put_rngs(sg_section_writer *w, const seqgen_model *model)
+{
+    /* The accessors are not const-qualified; the generators are only read here. */
+    seqgen_model *m = (seqgen_model *)model;
+    sg_writer_begin_section(w, SG_TAG_RNGS, SG_CKPT_REQUIRED);
+    sg_put_u32(w, 2);
+    put_rng(w, "model.init", sg_model_init_rng(m));
+    put_rng(w, "model.mix", sg_model_mix_rng(m));
+    sg_writer_end_section(w);
+}
+
+static void put_optim(sg_section_writer *w, const seqgen_optim *optim, const seqgen_model *model)
+{
+    sg_optim_state st;
+    sg_optim_get_state(optim, &st);
+    const seqgen_optim_config *cfg = &st.cfg;
+    sg_writer_begin_section(w, SG_TAG_OPTIM, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)cfg->kind);
+    sg_put_u64(w, st.steps);
+    const double fields[] = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, cfg->weight_decay,
+                             cfg->momentum, cfg->clip_norm};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+        sg_put_f64(w, fields[f]);
+    sg_writer_end_section(w);
+    const char *first = cfg->kind == SEQGEN_OPTIM_ADAM ? "exp_avg." : "momentum_buffer.";
+    int has_first = cfg->kind == SEQGEN_OPTIM_ADAM || (cfg->momentum > 0.0 && st.steps > 0);
+    for (int i = 0; has_first && i < seqgen_model_tensor_count(model); i++)
+        put_tensor(w, SG_TAG_MOMENT, first, model, i, st.moment1);
+    for (int i = 0; cfg->kind == SEQGEN_OPTIM_ADAM && i < seqgen_model_tensor_count(model); i++)
+        put_tensor(w, SG_TAG_MOMENT, "exp_avg_sq.", model, i, st.moment2);
+}
+
+static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
+{
+    seqgen_sched_config cfg;
+    seqgen_sched_get_config(sched, &cfg);
+    sg_writer_begin_section(w, SG_TAG_SCHED, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)cfg.kind);
+    sg_put_u32(w, (uint32_t)cfg.unit);
+    sg_put_f64(w, cfg.k);
+    sg_put_f64(w, cfg.c);
+    sg_put_f64(w, cfg.eps);
+    sg_put_u64(w, cfg.warmup);
+    sg_writer_end_section(w);
+}
+
+static void put_iter(sg_section_writer *w, const seqgen_batch_iter *batches)
+{
+    sg_writer_begin_section(w, SG_TAG_ITER, SG_CKPT_REQUIRED);
+    sg_put_u64(w, seqgen_batch_iter_epoch(batches));
+    sg_put_u64(w, seqgen_batch_iter_position(batches));
+    sg_writer_end_section(w);
+}
+
+static void put_binarize(sg_section_writer *w, const seqgen_binarize_config *b)
+{
+    sg_put_u32(w, (uint32_t)b->mode);
+    sg_put_u32(w, b->threshold);
+    sg_put_u64(w, b->seed);
+    sg_put_u32(w, (uint32_t)b->resample_each_epoch);
+}
+
+/* The run's setup, field by field in the order of docs/checkpoint-format.md. */
+static void put_run(sg_section_writer *w, const seqgen_run_config *run)
+{
+    const seqgen_batch_config *b = &run->batches;
+    const seqgen_eval_options *e = &run->eval;
+    sg_writer_begin_section(w, SG_TAG_RUN, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)run->train.loss);
+    sg_put_f64(w, run->train.teacher_prob);
+    sg_put_u32(w, (uint32_t)run->train.feedback);
+    sg_put_u64(w, b->batch_size);
+    sg_put_u64(w, b->pixels_per_step);
+    sg_put_u32(w, (uint32_t)b->shuffle);
+    sg_put_u64(w, b->seed);
+    sg_put_u32(w, (uint32_t)b->drop_last);
+    put_binarize(w, &b->binarize);
+    sg_put_u64(w, run->train_images);
+    sg_put_u64(w, run->epochs);
+    sg_put_u32(w, e->metrics);
+    sg_put_u32(w, (uint32_t)e->given);
+    sg_put_u32(w, (uint32_t)e->complete.decode);
+    sg_put_f64(w, e->complete.temperature);
+    sg_put_u64(w, e->complete.seed);
+    sg_put_u64(w, e->complete.first_stream);
+    sg_put_u64(w, e->batch_size);
+    sg_put_u64(w, e->limit);
+    put_binarize(w, &e->binarize);
+    size_t n = strlen(run->data_source); /* checked: at most SEQGEN_RUN_SOURCE_MAX */
+    sg_put_u16(w, (uint16_t)n);
+    sg_put_bytes(w, run->data_source, n);
+    sg_writer_end_section(w);
+}
+
+static void put_info(sg_section_writer *w)
+{
+    static const char text[] = "libseqgen " SEQGEN_VERSION_STRING;
+    sg_writer_begin_section(w, SG_TAG_INFO, 0); /* optional: readers may skip it */
+    sg_put_bytes(w, text, sizeof text - 1);
+    sg_writer_end_section(w);
+}
+
+static void put_progress(sg_section_writer *w, const seqgen_train_state *train)
+{
+    sg_writer_begin_section(w, SG_TAG_PROGRESS, SG_CKPT_REQUIRED);
+    sg_put_u64(w, train->epoch);
+    sg_put_u64(w, train->iteration);
+    sg_writer_end_section(w);
+}
+
+int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen_train_state *train)
+{
+    size_t params = seqgen_model_param_count(model);
+    sg_optim_state optim = {.size = params};
+    if (train && train->optim)
+        sg_optim_get_state(train->optim, &optim);
+    if (optim.size != params)
+        return sg_error(SEQGEN_EINVAL, "the optimiser was made for a model of %zu parameters, "
+                        "not this one's %zu", optim.size, params);
+    int status = train ? sg_run_config_check(&train->run, SEQGEN_EINVAL) : SEQGEN_OK;
+    if (status == SEQGEN_OK && train && train->batches) {
+        seqgen_batch_config have;
+        uint64_t count;
+        sg_batch_iter_describe(train->batches, &have, &count);
+        status = sg_run_config_match_batches(&train->run, &have, count);
+    }
+    if (status != SEQGEN_OK)
+        return status;
+    put_model(w, model);
+    put_rngs(w, model);
+    if (train) {
+        if (train->optim)
+            put_optim(w, train->optim, model);
+        if (train->sched)
+            put_sched(w, train->sched);
+        if (train->batches)
+            put_iter(w, train->batches);
+        put_progress(w, train);
+        put_run(w, &train->run);
+    }
+    put_info(w);
+    return sg_writer_finish(w);
+}
+
+/* ---- Decoding the small sections ------------------------------------------------------------ */
+
+/* Prefixes the current detail with the section, for errors found by other modules' checks. */
+static int section_error(const sg_section *section, int status)
+{
+    char tag[5], where[64];
+    sg_tag_text(section->tag, tag);
+    snprintf(where, sizeof where, "section '%s' (payload at byte %llu)", tag,
+             (unsigned long long)section->offset);
+    return sg_error_prefix(status, where);
+}
+
+static int decode_model(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    uint32_t D = sg_get_u32(&c, "D"), H = sg_get_u32(&c, "H"), L = sg_get_u32(&c, "L");
+    uint32_t output = sg_get_u32(&c, "output kind");
+    uint64_t seed = sg_get_u64(&c, "seed");
+    uint32_t threads = sg_get_u32(&c, "threads");
+    if (sg_reader_end(&c))
+        return c.status;
+    if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u, threads = %u: out of "
+                              "range", D, H, L, threads);
+    seqgen_model_config cfg = {.pixels_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
+                               .seed = seed, .threads = (int)threads};
+    if (sg_model_check_config(&cfg)) /* the model's own limits */
+        return section_error(section, SEQGEN_ERANGE);
+    if (output != OUTPUT_SIGMOID)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
+    uint64_t count = sg_model_param_count_for(&cfg);
+    if (count > out->file->size / 4)
+        return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "
+                              "but the whole file is only %zu bytes", D, H, L,
+                              (unsigned long long)count, out->file->size);
+    out->model = cfg;
+    out->param_count = count;
+    return SEQGEN_OK;
+}
+
+static int decode_rngs(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    uint32_t count = sg_get_u32(&c, "generator count");
+    int has_mix = 0;
+    for (uint32_t g = 0; g < count && c.status == SEQGEN_OK; g++) {
+        char name[SG_CKPT_MAX_NAME + 1];
+        sg_get_name(&c, name, "generator name");
+        sg_rng rng;
+        rng.state = sg_get_u64(&c, "generator state");
+        rng.inc = sg_get_u64(&c, "generator increment");
+        if (c.status)
+            break;
+        if (!(rng.inc & 1))
+            return sg_reader_fail(&c, SEQGEN_ERANGE, "generator '%s' has an even increment", name);
+        int *seen = strcmp(name, "model.mix") == 0    ? &has_mix
+                    : strcmp(name, "model.init") == 0 ? &out->has_init_rng
+                                                      : NULL;
+        if (!seen)
+            return sg_reader_fail(&c, SEQGEN_EFORMAT, "unknown generator '%s'", name);
+        if (*seen)
+            return sg_reader_fail(&c, SEQGEN_EFORMAT, "generator '%s' appears twice", name);
+        *seen = 1;
+        *(seen == &has_mix ? &out->mix_rng : &out->init_rng) = rng;
+    }
+    if (sg_reader_end(&c))
+        return c.status;
+    if (!has_mix)
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "generator 'model.mix' is missing");
+    out->has_rngs = 1;
+    return SEQGEN_OK;
+}
+
+/* A u32 that must be at most `max` (an enumeration, a flag, a threshold). */
+static int get_small(sg_section_reader *c, const char *field, uint32_t max)
+{
+    uint32_t v = sg_get_u32(c, field);
+    if (c->status == SEQGEN_OK && v > max)
+        sg_reader_fail(c, SEQGEN_ERANGE, "%s is %u, not in [0, %u]", field, v, max);
+    return c->status == SEQGEN_OK ? (int)v : 0;
+}
+
+/* The end of a configuration section: the payload consumed exactly, then the owning module's
+ * check of the values (run only on values fully read), its detail prefixed by the section. */
+typedef int (*config_check)(const void *cfg);
+static int check_optim(const void *cfg) { return sg_optim_check_config(cfg); }
+static int check_sched(const void *cfg) { return sg_sched_config_check(cfg); }
+
+static int end_config_section(sg_section_reader *c, config_check check, const void *cfg,
+                              int *present)
+{
+    if (sg_reader_end(c))
+        return c->status;
+    if (check(cfg))
+        return section_error(c->section, SEQGEN_ERANGE);
+    *present = 1;
+    return SEQGEN_OK;
+}
+
+static int decode_optim(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    seqgen_optim_config *cfg = &out->optim;
+    cfg->kind = (seqgen_optim_kind)get_small(&c, "kind", SEQGEN_OPTIM_SGD);
+    out->optim_steps = sg_get_u64(&c, "step");
+    cfg->lr = sg_get_f64(&c, "lr");
+    cfg->beta1 = sg_get_f64(&c, "beta1");
+    cfg->beta2 = sg_get_f64(&c, "beta2");
+    cfg->eps = sg_get_f64(&c, "eps");
+    cfg->weight_decay = sg_get_f64(&c, "weight_decay");
+    cfg->momentum = sg_get_f64(&c, "momentum");
+    cfg->clip_norm = sg_get_f64(&c, "clip_norm");
+    return end_config_section(&c, check_optim, cfg, &out->has_optim);
+}
+
+static int decode_sched(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    seqgen_sched_config *cfg = &out->sched;
+    cfg->kind = (seqgen_sched_kind)get_small(&c, "kind", SEQGEN_SCHED_INVERSE_SIGMOID);
+    cfg->unit = (seqgen_sched_unit)get_small(&c, "unit", SEQGEN_SCHED_PER_EPOCH);
+    cfg->k = sg_get_f64(&c, "k");
+    cfg->c = sg_get_f64(&c, "c");
+    cfg->eps = sg_get_f64(&c, "eps");
+    cfg->warmup = sg_get_u64(&c, "warmup");
+    return end_config_section(&c, check_sched, cfg, &out->has_sched);
+}
+
+/* ITER and PROG: two u64 counters, named for the messages. */
+static int decode_counters(const sg_section *section, const char *names[2], uint64_t *first,
+                           uint64_t *second, int *present)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    *first = sg_get_u64(&c, names[0]);
+    *second = sg_get_u64(&c, names[1]);
+    if (sg_reader_end(&c))
+        return c.status;
+    *present = 1;
+    return SEQGEN_OK;
+}
+
+static int decode_iter(const sg_section *section, sg_ckpt_contents *out)
+{
+    const char *names[2] = {"epoch", "position"};
+    return decode_counters(section, names, &out->iter_epoch, &out->iter_position, &out->has_iter);
+}
+
+static int decode_progress(const sg_section *section, sg_ckpt_contents *out)
+{
+    const char *names[2] = {"epoch", "iteration"};
+    return decode_counters(section, names, &out->epoch, &out->iteration, &out->has_progress);
+}
+
+static void get_binarize(sg_section_reader *c, seqgen_binarize_config *b, const char *what)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%s.mode", what);
+    b->mode = (seqgen_binarize_mode)get_small(c, field, SEQGEN_BINARIZE_STOCHASTIC);
+    snprintf(field, sizeof field, "%s.threshold", what);
+    b->threshold = (uint8_t)get_small(c, field, 255);
+    snprintf(field, sizeof field, "%s.seed", what);
+    b->seed = sg_get_u64(c, field);
+    snprintf(field, sizeof field, "%s.resample_each_epoch", what);
+    b->resample_each_epoch = get_small(c, field, 1);
+}
+
+static int decode_run(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    seqgen_run_config run = seqgen_run_config_default();
+    seqgen_batch_config *b = &run.batches;
+    seqgen_eval_options *e = &run.eval;
+    run.train.loss = (seqgen_loss)get_small(&c, "train.loss", SEQGEN_LOSS_BCE);
+    run.train.teacher_prob = sg_get_f64(&c, "train.teacher_prob");
+    run.train.feedback = (seqgen_feedback)get_small(&c, "train.feedback", SEQGEN_FEEDBACK_PROB);
+    b->batch_size = (size_t)sg_get_u64(&c, "batches.batch_size");
+    b->pixels_per_step = (size_t)sg_get_u64(&c, "batches.pixels_per_step");
+    b->shuffle = get_small(&c, "batches.shuffle", 1);
+    b->seed = sg_get_u64(&c, "batches.seed");
+    b->drop_last = get_small(&c, "batches.drop_last", 1);
+    get_binarize(&c, &b->binarize, "batches.binarize");
+    run.train_images = sg_get_u64(&c, "train_images");
+    run.epochs = sg_get_u64(&c, "epochs");
+    e->metrics = (unsigned)get_small(&c, "eval.metrics", SEQGEN_EVAL_ALL);
+    e->given = get_small(&c, "eval.given", INT_MAX);
+    e->complete.decode = (seqgen_decode)get_small(&c, "eval.decode", SEQGEN_DECODE_SAMPLE);
+    e->complete.temperature = sg_get_f64(&c, "eval.temperature");
+    e->complete.seed = sg_get_u64(&c, "eval.seed");
+    e->complete.first_stream = sg_get_u64(&c, "eval.first_stream");
+    e->batch_size = (size_t)sg_get_u64(&c, "eval.batch_size");
+    e->limit = (size_t)sg_get_u64(&c, "eval.limit");
+    get_binarize(&c, &e->binarize, "eval.binarize");
+    uint16_t n = sg_get_u16(&c, "data_source length");
+    if (c.status == SEQGEN_OK && n > SEQGEN_RUN_SOURCE_MAX)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "data_source is %u bytes, more than %d", n,
+                              SEQGEN_RUN_SOURCE_MAX);
+    const unsigned char *source = sg_get_bytes(&c, n, "data_source");
+    if (sg_reader_end(&c))
+        return c.status;
+    memcpy(run.data_source, source, n);
+    run.data_source[n] = '\0';
+    if (sg_run_config_check(&run, SEQGEN_ERANGE) != SEQGEN_OK)
+        return section_error(section, SEQGEN_ERANGE);
+    out->run = run;
+    out->has_run = 1;
+    return SEQGEN_OK;
+}
+
+typedef int (*section_decoder)(const sg_section *, sg_ckpt_contents *);
+
+/* The sections that appear at most once, with their decoders (MODL exactly once). */
+static const struct {
+    uint32_t tag;
+    section_decoder decode;
+} single_sections[] = {
+    {SG_TAG_MODEL, decode_model},  {SG_TAG_RNGS, decode_rngs}, {SG_TAG_OPTIM, decode_optim},
+    {SG_TAG_SCHED, decode_sched},  {SG_TAG_ITER, decode_iter}, {SG_TAG_PROGRESS, decode_progress},
+    {SG_TAG_RUN, decode_run},      {SG_TAG_INFO, NULL},
+};
+#define SINGLE_COUNT (sizeof single_sections / sizeof single_sections[0])
+
+/* Checks the tags: known singletons at most once, MODL once, unknown required ones refused. */
+static int check_tags(const sg_section_file *file, int seen[SINGLE_COUNT], int *moments)
+{
+    for (uint32_t s = 0; s < file->count; s++) {
+        const sg_section *section = &file->sections[s];
+        char tag[5];
+        sg_tag_text(section->tag, tag);
+        size_t k = 0;
+        while (k < SINGLE_COUNT && single_sections[k].tag != section->tag)
+            k++;
+        if (k < SINGLE_COUNT && seen[k]++)
+            return sg_error(SEQGEN_EFORMAT, "section '%s' appears twice", tag);
+        *moments += section->tag == SG_TAG_MOMENT;
+        int known = k < SINGLE_COUNT || section->tag == SG_TAG_TENSOR ||
+                    section->tag == SG_TAG_MOMENT;
+        if (!known && (section->flags & SG_CKPT_REQUIRED))
+            return sg_error(SEQGEN_EVERSION, "section '%s' at byte %llu is marked required but "
+                            "this version of libseqgen does not know it", tag,
+                            (unsigned long long)(section->offset - SG_CKPT_SECTION_HEAD));
+    }
+    if (!seen[0])
+        return sg_error(SEQGEN_EFORMAT, "no 'MODL' section: the file holds no model");
+    return SEQGEN_OK;
+}
+
+/* The sections of the training state come together: PROG and RUNC both or neither; MOMT only
+ * with OPTM; OPTM, SCHD and ITER only with PROG; ITER's position within the run's images. */
+static int check_training_sections(const sg_ckpt_contents *c, int moments)
+{
+    if (moments && !c->has_optim)
+        return sg_error(SEQGEN_EFORMAT, "'MOMT' sections without an 'OPTM' section");
+    if (c->has_progress != c->has_run)
+        return sg_error(SEQGEN_EFORMAT, "'%s' without '%s': a training checkpoint holds both "
+                        "its progress and its run's setup", c->has_run ? "RUNC" : "PROG",
+                        c->has_run ? "PROG" : "RUNC");
+    if ((c->has_optim || c->has_sched || c->has_iter) && !c->has_progress)
+        return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
+                        "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
+    if (c->has_iter && c->iter_position > c->run.train_images)
+        return sg_error(SEQGEN_ERANGE, "section 'ITER': position %llu is beyond the run's %llu "
+                        "training images", (unsigned long long)c->iter_position,
+                        (unsigned long long)c->run.train_images);
+    return SEQGEN_OK;
+}
+
+int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents)
+{
+    sg_ckpt_contents out;
+    memset(&out, 0, sizeof out);
+    out.file = file;
+    int seen[SINGLE_COUNT] = {0}, moments = 0;
+    int status = check_tags(file, seen, &moments);
+    for (uint32_t s = 0; status == SEQGEN_OK && s < file->count; s++)
+        for (size_t k = 0; k < SINGLE_COUNT; k++)
+            if (single_sections[k].tag == file->sections[s].tag && single_sections[k].decode)
+                status = single_sections[k].decode(&file->sections[s], &out);
+    if (status == SEQGEN_OK)
+        status = check_training_sections(&out, moments);
+    if (status == SEQGEN_OK)
+        *contents = out;
+    return status;
+}
+
+/* ---- Building handles from the tensors ------------------------------------------------------ */
+
+/* Chooses the destination of a tensor from its name; 0 if it belongs nowhere. */
+typedef int (*tensor_target)(const tensor_view *t, void *ctx, tensor_dest *dest);
+
+/* Stores every section with `tag` where `target` says. */
+static int store_tensors(const sg_section_file *file, uint32_t tag, const seqgen_model *model,
+                         tensor_target target, void *ctx)
+{
+    for (uint32_t s = 0; s < file->count; s++) {
+        const sg_section *section = &file->sections[s];
+        if (section->tag != tag)
+            continue;
+        tensor_view t;
+        int status = read_tensor(section, &t);
+        if (status)
+            return status;
+        tensor_dest dest = {NULL, NULL, t.name, 0};
+        if (!target(&t, ctx, &dest)) {
+            sg_section_reader c;
+            sg_reader_init(&c, section);
+            return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' does not belong here", t.name);
+        }
+        if ((status = store_tensor(section, &t, model, &dest)))
+            return status;
+    }
+    return SEQGEN_OK;
+}
+
+typedef struct params_target {
+    float *params;
+    unsigned char *seen;
+} params_target;
+
+static int target_params(const tensor_view *t, void *ctx, tensor_dest *dest)
+{
+    (void)t;
+    params_target *p = ctx;
+    dest->buffer = p->params;
+    dest->seen = p->seen;
+    return 1;
+}
+
+int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out)
+{
+    seqgen_model *model = NULL;
+    const sg_section *modl = NULL;
+    for (uint32_t s = 0; !modl; s++)
+        if (contents->file->sections[s].tag == SG_TAG_MODEL)
+            modl = &contents->file->sections[s];
+    int status = seqgen_model_create(&model, &contents->model);
+    if (status)
+        return section_error(modl, status);
+    params_target target = {sg_model_params_for_write(model),
+                            sg_calloc((size_t)seqgen_model_tensor_count(model), 1)};
+    if (!target.seen)
+        status = sg_error(SEQGEN_ENOMEM, "out of memory");
+    if (status == SEQGEN_OK)
+        status = store_tensors(contents->file, SG_TAG_TENSOR, model, target_params, &target);
+    if (status == SEQGEN_OK)
+        status = check_all_seen(model, target.seen, "");
+    free(target.seen);
+    if (status) {
+        seqgen_model_free(model);
+        return status;
+    }
+    if (contents->has_rngs)
+        *sg_model_mix_rng(model) = contents->mix_rng;
+    if (contents->has_init_rng)
+        *sg_model_init_rng(model) = contents->init_rng;
+    *out = model;
+    return SEQGEN_OK;
+}
+
+/* The moments of an optimiser: which prefix goes to which buffer. */
+typedef struct moments_target {
+    seqgen_optim_kind kind;
+    float *first, *second;
+    unsigned char *seen_first, *seen_second;
+} moments_target;
+
+/* "exp_avg.weight_hh_l0" goes to Adam's first moment at weight_hh_l0, and so on. */
+static int target_moment(const tensor_view *t, void *ctx, tensor_dest *dest)
+{
+    moments_target *m = ctx;
+    const char *dot = strchr(t->name, '.');
+    if (!dot)
+        return 0;
+    size_t n = (size_t)(dot - t->name);
+    dest->name = dot + 1;
+    int adam = m->kind == SEQGEN_OPTIM_ADAM;
+    if (adam ? n == 7 && strncmp(t->name, "exp_avg", 7) == 0
+             : n == 15 && strncmp(t->name, "momentum_buffer", 15) == 0) {
+        dest->buffer = m->first;
+        dest->seen = m->seen_first;
+        return 1;
+    }
+    if (adam && n == 10 && strncmp(t->name, "exp_avg_sq", 10) == 0) {
+        dest->buffer = m->second;
+        dest->seen = m->seen_second;
+        dest->nonnegative = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Which moments the file must hold for these settings (see put_optim). */
+static int check_moments(const sg_ckpt_contents *contents, const seqgen_model *model,
+                         const moments_target *m)
+{
+    const seqgen_optim_config *cfg = &contents->optim;
+    if (cfg->kind == SEQGEN_OPTIM_ADAM) {
+        int status = check_all_seen(model, m->seen_first, "exp_avg.");
+        return status ? status : check_all_seen(model, m->seen_second, "exp_avg_sq.");
+    }
+    if (cfg->momentum > 0.0 && contents->optim_steps > 0)
+        return check_all_seen(model, m->seen_first, "momentum_buffer.");
+    for (int i = 0; i < seqgen_model_tensor_count(model); i++)
+        if (m->seen_first[i])
+            return sg_error(SEQGEN_EFORMAT, "momentum buffers saved for an SGD optimiser "
+                            "that has none (momentum 0 or no step taken)");
+    return SEQGEN_OK;
+}
+
+int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *model,
+                        seqgen_optim **out)
+{
+    seqgen_optim *optim = NULL;
+    int status = seqgen_optim_create(&optim, model, &contents->optim);
+    if (status)
+        return status;
+    size_t n = seqgen_model_param_count(model), tensors = (size_t)seqgen_model_tensor_count(model);
+    float *moments = sg_calloc(2 * n, sizeof *moments); /* zero: what the file may leave out */
+    unsigned char *seen = sg_calloc(2 * tensors, 1);
+    moments_target target = {contents->optim.kind, moments, moments + n, seen, seen + tensors};
+    status = seen && moments
+                 ? store_tensors(contents->file, SG_TAG_MOMENT, model, target_moment, &target)
+                 : sg_error(SEQGEN_ENOMEM, "out of memory");
+    if (status == SEQGEN_OK)
+        status = check_moments(contents, model, &target);
+    sg_optim_state state = {contents->optim, contents->optim_steps, n, moments, moments + n};
+    if (status == SEQGEN_OK)
+        status = sg_optim_restore(optim, &state);
+    free(seen);
+    free(moments);
+    if (status) {
+        seqgen_optim_free(optim);
+        return status;
+    }
+    *out = optim;
+    return SEQGEN_OK;
+}

@@ -1,0 +1,162 @@
+/* A training run's setup (seqgen_run_config): its defaults, its limits, and the check that a
+ * batch iterator is the one it describes. */
+#include "run_config.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "complete.h"
+#include "model.h"
+#include "status.h"
+
+seqgen_run_config seqgen_run_config_default(void)
+{
+    seqgen_run_config run;
+    memset(&run, 0, sizeof run);
+    seqgen_batch_config batches = SEQGEN_BATCH_CONFIG_DEFAULT;
+    run.train = seqgen_train_options_default();
+    run.batches = batches;
+    run.eval = seqgen_eval_options_default();
+    run.epochs = 10;
+    return run;
+}
+
+/* Fails with `status` unless lo <= v <= hi. */
+static int in_range(int status, const char *field, uint64_t v, uint64_t lo, uint64_t hi)
+{
+    if (v >= lo && v <= hi)
+        return SEQGEN_OK;
+    return sg_error(status, "run config: %s is %llu, not in [%llu, %llu]", field,
+                    (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+}
+
+static int check_flag(int status, const char *field, int v)
+{
+    if (v == 0 || v == 1)
+        return SEQGEN_OK;
+    return sg_error(status, "run config: %s is %d, not 0 or 1", field, v);
+}
+
+static int check_binarize(int status, const char *prefix, const seqgen_binarize_config *b)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%s.mode", prefix);
+    int s = (b->mode == SEQGEN_BINARIZE_THRESHOLD || b->mode == SEQGEN_BINARIZE_STOCHASTIC)
+                ? SEQGEN_OK
+                : sg_error(status, "run config: %s %d is not a seqgen_binarize_mode", field,
+                           (int)b->mode);
+    snprintf(field, sizeof field, "%s.resample_each_epoch", prefix);
+    return s ? s : check_flag(status, field, b->resample_each_epoch);
+}
+
+static int check_train(int status, const seqgen_train_options *t)
+{
+    if (t->loss != SEQGEN_LOSS_MSE && t->loss != SEQGEN_LOSS_BCE)
+        return sg_error(status, "run config: train.loss %d is not a seqgen_loss", (int)t->loss);
+    if (t->feedback != SEQGEN_FEEDBACK_SAMPLE && t->feedback != SEQGEN_FEEDBACK_THRESHOLD &&
+        t->feedback != SEQGEN_FEEDBACK_PROB)
+        return sg_error(status, "run config: train.feedback %d is not a seqgen_feedback",
+                        (int)t->feedback);
+    if (!(t->teacher_prob >= 0.0 && t->teacher_prob <= 1.0))
+        return sg_error(status, "run config: train.teacher_prob is %g, not in [0, 1]",
+                        t->teacher_prob);
+    return SEQGEN_OK;
+}
+
+static int check_batches(int status, const seqgen_batch_config *b)
+{
+    int s = in_range(status, "batches.batch_size", b->batch_size, 1, SG_RUN_MAX_COUNT);
+    if (!s)
+        s = in_range(status, "batches.pixels_per_step", b->pixels_per_step, 1,
+                     SG_MODEL_MAX_DIM);
+    if (!s)
+        s = check_flag(status, "batches.shuffle", b->shuffle);
+    if (!s)
+        s = check_flag(status, "batches.drop_last", b->drop_last);
+    return s ? s : check_binarize(status, "batches.binarize", &b->binarize);
+}
+
+static int check_eval(int status, const seqgen_eval_options *e)
+{
+    int s = in_range(status, "eval.metrics", e->metrics, 1, SEQGEN_EVAL_ALL);
+    if (!s && e->given < 0)
+        s = sg_error(status, "run config: eval.given is %d, not in [0, %d]", e->given, INT_MAX);
+    if (!s && sg_check_complete_options(&e->complete) != SEQGEN_OK)
+        s = sg_error_prefix(status, "run config: eval.complete");
+    if (!s && !(isfinite(e->complete.temperature) && e->complete.temperature > 0.0))
+        s = sg_error(status, "run config: eval.complete.temperature is %g, not finite and > 0",
+                     e->complete.temperature); /* even when greedy: no meaningless values saved */
+    if (!s)
+        s = in_range(status, "eval.batch_size", e->batch_size, 1, INT_MAX);
+    if (!s)
+        s = in_range(status, "eval.limit", e->limit, 0, SG_RUN_MAX_COUNT);
+    return s ? s : check_binarize(status, "eval.binarize", &e->binarize);
+}
+
+static int check_source(int status, const char *source)
+{
+    const char *end = memchr(source, '\0', SEQGEN_RUN_SOURCE_MAX + 1);
+    if (!end)
+        return sg_error(status, "run config: data_source is not a string of at most %d bytes",
+                        SEQGEN_RUN_SOURCE_MAX);
+    for (const char *p = source; p < end; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return sg_error(status, "run config: data_source byte %d is 0x%02x, not printable "
+                            "ASCII", (int)(p - source), (unsigned)(unsigned char)*p);
+    return SEQGEN_OK;
+}
+
+int sg_run_config_check(const seqgen_run_config *run, int status)
+{
+    int s = check_train(status, &run->train);
+    if (!s)
+        s = check_batches(status, &run->batches);
+    if (!s)
+        s = in_range(status, "train_images", run->train_images, 0, SG_RUN_MAX_COUNT);
+    if (!s)
+        s = check_eval(status, &run->eval);
+    return s ? s : check_source(status, run->data_source);
+}
+
+/* The first of the fields that must agree, or NULL. */
+static const char *first_difference(const seqgen_batch_config *a, const seqgen_batch_config *b,
+                                    uint64_t *va, uint64_t *vb)
+{
+    const struct {
+        const char *name;
+        uint64_t a, b;
+    } fields[] = {
+        {"pixels_per_step", a->pixels_per_step, b->pixels_per_step},
+        {"batch_size", a->batch_size, b->batch_size},
+        {"shuffle", (uint64_t)a->shuffle, (uint64_t)b->shuffle},
+        {"seed", a->seed, b->seed},
+        {"drop_last", (uint64_t)a->drop_last, (uint64_t)b->drop_last},
+        {"binarize.mode", (uint64_t)a->binarize.mode, (uint64_t)b->binarize.mode},
+        {"binarize.threshold", a->binarize.threshold, b->binarize.threshold},
+        {"binarize.seed", a->binarize.seed, b->binarize.seed},
+        {"binarize.resample_each_epoch", (uint64_t)a->binarize.resample_each_epoch,
+         (uint64_t)b->binarize.resample_each_epoch},
+    };
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+        if (fields[f].a != fields[f].b) {
+            *va = fields[f].a, *vb = fields[f].b;
+            return fields[f].name;
+        }
+    return NULL;
+}
+
+int sg_run_config_match_batches(const seqgen_run_config *run, const seqgen_batch_config *have,
+                                uint64_t count)
+{
+    uint64_t saved = 0, given = 0;
+    const char *field = first_difference(&run->batches, have, &saved, &given);
+    if (!field && count != run->train_images)
+        field = "count", saved = run->train_images, given = count;
+    if (!field)
+        return SEQGEN_OK;
+    return sg_error(SEQGEN_EMISMATCH, "the batch iterator's %s is %llu but the run's is %llu%s",
+                    field, (unsigned long long)given, (unsigned long long)saved,
+                    strcmp(field, "count") == 0 ? " (train_images)" : "");
+}
