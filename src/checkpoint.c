@@ -62,9 +62,13 @@ int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
     return status;
 }
 
-/* Reads, checks and decodes everything but the tensors; on success the caller closes `file`. */
-static int open_checkpoint(const char *path, sg_section_file *file, sg_ckpt_contents *contents)
+/* For the public function `function`, whose arguments are all given unless `given` is 0: reads,
+ * checks and decodes everything but the tensors; on success the caller closes `file`. */
+static int open_checkpoint(const char *function, int given, const char *path,
+                           sg_section_file *file, sg_ckpt_contents *contents)
 {
+    if (!given || !path)
+        return sg_error(SEQGEN_EINVAL, "%s: NULL argument", function);
     int status = sg_section_file_read(path, file);
     if (status)
         return status;
@@ -78,11 +82,10 @@ static int open_checkpoint(const char *path, sg_section_file *file, sg_ckpt_cont
 
 int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
 {
-    if (!out || !path)
-        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_model: NULL argument");
     sg_section_file file;
     sg_ckpt_contents contents;
-    int status = open_checkpoint(path, &file, &contents);
+    int status = open_checkpoint("seqgen_checkpoint_load_model", out != NULL, path, &file,
+                                 &contents);
     if (status)
         return status;
     status = sg_ckpt_build_model(&contents, out);
@@ -92,11 +95,9 @@ int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
 
 int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
 {
-    if (!path || !info)
-        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_inspect: NULL argument");
     sg_section_file file;
     sg_ckpt_contents c;
-    int status = open_checkpoint(path, &file, &c);
+    int status = open_checkpoint("seqgen_checkpoint_inspect", info != NULL, path, &file, &c);
     if (status)
         return status;
     seqgen_checkpoint_info i;
@@ -229,11 +230,10 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
 int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
                                     seqgen_train_state *train)
 {
-    if (!path || !model || !train)
-        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_training: NULL argument");
     sg_section_file file;
     sg_ckpt_contents c;
-    int status = open_checkpoint(path, &file, &c);
+    int status = open_checkpoint("seqgen_checkpoint_load_training", model && train, path, &file,
+                                 &c);
     if (status)
         return status;
     staged s = {NULL, NULL, NULL};
