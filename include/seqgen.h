@@ -1151,8 +1151,9 @@ typedef struct seqgen_run_config {
     seqgen_train_options train;  /**< Loss and feedback of the training passes; teacher_prob
                                       (in [0, 1]) is the p of a run without a schedule. */
     seqgen_batch_config batches; /**< The training batch iterator's whole configuration: batch
-                                      size (1 to 2^32 - 1), D (1 to 65536), shuffle and its seed,
-                                      drop_last, binarisation (mode, threshold, seed,
+                                      size (1 to 2^32 - 1), D (the model's: a run of another D
+                                      is not saved, nor loaded, ::SEQGEN_EMISMATCH), shuffle and
+                                      its seed, drop_last, binarisation (mode, threshold, seed,
                                       resampling). */
     uint64_t train_images;       /**< How many training images the run uses (the dataset's
                                       count after seqgen_dataset_limit()), at most 2^32 - 1;

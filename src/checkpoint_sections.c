@@ -306,6 +306,10 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen
         return sg_error(SEQGEN_EINVAL, "the optimiser was made for a model of %zu parameters, "
                         "not this one's %zu", optim.size, params);
     int status = train ? sg_run_config_check(&train->run, SEQGEN_EINVAL) : SEQGEN_OK;
+    const int D = seqgen_model_get_config(model).pixels_per_step;
+    if (status == SEQGEN_OK && train && train->run.batches.pixels_per_step != (size_t)D)
+        status = sg_error(SEQGEN_EMISMATCH, "the run's batches have %zu pixels per step, the "
+                          "model reads %d", train->run.batches.pixels_per_step, D);
     if (status == SEQGEN_OK && train && train->batches) {
         seqgen_batch_config have;
         uint64_t count;
@@ -583,7 +587,8 @@ static int check_tags(const sg_section_file *file, int seen[SINGLE_COUNT], int *
 }
 
 /* The sections of the training state come together: PROG and RUNC both or neither; MOMT only
- * with OPTM; OPTM, SCHD and ITER only with PROG; ITER's position within the run's images. */
+ * with OPTM; OPTM, SCHD and ITER only with PROG; the run's D is the model's; ITER's position
+ * within the run's images. */
 static int check_training_sections(const sg_ckpt_contents *c, int moments)
 {
     if (moments && !c->has_optim)
@@ -595,6 +600,10 @@ static int check_training_sections(const sg_ckpt_contents *c, int moments)
     if ((c->has_optim || c->has_sched || c->has_iter) && !c->has_progress)
         return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
                         "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
+    if (c->has_run && c->run.batches.pixels_per_step != (size_t)c->model.pixels_per_step)
+        return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': batches of %zu pixels per step for a "
+                        "model that reads %d", c->run.batches.pixels_per_step,
+                        c->model.pixels_per_step);
     if (c->has_iter && c->iter_position > c->run.train_images)
         return sg_error(SEQGEN_ERANGE, "section 'ITER': position %llu is beyond the run's %llu "
                         "training images", (unsigned long long)c->iter_position,

@@ -1130,6 +1130,22 @@ static void run_fields_out_of_range_are_refused(void **state)
         assert_fails_with(seqgen_checkpoint_load_model(&none, path), cases[k].status,
                           cases[k].detail);
     }
+    /* In range, but not the model's D: the file contradicts itself. */
+    memcpy(data, good, size);
+    unsigned char *runc = find_section(data, size, "RUNC");
+    le(runc + 24, 2, 8);
+    refresh_crcs(data, size, runc);
+    write_variant(path, data, size);
+    seqgen_model *none = NULL;
+    seqgen_train_state into = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &into), SEQGEN_EMISMATCH,
+                      "batches of 2 pixels per step for a model that reads 1");
+    assert_null(none);
+    /* and a run of another D than the model's is not saved */
+    seqgen_train_state other_d = t;
+    other_d.run.batches.pixels_per_step = 2;
+    assert_fails_with(seqgen_checkpoint_save(path, m, &other_d), SEQGEN_EMISMATCH,
+                      "the run's batches have 2 pixels per step, the model reads 1");
     free(data);
     free(good);
     seqgen_model_free(m);

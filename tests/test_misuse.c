@@ -65,6 +65,7 @@ static int setup(void **state)
     assert_ok(seqgen_dataset_open(&fx.ds, fx.images, fx.labels));
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
+    bcfg.pixels_per_step = 2; /* the model's D */
     assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
     size_t all[IMAGES] = {0, 1, 2, 3, 4, 5};
     assert_ok(seqgen_dataset_sequences(fx.ds, all, IMAGES, NULL, 0, fx.pixels));
@@ -662,9 +663,13 @@ static void checkpoint_load_training(void)
 
 static void run_config_default(void)
 {
-    seqgen_run_config run = seqgen_run_config_default(); /* valid as it is */
+    seqgen_run_config run = seqgen_run_config_default(); /* valid as it is for D = 1 */
     seqgen_train_state t = {NULL, NULL, NULL, 0, 0, run};
-    assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &t));
+    char path[sizeof fx.train_ckpt + 8];
+    snprintf(path, sizeof path, "%s.d1", fx.train_ckpt);
+    assert_ok(seqgen_checkpoint_save(path, fx.other, &t));
+    /* a run whose batches have another D than the model's is refused */
+    EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_save(path, fx.model, &t));
     assert_int_equal(run.epochs, 10);
     assert_int_equal(run.train_images, 0);
     assert_string_equal(run.data_source, "");
