@@ -7,8 +7,9 @@ set -eu
 build=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for obj in "$build"/src/*.o; do
-    name=$(basename "$obj" .o).c
+for src in src/*.c; do
+    name=$(basename "$src")
+    obj="$build/src/${name%.c}.o"
     nm --defined-only "$obj" | awk -v f="$name" '$2 ~ /^[TDBR]$/ {print $3, f}' >> "$work/defined"
     nm --undefined-only "$obj" | awk -v f="$name" '{print $2, f}' >> "$work/used"
 done
