@@ -9,9 +9,6 @@
 #define SG_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define SG_PRINTF(fmt, args)
-/* "PATH: cannot WHAT: strerror(err)" as SEQGEN_ENOENT (err == ENOENT) or SEQGEN_EIO. */
-int sg_system_error(const char *what, const char *path, int err);
-
 #endif
 
 /* Records the detail message for the calling thread and returns `status`. */
