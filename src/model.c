@@ -84,19 +84,21 @@ uint64_t sg_model_param_count_for(const seqgen_model_config *cfg)
     return lay_out_tensors(cfg, NULL);
 }
 
+void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *layers,
+                    sg_head_weights *head)
+{
+    const sg_tensor *t = model->tensors;
+    for (int l = 0; l < model->cfg.layers; l++, t += 4)
+        layers[l] = (sg_gru_weights){buffer + t[0].offset, buffer + t[1].offset,
+                                     buffer + t[2].offset, buffer + t[3].offset};
+    *head = (sg_head_weights){buffer + t[0].offset, buffer + t[1].offset};
+}
+
 /* The views of every layer and of the head into the parameter and gradient buffers. */
 static void build_views(seqgen_model *m)
 {
-    const sg_tensor *t = m->tensors;
-    for (int l = 0; l < m->cfg.layers; l++, t += 4) {
-        m->layers[l].in = t[0].cols;
-        m->layers[l].params = (sg_gru_weights){m->params + t[0].offset, m->params + t[1].offset,
-                                               m->params + t[2].offset, m->params + t[3].offset};
-        m->layers[l].grads = (sg_gru_weights){m->grads + t[0].offset, m->grads + t[1].offset,
-                                              m->grads + t[2].offset, m->grads + t[3].offset};
-    }
-    m->head = (sg_head_weights){m->params + t[0].offset, m->params + t[1].offset};
-    m->head_grads = (sg_head_weights){m->grads + t[0].offset, m->grads + t[1].offset};
+    sg_model_views(m, m->params, m->layer_params, &m->head);
+    sg_model_views(m, m->grads, m->layer_grads, &m->head_grads);
 }
 
 /* The next parameter version: a single-step state keeps W_hh packed for one version of one
@@ -133,14 +135,16 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     m->tensor_count = 4 * cfg->layers + 2;
     m->param_count = lay_out_tensors(cfg, NULL);
     m->tensors = sg_calloc((size_t)m->tensor_count, sizeof *m->tensors);
-    m->layers = m->tensors ? sg_calloc((size_t)cfg->layers, sizeof *m->layers) : NULL;
-    m->params = m->layers ? sg_calloc(2 * m->param_count, sizeof *m->params) : NULL;
+    m->layer_params = m->tensors ? sg_calloc(2 * (size_t)cfg->layers, sizeof *m->layer_params)
+                                 : NULL;
+    m->params = m->layer_params ? sg_calloc(2 * m->param_count, sizeof *m->params) : NULL;
     if (!m->params) {
         seqgen_model_free(m);
         return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
                         cfg->layers, cfg->pixels_per_step);
     }
     m->grads = m->params + m->param_count;
+    m->layer_grads = m->layer_params + cfg->layers;
     lay_out_tensors(cfg, m->tensors);
     build_views(m);
     sg_rng_seed(&m->init_rng, cfg->seed, 1);
@@ -156,18 +160,27 @@ void seqgen_model_free(seqgen_model *model)
 {
     if (!model)
         return;
-    sg_train_memory *t = &model->train;
+    sg_train_memory_free_threads(&model->train);
+    free(model->train.packed_layers);
+    free(model->train.uniforms);
+    free(model->params); /* and the gradients */
+    free(model->layer_params); /* and layer_grads */
+    free(model->tensors);
+    free(model);
+}
+
+void sg_train_memory_free_threads(sg_train_memory *t)
+{
     for (int i = 0; t->blocks && i < t->threads; i++)
         free(t->blocks[i]);
     free(t->blocks);
     free(t->grad_layers);
     free(t->workers);
-    free(t->packed_layers);
-    free(t->uniforms);
-    free(model->params); /* and the gradients */
-    free(model->layers);
-    free(model->tensors);
-    free(model);
+    t->blocks = NULL;
+    t->grad_layers = NULL;
+    t->workers = NULL;
+    t->threads = 0;
+    t->floats = 0;
 }
 
 seqgen_model_config seqgen_model_get_config(const seqgen_model *model)
@@ -316,7 +329,7 @@ void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gr
 {
     const size_t layer_floats = sg_gru_packed_floats(model->cfg.hidden, backward);
     for (int l = 0; l < model->cfg.layers; l++)
-        layers[l] = sg_gru_pack(model->cfg.hidden, &model->layers[l].params, backward,
+        layers[l] = sg_gru_pack(model->cfg.hidden, &model->layer_params[l], backward,
                                 buffer + l * layer_floats);
 }
 
@@ -327,10 +340,10 @@ void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packe
 {
     const int L = model->cfg.layers, H = model->cfg.hidden;
     for (int l = 0; l < L; l++) {
-        const sg_layer *layer = &model->layers[l];
         const float *x = l == 0 ? io->x : io->h_next + (l - 1) * io->h_stride;
-        sg_gru_step_forward(rows, layer->in, H, &layer->params, &packed[l], x,
-                            io->h_prev + l * io->h_stride, io->h_next + l * io->h_stride,
+        sg_gru_step_forward(rows, sg_model_layer_in(model, l), H, &model->layer_params[l],
+                            &packed[l], x, io->h_prev + l * io->h_stride,
+                            io->h_next + l * io->h_stride,
                             io->gates ? io->gates + l * io->gates_stride : NULL, scratch);
     }
     if (io->logits)

@@ -13,12 +13,6 @@
 #include "rng.h"
 #include "seqgen.h"
 
-/* Layer l's input size (D for the first, H above) and its tensors' views. */
-typedef struct sg_layer {
-    int in;
-    sg_gru_weights params, grads;
-} sg_layer;
-
 /* Memory of the training passes (train.c lays it out and fills it; the model owns it and frees
  * it with free()). Grown to the largest pass seen, then reused: nothing is allocated per pass of
  * a size seen before. */
@@ -43,11 +37,26 @@ struct seqgen_model {
     float *grads;  /* the one gradient buffer, same layout */
     int tensor_count;
     sg_tensor *tensors; /* [4L + 2], in buffer order */
-    sg_layer *layers;   /* [L] views, built once */
-    sg_head_weights head, head_grads;
+    sg_gru_weights *layer_params, *layer_grads; /* [L] views of each layer's tensors ... */
+    sg_head_weights head, head_grads;           /* ... and of the head's, built once */
     sg_rng init_rng, mix_rng;
     sg_train_memory train;
 };
+
+/* Layer l's input size: D for the first, H above. */
+static inline int sg_model_layer_in(const seqgen_model *model, int layer)
+{
+    return layer == 0 ? model->cfg.pixels_per_step : model->cfg.hidden;
+}
+
+/* Fills layers [L] and head with the views of each tensor within `buffer`, a buffer in the
+ * parameters' layout (the parameters, the gradients, a thread's gradients). */
+void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *layers,
+                    sg_head_weights *head);
+
+/* Frees the per-thread part of the training memory (blocks, their views, the workers) and
+ * marks it empty; the packed weights and the coins stay. */
+void sg_train_memory_free_threads(sg_train_memory *t);
 
 /* Number of threads a pass uses (cfg.threads resolved, at least 1). */
 int sg_model_thread_count(const seqgen_model *model);

@@ -96,21 +96,6 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     w->scratch.chunk = SG_CHUNK;
 }
 
-/* Frees the per-thread blocks and worker states (the model frees the rest with itself). */
-static void free_workers(sg_train_memory *t)
-{
-    for (int i = 0; t->blocks && i < t->threads; i++)
-        free(t->blocks[i]);
-    free(t->blocks);
-    free(t->grad_layers);
-    free(t->workers);
-    t->blocks = NULL;
-    t->grad_layers = NULL;
-    t->workers = NULL;
-    t->threads = 0;
-    t->floats = 0;
-}
-
 /* Points worker i at its block and builds the views of the gradients at its start. */
 static void attach_worker(seqgen_model *m, int i)
 {
@@ -120,14 +105,8 @@ static void attach_worker(seqgen_model *m, int i)
     w->model = m;
     w->memory = t->blocks[i];
     w->grads = t->blocks[i];
-    const ptrdiff_t shift = w->grads - m->grads; /* same layout as the model's gradients */
-    for (int l = 0; l < m->cfg.layers; l++) {
-        const sg_gru_weights *g = &m->layers[l].grads;
-        views[l] = (sg_gru_weights){g->w_ih + shift, g->w_hh + shift, g->b_ih + shift,
-                                    g->b_hh + shift};
-    }
+    sg_model_views(m, w->grads, views, &w->grad_head);
     w->grad_layers = views;
-    w->grad_head = (sg_head_weights){m->head_grads.weight + shift, m->head_grads.bias + shift};
 }
 
 /* Grows the training memory to hold `threads` slices of at most `rows` sequences of `steps`
@@ -146,20 +125,20 @@ static int reserve_workspace(seqgen_model *m, int threads, int rows, int steps, 
     size_t floats = workspace_floats(m, rows, steps, backward);
     if (threads == t->threads && floats <= t->floats)
         return SEQGEN_OK;
-    free_workers(t);
+    sg_train_memory_free_threads(t);
     t->blocks = sg_calloc((size_t)threads, sizeof *t->blocks);
     t->grad_layers = t->blocks ? sg_calloc((size_t)threads * m->cfg.layers,
                                            sizeof *t->grad_layers) : NULL;
     t->workers = t->grad_layers ? sg_calloc((size_t)threads, sizeof(sg_worker)) : NULL;
     if (!t->workers) {
-        free_workers(t);
+        sg_train_memory_free_threads(t);
         return sg_error(SEQGEN_ENOMEM, "out of memory for %d workers", threads);
     }
     t->threads = threads;
     for (int i = 0; i < threads; i++) {
         t->blocks[i] = sg_malloc(floats * sizeof(float));
         if (!t->blocks[i]) {
-            free_workers(t);
+            sg_train_memory_free_threads(t);
             return sg_error(SEQGEN_ENOMEM, "out of memory for the workspace of %d sequences of "
                             "%d steps (%zu MB per thread)", rows, steps, floats * 4 >> 20);
         }
@@ -226,7 +205,7 @@ static void forward_teacher(sg_worker *w)
     for (int l = 0; l < L; l++) {
         float *h = layer_h(w, l);
         memset(h, 0, (size_t)w->rows * H * sizeof *h);
-        sg_gru_forward(T, w->rows, m->layers[l].in, H, &m->layers[l].params,
+        sg_gru_forward(T, w->rows, sg_model_layer_in(m, l), H, &m->layer_params[l],
                        &m->train.packed_layers[l], layer_x(w, l), h,
                        w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
@@ -310,7 +289,7 @@ static void backward(sg_worker *w)
     sg_head_backward(T * w->rows, H, m->cfg.pixels_per_step, &m->head,
                      layer_h(w, L - 1) + (size_t)w->rows * H, w->logits, &w->grad_head, w->dy);
     for (int l = L - 1; l >= 0; l--)
-        sg_gru_backward(T, w->rows, m->layers[l].in, H, &m->layers[l].params,
+        sg_gru_backward(T, w->rows, sg_model_layer_in(m, l), H, &m->layer_params[l],
                         &m->train.packed_layers[l], layer_x(w, l), layer_h(w, l),
                         layer_gates(w, l), w->dy, l > 0, &w->grad_layers[l], w->dh, &w->scratch);
 }
