@@ -25,7 +25,7 @@
 #define IMAGES 12
 #define SIDE 4
 #define PIXELS (SIDE * SIDE)
-#define SKIPPED 77 /* a child's exit code: the test could not run here */
+#define SKIPPED TU_SKIPPED /* a child's exit code: the test could not run here */
 
 /* Everything the calls under test need, made once per group. */
 typedef struct fixture {
@@ -364,25 +364,6 @@ static void every_allocation_failure_is_enomem(void **state)
 
 /* ---- I/O failures ---------------------------------------------------------------------------- */
 
-/* Runs `child` in a forked process as the unprivileged user "nobody" (65534) when we are root,
- * since root ignores file permissions. Returns its exit code: 0 pass, SKIPPED if the identity
- * could not be dropped, else the number of the check that failed. */
-static int run_unprivileged(int (*child)(void))
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int dropped = geteuid() != 0 ||
-                      (setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0);
-        _exit(!dropped ? SKIPPED : geteuid() == 0 ? SKIPPED : child());
-    }
-    int wstatus;
-    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
-    assert_true(WIFEXITED(wstatus));
-    return WEXITSTATUS(wstatus);
-}
-
 static int failed_with(int status, int expected, const char *text)
 {
     fprintf(stderr, "    %s: %s\n", seqgen_strerror(status), seqgen_last_error());
@@ -409,7 +390,7 @@ static void unreadable_files_give_eio(void **state)
     (void)state;
     assert_int_equal(chmod(fx.images, 0), 0);
     assert_int_equal(chmod(fx.model_ckpt, 0), 0);
-    int code = run_unprivileged(unreadable_child);
+    int code = tu_run_unprivileged(unreadable_child);
     assert_int_equal(chmod(fx.images, 0644), 0);
     assert_int_equal(chmod(fx.model_ckpt, 0644), 0);
     if (code == SKIPPED) {
@@ -436,7 +417,7 @@ static void unwritable_directory_keeps_old_files(void **state)
 {
     (void)state;
     assert_int_equal(chmod(fx.dir, 0555), 0);
-    int code = run_unprivileged(unwritable_child);
+    int code = tu_run_unprivileged(unwritable_child);
     assert_int_equal(chmod(fx.dir, 0755), 0);
     if (code == SKIPPED) {
         print_message("    skipped: running as root and cannot switch to an unprivileged user\n");

@@ -625,6 +625,45 @@ static void test_unwritable_path(void **state)
     tu_rmtree(dir);
 }
 
+/* The directory is not writable (as an unprivileged user; root ignores permissions): GIF_STATUS_IO
+ * naming the path and the reason, the old file as it was. */
+static const char *unwritable_path;
+static int unwritable_child(void)
+{
+    gif_digit d = test_digit();
+    if (write_completion(unwritable_path, &d, &small) != GIF_STATUS_IO)
+        return 1;
+    if (!strstr(why, unwritable_path) || !strstr(why, "Permission denied"))
+        return 2;
+    char content[8] = {0};
+    FILE *f = fopen(unwritable_path, "rb");
+    if (!f)
+        return 3;
+    size_t n = fread(content, 1, sizeof content, f);
+    fclose(f);
+    return n == 3 && strcmp(content, "old") == 0 ? 0 : 4;
+}
+
+static void test_unwritable_directory_keeps_old_file(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/digit.gif", dir);
+    tu_write_file(path, "old", 3);
+    unwritable_path = path;
+    assert_int_equal(chmod(dir, 0555), 0);
+    int code = tu_run_unprivileged(unwritable_child);
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(entries_in(dir), 1);
+    tu_rmtree(dir);
+    if (code == TU_SKIPPED) {
+        print_message("    skipped: running as root and cannot switch to an unprivileged user\n");
+        skip();
+    }
+    assert_int_equal(code, 0);
+}
+
 /* A write that fails half-way (file size limit) leaves the previous file untouched and no
  * temporary file behind. */
 static void test_failed_write_keeps_old_file(void **state)
@@ -678,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_every_allocation_failure),
         cmocka_unit_test(test_unwritable_path),
+        cmocka_unit_test(test_unwritable_directory_keeps_old_file),
         cmocka_unit_test(test_failed_write_keeps_old_file),
     };
     return cmocka_run_group_tests_name("gif", tests, NULL, NULL);

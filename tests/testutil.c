@@ -1,9 +1,13 @@
+#define _GNU_SOURCE /* setgroups() */
 #include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
 
 #include "seqgen.h"
 
@@ -87,4 +91,20 @@ seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads)
     seqgen_model *m = NULL;
     tu_assert_ok(seqgen_model_create(&m, &cfg), "seqgen_model_create", __FILE__, __LINE__);
     return m;
+}
+
+int tu_run_unprivileged(int (*child)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int dropped = geteuid() != 0 ||
+                      (setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0);
+        _exit(!dropped ? TU_SKIPPED : geteuid() == 0 ? TU_SKIPPED : child());
+    }
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_true(WIFEXITED(wstatus));
+    return WEXITSTATUS(wstatus);
 }

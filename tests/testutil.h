@@ -37,6 +37,12 @@ seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
     ((const seqgen_batch[]){seqgen_batch_of_sequences(                                         \
         (x), (batch), (length), seqgen_model_get_config(m).pixels_per_step)})
 
+/* Runs `child` in a forked process as the unprivileged user "nobody" (65534) when we are root,
+ * since root ignores file permissions. Returns its exit code: 0 pass, TU_SKIPPED if the identity
+ * could not be dropped, else the number of the check that failed. */
+#define TU_SKIPPED 77
+int tu_run_unprivileged(int (*child)(void));
+
 /* Writes `size` bytes to `path`; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
 
