@@ -308,7 +308,7 @@ static int step_sequences(void *context)
         seqgen_model_state_reset(run->state);
         memset(run->x, 0, (size_t)run->pixels_per_step * sizeof *run->x);
         for (int t = 0; t < run->steps; t++) {
-            int status = seqgen_model_step(run->model, run->state, run->x, run->p);
+            int status = seqgen_model_step(run->model, run->state, run->x, NULL, run->p);
             if (status)
                 return report(status, "seqgen_model_step");
             for (int d = 0; d < run->pixels_per_step; d++)

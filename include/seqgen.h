@@ -718,10 +718,14 @@ SEQGEN_API void seqgen_model_state_free(seqgen_model_state *state);
 SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
 
 /**
- * @brief Feeds one step to every sequence of the state and gives the next step's probabilities.
+ * @brief Feeds one step to every sequence of the state and gives the next step's logits and
+ *        probabilities.
  *
  * Runs the same arithmetic as a training pass, so feeding a sequence step by step gives the
  * probabilities of seqgen_model_evaluate() (up to float rounding of the batched products).
+ * The logits are the output layer's values before the sigmoid, exactly as completion decodes
+ * them: sampling at a temperature should scale the logits (sigmoid(logit / temperature)), which
+ * stays exact where the probabilities round to 0 or 1. The probabilities are sigmoid(logit).
  * The state keeps the recurrent weights copied in the layout of its matrix products and copies
  * them again only when the model's parameters have changed since (seqgen_model_set_tensor(), an
  * optimiser step, training) or another model is passed: interleaving steps with training is
@@ -729,12 +733,13 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  * @param model The model (only read).
  * @param state The state, created for this model; its hidden states advance by one step.
  * @param input `[batch][D]` pixels of the current step.
- * @param[out] probs `[batch][D]` probabilities of the next step's pixels.
+ * @param[out] logits NULL, or `[batch][D]`: the logits of the next step's pixels.
+ * @param[out] probs NULL, or `[batch][D]`: their probabilities (not both NULL).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument) or ::SEQGEN_EMISMATCH (state made for a
  *         model of another shape).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state,
-                                                  const float *input, float *probs);
+                                                  const float *input, float *logits, float *probs);
 
 /** @} */
 

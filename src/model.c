@@ -418,10 +418,12 @@ void seqgen_model_state_reset(seqgen_model_state *state)
 }
 
 int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, const float *input,
-                      float *probs)
+                      float *logits, float *probs)
 {
-    if (!model || !state || !input || !probs)
-        return sg_error(SEQGEN_EINVAL, "seqgen_model_step: NULL argument");
+    if (!model || !state || !input || (!logits && !probs))
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_step: NULL %s",
+                        !model ? "model" : !state ? "state" : !input ? "input" :
+                        "logits and probabilities");
     const int B = state->batch, H = state->hidden, D = state->pixels;
     if (H != model->cfg.hidden || state->layers != model->cfg.layers ||
         D != model->cfg.pixels_per_step)
@@ -433,11 +435,13 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
         sg_model_pack(model, 0, state->packed_memory, state->packed);
         state->packed_version = model->params_version;
     }
+    float *out = logits ? logits : probs; /* the logits, then the probabilities if asked */
     sg_step_io io = {input, state->h[state->current], state->h[1 - state->current],
-                     (size_t)B * H, NULL, 0, probs};
+                     (size_t)B * H, NULL, 0, out};
     sg_model_step_forward(model, state->packed, B, &io, &scratch);
-    for (size_t i = 0; i < (size_t)B * D; i++)
-        probs[i] = sg_sigmoidf(probs[i]);
+    if (probs)
+        for (size_t i = 0; i < (size_t)B * D; i++)
+            probs[i] = sg_sigmoidf(out[i]);
     state->current = 1 - state->current;
     return SEQGEN_OK;
 }

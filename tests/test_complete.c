@@ -66,7 +66,7 @@ static void step_rollout(const seqgen_model *m, const float *truth, int count, i
     for (int t = 0; t + 1 < T; t++) {
         for (int b = 0; b < count; b++)
             memcpy(x + b * D, out + (size_t)b * PIXELS + t * D, D * sizeof *x);
-        assert_ok(seqgen_model_step(m, st, x, p));
+        assert_ok(seqgen_model_step(m, st, x, NULL, p));
         for (int b = 0; b < count; b++)
             for (int d = 0; d < D; d++) {
                 if ((t + 1) * D + d < given)

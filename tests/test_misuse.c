@@ -442,12 +442,12 @@ static void model_state_reset(void) { seqgen_model_state_reset(NULL); }
 static void model_step(void)
 {
     float in[2] = {0, 1}, probs[2];
-    EXPECT(SEQGEN_EINVAL, seqgen_model_step(NULL, fx.state, in, probs));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, NULL, in, probs));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, fx.state, NULL, probs));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, fx.state, in, NULL));
-    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.model, fx.other_state, in, probs));
-    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.other, fx.state, in, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(NULL, fx.state, in, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, NULL, in, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, fx.state, NULL, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(fx.model, fx.state, in, NULL, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.model, fx.other_state, in, NULL, probs));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.other, fx.state, in, NULL, probs));
 }
 
 /* ---- Optimiser ----------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gru_reference.h"
+#include "kernels.h"
 #include "model.h"
 #include "rng.h"
 #include "seqgen.h"
@@ -414,7 +415,7 @@ static void p_zero_threshold_is_greedy_rollout(void **state)
                     assert_true(fed == in[b * D + d]);
                     ones += fed == 1.0f, zeros += fed == 0.0f;
                 }
-        assert_ok(seqgen_model_step(m, s, in, out));
+        assert_ok(seqgen_model_step(m, s, in, NULL, out));
         for (int b = 0; b < B; b++)
             for (int d = 0; d < D; d++)
                 assert_allclose(out[b * D + d], p[((size_t)b * T + t) * D + d], 1e-5, 1e-7);
@@ -620,7 +621,7 @@ static void stepping_matches_the_batched_forward(void **state)
         for (int t = 0; t < T; t++) {
             for (int b = 0; b < B; b++)
                 memcpy(in + b * D, x + ((size_t)b * T + t) * D, D * sizeof *in);
-            assert_ok(seqgen_model_step(m, s, in, out));
+            assert_ok(seqgen_model_step(m, s, in, NULL, out));
             for (int b = 0; b < B; b++)
                 for (int d = 0; d < D; d++)
                     assert_allclose(out[b * D + d], p[((size_t)b * T + t) * D + d], 1e-5, 1e-7);
@@ -628,8 +629,8 @@ static void stepping_matches_the_batched_forward(void **state)
         seqgen_model_state_reset(s);
     }
     seqgen_model *other = tu_make_model(D, H + 1, L, 17, 1);
-    assert_int_equal(seqgen_model_step(other, s, in, out), SEQGEN_EMISMATCH);
-    assert_int_equal(seqgen_model_step(m, s, NULL, out), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_step(other, s, in, NULL, out), SEQGEN_EMISMATCH);
+    assert_int_equal(seqgen_model_step(m, s, NULL, NULL, out), SEQGEN_EINVAL);
     seqgen_model_state *none = NULL;
     assert_int_equal(seqgen_model_state_create(&none, m, 0), SEQGEN_EINVAL);
     assert_null(none);
@@ -649,7 +650,7 @@ static void run_steps(const seqgen_model *m, seqgen_model_state *s, const float 
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < B; b++)
             memcpy(in + b * D, x + ((size_t)b * T + t) * D, D * sizeof *in);
-        assert_ok(seqgen_model_step(m, s, in, out + (size_t)t * B * D));
+        assert_ok(seqgen_model_step(m, s, in, NULL, out + (size_t)t * B * D));
     }
 }
 
@@ -699,6 +700,92 @@ static void a_state_follows_parameter_changes(void **state)
     free(x), free(y);
 }
 
+/* The step's logits are the output layer's values before the sigmoid: against the double
+ * reference's logits, and its probabilities exactly the library's sigmoid of them; asking for
+ * one, the other or both gives the same values. */
+static void step_logits_are_the_pre_sigmoid_values(void **state)
+{
+    (void)state;
+    enum { D = 3, H = 9, L = 2, B = 4, T = 6 };
+    seqgen_model *m = tu_make_model(D, H, L, 21, 1);
+    float *x = random_bits((size_t)B * T * D, 22);
+    ref_model r;
+    ref_load(&r, m);
+    double xd[B * T * D], ref_logits[B * T * D];
+    for (int i = 0; i < B * T * D; i++)
+        xd[i] = x[i];
+    ref_forward(&r, B, T, xd, NULL, SEQGEN_FEEDBACK_PROB, NULL, ref_logits);
+    seqgen_model_state *both = NULL, *only_logits = NULL, *only_probs = NULL;
+    assert_ok(seqgen_model_state_create(&both, m, B));
+    assert_ok(seqgen_model_state_create(&only_logits, m, B));
+    assert_ok(seqgen_model_state_create(&only_probs, m, B));
+    for (int t = 0; t < T; t++) {
+        float in[B * D], logits[B * D], probs[B * D], logits2[B * D], probs2[B * D];
+        for (int b = 0; b < B; b++)
+            memcpy(in + b * D, x + ((size_t)b * T + t) * D, D * sizeof *in);
+        assert_ok(seqgen_model_step(m, both, in, logits, probs));
+        assert_ok(seqgen_model_step(m, only_logits, in, logits2, NULL));
+        assert_ok(seqgen_model_step(m, only_probs, in, NULL, probs2));
+        assert_memory_equal(logits, logits2, sizeof logits);
+        assert_memory_equal(probs, probs2, sizeof probs);
+        for (int b = 0; b < B; b++)
+            for (int d = 0; d < D; d++) {
+                const int i = b * D + d;
+                assert_allclose(logits[i], ref_logits[((size_t)b * T + t) * D + d], 1e-5, 1e-6);
+                assert_true(probs[i] == sg_sigmoidf(logits[i]));
+            }
+    }
+    seqgen_model_state_free(both);
+    seqgen_model_state_free(only_logits);
+    seqgen_model_state_free(only_probs);
+    ref_free(&r);
+    seqgen_model_free(m);
+    free(x);
+}
+
+/* Temperature sampling by hand from the step's logits, as seqgen.h specifies it (u < sigmoid(
+ * logit / temperature), one PCG32 generator per sequence seeded (seed, first_stream + b), one
+ * draw per generated pixel in scan order), writes exactly what seqgen_complete() writes. */
+static void temperature_sampling_from_step_logits_is_completion(void **state)
+{
+    (void)state;
+    enum { D = 2, H = 7, B = 3, T = 40, P = T * D, K = 5 };
+    const double temperature = 0.7;
+    const uint64_t seed = 9, first_stream = 4;
+    seqgen_model *m = tu_make_model(D, H, 1, 31, 1);
+    float *x = random_bits((size_t)B * P, 32), done[B * P], mine[B * P];
+    seqgen_complete_options opts = seqgen_complete_options_default();
+    opts.decode = SEQGEN_DECODE_SAMPLE;
+    opts.temperature = temperature;
+    opts.seed = seed;
+    opts.first_stream = first_stream;
+    assert_ok(seqgen_complete(m, x, B, P, K, &opts, done, NULL));
+    for (int b = 0; b < B; b++) {
+        seqgen_model_state *s = NULL;
+        assert_ok(seqgen_model_state_create(&s, m, 1));
+        sg_rng rng;
+        sg_rng_seed(&rng, seed, first_stream + (uint64_t)b);
+        float *seq = mine + (size_t)b * P;
+        memcpy(seq, x + (size_t)b * P, K * sizeof *seq);
+        for (int t = 0; t + 1 < T; t++) {
+            float logits[D];
+            assert_ok(seqgen_model_step(m, s, seq + t * D, logits, NULL));
+            for (int d = 0; d < D; d++) {
+                const int p = (t + 1) * D + d;
+                if (p < K)
+                    continue; /* given */
+                double scaled = (double)logits[d] / temperature;
+                scaled = scaled > 100.0 ? 100.0 : scaled < -100.0 ? -100.0 : scaled;
+                seq[p] = sg_rng_float(&rng) < sg_sigmoidf((float)scaled) ? 1.0f : 0.0f;
+            }
+        }
+        seqgen_model_state_free(s);
+    }
+    assert_memory_equal(mine, done, sizeof done);
+    seqgen_model_free(m);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +810,8 @@ int main(void)
         cmocka_unit_test(bad_pass_arguments_are_rejected),
         cmocka_unit_test(stepping_matches_the_batched_forward),
         cmocka_unit_test(a_state_follows_parameter_changes),
+        cmocka_unit_test(step_logits_are_the_pre_sigmoid_values),
+        cmocka_unit_test(temperature_sampling_from_step_logits_is_completion),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

@@ -206,7 +206,7 @@ static void *shared_reader(void *arg)
     CHECK(seqgen_model_state_create(&s, o->model, 16) == SEQGEN_OK);
     float input[16 * 4] = {0};
     for (int step = 0; s && step < 5; step++) {
-        CHECK(seqgen_model_step(o->model, s, input, o->probs) == SEQGEN_OK);
+        CHECK(seqgen_model_step(o->model, s, input, NULL, o->probs) == SEQGEN_OK);
         memcpy(input, o->probs, sizeof input);
     }
     seqgen_model_state_free(s);
