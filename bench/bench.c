@@ -215,8 +215,8 @@ static int train_batches(void *context)
     const seqgen_train_options train = seqgen_train_options_default(); /* MSE, p = 1 */
     for (int i = 0; i < run->batches; i++) {
         const float *batch = run->sequences + (size_t)i * run->opt->batch * IMAGE_PIXELS;
-        seqgen_batch sequences = seqgen_batch_of_sequences(batch, run->opt->batch, length,
-                                                           run->opt->pixels_per_step);
+        seqgen_batch sequences = seqgen_batch_of_sequences(run->model, batch, run->opt->batch,
+                                                           length);
         int status = seqgen_model_forward_backward(run->model, &sequences, &train, NULL, NULL);
         if (!status)
             status = seqgen_optim_step(run->adam, run->model);

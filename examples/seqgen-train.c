@@ -34,7 +34,7 @@ typedef struct settings {
     long long sched_warmup;
     long long train_limit, test_limit; /* 0: every image */
     unsigned long long seed;
-    int resume, force, quiet;
+    int start_step, resume, force, quiet;
     int epochs_given, threads_given, data_given; /* with --resume: what overrides the checkpoint */
 } settings;
 
@@ -56,7 +56,7 @@ enum option_id {
     OPT_LR, OPT_LOSS, OPT_OPTIM, OPT_CLIP, OPT_SCHEDULE, OPT_SCHED_K, OPT_SCHED_C, OPT_SCHED_EPS,
     OPT_SCHED_WARMUP, OPT_SCHED_UNIT, OPT_FEEDBACK, OPT_BINARIZE, OPT_DATA, OPT_TRAIN_LIMIT,
     OPT_TEST_LIMIT, OPT_EVAL_GIVEN, OPT_OUT_DIR, OPT_SEED, OPT_THREADS, OPT_RESUME, OPT_FORCE,
-    OPT_QUIET, OPT_HELP, OPT_VERSION
+    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP
 };
 
 static const struct option long_options[] = {
@@ -87,6 +87,7 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"start-step", no_argument, NULL, OPT_START_STEP},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -116,6 +117,9 @@ static void usage(FILE *to)
         "  --hidden H             GRU units per layer (128)\n"
         "  --layers L             stacked GRU layers (1)\n"
         "  --pixels-per-step D    pixels fed per step; must divide 784 (1)\n"
+        "  --start-step           read a step of zeros first, so the first step is predicted\n"
+        "                         too and digits can be generated from nothing (off: the\n"
+        "                         original experiment, 783 predictions of 784 pixels)\n"
         "Optimisation:\n"
         "  --loss mse|bce         loss on the output probabilities (mse)\n"
         "  --optim adam|sgd       optimiser (adam)\n"
@@ -188,6 +192,7 @@ static int set_option(settings *s, int id, const char *arg)
         return 0;
     case OPT_RESUME: s->resume = 1; return 0;
     case OPT_FORCE: s->force = 1; return 0;
+    case OPT_START_STEP: s->start_step = 1; return 0;
     case OPT_QUIET: s->quiet = 1; return 0;
     }
     return -1;
@@ -263,12 +268,12 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
                "lr %.17g\nloss %s\noptim %s\nclip %.17g\nschedule %s\nsched-k %.17g\n"
                "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
                "binarize %s\ndata %s\ntrain-limit %lld\ntest-limit %lld\neval-given %d\n"
-               "seed %llu\nthreads %d\n",
+               "seed %llu\nthreads %d\nstart-step %d\n",
             s->hidden, s->layers, s->pixels_per_step, s->epochs, s->batch_size, s->lr,
             loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->train_limit,
-            s->test_limit, s->eval_given, s->seed, s->threads);
+            s->test_limit, s->eval_given, s->seed, s->threads, s->start_step);
     return write_text(path, f, &text, &size);
 }
 
@@ -430,6 +435,7 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
     s->hidden = info->model.hidden, s->layers = info->model.layers;
     s->pixels_per_step = info->model.pixels_per_step;
     s->seed = info->model.seed;
+    s->start_step = info->model.start_step;
     if (!s->threads_given)
         s->threads = info->model.threads;
     if (!s->epochs_given)
@@ -469,7 +475,7 @@ static int start_new(run *r)
     const settings *s = &r->s;
     seqgen_model_config mc = seqgen_model_config_default();
     mc.pixels_per_step = s->pixels_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
-    mc.seed = s->seed, mc.threads = s->threads;
+    mc.seed = s->seed, mc.threads = s->threads, mc.start_step = s->start_step;
     int status = seqgen_model_create(&r->model, &mc);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "cannot create the model", status);
@@ -676,8 +682,7 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
 {
     r->opts.teacher_prob = current_p(r);
     seqgen_train_stats st;
-    seqgen_batch batch = seqgen_batch_of_sequences(x, (int)n, (int)r->steps,
-                                                   seqgen_model_get_config(r->model).pixels_per_step);
+    seqgen_batch batch = seqgen_batch_of_sequences(r->model, x, (int)n, (int)r->steps);
     int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
     if (status == SEQGEN_OK)
         status = seqgen_optim_step(r->state.optim, r->model);

@@ -162,7 +162,7 @@ static void checkpoint_seeds(void)
         size_t count;
         if (seqgen_batch_iter_next(train.batches, &x, &count) != SEQGEN_OK ||
             seqgen_model_forward_backward(
-                model, (const seqgen_batch[]){seqgen_batch_of_sequences(x, (int)count, 4, 1)},
+                model, (const seqgen_batch[]){seqgen_batch_of_sequences(model, x, (int)count, 4)},
                 &opts, NULL, NULL) != SEQGEN_OK ||
             seqgen_optim_step(train.optim, model) != SEQGEN_OK)
             die("training step");
@@ -181,11 +181,11 @@ static void checkpoint_seeds(void)
     seqgen_dataset_free(ds);
     seqgen_model_free(model);
 
-    mcfg.pixels_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2;
+    mcfg.pixels_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2, mcfg.start_step = 1;
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
         seqgen_checkpoint_save(path, model, NULL) != SEQGEN_OK)
         die("model d2 l2");
-    checkpoint_seed("model-d2-h3-l2", path, 0);
+    checkpoint_seed("model-d2-h3-l2-start", path, 0);
     seqgen_model_free(model);
     remove(path);
     remove("/tmp/seqgen-seeds-images");

@@ -503,6 +503,11 @@ typedef struct seqgen_model_config {
     int layers;          /**< L: stacked GRU layers. Default 1. */
     uint64_t seed;       /**< Seeds the initial weights and the scheduled-sampling coins. Default 1. */
     int threads;         /**< Threads of a training pass; 0 = all online cores. Default 0. */
+    int start_step;      /**< 1: the model reads a step of zeros before a sequence's first step,
+                              so it predicts every step, the first included, and can generate
+                              a sequence from nothing; 0 (default): the first step is only read,
+                              never predicted (the original MNIST experiment, 783 predictions
+                              of 784 pixels). */
 } seqgen_model_config;
 
 /** The loss a training pass minimises. Both are PyTorch's mean over all B*T*D predictions. */
@@ -540,7 +545,7 @@ typedef struct seqgen_train_stats {
 typedef struct seqgen_model_state seqgen_model_state;
 
 /**
- * @brief The defaults: D = 1, H = 128, L = 1, seed 1, threads 0 (all cores).
+ * @brief The defaults: D = 1, H = 128, L = 1, seed 1, threads 0 (all cores), no start step.
  * @return The configuration, by value.
  */
 SEQGEN_API seqgen_model_config seqgen_model_config_default(void);
@@ -554,7 +559,8 @@ SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
 /**
  * @brief Creates a model with PyTorch's default initialisation.
  * @param[out] out Receives the model; unchanged on failure.
- * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024].
+ * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024],
+ *        start_step 0 or 1.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg);
@@ -634,12 +640,12 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model,
 /**
  * @brief Where a pass finds its B sequences of T steps: their inputs and their targets.
  *
- * Step t of sequence b is the D values at `inputs + b * stride + t * D`, and its target, the D
- * pixels the model should predict after reading it, the D values at
- * `targets + b * stride + t * D` (b < batch, t < steps). Two separate `[batch][steps][D]` arrays
- * have stride 0, which means `steps * D`. Whole sequences, each step predicted from the ones
- * before, are seqgen_batch_of_sequences(): the same array read twice, one step apart, without a
- * copy.
+ * Step t of sequence b reads the D values at `inputs + b * stride + t * D` and predicts its
+ * target, the D values at `targets + b * stride + t * D` (b < batch, t < steps). With
+ * `start_step`, step 0 reads D zeros instead and step t > 0 reads the values at
+ * `inputs + b * stride + (t - 1) * D`. Two separate `[batch][steps][D]` arrays have stride 0,
+ * which means `steps * D`. Whole sequences, each step predicted from the ones before, are
+ * seqgen_batch_of_sequences(): the same array read twice, one step apart, without a copy.
  */
 typedef struct seqgen_batch {
     const float *inputs;  /**< The input pixels (the true ones), 0 or 1. */
@@ -647,19 +653,25 @@ typedef struct seqgen_batch {
     size_t stride;        /**< Floats from one sequence to the next in both; 0 or >= steps * D. */
     int batch;            /**< B >= 1. */
     int steps;            /**< T >= 1. */
+    int start_step;       /**< 1: step 0 reads zeros, step t the inputs of step t - 1; 0: step t
+                               reads the inputs of step t. */
 } seqgen_batch;
 
 /**
- * @brief The batch of whole sequences: `[batch][length][D]` pixels, the input of each pass step
- *        t being step t and its target step t + 1, for t < length - 1 (T = length - 1 steps).
+ * @brief The batch of whole sequences of `length` steps for @p model, without a copy.
+ *
+ * Without a start step (seqgen_model_config::start_step 0) step t of the pass reads step t of a
+ * sequence and predicts step t + 1, for t < length - 1 (T = length - 1 steps); with one, the
+ * pass reads a step of zeros and then steps 0 .. length - 2, and predicts steps 0 .. length - 1
+ * (T = length steps).
+ * @param model The model whose D and start step are used (NULL gives a batch the pass refuses).
  * @param sequences `[batch][length][D]` pixels, e.g. from seqgen_batch_iter_next().
  * @param batch B.
- * @param length Steps per sequence (the pass checks length >= 2 through T >= 1).
- * @param pixels_per_step D, the model's.
+ * @param length Steps per sequence (the pass checks that T >= 1).
  * @return The description (nothing is copied; the pass checks it).
  */
-SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const float *sequences, int batch, int length,
-                                                  int pixels_per_step);
+SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
+                                                  const float *sequences, int batch, int length);
 
 /**
  * @brief One training pass: forward over a batch, loss, and the gradient of every parameter.
@@ -723,6 +735,8 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  *
  * Runs the same arithmetic as a training pass, so feeding a sequence step by step gives the
  * probabilities of seqgen_model_evaluate() (up to float rounding of the batched products).
+ * With a start step (seqgen_model_config::start_step), feed a step of zeros first: its output
+ * is the prediction of a sequence's first step.
  * The logits are the output layer's values before the sigmoid, exactly as completion decodes
  * them: sampling at a temperature should scale the logits (sigmoid(logit / temperature)), which
  * stays exact where the probabilities round to 0 or 1. The probabilities are sigmoid(logit).
@@ -968,11 +982,13 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  *   or on how a larger set is cut into calls (pass each call's position as first_stream). The
  *   model's own generators are never used.
  *
- * K = 0 means "from scratch": the model has no prediction for step 0, so step 0 is set to 0
- * (blank, as the top-left corner of every MNIST digit; its recorded probabilities are 0) and
- * the rollout starts from it, exactly as a completion of K = D whose first step is blank. For
- * 0 < K < D likewise the pixels of step 0 that are not given are set to 0. K = P copies the
- * sequences.
+ * With a start step (seqgen_model_config::start_step), the model first reads a step of zeros,
+ * whose output is the probability of each pixel of step 0: K = 0 generates whole sequences from
+ * nothing, and for 0 < K < D the rest of step 0 is decoded from that output. Without one, the
+ * model has no prediction for step 0: K = 0 sets step 0 to 0 (blank, as the top-left corner of
+ * every MNIST digit; its recorded probabilities are 0) and the rollout starts from it, exactly
+ * as a completion of K = D whose first step is blank; for 0 < K < D likewise the pixels of step
+ * 0 that are not given are set to 0. K = P copies the sequences.
  *
  * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
  * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
@@ -1062,8 +1078,9 @@ typedef struct seqgen_eval_results {
     double mse;                    /**< Teacher-forced mean squared error per predicted pixel. */
     double bce;                    /**< Teacher-forced binary cross-entropy per predicted pixel. */
     double nll_nats;               /**< Negative log-likelihood per image, in nats: the BCE summed
-                                        over the P - D predicted pixels (step 0 is never
-                                        predicted), averaged over images. */
+                                        over the predicted pixels (P - D, step 0 is not
+                                        predicted; all P with a start step), averaged over
+                                        images. */
     double pixel_error;            /**< Fraction of generated pixels differing from the truth
                                         (0 when K = P: nothing is generated). */
     double digit_kept;             /**< Fraction of completed images whose nearest training image

@@ -173,6 +173,7 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
     sg_put_u32(w, OUTPUT_SIGMOID);
     sg_put_u64(w, cfg.seed);
     sg_put_u32(w, (uint32_t)cfg.threads);
+    sg_put_u32(w, (uint32_t)cfg.start_step);
     sg_writer_end_section(w);
     const float *params = sg_model_params_const(model);
     for (int i = 0; i < seqgen_model_tensor_count(model); i++)
@@ -354,13 +355,15 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     uint32_t output = sg_get_u32(&c, "output kind");
     uint64_t seed = sg_get_u64(&c, "seed");
     uint32_t threads = sg_get_u32(&c, "threads");
+    uint32_t start_step = sg_get_u32(&c, "start_step");
     if (sg_reader_end(&c))
         return c.status;
-    if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX)
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u, threads = %u: out of "
-                              "range", D, H, L, threads);
+    if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u, threads = %u, "
+                              "start_step = %u: out of range", D, H, L, threads, start_step);
     seqgen_model_config cfg = {.pixels_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
-                               .seed = seed, .threads = (int)threads};
+                               .seed = seed, .threads = (int)threads,
+                               .start_step = (int)start_step};
     if (sg_model_check_config(&cfg)) /* the model's own limits */
         return section_error(section, SEQGEN_ERANGE);
     if (output != OUTPUT_SIGMOID)

@@ -87,8 +87,8 @@ static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
 
 /* ---- One block ------------------------------------------------------------------------------ */
 
-/* Copies the given pixels of sequences [s0, s0 + rows) to the output; with K < D, sets the rest
- * of step 0 to blank and its probabilities to 0 (see the header). */
+/* Copies the given pixels of sequences [s0, s0 + rows) to the output; with K < D and no start
+ * step, sets the rest of step 0 to blank and its probabilities to 0 (see the header). */
 static void copy_given(const sg_completion *job, size_t s0, int rows)
 {
     const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
@@ -96,7 +96,7 @@ static void copy_given(const sg_completion *job, size_t s0, int rows)
         float *out = job->completed + (s0 + r) * P;
         if (K > 0 && out != job->sequences + (s0 + r) * P)
             memcpy(out, job->sequences + (s0 + r) * P, K * sizeof *out);
-        if (K < D) {
+        if (K < D && !job->model->cfg.start_step) {
             memset(out + K, 0, (D - K) * sizeof *out);
             if (job->probs)
                 memset(job->probs + (s0 + r) * (P - K), 0, (D - K) * sizeof *out);
@@ -154,8 +154,11 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
     const seqgen_model *m = job->model;
     const int T = job->steps, D = m->cfg.pixels_per_step;
     const int L = m->cfg.layers, H = m->cfg.hidden;
-    /* The first step with a pixel to generate; step 0 is never predicted (blank when K < D). */
-    const int first_generated = job->given >= D ? job->given / D : 1;
+    /* The first step with a pixel to generate. Without a start step, step 0 is never predicted
+     * (blank when K < D); with one, the model reads a step of zeros first (step "-1") whose
+     * output predicts step 0. */
+    const int start = m->cfg.start_step;
+    const int first_generated = job->given >= D || start ? job->given / D : 1;
     copy_given(job, s0, rows);
     if (first_generated >= T)
         return;
@@ -164,8 +167,11 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
             sg_rng_seed(&w->rngs[r], job->opts.seed, job->opts.first_stream + s0 + r);
     int current = 0;
     memset(w->h[0], 0, (size_t)L * rows * H * sizeof(float));
-    for (int t = 0; t + 1 < T; t++) {
-        gather_step(w, s0, rows, t);
+    for (int t = start ? -1 : 0; t + 1 < T; t++) {
+        if (t < 0)
+            memset(w->x, 0, (size_t)rows * D * sizeof *w->x);
+        else
+            gather_step(w, s0, rows, t);
         /* When the next step is given, its prediction is not needed: no head. */
         const int predict = t + 1 >= first_generated;
         sg_step_io io = {w->x, w->h[current], w->h[1 - current], (size_t)rows * H, NULL, 0,

@@ -30,6 +30,7 @@ seqgen_eval_options seqgen_eval_options_default(void)
 /* Sums over the images seen so far; turned into means at the end. */
 typedef struct eval_sums {
     double mse, bce, nll;             /* loss sums: per pixel (mse, bce) and per image (nll) */
+    double predicted;                 /* pixels the mse and bce sums are over */
     size_t wrong_pixels;              /* generated pixels differing from the truth */
     size_t kept, kept_truth, kept_blank;
     double distance, distance_truth;  /* Hamming distances to the nearest training image */
@@ -85,9 +86,10 @@ static int check_arguments(const seqgen_model *model, const seqgen_dataset *test
     if (P > INT_MAX || P % (size_t)D != 0)
         return sg_error(SEQGEN_EMISMATCH, "the model's %d pixels per step do not divide the "
                         "test images' %zu pixels", D, P);
-    if ((opts->metrics & SEQGEN_EVAL_LOSS) && P / D < 2)
-        return sg_error(SEQGEN_EINVAL, "the loss needs sequences of >= 2 steps, the images "
-                        "have %zu", P / D);
+    const size_t shortest = seqgen_model_get_config(model).start_step ? 1 : 2;
+    if ((opts->metrics & SEQGEN_EVAL_LOSS) && P / D < shortest)
+        return sg_error(SEQGEN_EINVAL, "the loss needs sequences of >= %zu steps, the images "
+                        "have %zu", shortest, P / D);
     if (train && (opts->metrics & SEQGEN_EVAL_DIGIT) && seqgen_dataset_pixels(train) != P)
         return sg_error(SEQGEN_EMISMATCH, "training images have %zu pixels, test images %zu",
                         seqgen_dataset_pixels(train), P);
@@ -101,22 +103,23 @@ static int check_arguments(const seqgen_model *model, const seqgen_dataset *test
 }
 
 /* Teacher-forced losses of `count` sequences (the chunk's truth), in batches: each sequence's
- * steps 0..T-2 predict steps 1..T-1. */
+ * steps 0..T-2 predict steps 1..T-1 (after a start step, steps 0..T-1 are predicted). */
 static int add_losses(seqgen_model *model, const seqgen_eval_options *opts, eval_buffers *buf,
                       size_t count, size_t pixels, eval_sums *sums)
 {
     const size_t D = seqgen_model_get_config(model).pixels_per_step, T = pixels / D;
-    const size_t len = (T - 1) * D;
     for (size_t first = 0; first < count; first += opts->batch_size) {
         size_t n = count - first < opts->batch_size ? count - first : opts->batch_size;
-        seqgen_batch batch = seqgen_batch_of_sequences(buf->truth + first * pixels, (int)n, (int)T,
-                                                       (int)D);
+        seqgen_batch batch = seqgen_batch_of_sequences(model, buf->truth + first * pixels, (int)n,
+                                                       (int)T);
         seqgen_train_stats st;
         int status = seqgen_model_evaluate(model, &batch, SEQGEN_LOSS_BCE, NULL, &st);
         if (status)
             return status;
-        sums->mse += st.mse * (double)(n * len);
-        sums->bce += st.bce * (double)(n * len);
+        const double predicted = (double)n * (double)batch.steps * (double)D;
+        sums->mse += st.mse * predicted;
+        sums->bce += st.bce * predicted;
+        sums->predicted += predicted;
         sums->nll += st.nll_nats * (double)n;
     }
     return SEQGEN_OK;
@@ -169,7 +172,7 @@ static int add_completions(const seqgen_model *model, const seqgen_dataset *test
     return count_kept(train, test, buf->completed, count, buf, &sums->kept_blank, NULL);
 }
 
-static void fill_results(const seqgen_eval_options *opts, size_t images, size_t pixels, size_t D,
+static void fill_results(const seqgen_eval_options *opts, size_t images, size_t pixels,
                          const eval_sums *s, seqgen_eval_results *r)
 {
     const double n = (double)images;
@@ -179,8 +182,8 @@ static void fill_results(const seqgen_eval_options *opts, size_t images, size_t 
     r->digit_kept = r->digit_kept_truth = r->digit_kept_blank = NAN;
     r->nearest_distance = r->nearest_distance_truth = NAN;
     if (opts->metrics & SEQGEN_EVAL_LOSS) {
-        r->mse = s->mse / (n * (double)(pixels - D));
-        r->bce = s->bce / (n * (double)(pixels - D));
+        r->mse = s->mse / s->predicted;
+        r->bce = s->bce / s->predicted;
         r->nll_nats = s->nll / n;
     }
     if (opts->metrics & (SEQGEN_EVAL_COMPLETION | SEQGEN_EVAL_DIGIT))
@@ -206,7 +209,6 @@ int seqgen_evaluate_dataset(seqgen_model *model, const seqgen_dataset *test, seq
     if (status)
         return status;
     const size_t pixels = seqgen_dataset_pixels(test);
-    const size_t D = (size_t)seqgen_model_get_config(model).pixels_per_step;
     size_t images = seqgen_dataset_count(test);
     if (opts->limit > 0 && opts->limit < images)
         images = opts->limit;
@@ -229,6 +231,6 @@ int seqgen_evaluate_dataset(seqgen_model *model, const seqgen_dataset *test, seq
     free_buffers(&buf);
     if (status)
         return sg_error_prefix(status, "evaluation");
-    fill_results(opts, images, pixels, D, &sums, results);
+    fill_results(opts, images, pixels, &sums, results);
     return SEQGEN_OK;
 }

@@ -32,6 +32,7 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         {"hidden", cfg->hidden, 1, SG_MODEL_MAX_DIM},
         {"layers", cfg->layers, 1, SG_MODEL_MAX_DIM},
         {"threads", cfg->threads, 0, SG_MODEL_MAX_THREADS},
+        {"start_step", cfg->start_step, 0, 1},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value < fields[i].low || fields[i].value > fields[i].high)
@@ -186,7 +187,7 @@ void sg_train_memory_free_threads(sg_train_memory *t)
 seqgen_model_config seqgen_model_get_config(const seqgen_model *model)
 {
     if (!model)
-        return (seqgen_model_config){0, 0, 0, 0, 0};
+        return (seqgen_model_config){0};
     return model->cfg;
 }
 

@@ -29,6 +29,7 @@ typedef struct sg_pass {
     const float *inputs, *targets;   /* batch-major */
     size_t stride; /* floats between consecutive sequences in both */
     int batch, steps;
+    int start_step; /* step 0 reads zeros, step t the inputs of step t - 1 */
     seqgen_loss loss;
     seqgen_feedback feedback;
     int backward;
@@ -166,15 +167,18 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 
 /* ---- One worker's slice --------------------------------------------------------------------- */
 
-/* Copies the slice's true inputs into x, time-major. */
+/* Copies the slice's true inputs into x, time-major (after a step of zeros with a start step). */
 static void load_inputs(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
-    const int D = w->model->cfg.pixels_per_step, R = w->rows;
+    const int D = w->model->cfg.pixels_per_step, R = w->rows, first = ps->start_step;
+    if (first)
+        memset(w->x, 0, (size_t)R * D * sizeof *w->x);
     for (int r = 0; r < R; r++) {
         const float *src = ps->inputs + (size_t)(w->first + r) * ps->stride;
-        for (int t = 0; t < ps->steps; t++)
-            memcpy(w->x + ((size_t)t * R + r) * D, src + (size_t)t * D, D * sizeof(float));
+        for (int t = first; t < ps->steps; t++)
+            memcpy(w->x + ((size_t)t * R + r) * D, src + (size_t)(t - first) * D,
+                   D * sizeof(float));
     }
 }
 
@@ -338,6 +342,8 @@ static int check_pass(const seqgen_model *m, const seqgen_batch *b,
     if (!m || !b || !b->inputs || !b->targets)
         return sg_error(SEQGEN_EINVAL, "NULL %s", !m ? "model" : !b ? "batch" : !b->inputs ?
                         "inputs" : "targets");
+    if (b->start_step != 0 && b->start_step != 1)
+        return sg_error(SEQGEN_EINVAL, "start_step must be 0 or 1, got %d", b->start_step);
     if (b->batch < 1 || b->steps < 1)
         return sg_error(SEQGEN_EINVAL, "batch and steps must be >= 1, got %d and %d", b->batch,
                         b->steps);
@@ -415,8 +421,8 @@ static int pass(seqgen_model *m, const seqgen_batch *b, const seqgen_train_optio
         return status;
     const int B = b->batch, T = b->steps;
     sg_pass ps = {b->inputs, b->targets,
-                  b->stride ? b->stride : (size_t)T * m->cfg.pixels_per_step, B, T, opts->loss,
-                  opts->feedback, backward, teacher, uniforms, probs};
+                  b->stride ? b->stride : (size_t)T * m->cfg.pixels_per_step, B, T, b->start_step,
+                  opts->loss, opts->feedback, backward, teacher, uniforms, probs};
     size_t forced = (size_t)B * (T - 1);
     if (!teacher && opts->teacher_prob < 1.0) {
         status = reserve_mixing(m, (size_t)B * T);
@@ -434,12 +440,14 @@ static int pass(seqgen_model *m, const seqgen_batch *b, const seqgen_train_optio
     return run_pass(m, &ps, stats, forced);
 }
 
-seqgen_batch seqgen_batch_of_sequences(const float *sequences, int batch, int length,
-                                       int pixels_per_step)
+seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *sequences,
+                                       int batch, int length)
 {
-    const size_t D = pixels_per_step > 0 ? (size_t)pixels_per_step : 0;
-    seqgen_batch b = {sequences, sequences ? sequences + D : NULL,
-                      length > 0 ? (size_t)length * D : 0, batch, length - 1};
+    const int start = model ? model->cfg.start_step : 0;
+    const size_t D = model ? (size_t)model->cfg.pixels_per_step : 0;
+    seqgen_batch b = {sequences, sequences && !start ? sequences + D : sequences,
+                      length > 0 ? (size_t)length * D : 0, batch, start ? length : length - 1,
+                      start};
     return b;
 }
 

@@ -117,6 +117,12 @@ check "...and appends a CSV row" [ "$(rows "$tmp/metrics.csv")" -eq 1 ]
 expect 0 "a row per step (D = 28) evaluated from 500 pixels, not a multiple of 28" $train $tiny --out-dir "$tmp/runs" --exp-name d28 --pixels-per-step 28 --epochs 1
 expect 0 "...completes from 300 given pixels" $complete --checkpoint "$tmp/runs/d28/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
 check "...over 300 of 784 pixels" grep -q 'over 20 test digits, 300 of 784' "$tmp/out"
+expect 0 "with a start step (D = 28)" $train $tiny --out-dir "$tmp/runs" --exp-name start --pixels-per-step 28 --start-step --epochs 1
+check "...config.txt says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
+expect 0 "...digits sampled from nothing (--given 0)" $complete --checkpoint "$tmp/runs/start/model.ckpt" --data $data --out-dir "$tmp/nothing" --indices 0,1 --given 0 --decode sample --seed 3 --metrics --test-limit 20
+check "...two GIFs and the metrics over 0 of 784 pixels given" sh -c "[ \$(ls '$tmp/nothing' | grep -Ec '^[0-9]-000[01]\\.gif\$') -eq 2 ] && grep -q 'over 20 test digits, 0 of 784' '$tmp/out'"
+expect 0 "...resumes with its start step from the checkpoint" $train --out-dir "$tmp/runs" --exp-name start --resume --epochs 2 --quiet
+check "...and config.txt still says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
 
 # ---- resuming reads the checkpoint alone ------------------------------------------------------------
 # config.txt is a copy for people and scripts: whatever happens to it, --resume gives the model of

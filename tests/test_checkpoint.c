@@ -224,6 +224,7 @@ static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
     put(f, 1, 4);
     put(f, cfg.seed, 8);
     put(f, 1, 4);
+    put(f, (uint64_t)cfg.start_step, 4);
     fb_end_section(f);
     for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
         const char *name;
@@ -452,13 +453,14 @@ static void library_file_follows_the_spec(void **state)
     walk_spec(data, size, tags, sizeof tags, &p, "MODL", &length);
     assert_string_equal(tags, "MODL" "TENSTENSTENSTENSTENSTENS" "RNGS" "OPTM"
                               "MOMTMOMTMOMTMOMTMOMTMOMT" "SCHD" "ITER" "PROG" "RUNC" "INFO");
-    assert_int_equal(length, 28);
+    assert_int_equal(length, 32);
     assert_int_equal(get_le(p, 4), 1);      /* D */
     assert_int_equal(get_le(p + 4, 4), 2);  /* H */
     assert_int_equal(get_le(p + 8, 4), 1);  /* L */
     assert_int_equal(get_le(p + 12, 4), 1); /* sigmoid output */
     assert_int_equal(get_le(p + 16, 8), 99);
     assert_int_equal(get_le(p + 24, 4), 1); /* threads */
+    assert_int_equal(get_le(p + 28, 4), 0); /* no start step */
 
     walk_spec(data, size, tags, sizeof tags, &p, "PROG", &length);
     assert_int_equal(length, 16);
@@ -904,7 +906,7 @@ static void bad_contents_each_have_their_message(void **state)
     t.extra_tag = "ZZZZ";
     t.extra_flags = 1;
     refuse_tweaked(path, m, &t, SEQGEN_EVERSION,
-                   "section 'ZZZZ' at byte 518 is marked required but this version of libseqgen "
+                   "section 'ZZZZ' at byte 522 is marked required but this version of libseqgen "
                    "does not know it");
     t = no_tweak;
     t.extra_tag = "ZZZZ";
@@ -1150,6 +1152,41 @@ static void run_fields_out_of_range_are_refused(void **state)
     free(good);
     seqgen_model_free(m);
     seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* The start step is part of the model: saved, given back by inspect and the loader, and a value
+ * other than 0 or 1 in the file is refused. */
+static void start_step_is_saved_and_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "start.ckpt");
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 3;
+    cfg.start_step = 1;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    assert_ok(seqgen_checkpoint_save(path, m, NULL));
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.model.start_step, 1);
+    seqgen_model *back = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    assert_int_equal(seqgen_model_get_config(back).start_step, 1);
+    seqgen_model_free(back);
+    back = NULL;
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *modl = find_section(data, size, "MODL");
+    le(modl + 28, 2, 4);
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "start_step = 2: out of range");
+    assert_null(back);
+    free(data);
+    seqgen_model_free(m);
     tu_rmtree(dir);
 }
 
@@ -1634,6 +1671,7 @@ int main(void)
         cmocka_unit_test(bad_moments_are_refused),
         cmocka_unit_test(run_config_round_trip),
         cmocka_unit_test(run_fields_out_of_range_are_refused),
+        cmocka_unit_test(start_step_is_saved_and_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(version_1_is_refused_naming_it),
         cmocka_unit_test(training_sections_come_together),

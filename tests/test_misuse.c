@@ -356,50 +356,56 @@ static void model_forward_backward(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
     seqgen_train_options o = seqgen_train_options_default();
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1}, &o,
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1, 0}, &o,
                                                         NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1, 0},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1, 0},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1, 0},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1, 0},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0, 0},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3, 0},
                                                         &o, NULL, NULL));
     for (int i = 0; i < 5; i++) {
         o = bad_options(i);
         EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model,
-                                                            &(seqgen_batch){x, y, 0, 1, 1}, &o,
+                                                            &(seqgen_batch){x, y, 0, 1, 1, 0}, &o,
                                                             NULL, NULL));
     }
 }
 
 /* Whole sequences through seqgen_batch_of_sequences(): the pass refuses what it describes
- * badly (NULL sequences, no sequence, fewer than 2 steps), a NULL batch and a stride shorter
- * than the steps. */
+ * badly (NULL model or sequences, no sequence, fewer than 2 steps), a NULL batch, a stride
+ * shorter than the steps and a start step that is neither 0 nor 1. */
 static void batch_of_sequences(void)
 {
     seqgen_train_options o = seqgen_train_options_default();
     const int D = seqgen_model_get_config(fx.model).pixels_per_step;
-    seqgen_batch ok = seqgen_batch_of_sequences(fx.pixels, 1, 2, D);
+    seqgen_batch ok = seqgen_batch_of_sequences(fx.model, fx.pixels, 1, 2);
     assert_ptr_equal(ok.inputs, fx.pixels);
     assert_ptr_equal(ok.targets, fx.pixels + D);
     assert_int_equal(ok.stride, 2 * D);
     assert_int_equal(ok.steps, 1);
+    assert_int_equal(ok.start_step, 0);
     seqgen_batch bad[] = {
-        seqgen_batch_of_sequences(NULL, 1, 2, D), seqgen_batch_of_sequences(fx.pixels, 0, 2, D),
-        seqgen_batch_of_sequences(fx.pixels, 1, 1, D),
-        seqgen_batch_of_sequences(fx.pixels, 1, -2, D), {fx.pixels, fx.pixels, 1, 1, 2},
+        seqgen_batch_of_sequences(fx.model, NULL, 1, 2),
+        seqgen_batch_of_sequences(fx.model, fx.pixels, 0, 2),
+        seqgen_batch_of_sequences(fx.model, fx.pixels, 1, 1),
+        seqgen_batch_of_sequences(fx.model, fx.pixels, 1, -2),
+        {fx.pixels, fx.pixels, 1, 1, 2, 0},
+        {fx.pixels, fx.pixels, 0, 1, 1, 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &bad[i], &o, NULL, NULL));
         EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &bad[i], SEQGEN_LOSS_MSE, NULL,
                                                     NULL));
     }
+    seqgen_batch no_model = seqgen_batch_of_sequences(NULL, fx.pixels, 1, 2);
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &no_model, &o, NULL, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, NULL, &o, NULL, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, NULL, SEQGEN_LOSS_MSE, NULL, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &ok, &o, NULL, NULL));
@@ -412,17 +418,17 @@ static void batch_of_sequences(void)
 static void model_evaluate(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1, 0},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1, 0},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1, 0},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1, 0},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1, 0},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1, 0},
                                                 (seqgen_loss)5, NULL, NULL));
 }
 

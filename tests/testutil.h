@@ -32,10 +32,9 @@ void tu_rmtree(const char *path);
 seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
 
 /* A `const seqgen_batch *` (a compound literal, valid in the enclosing block) of B whole
- * sequences of `length` steps of model `m`'s D pixels: seqgen_batch_of_sequences(). */
+ * sequences of `length` steps for model `m`: seqgen_batch_of_sequences(). */
 #define TU_SEQUENCES(m, x, batch, length)                                                      \
-    ((const seqgen_batch[]){seqgen_batch_of_sequences(                                         \
-        (x), (batch), (length), seqgen_model_get_config(m).pixels_per_step)})
+    ((const seqgen_batch[]){seqgen_batch_of_sequences((m), (x), (batch), (length))})
 
 /* Runs `child` in a forked process as the unprivileged user "nobody" (65534) when we are root,
  * since root ignores file permissions. Returns its exit code: 0 pass, TU_SKIPPED if the identity
