@@ -95,8 +95,9 @@ static void step_once(const seqgen_model *model)
     if (seqgen_model_state_create(&state, model, 1) != SEQGEN_OK)
         return;
     seqgen_model_config cfg = seqgen_model_get_config(model);
-    float input[64] = {0}, probs[64];
-    if (cfg.pixels_per_step <= 64 && seqgen_model_step(model, state, input, probs) != SEQGEN_OK)
+    float input[64] = {0}, logits[64], probs[64];
+    if (cfg.pixels_per_step <= 64 &&
+        seqgen_model_step(model, state, input, logits, probs) != SEQGEN_OK)
         abort();
     seqgen_model_state_free(state);
 }
