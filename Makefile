@@ -60,7 +60,7 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable bench-versus
+        check-portable bench-versus fuzz-replay
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -76,6 +76,7 @@ help:
 	@echo "  check-valgrind the test suites under valgrind memcheck"
 	@echo "  check-tsan     the thread tests under ThreadSanitizer"
 	@echo "  check-portable the test suites with the portable kernels only (no AVX2 paths)"
+	@echo "  fuzz-replay    the fuzz harnesses built with CC, run over their committed corpora"
 	@echo "  fuzz           build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS seconds"
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
 	@echo "  bench-versus   the benchmark of git revision REV and of this tree, alternately (RUNS=3)"
@@ -171,7 +172,7 @@ install-test: all
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	$(MAKE) BUILD=build/asan LIBOUT=build/asan/lib CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-tests
+	$(MAKE) BUILD=build/asan LIBOUT=build/asan/lib CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-tests fuzz-replay
 
 # test_train (48 Adam steps on real digits, 8 s natively) runs over 35 min under valgrind; its
 # code paths are covered there by the model, optimiser, fault and thread suites, and it runs
@@ -215,6 +216,21 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP $< \
 	    $(FUZZ_LIB_OBJ) -o $@ $(LIB_LIBS)
+
+# Each harness built with the ordinary compiler and fuzz/replay.c, fed its committed corpus: the
+# harnesses keep compiling against the API, and every seed runs clean (in check-asan too).
+REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+
+$(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< fuzz/replay.c \
+	    -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS)
+
+fuzz-replay: $(REPLAYS)
+	@for name in $(FUZZ_NAMES); do \
+	    echo "== replay $$name"; \
+	    $(TEST_WRAPPER) ./$(BUILD)/fuzz-replay/$$name fuzz/corpus/$$name/* || exit 1; \
+	done
 
 fuzz:
 	@sh scripts/deps.sh clang libclang-rt-14-dev
@@ -299,4 +315,4 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
 -include $(CLI_OBJ:.o=.d) $(GIF_OBJ:.o=.d)
--include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d) $(REPLAYS:=.d)

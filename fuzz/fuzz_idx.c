@@ -72,8 +72,12 @@ static void read_one_file(uint32_t ndims, const uint8_t *data, size_t size, int 
     size_t expected = 1;
     for (uint32_t d = 0; d < ndims; d++)
         expected *= idx.dims[d];
-    if (expected != idx.size || (idx.size > 0 && (idx.data[0] | idx.data[idx.size - 1]) > 255))
+    if (expected != idx.size)
         abort();
+    if (idx.size > 0) { /* both ends of the data are readable: ASan checks the accesses */
+        volatile uint8_t ends = idx.data[0] ^ idx.data[idx.size - 1];
+        (void)ends;
+    }
     sg_idx_free(&idx);
 }
 
