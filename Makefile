@@ -156,6 +156,7 @@ check: deps
 	$(MAKE) all
 	sh tests/exports_test.sh $(SHARED_LIB)
 	$(MAKE) unit-tests
+	$(MAKE) fuzz-replay
 	sh tests/layering_test.sh $(BUILD)
 	sh tests/programs_test.sh $(BUILD)/bin
 	$(MAKE) refcheck

@@ -646,10 +646,16 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model,
  * `inputs + b * stride + (t - 1) * D`. Two separate `[batch][steps][D]` arrays have stride 0,
  * which means `steps * D`. Whole sequences, each step predicted from the ones before, are
  * seqgen_batch_of_sequences(): the same array read twice, one step apart, without a copy.
+ *
+ * Every value a pass reads must lie in [0, 1]: binary pixels, or probabilities. A target p in
+ * (0, 1) is a soft target: the BCE of a logit a is then softplus(a) - p a, the cross-entropy
+ * against a Bernoulli(p) pixel, and the MSE (sigmoid(a) - p)^2. A value outside [0, 1], NaN or
+ * infinite is refused (::SEQGEN_EINVAL naming the sequence, step and unit) before anything is
+ * computed.
  */
 typedef struct seqgen_batch {
-    const float *inputs;  /**< The input pixels (the true ones), 0 or 1. */
-    const float *targets; /**< The pixels to predict. */
+    const float *inputs;  /**< The input pixels (the true ones), in [0, 1]. */
+    const float *targets; /**< The pixels to predict, in [0, 1]. */
     size_t stride;        /**< Floats from one sequence to the next in both; 0 or >= steps * D. */
     int batch;            /**< B >= 1. */
     int steps;            /**< T >= 1. */
@@ -687,8 +693,9 @@ SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
  * @param opts Loss and scheduled-sampling options; NULL means the defaults.
  * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
  * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or
- *         infinite: the gradients are then meaningless and should not be applied).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, or a value outside [0, 1]),
+ *         ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or infinite, e.g. from
+ *         parameters that are: the gradients are then meaningless and should not be applied).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model,
                                                               const seqgen_batch *batch,

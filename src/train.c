@@ -336,6 +336,23 @@ static size_t draw_mixing(seqgen_model *m, int batch, int steps, double p, seqge
     return forced;
 }
 
+/* The first `steps` steps of every sequence of `values` (the batch's inputs or targets) lie in
+ * [0, 1]; NaN fails the test too. */
+static int check_values(const seqgen_model *m, const seqgen_batch *b, const char *what,
+                        const float *values, int steps)
+{
+    const int D = m->cfg.pixels_per_step;
+    const size_t stride = b->stride ? b->stride : (size_t)b->steps * D;
+    for (int s = 0; s < b->batch; s++) {
+        const float *v = values + (size_t)s * stride;
+        for (size_t i = 0; i < (size_t)steps * D; i++)
+            if (!(v[i] >= 0.0f && v[i] <= 1.0f))
+                return sg_error(SEQGEN_EINVAL, "%s: sequence %d, step %zu, unit %zu is %g, not "
+                                "in [0, 1]", what, s, i / D, i % D, (double)v[i]);
+    }
+    return SEQGEN_OK;
+}
+
 static int check_pass(const seqgen_model *m, const seqgen_batch *b,
                       const seqgen_train_options *opts)
 {
@@ -356,6 +373,11 @@ static int check_pass(const seqgen_model *m, const seqgen_batch *b,
                         m->cfg.pixels_per_step);
     if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE)
         return sg_error(SEQGEN_EINVAL, "unknown loss %d", (int)opts->loss);
+    int status = check_values(m, b, "inputs", b->inputs, b->steps - b->start_step);
+    if (!status)
+        status = check_values(m, b, "targets", b->targets, b->steps);
+    if (status)
+        return status;
     if (!(opts->teacher_prob >= 0.0 && opts->teacher_prob <= 1.0))
         return sg_error(SEQGEN_EINVAL, "teacher_prob must be in [0, 1], got %g",
                         opts->teacher_prob);

@@ -534,11 +534,13 @@ static void nan_in_the_loss_is_reported(void **state)
     const int B = 2, T = 5;
     seqgen_model *m = tu_make_model(1, 4, 1, 15, 1);
     float *x = random_bits(B * T, 111), *y = random_bits(B * T, 112);
+    /* a NaN among the inputs or targets is refused before anything is computed */
     x[3] = NAN;
     assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL,
                                                    NULL),
-                     SEQGEN_ENUMERIC);
-    assert_non_null(strstr(seqgen_last_error(), "not finite"));
+                     SEQGEN_EINVAL);
+    assert_non_null(strstr(seqgen_last_error(), "inputs: sequence 0, step 3, unit 0 is nan"));
+    /* a NaN from the parameters reaches the loss check */
     x[3] = 1.0f;
     sg_model_params_for_write(m)[0] = INFINITY;
     assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_BCE, NULL,
@@ -786,6 +788,64 @@ static void temperature_sampling_from_step_logits_is_completion(void **state)
     free(x);
 }
 
+/* Soft targets: with every weight zero the logit of every unit is out.bias = a, so the losses
+ * have closed forms: BCE softplus(a) - p a, MSE (sigmoid(a) - p)^2, and the BCE gradient of
+ * out.bias the mean of sigmoid(a) - p. Inputs in (0, 1) are read as they are; values outside
+ * [0, 1] are refused, naming where. */
+static void soft_targets_have_their_closed_forms(void **state)
+{
+    (void)state;
+    enum { B = 3, T = 4, D = 2, H = 3 };
+    seqgen_model *m = tu_make_model(D, H, 1, 16, 1);
+    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, i, &name, &rows, &cols));
+        float zeros[3 * H * H] = {0};
+        assert_ok(seqgen_model_set_tensor(m, name, zeros, (size_t)rows * cols));
+    }
+    const float bias[D] = {0.7f, -1.3f};
+    assert_ok(seqgen_model_set_tensor(m, "out.bias", bias, D));
+    float x[B * T * D], y[B * T * D];
+    double bce = 0.0, mse = 0.0, dbias[D] = {0.0, 0.0};
+    for (int i = 0; i < B * T * D; i++) {
+        x[i] = (float)((i * 7) % 11) / 10.0f;  /* soft inputs in [0, 1] */
+        y[i] = (float)((i * 5) % 9) / 8.0f;    /* soft targets in [0, 1], 0 and 1 included */
+        const double a = bias[i % D], p = 1.0 / (1.0 + exp(-a)), target = y[i];
+        bce += log1p(exp(a)) - target * a;
+        mse += (p - target) * (p - target);
+        dbias[i % D] += (p - target) / (B * T * D);
+    }
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    seqgen_train_stats st;
+    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL,
+                                            &st));
+    assert_allclose(st.bce, bce / (B * T * D), 1e-6, 0.0);
+    assert_allclose(st.mse, mse / (B * T * D), 1e-6, 0.0);
+    float g[D];
+    assert_ok(seqgen_model_get_grad(m, "out.bias", g, D));
+    for (int d = 0; d < D; d++)
+        assert_allclose(g[d], dbias[d], 1e-5, 1e-8);
+    const float outside[] = {-0.25f, 1.5f, 7.0f, INFINITY};
+    for (size_t k = 0; k < sizeof outside / sizeof outside[0]; k++) {
+        const float keep = y[13];
+        y[13] = outside[k];
+        assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0},
+                                               SEQGEN_LOSS_MSE, NULL, NULL),
+                         SEQGEN_EINVAL);
+        assert_non_null(strstr(seqgen_last_error(), "targets: sequence 1, step 2, unit 1 is"));
+        y[13] = keep;
+        x[2] = outside[k];
+        assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts,
+                                                       NULL, NULL),
+                         SEQGEN_EINVAL);
+        assert_non_null(strstr(seqgen_last_error(), "inputs: sequence 0, step 1, unit 0 is"));
+        x[2] = 0.5f;
+    }
+    seqgen_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -811,6 +871,7 @@ int main(void)
         cmocka_unit_test(stepping_matches_the_batched_forward),
         cmocka_unit_test(a_state_follows_parameter_changes),
         cmocka_unit_test(step_logits_are_the_pre_sigmoid_values),
+        cmocka_unit_test(soft_targets_have_their_closed_forms),
         cmocka_unit_test(temperature_sampling_from_step_logits_is_completion),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
