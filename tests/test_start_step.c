@@ -22,17 +22,6 @@ static seqgen_model *start_step_model(int D, int H, int L, uint64_t seed)
     return m;
 }
 
-static float *random_bits(size_t n, uint64_t seed)
-{
-    sg_rng rng;
-    sg_rng_seed(&rng, seed, 3);
-    float *x = malloc(n * sizeof *x);
-    assert_non_null(x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)(sg_rng_u32(&rng) & 1);
-    return x;
-}
-
 /* seqgen_batch_of_sequences() of a start-step model against explicit arrays: inputs with a step
  * of zeros in front, targets the sequences themselves. Teacher forcing and scheduled sampling
  * (the same coins: two models of the same seed) give the same loss and gradients, bit for bit. */
@@ -40,7 +29,7 @@ static void pass_is_the_pass_on_data_with_zeros_in_front(void **state)
 {
     (void)state;
     enum { D = 2, H = 5, L = 2, B = 3, LEN = 7 };
-    float *x = random_bits((size_t)B * LEN * D, 1);
+    float *x = tu_random_bits((size_t)B * LEN * D, 1);
     float in[B * LEN * D];
     for (int b = 0; b < B; b++) {
         memset(in + (size_t)b * LEN * D, 0, D * sizeof *in);
@@ -87,7 +76,7 @@ static void completion_is_a_rollout_from_zeros(void **state)
     (void)state;
     enum { D = 3, H = 6, B = 4, T = 9, P = T * D };
     seqgen_model *m = start_step_model(D, H, 1, 11);
-    float *x = random_bits((size_t)B * P, 12);
+    float *x = tu_random_bits((size_t)B * P, 12);
     const int givens[] = {0, 2, D, D + 1, 10};
     for (size_t g = 0; g < sizeof givens / sizeof givens[0]; g++) {
         const int K = givens[g];
@@ -129,13 +118,7 @@ static void sampling_from_nothing_draws_the_first_step(void **state)
     (void)state;
     enum { D = 1, T = 5, N = 4000 };
     seqgen_model *m = start_step_model(D, 4, 1, 3);
-    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
-        const char *name;
-        int rows, cols;
-        assert_ok(seqgen_model_tensor_info(m, i, &name, &rows, &cols));
-        float zeros[4 * 3 * 4] = {0};
-        assert_ok(seqgen_model_set_tensor(m, name, zeros, (size_t)rows * cols));
-    }
+    tu_zero_parameters(m);
     const float bias = logf(0.3f / 0.7f);
     assert_ok(seqgen_model_set_tensor(m, "out.bias", &bias, 1));
     float *nothing = calloc((size_t)N * T, sizeof *nothing);

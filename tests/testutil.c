@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "rng.h"
 #include "seqgen.h"
 
 void tu_assert_allclose(double actual, double expected, double rtol, double atol,
@@ -107,4 +108,28 @@ int tu_run_unprivileged(int (*child)(void))
     assert_int_equal(waitpid(pid, &wstatus, 0), pid);
     assert_true(WIFEXITED(wstatus));
     return WEXITSTATUS(wstatus);
+}
+
+float *tu_random_bits(size_t n, uint64_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    sg_rng rng;
+    sg_rng_seed(&rng, seed, 3);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sg_rng_u32(&rng) & 1);
+    return x;
+}
+
+void tu_zero_parameters(seqgen_model *m)
+{
+    float *zeros = calloc(seqgen_model_param_count(m), sizeof *zeros);
+    assert_non_null(zeros);
+    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, i, &name, &rows, &cols));
+        assert_ok(seqgen_model_set_tensor(m, name, zeros, (size_t)rows * cols));
+    }
+    free(zeros);
 }

@@ -42,6 +42,13 @@ seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
 #define TU_SKIPPED 77
 int tu_run_unprivileged(int (*child)(void));
 
+/* `n` random 0/1 floats from PCG32 (seed, stream 3); free() them. */
+float *tu_random_bits(size_t n, uint64_t seed);
+
+/* Sets every parameter of `m` to zero through the public API (its outputs are then the output
+ * bias, whatever it reads: the hidden state stays zero). */
+void tu_zero_parameters(seqgen_model *m);
+
 /* Writes `size` bytes to `path`; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
 
