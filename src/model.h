@@ -57,13 +57,4 @@ float *sg_model_grads(seqgen_model *model);
 sg_rng *sg_model_init_rng(seqgen_model *model);
 sg_rng *sg_model_mix_rng(seqgen_model *model);
 
-/* A training pass with a fixed mixing pattern, for tests: teacher [B][T] (1 = true input at that
- * step; t = 0 always takes the true input) forces the step-by-step path even if every entry is
- * 1; uniforms [B][T][D] (only read where teacher is 0 and the feedback is SAMPLE: pixel fed =
- * uniform < prob) may be NULL for the other feedback kinds. The mixing generator is not used. */
-int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *batch,
-                                     const seqgen_train_options *opts, const uint8_t *teacher,
-                                     const float *uniforms, float *probs,
-                                     seqgen_train_stats *stats);
-
 #endif

@@ -10,6 +10,7 @@
 #include "complete.h"
 #include "model.h"
 #include "status.h"
+#include "train.h"
 
 seqgen_run_config seqgen_run_config_default(void)
 {
@@ -49,20 +50,6 @@ static int check_binarize(int status, const char *prefix, const seqgen_binarize_
                            (int)b->mode);
     snprintf(field, sizeof field, "%s.resample_each_epoch", prefix);
     return s ? s : check_flag(status, field, b->resample_each_epoch);
-}
-
-static int check_train(int status, const seqgen_train_options *t)
-{
-    if (t->loss != SEQGEN_LOSS_MSE && t->loss != SEQGEN_LOSS_BCE)
-        return sg_error(status, "run config: train.loss %d is not a seqgen_loss", (int)t->loss);
-    if (t->feedback != SEQGEN_FEEDBACK_SAMPLE && t->feedback != SEQGEN_FEEDBACK_THRESHOLD &&
-        t->feedback != SEQGEN_FEEDBACK_PROB)
-        return sg_error(status, "run config: train.feedback %d is not a seqgen_feedback",
-                        (int)t->feedback);
-    if (!(t->teacher_prob >= 0.0 && t->teacher_prob <= 1.0))
-        return sg_error(status, "run config: train.teacher_prob is %g, not in [0, 1]",
-                        t->teacher_prob);
-    return SEQGEN_OK;
 }
 
 static int check_batches(int status, const seqgen_batch_config *b)
@@ -110,7 +97,7 @@ static int check_source(int status, const char *source)
 
 int sg_run_config_check(const seqgen_run_config *run, int status)
 {
-    int s = check_train(status, &run->train);
+    int s = sg_check_train_options(&run->train, status, "run config: train.");
     if (!s)
         s = check_batches(status, &run->batches);
     if (!s)

@@ -19,6 +19,7 @@
 #include "model_impl.h"
 #include "parallel.h"
 #include "status.h"
+#include "train.h"
 
 /* Steps per chunk of the batched input projection and of the weight-gradient products: large
  * enough for efficient GEMMs (K = chunk * rows), small enough for the scratch to stay in cache. */
@@ -336,6 +337,20 @@ static size_t draw_mixing(seqgen_model *m, int batch, int steps, double p, seqge
     return forced;
 }
 
+int sg_check_train_options(const seqgen_train_options *opts, int status, const char *prefix)
+{
+    if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE)
+        return sg_error(status, "%sloss %d is not a seqgen_loss", prefix, (int)opts->loss);
+    if (opts->feedback != SEQGEN_FEEDBACK_SAMPLE && opts->feedback != SEQGEN_FEEDBACK_THRESHOLD &&
+        opts->feedback != SEQGEN_FEEDBACK_PROB)
+        return sg_error(status, "%sfeedback %d is not a seqgen_feedback", prefix,
+                        (int)opts->feedback);
+    if (!(opts->teacher_prob >= 0.0 && opts->teacher_prob <= 1.0))
+        return sg_error(status, "%steacher_prob is %g, not in [0, 1]", prefix,
+                        opts->teacher_prob);
+    return SEQGEN_OK;
+}
+
 /* The first `steps` steps of every sequence of `values` (the batch's inputs or targets) lie in
  * [0, 1]; NaN fails the test too. */
 static int check_values(const seqgen_model *m, const seqgen_batch *b, const char *what,
@@ -371,19 +386,12 @@ static int check_pass(const seqgen_model *m, const seqgen_batch *b,
         return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu floats of %d steps of "
                         "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
                         m->cfg.pixels_per_step);
-    if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE)
-        return sg_error(SEQGEN_EINVAL, "unknown loss %d", (int)opts->loss);
-    int status = check_values(m, b, "inputs", b->inputs, b->steps - b->start_step);
+    int status = sg_check_train_options(opts, SEQGEN_EINVAL, "");
+    if (!status) /* the values last: the one check that reads the whole batch */
+        status = check_values(m, b, "inputs", b->inputs, b->steps - b->start_step);
     if (!status)
         status = check_values(m, b, "targets", b->targets, b->steps);
-    if (status)
-        return status;
-    if (!(opts->teacher_prob >= 0.0 && opts->teacher_prob <= 1.0))
-        return sg_error(SEQGEN_EINVAL, "teacher_prob must be in [0, 1], got %g",
-                        opts->teacher_prob);
-    if (opts->feedback < SEQGEN_FEEDBACK_SAMPLE || opts->feedback > SEQGEN_FEEDBACK_PROB)
-        return sg_error(SEQGEN_EINVAL, "unknown feedback kind %d", (int)opts->feedback);
-    return SEQGEN_OK;
+    return status;
 }
 
 /* Splits the batch into slices, runs them, sums the gradients and the losses. */

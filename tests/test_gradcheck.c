@@ -20,6 +20,7 @@
 #include "model.h"
 #include "rng.h"
 #include "seqgen.h"
+#include "train.h"
 
 #define FD_STEP 1e-5
 

@@ -14,17 +14,7 @@
 #include "model.h"
 #include "rng.h"
 #include "seqgen.h"
-
-static float *random_bits(size_t n, uint64_t seed)
-{
-    float *x = malloc(n * sizeof *x);
-    assert_non_null(x);
-    sg_rng rng;
-    sg_rng_seed(&rng, seed, 3);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)(sg_rng_u32(&rng) & 1);
-    return x;
-}
+#include "train.h"
 
 /* Largest |a - b| relative to the largest |b|. */
 static double rel_diff(const float *a, const float *b, size_t n)
@@ -164,7 +154,7 @@ static void forward_matches_double_reference(void **state)
     const int D = 2, H = 9, L = 3, B = 5, T = 17;
     seqgen_model *m = tu_make_model(D, H, L, 3, 2);
     const size_t n = (size_t)B * T * D;
-    float *x = random_bits(n, 1), *y = random_bits(n, 2), *p = malloc(n * sizeof *p);
+    float *x = tu_random_bits(n, 1), *y = tu_random_bits(n, 2), *p = malloc(n * sizeof *p);
     seqgen_train_stats st;
     assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_BCE, p, &st));
     ref_model r;
@@ -190,7 +180,7 @@ static void check_causality(int D, int L, int T, const int *cuts, int ncuts, int
     const int B = 3, H = 12;
     seqgen_model *m = tu_make_model(D, H, L, 5, 2);
     const size_t n = (size_t)B * T * D;
-    float *x = random_bits(n, 11), *y = random_bits(n, 12), *x2 = malloc(n * sizeof *x2);
+    float *x = tu_random_bits(n, 11), *y = tu_random_bits(n, 12), *x2 = malloc(n * sizeof *x2);
     float *p = malloc(n * sizeof *p), *p2 = malloc(n * sizeof *p2);
     uint8_t *teacher = malloc((size_t)B * T);
     memset(teacher, 1, (size_t)B * T);
@@ -249,7 +239,7 @@ static void fast_path_matches_stepwise_path(void **state)
     const size_t n = (size_t)B * T * D;
     for (int loss = SEQGEN_LOSS_MSE; loss <= SEQGEN_LOSS_BCE; loss++) {
         seqgen_model *m = tu_make_model(D, H, L, 9, 2);
-        float *x = random_bits(n, 21), *y = random_bits(n, 22);
+        float *x = tu_random_bits(n, 21), *y = tu_random_bits(n, 22);
         float *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
         uint8_t *teacher = malloc((size_t)B * T);
         memset(teacher, 1, (size_t)B * T);
@@ -277,7 +267,7 @@ static void thread_count_changes_only_rounding(void **state)
     (void)state;
     const int D = 1, H = 16, L = 2, B = 7, T = 30;
     const size_t n = (size_t)B * T * D;
-    float *x = random_bits(n, 31), *y = random_bits(n, 32);
+    float *x = tu_random_bits(n, 31), *y = tu_random_bits(n, 32);
     for (int threads = 2; threads <= 3; threads++) {
         seqgen_model *m1 = tu_make_model(D, H, L, 4, 1), *mt = tu_make_model(D, H, L, 4, threads);
         for (int mixing = 0; mixing <= 1; mixing++) {
@@ -307,7 +297,7 @@ static void workspace_regrows_without_changing_results(void **state)
 {
     (void)state;
     const int D = 2, H = 8, L = 2;
-    float *x = random_bits(5 * 9 * D, 41), *y = random_bits(5 * 9 * D, 42);
+    float *x = tu_random_bits(5 * 9 * D, 41), *y = tu_random_bits(5 * 9 * D, 42);
     seqgen_model *a = tu_make_model(D, H, L, 6, 2), *b = tu_make_model(D, H, L, 6, 2);
     seqgen_train_stats sa, sb;
     assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, 2, 5, 0}, NULL, NULL, &sa));
@@ -333,7 +323,7 @@ static void whole_sequences_are_shifted_inputs_and_targets(void **state)
 {
     (void)state;
     const int D = 2, B = 3, len = 12, T = len - 1;
-    float *px = random_bits((size_t)B * len * D, 51);
+    float *px = tu_random_bits((size_t)B * len * D, 51);
     float *x = malloc((size_t)B * T * D * sizeof *x), *y = malloc((size_t)B * T * D * sizeof *y);
     for (int b = 0; b < B; b++) {
         memcpy(x + (size_t)b * T * D, px + (size_t)b * len * D, (size_t)T * D * sizeof *x);
@@ -358,7 +348,7 @@ static void p_one_is_exactly_teacher_forcing(void **state)
 {
     (void)state;
     const int D = 1, B = 4, T = 25;
-    float *x = random_bits((size_t)B * T * D, 61), *y = random_bits((size_t)B * T * D, 62);
+    float *x = tu_random_bits((size_t)B * T * D, 61), *y = tu_random_bits((size_t)B * T * D, 62);
     seqgen_model *a = tu_make_model(D, 10, 2, 8, 2), *b = tu_make_model(D, 10, 2, 8, 2);
     sg_rng before = *sg_model_mix_rng(a);
     seqgen_train_options opts = seqgen_train_options_default();
@@ -391,7 +381,7 @@ static void p_zero_threshold_is_greedy_rollout(void **state)
     float *params = sg_model_params_for_write(m);
     for (size_t i = 0; i < seqgen_model_param_count(m); i++)
         params[i] *= 4.0f;
-    float *x = random_bits(n, 71), *y = random_bits(n, 72), *p = malloc(n * sizeof *p);
+    float *x = tu_random_bits(n, 71), *y = tu_random_bits(n, 72), *p = malloc(n * sizeof *p);
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.0;
     opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
@@ -430,7 +420,7 @@ static void teacher_fraction_matches_p(void **state)
 {
     (void)state;
     const int B = 64, T = 200;
-    float *x = random_bits((size_t)B * T, 81), *y = random_bits((size_t)B * T, 82);
+    float *x = tu_random_bits((size_t)B * T, 81), *y = tu_random_bits((size_t)B * T, 82);
     seqgen_model *m = tu_make_model(1, 4, 1, 13, 2);
     const double ps[] = {0.05, 0.3, 0.7, 0.95};
     for (int i = 0; i < 4; i++) {
@@ -454,7 +444,7 @@ static void mixing_is_reproducible_for_a_seed(void **state)
     (void)state;
     const int D = 2, B = 6, T = 40;
     const size_t n = (size_t)B * T * D;
-    float *x = random_bits(n, 91), *y = random_bits(n, 92);
+    float *x = tu_random_bits(n, 91), *y = tu_random_bits(n, 92);
     seqgen_model *a = tu_make_model(D, 8, 2, 21, 2), *b = tu_make_model(D, 8, 2, 21, 1);
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.5; /* SAMPLE feedback: coins and Bernoulli samples */
@@ -508,7 +498,7 @@ static void saturated_units_stay_finite(void **state)
         sg_model_params_for_write(m) + sg_model_tensor(m, sg_model_find_tensor(m, "out.bias"))->offset;
     for (int d = 0; d < D; d++)
         b_out[d] = d % 2 ? 1e5f : -1e5f;
-    float *x = random_bits(n, 101), *y = random_bits(n, 102), *p = malloc(n * sizeof *p);
+    float *x = tu_random_bits(n, 101), *y = tu_random_bits(n, 102), *p = malloc(n * sizeof *p);
     for (int loss = SEQGEN_LOSS_MSE; loss <= SEQGEN_LOSS_BCE; loss++)
         for (int mixing = 0; mixing <= 1; mixing++) {
             seqgen_train_options opts = seqgen_train_options_default();
@@ -533,7 +523,7 @@ static void nan_in_the_loss_is_reported(void **state)
     (void)state;
     const int B = 2, T = 5;
     seqgen_model *m = tu_make_model(1, 4, 1, 15, 1);
-    float *x = random_bits(B * T, 111), *y = random_bits(B * T, 112);
+    float *x = tu_random_bits(B * T, 111), *y = tu_random_bits(B * T, 112);
     /* a NaN among the inputs or targets is refused before anything is computed */
     x[3] = NAN;
     assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL,
@@ -614,7 +604,7 @@ static void stepping_matches_the_batched_forward(void **state)
     const int D = 3, H = 10, L = 3, B = 4, T = 15;
     const size_t n = (size_t)B * T * D;
     seqgen_model *m = tu_make_model(D, H, L, 17, 2);
-    float *x = random_bits(n, 121), *y = random_bits(n, 122), *p = malloc(n * sizeof *p);
+    float *x = tu_random_bits(n, 121), *y = tu_random_bits(n, 122), *p = malloc(n * sizeof *p);
     assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_MSE, p, NULL));
     seqgen_model_state *s = NULL;
     assert_ok(seqgen_model_state_create(&s, m, B));
@@ -664,7 +654,7 @@ static void a_state_follows_parameter_changes(void **state)
     enum { D = 3, H = 9, L = 2, B = 2, T = 6 };
     const size_t n = (size_t)B * T * D;
     seqgen_model *m = tu_make_model(D, H, L, 23, 1), *twin = tu_make_model(D, H, L, 24, 1);
-    float *x = random_bits(n, 131), *y = random_bits(n, 132);
+    float *x = tu_random_bits(n, 131), *y = tu_random_bits(n, 132);
     float kept[T * B * D], fresh[T * B * D];
     seqgen_model_state *s = NULL;
     assert_ok(seqgen_model_state_create(&s, m, B));
@@ -710,7 +700,7 @@ static void step_logits_are_the_pre_sigmoid_values(void **state)
     (void)state;
     enum { D = 3, H = 9, L = 2, B = 4, T = 6 };
     seqgen_model *m = tu_make_model(D, H, L, 21, 1);
-    float *x = random_bits((size_t)B * T * D, 22);
+    float *x = tu_random_bits((size_t)B * T * D, 22);
     ref_model r;
     ref_load(&r, m);
     double xd[B * T * D], ref_logits[B * T * D];
@@ -755,7 +745,7 @@ static void temperature_sampling_from_step_logits_is_completion(void **state)
     const double temperature = 0.7;
     const uint64_t seed = 9, first_stream = 4;
     seqgen_model *m = tu_make_model(D, H, 1, 31, 1);
-    float *x = random_bits((size_t)B * P, 32), done[B * P], mine[B * P];
+    float *x = tu_random_bits((size_t)B * P, 32), done[B * P], mine[B * P];
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE;
     opts.temperature = temperature;
@@ -797,13 +787,7 @@ static void soft_targets_have_their_closed_forms(void **state)
     (void)state;
     enum { B = 3, T = 4, D = 2, H = 3 };
     seqgen_model *m = tu_make_model(D, H, 1, 16, 1);
-    for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
-        const char *name;
-        int rows, cols;
-        assert_ok(seqgen_model_tensor_info(m, i, &name, &rows, &cols));
-        float zeros[3 * H * H] = {0};
-        assert_ok(seqgen_model_set_tensor(m, name, zeros, (size_t)rows * cols));
-    }
+    tu_zero_parameters(m);
     const float bias[D] = {0.7f, -1.3f};
     assert_ok(seqgen_model_set_tensor(m, "out.bias", bias, D));
     float x[B * T * D], y[B * T * D];
