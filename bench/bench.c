@@ -34,7 +34,7 @@ extern void openblas_set_num_threads(int threads) __attribute__((weak));
 typedef struct bench_options {
     int hidden;          /* H */
     int layers;          /* L */
-    int pixels_per_step; /* D */
+    int units_per_step; /* D */
     int batch;           /* B */
     int threads;         /* N, the multi-thread count */
     int reps;
@@ -130,8 +130,8 @@ static void set_blas_threads(int threads)
  * cost one product of the forward's size. */
 static double train_flops_per_image(const bench_options *opt)
 {
-    double h = opt->hidden, d = opt->pixels_per_step;
-    double steps = IMAGE_PIXELS / opt->pixels_per_step - 1;
+    double h = opt->hidden, d = opt->units_per_step;
+    double steps = IMAGE_PIXELS / opt->units_per_step - 1;
     double per_step = h * d;
     for (int layer = 0; layer < opt->layers; layer++)
         per_step += 3.0 * h * (h + (layer == 0 ? d : h));
@@ -191,7 +191,7 @@ static seqgen_model *create_model(const bench_options *opt, int threads)
     seqgen_model_config cfg = seqgen_model_config_default();
     cfg.hidden = opt->hidden;
     cfg.layers = opt->layers;
-    cfg.pixels_per_step = opt->pixels_per_step;
+    cfg.units_per_step = opt->units_per_step;
     cfg.threads = threads;
     seqgen_model *model = NULL;
     report(seqgen_model_create(&model, &cfg), "seqgen_model_create");
@@ -211,7 +211,7 @@ typedef struct training_run {
 static int train_batches(void *context)
 {
     const training_run *run = context;
-    const int length = IMAGE_PIXELS / run->opt->pixels_per_step;
+    const int length = IMAGE_PIXELS / run->opt->units_per_step;
     const seqgen_train_options train = seqgen_train_options_default(); /* MSE, p = 1 */
     for (int i = 0; i < run->batches; i++) {
         const float *batch = run->sequences + (size_t)i * run->opt->batch * IMAGE_PIXELS;
@@ -298,7 +298,7 @@ typedef struct step_run {
     const seqgen_model *model;
     seqgen_model_state *state;
     float *x, *p; /* [D] */
-    int steps, pixels_per_step;
+    int steps, units_per_step;
 } step_run;
 
 static int step_sequences(void *context)
@@ -306,12 +306,12 @@ static int step_sequences(void *context)
     const step_run *run = context;
     for (int s = 0; s < STEP_SEQUENCES; s++) {
         seqgen_model_state_reset(run->state);
-        memset(run->x, 0, (size_t)run->pixels_per_step * sizeof *run->x);
+        memset(run->x, 0, (size_t)run->units_per_step * sizeof *run->x);
         for (int t = 0; t < run->steps; t++) {
             int status = seqgen_model_step(run->model, run->state, run->x, NULL, run->p);
             if (status)
                 return report(status, "seqgen_model_step");
-            for (int d = 0; d < run->pixels_per_step; d++)
+            for (int d = 0; d < run->units_per_step; d++)
                 run->x[d] = run->p[d] > 0.5f;
         }
     }
@@ -322,7 +322,7 @@ static int step_sequences(void *context)
  * generating one sequence interactively. NAN if anything fails. */
 static double measure_step_us(const bench_options *opt)
 {
-    const int D = opt->pixels_per_step;
+    const int D = opt->units_per_step;
     seqgen_model *model = create_model(opt, 1);
     seqgen_model_state *state = NULL;
     float *x = malloc((size_t)D * sizeof *x), *p = malloc((size_t)D * sizeof *p);
@@ -391,7 +391,7 @@ static float *random_matrix(size_t count)
 static int gru_shapes(const bench_options *opt, gemm_shape shapes[6])
 {
     int h = opt->hidden, b = opt->batch, n = opt->sgemm_size;
-    int all_steps = (IMAGE_PIXELS / opt->pixels_per_step - 1) * b;
+    int all_steps = (IMAGE_PIXELS / opt->units_per_step - 1) * b;
     gemm_shape list[] = {
         {"large square", n, n, n, CblasNoTrans, CblasNoTrans, 0.0f, {NAN, NAN}},
         /* Forward, one step: the three gates' recurrent products, h[B x H] Whh^T[H x 3H]. */
@@ -472,8 +472,8 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
     const double complete[2] = {fig->complete[0].per_s, fig->complete[1].per_s};
     const double complete_cpu[2] = {fig->complete[0].per_cpu_s, fig->complete[1].per_cpu_s};
     printf("libseqgen %s, H=%d, L=%d, D=%d, B=%d, T=%d; median of %d after a warm-up\n",
-           seqgen_version(), opt->hidden, opt->layers, opt->pixels_per_step, opt->batch,
-           IMAGE_PIXELS / opt->pixels_per_step - 1, opt->reps);
+           seqgen_version(), opt->hidden, opt->layers, opt->units_per_step, opt->batch,
+           IMAGE_PIXELS / opt->units_per_step - 1, opt->reps);
     printf("  %-11s %20s %20s %7s\n", "", "1 thread", (opt->threads > 1 ? "N threads" : "-"),
            "N / 1");
     print_model_row("training", train, "images/s");
@@ -514,8 +514,8 @@ static void print_json(const bench_options *opt, const gemm_shape *shapes, int c
     print_number("step_us", fig->step_us, ", ");
     print_number("sgemm_gflops", shapes[0].gflops[1], ", ");
     print_number("sgemm_gflops_1thread", shapes[0].gflops[0], ", ");
-    printf("\"threads\": %d, \"hidden\": %d, \"layers\": %d, \"pixels_per_step\": %d, "
-           "\"batch\": %d, ", opt->threads, opt->hidden, opt->layers, opt->pixels_per_step,
+    printf("\"threads\": %d, \"hidden\": %d, \"layers\": %d, \"units_per_step\": %d, "
+           "\"batch\": %d, ", opt->threads, opt->hidden, opt->layers, opt->units_per_step,
            opt->batch);
     print_number("peak_rss_mb", rss, ", ");
     printf("\"sgemm_shapes\": [");
@@ -577,7 +577,7 @@ static int parse_options(int argc, char **argv, bench_options *opt)
         switch (c) {
         case 'H': bad = parse_positive(optarg, "--hidden", &opt->hidden); break;
         case 'L': bad = parse_positive(optarg, "--layers", &opt->layers); break;
-        case 'D': bad = parse_positive(optarg, "--pixels-per-step", &opt->pixels_per_step); break;
+        case 'D': bad = parse_positive(optarg, "--pixels-per-step", &opt->units_per_step); break;
         case 'B': bad = parse_positive(optarg, "--batch", &opt->batch); break;
         case 'N': bad = parse_positive(optarg, "--threads", &opt->threads); break;
         case 'R': bad = parse_positive(optarg, "--reps", &opt->reps); break;
@@ -587,7 +587,7 @@ static int parse_options(int argc, char **argv, bench_options *opt)
         default: bad = 1;
         }
     }
-    if (!bad && (optind < argc || IMAGE_PIXELS % opt->pixels_per_step != 0)) {
+    if (!bad && (optind < argc || IMAGE_PIXELS % opt->units_per_step != 0)) {
         fprintf(stderr, "bench: %s\n", optind < argc ? "unexpected argument"
                                                      : "--pixels-per-step must divide 784");
         bad = 1;

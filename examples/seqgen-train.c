@@ -27,7 +27,7 @@ static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
 
 typedef struct settings {
     const char *exp_name, *out_dir, *data;
-    int hidden, layers, pixels_per_step, epochs, batch_size, threads, eval_given;
+    int hidden, layers, units_per_step, epochs, batch_size, threads, eval_given;
     double lr, clip;
     int loss, optim, schedule, unit, feedback, binarize;
     double sched_k, sched_c, sched_eps; /* NaN: the schedule's default */
@@ -42,7 +42,7 @@ static settings default_settings(void)
 {
     return (settings){
         .exp_name = "gru-128", .out_dir = "experiments", .data = cli_default_data_dir(),
-        .hidden = 128, .layers = 1, .pixels_per_step = 1, .epochs = 10, .batch_size = 64,
+        .hidden = 128, .layers = 1, .units_per_step = 1, .epochs = 10, .batch_size = 64,
         .threads = 0, .eval_given = 500, .lr = 1e-3, .clip = 0.0,
         .loss = SEQGEN_LOSS_MSE, .optim = SEQGEN_OPTIM_ADAM, .schedule = SEQGEN_SCHED_CONSTANT,
         .unit = SEQGEN_SCHED_PER_BATCH, .feedback = SEQGEN_FEEDBACK_SAMPLE,
@@ -166,7 +166,7 @@ static int set_option(settings *s, int id, const char *arg)
     case OPT_DATA: s->data = arg; return 0;
     case OPT_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->hidden);
     case OPT_LAYERS: return cli_parse_int(PROG, name, arg, 1, 64, &s->layers);
-    case OPT_PIXELS_PER_STEP: return cli_parse_int(PROG, name, arg, 1, 65536, &s->pixels_per_step);
+    case OPT_PIXELS_PER_STEP: return cli_parse_int(PROG, name, arg, 1, 65536, &s->units_per_step);
     case OPT_EPOCHS: return cli_parse_int(PROG, name, arg, 0, 1000000, &s->epochs);
     case OPT_BATCH_SIZE: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->batch_size);
     case OPT_THREADS: return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
@@ -269,7 +269,7 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
                "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
                "binarize %s\ndata %s\ntrain-limit %lld\ntest-limit %lld\neval-given %d\n"
                "seed %llu\nthreads %d\nstart-step %d\n",
-            s->hidden, s->layers, s->pixels_per_step, s->epochs, s->batch_size, s->lr,
+            s->hidden, s->layers, s->units_per_step, s->epochs, s->batch_size, s->lr,
             loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->train_limit,
@@ -413,7 +413,7 @@ static seqgen_run_config run_config(const settings *s, size_t images)
     setup.train.loss = (seqgen_loss)s->loss;
     setup.train.feedback = (seqgen_feedback)s->feedback;
     setup.batches.batch_size = (size_t)s->batch_size;
-    setup.batches.pixels_per_step = (size_t)s->pixels_per_step;
+    setup.batches.units_per_step = (size_t)s->units_per_step;
     setup.batches.seed = s->seed;
     setup.batches.binarize.mode = (seqgen_binarize_mode)s->binarize;
     setup.batches.binarize.seed = s->seed;
@@ -433,7 +433,7 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
 {
     const seqgen_run_config *saved = &info->run;
     s->hidden = info->model.hidden, s->layers = info->model.layers;
-    s->pixels_per_step = info->model.pixels_per_step;
+    s->units_per_step = info->model.units_per_step;
     s->seed = info->model.seed;
     s->start_step = info->model.start_step;
     if (!s->threads_given)
@@ -474,7 +474,7 @@ static int start_new(run *r)
 {
     const settings *s = &r->s;
     seqgen_model_config mc = seqgen_model_config_default();
-    mc.pixels_per_step = s->pixels_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
+    mc.units_per_step = s->units_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
     mc.seed = s->seed, mc.threads = s->threads, mc.start_step = s->start_step;
     int status = seqgen_model_create(&r->model, &mc);
     if (status != SEQGEN_OK)
@@ -759,16 +759,16 @@ static int train(run *r)
 /* The run's shape against the images: D divides an image into at least 3 steps, the batches
  * hold the model's D, K fits in an image. A new run's bad options are usage errors; a
  * checkpoint that does not fit the data is a runtime error. */
-static int check_shape(const run *r, size_t batch_pixels_per_step)
+static int check_shape(const run *r, size_t batch_units_per_step)
 {
     const settings *s = &r->s;
-    size_t pixels = seqgen_dataset_pixels(r->train), D = (size_t)s->pixels_per_step;
+    size_t pixels = seqgen_dataset_pixels(r->train), D = (size_t)s->units_per_step;
     if (pixels % D != 0 || pixels / D < 3)
         fprintf(stderr, PROG ": --pixels-per-step %d must divide the %zu pixels of an image into "
-                        "at least 3 steps\n", s->pixels_per_step, pixels);
-    else if (batch_pixels_per_step != D)
+                        "at least 3 steps\n", s->units_per_step, pixels);
+    else if (batch_units_per_step != D)
         fprintf(stderr, PROG ": %s: its batches hold %zu pixels per step but its model reads "
-                        "%zu\n", r->ckpt, batch_pixels_per_step, D);
+                        "%zu\n", r->ckpt, batch_units_per_step, D);
     else if ((size_t)s->eval_given > pixels)
         fprintf(stderr, PROG ": --eval-given %d must be at most the %zu pixels of an image\n",
                 s->eval_given, pixels);
@@ -786,7 +786,7 @@ static int prepare_new(run *r, int argc, char **argv)
     const settings *s = &r->s;
     if (s->train_limit > 0 && seqgen_dataset_limit(r->train, (size_t)s->train_limit) != SEQGEN_OK)
         return cli_fail(PROG, "limit", SEQGEN_EINVAL);
-    int rc = check_shape(r, (size_t)s->pixels_per_step);
+    int rc = check_shape(r, (size_t)s->units_per_step);
     if (rc != 0)
         return rc;
     if (access(r->ckpt, F_OK) == 0 && !s->force) {
@@ -831,7 +831,7 @@ static int prepare(run *r, int argc, char **argv)
         return rc;
     if (!s->resume)
         rc = prepare_new(r, argc, argv);
-    else if ((rc = check_shape(r, r->info.run.batches.pixels_per_step)) == 0 &&
+    else if ((rc = check_shape(r, r->info.run.batches.units_per_step)) == 0 &&
              (rc = resume(r, &r->info)) == 0 && write_config(r->config, s, argc, argv) != 0)
         rc = CLI_EXIT_RUNTIME;
     if (rc == 0) {
@@ -861,7 +861,7 @@ int main(int argc, char **argv)
             printf("%s: %zu training and %zu test digits from %s; H %d, L %d, D %d; "
                    "epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
                    limit && limit < tests ? limit : tests, r.s.data, r.s.hidden, r.s.layers,
-                   r.s.pixels_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
+                   r.s.units_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
         rc = train(&r);
     }
     seqgen_batch_iter_free(r.state.batches);

@@ -96,7 +96,7 @@ static void step_once(const seqgen_model *model)
         return;
     seqgen_model_config cfg = seqgen_model_get_config(model);
     float input[64] = {0}, logits[64], probs[64];
-    if (cfg.pixels_per_step <= 64 &&
+    if (cfg.units_per_step <= 64 &&
         seqgen_model_step(model, state, input, logits, probs) != SEQGEN_OK)
         abort();
     seqgen_model_state_free(state);

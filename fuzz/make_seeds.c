@@ -181,7 +181,7 @@ static void checkpoint_seeds(void)
     seqgen_dataset_free(ds);
     seqgen_model_free(model);
 
-    mcfg.pixels_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2, mcfg.start_step = 1;
+    mcfg.units_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2, mcfg.start_step = 1;
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
         seqgen_checkpoint_save(path, model, NULL) != SEQGEN_OK)
         die("model d2 l2");

@@ -30,7 +30,7 @@
  *   - iterators, optimisers, schedules and generation states: one thread at a time.
  *
  *   (seqgen_model_create() sets OpenBLAS to one thread for the whole process, see @ref model.)
- * - **Data layout**: pixel sequences are float32, batch-major: `[batch][steps][pixels_per_step]`,
+ * - **Data layout**: pixel sequences are float32, batch-major: `[batch][steps][units_per_step]`,
  *   each pixel 0 or 1, row-major scan order within the image.
  */
 #ifndef SEQGEN_H
@@ -138,7 +138,7 @@ typedef struct seqgen_sched seqgen_sched;
  *  **Sequence layout.** An image of `rows x cols` pixels becomes `T = rows * cols / D` steps of `D`
  *  pixels (D = pixels per step, any divisor of `rows * cols`), in row-major scan order: step `t`
  *  holds pixels `t*D ... t*D + D - 1`. A batch is float32, batch-major
- *  `[batch][steps][pixels_per_step]`, every value exactly 0.0f or 1.0f; element `[b][t][d]` is at
+ *  `[batch][steps][units_per_step]`, every value exactly 0.0f or 1.0f; element `[b][t][d]` is at
  *  offset `(b * T + t) * D + d`, so each image's sequence is its `rows * cols` pixels in scan order
  *  whatever D is.
  *
@@ -325,7 +325,7 @@ typedef struct seqgen_batch_iter seqgen_batch_iter;
 /** Batch iterator settings. Start from ::SEQGEN_BATCH_CONFIG_DEFAULT. */
 typedef struct seqgen_batch_config {
     size_t batch_size;               /**< B, the images per batch; >= 1, default 64. */
-    size_t pixels_per_step;          /**< D; must divide the pixels per image; default 1. */
+    size_t units_per_step;          /**< D; must divide the pixels per image; default 1. */
     int shuffle;                     /**< 1 (default): a new random order each epoch; 0: in
                                           dataset order. */
     uint64_t seed;                   /**< Seed of the shuffle generator; default 0. */
@@ -498,7 +498,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
 
 /** The model's shape and initialisation. Start from seqgen_model_config_default(). */
 typedef struct seqgen_model_config {
-    int pixels_per_step; /**< D: pixels per step, the input and output size. Default 1. */
+    int units_per_step; /**< D: pixels per step, the input and output size. Default 1. */
     int hidden;          /**< H: hidden units per layer. Default 128. */
     int layers;          /**< L: stacked GRU layers. Default 1. */
     uint64_t seed;       /**< Seeds the initial weights and the scheduled-sampling coins. Default 1. */

@@ -131,11 +131,11 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
                         "with seqgen_checkpoint_load_model()");
     if (model) {
         seqgen_model_config have = seqgen_model_get_config(model);
-        if (have.pixels_per_step != c->model.pixels_per_step || have.hidden != c->model.hidden ||
+        if (have.units_per_step != c->model.units_per_step || have.hidden != c->model.hidden ||
             have.layers != c->model.layers)
             return sg_error(SEQGEN_EMISMATCH, "the model has D = %d, H = %d, L = %d but the "
-                            "checkpoint's has D = %d, H = %d, L = %d", have.pixels_per_step,
-                            have.hidden, have.layers, c->model.pixels_per_step, c->model.hidden,
+                            "checkpoint's has D = %d, H = %d, L = %d", have.units_per_step,
+                            have.hidden, have.layers, c->model.units_per_step, c->model.hidden,
                             c->model.layers);
     }
     if (train->optim && !c->has_optim)

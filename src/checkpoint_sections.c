@@ -167,7 +167,7 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
 {
     seqgen_model_config cfg = seqgen_model_get_config(model);
     sg_writer_begin_section(w, SG_TAG_MODEL, SG_CKPT_REQUIRED);
-    sg_put_u32(w, (uint32_t)cfg.pixels_per_step);
+    sg_put_u32(w, (uint32_t)cfg.units_per_step);
     sg_put_u32(w, (uint32_t)cfg.hidden);
     sg_put_u32(w, (uint32_t)cfg.layers);
     sg_put_u32(w, OUTPUT_SIGMOID);
@@ -259,7 +259,7 @@ static void put_run(sg_section_writer *w, const seqgen_run_config *run)
     sg_put_f64(w, run->train.teacher_prob);
     sg_put_u32(w, (uint32_t)run->train.feedback);
     sg_put_u64(w, b->batch_size);
-    sg_put_u64(w, b->pixels_per_step);
+    sg_put_u64(w, b->units_per_step);
     sg_put_u32(w, (uint32_t)b->shuffle);
     sg_put_u64(w, b->seed);
     sg_put_u32(w, (uint32_t)b->drop_last);
@@ -307,10 +307,10 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen
         return sg_error(SEQGEN_EINVAL, "the optimiser was made for a model of %zu parameters, "
                         "not this one's %zu", optim.size, params);
     int status = train ? sg_run_config_check(&train->run, SEQGEN_EINVAL) : SEQGEN_OK;
-    const int D = seqgen_model_get_config(model).pixels_per_step;
-    if (status == SEQGEN_OK && train && train->run.batches.pixels_per_step != (size_t)D)
+    const int D = seqgen_model_get_config(model).units_per_step;
+    if (status == SEQGEN_OK && train && train->run.batches.units_per_step != (size_t)D)
         status = sg_error(SEQGEN_EMISMATCH, "the run's batches have %zu pixels per step, the "
-                          "model reads %d", train->run.batches.pixels_per_step, D);
+                          "model reads %d", train->run.batches.units_per_step, D);
     if (status == SEQGEN_OK && train && train->batches) {
         seqgen_batch_config have;
         uint64_t count;
@@ -361,7 +361,7 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u, threads = %u, "
                               "start_step = %u: out of range", D, H, L, threads, start_step);
-    seqgen_model_config cfg = {.pixels_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
+    seqgen_model_config cfg = {.units_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
                                .seed = seed, .threads = (int)threads,
                                .start_step = (int)start_step};
     if (sg_model_check_config(&cfg)) /* the model's own limits */
@@ -519,7 +519,7 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
     run.train.teacher_prob = sg_get_f64(&c, "train.teacher_prob");
     run.train.feedback = (seqgen_feedback)get_small(&c, "train.feedback", SEQGEN_FEEDBACK_PROB);
     b->batch_size = (size_t)sg_get_u64(&c, "batches.batch_size");
-    b->pixels_per_step = (size_t)sg_get_u64(&c, "batches.pixels_per_step");
+    b->units_per_step = (size_t)sg_get_u64(&c, "batches.units_per_step");
     b->shuffle = get_small(&c, "batches.shuffle", 1);
     b->seed = sg_get_u64(&c, "batches.seed");
     b->drop_last = get_small(&c, "batches.drop_last", 1);
@@ -603,10 +603,10 @@ static int check_training_sections(const sg_ckpt_contents *c, int moments)
     if ((c->has_optim || c->has_sched || c->has_iter) && !c->has_progress)
         return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
                         "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
-    if (c->has_run && c->run.batches.pixels_per_step != (size_t)c->model.pixels_per_step)
+    if (c->has_run && c->run.batches.units_per_step != (size_t)c->model.units_per_step)
         return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': batches of %zu pixels per step for a "
-                        "model that reads %d", c->run.batches.pixels_per_step,
-                        c->model.pixels_per_step);
+                        "model that reads %d", c->run.batches.units_per_step,
+                        c->model.units_per_step);
     if (c->has_iter && c->iter_position > c->run.train_images)
         return sg_error(SEQGEN_ERANGE, "section 'ITER': position %llu is beyond the run's %llu "
                         "training images", (unsigned long long)c->iter_position,

@@ -60,14 +60,14 @@ seqgen_complete_options seqgen_complete_options_default(void)
 static size_t worker_floats(const seqgen_model *m)
 {
     const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
-    const size_t D = m->cfg.pixels_per_step;
+    const size_t D = m->cfg.units_per_step;
     return 2 * L * R * H + 2 * R * D + 2 * R * 3 * H + 4 * H;
 }
 
 static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
 {
     const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
-    const size_t D = m->cfg.pixels_per_step;
+    const size_t D = m->cfg.units_per_step;
     w->memory = sg_malloc(worker_floats(m) * sizeof(float));
     w->rngs = sg_malloc(R * sizeof *w->rngs);
     if (!w->memory || !w->rngs)
@@ -91,7 +91,7 @@ static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
  * step, sets the rest of step 0 to blank and its probabilities to 0 (see the header). */
 static void copy_given(const sg_completion *job, size_t s0, int rows)
 {
-    const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
+    const size_t P = job->pixels, K = job->given, D = job->model->cfg.units_per_step;
     for (int r = 0; r < rows; r++) {
         float *out = job->completed + (s0 + r) * P;
         if (K > 0 && out != job->sequences + (s0 + r) * P)
@@ -108,7 +108,7 @@ static void copy_given(const sg_completion *job, size_t s0, int rows)
 static void gather_step(sg_complete_worker *w, size_t s0, int rows, int t)
 {
     const sg_completion *job = w->job;
-    const size_t P = job->pixels, D = job->model->cfg.pixels_per_step;
+    const size_t P = job->pixels, D = job->model->cfg.units_per_step;
     for (int r = 0; r < rows; r++)
         memcpy(w->x + r * D, job->completed + (s0 + r) * P + t * D, D * sizeof(float));
 }
@@ -128,7 +128,7 @@ static float tempered_prob(float logit, double temperature)
 static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
 {
     const sg_completion *job = w->job;
-    const size_t P = job->pixels, K = job->given, D = job->model->cfg.pixels_per_step;
+    const size_t P = job->pixels, K = job->given, D = job->model->cfg.units_per_step;
     const size_t first = K > t * D ? K - t * D : 0; /* the step's first pixel not given */
     const int sample = job->opts.decode == SEQGEN_DECODE_SAMPLE;
     for (int r = 0; r < rows; r++) {
@@ -152,7 +152,7 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
 {
     const sg_completion *job = w->job;
     const seqgen_model *m = job->model;
-    const int T = job->steps, D = m->cfg.pixels_per_step;
+    const int T = job->steps, D = m->cfg.units_per_step;
     const int L = m->cfg.layers, H = m->cfg.hidden;
     /* The first step with a pixel to generate. Without a start step, step 0 is never predicted
      * (blank when K < D); with one, the model reads a step of zeros first (step "-1") whose
@@ -208,11 +208,11 @@ int sg_check_complete_options(const seqgen_complete_options *opts)
     return SEQGEN_OK;
 }
 
-int sg_check_given(int pixels, int given, int pixels_per_step)
+int sg_check_given(int pixels, int given, int units_per_step)
 {
-    if (pixels < pixels_per_step || pixels % pixels_per_step != 0)
+    if (pixels < units_per_step || pixels % units_per_step != 0)
         return sg_error(SEQGEN_EINVAL, "%d pixels per sequence is not a positive multiple of the "
-                        "model's %d pixels per step", pixels, pixels_per_step);
+                        "model's %d pixels per step", pixels, units_per_step);
     if (given < 0 || given > pixels)
         return sg_error(SEQGEN_EINVAL, "given pixels must be in [0, %d], got %d", pixels, given);
     return SEQGEN_OK;
@@ -227,7 +227,7 @@ static int check_arguments(const seqgen_model *model, const float *sequences, si
                         !model ? "model" : !sequences ? "sequences" : "output");
     if (count < 1)
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: count must be >= 1");
-    int status = sg_check_given(pixels, given, model->cfg.pixels_per_step);
+    int status = sg_check_given(pixels, given, model->cfg.units_per_step);
     if (!status)
         status = sg_check_complete_options(opts);
     if (status)
@@ -269,7 +269,7 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
         sg_model_pack(model, 0, packed_memory, packed);
     sg_completion job = {model, packed, sequences, completed, probs, count,
                          (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK, pixels, given,
-                         pixels / model->cfg.pixels_per_step, *opts, 0};
+                         pixels / model->cfg.units_per_step, *opts, 0};
     int threads = sg_model_thread_count(model);
     if ((size_t)threads > job.blocks)
         threads = (int)job.blocks;

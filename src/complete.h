@@ -10,7 +10,7 @@
 int sg_check_complete_options(const seqgen_complete_options *opts);
 
 /* SEQGEN_OK, or SEQGEN_EINVAL with a message: `pixels` not a positive multiple of
- * `pixels_per_step`, or `given` outside [0, pixels]. */
-int sg_check_given(int pixels, int given, int pixels_per_step);
+ * `units_per_step`, or `given` outside [0, pixels]. */
+int sg_check_given(int pixels, int given, int units_per_step);
 
 #endif

@@ -240,9 +240,9 @@ static int check_batch_config(const seqgen_dataset *ds, const seqgen_batch_confi
 {
     if (cfg->batch_size == 0)
         return sg_error(SEQGEN_EINVAL, "batch size must be >= 1");
-    if (cfg->pixels_per_step == 0 || ds->pixels % cfg->pixels_per_step != 0)
+    if (cfg->units_per_step == 0 || ds->pixels % cfg->units_per_step != 0)
         return sg_error(SEQGEN_EINVAL, "%zu pixels per step does not divide the %zu pixels of an image",
-                        cfg->pixels_per_step, ds->pixels);
+                        cfg->units_per_step, ds->pixels);
     if (cfg->drop_last && ds->count < cfg->batch_size)
         return sg_error(SEQGEN_EINVAL,
                         "batch size %zu with drop_last leaves no batch in the %zu images",
@@ -276,7 +276,7 @@ int seqgen_batch_iter_create(seqgen_batch_iter **out, const seqgen_dataset *ds,
     it->ds = ds;
     it->cfg = *cfg;
     it->count = ds->count;
-    it->steps = ds->pixels / cfg->pixels_per_step;
+    it->steps = ds->pixels / cfg->units_per_step;
     sg_epoch_order(it->order, it->count, cfg->shuffle, cfg->seed, 0);
     *out = it;
     return SEQGEN_OK;

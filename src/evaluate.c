@@ -82,7 +82,7 @@ static int check_arguments(const seqgen_model *model, const seqgen_dataset *test
         return sg_error(SEQGEN_EINVAL, "batch_size must be in [1, %d], got %zu", INT_MAX,
                         opts->batch_size);
     const size_t P = seqgen_dataset_pixels(test);
-    const int D = seqgen_model_get_config(model).pixels_per_step;
+    const int D = seqgen_model_get_config(model).units_per_step;
     if (P > INT_MAX || P % (size_t)D != 0)
         return sg_error(SEQGEN_EMISMATCH, "the model's %d pixels per step do not divide the "
                         "test images' %zu pixels", D, P);
@@ -107,7 +107,7 @@ static int check_arguments(const seqgen_model *model, const seqgen_dataset *test
 static int add_losses(seqgen_model *model, const seqgen_eval_options *opts, eval_buffers *buf,
                       size_t count, size_t pixels, eval_sums *sums)
 {
-    const size_t D = seqgen_model_get_config(model).pixels_per_step, T = pixels / D;
+    const size_t D = seqgen_model_get_config(model).units_per_step, T = pixels / D;
     for (size_t first = 0; first < count; first += opts->batch_size) {
         size_t n = count - first < opts->batch_size ? count - first : opts->batch_size;
         seqgen_batch batch = seqgen_batch_of_sequences(model, buf->truth + first * pixels, (int)n,

@@ -18,7 +18,7 @@
 seqgen_model_config seqgen_model_config_default(void)
 {
     seqgen_model_config cfg = {
-        .pixels_per_step = 1, .hidden = 128, .layers = 1, .seed = 1, .threads = 0};
+        .units_per_step = 1, .hidden = 128, .layers = 1, .seed = 1, .threads = 0};
     return cfg;
 }
 
@@ -28,7 +28,7 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         const char *name;
         int value, low, high;
     } fields[] = {
-        {"pixels_per_step", cfg->pixels_per_step, 1, SG_MODEL_MAX_DIM},
+        {"units_per_step", cfg->units_per_step, 1, SG_MODEL_MAX_DIM},
         {"hidden", cfg->hidden, 1, SG_MODEL_MAX_DIM},
         {"layers", cfg->layers, 1, SG_MODEL_MAX_DIM},
         {"threads", cfg->threads, 0, SG_MODEL_MAX_THREADS},
@@ -61,7 +61,7 @@ static size_t add_tensor(sg_tensor *t, int *count, const char *name, int ndim, i
  * count); returns the number of parameters. */
 static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
 {
-    const int H = cfg->hidden, D = cfg->pixels_per_step;
+    const int H = cfg->hidden, D = cfg->units_per_step;
     char name[SG_TENSOR_NAME_MAX];
     size_t n = 0;
     int count = 0;
@@ -142,7 +142,7 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     if (!m->params) {
         seqgen_model_free(m);
         return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
-                        cfg->layers, cfg->pixels_per_step);
+                        cfg->layers, cfg->units_per_step);
     }
     m->grads = m->params + m->param_count;
     m->layer_grads = m->layer_params + cfg->layers;
@@ -348,7 +348,7 @@ void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packe
                             io->gates ? io->gates + l * io->gates_stride : NULL, scratch);
     }
     if (io->logits)
-        sg_head_forward(rows, H, model->cfg.pixels_per_step, &model->head,
+        sg_head_forward(rows, H, model->cfg.units_per_step, &model->head,
                         io->h_next + (L - 1) * io->h_stride, io->logits);
 }
 
@@ -389,7 +389,7 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     s->batch = batch;
     s->hidden = model->cfg.hidden;
     s->layers = model->cfg.layers;
-    s->pixels = model->cfg.pixels_per_step;
+    s->pixels = model->cfg.units_per_step;
     s->h[0] = mem;
     s->h[1] = mem + hsize;
     s->gi = mem + 2 * hsize;
@@ -427,10 +427,10 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
                         "logits and probabilities");
     const int B = state->batch, H = state->hidden, D = state->pixels;
     if (H != model->cfg.hidden || state->layers != model->cfg.layers ||
-        D != model->cfg.pixels_per_step)
+        D != model->cfg.units_per_step)
         return sg_error(
             SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d used with H=%d, L=%d, D=%d", H,
-            state->layers, D, model->cfg.hidden, model->cfg.layers, model->cfg.pixels_per_step);
+            state->layers, D, model->cfg.hidden, model->cfg.layers, model->cfg.units_per_step);
     sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
     if (state->packed_version != model->params_version) {
         sg_model_pack(model, 0, state->packed_memory, state->packed);

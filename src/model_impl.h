@@ -46,7 +46,7 @@ struct seqgen_model {
 /* Layer l's input size: D for the first, H above. */
 static inline int sg_model_layer_in(const seqgen_model *model, int layer)
 {
-    return layer == 0 ? model->cfg.pixels_per_step : model->cfg.hidden;
+    return layer == 0 ? model->cfg.units_per_step : model->cfg.hidden;
 }
 
 /* Fills layers [L] and head with the views of each tensor within `buffer`, a buffer in the

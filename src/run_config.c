@@ -56,7 +56,7 @@ static int check_batches(int status, const seqgen_batch_config *b)
 {
     int s = in_range(status, "batches.batch_size", b->batch_size, 1, SG_RUN_MAX_COUNT);
     if (!s)
-        s = in_range(status, "batches.pixels_per_step", b->pixels_per_step, 1,
+        s = in_range(status, "batches.units_per_step", b->units_per_step, 1,
                      SG_MODEL_MAX_DIM);
     if (!s)
         s = check_flag(status, "batches.shuffle", b->shuffle);
@@ -115,7 +115,7 @@ static const char *first_difference(const seqgen_batch_config *a, const seqgen_b
         const char *name;
         uint64_t a, b;
     } fields[] = {
-        {"pixels_per_step", a->pixels_per_step, b->pixels_per_step},
+        {"units_per_step", a->units_per_step, b->units_per_step},
         {"batch_size", a->batch_size, b->batch_size},
         {"shuffle", (uint64_t)a->shuffle, (uint64_t)b->shuffle},
         {"seed", a->seed, b->seed},

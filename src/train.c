@@ -71,7 +71,7 @@ seqgen_train_options seqgen_train_options_default(void)
  * cache is only needed when a backward pass follows. */
 static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
-    const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
+    const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step;
     const size_t R = rows, T = steps, B = backward != 0;
     return m->param_count + T * R * D + L * (T + 1) * R * H + B * L * T * R * 4 * H +
            T * R * D + B * T * R * H + R * H + SG_CHUNK * R * 3 * H + R * 3 * H +
@@ -82,7 +82,7 @@ static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int b
 static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
 {
     const seqgen_model *m = w->model;
-    const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step;
+    const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step;
     const size_t R = rows, T = steps, B = backward != 0;
     float *p = w->memory + m->param_count; /* after the gradients */
     w->x = p, p += T * R * D;
@@ -155,7 +155,7 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
     sg_train_memory *t = &m->train;
     if (batch_steps <= t->mix_capacity)
         return SEQGEN_OK;
-    const size_t uniforms = batch_steps * m->cfg.pixels_per_step;
+    const size_t uniforms = batch_steps * m->cfg.units_per_step;
     float *mixing = sg_malloc(uniforms * sizeof(float) + batch_steps); /* uniforms, then coins */
     if (!mixing)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the mixing coins");
@@ -172,7 +172,7 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 static void load_inputs(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
-    const int D = w->model->cfg.pixels_per_step, R = w->rows, first = ps->start_step;
+    const int D = w->model->cfg.units_per_step, R = w->rows, first = ps->start_step;
     if (first)
         memset(w->x, 0, (size_t)R * D * sizeof *w->x);
     for (int r = 0; r < R; r++) {
@@ -214,7 +214,7 @@ static void forward_teacher(sg_worker *w)
                        &m->train.packed_layers[l], layer_x(w, l), h,
                        w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
-    sg_head_forward(T * w->rows, H, m->cfg.pixels_per_step, &m->head,
+    sg_head_forward(T * w->rows, H, m->cfg.units_per_step, &m->head,
                     layer_h(w, L - 1) + (size_t)w->rows * H, w->logits);
 }
 
@@ -233,7 +233,7 @@ static float feedback_value(seqgen_feedback kind, float logit, float uniform)
 static void mix_inputs(sg_worker *w, int t)
 {
     const sg_pass *ps = w->pass;
-    const int D = w->model->cfg.pixels_per_step, R = w->rows;
+    const int D = w->model->cfg.units_per_step, R = w->rows;
     for (int r = 0; r < R; r++) {
         size_t seq_step = (size_t)(w->first + r) * ps->steps + t;
         if (ps->teacher[seq_step])
@@ -251,7 +251,7 @@ static void mix_inputs(sg_worker *w, int t)
 static void forward_mixing(sg_worker *w)
 {
     const seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.pixels_per_step, R = w->rows;
+    const int L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step, R = w->rows;
     const int T = w->pass->steps;
     const size_t hstep = (size_t)R * H;
     for (int l = 0; l < L; l++)
@@ -272,7 +272,7 @@ static void forward_mixing(sg_worker *w)
 static void loss_and_dlogits(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
-    const int D = w->model->cfg.pixels_per_step, R = w->rows, T = ps->steps;
+    const int D = w->model->cfg.units_per_step, R = w->rows, T = ps->steps;
     const double scale = 1.0 / ((double)ps->batch * T * D);
     w->mse_sum = w->bce_sum = 0.0;
     for (int t = 0; t < T; t++)
@@ -291,7 +291,7 @@ static void backward(sg_worker *w)
     seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->steps;
     memset(w->grads, 0, m->param_count * sizeof *w->grads);
-    sg_head_backward(T * w->rows, H, m->cfg.pixels_per_step, &m->head,
+    sg_head_backward(T * w->rows, H, m->cfg.units_per_step, &m->head,
                      layer_h(w, L - 1) + (size_t)w->rows * H, w->logits, &w->grad_head, w->dy);
     for (int l = L - 1; l >= 0; l--)
         sg_gru_backward(T, w->rows, sg_model_layer_in(m, l), H, &m->layer_params[l],
@@ -320,7 +320,7 @@ static void *run_worker(void *arg)
  * order from the mixing generator; returns the number of teacher-forced steps t > 0. */
 static size_t draw_mixing(seqgen_model *m, int batch, int steps, double p, seqgen_feedback fb)
 {
-    const int D = m->cfg.pixels_per_step;
+    const int D = m->cfg.units_per_step;
     size_t forced = 0;
     for (int b = 0; b < batch; b++) {
         uint8_t *coin = m->train.teacher + (size_t)b * steps;
@@ -356,7 +356,7 @@ int sg_check_train_options(const seqgen_train_options *opts, int status, const c
 static int check_values(const seqgen_model *m, const seqgen_batch *b, const char *what,
                         const float *values, int steps)
 {
-    const int D = m->cfg.pixels_per_step;
+    const int D = m->cfg.units_per_step;
     const size_t stride = b->stride ? b->stride : (size_t)b->steps * D;
     for (int s = 0; s < b->batch; s++) {
         const float *v = values + (size_t)s * stride;
@@ -381,11 +381,11 @@ static int check_pass(const seqgen_model *m, const seqgen_batch *b,
                         b->steps);
     if ((size_t)b->batch * b->steps > ((size_t)1 << 40) / m->cfg.hidden)
         return sg_error(SEQGEN_EINVAL, "batch %d x steps %d is too large", b->batch, b->steps);
-    const size_t step_floats = (size_t)b->steps * m->cfg.pixels_per_step;
+    const size_t step_floats = (size_t)b->steps * m->cfg.units_per_step;
     if (b->stride != 0 && b->stride < step_floats)
         return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu floats of %d steps of "
                         "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
-                        m->cfg.pixels_per_step);
+                        m->cfg.units_per_step);
     int status = sg_check_train_options(opts, SEQGEN_EINVAL, "");
     if (!status) /* the values last: the one check that reads the whole batch */
         status = check_values(m, b, "inputs", b->inputs, b->steps - b->start_step);
@@ -418,7 +418,7 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
         mse += workers[i].mse_sum;
         bce += workers[i].bce_sum;
     }
-    const double count = (double)ps->batch * ps->steps * m->cfg.pixels_per_step;
+    const double count = (double)ps->batch * ps->steps * m->cfg.units_per_step;
     seqgen_train_stats st = {.mse = mse / count, .bce = bce / count, .nll_nats = bce / ps->batch,
                              .teacher_forced = forced,
                              .mixable = (uint64_t)ps->batch * (uint64_t)(ps->steps - 1)};
@@ -451,7 +451,7 @@ static int pass(seqgen_model *m, const seqgen_batch *b, const seqgen_train_optio
         return status;
     const int B = b->batch, T = b->steps;
     sg_pass ps = {b->inputs, b->targets,
-                  b->stride ? b->stride : (size_t)T * m->cfg.pixels_per_step, B, T, b->start_step,
+                  b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, b->start_step,
                   opts->loss, opts->feedback, backward, teacher, uniforms, probs};
     size_t forced = (size_t)B * (T - 1);
     if (!teacher && opts->teacher_prob < 1.0) {
@@ -474,7 +474,7 @@ seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *s
                                        int batch, int length)
 {
     const int start = model ? model->cfg.start_step : 0;
-    const size_t D = model ? (size_t)model->cfg.pixels_per_step : 0;
+    const size_t D = model ? (size_t)model->cfg.units_per_step : 0;
     seqgen_batch b = {sequences, sequences && !start ? sequences + D : sequences,
                       length > 0 ? (size_t)length * D : 0, batch, start ? length : length - 1,
                       start};

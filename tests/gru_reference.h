@@ -27,7 +27,7 @@ typedef struct ref_model {
 static void ref_load(ref_model *r, const seqgen_model *m)
 {
     seqgen_model_config cfg = seqgen_model_get_config(m);
-    r->D = cfg.pixels_per_step, r->H = cfg.hidden, r->L = cfg.layers;
+    r->D = cfg.units_per_step, r->H = cfg.hidden, r->L = cfg.layers;
     r->count = seqgen_model_tensor_count(m);
     for (int i = 0; i < r->count; i++) {
         const char *name;

@@ -268,7 +268,7 @@ static int check_fixture(const fixture *f)
     printf("%s: H=%d L=%d B=%d T=%d D=%d\n", f->path, H, L, B, T, D);
 
     seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.hidden = H, cfg.layers = L, cfg.pixels_per_step = D;
+    cfg.hidden = H, cfg.layers = L, cfg.units_per_step = D;
     seqgen_model *m = NULL;
     if (report(seqgen_model_create(&m, &cfg), "model_create"))
         return 1;

@@ -35,7 +35,7 @@
 static seqgen_model *new_model(int D, int H, int L, uint64_t seed)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = D;
+    cfg.units_per_step = D;
     cfg.hidden = H;
     cfg.layers = L;
     cfg.seed = seed;
@@ -55,7 +55,7 @@ static seqgen_train_state empty_state(void)
 static void assert_same_model(seqgen_model *a, seqgen_model *b)
 {
     seqgen_model_config ca = seqgen_model_get_config(a), cb = seqgen_model_get_config(b);
-    assert_int_equal(ca.pixels_per_step, cb.pixels_per_step);
+    assert_int_equal(ca.units_per_step, cb.units_per_step);
     assert_int_equal(ca.hidden, cb.hidden);
     assert_int_equal(ca.layers, cb.layers);
     assert_int_equal(ca.seed, cb.seed);
@@ -77,7 +77,7 @@ static void random_pixels(float *x, size_t n, uint64_t seed)
 /* A few optimiser steps with scheduled sampling, so moments, step count and generators move. */
 static void train_steps(seqgen_model *m, seqgen_optim *o, int steps)
 {
-    int D = seqgen_model_get_config(m).pixels_per_step, B = 3, length = 6;
+    int D = seqgen_model_get_config(m).units_per_step, B = 3, length = 6;
     float x[3 * 6 * 4];
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.5;
@@ -218,7 +218,7 @@ static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
     seqgen_model_config cfg = seqgen_model_get_config(m);
     fb_begin(f);
     fb_section(f, "MODL", 1);
-    put(f, (uint64_t)cfg.pixels_per_step, 4);
+    put(f, (uint64_t)cfg.units_per_step, 4);
     put(f, t->H ? t->H : (uint64_t)cfg.hidden, 4);
     put(f, t->L ? t->L : (uint64_t)cfg.layers, 4);
     put(f, 1, 4);
@@ -284,7 +284,7 @@ static void model_round_trip(void **state)
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
         assert_int_equal(info.version, 2);
-        assert_int_equal(info.model.pixels_per_step, shapes[s][0]);
+        assert_int_equal(info.model.units_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
         assert_int_equal(info.param_count, seqgen_model_param_count(m));
@@ -346,7 +346,7 @@ static seqgen_batch_config iter_config(int D, uint64_t seed)
 {
     seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     cfg.batch_size = 8;
-    cfg.pixels_per_step = (size_t)D;
+    cfg.units_per_step = (size_t)D;
     cfg.seed = seed;
     return cfg;
 }
@@ -484,7 +484,7 @@ static void library_file_follows_the_spec(void **state)
     walk_spec(data, size, tags, sizeof tags, &p, "RUNC", &length);
     assert_int_equal(length, 158 + strlen(MNIST));
     assert_int_equal(get_le(p + 16, 8), 8);  /* batches.batch_size */
-    assert_int_equal(get_le(p + 24, 8), 1);  /* batches.pixels_per_step */
+    assert_int_equal(get_le(p + 24, 8), 1);  /* batches.units_per_step */
     assert_int_equal(get_le(p + 36, 8), 5);  /* batches.seed */
     assert_int_equal(get_le(p + 52, 4), 127); /* batches.binarize.threshold */
     assert_int_equal(get_le(p + 68, 8), 40); /* train_images */
@@ -791,7 +791,7 @@ static void refuse_tweaked(const char *path, seqgen_model *m, const tweak *t, in
     assert_null(back);
     seqgen_checkpoint_info info; /* inspect leaves tensors to the loaders: it only must not crash */
     if (seqgen_checkpoint_inspect(path, &info) == SEQGEN_OK)
-        assert_int_equal(info.model.pixels_per_step, 1);
+        assert_int_equal(info.model.units_per_step, 1);
 }
 
 /* The payload of the tensor section whose name is `name` in a file the library wrote. */
@@ -929,7 +929,7 @@ static seqgen_run_config unusual_run(const seqgen_dataset *ds)
     run.train.teacher_prob = 0.25;
     run.train.feedback = SEQGEN_FEEDBACK_PROB;
     run.batches.batch_size = 6;
-    run.batches.pixels_per_step = 4;
+    run.batches.units_per_step = 4;
     run.batches.shuffle = 0;
     run.batches.seed = 0xfedcba9876543210u;
     run.batches.drop_last = 1;
@@ -956,7 +956,7 @@ static void assert_same_run(const seqgen_run_config *a, const seqgen_run_config 
     assert_int_equal(a->train.feedback, b->train.feedback);
     const seqgen_batch_config *x = &a->batches, *y = &b->batches;
     assert_int_equal(x->batch_size, y->batch_size);
-    assert_int_equal(x->pixels_per_step, y->pixels_per_step);
+    assert_int_equal(x->units_per_step, y->units_per_step);
     assert_int_equal(x->shuffle, y->shuffle);
     assert_int_equal(x->seed, y->seed);
     assert_int_equal(x->drop_last, y->drop_last);
@@ -1054,7 +1054,7 @@ static void run_fields_out_of_range_are_refused(void **state)
         case 1: r->train.teacher_prob = 1.5, field = "train.teacher_prob is 1.5"; break;
         case 2: r->train.feedback = (seqgen_feedback)-1, field = "train.feedback -1"; break;
         case 3: r->batches.batch_size = 0, field = "batches.batch_size is 0"; break;
-        case 4: r->batches.pixels_per_step = 65537, field = "pixels_per_step is 65537"; break;
+        case 4: r->batches.units_per_step = 65537, field = "units_per_step is 65537"; break;
         case 5: r->batches.drop_last = 2, field = "batches.drop_last is 2"; break;
         case 6: r->batches.binarize.mode = 3, field = "batches.binarize.mode 3"; break;
         case 7: r->eval.given = -1, field = "eval.given is -1"; break;
@@ -1090,7 +1090,7 @@ static void run_fields_out_of_range_are_refused(void **state)
         {12, 4, 3, SEQGEN_ERANGE, "train.feedback is 3, not in [0, 2]"},
         {16, 8, 0, SEQGEN_ERANGE, "batches.batch_size is 0, not in [1, 4294967295]"},
         {16, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "batches.batch_size is 4294967296"},
-        {24, 8, 65537, SEQGEN_ERANGE, "batches.pixels_per_step is 65537, not in [1, 65536]"},
+        {24, 8, 65537, SEQGEN_ERANGE, "batches.units_per_step is 65537, not in [1, 65536]"},
         {32, 4, 2, SEQGEN_ERANGE, "batches.shuffle is 2, not in [0, 1]"},
         {44, 4, 7, SEQGEN_ERANGE, "batches.drop_last is 7"},
         {48, 4, 2, SEQGEN_ERANGE, "batches.binarize.mode is 2"},
@@ -1145,7 +1145,7 @@ static void run_fields_out_of_range_are_refused(void **state)
     assert_null(none);
     /* and a run of another D than the model's is not saved */
     seqgen_train_state other_d = t;
-    other_d.run.batches.pixels_per_step = 2;
+    other_d.run.batches.units_per_step = 2;
     assert_fails_with(seqgen_checkpoint_save(path, m, &other_d), SEQGEN_EMISMATCH,
                       "the run's batches have 2 pixels per step, the model reads 1");
     free(data);
@@ -1207,7 +1207,7 @@ static void mismatching_iterator_is_refused_naming_the_field(void **state)
         const seqgen_dataset *over = ds;
         const char *detail = "";
         switch (k) {
-        case 0: c.pixels_per_step = 4, detail = "pixels_per_step is 4 but the run's is 2"; break;
+        case 0: c.units_per_step = 4, detail = "units_per_step is 4 but the run's is 2"; break;
         case 1: c.batch_size = 7, detail = "batch_size is 7 but the run's is 8"; break;
         case 2: c.shuffle = 0, detail = "shuffle is 0 but the run's is 1"; break;
         case 3: c.seed = 10, detail = "seed is 10 but the run's is 9"; break;

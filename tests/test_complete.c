@@ -57,7 +57,7 @@ static float *floats(size_t n, float fill)
 static void step_rollout(const seqgen_model *m, const float *truth, int count, int given,
                          const float *decided, float *out, float *probs)
 {
-    const int D = seqgen_model_get_config(m).pixels_per_step, T = PIXELS / D;
+    const int D = seqgen_model_get_config(m).units_per_step, T = PIXELS / D;
     const int gen = PIXELS - given;
     seqgen_model_state *st = NULL;
     assert_ok(seqgen_model_state_create(&st, m, count));

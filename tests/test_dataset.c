@@ -302,7 +302,7 @@ static void stochastic_binarisation_statistics(void **state)
 }
 
 /* Element [b][t][d] of a batch is pixel t*D + d (row-major) of the batch's image b. */
-static void sequence_layout_for_each_pixels_per_step(void **state)
+static void sequence_layout_for_each_units_per_step(void **state)
 {
     fixture *f = *state;
     static const size_t steps_sizes[] = {1, 2, 4, 7, 14, 16, 28, 49, 112, 784};
@@ -310,7 +310,7 @@ static void sequence_layout_for_each_pixels_per_step(void **state)
         size_t D = steps_sizes[s], T = PIXELS / D;
         seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
         cfg.batch_size = 4;
-        cfg.pixels_per_step = D;
+        cfg.units_per_step = D;
         cfg.shuffle = 0;
         seqgen_batch_iter *it;
         assert_ok(seqgen_batch_iter_create(&it, f->ds, &cfg));
@@ -518,12 +518,12 @@ static void bad_iterator_settings(void **state)
     cfg.batch_size = 0;
     expect_detail(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL, "batch size");
     cfg.batch_size = 4;
-    cfg.pixels_per_step = 5;
+    cfg.units_per_step = 5;
     expect_detail(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL,
                   "5 pixels per step does not divide the 784 pixels");
-    cfg.pixels_per_step = 0;
+    cfg.units_per_step = 0;
     assert_int_equal(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL);
-    cfg.pixels_per_step = 1;
+    cfg.units_per_step = 1;
     cfg.batch_size = 11;
     cfg.drop_last = 1;
     expect_detail(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL, "leaves no batch");
@@ -563,7 +563,7 @@ int main(void)
         T(threshold_binarisation),
         T(stochastic_binarisation_matches_reference),
         T(stochastic_binarisation_statistics),
-        T(sequence_layout_for_each_pixels_per_step),
+        T(sequence_layout_for_each_units_per_step),
         T(shuffle_matches_reference_and_is_a_permutation),
         T(every_image_once_per_epoch_last_batch_kept),
         T(last_batch_dropped_on_request),

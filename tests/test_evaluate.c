@@ -35,7 +35,7 @@ static int free_sets(void **state)
 /* Makes the model's logit `logit` for every pixel, whatever its input: out.weight = 0. */
 static void constant_logit(seqgen_model *m, float logit)
 {
-    const int D = seqgen_model_get_config(m).pixels_per_step, H = seqgen_model_get_config(m).hidden;
+    const int D = seqgen_model_get_config(m).units_per_step, H = seqgen_model_get_config(m).hidden;
     float *w = calloc((size_t)D * H, sizeof *w), *b = malloc(D * sizeof *b);
     assert_non_null(w);
     assert_non_null(b);

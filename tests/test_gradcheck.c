@@ -55,7 +55,7 @@ static double loss_at(const ref_model *r, const case_config *c, const double *fe
 static void run_case(const case_config *c)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = c->D, cfg.hidden = c->H, cfg.layers = c->L, cfg.seed = 7, cfg.threads = 2;
+    cfg.units_per_step = c->D, cfg.hidden = c->H, cfg.layers = c->L, cfg.seed = 7, cfg.threads = 2;
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));
     /* Larger weights than the default init, so that gates are away from their linear regime. */

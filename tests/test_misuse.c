@@ -65,7 +65,7 @@ static int setup(void **state)
     assert_ok(seqgen_dataset_open(&fx.ds, fx.images, fx.labels));
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
-    bcfg.pixels_per_step = 2; /* the model's D */
+    bcfg.units_per_step = 2; /* the model's D */
     assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
     size_t all[IMAGES] = {0, 1, 2, 3, 4, 5};
     assert_ok(seqgen_dataset_sequences(fx.ds, all, IMAGES, NULL, 0, fx.pixels));
@@ -200,11 +200,11 @@ static void batch_iter_create(void)
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, NULL, &cfg));
     cfg.batch_size = 0;
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
-    cfg.batch_size = 2, cfg.pixels_per_step = 3; /* does not divide 4 pixels */
+    cfg.batch_size = 2, cfg.units_per_step = 3; /* does not divide 4 pixels */
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
-    cfg.pixels_per_step = 0;
+    cfg.units_per_step = 0;
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
-    cfg.pixels_per_step = 1, cfg.binarize.mode = (seqgen_binarize_mode)-1;
+    cfg.units_per_step = 1, cfg.binarize.mode = (seqgen_binarize_mode)-1;
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
     cfg.binarize.mode = SEQGEN_BINARIZE_THRESHOLD, cfg.batch_size = IMAGES + 1, cfg.drop_last = 1;
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
@@ -244,7 +244,7 @@ static void batch_iter_seek(void)
 static void model_config_default(void)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
-    assert_true(cfg.pixels_per_step >= 1 && cfg.hidden >= 1 && cfg.layers >= 1);
+    assert_true(cfg.units_per_step >= 1 && cfg.hidden >= 1 && cfg.layers >= 1);
 }
 
 static void train_options_default(void)
@@ -264,7 +264,7 @@ static void model_create(void)
                           {2, 4, 65537, 1}, {2, 4, 1, -1}, {2, 4, 1, 1025}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cfg = good;
-        cfg.pixels_per_step = bad[i][0], cfg.hidden = bad[i][1], cfg.layers = bad[i][2];
+        cfg.units_per_step = bad[i][0], cfg.hidden = bad[i][1], cfg.layers = bad[i][2];
         cfg.threads = bad[i][3];
         EXPECT(SEQGEN_EINVAL, seqgen_model_create(&m, &cfg));
     }
@@ -280,7 +280,7 @@ static void model_free(void) { seqgen_model_free(NULL); }
 static void model_get_config(void)
 {
     seqgen_model_config cfg = seqgen_model_get_config(NULL);
-    assert_int_equal(cfg.pixels_per_step, 0);
+    assert_int_equal(cfg.units_per_step, 0);
     assert_int_equal(cfg.hidden, 0);
 }
 
@@ -384,7 +384,7 @@ static void model_forward_backward(void)
 static void batch_of_sequences(void)
 {
     seqgen_train_options o = seqgen_train_options_default();
-    const int D = seqgen_model_get_config(fx.model).pixels_per_step;
+    const int D = seqgen_model_get_config(fx.model).units_per_step;
     seqgen_batch ok = seqgen_batch_of_sequences(fx.model, fx.pixels, 1, 2);
     assert_ptr_equal(ok.inputs, fx.pixels);
     assert_ptr_equal(ok.targets, fx.pixels + D);

@@ -42,7 +42,7 @@ static void defaults_are_documented_values(void **state)
 {
     (void)state;
     seqgen_model_config cfg = seqgen_model_config_default();
-    assert_int_equal(cfg.pixels_per_step, 1);
+    assert_int_equal(cfg.units_per_step, 1);
     assert_int_equal(cfg.hidden, 128);
     assert_int_equal(cfg.layers, 1);
     assert_int_equal(cfg.threads, 0);
@@ -64,7 +64,7 @@ static void bad_configs_are_rejected(void **state)
     cfg.layers = -1;
     assert_int_equal(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL);
     cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = 0;
+    cfg.units_per_step = 0;
     assert_int_equal(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL);
     cfg = seqgen_model_config_default();
     cfg.threads = -2;

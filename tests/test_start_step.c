@@ -15,7 +15,7 @@
 static seqgen_model *start_step_model(int D, int H, int L, uint64_t seed)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = 2;
+    cfg.units_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = 2;
     cfg.start_step = 1;
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));

@@ -65,9 +65,9 @@ static void private_run(outcome *o)
     CHECK(seqgen_dataset_open_dir(&ds, DIGITS, SEQGEN_SPLIT_TEST) == SEQGEN_OK);
     CHECK(ds && seqgen_dataset_limit(ds, 64) == SEQGEN_OK);
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
-    bcfg.batch_size = 16, bcfg.pixels_per_step = 4, bcfg.seed = 7;
+    bcfg.batch_size = 16, bcfg.units_per_step = 4, bcfg.seed = 7;
     seqgen_model_config mcfg = seqgen_model_config_default();
-    mcfg.pixels_per_step = 4, mcfg.hidden = 16, mcfg.threads = 2, mcfg.seed = 11;
+    mcfg.units_per_step = 4, mcfg.hidden = 16, mcfg.threads = 2, mcfg.seed = 11;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     scfg.c = 0.1;
@@ -232,7 +232,7 @@ static void shared_dataset_and_model_are_read_concurrently(void **state)
 {
     (void)state;
     seqgen_model_config mcfg = seqgen_model_config_default();
-    mcfg.pixels_per_step = 4, mcfg.hidden = 12, mcfg.layers = 2, mcfg.threads = 2;
+    mcfg.units_per_step = 4, mcfg.hidden = 12, mcfg.layers = 2, mcfg.threads = 2;
     seqgen_model *model = NULL;
     assert_ok(seqgen_model_create(&model, &mcfg));
     static reader alone, each[THREADS];

@@ -88,7 +88,7 @@ void tu_assert_file_is(const char *path, const unsigned char *bytes, size_t size
 seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.pixels_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
+    cfg.units_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
     seqgen_model *m = NULL;
     tu_assert_ok(seqgen_model_create(&m, &cfg), "seqgen_model_create", __FILE__, __LINE__);
     return m;
