@@ -144,6 +144,12 @@ $(BUILD)/tests/test_gif: $(GIF_OBJ) $(CLI_OBJ)
 $(BUILD)/tests/test_gif: EXTRA_INCLUDES = -Iexamples
 $(BUILD)/tests/test_gif: EXTRA_LIBS = $(GIF_LIBS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
+# The programs' test writes the Markov chain of tests/markov.h as .npy files with this tool.
+MAKE_MARKOV := $(BUILD)/tests/make_markov
+$(MAKE_MARKOV): tests/make_markov.c tests/markov.h tests/npy_write.h
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -lm
+
 unit-tests: $(TESTS) $(PROGS)
 	@failed=""; for t in $(TESTS); do \
 	    echo "== $$t"; \
@@ -158,7 +164,8 @@ check: deps
 	$(MAKE) unit-tests
 	$(MAKE) fuzz-replay
 	sh tests/layering_test.sh $(BUILD)
-	sh tests/programs_test.sh $(BUILD)/bin
+	$(MAKE) $(MAKE_MARKOV)
+	sh tests/programs_test.sh $(BUILD)/bin $(MAKE_MARKOV)
 	$(MAKE) refcheck
 	$(MAKE) install-test
 

@@ -76,3 +76,55 @@ int cli_write_file_atomic(const char *path, const void *data, size_t size, char 
     }
     return sync_directory(path, message, message_size);
 }
+
+/* ---- Data ------------------------------------------------------------------------------------ */
+
+/* X.npy's companion X.SUFFIX.npy into @p out if it exists; 0, or -1 if the path is too long. */
+static int companion(const char *npy, const char *suffix, char *out, int *exists)
+{
+    int n = snprintf(out, PATH_MAX, "%.*s.%s.npy", (int)(strlen(npy) - 4), npy, suffix);
+    if (n < 0 || n >= PATH_MAX)
+        return -1;
+    *exists = access(out, F_OK) == 0;
+    return 0;
+}
+
+/* Opens X.npy with its companions. */
+static int open_npy(const char *prog, const char *path, seqgen_dataset **out)
+{
+    char labels[PATH_MAX], lengths[PATH_MAX];
+    int has_labels, has_lengths;
+    if (companion(path, "labels", labels, &has_labels) != 0 ||
+        companion(path, "lengths", lengths, &has_lengths) != 0)
+        return cli_error(prog, "path too long", path);
+    int status = seqgen_dataset_open_npy(out, path, has_labels ? labels : NULL,
+                                         has_lengths ? lengths : NULL);
+    return status == SEQGEN_OK ? 0 : cli_fail(prog, "cannot read the sequences", status);
+}
+
+int cli_open_data(const char *prog, const char *data, const char *test, seqgen_split split,
+                  seqgen_dataset **out)
+{
+    const char *which = split == SEQGEN_SPLIT_TRAIN ? "training" : "test";
+    if (cli_is_npy(data)) {
+        if (split == SEQGEN_SPLIT_TRAIN)
+            return open_npy(prog, data, out);
+        if (!test || !*test) {
+            fprintf(stderr, "%s: --data %s: give the test sequences with --test FILE.npy\n", prog,
+                    data);
+            return CLI_EXIT_RUNTIME;
+        }
+        return open_npy(prog, test, out);
+    }
+    char path[PATH_MAX];
+    if (cli_path(path, data, split == SEQGEN_SPLIT_TRAIN ? "train.npy" : "test.npy") != 0)
+        return cli_error(prog, "path too long", data);
+    if (access(path, F_OK) == 0)
+        return open_npy(prog, path, out);
+    int status = seqgen_dataset_open_dir(out, data, split);
+    if (status == SEQGEN_OK)
+        return 0;
+    char what[PATH_MAX + 64];
+    snprintf(what, sizeof what, "cannot read the %s data in %s", which, data);
+    return cli_fail(prog, what, status);
+}

@@ -155,17 +155,20 @@ static inline int cli_error(const char *prog, const char *message, const char *a
     return CLI_EXIT_RUNTIME;
 }
 
-/* Opens one split of an MNIST directory; 0, or exit code 1 after naming the directory. */
-static inline int cli_open_split(const char *prog, const char *dir, seqgen_split split,
-                                 seqgen_dataset **out)
+/* Opens one split of the programs' data, naming what failed; 0, or exit code 1 after printing
+ * one line. @p data is
+ * - a `.npy` file: the training sequences, with @p test (a `.npy` file) the test ones; or
+ * - a directory holding `train.npy` and `test.npy`; or
+ * - an MNIST directory (train-* and t10k-* IDX files, .gz or not).
+ * A `.npy` file X.npy brings its companions X.labels.npy and X.lengths.npy when they exist. */
+int cli_open_data(const char *prog, const char *data, const char *test, seqgen_split split,
+                  seqgen_dataset **out);
+
+/* 1 if @p path names a `.npy` file (by its suffix), else 0. */
+static inline int cli_is_npy(const char *path)
 {
-    int status = seqgen_dataset_open_dir(out, dir, split);
-    if (status == SEQGEN_OK)
-        return 0;
-    char what[PATH_MAX + 64];
-    snprintf(what, sizeof what, "cannot read the %s digits in %s",
-             split == SEQGEN_SPLIT_TRAIN ? "training" : "test", dir);
-    return cli_fail(prog, what, status);
+    size_t n = strlen(path);
+    return n > 4 && strcmp(path + n - 4, ".npy") == 0;
 }
 
 #endif /* SEQGEN_CLI_H */

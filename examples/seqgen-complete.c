@@ -1,5 +1,5 @@
-/* seqgen-complete: completes masked test digits with a trained model and draws them as GIFs;
- * optionally measures completion over the whole test set.
+/* seqgen-complete: completes test sequences (masked digits, or a user's own sequences) with a
+ * trained model and draws them as GIFs; optionally measures completion over the whole test set.
  *
  * Thin by design: the completion and the evaluation are library calls, the pictures gif.c's. */
 #define _POSIX_C_SOURCE 200809L
@@ -11,19 +11,25 @@
 
 #define PROG "seqgen-complete"
 #define MAX_DIGITS 10000
+/* The sequences drawn by default: the first of each label, or the first ones without labels. */
+#define DEFAULT_DIGITS 10
+/* --given not given: 500 pixels for images of at least 500 (the original experiment), half of a
+ * sequence for other data. */
+#define GIVEN_DEFAULT (-2)
+#define MNIST_GIVEN 500
 
 static const char *const decode_names[] = {"greedy", "sample", NULL};
 static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
 
 typedef struct settings {
-    const char *checkpoint, *data, *out_dir, *indices, *metrics_csv;
+    const char *checkpoint, *data, *test, *out_dir, *indices, *metrics_csv;
     int given, count, decode, scale, columns, gif, metrics, threads, binarize, quiet;
     double temperature;
     long long seed, binarize_seed, test_limit;
 } settings;
 
 enum option_id {
-    OPT_CHECKPOINT = 256, OPT_DATA, OPT_GIVEN, OPT_COUNT, OPT_INDICES, OPT_DECODE,
+    OPT_CHECKPOINT = 256, OPT_DATA, OPT_TEST, OPT_GIVEN, OPT_COUNT, OPT_INDICES, OPT_DECODE,
     OPT_TEMPERATURE, OPT_SEED, OPT_OUT_DIR, OPT_SCALE, OPT_COLUMNS, OPT_NO_GIF, OPT_METRICS,
     OPT_METRICS_CSV, OPT_TEST_LIMIT, OPT_BINARIZE, OPT_BINARIZE_SEED, OPT_THREADS, OPT_QUIET,
     OPT_HELP, OPT_VERSION
@@ -32,6 +38,7 @@ enum option_id {
 static const struct option long_options[] = {
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"data", required_argument, NULL, OPT_DATA},
+    {"test", required_argument, NULL, OPT_TEST},
     {"given", required_argument, NULL, OPT_GIVEN},
     {"count", required_argument, NULL, OPT_COUNT},
     {"indices", required_argument, NULL, OPT_INDICES},
@@ -58,28 +65,36 @@ static void usage(FILE *to)
 {
     fprintf(to,
         "Usage: " PROG " --checkpoint FILE [OPTION]...\n"
-        "Give a trained model the first K pixels of test digits and let it write the rest. For\n"
-        "each digit it writes OUT_DIR/LABEL-INDEX.gif (masked input | completion as it is\n"
-        "generated | truth) and OUT_DIR/overview.gif (all of them, final frames).\n"
+        "Give a trained model the first K units of test sequences (for MNIST, pixels of digits)\n"
+        "and let it write the rest. For each sequence it writes OUT_DIR/LABEL-INDEX.gif (or\n"
+        "INDEX.gif without labels: masked input | completion as it is generated | truth; a\n"
+        "sequence is drawn as its image, else as T rows of its D units) and OUT_DIR/overview.gif\n"
+        "(all of them, final frames).\n"
         "\n"
         "  --checkpoint FILE      a model.ckpt written by seqgen-train (required)\n"
-        "  --data DIR             MNIST directory; default $SEQGEN_DATA, else data/mnist10k\n"
-        "  --given K              pixels given (500 of 784)\n"
-        "  --count N              complete the first N test digits\n"
-        "  --indices I,J,...      complete these test digits (0-based)\n"
-        "                         (default: the first test digit of each class)\n"
-        "  --decode greedy|sample pixel = p > 0.5, or a sample of p (greedy)\n"
+        "  --data PATH            as seqgen-train's: an MNIST directory, a directory with\n"
+        "                         train.npy and test.npy, or a .npy file of training sequences;\n"
+        "                         default $SEQGEN_DATA, else data/mnist10k\n"
+        "  --test FILE.npy        the test sequences when --data is a .npy file\n"
+        "  --given K|half         units given (500 for images, else half of a sequence)\n"
+        "  --count N              complete the first N test sequences\n"
+        "  --indices I,J,...      complete these test sequences (0-based)\n"
+        "                         (default: the first of each label, at most 10; without\n"
+        "                         labels the first 10)\n"
+        "  --decode greedy|sample unit = p > 0.5, or a sample of p (greedy)\n"
         "  --temperature T        sampling temperature on the logits (1)\n"
-        "  --seed S               sampling seed; test digit i uses stream i (0)\n"
+        "  --seed S               sampling seed; test sequence i uses stream i (0)\n"
         "  --out-dir DIR          where the GIFs go (the checkpoint's directory/completions)\n"
-        "  --scale S              GIF pixels per image pixel, 1-64 (8)\n"
-        "  --columns C            digits per row of overview.gif (2)\n"
+        "  --scale S              GIF pixels per unit, 1-64 (8)\n"
+        "  --columns C            sequences per row of overview.gif (2)\n"
         "  --no-gif               write no pictures\n"
-        "  --metrics              evaluate over the test set: test loss, completion pixel error,\n"
-        "                         digit kept (1-NN on the training set) with its bounds\n"
+        "  --metrics              evaluate over the test set: test loss, completion unit error,\n"
+        "                         and with labels, label kept (1-NN on the training set; for\n"
+        "                         MNIST, the digit kept) with its bounds\n"
         "  --metrics-csv FILE     also append the metrics as a CSV row to FILE\n"
-        "  --test-limit N         --metrics on the first N test digits only, 0 = all (0)\n"
-        "  --binarize threshold|stochastic   how test pixels are made (threshold: byte > 127)\n"
+        "  --test-limit N         --metrics on the first N test sequences only, 0 = all (0)\n"
+        "  --binarize threshold|stochastic   how test pixels of images are made (threshold:\n"
+        "                         byte > 127)\n"
         "  --binarize-seed S      seed of stochastic binarisation (1, as seqgen-train's default)\n"
         "  --threads N            threads, 0 = all cores (as saved in the checkpoint)\n"
         "  --quiet                print only the metrics and errors\n"
@@ -97,10 +112,16 @@ static int set_option(settings *s, int id, const char *arg)
     switch (id) {
     case OPT_CHECKPOINT: s->checkpoint = arg; return 0;
     case OPT_DATA: s->data = arg; return 0;
+    case OPT_TEST: s->test = arg; return 0;
     case OPT_OUT_DIR: s->out_dir = arg; return 0;
     case OPT_INDICES: s->indices = arg; return 0;
     case OPT_METRICS_CSV: s->metrics_csv = arg; s->metrics = 1; return 0;
-    case OPT_GIVEN: return cli_parse_int(PROG, name, arg, 0, INT_MAX, &s->given);
+    case OPT_GIVEN:
+        if (strcmp(arg, "half") == 0) {
+            s->given = SEQGEN_GIVEN_HALF;
+            return 0;
+        }
+        return cli_parse_int(PROG, name, arg, 0, INT_MAX, &s->given);
     case OPT_COUNT: return cli_parse_int(PROG, name, arg, 1, MAX_DIGITS, &s->count);
     case OPT_SCALE: return cli_parse_int(PROG, name, arg, 1, 64, &s->scale);
     case OPT_COLUMNS: return cli_parse_int(PROG, name, arg, 1, MAX_DIGITS, &s->columns);
@@ -121,7 +142,7 @@ static int set_option(settings *s, int id, const char *arg)
 /* 0 to go on, or an exit code + 1000 (help, version, usage error). */
 static int parse_command_line(int argc, char **argv, settings *s)
 {
-    *s = (settings){.data = cli_default_data_dir(), .given = 500, .scale = 8, .columns = 2,
+    *s = (settings){.data = cli_default_data_dir(), .given = GIVEN_DEFAULT, .scale = 8, .columns = 2,
                     .gif = 1, .threads = -1, .temperature = 1.0, .binarize_seed = 1};
     int id;
     while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -187,12 +208,27 @@ static int choose_digits(const settings *s, const seqgen_dataset *test, size_t *
             out[n] = (size_t)n;
         return n;
     }
-    for (int label = 0; label <= 9; label++)
-        for (size_t i = 0; i < total; i++)
-            if (seqgen_dataset_label(test, i) == label) {
-                out[n++] = i;
-                break;
-            }
+    if (!seqgen_dataset_has_labels(test)) {
+        for (; (size_t)n < total && n < DEFAULT_DIGITS; n++)
+            out[n] = (size_t)n;
+        return n;
+    }
+    /* the first sequence of each of the smallest DEFAULT_DIGITS labels, in label order */
+    int64_t labels[DEFAULT_DIGITS];
+    for (size_t i = 0; i < total; i++) {
+        int64_t label;
+        if (seqgen_dataset_label(test, i, &label) != SEQGEN_OK)
+            return -1;
+        int at = n;
+        while (at > 0 && labels[at - 1] > label)
+            at--;
+        if ((at > 0 && labels[at - 1] == label) || at == DEFAULT_DIGITS)
+            continue;
+        n -= n == DEFAULT_DIGITS; /* the largest label gives way */
+        memmove(labels + at + 1, labels + at, (size_t)(n - at) * sizeof *labels);
+        memmove(out + at + 1, out + at, (size_t)(n - at) * sizeof *out);
+        labels[at] = label, out[at] = i, n++;
+    }
     return n;
 }
 
@@ -213,7 +249,17 @@ static seqgen_binarize_config binarize_config(const settings *s)
     return b;
 }
 
-/* Completes the chosen digits and writes a GIF of each, then the overview. */
+/* The file name of sequence @p index's animation: LABEL-INDEX.gif, or INDEX.gif without labels. */
+static void animation_name(const seqgen_dataset *test, size_t index, char *name, size_t size)
+{
+    int64_t label;
+    if (seqgen_dataset_has_labels(test) && seqgen_dataset_label(test, index, &label) == SEQGEN_OK)
+        snprintf(name, size, "%lld-%04zu.gif", (long long)label, index);
+    else
+        snprintf(name, size, "%04zu.gif", index);
+}
+
+/* Completes the chosen sequences and writes a GIF of each, then the overview. */
 static int complete_digits(const settings *s, const seqgen_model *model,
                            const seqgen_dataset *test)
 {
@@ -226,7 +272,8 @@ static int complete_digits(const settings *s, const seqgen_model *model,
         return n == -2 ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }
     const int rows = (int)seqgen_dataset_rows(test), cols = (int)seqgen_dataset_cols(test);
-    const size_t P = (size_t)rows * (size_t)cols, K = (size_t)s->given;
+    const size_t P = seqgen_dataset_units(test), K = (size_t)s->given;
+    const size_t D = (size_t)seqgen_model_get_config(model).units_per_step;
     float *truth = malloc((size_t)n * P * sizeof *truth);
     float *done = malloc((size_t)n * P * sizeof *done);
     float *probs = malloc((size_t)n * (P - K + 1) * sizeof *probs);
@@ -238,11 +285,14 @@ static int complete_digits(const settings *s, const seqgen_model *model,
     int status = truth && done && probs && digits ? SEQGEN_OK : SEQGEN_ENOMEM;
     if (status == SEQGEN_OK)
         status = seqgen_dataset_sequences(test, chosen, (size_t)n, &bin, 0, truth);
-    /* One call per digit, so that digit i's sample is the one --metrics draws for it. */
+    /* One call per sequence, so that sequence i's sample is the one --metrics draws for it. */
     for (int i = 0; status == SEQGEN_OK && i < n; i++) {
         co.first_stream = chosen[i];
-        status = seqgen_complete(model, truth + i * P, 1, (int)P, (int)K, &co, done + i * P,
-                                 probs + i * (P - K));
+        /* lengths are in the data's steps, which are the model's when they vary */
+        size_t length = seqgen_dataset_has_lengths(test) ? seqgen_dataset_length(test, chosen[i])
+                                                         : P / D;
+        status = seqgen_complete(model, truth + i * P, 1, (int)(P / D), &length, (int)K, &co,
+                                 done + i * P, probs + i * (P - K));
         digits[i] = (gif_digit){rows, cols, (int)K, truth + i * P, done + i * P + K,
                                 probs + i * (P - K)};
     }
@@ -251,8 +301,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
     char path[PATH_MAX], why[PATH_MAX + 256];
     for (int i = 0; rc == 0 && i < n; i++) {
         char name[64];
-        snprintf(name, sizeof name, "%d-%04zu.gif", seqgen_dataset_label(test, chosen[i]),
-                 chosen[i]);
+        animation_name(test, chosen[i], name, sizeof name);
         size_t wrong = 0;
         for (size_t p = K; p < P; p++)
             wrong += done[i * P + p] != truth[i * P + p];
@@ -261,7 +310,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
         else if (gif_write_completion(path, &digits[i], &go, why, sizeof why) != GIF_STATUS_OK)
             rc = cli_error(PROG, "cannot write the animation", why);
         else if (!s->quiet)
-            printf("%s  pixel error %.3f\n", path, P > K ? (double)wrong / (double)(P - K) : 0.0);
+            printf("%s  unit error %.3f\n", path, P > K ? (double)wrong / (double)(P - K) : 0.0);
     }
     if (rc == 0 && n > 0) {
         if (cli_path(path, s->out_dir, "overview.gif") != 0)
@@ -270,7 +319,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
                  GIF_STATUS_OK)
             rc = cli_error(PROG, "cannot write the overview", why);
         else if (!s->quiet)
-            printf("%s  %d digits, %zu of %zu pixels given, %s decoding\n", path, n, K, P,
+            printf("%s  %d sequences, %zu of %zu units given, %s decoding\n", path, n, K, P,
                    decode_names[s->decode]);
     }
     free(digits);
@@ -289,13 +338,13 @@ static int append_metrics_csv(const settings *s, const seqgen_eval_results *m)
         return CLI_EXIT_RUNTIME;
     }
     if (ftell(f) == 0)
-        fprintf(f, "checkpoint,images,given,decode,temperature,seed,binarize,test_mse,"
-                   "test_nll_nats,pixel_error,digit_kept,digit_kept_truth,digit_kept_blank,"
+        fprintf(f, "checkpoint,sequences,given,decode,temperature,seed,binarize,test_mse,"
+                   "test_nll_nats,unit_error,label_kept,label_kept_truth,label_kept_blank,"
                    "nearest_distance,nearest_distance_truth\n");
     fprintf(f, "%s,%zu,%d,%s,%g,%lld,%s,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,%.2f,%.2f\n",
-            s->checkpoint, m->images, m->given, decode_names[s->decode], s->temperature, s->seed,
-            binarize_names[s->binarize], m->mse, m->nll_nats, m->pixel_error, m->digit_kept,
-            m->digit_kept_truth, m->digit_kept_blank, m->nearest_distance,
+            s->checkpoint, m->sequences, m->given, decode_names[s->decode], s->temperature,
+            s->seed, binarize_names[s->binarize], m->mse, m->nll_nats, m->unit_error, m->label_kept,
+            m->label_kept_truth, m->label_kept_blank, m->nearest_distance,
             m->nearest_distance_truth);
     int failed = ferror(f);
     failed |= fclose(f) != 0;
@@ -306,11 +355,13 @@ static int append_metrics_csv(const settings *s, const seqgen_eval_results *m)
     return 0;
 }
 
-/* Test loss, completion pixel error and digit kept over the test set. */
+/* Test loss, completion unit error and (with labels) label kept over the test set. */
 static int metrics(const settings *s, seqgen_model *model, const seqgen_dataset *test,
                    seqgen_dataset *train)
 {
+    const int labelled = seqgen_dataset_has_labels(test) && seqgen_dataset_has_labels(train);
     seqgen_eval_options o = seqgen_eval_options_default();
+    o.metrics = labelled ? SEQGEN_EVAL_ALL : SEQGEN_EVAL_LOSS | SEQGEN_EVAL_COMPLETION;
     o.given = s->given;
     o.complete = complete_options(s);
     o.binarize = binarize_config(s);
@@ -319,17 +370,20 @@ static int metrics(const settings *s, seqgen_model *model, const seqgen_dataset 
     int status = seqgen_evaluate_dataset(model, test, train, &o, &m);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "evaluation", status);
-    printf("metrics over %zu test digits, %d of %zu pixels given, %s decoding", m.images, m.given,
-           seqgen_dataset_pixels(test), decode_names[s->decode]);
+    printf("metrics over %zu test sequences, %d of %zu units given, %s decoding", m.sequences,
+           m.given, seqgen_dataset_units(test), decode_names[s->decode]);
     if (s->decode == SEQGEN_DECODE_SAMPLE)
         printf(" (temperature %g, seed %lld)", s->temperature, s->seed);
-    printf(":\n  test NLL     %8.2f nats/image (%s-binarised test digits)\n"
-           "  test MSE     %8.5f per pixel\n"
-           "  pixel error  %8.4f of the generated pixels\n"
-           "  digit kept   %8.4f (true digits %.4f, blank completion %.4f)\n"
-           "  nearest training digit: %.1f pixels away (true digits: %.1f)\n",
-           m.nll_nats, binarize_names[s->binarize], m.mse, m.pixel_error, m.digit_kept,
-           m.digit_kept_truth, m.digit_kept_blank, m.nearest_distance, m.nearest_distance_truth);
+    printf(":\n  test NLL     %8.2f nats/sequence", m.nll_nats);
+    if (!seqgen_dataset_is_binary(test))
+        printf(" (%s-binarised test images)", binarize_names[s->binarize]);
+    printf("\n  test MSE     %8.5f per unit\n"
+           "  unit error   %8.4f of the generated units\n", m.mse, m.unit_error);
+    if (labelled)
+        printf("  label kept   %8.4f (true sequences %.4f, blank completion %.4f)\n"
+               "  nearest training sequence: %.1f units away (true sequences: %.1f)\n",
+               m.label_kept, m.label_kept_truth, m.label_kept_blank, m.nearest_distance,
+               m.nearest_distance_truth);
     return s->metrics_csv ? append_metrics_csv(s, &m) : 0;
 }
 
@@ -351,14 +405,20 @@ static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_
         return cli_fail(PROG, "cannot load the checkpoint", status);
     if (s->threads >= 0 && (status = seqgen_model_set_threads(*model, s->threads)) != SEQGEN_OK)
         return cli_fail(PROG, "threads", status);
-    int rc = cli_open_split(PROG, s->data, SEQGEN_SPLIT_TEST, test);
+    int rc = cli_open_data(PROG, s->data, s->test, SEQGEN_SPLIT_TEST, test);
     if (rc == 0 && s->metrics)
-        rc = cli_open_split(PROG, s->data, SEQGEN_SPLIT_TRAIN, train);
+        rc = cli_open_data(PROG, s->data, s->test, SEQGEN_SPLIT_TRAIN, train);
     if (rc != 0)
         return rc;
-    const size_t P = seqgen_dataset_pixels(*test);
+    const size_t P = seqgen_dataset_units(*test);
+    const size_t D = (size_t)seqgen_model_get_config(*model).units_per_step;
+    if (s->given == GIVEN_DEFAULT)
+        s->given = !seqgen_dataset_is_binary(*test) && P >= MNIST_GIVEN ? MNIST_GIVEN
+                                                                         : SEQGEN_GIVEN_HALF;
+    if (s->given == SEQGEN_GIVEN_HALF)
+        s->given = (int)(P / D / 2 * D);
     if ((size_t)s->given > P) {
-        fprintf(stderr, PROG ": --given %d must be at most the %zu pixels of an image\n",
+        fprintf(stderr, PROG ": --given %d must be at most the %zu units of a sequence\n",
                 s->given, P);
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -1,4 +1,5 @@
-/* seqgen-train: trains a GRU on MNIST digits as pixel sequences, from the command line.
+/* seqgen-train: trains a GRU on binary sequences (MNIST digits as pixel sequences, or a user's
+ * own from .npy files), from the command line.
  *
  * Thin by design: options, progress, files. The training loop is the library's (batches,
  * scheduled sampling, optimiser, checkpoints); this program writes OUT_DIR/NAME/results.csv,
@@ -26,24 +27,30 @@ static const char *const feedback_names[] = {"sample", "threshold", "prob", NULL
 static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
 
 typedef struct settings {
-    const char *exp_name, *out_dir, *data;
+    const char *exp_name, *out_dir, *data, *test;
     int hidden, layers, units_per_step, epochs, batch_size, threads, eval_given;
     double lr, clip;
     int loss, optim, schedule, unit, feedback, binarize;
     double sched_k, sched_c, sched_eps; /* NaN: the schedule's default */
     long long sched_warmup;
-    long long train_limit, test_limit; /* 0: every image */
+    long long train_limit, test_limit; /* 0: every sequence */
     unsigned long long seed;
     int start_step, resume, force, quiet;
-    int epochs_given, threads_given, data_given; /* with --resume: what overrides the checkpoint */
+    int epochs_given, threads_given, data_given, test_given; /* with --resume: what overrides
+                                                                the checkpoint */
 } settings;
+
+/* --eval-given not given: 500 pixels for images of at least 500 (the original experiment), half
+ * of a sequence for other data. */
+#define EVAL_GIVEN_DEFAULT (-2)
+#define MNIST_GIVEN 500
 
 static settings default_settings(void)
 {
     return (settings){
-        .exp_name = "gru-128", .out_dir = "experiments", .data = cli_default_data_dir(),
+        .exp_name = "gru-128", .out_dir = "experiments", .data = cli_default_data_dir(), .test = "",
         .hidden = 128, .layers = 1, .units_per_step = 1, .epochs = 10, .batch_size = 64,
-        .threads = 0, .eval_given = 500, .lr = 1e-3, .clip = 0.0,
+        .threads = 0, .eval_given = EVAL_GIVEN_DEFAULT, .lr = 1e-3, .clip = 0.0,
         .loss = SEQGEN_LOSS_MSE, .optim = SEQGEN_OPTIM_ADAM, .schedule = SEQGEN_SCHED_CONSTANT,
         .unit = SEQGEN_SCHED_PER_BATCH, .feedback = SEQGEN_FEEDBACK_SAMPLE,
         .binarize = SEQGEN_BINARIZE_THRESHOLD, .sched_k = NAN, .sched_c = NAN, .sched_eps = NAN,
@@ -52,18 +59,19 @@ static settings default_settings(void)
 }
 
 enum option_id {
-    OPT_EXP_NAME = 256, OPT_HIDDEN, OPT_LAYERS, OPT_PIXELS_PER_STEP, OPT_EPOCHS, OPT_BATCH_SIZE,
+    OPT_EXP_NAME = 256, OPT_HIDDEN, OPT_LAYERS, OPT_UNITS_PER_STEP, OPT_EPOCHS, OPT_BATCH_SIZE,
     OPT_LR, OPT_LOSS, OPT_OPTIM, OPT_CLIP, OPT_SCHEDULE, OPT_SCHED_K, OPT_SCHED_C, OPT_SCHED_EPS,
     OPT_SCHED_WARMUP, OPT_SCHED_UNIT, OPT_FEEDBACK, OPT_BINARIZE, OPT_DATA, OPT_TRAIN_LIMIT,
     OPT_TEST_LIMIT, OPT_EVAL_GIVEN, OPT_OUT_DIR, OPT_SEED, OPT_THREADS, OPT_RESUME, OPT_FORCE,
-    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP
+    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP, OPT_TEST
 };
 
 static const struct option long_options[] = {
     {"exp-name", required_argument, NULL, OPT_EXP_NAME},
     {"hidden", required_argument, NULL, OPT_HIDDEN},
     {"layers", required_argument, NULL, OPT_LAYERS},
-    {"pixels-per-step", required_argument, NULL, OPT_PIXELS_PER_STEP},
+    {"units-per-step", required_argument, NULL, OPT_UNITS_PER_STEP},
+    {"pixels-per-step", required_argument, NULL, OPT_UNITS_PER_STEP}, /* its name for images */
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
     {"lr", required_argument, NULL, OPT_LR},
@@ -79,6 +87,7 @@ static const struct option long_options[] = {
     {"feedback", required_argument, NULL, OPT_FEEDBACK},
     {"binarize", required_argument, NULL, OPT_BINARIZE},
     {"data", required_argument, NULL, OPT_DATA},
+    {"test", required_argument, NULL, OPT_TEST},
     {"train-limit", required_argument, NULL, OPT_TRAIN_LIMIT},
     {"test-limit", required_argument, NULL, OPT_TEST_LIMIT},
     {"eval-given", required_argument, NULL, OPT_EVAL_GIVEN},
@@ -98,9 +107,10 @@ static void usage(FILE *to)
 {
     fprintf(to,
         "Usage: " PROG " [OPTION]...\n"
-        "Train a GRU to predict MNIST digits pixel by pixel. Writes OUT_DIR/NAME/results.csv (a row\n"
-        "per epoch), model.ckpt (after every epoch, with the full training state and every\n"
-        "setting) and config.txt (a readable copy of the settings, never read back).\n"
+        "Train a GRU to predict binary sequences step by step: MNIST digits pixel by pixel, or\n"
+        "your own sequences from .npy files. Writes OUT_DIR/NAME/results.csv (a row per epoch),\n"
+        "model.ckpt (after every epoch, with the full training state and every setting) and\n"
+        "config.txt (a readable copy of the settings, never read back).\n"
         "Defaults are the original experiment (train.py --exp-name gru-128 --hidden 128).\n"
         "\n"
         "Run:\n"
@@ -108,7 +118,8 @@ static void usage(FILE *to)
         "  --out-dir DIR          parent directory of the run's directory (experiments)\n"
         "  --epochs N             train until N epochs are done (10)\n"
         "  --resume               continue OUT_DIR/NAME/model.ckpt exactly, with the settings saved\n"
-        "                         in it (only --epochs --threads --data --quiet may be given)\n"
+        "                         in it (only --epochs --threads --data --test --quiet may be\n"
+        "                         given)\n"
         "  --force                start over even if OUT_DIR/NAME/model.ckpt exists\n"
         "  --seed S               seeds initialisation, shuffling, sampling, binarisation (1)\n"
         "  --threads N            threads of a training pass, 0 = all cores (0)\n"
@@ -116,29 +127,36 @@ static void usage(FILE *to)
         "Model:\n"
         "  --hidden H             GRU units per layer (128)\n"
         "  --layers L             stacked GRU layers (1)\n"
-        "  --pixels-per-step D    pixels fed per step; must divide 784 (1)\n"
+        "  --units-per-step D     units fed per step (--pixels-per-step for images): a multiple\n"
+        "                         of the data's step dividing a sequence, e.g. 1, 28 for MNIST (1)\n"
         "  --start-step           read a step of zeros first, so the first step is predicted\n"
-        "                         too and digits can be generated from nothing (off: the\n"
+        "                         too and sequences can be generated from nothing (off: the\n"
         "                         original experiment, 783 predictions of 784 pixels)\n"
         "Optimisation:\n"
         "  --loss mse|bce         loss on the output probabilities (mse)\n"
         "  --optim adam|sgd       optimiser (adam)\n"
         "  --lr X                 learning rate (0.001)\n"
         "  --clip NORM            clip the gradient's global norm, 0 = off (0)\n"
-        "  --batch-size B         images per batch (64)\n"
-        "Scheduled sampling (p = probability of feeding the true pixel; see seqgen.h):\n"
+        "  --batch-size B         sequences per batch (64)\n"
+        "Scheduled sampling (p = probability of feeding the true unit; see seqgen.h):\n"
         "  --schedule constant|linear|exp|invsigmoid   (constant: p = k = 1, teacher forcing)\n"
         "  --sched-k K --sched-c C --sched-eps EPS     the schedule's parameters (its defaults)\n"
         "  --sched-warmup W       units of pure teacher forcing before the decay (0)\n"
         "  --sched-unit batch|epoch   what the schedule's position counts (batch)\n"
         "  --feedback sample|threshold|prob   what is fed back instead of the truth (sample)\n"
         "Data:\n"
-        "  --data DIR             MNIST directory (train-*/t10k-* IDX files, .gz or not);\n"
-        "                         default $SEQGEN_DATA, else data/mnist10k\n"
-        "  --binarize threshold|stochastic   pixel = byte > 127, or drawn with p = byte/255 (threshold)\n"
-        "  --train-limit N        use the first N training images, 0 = all (0)\n"
-        "  --test-limit N         evaluate on the first N test images, 0 = all (0)\n"
-        "  --eval-given K         given pixels of the per-epoch completion metrics (500)\n"
+        "  --data PATH            an MNIST directory (train-*/t10k-* IDX files, .gz or not), a\n"
+        "                         directory with train.npy and test.npy, or a file X.npy of\n"
+        "                         uint8/bool [N][T] or [N][T][D] (X.labels.npy, X.lengths.npy\n"
+        "                         beside it are read too); default $SEQGEN_DATA, else\n"
+        "                         data/mnist10k\n"
+        "  --test FILE.npy        the test sequences when --data is a .npy file\n"
+        "  --binarize threshold|stochastic   images: pixel = byte > 127, or drawn with\n"
+        "                         p = byte/255 (threshold)\n"
+        "  --train-limit N        use the first N training sequences, 0 = all (0)\n"
+        "  --test-limit N         evaluate on the first N test sequences, 0 = all (0)\n"
+        "  --eval-given K|half    given units of the per-epoch completion metrics (500 for\n"
+        "                         images, else half)\n"
         "\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n"
@@ -164,13 +182,19 @@ static int set_option(settings *s, int id, const char *arg)
         return 0;
     case OPT_OUT_DIR: s->out_dir = arg; return 0;
     case OPT_DATA: s->data = arg; return 0;
+    case OPT_TEST: s->test = arg; return 0;
     case OPT_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->hidden);
     case OPT_LAYERS: return cli_parse_int(PROG, name, arg, 1, 64, &s->layers);
-    case OPT_PIXELS_PER_STEP: return cli_parse_int(PROG, name, arg, 1, 65536, &s->units_per_step);
+    case OPT_UNITS_PER_STEP: return cli_parse_int(PROG, name, arg, 1, 65536, &s->units_per_step);
     case OPT_EPOCHS: return cli_parse_int(PROG, name, arg, 0, 1000000, &s->epochs);
     case OPT_BATCH_SIZE: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->batch_size);
     case OPT_THREADS: return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
-    case OPT_EVAL_GIVEN: return cli_parse_int(PROG, name, arg, 1, INT_MAX, &s->eval_given);
+    case OPT_EVAL_GIVEN:
+        if (strcmp(arg, "half") == 0) {
+            s->eval_given = SEQGEN_GIVEN_HALF;
+            return 0;
+        }
+        return cli_parse_int(PROG, name, arg, 0, INT_MAX, &s->eval_given);
     case OPT_LR: return cli_parse_double(PROG, name, arg, 1e-12, 1e3, &s->lr);
     case OPT_CLIP: return cli_parse_double(PROG, name, arg, 0.0, 1e12, &s->clip);
     case OPT_SCHED_K: return cli_parse_double(PROG, name, arg, 0.0, 1e12, &s->sched_k);
@@ -203,7 +227,7 @@ static int set_option(settings *s, int id, const char *arg)
 static int allowed_with_resume(int id)
 {
     return id == OPT_EXP_NAME || id == OPT_OUT_DIR || id == OPT_RESUME || id == OPT_EPOCHS ||
-           id == OPT_THREADS || id == OPT_DATA || id == OPT_QUIET;
+           id == OPT_THREADS || id == OPT_DATA || id == OPT_TEST || id == OPT_QUIET;
 }
 
 static seqgen_sched_config sched_config(const settings *s)
@@ -264,16 +288,19 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
                "model.ckpt, never this file)\n#", seqgen_version());
     for (int i = 0; i < argc; i++)
         fprintf(f, " %s", argv[i]);
-    fprintf(f, "\nhidden %d\nlayers %d\npixels-per-step %d\nepochs %d\nbatch-size %d\n"
+    char given[16];
+    snprintf(given, sizeof given, s->eval_given == SEQGEN_GIVEN_HALF ? "half" : "%d",
+             s->eval_given);
+    fprintf(f, "\nhidden %d\nlayers %d\nunits-per-step %d\nepochs %d\nbatch-size %d\n"
                "lr %.17g\nloss %s\noptim %s\nclip %.17g\nschedule %s\nsched-k %.17g\n"
                "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
-               "binarize %s\ndata %s\ntrain-limit %lld\ntest-limit %lld\neval-given %d\n"
-               "seed %llu\nthreads %d\nstart-step %d\n",
+               "binarize %s\ndata %s\ntest %s\ntrain-limit %lld\ntest-limit %lld\n"
+               "eval-given %s\nseed %llu\nthreads %d\nstart-step %d\n",
             s->hidden, s->layers, s->units_per_step, s->epochs, s->batch_size, s->lr,
             loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
-            feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->train_limit,
-            s->test_limit, s->eval_given, s->seed, s->threads, s->start_step);
+            feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->test,
+            s->train_limit, s->test_limit, given, s->seed, s->threads, s->start_step);
     return write_text(path, f, &text, &size);
 }
 
@@ -323,13 +350,14 @@ static int parse_command_line(int argc, char **argv, settings *s)
     for (int i = 0; i < given; i++) {
         if (!allowed_with_resume(ids[i])) {
             fprintf(stderr, PROG ": with --resume the settings come from the run's model.ckpt; "
-                            "only --epochs, --threads, --data, --quiet may be given\n");
+                            "only --epochs, --threads, --data, --test, --quiet may be given\n");
             usage(stderr);
             return 1000 + CLI_EXIT_USAGE;
         }
         s->epochs_given |= ids[i] == OPT_EPOCHS;
         s->threads_given |= ids[i] == OPT_THREADS;
         s->data_given |= ids[i] == OPT_DATA;
+        s->test_given |= ids[i] == OPT_TEST;
     }
     return 0;
 }
@@ -352,7 +380,7 @@ typedef struct run {
     seqgen_train_state state; /* handles, counters and state.run: what the checkpoint holds */
     seqgen_train_options opts;
     seqgen_checkpoint_info info; /* with --resume: what model.ckpt holds (settings point into it) */
-    size_t steps; /* T: steps per sequence */
+    size_t steps; /* T: steps per sequence (the longest) */
     int tty;
 } run;
 
@@ -386,29 +414,36 @@ static FILE *open_text_file(const char *path)
     return f;
 }
 
-/* Opens a split of the run's data directory. */
+/* Opens a split of the run's data. */
 static int open_data(const run *r, seqgen_split split, seqgen_dataset **out)
 {
-    return cli_open_split(PROG, r->s.data, split, out);
+    return cli_open_data(PROG, r->s.data, r->s.test, split, out);
 }
 
-/* The images of the data that the run uses: the first @p images of the training split. */
-static int use_images(const run *r, uint64_t images)
+/* The sequences of the data that the run uses: the first @p count of the training set. */
+static int use_sequences(const run *r, uint64_t count)
 {
     size_t have = seqgen_dataset_count(r->train);
-    if (images > have) {
-        fprintf(stderr, PROG ": the run used %llu training images but %s has only %zu\n",
-                (unsigned long long)images, r->s.data, have);
+    if (count > have) {
+        fprintf(stderr, PROG ": the run used %llu training sequences but %s has only %zu\n",
+                (unsigned long long)count, r->s.data, have);
         return CLI_EXIT_RUNTIME;
     }
-    return seqgen_dataset_limit(r->train, (size_t)images) == SEQGEN_OK
+    return seqgen_dataset_limit(r->train, (size_t)count) == SEQGEN_OK
                ? 0
                : cli_fail(PROG, "limit", SEQGEN_EINVAL);
 }
 
-/* The run's setup from the settings of a new run, for a training set of @p images. */
-static seqgen_run_config run_config(const settings *s, size_t images)
+/* Whether the run can measure how often completions keep their sequence's label. */
+static int labelled(const run *r)
 {
+    return seqgen_dataset_has_labels(r->train) && seqgen_dataset_has_labels(r->test);
+}
+
+/* The run's setup from the settings of a new run, for a training set of @p count sequences. */
+static seqgen_run_config run_config(const run *r, size_t count)
+{
+    const settings *s = &r->s;
     seqgen_run_config setup = seqgen_run_config_default();
     setup.train.loss = (seqgen_loss)s->loss;
     setup.train.feedback = (seqgen_feedback)s->feedback;
@@ -417,18 +452,20 @@ static seqgen_run_config run_config(const settings *s, size_t images)
     setup.batches.seed = s->seed;
     setup.batches.binarize.mode = (seqgen_binarize_mode)s->binarize;
     setup.batches.binarize.seed = s->seed;
-    setup.train_images = images;
+    setup.train_sequences = count;
+    setup.eval.metrics = labelled(r) ? SEQGEN_EVAL_ALL : SEQGEN_EVAL_LOSS | SEQGEN_EVAL_COMPLETION;
     setup.eval.given = s->eval_given;
     setup.eval.batch_size = (size_t)s->batch_size;
     setup.eval.limit = (size_t)s->test_limit;
     setup.eval.binarize = setup.batches.binarize;
     setup.epochs = (uint64_t)s->epochs;
     snprintf(setup.data_source, sizeof setup.data_source, "%s", s->data);
+    snprintf(setup.test_source, sizeof setup.test_source, "%s", s->test);
     return setup;
 }
 
 /* The settings a checkpoint records, as the options that would make them (for config.txt and
- * the messages); --epochs, --threads and --data given with --resume override them. */
+ * the messages); --epochs, --threads, --data and --test given with --resume override them. */
 static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *info)
 {
     const seqgen_run_config *saved = &info->run;
@@ -442,6 +479,8 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
         s->epochs = saved->epochs > 1000000 ? 1000000 : (int)saved->epochs;
     if (!s->data_given)
         s->data = saved->data_source;
+    if (!s->test_given)
+        s->test = saved->test_source;
     s->optim = info->optim.kind, s->lr = info->optim.lr, s->clip = info->optim.clip_norm;
     seqgen_sched_config sc = info->sched;
     s->schedule = sc.kind, s->unit = sc.unit, s->sched_k = sc.k, s->sched_c = sc.c;
@@ -449,14 +488,14 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
     s->loss = saved->train.loss, s->feedback = saved->train.feedback;
     s->batch_size = (int)saved->batches.batch_size;
     s->binarize = saved->batches.binarize.mode;
-    s->train_limit = (long long)saved->train_images;
+    s->train_limit = (long long)saved->train_sequences;
     s->test_limit = (long long)saved->eval.limit;
     s->eval_given = saved->eval.given;
 }
 
-/* The data directory is recorded in the checkpoint: it must fit (SEQGEN_RUN_SOURCE_MAX bytes of
- * printable ASCII). */
-static int check_data_name(const char *data)
+/* The data's paths are recorded in the checkpoint: they must fit (SEQGEN_RUN_SOURCE_MAX bytes
+ * of printable ASCII). */
+static int check_data_name(const char *option, const char *data)
 {
     size_t n = strlen(data);
     for (size_t i = 0; i < n && n <= SEQGEN_RUN_SOURCE_MAX; i++)
@@ -464,8 +503,8 @@ static int check_data_name(const char *data)
             n = SEQGEN_RUN_SOURCE_MAX + 1;
     if (n <= SEQGEN_RUN_SOURCE_MAX)
         return 0;
-    fprintf(stderr, PROG ": --data: the directory's name is saved in the checkpoint and must be at "
-                    "most %d printable ASCII characters\n", SEQGEN_RUN_SOURCE_MAX);
+    fprintf(stderr, PROG ": --%s: the path is saved in the checkpoint and must be at most %d "
+                    "printable ASCII characters\n", option, SEQGEN_RUN_SOURCE_MAX);
     return -1;
 }
 
@@ -476,6 +515,7 @@ static int start_new(run *r)
     seqgen_model_config mc = seqgen_model_config_default();
     mc.units_per_step = s->units_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
     mc.seed = s->seed, mc.threads = s->threads, mc.start_step = s->start_step;
+    mc.steps = (int)seqgen_batch_iter_steps(r->state.batches); /* the data's shape, recorded */
     int status = seqgen_model_create(&r->model, &mc);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "cannot create the model", status);
@@ -552,7 +592,7 @@ static int inspect_run(run *r, seqgen_checkpoint_info *info)
  * iterator from the saved configuration, then the model, optimiser, schedule and position. */
 static int resume(run *r, const seqgen_checkpoint_info *info)
 {
-    int rc = use_images(r, info->run.train_images);
+    int rc = use_sequences(r, info->run.train_sequences);
     if (rc != 0)
         return rc;
     int status = seqgen_batch_iter_create(&r->state.batches, r->train, &info->run.batches);
@@ -562,6 +602,7 @@ static int resume(run *r, const seqgen_checkpoint_info *info)
         return cli_fail(PROG, "cannot resume", status);
     r->state.run.epochs = (uint64_t)r->s.epochs; /* what this invocation trains to */
     snprintf(r->state.run.data_source, sizeof r->state.run.data_source, "%s", r->s.data);
+    snprintf(r->state.run.test_source, sizeof r->state.run.test_source, "%s", r->s.test);
     seqgen_model_config mc = seqgen_model_get_config(r->model);
     if (mc.threads != r->s.threads) {
         if (!r->s.quiet)
@@ -588,7 +629,7 @@ static int save(const run *r)
 
 /* What an epoch measured: training (from each batch's seqgen_train_stats) and evaluation. */
 typedef struct epoch_result {
-    double seconds, loss_sum, images, eval_seconds;
+    double seconds, loss_sum, sequences, eval_seconds;
     double p_weighted;        /* sum over batches of p times the batch's mixable inputs */
     uint64_t mixable, forced; /* inputs that could be fed back, and those teacher-forced */
     double p_mean;            /* p_weighted / mixable: the expected teacher-forced fraction */
@@ -638,16 +679,16 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
     *last_draw = now;
     size_t total = seqgen_dataset_count(r->train);
     size_t done = seqgen_batch_iter_position(r->state.batches);
-    double rate = e->images / (now - t0 + 1e-9);
+    double rate = e->sequences / (now - t0 + 1e-9);
     char eta[32], bar[31];
     format_duration(eta, sizeof eta, (double)(total - done) / (rate + 1e-9));
     int filled = (int)(30.0 * (double)done / (double)total);
     for (int i = 0; i < 30; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[30] = '\0';
-    printf("\repoch %llu/%d [%s] %3.0f%% loss %.4f p %.3f %.0f img/s ETA %s\033[K",
+    printf("\repoch %llu/%d [%s] %3.0f%% loss %.4f p %.3f %.0f seq/s ETA %s\033[K",
            (unsigned long long)r->state.epoch + 1, r->s.epochs, bar, 100.0 * done / total,
-           e->loss_sum / (e->images + 1e-300), current_p(r), rate, eta);
+           e->loss_sum / (e->sequences + 1e-300), current_p(r), rate, eta);
     fflush(stdout);
 }
 
@@ -660,14 +701,14 @@ static int append_row(const run *r, const epoch_result *e)
     }
     if (ftell(f) == 0)
         fprintf(f, "epoch,iterations,seconds,teacher_p,teacher_fraction,train_loss,test_mse,"
-                   "test_nll_nats,pixel_error,digit_kept,images_per_s,eval_seconds,"
-                   "digit_kept_truth,digit_kept_blank\n");
+                   "test_nll_nats,unit_error,label_kept,sequences_per_s,eval_seconds,"
+                   "label_kept_truth,label_kept_blank\n");
     fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
             e->seconds, e->p_mean, e->forced_fraction,
-            e->loss_sum / (e->images + 1e-300), e->eval.mse, e->eval.nll_nats,
-            e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
-            e->eval_seconds, e->eval.digit_kept_truth, e->eval.digit_kept_blank);
+            e->loss_sum / (e->sequences + 1e-300), e->eval.mse, e->eval.nll_nats,
+            e->eval.unit_error, e->eval.label_kept, e->sequences / (e->seconds + 1e-9),
+            e->eval_seconds, e->eval.label_kept_truth, e->eval.label_kept_blank);
     int failed = ferror(f);
     failed |= fclose(f) != 0;
     if (failed) {
@@ -683,6 +724,7 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
     r->opts.teacher_prob = current_p(r);
     seqgen_train_stats st;
     seqgen_batch batch = seqgen_batch_of_sequences(r->model, x, (int)n, (int)r->steps);
+    batch.lengths = seqgen_batch_iter_lengths(r->state.batches);
     int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
     if (status == SEQGEN_OK)
         status = seqgen_optim_step(r->state.optim, r->model);
@@ -699,7 +741,7 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
     e->mixable += st.mixable;
     e->forced += st.teacher_forced;
     e->loss_sum += st.loss * (double)n;
-    e->images += (double)n;
+    e->sequences += (double)n;
     return 0;
 }
 
@@ -708,10 +750,10 @@ static void print_epoch(const run *r, const epoch_result *e)
     if (r->s.quiet)
         return;
     printf("%sepoch %llu/%d  iter %llu  loss %.5f  p %.3f  test mse %.5f  nll %.2f  "
-           "pixel err %.4f  kept %.3f  %.0f img/s  %.1f s\n", r->tty ? "\r\033[K" : "",
+           "unit err %.4f  kept %.3f  %.0f seq/s  %.1f s\n", r->tty ? "\r\033[K" : "",
            (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
-           e->loss_sum / (e->images + 1e-300), e->p_mean, e->eval.mse, e->eval.nll_nats,
-           e->eval.pixel_error, e->eval.digit_kept, e->images / (e->seconds + 1e-9),
+           e->loss_sum / (e->sequences + 1e-300), e->p_mean, e->eval.mse, e->eval.nll_nats,
+           e->eval.unit_error, e->eval.label_kept, e->sequences / (e->seconds + 1e-9),
            e->seconds + e->eval_seconds);
     fflush(stdout);
 }
@@ -756,22 +798,38 @@ static int train(run *r)
     return 0;
 }
 
-/* The run's shape against the images: D divides an image into at least 3 steps, the batches
- * hold the model's D, K fits in an image. A new run's bad options are usage errors; a
- * checkpoint that does not fit the data is a runtime error. */
-static int check_shape(const run *r, size_t batch_units_per_step)
+/* The run's shape against the data: D a multiple of the data's step (the step itself when
+ * lengths vary) dividing a sequence into at least 3 steps, the training and test sequences of
+ * one shape, the batches holding the model's D, K within a sequence, and when resuming, the
+ * model's sequences the data's. A new run's bad options are usage errors; a checkpoint that
+ * does not fit the data is a runtime error. */
+static int check_shape(run *r, size_t batch_units_per_step)
 {
-    const settings *s = &r->s;
-    size_t pixels = seqgen_dataset_pixels(r->train), D = (size_t)s->units_per_step;
-    if (pixels % D != 0 || pixels / D < 3)
-        fprintf(stderr, PROG ": --pixels-per-step %d must divide the %zu pixels of an image into "
-                        "at least 3 steps\n", s->units_per_step, pixels);
+    settings *s = &r->s;
+    const size_t units = seqgen_dataset_units(r->train), D = (size_t)s->units_per_step;
+    const size_t D0 = seqgen_dataset_units_per_step(r->train);
+    const int varying = seqgen_dataset_has_lengths(r->train) || seqgen_dataset_has_lengths(r->test);
+    if (s->eval_given == EVAL_GIVEN_DEFAULT)
+        s->eval_given = !seqgen_dataset_is_binary(r->train) && units >= MNIST_GIVEN
+                            ? MNIST_GIVEN : SEQGEN_GIVEN_HALF;
+    if (D % D0 != 0 || units % D != 0 || units / D < 3 || (varying && D != D0))
+        fprintf(stderr, PROG ": --units-per-step %d must be %s the data's %zu units per step "
+                        "and divide its %zu units into at least 3 steps\n", s->units_per_step,
+                varying ? "(as its lengths vary)" : "a multiple of", D0, units);
+    else if (seqgen_dataset_units(r->test) != units ||
+             seqgen_dataset_units_per_step(r->test) != D0)
+        fprintf(stderr, PROG ": the test sequences (%zu steps of %zu units) are not of the "
+                        "training sequences' shape (%zu of %zu)\n", seqgen_dataset_steps(r->test),
+                seqgen_dataset_units_per_step(r->test), seqgen_dataset_steps(r->train), D0);
     else if (batch_units_per_step != D)
-        fprintf(stderr, PROG ": %s: its batches hold %zu pixels per step but its model reads "
+        fprintf(stderr, PROG ": %s: its batches hold %zu units per step but its model reads "
                         "%zu\n", r->ckpt, batch_units_per_step, D);
-    else if ((size_t)s->eval_given > pixels)
-        fprintf(stderr, PROG ": --eval-given %d must be at most the %zu pixels of an image\n",
-                s->eval_given, pixels);
+    else if (s->resume && r->info.model.steps != 0 && (size_t)r->info.model.steps != units / D)
+        fprintf(stderr, PROG ": %s: its model is for sequences of %d steps, %s has %zu\n",
+                r->ckpt, r->info.model.steps, s->data, units / D);
+    else if (s->eval_given > 0 && (size_t)s->eval_given > units)
+        fprintf(stderr, PROG ": --eval-given %d must be at most the %zu units of a sequence\n",
+                s->eval_given, units);
     else
         return 0;
     if (s->resume)
@@ -802,7 +860,7 @@ static int prepare_new(run *r, int argc, char **argv)
         fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
-    r->state.run = run_config(s, seqgen_dataset_count(r->train));
+    r->state.run = run_config(r, seqgen_dataset_count(r->train));
     int status = seqgen_batch_iter_create(&r->state.batches, r->train, &r->state.run.batches);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "batches", status);
@@ -822,7 +880,7 @@ static int prepare(run *r, int argc, char **argv)
     int rc;
     if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
         return rc;
-    if (check_data_name(s->data) != 0) {
+    if (check_data_name("data", s->data) != 0 || check_data_name("test", s->test) != 0) {
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -858,10 +916,10 @@ int main(int argc, char **argv)
     if (rc == 0) {
         size_t tests = seqgen_dataset_count(r.test), limit = r.state.run.eval.limit;
         if (!r.s.quiet)
-            printf("%s: %zu training and %zu test digits from %s; H %d, L %d, D %d; "
-                   "epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
-                   limit && limit < tests ? limit : tests, r.s.data, r.s.hidden, r.s.layers,
-                   r.s.units_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
+            printf("%s: %zu training and %zu test sequences of %zu steps from %s; H %d, L %d, "
+                   "D %d; epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
+                   limit && limit < tests ? limit : tests, r.steps, r.s.data, r.s.hidden,
+                   r.s.layers, r.s.units_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
         rc = train(&r);
     }
     seqgen_batch_iter_free(r.state.batches);

@@ -148,7 +148,7 @@ static void checkpoint_seeds(void)
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     train.run.batches = bcfg;
-    train.run.train_images = 8;
+    train.run.train_sequences = 8;
     train.run.eval.given = 2;
     train.run.epochs = 3;
     strcpy(train.run.data_source, "fuzz/tiny");

@@ -53,11 +53,11 @@ def load_run(top, name):
     run_dir = os.path.join(top, name)
     epochs = read_rows(os.path.join(run_dir, "results.csv"))
     metrics = read_rows(os.path.join(run_dir, "metrics.csv"))
-    images = sum(float(r["images_per_s"]) * float(r["seconds"]) for r in epochs)
+    images = sum(float(r["sequences_per_s"]) * float(r["seconds"]) for r in epochs)
     # The speed phase measured every configuration side by side; without it, the run's own.
     speed = os.path.join(top, "speed", name, "results.csv")
-    images_per_s = (float(read_rows(speed)[-1]["images_per_s"]) if os.path.isfile(speed)
-                    else statistics.median(float(r["images_per_s"]) for r in epochs))
+    images_per_s = (float(read_rows(speed)[-1]["sequences_per_s"]) if os.path.isfile(speed)
+                    else statistics.median(float(r["sequences_per_s"]) for r in epochs))
     run = {
         "epochs": len(epochs),
         "train_seconds": images / images_per_s,
@@ -73,9 +73,9 @@ def load_run(top, name):
         run["mse"] = float(row["test_mse"])
         decode = "greedy" if row["decode"] == "greedy" else "t" + row["temperature"]
         key = (int(row["given"]), decode)
-        run.setdefault(key, []).append((float(row["digit_kept"]), float(row["pixel_error"])))
-        run[("bounds", int(row["given"]))] = (float(row["digit_kept_truth"]),
-                                              float(row["digit_kept_blank"]))
+        run.setdefault(key, []).append((float(row["label_kept"]), float(row["unit_error"])))
+        run[("bounds", int(row["given"]))] = (float(row["label_kept_truth"]),
+                                              float(row["label_kept_blank"]))
     return run
 
 
@@ -146,7 +146,7 @@ def plot(runs, out_dir):
     for name, run in runs.items():
         with open(os.path.join(out_dir, name + ".dat"), "w") as f:
             for r in run["curve"]:
-                f.write(f"{r['epoch']} {r['test_nll_nats']} {r['digit_kept']} {r['teacher_p']}\n")
+                f.write(f"{r['epoch']} {r['test_nll_nats']} {r['label_kept']} {r['teacher_p']}\n")
     one_pixel = lambda n: family(runs[n])[0] == 1
     wider = lambda n: family(runs[n])[0] > 1 and not re.fullmatch(r".+-s\d+", n)
     scheduled = lambda n: runs[n]["settings"].get("schedule") != "constant"

@@ -131,12 +131,15 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
                         "with seqgen_checkpoint_load_model()");
     if (model) {
         seqgen_model_config have = seqgen_model_get_config(model);
-        if (have.units_per_step != c->model.units_per_step || have.hidden != c->model.hidden ||
-            have.layers != c->model.layers)
-            return sg_error(SEQGEN_EMISMATCH, "the model has D = %d, H = %d, L = %d but the "
-                            "checkpoint's has D = %d, H = %d, L = %d", have.units_per_step,
-                            have.hidden, have.layers, c->model.units_per_step, c->model.hidden,
-                            c->model.layers);
+        const seqgen_model_config *saved = &c->model;
+        if (have.units_per_step != saved->units_per_step || have.hidden != saved->hidden ||
+            have.layers != saved->layers || have.start_step != saved->start_step ||
+            have.steps != saved->steps)
+            return sg_error(SEQGEN_EMISMATCH, "the model has D = %d, H = %d, L = %d, start step "
+                            "%d, steps %d but the checkpoint's has D = %d, H = %d, L = %d, start "
+                            "step %d, steps %d", have.units_per_step, have.hidden, have.layers,
+                            have.start_step, have.steps, saved->units_per_step, saved->hidden,
+                            saved->layers, saved->start_step, saved->steps);
     }
     if (train->optim && !c->has_optim)
         return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");

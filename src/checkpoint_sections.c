@@ -174,6 +174,7 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
     sg_put_u64(w, cfg.seed);
     sg_put_u32(w, (uint32_t)cfg.threads);
     sg_put_u32(w, (uint32_t)cfg.start_step);
+    sg_put_u32(w, (uint32_t)cfg.steps);
     sg_writer_end_section(w);
     const float *params = sg_model_params_const(model);
     for (int i = 0; i < seqgen_model_tensor_count(model); i++)
@@ -241,6 +242,14 @@ static void put_iter(sg_section_writer *w, const seqgen_batch_iter *batches)
     sg_writer_end_section(w);
 }
 
+/* A run's source: a u16 length, then that many bytes (checked: at most SEQGEN_RUN_SOURCE_MAX). */
+static void put_source(sg_section_writer *w, const char *source)
+{
+    size_t n = strlen(source);
+    sg_put_u16(w, (uint16_t)n);
+    sg_put_bytes(w, source, n);
+}
+
 static void put_binarize(sg_section_writer *w, const seqgen_binarize_config *b)
 {
     sg_put_u32(w, (uint32_t)b->mode);
@@ -264,10 +273,10 @@ static void put_run(sg_section_writer *w, const seqgen_run_config *run)
     sg_put_u64(w, b->seed);
     sg_put_u32(w, (uint32_t)b->drop_last);
     put_binarize(w, &b->binarize);
-    sg_put_u64(w, run->train_images);
+    sg_put_u64(w, run->train_sequences);
     sg_put_u64(w, run->epochs);
     sg_put_u32(w, e->metrics);
-    sg_put_u32(w, (uint32_t)e->given);
+    sg_put_u32(w, (uint32_t)e->given); /* SEQGEN_GIVEN_HALF as 0xffffffff */
     sg_put_u32(w, (uint32_t)e->complete.decode);
     sg_put_f64(w, e->complete.temperature);
     sg_put_u64(w, e->complete.seed);
@@ -275,9 +284,8 @@ static void put_run(sg_section_writer *w, const seqgen_run_config *run)
     sg_put_u64(w, e->batch_size);
     sg_put_u64(w, e->limit);
     put_binarize(w, &e->binarize);
-    size_t n = strlen(run->data_source); /* checked: at most SEQGEN_RUN_SOURCE_MAX */
-    sg_put_u16(w, (uint16_t)n);
-    sg_put_bytes(w, run->data_source, n);
+    put_source(w, run->data_source);
+    put_source(w, run->test_source);
     sg_writer_end_section(w);
 }
 
@@ -356,14 +364,17 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     uint64_t seed = sg_get_u64(&c, "seed");
     uint32_t threads = sg_get_u32(&c, "threads");
     uint32_t start_step = sg_get_u32(&c, "start_step");
+    uint32_t steps = sg_get_u32(&c, "steps");
     if (sg_reader_end(&c))
         return c.status;
-    if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1)
+    if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1 ||
+        steps > INT_MAX)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u, threads = %u, "
-                              "start_step = %u: out of range", D, H, L, threads, start_step);
+                              "start_step = %u, steps = %u: out of range", D, H, L, threads,
+                              start_step, steps);
     seqgen_model_config cfg = {.units_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
                                .seed = seed, .threads = (int)threads,
-                               .start_step = (int)start_step};
+                               .start_step = (int)start_step, .steps = (int)steps};
     if (sg_model_check_config(&cfg)) /* the model's own limits */
         return section_error(section, SEQGEN_ERANGE);
     if (output != OUTPUT_SIGMOID)
@@ -495,6 +506,23 @@ static int decode_progress(const sg_section *section, sg_ckpt_contents *out)
     return decode_counters(section, names, &out->epoch, &out->iteration, &out->has_progress);
 }
 
+/* A source written by put_source into `out` (SEQGEN_RUN_SOURCE_MAX + 1 bytes), zero-terminated;
+ * its characters are checked with the rest of the run. */
+static void get_source(sg_section_reader *c, char *out, const char *what)
+{
+    uint16_t n = sg_get_u16(c, what);
+    if (c->status == SEQGEN_OK && n > SEQGEN_RUN_SOURCE_MAX) {
+        sg_reader_fail(c, SEQGEN_ERANGE, "%s is %u bytes, more than %d", what, n,
+                       SEQGEN_RUN_SOURCE_MAX);
+        return;
+    }
+    const unsigned char *bytes = sg_get_bytes(c, n, what);
+    if (c->status == SEQGEN_OK) {
+        memcpy(out, bytes, n);
+        out[n] = '\0';
+    }
+}
+
 static void get_binarize(sg_section_reader *c, seqgen_binarize_config *b, const char *what)
 {
     char field[64];
@@ -524,10 +552,14 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
     b->seed = sg_get_u64(&c, "batches.seed");
     b->drop_last = get_small(&c, "batches.drop_last", 1);
     get_binarize(&c, &b->binarize, "batches.binarize");
-    run.train_images = sg_get_u64(&c, "train_images");
+    run.train_sequences = sg_get_u64(&c, "train_sequences");
     run.epochs = sg_get_u64(&c, "epochs");
     e->metrics = (unsigned)get_small(&c, "eval.metrics", SEQGEN_EVAL_ALL);
-    e->given = get_small(&c, "eval.given", INT_MAX);
+    uint32_t given = sg_get_u32(&c, "eval.given");
+    if (c.status == SEQGEN_OK && given > INT_MAX && given != (uint32_t)SEQGEN_GIVEN_HALF)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "eval.given is %u, neither in [0, %d] nor "
+                              "0xffffffff (half)", given, INT_MAX);
+    e->given = given > INT_MAX ? SEQGEN_GIVEN_HALF : (int)given;
     e->complete.decode = (seqgen_decode)get_small(&c, "eval.decode", SEQGEN_DECODE_SAMPLE);
     e->complete.temperature = sg_get_f64(&c, "eval.temperature");
     e->complete.seed = sg_get_u64(&c, "eval.seed");
@@ -535,15 +567,10 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
     e->batch_size = (size_t)sg_get_u64(&c, "eval.batch_size");
     e->limit = (size_t)sg_get_u64(&c, "eval.limit");
     get_binarize(&c, &e->binarize, "eval.binarize");
-    uint16_t n = sg_get_u16(&c, "data_source length");
-    if (c.status == SEQGEN_OK && n > SEQGEN_RUN_SOURCE_MAX)
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "data_source is %u bytes, more than %d", n,
-                              SEQGEN_RUN_SOURCE_MAX);
-    const unsigned char *source = sg_get_bytes(&c, n, "data_source");
+    get_source(&c, run.data_source, "data_source");
+    get_source(&c, run.test_source, "test_source");
     if (sg_reader_end(&c))
         return c.status;
-    memcpy(run.data_source, source, n);
-    run.data_source[n] = '\0';
     if (sg_run_config_check(&run, SEQGEN_ERANGE) != SEQGEN_OK)
         return section_error(section, SEQGEN_ERANGE);
     out->run = run;
@@ -604,13 +631,13 @@ static int check_training_sections(const sg_ckpt_contents *c, int moments)
         return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
                         "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
     if (c->has_run && c->run.batches.units_per_step != (size_t)c->model.units_per_step)
-        return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': batches of %zu pixels per step for a "
+        return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': batches of %zu units per step for a "
                         "model that reads %d", c->run.batches.units_per_step,
                         c->model.units_per_step);
-    if (c->has_iter && c->iter_position > c->run.train_images)
+    if (c->has_iter && c->iter_position > c->run.train_sequences)
         return sg_error(SEQGEN_ERANGE, "section 'ITER': position %llu is beyond the run's %llu "
-                        "training images", (unsigned long long)c->iter_position,
-                        (unsigned long long)c->run.train_images);
+                        "training sequences", (unsigned long long)c->iter_position,
+                        (unsigned long long)c->run.train_sequences);
     return SEQGEN_OK;
 }
 

@@ -1,7 +1,9 @@
-/* The dataset handle: an image/label pair loaded from IDX files, binarisation into pixel
- * sequences, the epoch batch iterator, and the exact nearest-neighbour search. */
+/* The dataset handle: binary sequences from memory or .npy files, or images with labels from IDX
+ * files; turning them into float sequences (binarising intensities), the epoch batch iterator,
+ * and the exact nearest-neighbour search. */
 #include "dataset.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,26 +11,33 @@
 
 #include "alloc.h"
 #include "idx.h"
+#include "npy.h"
 #include "rng.h"
 #include "status.h"
 
-#define NUM_CLASSES 10u
+#define MNIST_CLASSES 10u
 /* Stochastic binarisation streams have bit 62 set, shuffling streams (the epoch) never do, so the
  * two never share a generator even with equal seeds. Bits 32-61 hold the epoch, 0-31 the image. */
 #define BINARIZE_STREAM_TAG ((uint64_t)1 << 62)
 #define BINARIZE_EPOCH_MASK (((uint64_t)1 << 30) - 1)
-/* The nearest-neighbour index binarises dataset images at the default threshold. */
+/* The nearest-neighbour index binarises intensities at the default threshold. */
 #define NN_THRESHOLD 127u
-/* Queries compared together against each packed dataset image, which is then loaded once per
+/* Queries compared together against each packed dataset sequence, which is then loaded once per
  * block instead of once per query. */
 #define NN_QUERY_BLOCK 16u
+/* The epoch order holds 32-bit indices. */
+#define MAX_SEQUENCES UINT32_MAX
 
 struct seqgen_dataset {
-    uint8_t *images; /* count * pixels bytes, row-major */
-    uint8_t *labels; /* count labels, 0-9 */
-    size_t count, rows, cols, pixels;
-    /* Nearest-neighbour index, built by the first search: image i's binary pixels as bits of
-     * packed[i * words ...], pixel p in bit p % 64 of word p / 64; unused bits are 0. */
+    const uint8_t *data;    /* count * units bytes: 0/1 (binary) or intensities 0-255 */
+    const size_t *lengths;  /* count lengths in steps of step_units, or NULL (all `steps`) */
+    const int64_t *labels;  /* count labels, or NULL */
+    void *owned[3];         /* what the dataset frees: its copies (NULL when borrowed) */
+    size_t count, steps, step_units, units; /* N, T, D0, T * D0 */
+    size_t rows, cols;      /* drawn as a picture: an image's size, else T x D0 */
+    int binary;             /* 1: units are 0/1; 0: intensities, binarised when read */
+    /* Nearest-neighbour index, built by the first search: sequence i's binary units as bits of
+     * packed[i * words ...], unit u in bit u % 64 of word u / 64; unused bits are 0. */
     uint64_t *packed;
     uint64_t *query_block; /* NN_QUERY_BLOCK * words, the packed queries of one block */
     size_t words;
@@ -37,18 +46,191 @@ struct seqgen_dataset {
 struct seqgen_batch_iter {
     const seqgen_dataset *ds;
     seqgen_batch_config cfg;
-    size_t count; /* images per epoch */
-    size_t steps; /* T = pixels / D */
+    size_t count; /* sequences per epoch */
+    size_t steps; /* T = units / D */
     uint64_t epoch;
-    size_t position; /* images of this epoch already handed out */
+    size_t position; /* sequences of this epoch already handed out */
     /* Arrays allocated with the handle, after it: */
     size_t *indices; /* min(B, count) */
-    float *batch;    /* min(B, count) * pixels */
+    size_t *lengths; /* min(B, count), or NULL when the data has no lengths */
+    int64_t *labels; /* min(B, count), or NULL when the data has no labels */
+    float *batch;    /* min(B, count) * units */
     uint32_t *order; /* order[k]: dataset index at position k of this epoch */
-    uint8_t *labels; /* min(B, count) */
 };
 
-/* ---- Loading ------------------------------------------------------------------------------- */
+/* ---- Making datasets ----------------------------------------------------------------------- */
+
+/* A dataset around arrays already checked; takes `owned` (freed on failure too). */
+static int make_dataset(seqgen_dataset **out, const seqgen_sequences *s, int binary,
+                        void *const owned[3])
+{
+    seqgen_dataset *ds = sg_calloc(1, sizeof *ds);
+    if (!ds) {
+        for (int i = 0; i < 3; i++)
+            free(owned[i]);
+        return sg_error(SEQGEN_ENOMEM, "cannot allocate a dataset");
+    }
+    ds->data = s->units;
+    ds->lengths = s->lengths;
+    ds->labels = s->labels;
+    memcpy(ds->owned, owned, sizeof ds->owned);
+    ds->count = s->count;
+    ds->steps = ds->rows = s->steps;
+    ds->step_units = ds->cols = s->units_per_step;
+    ds->units = s->steps * s->units_per_step;
+    ds->binary = binary;
+    *out = ds;
+    return SEQGEN_OK;
+}
+
+/* The sizes of `s`, its lengths and (for binary data) its units, as the header promises. */
+static int check_sequences(const seqgen_sequences *s, const char *source)
+{
+    if (s->count == 0 || s->steps == 0 || s->units_per_step == 0)
+        return sg_error(SEQGEN_EINVAL, "%s: %zu sequences of %zu steps of %zu units: every size "
+                        "must be >= 1", source, s->count, s->steps, s->units_per_step);
+    if (s->count > MAX_SEQUENCES)
+        return sg_error(SEQGEN_EOVERFLOW, "%s: %zu sequences, more than the %u a dataset holds",
+                        source, s->count, MAX_SEQUENCES);
+    if (s->steps > SIZE_MAX / s->units_per_step ||
+        s->steps * s->units_per_step > SIZE_MAX / sizeof(float) / s->count)
+        return sg_error(SEQGEN_EOVERFLOW, "%s: %zu sequences of %zu steps of %zu units overflow "
+                        "the address space", source, s->count, s->steps, s->units_per_step);
+    const size_t D0 = s->units_per_step, units = s->steps * D0;
+    for (size_t i = 0; i < s->count; i++) {
+        size_t length = s->lengths ? s->lengths[i] : s->steps;
+        if (length < 1 || length > s->steps)
+            return sg_error(SEQGEN_ERANGE, "%s: sequence %zu has length %zu, not in [1, %zu]",
+                            source, i, length, s->steps);
+        const uint8_t *u = s->units + i * units;
+        for (size_t k = 0; k < length * D0; k++)
+            if (u[k] > 1)
+                return sg_error(SEQGEN_ERANGE, "%s: sequence %zu, step %zu, unit %zu is %u, not "
+                                "0 or 1", source, i, k / D0, k % D0, u[k]);
+    }
+    return SEQGEN_OK;
+}
+
+int seqgen_dataset_from_memory(seqgen_dataset **out, const seqgen_sequences *seqs,
+                               seqgen_ownership ownership)
+{
+    if (!out || !seqs || !seqs->units)
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_from_memory: NULL argument");
+    if (ownership != SEQGEN_COPY && ownership != SEQGEN_BORROW)
+        return sg_error(SEQGEN_EINVAL, "ownership %d is not a seqgen_ownership", (int)ownership);
+    int status = check_sequences(seqs, "seqgen_dataset_from_memory");
+    if (status)
+        return status;
+    void *owned[3] = {NULL, NULL, NULL};
+    seqgen_sequences s = *seqs;
+    if (ownership == SEQGEN_COPY) {
+        const size_t n = s.count, bytes = n * s.steps * s.units_per_step;
+        owned[0] = sg_malloc(bytes);
+        owned[1] = s.lengths ? sg_malloc(n * sizeof *s.lengths) : NULL;
+        owned[2] = s.labels ? sg_malloc(n * sizeof *s.labels) : NULL;
+        if (!owned[0] || (s.lengths && !owned[1]) || (s.labels && !owned[2])) {
+            for (int i = 0; i < 3; i++)
+                free(owned[i]);
+            return sg_error(SEQGEN_ENOMEM, "cannot copy %zu sequences (%zu bytes)", n, bytes);
+        }
+        s.units = memcpy(owned[0], s.units, bytes);
+        if (s.lengths)
+            s.lengths = memcpy(owned[1], s.lengths, n * sizeof *s.lengths);
+        if (s.labels)
+            s.labels = memcpy(owned[2], s.labels, n * sizeof *s.labels);
+    }
+    return make_dataset(out, &s, 1, owned);
+}
+
+/* ---- .npy files ---------------------------------------------------------------------------- */
+
+/* NumPy's names of the element types, in sg_npy_type's order. */
+static const char *const NPY_TYPE_NAMES[] = {"bool",  "uint8",  "int8",   "uint16", "int16",
+                                             "uint32", "int32", "uint64", "int64"};
+
+/* A companion array of `count` integers (labels or lengths) from `path`, as int64. */
+static int read_integers(const char *path, const char *what, size_t count, int64_t **out)
+{
+    sg_npy npy;
+    int status = sg_npy_read(path, &npy);
+    if (status)
+        return status;
+    if (npy.ndim != 1 || npy.shape[0] != count) {
+        status = sg_error(SEQGEN_EMISMATCH, "%s: the %s must be a 1-D array of %zu (one per "
+                          "sequence), not of shape (%llu%s%s)", path, what, count,
+                          (unsigned long long)npy.shape[0], npy.ndim > 1 ? ", ..." : "",
+                          npy.ndim == 1 ? "," : "");
+    } else if (!(*out = sg_malloc(count * sizeof **out))) {
+        status = sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %zu %s", path, count, what);
+    } else {
+        for (size_t i = 0; i < count && !status; i++) {
+            int ok = 1;
+            (*out)[i] = sg_npy_get(&npy, i, &ok);
+            if (!ok)
+                status = sg_error(SEQGEN_ERANGE, "%s: %s %zu does not fit in 64-bit signed "
+                                  "integers", path, what, i);
+        }
+        if (status) {
+            free(*out);
+            *out = NULL;
+        }
+    }
+    sg_npy_free(&npy);
+    return status;
+}
+
+int seqgen_dataset_open_npy(seqgen_dataset **out, const char *units_path,
+                            const char *labels_path, const char *lengths_path)
+{
+    if (!out || !units_path)
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open_npy: NULL argument");
+    sg_npy npy;
+    int status = sg_npy_read(units_path, &npy);
+    if (status)
+        return status;
+    if (npy.type != SG_NPY_U8 && npy.type != SG_NPY_BOOL)
+        status = sg_error(SEQGEN_EFORMAT, "%s: the sequences must be uint8 or bool, not %s",
+                          units_path, NPY_TYPE_NAMES[npy.type]);
+    else if (npy.ndim != 2 && npy.ndim != 3)
+        status = sg_error(SEQGEN_EFORMAT, "%s: the sequences must be an array [N][T] or "
+                          "[N][T][D], not of %u dimensions", units_path, npy.ndim);
+    seqgen_sequences s = {npy.data, (size_t)npy.shape[0], (size_t)npy.shape[1],
+                          npy.ndim == 3 ? (size_t)npy.shape[2] : 1, NULL, NULL};
+    int64_t *labels = NULL, *lengths64 = NULL;
+    size_t *lengths = NULL;
+    if (!status && labels_path)
+        status = read_integers(labels_path, "labels", s.count, &labels);
+    if (!status && lengths_path)
+        status = read_integers(lengths_path, "lengths", s.count, &lengths64);
+    if (!status && lengths64) { /* in range before the conversion to size_t */
+        lengths = sg_malloc(s.count * sizeof *lengths);
+        if (!lengths)
+            status = sg_error(SEQGEN_ENOMEM, "%s: cannot allocate the lengths", lengths_path);
+        for (size_t i = 0; !status && i < s.count; i++) {
+            if (lengths64[i] < 1 || (uint64_t)lengths64[i] > s.steps)
+                status = sg_error(SEQGEN_ERANGE, "%s: sequence %zu has length %lld, not in "
+                                  "[1, %zu] (the steps of %s)", lengths_path, i,
+                                  (long long)lengths64[i], s.steps, units_path);
+            else
+                lengths[i] = (size_t)lengths64[i];
+        }
+    }
+    free(lengths64);
+    s.labels = labels;
+    s.lengths = lengths;
+    if (!status)
+        status = check_sequences(&s, units_path);
+    if (status) {
+        sg_npy_free(&npy);
+        free(labels);
+        free(lengths);
+        return status;
+    }
+    void *owned[3] = {npy.data, lengths, labels};
+    return make_dataset(out, &s, 1, owned);
+}
+
+/* ---- IDX images ---------------------------------------------------------------------------- */
 
 static int check_pair(const char *images_path, const sg_idx *images, const char *labels_path,
                       const sg_idx *labels)
@@ -57,7 +239,7 @@ static int check_pair(const char *images_path, const sg_idx *images, const char 
         return sg_error(SEQGEN_EMISMATCH, "%s holds %u images but %s holds %u labels", images_path,
                         images->dims[0], labels_path, labels->dims[0]);
     for (size_t i = 0; i < labels->size; i++)
-        if (labels->data[i] >= NUM_CLASSES)
+        if (labels->data[i] >= MNIST_CLASSES)
             return sg_error(SEQGEN_ERANGE, "%s: label %u of image %zu is outside 0-9", labels_path,
                             labels->data[i], i);
     return SEQGEN_OK;
@@ -74,22 +256,27 @@ int seqgen_dataset_open(seqgen_dataset **out, const char *images_path, const cha
     status = sg_idx_read(labels_path, 1, &labels);
     if (status == SEQGEN_OK)
         status = check_pair(images_path, &images, labels_path, &labels);
-    seqgen_dataset *ds = NULL;
-    if (status == SEQGEN_OK && !(ds = sg_calloc(1, sizeof *ds)))
-        status = sg_error(SEQGEN_ENOMEM, "cannot allocate a dataset");
+    int64_t *wide = NULL;
+    if (status == SEQGEN_OK && !(wide = sg_malloc(labels.size * sizeof *wide)))
+        status = sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %zu labels", labels_path,
+                          labels.size);
+    if (status == SEQGEN_OK)
+        for (size_t i = 0; i < labels.size; i++)
+            wide[i] = labels.data[i];
+    sg_idx_free(&labels);
     if (status != SEQGEN_OK) {
         sg_idx_free(&images);
-        sg_idx_free(&labels);
         return status;
     }
-    ds->images = images.data;
-    ds->labels = labels.data;
-    ds->count = images.dims[0];
-    ds->rows = images.dims[1];
-    ds->cols = images.dims[2];
-    ds->pixels = ds->rows * ds->cols;
-    *out = ds;
-    return SEQGEN_OK;
+    const size_t rows = images.dims[1], cols = images.dims[2];
+    seqgen_sequences s = {images.data, images.dims[0], rows * cols, 1, NULL, wide};
+    void *owned[3] = {images.data, NULL, wide};
+    status = make_dataset(out, &s, 0, owned);
+    if (status == SEQGEN_OK) {
+        (*out)->rows = rows;
+        (*out)->cols = cols;
+    }
+    return status;
 }
 
 /* DIR/NAME if it exists, else DIR/NAME.gz if that exists; *path is malloc'ed. */
@@ -141,26 +328,46 @@ void seqgen_dataset_free(seqgen_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->images);
-    free(ds->labels);
+    for (int i = 0; i < 3; i++)
+        free(ds->owned[i]);
     free(ds->packed);
     free(ds->query_block);
     free(ds);
 }
 
+/* ---- Getters ------------------------------------------------------------------------------- */
+
 size_t seqgen_dataset_count(const seqgen_dataset *ds) { return ds ? ds->count : 0; }
+size_t seqgen_dataset_steps(const seqgen_dataset *ds) { return ds ? ds->steps : 0; }
+size_t seqgen_dataset_units_per_step(const seqgen_dataset *ds) { return ds ? ds->step_units : 0; }
+size_t seqgen_dataset_units(const seqgen_dataset *ds) { return ds ? ds->units : 0; }
 size_t seqgen_dataset_rows(const seqgen_dataset *ds) { return ds ? ds->rows : 0; }
 size_t seqgen_dataset_cols(const seqgen_dataset *ds) { return ds ? ds->cols : 0; }
-size_t seqgen_dataset_pixels(const seqgen_dataset *ds) { return ds ? ds->pixels : 0; }
+int seqgen_dataset_is_binary(const seqgen_dataset *ds) { return ds ? ds->binary : 0; }
+int seqgen_dataset_has_lengths(const seqgen_dataset *ds) { return ds && ds->lengths; }
+int seqgen_dataset_has_labels(const seqgen_dataset *ds) { return ds && ds->labels; }
 
-const uint8_t *seqgen_dataset_image(const seqgen_dataset *ds, size_t index)
+const uint8_t *seqgen_dataset_raw(const seqgen_dataset *ds, size_t index)
 {
-    return ds && index < ds->count ? ds->images + index * ds->pixels : NULL;
+    return ds && index < ds->count ? ds->data + index * ds->units : NULL;
 }
 
-int seqgen_dataset_label(const seqgen_dataset *ds, size_t index)
+size_t seqgen_dataset_length(const seqgen_dataset *ds, size_t index)
 {
-    return ds && index < ds->count ? ds->labels[index] : -1;
+    if (!ds || index >= ds->count)
+        return 0;
+    return ds->lengths ? ds->lengths[index] : ds->steps;
+}
+
+int seqgen_dataset_label(const seqgen_dataset *ds, size_t index, int64_t *label)
+{
+    if (!ds || !label || index >= ds->count)
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_label: NULL argument or index %zu beyond "
+                        "the %zu sequences", index, ds ? ds->count : 0);
+    if (!ds->labels)
+        return sg_error(SEQGEN_ESTATE, "the dataset has no labels");
+    *label = ds->labels[index];
+    return SEQGEN_OK;
 }
 
 int seqgen_dataset_limit(seqgen_dataset *ds, size_t count)
@@ -168,11 +375,11 @@ int seqgen_dataset_limit(seqgen_dataset *ds, size_t count)
     if (!ds || count == 0)
         return sg_error(SEQGEN_EINVAL, "seqgen_dataset_limit: NULL dataset or count 0");
     if (count < ds->count)
-        ds->count = count; /* the packed index, if built, stays valid for the first images */
+        ds->count = count; /* the packed index, if built, stays valid for the first sequences */
     return SEQGEN_OK;
 }
 
-/* ---- Binarisation -------------------------------------------------------------------------- */
+/* ---- Float sequences ----------------------------------------------------------------------- */
 
 static int check_binarize(const seqgen_binarize_config *b)
 {
@@ -181,21 +388,28 @@ static int check_binarize(const seqgen_binarize_config *b)
     return SEQGEN_OK;
 }
 
-/* One image's bytes [pixels] to binary floats [pixels]. Stochastic: 1 with probability
- * byte / 255, decided as u * 255 < byte * 2^32 for a uniform 32-bit u (exact for 0 and 255). */
-static void binarize_image(const uint8_t *bytes, size_t pixels, const seqgen_binarize_config *b,
-                           uint64_t epoch, size_t index, float *out)
+/* Sequence `index` as floats [units]: binary units as they are, intensities binarised, 0 after
+ * its length. Stochastic: 1 with probability byte / 255, decided as u * 255 < byte * 2^32 for a
+ * uniform 32-bit u (exact for 0 and 255). */
+static void fill_sequence(const seqgen_dataset *ds, size_t index, const seqgen_binarize_config *b,
+                          uint64_t epoch, float *out)
 {
-    if (b->mode == SEQGEN_BINARIZE_THRESHOLD) {
-        for (size_t p = 0; p < pixels; p++)
+    const uint8_t *bytes = ds->data + index * ds->units;
+    const size_t n = (ds->lengths ? ds->lengths[index] : ds->steps) * ds->step_units;
+    if (ds->binary) {
+        for (size_t p = 0; p < n; p++)
+            out[p] = (float)bytes[p];
+    } else if (b->mode == SEQGEN_BINARIZE_THRESHOLD) {
+        for (size_t p = 0; p < n; p++)
             out[p] = bytes[p] > b->threshold ? 1.0f : 0.0f;
-        return;
+    } else {
+        uint64_t k = b->resample_each_epoch ? epoch & BINARIZE_EPOCH_MASK : 0;
+        sg_rng rng;
+        sg_rng_seed(&rng, b->seed, BINARIZE_STREAM_TAG | k << 32 | (uint64_t)index);
+        for (size_t p = 0; p < n; p++)
+            out[p] = (uint64_t)sg_rng_u32(&rng) * 255u < (uint64_t)bytes[p] << 32 ? 1.0f : 0.0f;
     }
-    uint64_t k = b->resample_each_epoch ? epoch & BINARIZE_EPOCH_MASK : 0;
-    sg_rng rng;
-    sg_rng_seed(&rng, b->seed, BINARIZE_STREAM_TAG | k << 32 | (uint64_t)index);
-    for (size_t p = 0; p < pixels; p++)
-        out[p] = (uint64_t)sg_rng_u32(&rng) * 255u < (uint64_t)bytes[p] << 32 ? 1.0f : 0.0f;
+    memset(out + n, 0, (ds->units - n) * sizeof *out);
 }
 
 int seqgen_dataset_sequences(const seqgen_dataset *ds, const size_t *indices, size_t count,
@@ -210,11 +424,22 @@ int seqgen_dataset_sequences(const seqgen_dataset *ds, const size_t *indices, si
         return status;
     for (size_t k = 0; k < count; k++)
         if (indices[k] >= ds->count)
-            return sg_error(SEQGEN_EINVAL, "image index %zu (entry %zu) is beyond the %zu images",
-                            indices[k], k, ds->count);
+            return sg_error(SEQGEN_EINVAL, "sequence index %zu (entry %zu) is beyond the %zu "
+                            "sequences", indices[k], k, ds->count);
     for (size_t k = 0; k < count; k++)
-        binarize_image(ds->images + indices[k] * ds->pixels, ds->pixels, b, epoch, indices[k],
-                       out + k * ds->pixels);
+        fill_sequence(ds, indices[k], b, epoch, out + k * ds->units);
+    return SEQGEN_OK;
+}
+
+int sg_dataset_check_step(const seqgen_dataset *ds, size_t D, const char *what)
+{
+    if (D == 0 || D % ds->step_units != 0 || ds->units % D != 0)
+        return sg_error(SEQGEN_EMISMATCH, "%s reads %zu units per step, which is not a multiple "
+                        "of the data's %zu units per step dividing its %zu units", what, D,
+                        ds->step_units, ds->units);
+    if (ds->lengths && D != ds->step_units)
+        return sg_error(SEQGEN_EMISMATCH, "%s reads %zu units per step, but the data's lengths "
+                        "are in steps of %zu units", what, D, ds->step_units);
     return SEQGEN_OK;
 }
 
@@ -240,12 +465,12 @@ static int check_batch_config(const seqgen_dataset *ds, const seqgen_batch_confi
 {
     if (cfg->batch_size == 0)
         return sg_error(SEQGEN_EINVAL, "batch size must be >= 1");
-    if (cfg->units_per_step == 0 || ds->pixels % cfg->units_per_step != 0)
-        return sg_error(SEQGEN_EINVAL, "%zu pixels per step does not divide the %zu pixels of an image",
-                        cfg->units_per_step, ds->pixels);
+    int status = sg_dataset_check_step(ds, cfg->units_per_step, "the batch iterator");
+    if (status)
+        return status;
     if (cfg->drop_last && ds->count < cfg->batch_size)
         return sg_error(SEQGEN_EINVAL,
-                        "batch size %zu with drop_last leaves no batch in the %zu images",
+                        "batch size %zu with drop_last leaves no batch in the %zu sequences",
                         cfg->batch_size, ds->count);
     return check_binarize(&cfg->binarize);
 }
@@ -263,20 +488,24 @@ int seqgen_batch_iter_create(seqgen_batch_iter **out, const seqgen_dataset *ds,
         return status;
     /* One allocation: the handle, then its arrays from the widest element type down. */
     const size_t rows = cfg->batch_size < ds->count ? cfg->batch_size : ds->count;
+    const size_t n_lengths = ds->lengths ? rows : 0, n_labels = ds->labels ? rows : 0;
     seqgen_batch_iter *it = sg_calloc(1, sizeof *it + rows * sizeof *it->indices +
-                                             rows * ds->pixels * sizeof *it->batch +
-                                             ds->count * sizeof *it->order + rows);
+                                             n_lengths * sizeof *it->lengths +
+                                             n_labels * sizeof *it->labels +
+                                             rows * ds->units * sizeof *it->batch +
+                                             ds->count * sizeof *it->order);
     if (!it)
-        return sg_error(SEQGEN_ENOMEM, "cannot allocate a batch iterator for %zu images of %zu pixels",
-                        ds->count, ds->pixels);
+        return sg_error(SEQGEN_ENOMEM, "cannot allocate a batch iterator for %zu sequences of "
+                        "%zu units", ds->count, ds->units);
     it->indices = (size_t *)(it + 1);
-    it->batch = (float *)(it->indices + rows);
-    it->order = (uint32_t *)(it->batch + rows * ds->pixels);
-    it->labels = (uint8_t *)(it->order + ds->count);
+    it->lengths = ds->lengths ? it->indices + rows : NULL;
+    it->labels = ds->labels ? (int64_t *)(it->indices + rows + n_lengths) : NULL;
+    it->batch = (float *)((int64_t *)(it->indices + rows + n_lengths) + n_labels);
+    it->order = (uint32_t *)(it->batch + rows * ds->units);
     it->ds = ds;
     it->cfg = *cfg;
     it->count = ds->count;
-    it->steps = ds->pixels / cfg->units_per_step;
+    it->steps = ds->units / cfg->units_per_step;
     sg_epoch_order(it->order, it->count, cfg->shuffle, cfg->seed, 0);
     *out = it;
     return SEQGEN_OK;
@@ -310,9 +539,11 @@ int seqgen_batch_iter_next(seqgen_batch_iter *it, const float **sequences, size_
     for (size_t k = 0; k < n; k++) {
         size_t index = it->order[it->position + k];
         it->indices[k] = index;
-        it->labels[k] = ds->labels[index];
-        binarize_image(ds->images + index * ds->pixels, ds->pixels, &it->cfg.binarize, it->epoch,
-                       index, it->batch + k * ds->pixels);
+        if (it->lengths)
+            it->lengths[k] = ds->lengths[index];
+        if (it->labels)
+            it->labels[k] = ds->labels[index];
+        fill_sequence(ds, index, &it->cfg.binarize, it->epoch, it->batch + k * ds->units);
     }
     it->position += n;
     *sequences = it->batch;
@@ -320,7 +551,8 @@ int seqgen_batch_iter_next(seqgen_batch_iter *it, const float **sequences, size_
     return SEQGEN_OK;
 }
 
-const uint8_t *seqgen_batch_iter_labels(const seqgen_batch_iter *it) { return it ? it->labels : NULL; }
+const int64_t *seqgen_batch_iter_labels(const seqgen_batch_iter *it) { return it ? it->labels : NULL; }
+const size_t *seqgen_batch_iter_lengths(const seqgen_batch_iter *it) { return it ? it->lengths : NULL; }
 const size_t *seqgen_batch_iter_indices(const seqgen_batch_iter *it) { return it ? it->indices : NULL; }
 size_t seqgen_batch_iter_steps(const seqgen_batch_iter *it) { return it ? it->steps : 0; }
 uint64_t seqgen_batch_iter_epoch(const seqgen_batch_iter *it) { return it ? it->epoch : 0; }
@@ -338,7 +570,7 @@ int seqgen_batch_iter_seek(seqgen_batch_iter *it, uint64_t epoch, size_t positio
 {
     if (!it || position > it->count)
         return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_seek: NULL iterator or position %zu "
-                        "beyond the %zu images", position, it ? it->count : 0);
+                        "beyond the %zu sequences", position, it ? it->count : 0);
     move_to(it, epoch, position);
     return SEQGEN_OK;
 }
@@ -419,10 +651,15 @@ static nearest_kernel *choose_nearest_kernel(void)
 static nearest_kernel *choose_nearest_kernel(void) { return nearest_block_portable; }
 #endif
 
-static void pack_image(const uint8_t *bytes, size_t pixels, uint64_t *bits)
+/* Sequence i's binary units as bits: a binary unit as it is, an intensity > NN_THRESHOLD as 1;
+ * the padding after its length stays 0. */
+static void pack_sequence(const seqgen_dataset *ds, size_t i, uint64_t *bits)
 {
-    for (size_t p = 0; p < pixels; p++)
-        bits[p / 64] |= (uint64_t)(bytes[p] > NN_THRESHOLD) << (p % 64);
+    const uint8_t *bytes = ds->data + i * ds->units;
+    const size_t n = (ds->lengths ? ds->lengths[i] : ds->steps) * ds->step_units;
+    const unsigned threshold = ds->binary ? 0u : NN_THRESHOLD;
+    for (size_t p = 0; p < n; p++)
+        bits[p / 64] |= (uint64_t)(bytes[p] > threshold) << (p % 64);
 }
 
 static void pack_query(const float *values, size_t pixels, size_t words, uint64_t *bits)
@@ -434,17 +671,17 @@ static void pack_query(const float *values, size_t pixels, size_t words, uint64_
 
 static int build_nearest_index(seqgen_dataset *ds)
 {
-    size_t words = (ds->pixels + 63) / 64;
+    size_t words = (ds->units + 63) / 64;
     uint64_t *packed = sg_calloc(ds->count * words, sizeof *packed);
     uint64_t *query_block = sg_calloc(NN_QUERY_BLOCK * words, sizeof *query_block);
     if (!packed || !query_block) {
         free(packed);
         free(query_block);
-        return sg_error(SEQGEN_ENOMEM, "cannot allocate the nearest-neighbour index of %zu images",
+        return sg_error(SEQGEN_ENOMEM, "cannot allocate the nearest-neighbour index of %zu sequences",
                         ds->count);
     }
     for (size_t i = 0; i < ds->count; i++)
-        pack_image(ds->images + i * ds->pixels, ds->pixels, packed + i * words);
+        pack_sequence(ds, i, packed + i * words);
     ds->packed = packed;
     ds->query_block = query_block;
     ds->words = words;
@@ -465,7 +702,7 @@ int seqgen_dataset_nearest(seqgen_dataset *ds, const float *queries, size_t coun
     for (size_t start = 0; start < count; start += NN_QUERY_BLOCK) {
         size_t nq = count - start < NN_QUERY_BLOCK ? count - start : NN_QUERY_BLOCK;
         for (size_t q = 0; q < nq; q++)
-            pack_query(queries + (start + q) * ds->pixels, ds->pixels, ds->words,
+            pack_query(queries + (start + q) * ds->units, ds->units, ds->words,
                        ds->query_block + q * ds->words);
         uint32_t block_distance[NN_QUERY_BLOCK];
         kernel(ds->packed, ds->count, ds->words, ds->query_block, nq, nearest + start,

@@ -3,6 +3,7 @@
  * stepping it. The training pass is in train.c, completion in complete.c. */
 #include "model.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         {"layers", cfg->layers, 1, SG_MODEL_MAX_DIM},
         {"threads", cfg->threads, 0, SG_MODEL_MAX_THREADS},
         {"start_step", cfg->start_step, 0, 1},
+        {"steps", cfg->steps, 0, INT_MAX},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value < fields[i].low || fields[i].value > fields[i].high)

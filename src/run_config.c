@@ -68,8 +68,9 @@ static int check_batches(int status, const seqgen_batch_config *b)
 static int check_eval(int status, const seqgen_eval_options *e)
 {
     int s = in_range(status, "eval.metrics", e->metrics, 1, SEQGEN_EVAL_ALL);
-    if (!s && e->given < 0)
-        s = sg_error(status, "run config: eval.given is %d, not in [0, %d]", e->given, INT_MAX);
+    if (!s && e->given < 0 && e->given != SEQGEN_GIVEN_HALF)
+        s = sg_error(status, "run config: eval.given is %d, neither in [0, %d] nor "
+                     "SEQGEN_GIVEN_HALF", e->given, INT_MAX);
     if (!s && sg_check_complete_options(&e->complete) != SEQGEN_OK)
         s = sg_error_prefix(status, "run config: eval.complete");
     if (!s && !(isfinite(e->complete.temperature) && e->complete.temperature > 0.0))
@@ -82,16 +83,16 @@ static int check_eval(int status, const seqgen_eval_options *e)
     return s ? s : check_binarize(status, "eval.binarize", &e->binarize);
 }
 
-static int check_source(int status, const char *source)
+static int check_source(int status, const char *name, const char *source)
 {
     const char *end = memchr(source, '\0', SEQGEN_RUN_SOURCE_MAX + 1);
     if (!end)
-        return sg_error(status, "run config: data_source is not a string of at most %d bytes",
+        return sg_error(status, "run config: %s is not a string of at most %d bytes", name,
                         SEQGEN_RUN_SOURCE_MAX);
     for (const char *p = source; p < end; p++)
         if (*p < 0x20 || *p > 0x7e)
-            return sg_error(status, "run config: data_source byte %d is 0x%02x, not printable "
-                            "ASCII", (int)(p - source), (unsigned)(unsigned char)*p);
+            return sg_error(status, "run config: %s byte %d is 0x%02x, not printable ASCII",
+                            name, (int)(p - source), (unsigned)(unsigned char)*p);
     return SEQGEN_OK;
 }
 
@@ -101,10 +102,12 @@ int sg_run_config_check(const seqgen_run_config *run, int status)
     if (!s)
         s = check_batches(status, &run->batches);
     if (!s)
-        s = in_range(status, "train_images", run->train_images, 0, SG_RUN_MAX_COUNT);
+        s = in_range(status, "train_sequences", run->train_sequences, 0, SG_RUN_MAX_COUNT);
     if (!s)
         s = check_eval(status, &run->eval);
-    return s ? s : check_source(status, run->data_source);
+    if (!s)
+        s = check_source(status, "data_source", run->data_source);
+    return s ? s : check_source(status, "test_source", run->test_source);
 }
 
 /* The first of the fields that must agree, or NULL. */
@@ -139,11 +142,11 @@ int sg_run_config_match_batches(const seqgen_run_config *run, const seqgen_batch
 {
     uint64_t saved = 0, given = 0;
     const char *field = first_difference(&run->batches, have, &saved, &given);
-    if (!field && count != run->train_images)
-        field = "count", saved = run->train_images, given = count;
+    if (!field && count != run->train_sequences)
+        field = "count", saved = run->train_sequences, given = count;
     if (!field)
         return SEQGEN_OK;
     return sg_error(SEQGEN_EMISMATCH, "the batch iterator's %s is %llu but the run's is %llu%s",
                     field, (unsigned long long)given, (unsigned long long)saved,
-                    strcmp(field, "count") == 0 ? " (train_images)" : "");
+                    strcmp(field, "count") == 0 ? " (train_sequences)" : "");
 }

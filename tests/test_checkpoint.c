@@ -369,7 +369,7 @@ static seqgen_run_config run_for(const seqgen_dataset *ds, int D, uint64_t seed)
 {
     seqgen_run_config run = seqgen_run_config_default();
     run.batches = iter_config(D, seed);
-    run.train_images = seqgen_dataset_count(ds);
+    run.train_sequences = seqgen_dataset_count(ds);
     snprintf(run.data_source, sizeof run.data_source, "%s", MNIST);
     return run;
 }
@@ -379,7 +379,7 @@ static seqgen_batch_iter *saved_iter(const seqgen_dataset *ds, const char *path)
 {
     seqgen_checkpoint_info info;
     assert_ok(seqgen_checkpoint_inspect(path, &info));
-    assert_int_equal(info.run.train_images, seqgen_dataset_count(ds));
+    assert_int_equal(info.run.train_sequences, seqgen_dataset_count(ds));
     return iter_from(ds, &info.run.batches);
 }
 
@@ -487,7 +487,7 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p + 24, 8), 1);  /* batches.units_per_step */
     assert_int_equal(get_le(p + 36, 8), 5);  /* batches.seed */
     assert_int_equal(get_le(p + 52, 4), 127); /* batches.binarize.threshold */
-    assert_int_equal(get_le(p + 68, 8), 40); /* train_images */
+    assert_int_equal(get_le(p + 68, 8), 40); /* train_sequences */
     assert_int_equal(get_le(p + 76, 8), 10); /* epochs */
     assert_int_equal(get_le(p + 84, 4), 7);  /* eval.metrics */
     assert_int_equal(get_le(p + 88, 4), 500); /* eval.given */
@@ -664,7 +664,7 @@ static void resume_refuses_mismatched_handles_and_changes_nothing(void **state)
     seqgen_model *none = NULL;
     b.batches = new_iter(small, 1, 9);
     assert_fails_with(seqgen_checkpoint_load_training(path, &none, &b), SEQGEN_EMISMATCH,
-                      "the batch iterator's count is 30 but the run's is 40 (train_images)");
+                      "the batch iterator's count is 30 but the run's is 40 (train_sequences)");
     assert_null(none);
     assert_null(b.sched);
     seqgen_batch_iter_free(b.batches);
@@ -934,9 +934,9 @@ static seqgen_run_config unusual_run(const seqgen_dataset *ds)
     run.batches.seed = 0xfedcba9876543210u;
     run.batches.drop_last = 1;
     run.batches.binarize = (seqgen_binarize_config){SEQGEN_BINARIZE_STOCHASTIC, 200, 77, 1};
-    run.train_images = seqgen_dataset_count(ds);
+    run.train_sequences = seqgen_dataset_count(ds);
     run.epochs = 123456789012u;
-    run.eval.metrics = SEQGEN_EVAL_LOSS | SEQGEN_EVAL_DIGIT;
+    run.eval.metrics = SEQGEN_EVAL_LOSS | SEQGEN_EVAL_LABEL;
     run.eval.given = 392;
     run.eval.complete = (seqgen_complete_options){SEQGEN_DECODE_SAMPLE, 0.75, 99, 1000};
     run.eval.batch_size = 17;
@@ -968,7 +968,7 @@ static void assert_same_run(const seqgen_run_config *a, const seqgen_run_config 
         assert_int_equal(bins[k][0]->seed, bins[k][1]->seed);
         assert_int_equal(bins[k][0]->resample_each_epoch, bins[k][1]->resample_each_epoch);
     }
-    assert_int_equal(a->train_images, b->train_images);
+    assert_int_equal(a->train_sequences, b->train_sequences);
     assert_int_equal(a->epochs, b->epochs);
     assert_int_equal(a->eval.metrics, b->eval.metrics);
     assert_int_equal(a->eval.given, b->eval.given);
@@ -1071,7 +1071,7 @@ static void run_fields_out_of_range_are_refused(void **state)
     assert_fails_with(seqgen_checkpoint_save(path, m, &wrong), SEQGEN_EMISMATCH,
                       "the batch iterator's seed is 4 but the run's is 3");
     wrong.run.batches.seed = 4;
-    wrong.run.train_images = 39;
+    wrong.run.train_sequences = 39;
     assert_fails_with(seqgen_checkpoint_save(path, m, &wrong), SEQGEN_EMISMATCH,
                       "count is 40 but the run's is 39");
     seqgen_batch_iter_free(wrong.batches);
@@ -1096,7 +1096,7 @@ static void run_fields_out_of_range_are_refused(void **state)
         {48, 4, 2, SEQGEN_ERANGE, "batches.binarize.mode is 2"},
         {52, 4, 256, SEQGEN_ERANGE, "batches.binarize.threshold is 256, not in [0, 255]"},
         {64, 4, 2, SEQGEN_ERANGE, "batches.binarize.resample_each_epoch is 2"},
-        {68, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "train_images is 4294967296"},
+        {68, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "train_sequences is 4294967296"},
         {84, 4, 0, SEQGEN_ERANGE, "eval.metrics is 0, not in [1, 7]"},
         {84, 4, 8, SEQGEN_ERANGE, "eval.metrics is 8, not in [0, 7]"},
         {88, 4, 0x80000000u, SEQGEN_ERANGE, "eval.given is 2147483648"},
@@ -1216,7 +1216,7 @@ static void mismatching_iterator_is_refused_naming_the_field(void **state)
         case 6: c.binarize.threshold = 128, detail = "threshold is 128 but the run's is 127"; break;
         case 7: c.binarize.seed = 1, detail = "binarize.seed is 1 but the run's is 0"; break;
         case 8: c.binarize.resample_each_epoch = 1, detail = "resample_each_epoch is 1"; break;
-        default: over = small, detail = "count is 30 but the run's is 40 (train_images)"; break;
+        default: over = small, detail = "count is 30 but the run's is 40 (train_sequences)"; break;
         }
         seqgen_model *none = NULL;
         seqgen_train_state b = empty_state();
@@ -1228,7 +1228,7 @@ static void mismatching_iterator_is_refused_naming_the_field(void **state)
         assert_fails_with(seqgen_checkpoint_load_training(path, &none, &b), SEQGEN_EMISMATCH,
                           detail);
         assert_null(none);
-        assert_true(!b.optim && !b.sched && b.epoch == 77 && b.run.train_images == 0);
+        assert_true(!b.optim && !b.sched && b.epoch == 77 && b.run.train_sequences == 0);
         assert_int_equal(seqgen_batch_iter_epoch(b.batches), 0);
         assert_int_equal(seqgen_batch_iter_position(b.batches), n);
         seqgen_batch_iter_free(b.batches);

@@ -64,17 +64,27 @@ static void open_dir_reads_images_and_labels(void **state)
     assert_int_equal(seqgen_dataset_count(f->ds), N_IMAGES);
     assert_int_equal(seqgen_dataset_rows(f->ds), SIDE);
     assert_int_equal(seqgen_dataset_cols(f->ds), SIDE);
-    assert_int_equal(seqgen_dataset_pixels(f->ds), PIXELS);
+    assert_int_equal(seqgen_dataset_units(f->ds), PIXELS);
     for (size_t i = 0; i < N_IMAGES; i++) {
-        assert_memory_equal(seqgen_dataset_image(f->ds, i), f->images + i * PIXELS, PIXELS);
-        assert_int_equal(seqgen_dataset_label(f->ds, i), f->labels[i]);
+        assert_memory_equal(seqgen_dataset_raw(f->ds, i), f->images + i * PIXELS, PIXELS);
+        assert_int_equal(tu_label(f->ds, i), f->labels[i]);
     }
-    assert_null(seqgen_dataset_image(f->ds, N_IMAGES));
-    assert_int_equal(seqgen_dataset_label(f->ds, N_IMAGES), -1);
-    assert_null(seqgen_dataset_image(NULL, 0));
-    assert_int_equal(seqgen_dataset_label(NULL, 0), -1);
+    assert_int_equal(seqgen_dataset_steps(f->ds), PIXELS);
+    assert_int_equal(seqgen_dataset_units_per_step(f->ds), 1);
+    assert_int_equal(seqgen_dataset_is_binary(f->ds), 0);
+    assert_int_equal(seqgen_dataset_has_labels(f->ds), 1);
+    assert_int_equal(seqgen_dataset_has_lengths(f->ds), 0);
+    assert_int_equal(seqgen_dataset_length(f->ds, 3), PIXELS);
+    assert_null(seqgen_dataset_raw(f->ds, N_IMAGES));
+    int64_t label = 77;
+    assert_int_equal(seqgen_dataset_label(f->ds, N_IMAGES, &label), SEQGEN_EINVAL);
+    assert_null(seqgen_dataset_raw(NULL, 0));
+    assert_int_equal(seqgen_dataset_label(NULL, 0, &label), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_dataset_label(f->ds, 0, NULL), SEQGEN_EINVAL);
+    assert_int_equal(label, 77);
     assert_int_equal(seqgen_dataset_count(NULL), 0);
-    assert_int_equal(seqgen_dataset_pixels(NULL), 0);
+    assert_int_equal(seqgen_dataset_units(NULL), 0);
+    assert_int_equal(seqgen_dataset_length(NULL, 0), 0);
     seqgen_dataset_free(NULL);
 }
 
@@ -88,15 +98,15 @@ static void open_pair_and_test_split(void **state)
     assert_ok(seqgen_dataset_open_dir(&ds, f->dir, SEQGEN_SPLIT_TEST));
     assert_int_equal(seqgen_dataset_count(ds), 3);
     assert_int_equal(seqgen_dataset_rows(ds), 2);
-    assert_memory_equal(seqgen_dataset_image(ds, 2), images + 8, 4);
-    assert_int_equal(seqgen_dataset_label(ds, 0), 9);
+    assert_memory_equal(seqgen_dataset_raw(ds, 2), images + 8, 4);
+    assert_int_equal(tu_label(ds, 0), 9);
     seqgen_dataset_free(ds);
 
     char images_path[128], labels_path[128];
     snprintf(images_path, sizeof images_path, "%s/t10k-images-idx3-ubyte", f->dir);
     snprintf(labels_path, sizeof labels_path, "%s/t10k-labels-idx1-ubyte.gz", f->dir);
     assert_ok(seqgen_dataset_open(&ds, images_path, labels_path));
-    assert_int_equal(seqgen_dataset_label(ds, 2), 5);
+    assert_int_equal(tu_label(ds, 2), 5);
     seqgen_dataset_free(ds);
 }
 
@@ -173,8 +183,8 @@ static void limit_keeps_the_first_images(void **state)
     assert_int_equal(seqgen_dataset_count(f->ds), N_IMAGES);
     assert_ok(seqgen_dataset_limit(f->ds, 4));
     assert_int_equal(seqgen_dataset_count(f->ds), 4);
-    assert_memory_equal(seqgen_dataset_image(f->ds, 3), f->images + 3 * PIXELS, PIXELS);
-    assert_null(seqgen_dataset_image(f->ds, 4));
+    assert_memory_equal(seqgen_dataset_raw(f->ds, 3), f->images + 3 * PIXELS, PIXELS);
+    assert_null(seqgen_dataset_raw(f->ds, 4));
 
     seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     seqgen_batch_iter *it;
@@ -499,7 +509,7 @@ static void seek_and_state_resume_exactly(void **state)
         assert_int_equal(seqgen_batch_iter_next(c, &z, &m), sa);
         if (sa == SEQGEN_OK) {
             assert_memory_equal(x, z, n * PIXELS * sizeof *x);
-            assert_memory_equal(seqgen_batch_iter_labels(a), seqgen_batch_iter_labels(c), n);
+            assert_memory_equal(seqgen_batch_iter_labels(a), seqgen_batch_iter_labels(c), n * sizeof(int64_t));
         }
     }
     expect_detail(seqgen_batch_iter_seek(b, 0, N_IMAGES + 1), SEQGEN_EINVAL, "position 11");
@@ -519,10 +529,11 @@ static void bad_iterator_settings(void **state)
     expect_detail(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL, "batch size");
     cfg.batch_size = 4;
     cfg.units_per_step = 5;
-    expect_detail(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL,
-                  "5 pixels per step does not divide the 784 pixels");
+    expect_detail(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EMISMATCH,
+                  "reads 5 units per step, which is not a multiple of the data's 1 units per "
+                  "step dividing its 784 units");
     cfg.units_per_step = 0;
-    assert_int_equal(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_batch_iter_create(&it, f->ds, &cfg), SEQGEN_EMISMATCH);
     cfg.units_per_step = 1;
     cfg.batch_size = 11;
     cfg.drop_last = 1;

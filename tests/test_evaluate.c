@@ -50,7 +50,7 @@ static void constant_logit(seqgen_model *m, float logit)
 /* Pixel p of test image i, from the raw bytes (ink iff byte > 127, the default binarisation). */
 static int ink(size_t i, size_t p)
 {
-    return seqgen_dataset_image(test_set, i)[p] > 127;
+    return seqgen_dataset_raw(test_set, i)[p] > 127;
 }
 
 static double softplus(double x)
@@ -88,13 +88,13 @@ static void check_constant_model(int D, float a, int given)
             wrong += ink(i, k) != (a > 0);
     }
     const double predicted = (double)N * (PIXELS - D);
-    assert_int_equal(r.images, N);
+    assert_int_equal(r.sequences, N);
     assert_int_equal(r.given, given);
     assert_allclose(r.nll_nats, nll / N, 1e-9, 0);
     assert_allclose(r.bce, nll / predicted, 1e-9, 0);
     assert_allclose(r.mse, sq / predicted, 1e-6, 1e-12);
-    assert_allclose(r.pixel_error, (double)wrong / ((double)N * (PIXELS - given)), 0, 1e-15);
-    assert_true(isnan(r.digit_kept) && isnan(r.digit_kept_truth) && isnan(r.digit_kept_blank));
+    assert_allclose(r.unit_error, (double)wrong / ((double)N * (PIXELS - given)), 0, 1e-15);
+    assert_true(isnan(r.label_kept) && isnan(r.label_kept_truth) && isnan(r.label_kept_blank));
     seqgen_model_free(m);
 }
 
@@ -116,18 +116,18 @@ static int brute_force_label(const float *query)
     size_t best = 0;
     unsigned best_distance = PIXELS + 1;
     for (size_t j = 0; j < seqgen_dataset_count(train_set); j++) {
-        const uint8_t *img = seqgen_dataset_image(train_set, j);
+        const uint8_t *img = seqgen_dataset_raw(train_set, j);
         unsigned d = 0;
         for (size_t p = 0; p < PIXELS; p++)
             d += (img[p] > 127) != (query[p] > 0.5f);
         if (d < best_distance)
             best_distance = d, best = j;
     }
-    return seqgen_dataset_label(train_set, best);
+    return tu_label(train_set, best);
 }
 
 /* Digit kept and its bounds, recomputed from the completions with seqgen_dataset_nearest(). */
-static void digit_kept_matches_direct_search(void **state)
+static void label_kept_matches_direct_search(void **state)
 {
     (void)state;
     enum { N = 30, K = 392 };
@@ -135,7 +135,7 @@ static void digit_kept_matches_direct_search(void **state)
     seqgen_eval_options opts = seqgen_eval_options_default();
     opts.limit = N;
     opts.given = K;
-    opts.metrics = SEQGEN_EVAL_DIGIT;
+    opts.metrics = SEQGEN_EVAL_LABEL;
     opts.complete.decode = SEQGEN_DECODE_SAMPLE;
     opts.complete.seed = 77;
     seqgen_eval_results r;
@@ -154,37 +154,37 @@ static void digit_kept_matches_direct_search(void **state)
     double distance = 0;
     assert_ok(seqgen_dataset_nearest(train_set, done, N, nearest, dist));
     for (size_t i = 0; i < N; i++) {
-        kept += seqgen_dataset_label(train_set, nearest[i]) == seqgen_dataset_label(test_set, i);
+        kept += tu_label(train_set, nearest[i]) == tu_label(test_set, i);
         distance += dist[i];
         for (size_t p = K; p < PIXELS; p++)
             wrong += done[i * PIXELS + p] != truth[i * PIXELS + p];
     }
-    assert_allclose(r.digit_kept, (double)kept / N, 0, 1e-15);
+    assert_allclose(r.label_kept, (double)kept / N, 0, 1e-15);
     assert_allclose(r.nearest_distance, distance / N, 1e-15, 0);
-    assert_allclose(r.pixel_error, (double)wrong / (N * (PIXELS - K)), 0, 1e-15);
+    assert_allclose(r.unit_error, (double)wrong / (N * (PIXELS - K)), 0, 1e-15);
 
     kept = 0, distance = 0;
     assert_ok(seqgen_dataset_nearest(train_set, truth, N, nearest, dist));
     for (size_t i = 0; i < N; i++) {
-        kept += seqgen_dataset_label(train_set, nearest[i]) == seqgen_dataset_label(test_set, i);
+        kept += tu_label(train_set, nearest[i]) == tu_label(test_set, i);
         distance += dist[i];
     }
-    assert_allclose(r.digit_kept_truth, (double)kept / N, 0, 1e-15);
+    assert_allclose(r.label_kept_truth, (double)kept / N, 0, 1e-15);
     assert_allclose(r.nearest_distance_truth, distance / N, 1e-15, 0);
-    assert_true(r.digit_kept_truth >= 0.8); /* 1-NN on MNIST is ~95% accurate */
+    assert_true(r.label_kept_truth >= 0.8); /* 1-NN on MNIST is ~95% accurate */
 
     for (size_t i = 0; i < N; i++)
         memset(truth + i * PIXELS + K, 0, (PIXELS - K) * sizeof *truth);
     kept = 0;
     assert_ok(seqgen_dataset_nearest(train_set, truth, N, nearest, NULL));
     for (size_t i = 0; i < N; i++)
-        kept += seqgen_dataset_label(train_set, nearest[i]) == seqgen_dataset_label(test_set, i);
-    assert_allclose(r.digit_kept_blank, (double)kept / N, 0, 1e-15);
-    assert_true(r.digit_kept_blank < r.digit_kept_truth);
+        kept += tu_label(train_set, nearest[i]) == tu_label(test_set, i);
+    assert_allclose(r.label_kept_blank, (double)kept / N, 0, 1e-15);
+    assert_true(r.label_kept_blank < r.label_kept_truth);
     /* the classifier itself, by brute force on the first masked images */
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(brute_force_label(truth + i * PIXELS),
-                         seqgen_dataset_label(train_set, nearest[i]));
+                         tu_label(train_set, nearest[i]));
     assert_true(isnan(r.mse) && isnan(r.nll_nats));
     free(truth);
     free(done);
@@ -224,7 +224,7 @@ static void loss_matches_the_model_and_ignores_batching(void **state)
         assert_allclose(r.nll_nats, st.nll_nats, 1e-6, 0);
         assert_allclose(r.bce, st.bce, 1e-6, 0);
         assert_allclose(r.mse, st.mse, 1e-6, 0);
-        assert_true(isnan(r.pixel_error) && isnan(r.digit_kept));
+        assert_true(isnan(r.unit_error) && isnan(r.label_kept));
     }
     free(seq);
     free(in);
@@ -298,10 +298,10 @@ static void sampled_evaluation_is_reproducible(void **state)
     seqgen_eval_results a, b, c;
     assert_ok(seqgen_evaluate_dataset(m, test_set, NULL, &opts, &a));
     assert_ok(seqgen_evaluate_dataset(m, test_set, NULL, &opts, &b));
-    assert_memory_equal(&a.pixel_error, &b.pixel_error, sizeof a.pixel_error);
+    assert_memory_equal(&a.unit_error, &b.unit_error, sizeof a.unit_error);
     opts.complete.seed = 1;
     assert_ok(seqgen_evaluate_dataset(m, test_set, NULL, &opts, &c));
-    assert_true(c.pixel_error != a.pixel_error);
+    assert_true(c.unit_error != a.unit_error);
     seqgen_model_free(m);
 }
 
@@ -390,7 +390,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(closed_form_for_constant_models),
-        cmocka_unit_test(digit_kept_matches_direct_search),
+        cmocka_unit_test(label_kept_matches_direct_search),
         cmocka_unit_test(loss_matches_the_model_and_ignores_batching),
         cmocka_unit_test(evaluation_does_not_perturb_training),
         cmocka_unit_test(sampled_evaluation_is_reproducible),

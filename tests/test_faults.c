@@ -84,7 +84,7 @@ static int setup_group(void **state)
     assert_ok(seqgen_batch_iter_create(&fx.iter, fx.ds, &bcfg));
     fx.run = seqgen_run_config_default();
     fx.run.batches = bcfg;
-    fx.run.train_images = seqgen_dataset_count(fx.ds);
+    fx.run.train_sequences = seqgen_dataset_count(fx.ds);
     size_t all[IMAGES];
     for (size_t i = 0; i < IMAGES; i++)
         all[i] = i;

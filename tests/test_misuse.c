@@ -149,20 +149,65 @@ static void dataset_free(void) { seqgen_dataset_free(NULL); }
 static void dataset_count(void) { assert_int_equal(seqgen_dataset_count(NULL), 0); }
 static void dataset_rows(void) { assert_int_equal(seqgen_dataset_rows(NULL), 0); }
 static void dataset_cols(void) { assert_int_equal(seqgen_dataset_cols(NULL), 0); }
-static void dataset_pixels(void) { assert_int_equal(seqgen_dataset_pixels(NULL), 0); }
+static void dataset_units(void) { assert_int_equal(seqgen_dataset_units(NULL), 0); }
+static void dataset_steps(void) { assert_int_equal(seqgen_dataset_steps(NULL), 0); }
+static void dataset_units_per_step(void) { assert_int_equal(seqgen_dataset_units_per_step(NULL), 0); }
+static void dataset_is_binary(void) { assert_int_equal(seqgen_dataset_is_binary(NULL), 0); }
+static void dataset_has_lengths(void) { assert_int_equal(seqgen_dataset_has_lengths(NULL), 0); }
+static void dataset_has_labels(void) { assert_int_equal(seqgen_dataset_has_labels(NULL), 0); }
 
-static void dataset_image(void)
+static void dataset_length(void)
 {
-    assert_null(seqgen_dataset_image(NULL, 0));
-    assert_null(seqgen_dataset_image(fx.ds, IMAGES));
-    assert_null(seqgen_dataset_image(fx.ds, (size_t)-1));
+    assert_int_equal(seqgen_dataset_length(NULL, 0), 0);
+    assert_int_equal(seqgen_dataset_length(fx.ds, IMAGES), 0);
+    assert_int_equal(seqgen_dataset_length(fx.ds, (size_t)-1), 0);
+}
+
+static void dataset_raw(void)
+{
+    assert_null(seqgen_dataset_raw(NULL, 0));
+    assert_null(seqgen_dataset_raw(fx.ds, IMAGES));
+    assert_null(seqgen_dataset_raw(fx.ds, (size_t)-1));
+}
+
+static void dataset_from_memory(void)
+{
+    seqgen_dataset *ds = NULL;
+    const uint8_t units[6] = {0, 1, 1, 0, 1, 1};
+    const size_t bad_length[2] = {3, 4};
+    seqgen_sequences seqs = {units, 2, 3, 1, NULL, NULL};
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_from_memory(NULL, &seqs, SEQGEN_COPY));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_from_memory(&ds, NULL, SEQGEN_COPY));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_from_memory(&ds, &seqs, (seqgen_ownership)2));
+    seqs.units = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_COPY));
+    seqs.units = units, seqs.count = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_COPY));
+    seqs.count = 2, seqs.units_per_step = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_COPY));
+    seqs.units_per_step = 1, seqs.steps = SIZE_MAX;
+    EXPECT(SEQGEN_EOVERFLOW, seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_BORROW));
+    seqs.steps = 3, seqs.lengths = bad_length;
+    EXPECT(SEQGEN_ERANGE, seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_COPY));
+    assert_null(ds);
+}
+
+static void dataset_open_npy(void)
+{
+    seqgen_dataset *ds = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_npy(NULL, "x.npy", NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_npy(&ds, NULL, NULL, NULL));
+    EXPECT(SEQGEN_ENOENT, seqgen_dataset_open_npy(&ds, "/nonexistent/x.npy", NULL, NULL));
+    assert_null(ds);
 }
 
 static void dataset_label(void)
 {
-    assert_int_equal(seqgen_dataset_label(NULL, 0), -1);
-    assert_int_equal(seqgen_dataset_label(fx.ds, IMAGES), -1);
-    assert_int_equal(seqgen_dataset_label(fx.ds, (size_t)-1), -1);
+    int64_t label = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_label(NULL, 0, &label));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_label(fx.ds, IMAGES, &label));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_label(fx.ds, (size_t)-1, &label));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_label(fx.ds, 0, NULL));
 }
 
 static void dataset_limit(void)
@@ -201,9 +246,9 @@ static void batch_iter_create(void)
     cfg.batch_size = 0;
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
     cfg.batch_size = 2, cfg.units_per_step = 3; /* does not divide 4 pixels */
-    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_batch_iter_create(&it, fx.ds, &cfg));
     cfg.units_per_step = 0;
-    EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_batch_iter_create(&it, fx.ds, &cfg));
     cfg.units_per_step = 1, cfg.binarize.mode = (seqgen_binarize_mode)-1;
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_create(&it, fx.ds, &cfg));
     cfg.binarize.mode = SEQGEN_BINARIZE_THRESHOLD, cfg.batch_size = IMAGES + 1, cfg.drop_last = 1;
@@ -226,6 +271,7 @@ static void batch_iter_next(void)
 }
 
 static void batch_iter_labels(void) { assert_null(seqgen_batch_iter_labels(NULL)); }
+static void batch_iter_lengths(void) { assert_null(seqgen_batch_iter_lengths(NULL)); }
 static void batch_iter_indices(void) { assert_null(seqgen_batch_iter_indices(NULL)); }
 static void batch_iter_steps(void) { assert_int_equal(seqgen_batch_iter_steps(NULL), 0); }
 static void batch_iter_batches(void) { assert_int_equal(seqgen_batch_iter_batches_per_epoch(NULL), 0); }
@@ -707,8 +753,16 @@ static const misuse_case cases[] = {
     CASE(seqgen_dataset_count, dataset_count),
     CASE(seqgen_dataset_rows, dataset_rows),
     CASE(seqgen_dataset_cols, dataset_cols),
-    CASE(seqgen_dataset_pixels, dataset_pixels),
-    CASE(seqgen_dataset_image, dataset_image),
+    CASE(seqgen_dataset_units, dataset_units),
+    CASE(seqgen_dataset_steps, dataset_steps),
+    CASE(seqgen_dataset_units_per_step, dataset_units_per_step),
+    CASE(seqgen_dataset_is_binary, dataset_is_binary),
+    CASE(seqgen_dataset_has_lengths, dataset_has_lengths),
+    CASE(seqgen_dataset_has_labels, dataset_has_labels),
+    CASE(seqgen_dataset_length, dataset_length),
+    CASE(seqgen_dataset_raw, dataset_raw),
+    CASE(seqgen_dataset_from_memory, dataset_from_memory),
+    CASE(seqgen_dataset_open_npy, dataset_open_npy),
     CASE(seqgen_dataset_label, dataset_label),
     CASE(seqgen_dataset_limit, dataset_limit),
     CASE(seqgen_dataset_sequences, dataset_sequences),
@@ -717,6 +771,7 @@ static const misuse_case cases[] = {
     CASE(seqgen_batch_iter_free, batch_iter_free),
     CASE(seqgen_batch_iter_next, batch_iter_next),
     CASE(seqgen_batch_iter_labels, batch_iter_labels),
+    CASE(seqgen_batch_iter_lengths, batch_iter_lengths),
     CASE(seqgen_batch_iter_indices, batch_iter_indices),
     CASE(seqgen_batch_iter_steps, batch_iter_steps),
     CASE(seqgen_batch_iter_batches_per_epoch, batch_iter_batches),

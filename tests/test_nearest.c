@@ -17,10 +17,10 @@
 static void brute_force_nearest(const seqgen_dataset *ds, const float *query, size_t *index,
                                 uint32_t *distance)
 {
-    size_t pixels = seqgen_dataset_pixels(ds);
+    size_t pixels = seqgen_dataset_units(ds);
     *distance = UINT32_MAX;
     for (size_t i = 0; i < seqgen_dataset_count(ds); i++) {
-        const uint8_t *image = seqgen_dataset_image(ds, i);
+        const uint8_t *image = seqgen_dataset_raw(ds, i);
         uint32_t d = 0;
         for (size_t p = 0; p < pixels; p++)
             d += (image[p] > 127) != (query[p] > 0.5f);
@@ -33,7 +33,7 @@ static void brute_force_nearest(const seqgen_dataset *ds, const float *query, si
 
 static void expect_same_as_brute_force(seqgen_dataset *ds, const float *queries, size_t count)
 {
-    size_t pixels = seqgen_dataset_pixels(ds);
+    size_t pixels = seqgen_dataset_units(ds);
     size_t *nearest = malloc(count * sizeof *nearest);
     uint32_t *distance = malloc(count * sizeof *distance);
     assert_true(nearest && distance);
@@ -98,7 +98,7 @@ static void random_images_of_several_sizes(void **state)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const char *dir = tu_tempdir();
         seqgen_dataset *ds = random_dataset(dir, shapes[s][0], shapes[s][1], shapes[s][2], s + 1);
-        size_t pixels = seqgen_dataset_pixels(ds), count = 45; /* not a multiple of the block */
+        size_t pixels = seqgen_dataset_units(ds), count = 45; /* not a multiple of the block */
         float *queries = random_queries(count, pixels, s + 10);
         expect_same_as_brute_force(ds, queries, count);
         free(queries);

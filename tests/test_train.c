@@ -66,7 +66,7 @@ static void adam_lowers_the_loss_on_real_digits(void **state)
     (void)state;
     seqgen_dataset *ds = NULL;
     assert_ok(seqgen_dataset_open_dir(&ds, "data/mnist10k", SEQGEN_SPLIT_TRAIN));
-    const int length = (int)seqgen_dataset_pixels(ds);
+    const int length = (int)seqgen_dataset_units(ds);
     size_t indices[IMAGES];
     for (size_t i = 0; i < IMAGES; i++)
         indices[i] = i;

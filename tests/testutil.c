@@ -133,3 +133,11 @@ void tu_zero_parameters(seqgen_model *m)
     }
     free(zeros);
 }
+
+int64_t tu_label(const seqgen_dataset *ds, size_t index)
+{
+    int64_t label = 0;
+    tu_assert_ok(seqgen_dataset_label(ds, index, &label), "seqgen_dataset_label", __FILE__,
+                 __LINE__);
+    return label;
+}

@@ -49,6 +49,9 @@ float *tu_random_bits(size_t n, uint64_t seed);
  * bias, whatever it reads: the hidden state stays zero). */
 void tu_zero_parameters(seqgen_model *m);
 
+/* The label of sequence `index` of a labelled dataset (fails the test otherwise). */
+int64_t tu_label(const seqgen_dataset *ds, size_t index);
+
 /* Writes `size` bytes to `path`; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
 
