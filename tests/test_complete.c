@@ -97,7 +97,7 @@ static void check_greedy(int D, int H, int L, int given)
     float *truth = digit_pixels(10, N);
     float *out = floats(N * PIXELS, -1), *probs = floats(N * (PIXELS - given), -1);
     float *ref = floats(N * PIXELS, -2), *ref_probs = floats(N * (PIXELS - given), -2);
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, given, NULL, out, probs));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS / D, NULL, given, NULL, out, probs));
     step_rollout(m, truth, N, given, NULL, ref, ref_probs);
     assert_memory_equal(out, ref, N * PIXELS * sizeof *out);
     assert_memory_equal(probs, ref_probs, N * (PIXELS - given) * sizeof *probs);
@@ -144,7 +144,7 @@ static void greedy_follows_its_own_output(void **state)
     assert_ok(seqgen_model_set_tensor(m, "out.bias", out_b, 1));
     float *truth = digit_pixels(0, N), *out = floats(N * PIXELS, -1);
     truth[K - 1] = 1.0f, truth[PIXELS + K - 1] = 0.0f, truth[2 * PIXELS + K - 1] = 1.0f;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, NULL, out, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, NULL, out, NULL));
     for (int b = 0; b < N; b++)
         for (int i = K; i < PIXELS; i++)
             assert_true(out[b * PIXELS + i] == 1.0f - out[b * PIXELS + i - 1]);
@@ -163,7 +163,7 @@ static void check_sampled(int D, int K)
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE;
     opts.seed = 11;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, out, probs));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS / D, NULL, K, &opts, out, probs));
     step_rollout(m, truth, N, K, out, ref, ref_probs);
     assert_memory_equal(probs, ref_probs, N * (PIXELS - K) * sizeof *probs);
     for (size_t i = 0; i < N * PIXELS; i++)
@@ -182,17 +182,17 @@ static void sampled_probabilities_equal_the_step_api(void **state)
 static void given_pixels_are_untouched(void **state)
 {
     (void)state;
-    enum { N = 4, K = 502 }; /* step 125 of 4 pixels partly given */
+    enum { N = 4, K = 502, T = PIXELS / 4 }; /* step 125 of 4 pixels partly given */
     seqgen_model *m = tu_make_model(4, 16, 1, 5, 1);
     float *truth = digit_pixels(20, N), *keep = digit_pixels(20, N), *out = floats(N * PIXELS, -1);
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, out, NULL));
+    assert_ok(seqgen_complete(m, truth, N, T, NULL, K, &opts, out, NULL));
     assert_memory_equal(truth, keep, N * PIXELS * sizeof *truth); /* input only read */
     for (int b = 0; b < N; b++)
         assert_memory_equal(out + b * PIXELS, truth + b * PIXELS, K * sizeof *out);
     /* in place: the same result */
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, truth, NULL));
+    assert_ok(seqgen_complete(m, truth, N, T, NULL, K, &opts, truth, NULL));
     assert_memory_equal(truth, out, N * PIXELS * sizeof *out);
     free(truth), free(keep), free(out);
     seqgen_model_free(m);
@@ -209,21 +209,21 @@ static void sampling_is_reproducible_and_streamed(void **state)
     opts.decode = SEQGEN_DECODE_SAMPLE;
     opts.seed = 42;
     opts.temperature = 1.5;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, a, NULL));
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, b, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, a, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, b, NULL));
     assert_memory_equal(a, b, N * PIXELS * sizeof *a);
     /* sequences 2..4 alone, with their stream numbers, are the same samples */
     opts.first_stream = 2;
-    assert_ok(seqgen_complete(m, truth + 2 * PIXELS, 3, PIXELS, K, &opts, part, NULL));
+    assert_ok(seqgen_complete(m, truth + 2 * PIXELS, 3, PIXELS, NULL, K, &opts, part, NULL));
     assert_memory_equal(part, a + 2 * PIXELS, 3 * PIXELS * sizeof *a);
     /* another seed, or another temperature, gives other samples */
     opts.first_stream = 0;
     opts.seed = 43;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, b, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, b, NULL));
     assert_true(count_different(a, b, N * PIXELS) > 50);
     opts.seed = 42;
     opts.temperature = 0.5;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, b, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, b, NULL));
     assert_true(count_different(a, b, N * PIXELS) > 20);
     free(truth), free(a), free(b), free(part);
     seqgen_model_free(m);
@@ -243,9 +243,9 @@ static void threads_do_not_change_the_result(void **state)
         seqgen_complete_options opts = seqgen_complete_options_default();
         opts.decode = (seqgen_decode)decode;
         assert_ok(seqgen_model_set_threads(m, 1));
-        assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, one, p1));
+        assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, one, p1));
         assert_ok(seqgen_model_set_threads(m, 3));
-        assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, three, p3));
+        assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, three, p3));
         assert_memory_equal(one, three, N * PIXELS * sizeof *one);
         assert_memory_equal(p1, p3, N * (PIXELS - K) * sizeof *p1);
     }
@@ -264,14 +264,14 @@ static void temperature_limits(void **state)
     float *greedy = floats(N * PIXELS, 0), *sampled = floats(N * PIXELS, 0);
     float *probs = floats(N * GEN, 0);
     seqgen_complete_options opts = seqgen_complete_options_default();
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, greedy, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, greedy, NULL));
     opts.decode = SEQGEN_DECODE_SAMPLE;
     opts.temperature = 1e-3;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, sampled, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, sampled, NULL));
     assert_true(count_different(greedy, sampled, N * PIXELS) <= N * GEN / 100);
 
     opts.temperature = 1e6;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, sampled, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, sampled, NULL));
     double ones = 0;
     for (int b = 0; b < N; b++)
         for (int i = K; i < PIXELS; i++)
@@ -280,7 +280,7 @@ static void temperature_limits(void **state)
     assert_allclose(ones, n / 2, 0.0, 5 * sd);
 
     opts.temperature = 1.0;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts, sampled, probs));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts, sampled, probs));
     assert_true(count_different(greedy, sampled, N * PIXELS) > N * GEN / 20); /* T matters */
     double ink = 0, expected = 0, variance = 0;
     for (int b = 0; b < N; b++)
@@ -305,11 +305,12 @@ static void k_zero_and_k_full(void **state)
     float *truth = digit_pixels(40, N);
     float *out = floats(N * PIXELS, -1), *probs = floats(N * PIXELS, -1);
     float *ref = floats(N * PIXELS, -2), *ref_probs = floats(N * PIXELS, -2);
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, 0, NULL, out, probs));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS / D, NULL, 0, NULL, out, probs));
     float *blank_first = digit_pixels(40, N);
     for (int b = 0; b < N; b++)
         blank_first[b * PIXELS] = blank_first[b * PIXELS + 1] = 0.0f;
-    assert_ok(seqgen_complete(m, blank_first, N, PIXELS, D, NULL, ref, ref_probs + N * D));
+    assert_ok(seqgen_complete(m, blank_first, N, PIXELS / D, NULL, D, NULL, ref,
+                              ref_probs + N * D));
     assert_memory_equal(out, ref, N * PIXELS * sizeof *out);
     for (int b = 0; b < N; b++) {
         assert_true(out[b * PIXELS] == 0.0f && out[b * PIXELS + 1] == 0.0f);
@@ -321,8 +322,8 @@ static void k_zero_and_k_full(void **state)
     float *half_first = digit_pixels(40, N);
     for (int b = 0; b < N; b++)
         half_first[b * PIXELS + 1] = 0.0f;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, 1, NULL, out, probs));
-    assert_ok(seqgen_complete(m, half_first, N, PIXELS, D, NULL, ref, ref_probs));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS / D, NULL, 1, NULL, out, probs));
+    assert_ok(seqgen_complete(m, half_first, N, PIXELS / D, NULL, D, NULL, ref, ref_probs));
     assert_memory_equal(out, ref, N * PIXELS * sizeof *out);
     for (int b = 0; b < N; b++) {
         assert_true(out[b * PIXELS] == truth[b * PIXELS] && probs[b * (PIXELS - 1)] == 0.0f);
@@ -332,26 +333,26 @@ static void k_zero_and_k_full(void **state)
     free(half_first);
     /* K = P: a copy, and no probability written */
     float sentinel = -7.0f;
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, PIXELS, NULL, out, &sentinel));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS / D, NULL, PIXELS, NULL, out, &sentinel));
     assert_memory_equal(out, truth, N * PIXELS * sizeof *out);
     assert_true(sentinel == -7.0f);
     /* a one-step sequence from scratch is one blank step */
     float one_step[D] = {1, 1};
-    assert_ok(seqgen_complete(m, one_step, 1, D, 0, NULL, one_step, NULL));
+    assert_ok(seqgen_complete(m, one_step, 1, 1, NULL, 0, NULL, one_step, NULL));
     assert_true(one_step[0] == 0.0f && one_step[1] == 0.0f);
     free(truth), free(out), free(probs), free(ref), free(ref_probs), free(blank_first);
     seqgen_model_free(m);
 }
 
-/* Every rejected call returns EINVAL, says why and writes nothing. */
-static void expect_einval(const seqgen_model *m, const float *in, size_t count, int pixels,
-                          int given, const seqgen_complete_options *opts, float *out,
-                          const char *why)
+/* Every rejected call returns `expected`, says why and writes nothing. */
+static void expect_refusal(int expected, const seqgen_model *m, const float *in, size_t count,
+                           int steps, const size_t *lengths, int given,
+                           const seqgen_complete_options *opts, float *out, const char *why)
 {
     float before = out ? out[0] : 0.0f;
-    int status = seqgen_complete(m, in, count, pixels, given, opts, out, NULL);
-    if (status != SEQGEN_EINVAL)
-        fail_msg("%s: expected SEQGEN_EINVAL, got %d", why, status);
+    int status = seqgen_complete(m, in, count, steps, lengths, given, opts, out, NULL);
+    if (status != expected)
+        fail_msg("%s: expected %d, got %d", why, expected, status);
     if (strstr(seqgen_last_error(), why) == NULL)
         fail_msg("message \"%s\" does not mention \"%s\"", seqgen_last_error(), why);
     if (out)
@@ -361,31 +362,36 @@ static void expect_einval(const seqgen_model *m, const float *in, size_t count, 
 static void bad_arguments_are_rejected(void **state)
 {
     (void)state;
+    enum { T = PIXELS / 4, E = SEQGEN_EINVAL };
     seqgen_model *m = tu_make_model(4, 8, 1, 1, 1);
     float *in = digit_pixels(0, 2), *out = floats(2 * PIXELS, -5);
     seqgen_complete_options opts = seqgen_complete_options_default();
-    expect_einval(NULL, in, 2, PIXELS, 500, NULL, out, "NULL model");
-    expect_einval(m, NULL, 2, PIXELS, 500, NULL, out, "NULL sequences");
-    expect_einval(m, in, 2, PIXELS, 500, NULL, NULL, "NULL output");
-    expect_einval(m, in, 0, PIXELS, 500, NULL, out, "count");
-    expect_einval(m, in, 2, PIXELS, 788, NULL, out, "[0, 784]");
-    expect_einval(m, in, 2, PIXELS, -4, NULL, out, "[0, 784]");
-    expect_einval(m, in, 2, 782, 500, NULL, out, "782 pixels per sequence");
-    expect_einval(m, in, 2, 0, 0, NULL, out, "0 pixels per sequence");
+    expect_refusal(E, NULL, in, 2, T, NULL, 500, NULL, out, "NULL model");
+    expect_refusal(E, m, NULL, 2, T, NULL, 500, NULL, out, "NULL sequences");
+    expect_refusal(E, m, in, 2, T, NULL, 500, NULL, NULL, "NULL output");
+    expect_refusal(E, m, in, 0, T, NULL, 500, NULL, out, "count");
+    expect_refusal(E, m, in, 2, T, NULL, 788, NULL, out, "[0, 784]");
+    expect_refusal(E, m, in, 2, T, NULL, -4, NULL, out, "[0, 784]");
+    expect_refusal(E, m, in, 2, 0, NULL, 0, NULL, out, "steps must be >= 1, got 0");
+    expect_refusal(E, m, in, 2, -3, NULL, 0, NULL, out, "steps must be >= 1, got -3");
+    /* lengths in [1, T], the sequence named */
+    const size_t zero_length[2] = {T, 0}, too_long[2] = {T + 1, T};
+    expect_refusal(E, m, in, 2, T, zero_length, 500, NULL, out, "sequence 1: length 0");
+    expect_refusal(E, m, in, 2, T, too_long, 500, NULL, out, "sequence 0: length 197");
     opts.decode = SEQGEN_DECODE_SAMPLE;
     const double bad_temps[] = {0.0, -1.0, NAN, INFINITY};
     for (int i = 0; i < 4; i++) {
         opts.temperature = bad_temps[i];
-        expect_einval(m, in, 2, PIXELS, 500, &opts, out, "temperature");
+        expect_refusal(E, m, in, 2, T, NULL, 500, &opts, out, "temperature");
     }
     opts.decode = (seqgen_decode)5;
-    expect_einval(m, in, 2, PIXELS, 500, &opts, out, "unknown decoder 5");
+    expect_refusal(E, m, in, 2, T, NULL, 500, &opts, out, "unknown decoder 5");
     in[PIXELS + 123] = NAN;
-    expect_einval(m, in, 2, PIXELS, 500, NULL, out, "sequence 1: given pixel 123");
+    expect_refusal(E, m, in, 2, T, NULL, 500, NULL, out, "sequence 1: given unit 123");
     in[PIXELS + 123] = 0.0f;
-    expect_einval(m, in, 2, PIXELS, 500, NULL, in + 10, "overlaps");
+    expect_refusal(E, m, in, 2, T, NULL, 500, NULL, in + 10, "overlaps");
     float *probs = in + 100;
-    assert_int_equal(seqgen_complete(m, in, 2, PIXELS, 500, NULL, out, probs), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_complete(m, in, 2, T, NULL, 500, NULL, out, probs), SEQGEN_EINVAL);
     for (int i = 0; i < 2 * PIXELS; i++)
         assert_true(out[i] == -5.0f);
     free(in), free(out);
