@@ -1,6 +1,7 @@
 /* Completion: greedy and sampled rollouts against a rollout written here with the single-step
  * API (seqgen_model_step), bit for bit; given pixels untouched; sampling reproducible, streamed
- * per sequence and independent of threads; temperature limits; K = 0 and K = P; bad arguments. */
+ * per sequence and independent of threads; temperature limits; K = 0 and K = P; sequences of
+ * their own lengths each completed as alone, zeros after; the model's steps; bad arguments. */
 #include "testutil.h"
 
 #include <math.h>
@@ -398,6 +399,150 @@ static void bad_arguments_are_rejected(void **state)
     seqgen_model_free(m);
 }
 
+/* ---- Lengths -------------------------------------------------------------------------------- */
+
+static seqgen_model *model_with(int D, int H, int start_step, int steps, uint64_t seed)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = H, cfg.seed = seed, cfg.threads = 2;
+    cfg.start_step = start_step, cfg.steps = steps;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    return m;
+}
+
+/* Completes `count` sequences of T steps with their lengths, the padding of the input NaN, and
+ * checks each against a call for that sequence alone of steps = its length (its own stream):
+ * the same units and probabilities bit for bit, then zeros to the end of the T steps. */
+static void check_lengths(const seqgen_model *m, int T, const size_t *lengths, size_t count,
+                          int K, const seqgen_complete_options *opts)
+{
+    const int D = seqgen_model_get_config(m).units_per_step;
+    const size_t P = (size_t)T * D, G = P - (size_t)K;
+    float *in = tu_random_bits(count * P, 17);
+    for (size_t b = 0; b < count; b++) /* given or not, the padding is never read */
+        for (size_t i = lengths[b] * D; i < P; i++)
+            in[b * P + i] = NAN;
+    float *out = floats(count * P, -1), *probs = floats(count * G, -1);
+    float *alone = floats(P, -2), *alone_probs = floats(P, -2);
+    assert_ok(seqgen_complete(m, in, count, T, lengths, K, opts, out, probs));
+    size_t generated = 0, ones = 0;
+    for (size_t b = 0; b < count; b++) {
+        const size_t own = lengths[b] * D, own_given = (size_t)K < own ? (size_t)K : own;
+        seqgen_complete_options one = *opts;
+        one.first_stream = opts->first_stream + b;
+        assert_ok(seqgen_complete(m, in + b * P, 1, (int)lengths[b], NULL, (int)own_given, &one,
+                                  alone, alone_probs));
+        assert_memory_equal(out + b * P, alone, own * sizeof *out);
+        assert_memory_equal(probs + b * G, alone_probs, (own - own_given) * sizeof *probs);
+        for (size_t i = own; i < P; i++)
+            if (out[b * P + i] != 0.0f)
+                fail_msg("sequence %zu (length %zu, K %d): unit %zu after its length is %g", b,
+                         lengths[b], K, i, out[b * P + i]);
+        for (size_t i = own - own_given; i < G; i++)
+            if (probs[b * G + i] != 0.0f)
+                fail_msg("sequence %zu (length %zu, K %d): probability %zu after its length is "
+                         "%g", b, lengths[b], K, i, probs[b * G + i]);
+        for (size_t i = own_given; i < own; i++)
+            generated++, ones += out[b * P + i] == 1.0f;
+    }
+    /* what was compared must vary: sampled units take both values */
+    if (opts->decode == SEQGEN_DECODE_SAMPLE)
+        assert_true(ones > generated / 5 && ones < generated - generated / 5);
+    /* in place: the same, the padding of the input overwritten with zeros */
+    assert_ok(seqgen_complete(m, in, count, T, lengths, K, opts, in, NULL));
+    assert_memory_equal(in, out, count * P * sizeof *in);
+    free(in), free(out), free(probs), free(alone), free(alone_probs);
+}
+
+/* Sequences of their own lengths (1 step, a few, half, most, all T) are each completed as they
+ * would be alone: K inside the given steps, K = 0 from nothing (start step) or from a blank
+ * first step, K partly inside a step, K beyond some lengths (copied, zeros after); greedy and
+ * sampled. */
+static void lengths_complete_each_sequence_as_alone(void **state)
+{
+    (void)state;
+    enum { T = 40, D = 2, N = 5 };
+    const size_t lengths[N] = {1, 7, 20, 33, 40};
+    for (int start = 0; start <= 1; start++) {
+        seqgen_model *m = model_with(D, 12, start, 0, 21 + start);
+        const int givens[] = {0, 1, 10, 15, 60};
+        for (size_t g = 0; g < sizeof givens / sizeof givens[0]; g++) {
+            seqgen_complete_options opts = seqgen_complete_options_default();
+            check_lengths(m, T, lengths, N, givens[g], &opts);
+            opts.decode = SEQGEN_DECODE_SAMPLE, opts.seed = 5, opts.first_stream = 3;
+            check_lengths(m, T, lengths, N, givens[g], &opts);
+        }
+        seqgen_model_free(m);
+    }
+}
+
+/* Several blocks of lengths, the last ones all short (a block that stops early): the same for 1
+ * and 3 threads, and the same as the blocks completed by separate calls (their own streams);
+ * zeros after every length. (Each sequence alone is checked above, within one block: across
+ * blocks of other sizes the products' rounding may depend on their number of rows.) */
+static void lengths_over_several_blocks(void **state)
+{
+    (void)state;
+    enum { T = 30, D = 1, N = 150, K = 5, G = T * D - K };
+    size_t lengths[N];
+    for (size_t b = 0; b < N; b++)
+        lengths[b] = b < 128 ? 1 + (b * 7) % T : 1 + b % 4;
+    seqgen_model *m = model_with(D, 8, 1, T, 4);
+    float *in = tu_random_bits((size_t)N * T, 23);
+    float *one = floats((size_t)N * T, -1), *three = floats((size_t)N * T, -1);
+    float *p1 = floats((size_t)N * G, -1), *p3 = floats((size_t)N * G, -1);
+    seqgen_complete_options opts = seqgen_complete_options_default();
+    opts.decode = SEQGEN_DECODE_SAMPLE, opts.seed = 8;
+    assert_ok(seqgen_model_set_threads(m, 1));
+    assert_ok(seqgen_complete(m, in, N, T, lengths, K, &opts, one, p1));
+    assert_ok(seqgen_model_set_threads(m, 3));
+    assert_ok(seqgen_complete(m, in, N, T, lengths, K, &opts, three, p3));
+    assert_memory_equal(one, three, (size_t)N * T * sizeof *one);
+    assert_memory_equal(p1, p3, (size_t)N * G * sizeof *p1);
+    for (size_t s0 = 0; s0 < N; s0 += 64) {
+        const size_t n = N - s0 < 64 ? N - s0 : 64;
+        seqgen_complete_options part = opts;
+        part.first_stream = s0;
+        assert_ok(seqgen_complete(m, in + s0 * T, n, T, lengths + s0, K, &part, three, p3));
+        assert_memory_equal(three, one + s0 * T, n * T * sizeof *one);
+        assert_memory_equal(p3, p1 + s0 * G, n * G * sizeof *p1);
+    }
+    for (size_t b = 0; b < N; b++) {
+        for (size_t i = lengths[b] * D; i < T * D; i++)
+            assert_true(one[b * T * D + i] == 0.0f);
+        for (size_t i = lengths[b] * D > K ? lengths[b] * D - K : 0; i < G; i++)
+            assert_true(p1[b * G + i] == 0.0f);
+    }
+    free(in), free(one), free(three), free(p1), free(p3);
+    seqgen_model_free(m);
+}
+
+/* A model made for T steps completes sequences of T steps, shorter ones through lengths, and
+ * refuses other T, naming both. */
+static void the_models_steps_are_enforced(void **state)
+{
+    (void)state;
+    enum { T = 12, D = 2 };
+    seqgen_model *m = model_with(D, 6, 0, T, 3);
+    float *in = tu_random_bits(2 * T * D, 5), *out = floats(2 * T * D, -5);
+    assert_ok(seqgen_complete(m, in, 2, T, NULL, 4, NULL, out, NULL));
+    const size_t lengths[2] = {3, T};
+    assert_ok(seqgen_complete(m, in, 2, T, lengths, 4, NULL, out, NULL));
+    for (int i = 0; i < 2 * T * D; i++)
+        out[i] = -5.0f;
+    expect_refusal(SEQGEN_EMISMATCH, m, in, 1, T + 1, NULL, 4, NULL, out,
+                   "the model is for sequences of 12 steps, these have 13");
+    expect_refusal(SEQGEN_EMISMATCH, m, in, 2, T - 1, NULL, 4, NULL, out,
+                   "the model is for sequences of 12 steps, these have 11");
+    /* steps 0 is a bad argument before it is another length */
+    expect_refusal(SEQGEN_EINVAL, m, in, 2, 0, NULL, 0, NULL, out, "steps must be >= 1");
+    for (int i = 0; i < 2 * T * D; i++)
+        assert_true(out[i] == -5.0f);
+    free(in), free(out);
+    seqgen_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +555,9 @@ int main(void)
         cmocka_unit_test(temperature_limits),
         cmocka_unit_test(k_zero_and_k_full),
         cmocka_unit_test(bad_arguments_are_rejected),
+        cmocka_unit_test(lengths_complete_each_sequence_as_alone),
+        cmocka_unit_test(lengths_over_several_blocks),
+        cmocka_unit_test(the_models_steps_are_enforced),
     };
     return cmocka_run_group_tests_name("complete", tests, load_digits, free_digits);
 }
