@@ -261,7 +261,8 @@ static int complete_digits(void *context)
 {
     const completion_run *run = context;
     const seqgen_complete_options greedy = seqgen_complete_options_default();
-    return report(seqgen_complete(run->model, run->sequences, run->count, IMAGE_PIXELS,
+    const int steps = IMAGE_PIXELS / seqgen_model_get_config(run->model).units_per_step;
+    return report(seqgen_complete(run->model, run->sequences, run->count, steps, NULL,
                                   COMPLETE_GIVEN, &greedy, run->completed, NULL),
                   "seqgen_complete");
 }

@@ -1,8 +1,8 @@
 /* Completion of masked sequences (see the "Completion and evaluation" section of seqgen.h):
- * teacher forcing over the given steps, then a rollout that feeds back decoded pixels.
+ * teacher forcing over the given steps, then a rollout that feeds back decoded units.
  *
- * The unit of work is a block of at most SG_COMPLETE_BLOCK sequences, which runs every step
- * through sg_model_step_forward(), as seqgen_model_step() does;
+ * The unit of work is a block of at most SG_COMPLETE_BLOCK sequences, which runs every step up
+ * to the longest of its sequences through sg_model_step_forward(), as seqgen_model_step() does;
  * each thread takes the next block not yet taken, so a thread slowed down by other work on
  * the machine does not hold the others up. Block boundaries do not depend on the thread count
  * or on which thread runs a block, and sampling draws from one generator per sequence, so
@@ -32,8 +32,10 @@ typedef struct sg_completion {
     const sg_gru_packed *packed; /* [L] the layers' W_hh, packed once for the call */
     const float *sequences;
     float *completed, *probs;
+    const size_t *lengths; /* [count] in steps, or NULL: all T */
     size_t count, blocks;
-    int pixels, given, steps;
+    size_t units;          /* P = T * D, a sequence's floats in the arrays */
+    int given, steps;
     seqgen_complete_options opts;
     atomic_size_t next_block; /* the first block no thread has taken yet */
 } sg_completion;
@@ -87,33 +89,51 @@ static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
 
 /* ---- One block ------------------------------------------------------------------------------ */
 
-/* Copies the given pixels of sequences [s0, s0 + rows) to the output; with K < D and no start
- * step, sets the rest of step 0 to blank and its probabilities to 0 (see the header). */
+/* Sequence s's length in steps. */
+static int length_of(const sg_completion *job, size_t s)
+{
+    return job->lengths ? (int)job->lengths[s] : job->steps;
+}
+
+/* Copies the given units of sequences [s0, s0 + rows) to the output, those within each one's
+ * length, and writes 0 in the output and probabilities after its length (padding, neither read
+ * nor generated: it also feeds zeros to the steps a block runs past a short sequence's end).
+ * With K < D and no start step, sets the rest of step 0 to blank and its probabilities to 0
+ * (see the header). */
 static void copy_given(const sg_completion *job, size_t s0, int rows)
 {
-    const size_t P = job->pixels, K = job->given, D = job->model->cfg.units_per_step;
+    const size_t P = job->units, K = job->given, D = job->model->cfg.units_per_step;
     for (int r = 0; r < rows; r++) {
-        float *out = job->completed + (s0 + r) * P;
-        if (K > 0 && out != job->sequences + (s0 + r) * P)
-            memcpy(out, job->sequences + (s0 + r) * P, K * sizeof *out);
+        const size_t s = s0 + r, own = (size_t)length_of(job, s) * D;
+        const size_t copied = K < own ? K : own;
+        float *out = job->completed + s * P;
+        if (copied > 0 && out != job->sequences + s * P)
+            memcpy(out, job->sequences + s * P, copied * sizeof *out);
+        memset(out + own, 0, (P - own) * sizeof *out);
+        if (job->probs) {
+            float *prob = job->probs + s * (P - K);
+            const size_t from = own > K ? own - K : 0;
+            memset(prob + from, 0, (P - K - from) * sizeof *prob);
+        }
         if (K < D && !job->model->cfg.start_step) {
             memset(out + K, 0, (D - K) * sizeof *out);
             if (job->probs)
-                memset(job->probs + (s0 + r) * (P - K), 0, (D - K) * sizeof *out);
+                memset(job->probs + s * (P - K), 0, (D - K) * sizeof *out);
         }
     }
 }
 
-/* x[rows][D] = step t of each sequence of the block, read from the output (given or generated). */
+/* x[rows][D] = step t of each sequence of the block, read from the output (given, generated,
+ * or the zeros after a sequence's length). */
 static void gather_step(sg_complete_worker *w, size_t s0, int rows, int t)
 {
     const sg_completion *job = w->job;
-    const size_t P = job->pixels, D = job->model->cfg.units_per_step;
+    const size_t P = job->units, D = job->model->cfg.units_per_step;
     for (int r = 0; r < rows; r++)
         memcpy(w->x + r * D, job->completed + (s0 + r) * P + t * D, D * sizeof(float));
 }
 
-/* Bernoulli probability of one pixel under the temperature; the division is done in double and
+/* Bernoulli probability of one unit under the temperature; the division is done in double and
  * clamped so that a tiny temperature saturates instead of overflowing the float. */
 static float tempered_prob(float logit, double temperature)
 {
@@ -122,16 +142,19 @@ static float tempered_prob(float logit, double temperature)
     return sg_sigmoidf((float)scaled);
 }
 
-/* Decodes the pixels of step t that are not given from the logits into the output, recording
- * probabilities. The model's pixels of a step are independent given the steps before, so
- * decoding the rest of a partly given step from the same logits is exact conditioning. */
+/* Decodes the units of step t that are not given from the logits into the output, recording
+ * probabilities, for the sequences at least t + 1 steps long (the others draw nothing). The
+ * model's units of a step are independent given the steps before, so decoding the rest of a
+ * partly given step from the same logits is exact conditioning. */
 static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
 {
     const sg_completion *job = w->job;
-    const size_t P = job->pixels, K = job->given, D = job->model->cfg.units_per_step;
-    const size_t first = K > t * D ? K - t * D : 0; /* the step's first pixel not given */
+    const size_t P = job->units, K = job->given, D = job->model->cfg.units_per_step;
+    const size_t first = K > t * D ? K - t * D : 0; /* the step's first unit not given */
     const int sample = job->opts.decode == SEQGEN_DECODE_SAMPLE;
     for (int r = 0; r < rows; r++) {
+        if (t >= length_of(job, s0 + r))
+            continue;
         float *out = job->completed + (s0 + r) * P + t * D;
         float *prob = job->probs ? job->probs + (s0 + r) * (P - K) + t * D - K : NULL;
         for (size_t d = first; d < D; d++) {
@@ -152,9 +175,15 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
 {
     const sg_completion *job = w->job;
     const seqgen_model *m = job->model;
-    const int T = job->steps, D = m->cfg.units_per_step;
-    const int L = m->cfg.layers, H = m->cfg.hidden;
-    /* The first step with a pixel to generate. Without a start step, step 0 is never predicted
+    const int D = m->cfg.units_per_step, L = m->cfg.layers, H = m->cfg.hidden;
+    /* The block stops at the end of its longest sequence. The shorter ones keep their rows,
+     * reading the zeros after their ends, so that every product keeps the block's shape and a
+     * live row's arithmetic is that of a rollout of the whole block. */
+    int T = 1;
+    for (int r = 0; r < rows; r++)
+        if (length_of(job, s0 + r) > T)
+            T = length_of(job, s0 + r);
+    /* The first step with a unit to generate. Without a start step, step 0 is never predicted
      * (blank when K < D); with one, the model reads a step of zeros first (step "-1") whose
      * output predicts step 0. */
     const int start = m->cfg.start_step;
@@ -208,58 +237,75 @@ int sg_check_complete_options(const seqgen_complete_options *opts)
     return SEQGEN_OK;
 }
 
-int sg_check_given(int pixels, int given, int units_per_step)
+int sg_check_given(size_t units, int given, int units_per_step)
 {
-    if (pixels < units_per_step || pixels % units_per_step != 0)
-        return sg_error(SEQGEN_EINVAL, "%d pixels per sequence is not a positive multiple of the "
-                        "model's %d pixels per step", pixels, units_per_step);
-    if (given < 0 || given > pixels)
-        return sg_error(SEQGEN_EINVAL, "given pixels must be in [0, %d], got %d", pixels, given);
+    if (units < (size_t)units_per_step || units % (size_t)units_per_step != 0)
+        return sg_error(SEQGEN_EINVAL, "%zu units per sequence is not a positive multiple of the "
+                        "model's %d units per step", units, units_per_step);
+    if (given < 0 || (size_t)given > units)
+        return sg_error(SEQGEN_EINVAL, "given units must be in [0, %zu], got %d", units, given);
     return SEQGEN_OK;
 }
 
 static int check_arguments(const seqgen_model *model, const float *sequences, size_t count,
-                           int pixels, int given, const seqgen_complete_options *opts,
-                           const float *completed, const float *probs)
+                           int steps, const size_t *lengths, int given,
+                           const seqgen_complete_options *opts, const float *completed,
+                           const float *probs)
 {
     if (!model || !sequences || !completed)
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: NULL %s",
                         !model ? "model" : !sequences ? "sequences" : "output");
     if (count < 1)
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: count must be >= 1");
-    int status = sg_check_given(pixels, given, model->cfg.units_per_step);
+    if (steps < 1)
+        return sg_error(SEQGEN_EINVAL, "seqgen_complete: steps must be >= 1, got %d", steps);
+    if (model->cfg.steps != 0 && model->cfg.steps != steps)
+        return sg_error(SEQGEN_EMISMATCH, "the model is for sequences of %d steps, these have %d",
+                        model->cfg.steps, steps);
+    const size_t D = model->cfg.units_per_step, P = (size_t)steps * D;
+    int status = sg_check_given(P, given, (int)D);
     if (!status)
         status = sg_check_complete_options(opts);
     if (status)
         return status;
-    if (count > ((size_t)1 << 40) / (size_t)pixels)
-        return sg_error(SEQGEN_EINVAL, "%zu sequences of %d pixels is too many", count, pixels);
-    const size_t bytes = count * (size_t)pixels * sizeof(float);
+    if (count > ((size_t)1 << 40) / P)
+        return sg_error(SEQGEN_EINVAL, "%zu sequences of %zu units is too many", count, P);
+    for (size_t s = 0; lengths && s < count; s++)
+        if (lengths[s] < 1 || lengths[s] > (size_t)steps)
+            return sg_error(SEQGEN_EINVAL, "sequence %zu: length %zu is not in [1, %d]", s,
+                            lengths[s], steps);
+    const size_t bytes = count * P * sizeof(float);
     const char *in = (const char *)sequences, *out = (const char *)completed;
     if (in != out && in < out + bytes && out < in + bytes)
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: the output overlaps the sequences");
     if (probs) {
         const char *p = (const char *)probs;
-        const char *p_end = (const char *)(probs + count * (size_t)(pixels - given));
+        const char *p_end = (const char *)(probs + count * (P - (size_t)given));
         if (p < in + bytes && in < p_end)
             return sg_error(SEQGEN_EINVAL, "seqgen_complete: the probabilities overlap the "
                             "sequences");
     }
-    for (size_t s = 0; s < count; s++)
-        for (int i = 0; i < given; i++)
-            if (!isfinite(sequences[s * pixels + i]))
-                return sg_error(SEQGEN_EINVAL, "sequence %zu: given pixel %d is %f", s, i,
-                                sequences[s * pixels + i]);
+    /* only the given units within a sequence's length are read: its padding may hold anything */
+    for (size_t s = 0; s < count; s++) {
+        const size_t own = lengths ? lengths[s] * D : P;
+        const size_t read = (size_t)given < own ? (size_t)given : own;
+        for (size_t i = 0; i < read; i++)
+            if (!isfinite(sequences[s * P + i]))
+                return sg_error(SEQGEN_EINVAL, "sequence %zu: given unit %zu is %f", s, i,
+                                sequences[s * P + i]);
+    }
     return SEQGEN_OK;
 }
 
-int seqgen_complete(const seqgen_model *model, const float *sequences, size_t count, int pixels,
-                    int given, const seqgen_complete_options *opts, float *completed, float *probs)
+int seqgen_complete(const seqgen_model *model, const float *sequences, size_t count, int steps,
+                    const size_t *lengths, int given, const seqgen_complete_options *opts,
+                    float *completed, float *probs)
 {
     seqgen_complete_options defaults = seqgen_complete_options_default();
     if (!opts)
         opts = &defaults;
-    int status = check_arguments(model, sequences, count, pixels, given, opts, completed, probs);
+    int status = check_arguments(model, sequences, count, steps, lengths, given, opts, completed,
+                                 probs);
     if (status)
         return status;
     float *packed_memory = sg_malloc(sg_model_packed_floats(model, 0) * sizeof(float));
@@ -267,9 +313,9 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
         packed_memory ? sg_calloc((size_t)model->cfg.layers, sizeof *packed) : NULL;
     if (packed) /* once, before the threads that read it start */
         sg_model_pack(model, 0, packed_memory, packed);
-    sg_completion job = {model, packed, sequences, completed, probs, count,
-                         (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK, pixels, given,
-                         pixels / model->cfg.units_per_step, *opts, 0};
+    sg_completion job = {model, packed, sequences, completed, probs, lengths, count,
+                         (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK,
+                         (size_t)steps * model->cfg.units_per_step, given, steps, *opts, 0};
     int threads = sg_model_thread_count(model);
     if ((size_t)threads > job.blocks)
         threads = (int)job.blocks;

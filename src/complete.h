@@ -9,8 +9,8 @@
  * not finite and > 0. */
 int sg_check_complete_options(const seqgen_complete_options *opts);
 
-/* SEQGEN_OK, or SEQGEN_EINVAL with a message: `pixels` not a positive multiple of
- * `units_per_step`, or `given` outside [0, pixels]. */
-int sg_check_given(int pixels, int given, int units_per_step);
+/* SEQGEN_OK, or SEQGEN_EINVAL with a message: `units` (T * D0 of a sequence) not a positive
+ * multiple of `units_per_step`, or `given` outside [0, units]. */
+int sg_check_given(size_t units, int given, int units_per_step);
 
 #endif

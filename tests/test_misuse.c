@@ -627,25 +627,28 @@ static void complete(void)
     const seqgen_model *m = fx.model; /* D = 2 */
     const float *x = fx.pixels;
     float *y = fx.out;
+    enum { T = PIXELS / 2 };
     seqgen_complete_options o = seqgen_complete_options_default();
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(NULL, x, 1, PIXELS, 2, NULL, y, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, NULL, 1, PIXELS, 2, NULL, y, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, NULL, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 0, PIXELS, 2, NULL, y, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, 0, 0, NULL, y, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, -4, 2, NULL, y, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, 3, 2, NULL, y, NULL));      /* P not k D */
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, -2, NULL, y, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, PIXELS + 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(NULL, x, 1, T, NULL, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, NULL, 1, T, NULL, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, NULL, 2, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 0, T, NULL, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, 0, NULL, 0, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, -4, NULL, 2, NULL, y, NULL));
+    const size_t no_steps[1] = {0}, too_long[1] = {T + 1};
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, no_steps, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, too_long, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, NULL, -2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, NULL, PIXELS + 2, NULL, y, NULL));
     o.decode = SEQGEN_DECODE_SAMPLE, o.temperature = 0;
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, &o, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, NULL, 2, &o, y, NULL));
     o.temperature = NAN;
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, &o, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, NULL, 2, &o, y, NULL));
     o = seqgen_complete_options_default();
     o.decode = (seqgen_decode)7;
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, PIXELS, 2, &o, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, x, 1, T, NULL, 2, &o, y, NULL));
     float nan_given[PIXELS] = {0, NAN, 0, 0};
-    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, nan_given, 1, PIXELS, 2, NULL, y, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_complete(m, nan_given, 1, T, NULL, 2, NULL, y, NULL));
 }
 
 static void eval_options_default(void)

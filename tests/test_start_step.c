@@ -81,7 +81,7 @@ static void completion_is_a_rollout_from_zeros(void **state)
     for (size_t g = 0; g < sizeof givens / sizeof givens[0]; g++) {
         const int K = givens[g];
         float done[B * P], probs[B * P], mine[B * P], mine_probs[B * P];
-        assert_ok(seqgen_complete(m, x, B, P, K, NULL, done, probs));
+        assert_ok(seqgen_complete(m, x, B, T, NULL, K, NULL, done, probs));
         seqgen_model_state *s = NULL;
         assert_ok(seqgen_model_state_create(&s, m, 1));
         for (int b = 0; b < B; b++) {
@@ -127,7 +127,7 @@ static void sampling_from_nothing_draws_the_first_step(void **state)
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE;
     opts.seed = 5;
-    assert_ok(seqgen_complete(m, nothing, N, T, 0, &opts, done, probs));
+    assert_ok(seqgen_complete(m, nothing, N, T, NULL, 0, &opts, done, probs));
     int ones = 0;
     for (int s = 0; s < N; s++) {
         ones += done[(size_t)s * T] == 1.0f;
@@ -176,7 +176,7 @@ static void trained_first_steps_have_the_data_frequency(void **state)
     seqgen_complete_options copts = seqgen_complete_options_default();
     copts.decode = SEQGEN_DECODE_SAMPLE;
     copts.seed = 6;
-    assert_ok(seqgen_complete(m, nothing, SAMPLES, T, 0, &copts, done, NULL));
+    assert_ok(seqgen_complete(m, nothing, SAMPLES, T, NULL, 0, &copts, done, NULL));
     int ones = 0, repeats = 0;
     for (int s = 0; s < SAMPLES; s++) {
         ones += done[(size_t)s * T] == 1.0f;

@@ -113,7 +113,7 @@ static void private_run(outcome *o)
     float digits[2 * 784];
     CHECK(seqgen_dataset_sequences(ds, two, 2, NULL, 0, digits) == SEQGEN_OK);
     float completed[2 * 784];
-    CHECK(seqgen_complete(m, digits, 2, 784, 196, NULL, completed, NULL) == SEQGEN_OK);
+    CHECK(seqgen_complete(m, digits, 2, 784 / 4, NULL, 196, NULL, completed, NULL) == SEQGEN_OK);
     memcpy(o->completed, completed + 196, sizeof o->completed);
 
     /* A failure's detail belongs to this thread. */
@@ -216,7 +216,8 @@ static void *shared_reader(void *arg)
     CHECK(seqgen_dataset_sequences(shared_ds, four, 4, NULL, 0, digits) == SEQGEN_OK);
     seqgen_complete_options opts = seqgen_complete_options_default();
     opts.decode = SEQGEN_DECODE_SAMPLE, opts.seed = 5;
-    CHECK(seqgen_complete(o->model, digits, 4, 784, 392, &opts, o->completed, NULL) == SEQGEN_OK);
+    CHECK(seqgen_complete(o->model, digits, 4, 784 / 4, NULL, 392, &opts, o->completed,
+                          NULL) == SEQGEN_OK);
 
     char path[128];
     snprintf(path, sizeof path, "%s/shared%d.ckpt", dir, o->id);
