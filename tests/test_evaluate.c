@@ -149,7 +149,7 @@ static void label_kept_matches_direct_search(void **state)
     for (size_t i = 0; i < N; i++)
         idx[i] = i;
     assert_ok(seqgen_dataset_sequences(test_set, idx, N, NULL, 0, truth));
-    assert_ok(seqgen_complete(m, truth, N, PIXELS, K, &opts.complete, done, NULL));
+    assert_ok(seqgen_complete(m, truth, N, PIXELS, NULL, K, &opts.complete, done, NULL));
     size_t kept = 0, wrong = 0;
     double distance = 0;
     assert_ok(seqgen_dataset_nearest(train_set, done, N, nearest, dist));

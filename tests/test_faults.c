@@ -234,7 +234,7 @@ static int complete(void)
     opts.decode = SEQGEN_DECODE_SAMPLE;
     float *completed = malloc(sizeof fx.sequences);
     assert_non_null(completed);
-    int status = seqgen_complete(fx.model, fx.sequences, IMAGES, PIXELS, PIXELS / 2, &opts,
+    int status = seqgen_complete(fx.model, fx.sequences, IMAGES, PIXELS, NULL, PIXELS / 2, &opts,
                                  completed, NULL);
     free(completed);
     return status;

@@ -751,7 +751,7 @@ static void temperature_sampling_from_step_logits_is_completion(void **state)
     opts.temperature = temperature;
     opts.seed = seed;
     opts.first_stream = first_stream;
-    assert_ok(seqgen_complete(m, x, B, P, K, &opts, done, NULL));
+    assert_ok(seqgen_complete(m, x, B, P / D, NULL, K, &opts, done, NULL));
     for (int b = 0; b < B; b++) {
         seqgen_model_state *s = NULL;
         assert_ok(seqgen_model_state_create(&s, m, 1));
