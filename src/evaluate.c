@@ -241,7 +241,7 @@ int seqgen_evaluate_dataset(seqgen_model *model, const seqgen_dataset *test, seq
     seqgen_eval_options defaults = seqgen_eval_options_default();
     if (!opts)
         opts = &defaults;
-    eval_shape shape;
+    eval_shape shape = {0, 0, 0, 0};
     int status = check_arguments(model, test, train, opts, results, &shape);
     if (status)
         return status;

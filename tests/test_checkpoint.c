@@ -225,6 +225,7 @@ static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
     put(f, cfg.seed, 8);
     put(f, 1, 4);
     put(f, (uint64_t)cfg.start_step, 4);
+    put(f, (uint64_t)cfg.steps, 4);
     fb_end_section(f);
     for (int i = 0; i < seqgen_model_tensor_count(m); i++) {
         const char *name;
@@ -262,7 +263,7 @@ static void build_model_file(filebuf *f, seqgen_model *m, const tweak *t)
         put(f, 0x1234, 4);
         fb_end_section_claiming(f, t->claimed_length);
     }
-    fb_finish(f, 2);
+    fb_finish(f, 3);
 }
 
 /* ---- Round trips ---------------------------------------------------------------------------- */
@@ -283,7 +284,7 @@ static void model_round_trip(void **state)
 
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
-        assert_int_equal(info.version, 2);
+        assert_int_equal(info.version, 3);
         assert_int_equal(info.model.units_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
@@ -408,7 +409,7 @@ static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t
 {
     static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
     assert_memory_equal(data, magic, 8);
-    assert_int_equal(get_le(data + 8, 4), 2);
+    assert_int_equal(get_le(data + 8, 4), 3);
     assert_int_equal(get_le(data + 16, 8), size);
     assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
     size_t at = 24, used = 0;
@@ -453,7 +454,7 @@ static void library_file_follows_the_spec(void **state)
     walk_spec(data, size, tags, sizeof tags, &p, "MODL", &length);
     assert_string_equal(tags, "MODL" "TENSTENSTENSTENSTENSTENS" "RNGS" "OPTM"
                               "MOMTMOMTMOMTMOMTMOMTMOMT" "SCHD" "ITER" "PROG" "RUNC" "INFO");
-    assert_int_equal(length, 32);
+    assert_int_equal(length, 36);
     assert_int_equal(get_le(p, 4), 1);      /* D */
     assert_int_equal(get_le(p + 4, 4), 2);  /* H */
     assert_int_equal(get_le(p + 8, 4), 1);  /* L */
@@ -461,6 +462,7 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p + 16, 8), 99);
     assert_int_equal(get_le(p + 24, 4), 1); /* threads */
     assert_int_equal(get_le(p + 28, 4), 0); /* no start step */
+    assert_int_equal(get_le(p + 32, 4), 0); /* steps: not fixed */
 
     walk_spec(data, size, tags, sizeof tags, &p, "PROG", &length);
     assert_int_equal(length, 16);
@@ -482,7 +484,7 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p, 8), 0);     /* epoch */
     assert_int_equal(get_le(p + 8, 8), 0); /* position */
     walk_spec(data, size, tags, sizeof tags, &p, "RUNC", &length);
-    assert_int_equal(length, 158 + strlen(MNIST));
+    assert_int_equal(length, 158 + strlen(MNIST) + 2);
     assert_int_equal(get_le(p + 16, 8), 8);  /* batches.batch_size */
     assert_int_equal(get_le(p + 24, 8), 1);  /* batches.units_per_step */
     assert_int_equal(get_le(p + 36, 8), 5);  /* batches.seed */
@@ -490,9 +492,10 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p + 68, 8), 40); /* train_sequences */
     assert_int_equal(get_le(p + 76, 8), 10); /* epochs */
     assert_int_equal(get_le(p + 84, 4), 7);  /* eval.metrics */
-    assert_int_equal(get_le(p + 88, 4), 500); /* eval.given */
+    assert_int_equal(get_le(p + 88, 4), 0xffffffffu); /* eval.given: half */
     assert_int_equal(get_le(p + 156, 2), strlen(MNIST));
     assert_memory_equal(p + 158, MNIST, strlen(MNIST));
+    assert_int_equal(get_le(p + 158 + strlen(MNIST), 2), 0); /* no test source */
     assert_int_equal(get_le(data + (size_t)(p - data) - 16, 4), 1); /* required */
     walk_spec(data, size, tags, sizeof tags, &p, "INFO", &length);
     assert_memory_equal(p, "libseqgen ", 10);
@@ -645,7 +648,8 @@ static void resume_refuses_mismatched_handles_and_changes_nothing(void **state)
     seqgen_train_state b = empty_state();
     b.epoch = 5, b.iteration = 6;
     assert_fails_with(seqgen_checkpoint_load_training(path, &other, &b), SEQGEN_EMISMATCH,
-                      "the model has D = 1, H = 6, L = 1 but the checkpoint's has D = 1, H = 5");
+                      "the model has D = 1, H = 6, L = 1, start step 0, steps 0 but the "
+                      "checkpoint's has D = 1, H = 5");
     assert_ptr_equal(other, kept);
     assert_null(b.optim);
     assert_int_equal(b.epoch, 5);
@@ -868,11 +872,11 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "not a seqgen checkpoint (wrong magic bytes)");
     data[3] ^= 0x20;
-    le(data + 8, 3, 4); /* a future version, with a valid CRC */
+    le(data + 8, 4, 4); /* a future version, with a valid CRC */
     refresh_file_crc(data, size);
     tu_write_file(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
-                      "format version 3 is newer than this library's (2)");
+                      "format version 4 is newer than this library's (3)");
     free(data);
 
     t = no_tweak;
@@ -906,7 +910,7 @@ static void bad_contents_each_have_their_message(void **state)
     t.extra_tag = "ZZZZ";
     t.extra_flags = 1;
     refuse_tweaked(path, m, &t, SEQGEN_EVERSION,
-                   "section 'ZZZZ' at byte 522 is marked required but this version of libseqgen "
+                   "section 'ZZZZ' at byte 526 is marked required but this version of libseqgen "
                    "does not know it");
     t = no_tweak;
     t.extra_tag = "ZZZZ";
@@ -1057,7 +1061,7 @@ static void run_fields_out_of_range_are_refused(void **state)
         case 4: r->batches.units_per_step = 65537, field = "units_per_step is 65537"; break;
         case 5: r->batches.drop_last = 2, field = "batches.drop_last is 2"; break;
         case 6: r->batches.binarize.mode = 3, field = "batches.binarize.mode 3"; break;
-        case 7: r->eval.given = -1, field = "eval.given is -1"; break;
+        case 7: r->eval.given = -2, field = "eval.given is -2"; break;
         case 8: r->eval.complete.temperature = 0, field = "eval.complete.temperature is 0"; break;
         case 9: r->eval.metrics = 0, field = "eval.metrics is 0"; break;
         case 10: strcpy(r->data_source, "data\ndir"), field = "data_source byte 4 is 0x0a"; break;
@@ -1107,8 +1111,8 @@ static void run_fields_out_of_range_are_refused(void **state)
         {136, 4, 5, SEQGEN_ERANGE, "eval.binarize.mode is 5"},
         {140, 4, 1000, SEQGEN_ERANGE, "eval.binarize.threshold is 1000"},
         {156, 2, 1024, SEQGEN_ERANGE, "data_source is 1024 bytes, more than 1023"},
-        {156, 2, 500, SEQGEN_EFORMAT, "field 'data_source' needs 500 bytes but only 13 remain"},
-        {156, 2, 12, SEQGEN_ETRAILING, "1 unexpected bytes after the last field"},
+        {156, 2, 500, SEQGEN_EFORMAT, "field 'data_source' needs 500 bytes but only 15 remain"},
+        {158 + 13, 2, 1, SEQGEN_EFORMAT, "field 'test_source' needs 1 bytes but only 0 remain"},
         {158, 1, 0x7f, SEQGEN_ERANGE, "data_source byte 0 is 0x7f, not printable ASCII"},
     };
     unsigned char *data = malloc(size);
@@ -1141,7 +1145,7 @@ static void run_fields_out_of_range_are_refused(void **state)
     seqgen_model *none = NULL;
     seqgen_train_state into = empty_state();
     assert_fails_with(seqgen_checkpoint_load_training(path, &none, &into), SEQGEN_EMISMATCH,
-                      "batches of 2 pixels per step for a model that reads 1");
+                      "batches of 2 units per step for a model that reads 1");
     assert_null(none);
     /* and a run of another D than the model's is not saved */
     seqgen_train_state other_d = t;
@@ -1183,7 +1187,7 @@ static void start_step_is_saved_and_checked(void **state)
     refresh_crcs(data, size, modl);
     write_variant(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
-                      "start_step = 2: out of range");
+                      "start_step = 2, steps = 0: out of range");
     assert_null(back);
     free(data);
     seqgen_model_free(m);
@@ -1253,7 +1257,7 @@ static void version_1_is_refused_naming_it(void **state)
     tu_write_file(path, f.data, f.size);
     seqgen_model *back = NULL;
     const char *detail = "v1.ckpt: format version 1 (written by libseqgen 0.1) is no longer read: "
-                         "this library reads version 2";
+                         "this library reads version 3";
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION, detail);
     assert_null(back);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
@@ -1317,7 +1321,7 @@ static void training_sections_come_together(void **state)
     refresh_crcs(data, size, iter);
     write_variant(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_training(path, &none, &t), SEQGEN_ERANGE,
-                      "section 'ITER': position 41 is beyond the run's 40 training images");
+                      "section 'ITER': position 41 is beyond the run's 40 training sequences");
     le(iter + 8, 40, 8); /* at the very end of the epoch: valid */
     refresh_crcs(data, size, iter);
     write_variant(path, data, size);

@@ -227,7 +227,7 @@ static void threshold_binarisation(void **state)
 
     size_t beyond = 1;
     expect_detail(seqgen_dataset_sequences(ds, &beyond, 1, NULL, 0, out), SEQGEN_EINVAL,
-                  "image index 1 (entry 0) is beyond the 1 images");
+                  "sequence index 1 (entry 0) is beyond the 1 sequences");
     b.mode = (seqgen_binarize_mode)5;
     expect_detail(seqgen_dataset_sequences(ds, &index, 1, &b, 0, out), SEQGEN_EINVAL,
                   "unknown binarisation mode 5");

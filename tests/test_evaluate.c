@@ -343,8 +343,32 @@ static void bad_arguments_are_rejected(void **state)
     o.complete.decode = SEQGEN_DECODE_SAMPLE;
     o.complete.temperature = 0.0;
     expect_status(m, train_set, &o, SEQGEN_EINVAL, "temperature");
+    o.given = -2;
+    expect_status(m, train_set, &o, SEQGEN_EINVAL, "SEQGEN_GIVEN_HALF");
     o = seqgen_eval_options_default();
-    expect_status(m5, train_set, &o, SEQGEN_EMISMATCH, "5 pixels per step");
+    expect_status(m5, train_set, &o, SEQGEN_EMISMATCH, "the model reads 5 units per step");
+    /* a model made for sequences of another length */
+    seqgen_model_config cfg = seqgen_model_get_config(m);
+    cfg.steps = 100;
+    seqgen_model *m100 = NULL;
+    assert_ok(seqgen_model_create(&m100, &cfg));
+    expect_status(m100, train_set, &o, SEQGEN_EMISMATCH,
+                  "the model is for sequences of 100 steps of 4 units, the test set's have 196");
+    seqgen_model_free(m100);
+    /* the label metric without labels */
+    uint8_t units[2 * 784] = {0};
+    seqgen_sequences seqs = {units, 2, 784, 1, NULL, NULL};
+    seqgen_dataset *unlabelled = NULL;
+    assert_ok(seqgen_dataset_from_memory(&unlabelled, &seqs, SEQGEN_BORROW));
+    seqgen_eval_results r2;
+    assert_int_equal(seqgen_evaluate_dataset(m, unlabelled, train_set, &o, &r2), SEQGEN_EINVAL);
+    if (!strstr(seqgen_last_error(), "needs labels, but the test set has none"))
+        fail_msg("%s", seqgen_last_error());
+    o.metrics = SEQGEN_EVAL_LOSS | SEQGEN_EVAL_COMPLETION;
+    assert_ok(seqgen_evaluate_dataset(m, unlabelled, NULL, &o, &r2));
+    assert_true(isnan(r2.label_kept));
+    assert_int_equal(r2.given, 392); /* half: 98 of the 196 steps of 4 */
+    seqgen_dataset_free(unlabelled);
     seqgen_model_free(m);
     seqgen_model_free(m5);
 }

@@ -81,7 +81,7 @@ static int setup(void **state)
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
     seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, seqgen_run_config_default()};
     train.run.batches = bcfg;
-    train.run.train_images = IMAGES;
+    train.run.train_sequences = IMAGES;
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
     return 0;
 }
@@ -726,7 +726,7 @@ static void run_config_default(void)
     /* a run whose batches have another D than the model's is refused */
     EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_save(path, fx.model, &t));
     assert_int_equal(run.epochs, 10);
-    assert_int_equal(run.train_images, 0);
+    assert_int_equal(run.train_sequences, 0);
     assert_string_equal(run.data_source, "");
 }
 

@@ -198,7 +198,7 @@ static double check_split(const char *dir, seqgen_split split, size_t count, con
     assert_int_equal(seqgen_dataset_cols(ds), 28);
     size_t classes[10] = {0};
     for (size_t i = 0; i < count; i++) {
-        int label = seqgen_dataset_label(ds, i);
+        int64_t label = tu_label(ds, i);
         assert_in_range(label, 0, 9);
         classes[label]++;
     }

@@ -192,7 +192,7 @@ static void bundled_accuracy_and_speed(void **state)
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     size_t correct = 0;
     for (size_t q = 0; q < count; q++)
-        correct += seqgen_dataset_label(train, nearest[q]) == seqgen_dataset_label(test, q);
+        correct += tu_label(train, nearest[q]) == tu_label(test, q);
     print_message("1-NN: %zu queries against %zu images in %.3f s (%.0f queries/s), accuracy %.4f\n",
                   count, seqgen_dataset_count(train), seconds, (double)count / seconds,
                   (double)correct / (double)count);

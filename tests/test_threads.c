@@ -74,7 +74,7 @@ static void private_run(outcome *o)
     seqgen_model *m = NULL;
     seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     t.run.batches = bcfg;
-    t.run.train_images = 64;
+    t.run.train_sequences = 64;
     CHECK(seqgen_batch_iter_create(&t.batches, ds, &bcfg) == SEQGEN_OK);
     CHECK(seqgen_model_create(&m, &mcfg) == SEQGEN_OK);
     CHECK(seqgen_optim_create(&t.optim, m, &ocfg) == SEQGEN_OK);
@@ -192,9 +192,9 @@ static void *shared_reader(void *arg)
     size_t n;
     uint64_t sum = 0;
     while (it && seqgen_batch_iter_next(it, &x, &n) == SEQGEN_OK) {
-        const uint8_t *labels = seqgen_batch_iter_labels(it);
+        const int64_t *labels = seqgen_batch_iter_labels(it);
         for (size_t i = 0; i < n; i++) {
-            sum = sum * 31 + labels[i];
+            sum = sum * 31 + (uint64_t)labels[i];
             for (size_t p = 0; p < 784; p += 61)
                 sum = sum * 3 + (x[i * 784 + p] > 0.5f);
         }
