@@ -1,10 +1,11 @@
 /**
  * @file seqgen.h
- * @brief libseqgen: a GRU that learns to write handwritten digits, pixel by pixel.
+ * @brief libseqgen: a GRU that learns to write sequences of binary units, step by step.
  *
- * An MNIST image is flattened into a sequence of binary pixels in row-major order; a stack of
- * GRU layers learns to predict the next step's pixels from the ones before (training by teacher
- * forcing or scheduled sampling) and can then complete a partly masked digit.
+ * A sequence is T steps of D binary units: a user's own sequences (from memory or NumPy files),
+ * or an MNIST image flattened into its pixels in row-major order. A stack of GRU layers learns
+ * to predict each step's units from the ones before (training by teacher forcing or scheduled
+ * sampling) and can then complete a sequence from its beginning, or write one from nothing.
  *
  * @par Conventions
  * - **Handles** are opaque and come in create/free pairs: `seqgen_X_create(&h, ...)` allocates,
@@ -30,8 +31,8 @@
  *   - iterators, optimisers, schedules and generation states: one thread at a time.
  *
  *   (seqgen_model_create() sets OpenBLAS to one thread for the whole process, see @ref model.)
- * - **Data layout**: pixel sequences are float32, batch-major: `[batch][steps][units_per_step]`,
- *   each pixel 0 or 1, row-major scan order within the image.
+ * - **Data layout**: sequences are float32, batch-major: `[batch][steps][units_per_step]`, each
+ *   unit 0 or 1 (for images: pixels in row-major scan order).
  */
 #ifndef SEQGEN_H
 #define SEQGEN_H
@@ -48,11 +49,11 @@ extern "C" {
  *  time. The Makefile reads these three lines, so keep their form.
  *  @{ */
 #define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes (from 1.0). */
-#define SEQGEN_VERSION_MINOR 2 /**< Incremented for additions; while MAJOR is 0, for any change of
+#define SEQGEN_VERSION_MINOR 3 /**< Incremented for additions; while MAJOR is 0, for any change of
                                     the API or ABI (libseqgen.so.0.MINOR). */
 #define SEQGEN_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** The version as a "MAJOR.MINOR.PATCH" string literal. */
-#define SEQGEN_VERSION_STRING "0.2.0"
+#define SEQGEN_VERSION_STRING "0.3.0"
 /** @} */
 
 /** @cond INTERNAL */
@@ -115,7 +116,7 @@ SEQGEN_API const char *seqgen_last_error(void);
 
 /** @name Opaque handles
  *  @{ */
-/** A set of images with labels, binarised into pixel sequences (see the dataset functions). */
+/** A set of binary sequences, optionally labelled (see the dataset functions). */
 typedef struct seqgen_dataset seqgen_dataset;
 /** A stack of GRU layers with a linear-sigmoid output (see the model functions). */
 typedef struct seqgen_model seqgen_model;
@@ -128,22 +129,29 @@ typedef struct seqgen_sched seqgen_sched;
 /* ==== Dataset ================================================================================ */
 
 /** @name Dataset
- *  Images with labels from MNIST-style IDX files, turned into binary pixel sequences.
+ *  Sequences of binary units: from memory, from NumPy `.npy` files, or MNIST-style IDX images.
  *
- *  A ::seqgen_dataset holds the raw image bytes (0-255, row-major) and labels (0-9) of one split.
- *  Pixels become binary when sequences are made: by threshold (pixel = 1 iff byte > 127, by
- *  default) or stochastically (pixel = 1 with probability byte / 255, see
- *  ::seqgen_binarize_config).
+ *  A ::seqgen_dataset holds N sequences of at most T steps of D0 units each (its *natural*
+ *  step), optional per-sequence lengths (1 to T steps) and optional integer labels (any values).
+ *  It comes from one of three sources:
+ *  - memory (seqgen_dataset_from_memory()) or `.npy` files (seqgen_dataset_open_npy()): *binary*
+ *    data, every unit 0 or 1, used as it is;
+ *  - IDX images (seqgen_dataset_open(), seqgen_dataset_open_dir()): *intensities* 0-255 of
+ *    `rows x cols` images with labels 0-9, one sequence of T = rows * cols steps of D0 = 1 pixel
+ *    each per image, which become binary when sequences are made: by threshold (unit = 1 iff
+ *    byte > 127, by default) or stochastically (unit = 1 with probability byte / 255, see
+ *    ::seqgen_binarize_config).
  *
- *  **Sequence layout.** An image of `rows x cols` pixels becomes `T = rows * cols / D` steps of `D`
- *  pixels (D = pixels per step, any divisor of `rows * cols`), in row-major scan order: step `t`
- *  holds pixels `t*D ... t*D + D - 1`. A batch is float32, batch-major
- *  `[batch][steps][units_per_step]`, every value exactly 0.0f or 1.0f; element `[b][t][d]` is at
- *  offset `(b * T + t) * D + d`, so each image's sequence is its `rows * cols` pixels in scan order
- *  whatever D is.
+ *  **Sequence layout.** A sequence of T steps of D0 units is T * D0 units in order; it is read in
+ *  steps of any D that is a multiple of D0 and divides T * D0 (the units of step t are
+ *  `t*D ... t*D + D - 1`; an image's pixels in row-major scan order), or only D = D0 when the
+ *  lengths vary. A batch is float32, batch-major `[batch][steps][D]`, every value exactly 0.0f
+ *  or 1.0f; element `[b][t][d]` is at offset `(b * T + t) * D + d`, so each sequence is its
+ *  units in order whatever D is. Steps beyond a sequence's length are padding: written as 0,
+ *  never read as data (see seqgen_batch::lengths).
  *
  *  **Randomness.** Shuffling and stochastic binarisation each use PCG32 (M. E. O'Neill, 2014;
- *  pcg32_srandom_r seeding), portable: the same seeds give the same order and pixels on every
+ *  pcg32_srandom_r seeding), portable: the same seeds give the same order and units on every
  *  machine. The order of epoch `e` is the Fisher-Yates shuffle (from the last position down, the
  *  swap partner drawn uniformly without bias) of the identity, driven by PCG32 seeded with
  *  (seed, stream `e`). The binary pixels of image `i` come from PCG32 seeded with (binarisation
@@ -160,6 +168,72 @@ typedef enum seqgen_split {
     SEQGEN_SPLIT_TRAIN = 0, /**< `train-images-idx3-ubyte` and `train-labels-idx1-ubyte`. */
     SEQGEN_SPLIT_TEST = 1   /**< `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`. */
 } seqgen_split;
+
+/** Binary sequences in memory, described for seqgen_dataset_from_memory(). */
+typedef struct seqgen_sequences {
+    const uint8_t *units;  /**< `[count][steps][units_per_step]` bytes, each 0 or 1 within a
+                                sequence's length; the padding after it is never read. */
+    size_t count;          /**< N, the number of sequences, >= 1. */
+    size_t steps;          /**< T, steps per sequence (the longest, when lengths are given), >= 1. */
+    size_t units_per_step; /**< D0, units per step, >= 1 (1 for a plain sequence of bits). */
+    const size_t *lengths; /**< NULL: every sequence has T steps; else `[count]` lengths in
+                                steps, each in [1, T]. */
+    const int64_t *labels; /**< NULL: no labels; else `[count]` labels, any values (a label-kept
+                                metric compares them for equality). */
+} seqgen_sequences;
+
+/** Whether seqgen_dataset_from_memory() copies the caller's arrays. */
+typedef enum seqgen_ownership {
+    SEQGEN_COPY = 0,  /**< The dataset copies the arrays: the caller may free them at once. */
+    SEQGEN_BORROW = 1 /**< The dataset keeps pointers to them: they must stay alive and unchanged
+                           until the dataset is freed (no copy, no extra memory). */
+} seqgen_ownership;
+
+/**
+ * @brief A dataset of binary sequences held in memory.
+ *
+ * Everything is checked before the dataset exists: the sizes (T * D0 units per sequence and
+ * their total must fit in memory's address range), each length in [1, T], each unit within a
+ * length 0 or 1 (::SEQGEN_ERANGE naming the sequence, step and unit), so that a dataset never
+ * holds a value a training pass would refuse.
+ * @param[out] out Receives the new dataset; free it with seqgen_dataset_free().
+ * @param seqs The arrays and their shape.
+ * @param ownership ::SEQGEN_COPY or ::SEQGEN_BORROW (its lifetime rule).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL pointer, a size of 0, an unknown ownership, a
+ *         length outside [1, T]), ::SEQGEN_EOVERFLOW (sizes overflow), ::SEQGEN_ERANGE (a unit
+ *         not 0 or 1) or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_from_memory(seqgen_dataset **out,
+                                                          const seqgen_sequences *seqs,
+                                                          seqgen_ownership ownership);
+
+/**
+ * @brief Opens binary sequences saved by NumPy (`np.save`), with optional labels and lengths.
+ *
+ * @p units_path holds a `uint8` or `bool` array in C order, of shape `[N][T]` (D0 = 1) or
+ * `[N][T][D0]`, every unit within a sequence's length 0 or 1. @p labels_path, if not NULL,
+ * holds `[N]` integers of any integer dtype (the labels); @p lengths_path, if not NULL, `[N]`
+ * integers in [1, T] (the lengths in steps; the units after a sequence's length are padding,
+ * not read). Format 1.0, 2.0 and 3.0 files are read (numpy.lib.format); `.npz` archives,
+ * Fortran order, other dtypes, structured arrays and pickled objects are refused. No limit on
+ * the size but the file's: an array's shape must account for exactly the bytes after its
+ * header, checked before anything is allocated. Errors name the file and the problem:
+ * ::SEQGEN_ENOENT, ::SEQGEN_EIO (unreadable, or not a regular file), ::SEQGEN_EFORMAT (magic,
+ * header, dtype, order, number of dimensions), ::SEQGEN_EOVERFLOW (a header above 64 KiB, a
+ * size of 0, sizes that overflow), ::SEQGEN_ETRUNCATED, ::SEQGEN_ETRAILING (the data is shorter
+ * or longer than the shape says), ::SEQGEN_EMISMATCH (a companion's length is not N),
+ * ::SEQGEN_ERANGE (a unit not 0 or 1, a length outside [1, T]), ::SEQGEN_ENOMEM,
+ * ::SEQGEN_EINVAL (NULL @p out or @p units_path).
+ * @param[out] out Receives the new dataset; free it with seqgen_dataset_free().
+ * @param units_path The sequences.
+ * @param labels_path NULL, or the labels.
+ * @param lengths_path NULL, or the lengths.
+ * @return ::SEQGEN_OK or a negative status.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_npy(seqgen_dataset **out,
+                                                       const char *units_path,
+                                                       const char *labels_path,
+                                                       const char *lengths_path);
 
 /**
  * @brief Opens a pair of IDX files: images (magic 0x00000803) and labels (0x00000801).
@@ -199,74 +273,127 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_dir(seqgen_dataset **out, co
                                                        seqgen_split split);
 
 /**
- * @brief Frees a dataset and everything it owns.
+ * @brief Frees a dataset and everything it owns (not the arrays it borrows).
  * @param ds The dataset, or NULL (no-op). Iterators over it must be freed first.
  */
 SEQGEN_API void seqgen_dataset_free(seqgen_dataset *ds);
 
 /**
- * @brief The number of images (after any seqgen_dataset_limit()).
+ * @brief The number of sequences N (after any seqgen_dataset_limit()).
  * @param ds The dataset.
  * @return The count, 0 if `ds` is NULL.
  */
 SEQGEN_API size_t seqgen_dataset_count(const seqgen_dataset *ds);
 
 /**
- * @brief Image height in pixels (28 for MNIST).
+ * @brief T, the steps of a sequence (the longest, when lengths vary): 784 for MNIST.
+ * @param ds The dataset.
+ * @return T, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_steps(const seqgen_dataset *ds);
+
+/**
+ * @brief D0, the units of the data's natural step: 1 for images and `[N][T]` arrays.
+ * @param ds The dataset.
+ * @return D0, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_units_per_step(const seqgen_dataset *ds);
+
+/**
+ * @brief Units per sequence, T * D0 (784 for MNIST): the length of a sequence in the float
+ *        arrays of seqgen_dataset_sequences() and seqgen_dataset_nearest().
+ * @param ds The dataset.
+ * @return The number of units, 0 if `ds` is NULL.
+ */
+SEQGEN_API size_t seqgen_dataset_units(const seqgen_dataset *ds);
+
+/**
+ * @brief The shape of a sequence drawn as a picture: an image's rows (28 for MNIST); T for
+ *        other data.
  * @param ds The dataset.
  * @return The number of rows, 0 if `ds` is NULL.
  */
 SEQGEN_API size_t seqgen_dataset_rows(const seqgen_dataset *ds);
 
 /**
- * @brief Image width in pixels (28 for MNIST).
+ * @brief The shape of a sequence drawn as a picture: an image's columns (28 for MNIST); D0 for
+ *        other data.
  * @param ds The dataset.
  * @return The number of columns, 0 if `ds` is NULL.
  */
 SEQGEN_API size_t seqgen_dataset_cols(const seqgen_dataset *ds);
 
 /**
- * @brief Pixels per image, `rows * cols` (784 for MNIST): the length of a sequence in pixels.
+ * @brief Whether the units are binary (memory and `.npy` data) or intensities to binarise (IDX
+ *        images).
  * @param ds The dataset.
- * @return The number of pixels, 0 if `ds` is NULL.
+ * @return 1 for binary data, 0 for intensities or a NULL `ds`.
  */
-SEQGEN_API size_t seqgen_dataset_pixels(const seqgen_dataset *ds);
+SEQGEN_API int seqgen_dataset_is_binary(const seqgen_dataset *ds);
 
 /**
- * @brief The raw bytes of one image.
+ * @brief The raw bytes of one sequence.
  * @param ds    The dataset.
  * @param index 0 <= index < seqgen_dataset_count().
- * @return `rows * cols` bytes (0 = background, 255 = ink), row-major, owned by the dataset; NULL if
- *         `ds` is NULL or `index` is out of range.
+ * @return seqgen_dataset_units() bytes owned (or borrowed) by the dataset: 0 or 1 for binary
+ *         data (padding after the sequence's length as the source had it), 0 (background) to
+ *         255 (ink) for images, row-major; NULL if `ds` is NULL or `index` is out of range.
  */
-SEQGEN_API const uint8_t *seqgen_dataset_image(const seqgen_dataset *ds, size_t index);
+SEQGEN_API const uint8_t *seqgen_dataset_raw(const seqgen_dataset *ds, size_t index);
 
 /**
- * @brief The label of one image.
+ * @brief Whether the sequences have their own lengths.
+ * @param ds The dataset.
+ * @return 1 if lengths were given, 0 if every sequence has T steps (or `ds` is NULL).
+ */
+SEQGEN_API int seqgen_dataset_has_lengths(const seqgen_dataset *ds);
+
+/**
+ * @brief The length of one sequence, in the data's natural steps (of D0 units).
  * @param ds    The dataset.
  * @param index 0 <= index < seqgen_dataset_count().
- * @return The class 0-9, or -1 if `ds` is NULL or `index` is out of range.
+ * @return The length, 1 to T (T for data without lengths); 0 if `ds` is NULL or `index` is out
+ *         of range.
  */
-SEQGEN_API int seqgen_dataset_label(const seqgen_dataset *ds, size_t index);
+SEQGEN_API size_t seqgen_dataset_length(const seqgen_dataset *ds, size_t index);
 
 /**
- * @brief Keeps only the first `count` images, for quick runs.
+ * @brief Whether the sequences have labels.
+ * @param ds The dataset.
+ * @return 1 if they do (images always do: 0-9), 0 if not (or `ds` is NULL).
+ */
+SEQGEN_API int seqgen_dataset_has_labels(const seqgen_dataset *ds);
+
+/**
+ * @brief The label of one sequence.
+ * @param ds    The dataset.
+ * @param index 0 <= index < seqgen_dataset_count().
+ * @param[out] label Receives the label.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, index out of range) or ::SEQGEN_ESTATE
+ *         (the dataset has no labels).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_label(const seqgen_dataset *ds, size_t index,
+                                                    int64_t *label);
+
+/**
+ * @brief Keeps only the first `count` sequences, for quick runs.
  *
- * A `count` at or above the current count keeps every image. Iterators must be created after
- * this call.
+ * A `count` at or above the current count keeps every sequence. Iterators must be created
+ * after this call.
  * @param ds    The dataset.
- * @param count How many images to keep, >= 1.
+ * @param count How many sequences to keep, >= 1.
  * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL if `ds` is NULL or `count` is 0.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_limit(seqgen_dataset *ds, size_t count);
 
-/** How bytes become binary pixels. */
+/** How intensities (IDX images) become binary units; binary data is used as it is. */
 typedef enum seqgen_binarize_mode {
     SEQGEN_BINARIZE_THRESHOLD = 0, /**< pixel = 1 iff byte > threshold (deterministic). */
     SEQGEN_BINARIZE_STOCHASTIC = 1 /**< pixel = 1 with probability byte / 255. */
 } seqgen_binarize_mode;
 
-/** Binarisation settings. Start from ::SEQGEN_BINARIZE_CONFIG_DEFAULT. */
+/** Binarisation settings of intensity data (ignored for binary data). Start from
+ *  ::SEQGEN_BINARIZE_CONFIG_DEFAULT. */
 typedef struct seqgen_binarize_config {
     seqgen_binarize_mode mode; /**< Default ::SEQGEN_BINARIZE_THRESHOLD. */
     uint8_t threshold;         /**< Threshold mode: pixel = 1 iff byte > threshold; default 127
@@ -281,17 +408,18 @@ typedef struct seqgen_binarize_config {
 #define SEQGEN_BINARIZE_CONFIG_DEFAULT { SEQGEN_BINARIZE_THRESHOLD, 127, 0, 0 }
 
 /**
- * @brief Writes the binary pixel sequences of chosen images.
+ * @brief Writes the binary sequences of chosen indices as floats.
  *
- * The batch layout of the header's conventions, for any pixels per step:
- * `out[b * pixels + p]` is pixel `p` (row-major) of image `indices[b]`, 0.0f or 1.0f.
+ * The batch layout of the header's conventions, for any units per step: with U =
+ * seqgen_dataset_units(), `out[b * U + u]` is unit `u` of sequence `indices[b]`, 0.0f or 1.0f;
+ * the units after a sequence's length are 0.0f.
  * @param ds       The dataset.
- * @param indices  `count` image indices, each < seqgen_dataset_count(); repeats are allowed.
- * @param count    Number of images.
- * @param binarize How to binarise; NULL means ::SEQGEN_BINARIZE_CONFIG_DEFAULT.
+ * @param indices  `count` sequence indices, each < seqgen_dataset_count(); repeats are allowed.
+ * @param count    Number of sequences.
+ * @param binarize How to binarise intensities; NULL means ::SEQGEN_BINARIZE_CONFIG_DEFAULT.
  * @param epoch    The epoch, which matters only for stochastic binarisation with
  *                 `resample_each_epoch`.
- * @param[out] out `count * seqgen_dataset_pixels()` floats.
+ * @param[out] out `count * seqgen_dataset_units()` floats.
  * @return ::SEQGEN_OK, or ::SEQGEN_EINVAL (NULL pointer, index out of range, bad mode).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_sequences(const seqgen_dataset *ds,
@@ -300,18 +428,20 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_sequences(const seqgen_dataset *d
                                                         uint64_t epoch, float *out);
 
 /**
- * @brief Exact nearest training image in Hamming distance, for each of a batch of binary images.
+ * @brief Exact nearest dataset sequence in Hamming distance, for each of a batch of binary
+ *        sequences.
  *
- * Images are compared as binary pixels: a dataset image's pixel is 1 iff its byte > 127, a query's
- * iff its value > 0.5 (so 0/1 sequences, as made by seqgen_dataset_sequences() or generated by a
- * model, and probabilities both work). The distance is the number of differing pixels; ties go to
- * the lowest index. The first call builds a bit-packed copy of the dataset (one bit per pixel,
- * rounded up to 64-bit words: 104 bytes per 28x28 image, kept until the dataset is freed);
- * searches then use XOR and popcount on those words over blocks of queries.
+ * Sequences are compared as binary units over all seqgen_dataset_units() units, padding
+ * included (as 0): a dataset unit is 1 iff it is 1 (binary data) or its byte > 127 (images), a
+ * query's iff its value > 0.5 (so 0/1 sequences, as made by seqgen_dataset_sequences() or
+ * generated by a model, and probabilities both work). The distance is the number of differing
+ * units; ties go to the lowest index. The first call builds a bit-packed copy of the dataset
+ * (one bit per unit, rounded up to 64-bit words: 104 bytes per 28x28 image, kept until the
+ * dataset is freed); searches then use XOR and popcount on those words over blocks of queries.
  * @param ds            The dataset searched (e.g. the training set).
- * @param queries       `count * seqgen_dataset_pixels()` floats, in the sequence layout.
+ * @param queries       `count * seqgen_dataset_units()` floats, in the sequence layout.
  * @param count         Number of queries.
- * @param[out] nearest  `count` indices of the nearest dataset images.
+ * @param[out] nearest  `count` indices of the nearest dataset sequences.
  * @param[out] distance NULL, or `count` Hamming distances to them.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument) or ::SEQGEN_ENOMEM (building the index).
  */
@@ -319,35 +449,38 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_nearest(seqgen_dataset *ds, const
                                                       size_t count, size_t *nearest,
                                                       uint32_t *distance);
 
-/** An epoch iterator over a dataset, yielding batches of pixel sequences. */
+/** An epoch iterator over a dataset, yielding batches of sequences. */
 typedef struct seqgen_batch_iter seqgen_batch_iter;
 
 /** Batch iterator settings. Start from ::SEQGEN_BATCH_CONFIG_DEFAULT. */
 typedef struct seqgen_batch_config {
-    size_t batch_size;               /**< B, the images per batch; >= 1, default 64. */
-    size_t units_per_step;          /**< D; must divide the pixels per image; default 1. */
+    size_t batch_size;               /**< B, the sequences per batch; >= 1, default 64. */
+    size_t units_per_step;           /**< D: a multiple of the data's D0 dividing its T * D0
+                                          units (D0 itself when lengths vary); default 1. */
     int shuffle;                     /**< 1 (default): a new random order each epoch; 0: in
                                           dataset order. */
     uint64_t seed;                   /**< Seed of the shuffle generator; default 0. */
     int drop_last;                   /**< 1: skip the last batch of an epoch if it has fewer than
-                                          B images; 0 (default): keep it. */
-    seqgen_binarize_config binarize; /**< How pixels are binarised. */
+                                          B sequences; 0 (default): keep it. */
+    seqgen_binarize_config binarize; /**< How intensities are binarised. */
 } seqgen_batch_config;
 
-/** Batches of 64, one pixel per step, shuffled with seed 0, last batch kept, threshold 127. */
+/** Batches of 64, one unit per step, shuffled with seed 0, last batch kept, threshold 127. */
 #define SEQGEN_BATCH_CONFIG_DEFAULT { 64, 1, 1, 0, 0, SEQGEN_BINARIZE_CONFIG_DEFAULT }
 
 /**
  * @brief Creates a batch iterator at the start of epoch 0.
  *
- * All its memory (the order, one batch of sequences, labels and indices) is allocated here;
- * nothing is allocated per batch. The dataset must outlive the iterator and not be limited while
- * it exists.
+ * All its memory (the order, one batch of sequences, labels, lengths and indices) is allocated
+ * here; nothing is allocated per batch. The dataset must outlive the iterator and not be limited
+ * while it exists.
  * @param[out] out Receives the iterator; free it with seqgen_batch_iter_free().
  * @param      ds  The dataset (read only).
  * @param      cfg The settings; NULL means ::SEQGEN_BATCH_CONFIG_DEFAULT.
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (batch size 0, D not dividing the image, bad binarisation
- *         mode, or drop_last with fewer images than one batch), ::SEQGEN_ENOMEM.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (batch size 0, bad binarisation mode, or drop_last with
+ *         fewer sequences than one batch), ::SEQGEN_EMISMATCH (D is not a multiple of the data's
+ *         D0 dividing its units, or not D0 when lengths vary: the detail names both),
+ *         ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_create(seqgen_batch_iter **out,
                                                         const seqgen_dataset *ds,
@@ -368,30 +501,39 @@ SEQGEN_API void seqgen_batch_iter_free(seqgen_batch_iter *it);
  * @param it             The iterator.
  * @param[out] sequences On ::SEQGEN_OK, the batch: `count * T * D` floats in the layout
  *                       `[count][T][D]`, owned by the iterator, valid until the next call.
- * @param[out] count     On ::SEQGEN_OK, the number of images in the batch (B, or fewer for the
- *                       last batch); 0 on ::SEQGEN_DONE.
+ * @param[out] count     On ::SEQGEN_OK, the number of sequences in the batch (B, or fewer for
+ *                       the last batch); 0 on ::SEQGEN_DONE.
  * @return ::SEQGEN_OK, ::SEQGEN_DONE, or ::SEQGEN_EINVAL (NULL argument).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_next(seqgen_batch_iter *it,
                                                       const float **sequences, size_t *count);
 
 /**
- * @brief The labels of the images in the last batch returned.
+ * @brief The labels of the sequences in the last batch returned.
  * @param it The iterator.
- * @return `count` labels (0-9) owned by the iterator, valid until the next call; NULL if `it` is
- *         NULL.
+ * @return `count` labels owned by the iterator, valid until the next call; NULL if `it` is NULL
+ *         or the dataset has no labels.
  */
-SEQGEN_API const uint8_t *seqgen_batch_iter_labels(const seqgen_batch_iter *it);
+SEQGEN_API const int64_t *seqgen_batch_iter_labels(const seqgen_batch_iter *it);
 
 /**
- * @brief The dataset indices of the images in the last batch returned.
+ * @brief The lengths of the sequences in the last batch returned, in steps: what
+ *        seqgen_batch::lengths takes.
+ * @param it The iterator.
+ * @return `count` lengths (1 to T) owned by the iterator, valid until the next call; NULL if
+ *         `it` is NULL or every sequence has T steps.
+ */
+SEQGEN_API const size_t *seqgen_batch_iter_lengths(const seqgen_batch_iter *it);
+
+/**
+ * @brief The dataset indices of the sequences in the last batch returned.
  * @param it The iterator.
  * @return `count` indices owned by the iterator, valid until the next call; NULL if `it` is NULL.
  */
 SEQGEN_API const size_t *seqgen_batch_iter_indices(const seqgen_batch_iter *it);
 
 /**
- * @brief The number of steps T of each sequence, `pixels / D`.
+ * @brief The number of steps T of each sequence (the longest), `seqgen_dataset_units() / D`.
  * @param it The iterator.
  * @return T, 0 if `it` is NULL.
  */
@@ -412,7 +554,7 @@ SEQGEN_API size_t seqgen_batch_iter_batches_per_epoch(const seqgen_batch_iter *i
 SEQGEN_API uint64_t seqgen_batch_iter_epoch(const seqgen_batch_iter *it);
 
 /**
- * @brief How many images of the current epoch have been handed out.
+ * @brief How many sequences of the current epoch have been handed out.
  * @param it The iterator.
  * @return The position, 0 if `it` is NULL.
  */
@@ -424,7 +566,7 @@ SEQGEN_API size_t seqgen_batch_iter_position(const seqgen_batch_iter *it);
  * The iterator then yields exactly what one that had run up to that point would.
  * @param it       The iterator.
  * @param epoch    The epoch.
- * @param position Images of that epoch already handed out, 0 <= position <= count.
+ * @param position Sequences of that epoch already handed out, 0 <= position <= count.
  * @return ::SEQGEN_OK or ::SEQGEN_EINVAL (NULL iterator, position beyond the dataset).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, uint64_t epoch,
@@ -434,11 +576,11 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
 /* ==== Model ================================================================================== */
 
 /**
- * @defgroup model Model: a stack of GRU layers predicting the next step's pixels
+ * @defgroup model Model: a stack of GRU layers predicting the next step's units
  * @brief PyTorch's `nn.GRU(D, H, L, batch_first=True)` followed by `nn.Linear(H, D)` and a sigmoid.
  *
- * At step t the input is the D pixels of step t and the output is, for each pixel of step
- * t + 1, the probability that it is 1. With x the input of a layer (the pixels for layer 0, the
+ * At step t the input is the D units of step t and the output is, for each unit of step
+ * t + 1, the probability that it is 1. With x the input of a layer (the units for layer 0, the
  * hidden state of the layer below otherwise) and h its previous hidden state (zero at t = 0),
  * each layer computes, exactly as PyTorch (gate order r, z, n; b_hn inside the reset product):
  *
@@ -472,10 +614,10 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * forward, computes the loss and, by backpropagation through time, the gradient of every
  * parameter; seqgen_model_evaluate() is the same pass without the backward. Inputs and targets
  * are batch-major, step t of a sequence holding D floats (the library's layout). With teacher forcing
- * the input of step t is the true pixels t; with scheduled sampling (teacher-forcing probability
+ * the input of step t is the true units t; with scheduled sampling (teacher-forcing probability
  * p < 1) each sequence's input at each step t > 0 is, independently with probability 1 - p, the
  * model's own output of step t - 1 fed back (see ::seqgen_feedback) and treated as a constant:
- * no gradient flows through it. The targets are always the true next pixels.
+ * no gradient flows through it. The targets are always the true next units.
  *
  * @par Threads
  * A training pass splits the batch into one slice per thread; each thread runs the whole
@@ -498,7 +640,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
 
 /** The model's shape and initialisation. Start from seqgen_model_config_default(). */
 typedef struct seqgen_model_config {
-    int units_per_step; /**< D: pixels per step, the input and output size. Default 1. */
+    int units_per_step; /**< D: units per step, the input and output size. Default 1. */
     int hidden;          /**< H: hidden units per layer. Default 128. */
     int layers;          /**< L: stacked GRU layers. Default 1. */
     uint64_t seed;       /**< Seeds the initial weights and the scheduled-sampling coins. Default 1. */
@@ -508,9 +650,14 @@ typedef struct seqgen_model_config {
                               a sequence from nothing; 0 (default): the first step is only read,
                               never predicted (the original MNIST experiment, 783 predictions
                               of 784 pixels). */
+    int steps;           /**< T: the length in steps of the sequences the model is for (the
+                              longest, when lengths vary), recorded in its checkpoints;
+                              seqgen_complete() and seqgen_evaluate_dataset() refuse sequences of
+                              another T. 0 (default): any length. */
 } seqgen_model_config;
 
-/** The loss a training pass minimises. Both are PyTorch's mean over all B*T*D predictions. */
+/** The loss a training pass minimises. Both are PyTorch's mean over all B*T*D predictions (over
+ *  the counted ones, with seqgen_batch::lengths). */
 typedef enum seqgen_loss {
     SEQGEN_LOSS_MSE = 0, /**< Mean of (prob - target)^2 (`nn.MSELoss`). */
     SEQGEN_LOSS_BCE = 1  /**< Mean binary cross-entropy, computed from the logit (no clamping). */
@@ -536,9 +683,10 @@ typedef struct seqgen_train_stats {
     double mse;              /**< Mean squared error, whatever the loss. */
     double bce;              /**< Mean binary cross-entropy, whatever the loss. */
     double nll_nats;         /**< BCE summed over each sequence's predictions, averaged over sequences. */
-    double teacher_fraction; /**< Fraction of inputs at steps t > 0 that were the true pixels (1 if T = 1). */
-    uint64_t teacher_forced; /**< How many inputs at steps t > 0 were the true pixels. */
-    uint64_t mixable;        /**< How many inputs were at steps t > 0: B * (T - 1). */
+    double teacher_fraction; /**< Fraction of inputs at steps t > 0 that were the true units (1 if T = 1). */
+    uint64_t teacher_forced; /**< How many inputs at steps t > 0 were the true units. */
+    uint64_t mixable;        /**< How many counted inputs were at steps t > 0: B * (T - 1)
+                                  without lengths. */
 } seqgen_train_stats;
 
 /** Per-step state of a batch of sequences for generation (see seqgen_model_step()). */
@@ -560,7 +708,7 @@ SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
  * @brief Creates a model with PyTorch's default initialisation.
  * @param[out] out Receives the model; unchanged on failure.
  * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024],
- *        start_step 0 or 1.
+ *        start_step 0 or 1, steps in [0, 2^31 - 1].
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg);
@@ -638,7 +786,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model,
                                                       float *out, size_t count);
 
 /**
- * @brief Where a pass finds its B sequences of T steps: their inputs and their targets.
+ * @brief Where a pass finds its B sequences of T steps: their inputs and their targets, and how
+ *        long each sequence is.
  *
  * Step t of sequence b reads the D values at `inputs + b * stride + t * D` and predicts its
  * target, the D values at `targets + b * stride + t * D` (b < batch, t < steps). With
@@ -647,20 +796,34 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model,
  * which means `steps * D`. Whole sequences, each step predicted from the ones before, are
  * seqgen_batch_of_sequences(): the same array read twice, one step apart, without a copy.
  *
- * Every value a pass reads must lie in [0, 1]: binary pixels, or probabilities. A target p in
+ * Every value a pass reads must lie in [0, 1]: binary units, or probabilities. A target p in
  * (0, 1) is a soft target: the BCE of a logit a is then softplus(a) - p a, the cross-entropy
- * against a Bernoulli(p) pixel, and the MSE (sigmoid(a) - p)^2. A value outside [0, 1], NaN or
+ * against a Bernoulli(p) unit, and the MSE (sigmoid(a) - p)^2. A value outside [0, 1], NaN or
  * infinite is refused (::SEQGEN_EINVAL naming the sequence, step and unit) before anything is
  * computed.
+ *
+ * **Variable lengths.** With `lengths`, sequence b is `lengths[b]` steps long (the length of the
+ * sequence the batch was read from, as seqgen_batch_iter_lengths() gives it) and the pass counts
+ * only its steps that predict a step within that length: the first `lengths[b] - 1 + start_step`
+ * steps of the pass (with seqgen_batch_of_sequences(): without a start step, pass step t
+ * predicts sequence step t + 1). The steps after them are padding: their inputs and targets are
+ * never read (the pass feeds zeros), they add nothing to the losses or the gradients, their
+ * probabilities are written as 0, and the means of ::seqgen_train_stats are over the counted
+ * predictions only. A batch padded to its longest sequence thus gives the losses and gradients
+ * of its sequences run one by one, summed with weights (their numbers of predictions), up to
+ * float rounding. Padding still costs its computation: sort by length to save it.
  */
 typedef struct seqgen_batch {
-    const float *inputs;  /**< The input pixels (the true ones), in [0, 1]. */
-    const float *targets; /**< The pixels to predict, in [0, 1]. */
+    const float *inputs;  /**< The input units (the true ones), in [0, 1]. */
+    const float *targets; /**< The units to predict, in [0, 1]. */
     size_t stride;        /**< Floats from one sequence to the next in both; 0 or >= steps * D. */
     int batch;            /**< B >= 1. */
     int steps;            /**< T >= 1. */
     int start_step;       /**< 1: step 0 reads zeros, step t the inputs of step t - 1; 0: step t
                                reads the inputs of step t. */
+    const size_t *lengths; /**< NULL: every sequence counts all T steps. Else `[batch]`
+                                lengths, each in [1, T + 1 - start_step], and at least one step
+                                counted in the batch. */
 } seqgen_batch;
 
 /**
@@ -671,10 +834,11 @@ typedef struct seqgen_batch {
  * pass reads a step of zeros and then steps 0 .. length - 2, and predicts steps 0 .. length - 1
  * (T = length steps).
  * @param model The model whose D and start step are used (NULL gives a batch the pass refuses).
- * @param sequences `[batch][length][D]` pixels, e.g. from seqgen_batch_iter_next().
+ * @param sequences `[batch][length][D]` units, e.g. from seqgen_batch_iter_next().
  * @param batch B.
  * @param length Steps per sequence (the pass checks that T >= 1).
- * @return The description (nothing is copied; the pass checks it).
+ * @return The description (nothing is copied; the pass checks it), with every sequence
+ *         `length` steps long: set seqgen_batch::lengths for sequences of their own lengths.
  */
 SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
                                                   const float *sequences, int batch, int length);
@@ -753,8 +917,8 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  * correct, and stepping a fixed model costs no copy per step.
  * @param model The model (only read).
  * @param state The state, created for this model; its hidden states advance by one step.
- * @param input `[batch][D]` pixels of the current step.
- * @param[out] logits NULL, or `[batch][D]`: the logits of the next step's pixels.
+ * @param input `[batch][D]` units of the current step.
+ * @param[out] logits NULL, or `[batch][D]`: the logits of the next step's units.
  * @param[out] probs NULL, or `[batch][D]`: their probabilities (not both NULL).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument) or ::SEQGEN_EMISMATCH (state made for a
  *         model of another shape).
@@ -966,36 +1130,38 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
 /* ==== Completion and evaluation ============================================================== */
 
 /**
- * @defgroup complete Completion and evaluation: finishing masked digits, and measuring how well
- * @brief Give a model the first K pixels of each digit and let it write the rest; evaluate a
- *        model on a test split.
+ * @defgroup complete Completion and evaluation: finishing sequences, and measuring how well
+ * @brief Give a model the first K units of each sequence and let it write the rest; evaluate a
+ *        model on a test set.
  *
  * @par Completion
- * A sequence of P pixels is T = P / D steps of D pixels (the layout of the header's
- * conventions). Completion is given the first K pixels (K = 500 of 784 for the original
- * experiment). The model reads the whole given steps 0 .. S - 1, S = floor(K / D) (teacher
- * forcing); its output after step S - 1 is the probability of each pixel of step S, whose pixels
- * that are not given are decoded into 0 or 1; the step, given and generated pixels together, is
- * fed back as the next input, and so on until step T - 1. When K is not a multiple of D, step S
- * is thus partly given: the model's pixels of one step are independent given the steps before,
+ * A sequence is T steps of D units (the layout of the header's conventions; for MNIST, pixels).
+ * Completion is given the first K units (K = 500 of 784 pixels for the original experiment). The
+ * model reads the whole given steps 0 .. S - 1, S = floor(K / D) (teacher forcing); its output
+ * after step S - 1 is the probability of each unit of step S, whose units that are not given are
+ * decoded into 0 or 1; the step, given and generated units together, is fed back as the next
+ * input, and so on until the sequence's last step (T - 1, or its length - 1 with lengths: the
+ * units after a sequence's length are neither read nor generated, but written as 0, and a
+ * sequence not longer than K units is copied). When K is not a multiple of D, step S
+ * is thus partly given: the model's units of one step are independent given the steps before,
  * so generating the rest of it from the same output is exact conditioning on the given part.
- * A pixel is decoded as follows:
- * - ::SEQGEN_DECODE_GREEDY: pixel = 1 iff p > 0.5, with p = sigmoid(logit) the model's
+ * A unit is decoded as follows:
+ * - ::SEQGEN_DECODE_GREEDY: unit = 1 iff p > 0.5, with p = sigmoid(logit) the model's
  *   probability as seqgen_model_step() computes it (the threshold feedback of training).
- * - ::SEQGEN_DECODE_SAMPLE: pixel = 1 iff u < sigmoid(logit / temperature), u uniform in [0, 1)
- *   with 24 random bits, one draw per generated pixel in scan order. Sequence b of a call draws
+ * - ::SEQGEN_DECODE_SAMPLE: unit = 1 iff u < sigmoid(logit / temperature), u uniform in [0, 1)
+ *   with 24 random bits, one draw per generated unit in order. Sequence b of a call draws
  *   from its own PCG32 generator seeded with (seqgen_complete_options::seed, stream
  *   seqgen_complete_options::first_stream + b): the result does not depend on the thread count
  *   or on how a larger set is cut into calls (pass each call's position as first_stream). The
  *   model's own generators are never used.
  *
  * With a start step (seqgen_model_config::start_step), the model first reads a step of zeros,
- * whose output is the probability of each pixel of step 0: K = 0 generates whole sequences from
+ * whose output is the probability of each unit of step 0: K = 0 generates whole sequences from
  * nothing, and for 0 < K < D the rest of step 0 is decoded from that output. Without one, the
  * model has no prediction for step 0: K = 0 sets step 0 to 0 (blank, as the top-left corner of
  * every MNIST digit; its recorded probabilities are 0) and the rollout starts from it, exactly
- * as a completion of K = D whose first step is blank; for 0 < K < D likewise the pixels of step
- * 0 that are not given are set to 0. K = P copies the sequences.
+ * as a completion of K = D whose first step is blank; for 0 < K < D likewise the units of step
+ * 0 that are not given are set to 0. K = T * D copies the sequences.
  *
  * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
  * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
@@ -1006,7 +1172,7 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * @{
  */
 
-/** How a generated pixel is chosen from the model's output. */
+/** How a generated unit is chosen from the model's output. */
 typedef enum seqgen_decode {
     SEQGEN_DECODE_GREEDY = 0, /**< 1 iff the probability is above 0.5 (deterministic). */
     SEQGEN_DECODE_SAMPLE = 1  /**< A Bernoulli sample of sigmoid(logit / temperature). */
@@ -1029,103 +1195,115 @@ typedef struct seqgen_complete_options {
 SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
 
 /**
- * @brief Completes a batch of sequences from their first @p given pixels.
+ * @brief Completes a batch of sequences from their first @p given units.
  *
  * @param model The model (only read: several calls may share it from different threads).
- * @param sequences `count * pixels` floats, `[count][T][D]`: only the first @p given pixels of
- *        each sequence are read, and must be finite (normally 0 or 1).
+ * @param sequences `count * steps * D` floats, `[count][steps][D]`: only the first @p given
+ *        units of each sequence (and of its length) are read, and must be finite (normally 0 or
+ *        1).
  * @param count Number of sequences, >= 1.
- * @param pixels P, pixels per sequence (784 for MNIST): a multiple of the model's D, >= D.
- * @param given K, the pixels given, 0 <= K <= P (see above for K < D).
+ * @param steps T, steps per sequence (the longest, with lengths), >= 1; the model's
+ *        seqgen_model_config::steps if that is not 0.
+ * @param lengths NULL (every sequence has T steps), or `[count]` lengths in steps, in [1, T].
+ * @param given K, the units given, 0 <= K <= T * D (see above for K < D).
  * @param opts NULL for seqgen_complete_options_default().
- * @param[out] completed `count * pixels` floats: each sequence's given pixels copied, the
- *        P - K generated ones (0.0f or 1.0f) after them. May be @p sequences itself (in place);
- *        may not overlap it otherwise.
- * @param[out] probs NULL, or `count * (pixels - given)` floats: for each sequence, the model's
+ * @param[out] completed `count * steps * D` floats: each sequence's given units copied, the
+ *        generated ones (0.0f or 1.0f) after them up to its length, 0.0f after that. May be
+ *        @p sequences itself (in place); may not overlap it otherwise.
+ * @param[out] probs NULL, or `count * (steps * D - given)` floats: for each sequence, the model's
  *        probability sigmoid(logit) (temperature 1, as seqgen_model_step() gives it) of each
- *        generated pixel, in order (seqgen-complete shades its pictures by them).
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, P not a positive multiple of D,
- *         K outside [0, P], unknown decoder, temperature not finite and
- *         > 0, a given pixel NaN or infinite; the detail says which) or ::SEQGEN_ENOMEM.
- *         On failure nothing is written.
+ *        unit after the given ones, in order, 0 after the sequence's length (seqgen-complete
+ *        shades its pictures by them).
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, steps 0, a length outside
+ *         [1, T], K outside [0, T * D], unknown decoder, temperature not finite and > 0, a given
+ *         unit NaN or infinite; the detail says which), ::SEQGEN_EMISMATCH (T is not the model's
+ *         seqgen_model_config::steps) or ::SEQGEN_ENOMEM. On failure nothing is written.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_complete(const seqgen_model *model, const float *sequences,
-                                                size_t count, int pixels, int given,
-                                                const seqgen_complete_options *opts,
+                                                size_t count, int steps, const size_t *lengths,
+                                                int given, const seqgen_complete_options *opts,
                                                 float *completed, float *probs);
 
 /** Which measurements seqgen_evaluate_dataset() makes (bits of seqgen_eval_options::metrics). */
 typedef enum seqgen_eval_metric {
     SEQGEN_EVAL_LOSS = 1,       /**< Teacher-forced MSE, BCE and NLL. */
-    SEQGEN_EVAL_COMPLETION = 2, /**< Completion pixel error. */
-    SEQGEN_EVAL_DIGIT = 4,      /**< Digit kept and its bounds (needs the training set). */
+    SEQGEN_EVAL_COMPLETION = 2, /**< Completion unit error. */
+    SEQGEN_EVAL_LABEL = 4,      /**< Label kept and its bounds (needs labelled training and test
+                                     sets; for MNIST, the digit kept). */
     SEQGEN_EVAL_ALL = 7         /**< All of them. */
 } seqgen_eval_metric;
+
+/** K of seqgen_eval_options::given: half of a sequence, floor(T / 2) whole steps. */
+#define SEQGEN_GIVEN_HALF (-1)
 
 /** Evaluation settings. Start from seqgen_eval_options_default(). */
 typedef struct seqgen_eval_options {
     unsigned metrics;                 /**< An OR of ::seqgen_eval_metric; default
                                            ::SEQGEN_EVAL_ALL. */
-    int given;                        /**< K, pixels given to completion, at most the image's
-                                           pixels. Default 500. */
-    seqgen_complete_options complete; /**< The decoder. Default greedy; with sampling, test image
-                                           i uses stream `complete.first_stream + i`. */
-    size_t batch_size;                /**< Images per teacher-forced loss pass (the model's
+    int given;                        /**< K, units given to completion, at most T * D; or
+                                           ::SEQGEN_GIVEN_HALF (the default). MNIST's
+                                           experiment gives 500. */
+    seqgen_complete_options complete; /**< The decoder. Default greedy; with sampling, test
+                                           sequence i uses stream `complete.first_stream + i`. */
+    size_t batch_size;                /**< Sequences per teacher-forced loss pass (the model's
                                            training workspace grows to it: keep it at most the
                                            training batch). Default 64. */
-    size_t limit;                     /**< Evaluate only the first `limit` test images; 0 (default)
-                                           evaluates all. */
-    seqgen_binarize_config binarize;  /**< How test images become pixels. Default threshold 127. */
+    size_t limit;                     /**< Evaluate only the first `limit` test sequences; 0
+                                           (default) evaluates all. */
+    seqgen_binarize_config binarize;  /**< How test intensities become units. Default threshold
+                                           127. */
 } seqgen_eval_options;
 
 /** What seqgen_evaluate_dataset() measured. A quantity not measured is NaN. */
 typedef struct seqgen_eval_results {
-    size_t images;                 /**< Test images evaluated. */
-    int given;                     /**< K, the pixels given to completion. */
-    double mse;                    /**< Teacher-forced mean squared error per predicted pixel. */
-    double bce;                    /**< Teacher-forced binary cross-entropy per predicted pixel. */
-    double nll_nats;               /**< Negative log-likelihood per image, in nats: the BCE summed
-                                        over the predicted pixels (P - D, step 0 is not
-                                        predicted; all P with a start step), averaged over
-                                        images. */
-    double pixel_error;            /**< Fraction of generated pixels differing from the truth
-                                        (0 when K = P: nothing is generated). */
-    double digit_kept;             /**< Fraction of completed images whose nearest training image
-                                        (seqgen_dataset_nearest()) has the true label. */
-    double digit_kept_truth;       /**< Upper bound: the same on the true test images. */
-    double digit_kept_blank;       /**< Lower bound: the same on the given pixels alone, the
+    size_t sequences;              /**< Test sequences evaluated. */
+    int given;                     /**< K, the units given to completion. */
+    double mse;                    /**< Teacher-forced mean squared error per predicted unit. */
+    double bce;                    /**< Teacher-forced binary cross-entropy per predicted unit. */
+    double nll_nats;               /**< Negative log-likelihood per sequence, in nats: the BCE
+                                        summed over its predicted units (step 0 is not
+                                        predicted, unless the model has a start step), averaged
+                                        over sequences. */
+    double unit_error;             /**< Fraction of generated units differing from the truth
+                                        (0 when nothing is generated). */
+    double label_kept;             /**< Fraction of completed sequences whose nearest training
+                                        sequence (seqgen_dataset_nearest()) has the true label. */
+    double label_kept_truth;       /**< Upper bound: the same on the true test sequences. */
+    double label_kept_blank;       /**< Lower bound: the same on the given units alone, the
                                         missing ones set to 0. */
-    double nearest_distance;       /**< Mean Hamming distance from a completed image to its
-                                        nearest training image (small: it copies one). */
-    double nearest_distance_truth; /**< The same for the true test images, for comparison. */
+    double nearest_distance;       /**< Mean Hamming distance from a completed sequence to its
+                                        nearest training sequence (small: it copies one). */
+    double nearest_distance_truth; /**< The same for the true test sequences, for comparison. */
 } seqgen_eval_results;
 
 /**
- * @brief The defaults: all metrics, K = 500, greedy, batches of 64, every image, threshold 127.
+ * @brief The defaults: all metrics, K = half, greedy, batches of 64, every sequence, threshold
+ *        127.
  * @return The options, by value.
  */
 SEQGEN_API seqgen_eval_options seqgen_eval_options_default(void);
 
 /**
- * @brief Evaluates a model on a test split: test loss, completion pixel error, digit kept.
+ * @brief Evaluates a model on a test set: test loss, completion unit error, label kept.
  *
- * The loss is seqgen_model_evaluate() over every image (teacher forcing, steps 0..T-2
- * predicting 1..T-1), in batches. The completion is seqgen_complete() with @p opts' K and
- * decoder. Digit kept classifies an image by the label of its nearest training image
- * (seqgen_dataset_nearest(): exact 1-NN in Hamming distance on binary pixels).
+ * The loss is seqgen_model_evaluate() over every sequence (teacher forcing, with the test set's
+ * lengths), in batches. The completion is seqgen_complete() with @p opts' K and decoder. Label
+ * kept classifies a sequence by the label of its nearest training sequence
+ * (seqgen_dataset_nearest(): exact 1-NN in Hamming distance on binary units).
  *
  * Evaluation never draws from the model's generators nor changes its parameters or gradients:
  * evaluating between training steps, or not, gives bit-identical training.
  * @param model The model; only its evaluation workspace changes.
- * @param test The test split (read only).
- * @param train The training split searched by the nearest-neighbour classifier (its index is
- *        built on first use); may be NULL when ::SEQGEN_EVAL_DIGIT is not asked.
+ * @param test The test set (read only).
+ * @param train The training set searched by the nearest-neighbour classifier (its index is
+ *        built on first use); may be NULL when ::SEQGEN_EVAL_LABEL is not asked.
  * @param opts NULL for seqgen_eval_options_default().
  * @param[out] results Receives the numbers; unchanged on failure.
  * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, unknown metric bit, a bad K, decoder or
- *         batch size, ::SEQGEN_EVAL_DIGIT without a training set); ::SEQGEN_EMISMATCH (the
- *         model's D does not divide the image, or the two splits' images differ in size);
- *         ::SEQGEN_ENOMEM; ::SEQGEN_ENUMERIC (the loss is not finite).
+ *         batch size, ::SEQGEN_EVAL_LABEL without a training set or without labels);
+ *         ::SEQGEN_EMISMATCH (the model's D is not a multiple of the data's D0 dividing its
+ *         units, or not D0 when lengths vary; the model's steps are not the data's T; the two
+ *         sets differ in shape); ::SEQGEN_ENOMEM; ::SEQGEN_ENUMERIC (the loss is not finite).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
                                                         const seqgen_dataset *test,
@@ -1163,7 +1341,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  * @{
  */
 
-/** The longest seqgen_run_config::data_source, in bytes, without the terminating zero. */
+/** The longest seqgen_run_config::data_source and seqgen_run_config::test_source, in bytes,
+ *  without the terminating zero. */
 #define SEQGEN_RUN_SOURCE_MAX 1023
 
 /**
@@ -1184,23 +1363,28 @@ typedef struct seqgen_run_config {
                                       is not saved, nor loaded, ::SEQGEN_EMISMATCH), shuffle and
                                       its seed, drop_last, binarisation (mode, threshold, seed,
                                       resampling). */
-    uint64_t train_images;       /**< How many training images the run uses (the dataset's
+    uint64_t train_sequences;    /**< How many training sequences the run uses (the dataset's
                                       count after seqgen_dataset_limit()), at most 2^32 - 1;
                                       must be the batch iterator's count when one is saved;
                                       0 = not recorded (no iterator). */
     seqgen_eval_options eval;    /**< The evaluation the program runs after each epoch: metrics
                                       (a non-empty OR of ::seqgen_eval_metric), K (0 to 2^31 -
-                                      1), decoder, batch size (1 to 2^31 - 1), test-image limit
-                                      (0 = all, at most 2^32 - 1), binarisation. */
+                                      1, or ::SEQGEN_GIVEN_HALF), decoder, batch size (1 to
+                                      2^31 - 1), test-sequence limit (0 = all, at most
+                                      2^32 - 1), binarisation. */
     uint64_t epochs;             /**< The number of epochs the run is to train (any value). */
-    char data_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the data came from, e.g. the MNIST
-                                      directory: at most ::SEQGEN_RUN_SOURCE_MAX printable ASCII
-                                      bytes (0x20 to 0x7e), zero-terminated; "" = not recorded. */
+    char data_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the training data came from, e.g.
+                                      the MNIST directory or a `.npy` file: at most
+                                      ::SEQGEN_RUN_SOURCE_MAX printable ASCII bytes (0x20 to
+                                      0x7e), zero-terminated; "" = not recorded. */
+    char test_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the test data came from, when not
+                                      found from data_source (e.g. a second `.npy` file); the
+                                      same rules; "" = not recorded. */
 } seqgen_run_config;
 
 /**
  * @brief The defaults: seqgen_train_options_default(), ::SEQGEN_BATCH_CONFIG_DEFAULT, no
- *        training-image count, seqgen_eval_options_default(), 10 epochs, no data source.
+ *        training-sequence count, seqgen_eval_options_default(), 10 epochs, no data sources.
  * @return The configuration, by value.
  */
 SEQGEN_API seqgen_run_config seqgen_run_config_default(void);
@@ -1251,7 +1435,7 @@ typedef struct seqgen_checkpoint_info {
  *        are left out; the counters and the run are always saved).
  * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, an optimiser of another shape, or a field
  *         of `train->run` out of its range, named in the detail); ::SEQGEN_EMISMATCH (the batch
- *         iterator's configuration or image count is not `train->run`'s, the field named);
+ *         iterator's configuration or sequence count is not `train->run`'s, the field named);
  *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write: permission, disk full, no directory;
  *         the old file, if any, is left intact); ::SEQGEN_ENUMERIC (a parameter or optimiser
  *         moment is NaN or infinite: nothing is written); ::SEQGEN_ENOMEM.
@@ -1283,7 +1467,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_model(seqgen_model **out,
  *   file must hold their state (else ::SEQGEN_EMISMATCH). The caller frees what was created.
  * - `train->batches`: cannot be created (it needs the dataset: create it from the
  *   seqgen_run_config::batches that seqgen_checkpoint_inspect() gives); if given, its
- *   configuration (D, batch size, shuffle and seed, drop_last, binarisation) and image count must
+ *   configuration (D, batch size, shuffle and seed, drop_last, binarisation) and sequence count must
  *   be the saved run's, else ::SEQGEN_EMISMATCH naming the first field that differs, and it is
  *   moved to the saved epoch and position; if NULL, the saved position is ignored.
  * - `train->epoch`, `train->iteration` receive the saved counters, `train->run` the saved run.
