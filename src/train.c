@@ -5,7 +5,11 @@
  * are packed for the per-step products (rgemm.h) once per pass, before the threads start, into
  * one buffer they all read.
  *
- * Activations are time-major inside ([T][rows][...]); the public arrays are batch-major. */
+ * Activations are time-major inside ([T][rows][...]); the public arrays are batch-major.
+ *
+ * With lengths, sequence b counts its first n_b steps; the rest is padding, which reads zeros and
+ * gets dL/dlogit = 0, so that backpropagation adds exact zeros from it. The workers run only the
+ * steps up to the longest n_b. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +33,11 @@
 typedef struct sg_pass {
     const float *inputs, *targets;   /* batch-major */
     size_t stride; /* floats between consecutive sequences in both */
-    int batch, steps;
+    int batch, steps; /* steps: T, the layout of the public arrays (probs, coins) */
     int start_step; /* step 0 reads zeros, step t the inputs of step t - 1 */
+    const size_t *lengths; /* [B] or NULL (every sequence counts T steps) */
+    int run;               /* steps the workers compute: the longest counted, <= T */
+    double predictions;    /* counted predictions, sum_b n_b * D: the losses' denominator */
     seqgen_loss loss;
     seqgen_feedback feedback;
     int backward;
@@ -48,7 +55,8 @@ typedef struct sg_worker {
     float *grads;    /* [P] at the start of the block, in the parameters' layout ... */
     const sg_gru_weights *grad_layers; /* ... [L] views of its GRU tensors, built once */
     sg_head_weights grad_head;         /* ... and of the head's */
-    /* activations, views into the block laid out for (rows, steps) of the current pass */
+    /* activations, views into the block laid out for (rows, run) of the current pass: T below
+     * is the pass's run */
     float *x;      /* [T][rows][D] the inputs actually fed */
     float *h;      /* [L][T+1][rows][H] hidden states, h[l][0] = 0 */
     float *gates;  /* [L][T][rows][4H] r, z, n, hn for backward */
@@ -64,6 +72,13 @@ seqgen_train_options seqgen_train_options_default(void)
     seqgen_train_options opts = {.loss = SEQGEN_LOSS_MSE, .teacher_prob = 1.0,
                                  .feedback = SEQGEN_FEEDBACK_SAMPLE};
     return opts;
+}
+
+/* n_b, the steps sequence `seq` counts: lengths[b] - 1 + start_step (those that predict a step
+ * within its length), T without lengths. */
+static int counted_steps(const size_t *lengths, int start_step, int steps, size_t seq)
+{
+    return lengths ? (int)(lengths[seq] - 1 + (size_t)start_step) : steps;
 }
 
 /* Floats of a worker's block for `rows` sequences of `steps` steps: its gradients first (kept
@@ -168,7 +183,8 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 
 /* ---- One worker's slice --------------------------------------------------------------------- */
 
-/* Copies the slice's true inputs into x, time-major (after a step of zeros with a start step). */
+/* Copies the slice's true inputs into x, time-major (after a step of zeros with a start step);
+ * padding steps get zeros, so that nothing in the caller's padding (NaN included) is read. */
 static void load_inputs(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
@@ -176,23 +192,29 @@ static void load_inputs(sg_worker *w)
     if (first)
         memset(w->x, 0, (size_t)R * D * sizeof *w->x);
     for (int r = 0; r < R; r++) {
-        const float *src = ps->inputs + (size_t)(w->first + r) * ps->stride;
-        for (int t = first; t < ps->steps; t++)
-            memcpy(w->x + ((size_t)t * R + r) * D, src + (size_t)(t - first) * D,
-                   D * sizeof(float));
+        const size_t seq = (size_t)(w->first + r);
+        const float *src = ps->inputs + seq * ps->stride;
+        const int counted = counted_steps(ps->lengths, first, ps->steps, seq);
+        for (int t = first; t < ps->run; t++) {
+            float *x = w->x + ((size_t)t * R + r) * D;
+            if (t < counted)
+                memcpy(x, src + (size_t)(t - first) * D, D * sizeof(float));
+            else
+                memset(x, 0, D * sizeof(float));
+        }
     }
 }
 
 static float *layer_h(const sg_worker *w, int layer)
 {
     const seqgen_model *m = w->model;
-    return w->h + (size_t)layer * (w->pass->steps + 1) * w->rows * m->cfg.hidden;
+    return w->h + (size_t)layer * (w->pass->run + 1) * w->rows * m->cfg.hidden;
 }
 
 static float *layer_gates(const sg_worker *w, int layer)
 {
     const seqgen_model *m = w->model;
-    return w->gates + (size_t)layer * w->pass->steps * w->rows * 4 * m->cfg.hidden;
+    return w->gates + (size_t)layer * w->pass->run * w->rows * 4 * m->cfg.hidden;
 }
 
 /* The input sequence of layer `layer`: the pixels, or the outputs h[1..T] of the layer below. */
@@ -206,7 +228,7 @@ static const float *layer_x(const sg_worker *w, int layer)
 static void forward_teacher(sg_worker *w)
 {
     seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->steps;
+    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->run;
     for (int l = 0; l < L; l++) {
         float *h = layer_h(w, l);
         memset(h, 0, (size_t)w->rows * H * sizeof *h);
@@ -229,14 +251,16 @@ static float feedback_value(seqgen_feedback kind, float logit, float uniform)
     }
 }
 
-/* Replaces the inputs of step t (> 0) whose coin says so by the fed-back outputs of step t-1. */
+/* Replaces the inputs of step t (> 0) whose coin says so by the fed-back outputs of step t-1;
+ * padding steps keep their zeros. */
 static void mix_inputs(sg_worker *w, int t)
 {
     const sg_pass *ps = w->pass;
     const int D = w->model->cfg.units_per_step, R = w->rows;
     for (int r = 0; r < R; r++) {
-        size_t seq_step = (size_t)(w->first + r) * ps->steps + t;
-        if (ps->teacher[seq_step])
+        const size_t seq = (size_t)(w->first + r), seq_step = seq * ps->steps + t;
+        if (ps->teacher[seq_step] || t >= counted_steps(ps->lengths, ps->start_step, ps->steps,
+                                                         seq))
             continue;
         const float *logit = w->logits + ((size_t)(t - 1) * R + r) * D;
         const float *u = ps->uniforms ? ps->uniforms + seq_step * D : NULL;
@@ -252,7 +276,7 @@ static void forward_mixing(sg_worker *w)
 {
     const seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step, R = w->rows;
-    const int T = w->pass->steps;
+    const int T = w->pass->run;
     const size_t hstep = (size_t)R * H;
     for (int l = 0; l < L; l++)
         memset(layer_h(w, l), 0, hstep * sizeof(float));
@@ -267,21 +291,31 @@ static void forward_mixing(sg_worker *w)
     }
 }
 
-/* Loss sums of the slice (loss.c); stores the probabilities and, for backward, replaces the
- * logits by dL/dlogit of the mean loss over all B*T*D predictions. */
+/* Loss sums of the slice's counted steps (loss.c); stores the probabilities (0 for padding)
+ * and, for backward, replaces the logits by dL/dlogit of the mean loss over the counted
+ * predictions (0 for padding, whose targets are not read). */
 static void loss_and_dlogits(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
     const int D = w->model->cfg.units_per_step, R = w->rows, T = ps->steps;
-    const double scale = 1.0 / ((double)ps->batch * T * D);
+    const double scale = 1.0 / ps->predictions;
     w->mse_sum = w->bce_sum = 0.0;
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < ps->run; t++)
         for (int r = 0; r < R; r++) {
             const size_t seq = (size_t)(w->first + r);
             float *a = w->logits + ((size_t)t * R + r) * D;
-            sg_loss_sums(D, a, ps->targets + seq * ps->stride + (size_t)t * D, ps->loss,
-                         scale, ps->probs ? ps->probs + (seq * T + t) * D : NULL,
-                         ps->backward ? a : NULL, &w->mse_sum, &w->bce_sum);
+            if (t < counted_steps(ps->lengths, ps->start_step, T, seq))
+                sg_loss_sums(D, a, ps->targets + seq * ps->stride + (size_t)t * D, ps->loss,
+                             scale, ps->probs ? ps->probs + (seq * T + t) * D : NULL,
+                             ps->backward ? a : NULL, &w->mse_sum, &w->bce_sum);
+            else if (ps->backward)
+                memset(a, 0, D * sizeof *a);
+        }
+    if (ps->probs && ps->lengths)
+        for (int r = 0; r < R; r++) {
+            const size_t seq = (size_t)(w->first + r);
+            const int n = counted_steps(ps->lengths, ps->start_step, T, seq);
+            memset(ps->probs + (seq * T + n) * D, 0, (size_t)(T - n) * D * sizeof *ps->probs);
         }
 }
 
@@ -289,7 +323,7 @@ static void loss_and_dlogits(sg_worker *w)
 static void backward(sg_worker *w)
 {
     seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->steps;
+    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->run;
     memset(w->grads, 0, m->param_count * sizeof *w->grads);
     sg_head_backward(T * w->rows, H, m->cfg.units_per_step, &m->head,
                      layer_h(w, L - 1) + (size_t)w->rows * H, w->logits, &w->grad_head, w->dy);
@@ -302,7 +336,7 @@ static void backward(sg_worker *w)
 static void *run_worker(void *arg)
 {
     sg_worker *w = arg;
-    lay_out_workspace(w, w->rows, w->pass->steps, w->pass->backward);
+    lay_out_workspace(w, w->rows, w->pass->run, w->pass->backward);
     load_inputs(w);
     if (w->pass->teacher)
         forward_mixing(w);
@@ -316,25 +350,23 @@ static void *run_worker(void *arg)
 
 /* ---- The pass ------------------------------------------------------------------------------- */
 
-/* Draws the coins (and, for SAMPLE feedback, the uniforms) of every sequence and step in a fixed
- * order from the mixing generator; returns the number of teacher-forced steps t > 0. */
-static size_t draw_mixing(seqgen_model *m, int batch, int steps, double p, seqgen_feedback fb)
+/* Draws the coins (and, for SAMPLE feedback, the uniforms) of every sequence and step, padding
+ * included, in a fixed order from the mixing generator: the draws of a counted step do not
+ * depend on the lengths. */
+static void draw_mixing(seqgen_model *m, int batch, int steps, double p, seqgen_feedback fb)
 {
     const int D = m->cfg.units_per_step;
-    size_t forced = 0;
     for (int b = 0; b < batch; b++) {
         uint8_t *coin = m->train.teacher + (size_t)b * steps;
         coin[0] = 1;
         for (int t = 1; t < steps; t++) {
             coin[t] = sg_rng_double(&m->mix_rng) < p;
-            forced += coin[t];
             if (!coin[t] && fb == SEQGEN_FEEDBACK_SAMPLE)
                 for (int d = 0; d < D; d++)
                     m->train.uniforms[((size_t)b * steps + t) * D + d] =
                         sg_rng_float(&m->mix_rng);
         }
     }
-    return forced;
 }
 
 int sg_check_train_options(const seqgen_train_options *opts, int status, const char *prefix)
@@ -351,20 +383,41 @@ int sg_check_train_options(const seqgen_train_options *opts, int status, const c
     return SEQGEN_OK;
 }
 
-/* The first `steps` steps of every sequence of `values` (the batch's inputs or targets) lie in
- * [0, 1]; NaN fails the test too. */
+/* The steps of `values` (the batch's inputs or targets) that the pass reads lie in [0, 1]: each
+ * sequence's counted steps, less `unread` (the start step, for inputs); NaN fails the test too. */
 static int check_values(const seqgen_model *m, const seqgen_batch *b, const char *what,
-                        const float *values, int steps)
+                        const float *values, int unread)
 {
     const int D = m->cfg.units_per_step;
     const size_t stride = b->stride ? b->stride : (size_t)b->steps * D;
     for (int s = 0; s < b->batch; s++) {
         const float *v = values + (size_t)s * stride;
-        for (size_t i = 0; i < (size_t)steps * D; i++)
+        const int steps = counted_steps(b->lengths, b->start_step, b->steps, s) - unread;
+        for (size_t i = 0; i < (size_t)(steps > 0 ? steps : 0) * D; i++)
             if (!(v[i] >= 0.0f && v[i] <= 1.0f))
                 return sg_error(SEQGEN_EINVAL, "%s: sequence %d, step %zu, unit %zu is %g, not "
                                 "in [0, 1]", what, s, i / D, i % D, (double)v[i]);
     }
+    return SEQGEN_OK;
+}
+
+/* Each length in [1, T + 1 - start_step] (a sequence predicts at most T steps), and at least
+ * one counted step: the losses are means over the counted predictions. */
+static int check_lengths(const seqgen_batch *b)
+{
+    const size_t longest = (size_t)b->steps + 1 - (size_t)b->start_step;
+    int counted = 0;
+    for (int s = 0; s < b->batch; s++) {
+        if (b->lengths[s] < 1 || b->lengths[s] > longest)
+            return sg_error(SEQGEN_EINVAL, "lengths: sequence %d has length %zu, not in [1, %zu] "
+                            "(%d steps%s)", s, b->lengths[s], longest, b->steps,
+                            b->start_step ? " after a start step" : "");
+        counted |= counted_steps(b->lengths, b->start_step, b->steps, s) > 0;
+    }
+    if (!counted)
+        return sg_error(SEQGEN_EINVAL, "lengths: no step to predict in the batch: all %d "
+                        "sequences have length 1, which without a start step predicts nothing",
+                        b->batch);
     return SEQGEN_OK;
 }
 
@@ -387,20 +440,23 @@ static int check_pass(const seqgen_model *m, const seqgen_batch *b,
                         "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
                         m->cfg.units_per_step);
     int status = sg_check_train_options(opts, SEQGEN_EINVAL, "");
+    if (!status && b->lengths)
+        status = check_lengths(b);
     if (!status) /* the values last: the one check that reads the whole batch */
-        status = check_values(m, b, "inputs", b->inputs, b->steps - b->start_step);
+        status = check_values(m, b, "inputs", b->inputs, b->start_step);
     if (!status)
-        status = check_values(m, b, "targets", b->targets, b->steps);
+        status = check_values(m, b, "targets", b->targets, 0);
     return status;
 }
 
 /* Splits the batch into slices, runs them, sums the gradients and the losses. */
-static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uint64_t forced)
+static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uint64_t forced,
+                    uint64_t mixable)
 {
     int threads = sg_model_thread_count(m);
     if (threads > ps->batch)
         threads = ps->batch;
-    int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->steps,
+    int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->run,
                                    ps->backward);
     if (status)
         return status;
@@ -418,10 +474,9 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
         mse += workers[i].mse_sum;
         bce += workers[i].bce_sum;
     }
-    const double count = (double)ps->batch * ps->steps * m->cfg.units_per_step;
-    seqgen_train_stats st = {.mse = mse / count, .bce = bce / count, .nll_nats = bce / ps->batch,
-                             .teacher_forced = forced,
-                             .mixable = (uint64_t)ps->batch * (uint64_t)(ps->steps - 1)};
+    seqgen_train_stats st = {.mse = mse / ps->predictions, .bce = bce / ps->predictions,
+                             .nll_nats = bce / ps->batch, .teacher_forced = forced,
+                             .mixable = mixable};
     st.teacher_fraction = st.mixable ? (double)forced / (double)st.mixable : 1.0;
     st.loss = ps->loss == SEQGEN_LOSS_BCE ? st.bce : st.mse;
     if (!isfinite(st.mse) || !isfinite(st.bce))
@@ -452,22 +507,34 @@ static int pass(seqgen_model *m, const seqgen_batch *b, const seqgen_train_optio
     const int B = b->batch, T = b->steps;
     sg_pass ps = {b->inputs, b->targets,
                   b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, b->start_step,
-                  opts->loss, opts->feedback, backward, teacher, uniforms, probs};
-    size_t forced = (size_t)B * (T - 1);
+                  b->lengths, 0, 0.0, opts->loss, opts->feedback, backward, teacher, uniforms,
+                  probs};
     if (!teacher && opts->teacher_prob < 1.0) {
         status = reserve_mixing(m, (size_t)B * T);
         if (status)
             return status;
-        forced = draw_mixing(m, B, T, opts->teacher_prob, opts->feedback);
+        draw_mixing(m, B, T, opts->teacher_prob, opts->feedback);
         ps.teacher = m->train.teacher;
         ps.uniforms = m->train.uniforms;
-    } else if (teacher) {
-        forced = 0;
-        for (int s = 0; s < B; s++)
-            for (int t = 1; t < T; t++)
-                forced += teacher[(size_t)s * T + t] != 0;
     }
-    return run_pass(m, &ps, stats, forced);
+    /* the counted steps: the loss's denominator, the steps to run, the inputs that could mix */
+    uint64_t counted = 0, forced = 0, mixable = 0;
+    for (int s = 0; s < B; s++) {
+        const int n = counted_steps(b->lengths, b->start_step, T, s);
+        counted += n;
+        if (n > ps.run)
+            ps.run = n;
+        if (n > 1) {
+            mixable += n - 1;
+            if (!ps.teacher)
+                forced += n - 1;
+            else
+                for (int t = 1; t < n; t++)
+                    forced += ps.teacher[(size_t)s * T + t] != 0;
+        }
+    }
+    ps.predictions = (double)counted * m->cfg.units_per_step;
+    return run_pass(m, &ps, stats, forced, mixable);
 }
 
 seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *sequences,
@@ -477,7 +544,7 @@ seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *s
     const size_t D = model ? (size_t)model->cfg.units_per_step : 0;
     seqgen_batch b = {sequences, sequences && !start ? sequences + D : sequences,
                       length > 0 ? (size_t)length * D : 0, batch, start ? length : length - 1,
-                      start};
+                      start, NULL};
     return b;
 }
 
