@@ -211,7 +211,7 @@ static void loss_matches_the_model_and_ignores_batching(void **state)
         memcpy(target + i * T, seq + i * PIXELS + 1, T * sizeof *in);
     }
     seqgen_train_stats st;
-    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){in, target, 0, N, T, 0}, SEQGEN_LOSS_BCE, NULL,
+    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){in, target, 0, N, T, 0, NULL}, SEQGEN_LOSS_BCE, NULL,
                                     &st));
     seqgen_eval_options opts = seqgen_eval_options_default();
     opts.limit = N;

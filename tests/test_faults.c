@@ -217,7 +217,7 @@ static int train_pass(void)
 static int evaluate(void)
 {
     return seqgen_model_evaluate(fx.fresh_model,
-                                 &(seqgen_batch){fx.sequences, fx.sequences + 1, 0, IMAGES, PIXELS - 1, 0},
+                                 &(seqgen_batch){fx.sequences, fx.sequences + 1, 0, IMAGES, PIXELS - 1, 0, NULL},
                                  SEQGEN_LOSS_BCE, NULL, NULL);
 }
 static void after_fresh_model(int status)

@@ -84,10 +84,10 @@ static void run_case(const case_config *c)
     opts.feedback = SEQGEN_FEEDBACK_PROB;
     seqgen_train_stats st;
     if (c->mixing)
-        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, c->B, c->T, 0}, &opts,
+        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, c->B, c->T, 0, NULL}, &opts,
                                                    teacher, NULL, probs, &st));
     else
-        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, c->B, c->T, 0}, &opts,
+        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, c->B, c->T, 0, NULL}, &opts,
                                                 probs, &st));
 
     ref_model r;

@@ -215,7 +215,7 @@ static void library_against_reference(int D, int H, seqgen_loss loss, double tea
     for (int threads = 1; threads <= 2; threads++) {
         assert_ok(seqgen_model_set_threads(m, threads));
         seqgen_train_stats st;
-        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){data.x, data.y, 0, B, T, 0}, &opts,
+        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){data.x, data.y, 0, B, T, 0, NULL}, &opts,
                                                 probs, &st));
         assert_allclose(st.loss, value, 1e-5, 0.0);
         for (size_t i = 0; i < n; i++)

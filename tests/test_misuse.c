@@ -402,24 +402,24 @@ static void model_forward_backward(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
     seqgen_train_options o = seqgen_train_options_default();
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1, 0}, &o,
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(NULL, &(seqgen_batch){x, y, 0, 1, 1, 0, NULL}, &o,
                                                         NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1, 0, NULL},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1, 0, NULL},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 0, 1, 0, NULL},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, -1, 1, 0, NULL},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, 0, 0, NULL},
                                                         &o, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &(seqgen_batch){x, y, 0, 1, -3, 0, NULL},
                                                         &o, NULL, NULL));
     for (int i = 0; i < 5; i++) {
         o = bad_options(i);
         EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model,
-                                                            &(seqgen_batch){x, y, 0, 1, 1, 0}, &o,
+                                                            &(seqgen_batch){x, y, 0, 1, 1, 0, NULL}, &o,
                                                             NULL, NULL));
     }
 }
@@ -442,8 +442,8 @@ static void batch_of_sequences(void)
         seqgen_batch_of_sequences(fx.model, fx.pixels, 0, 2),
         seqgen_batch_of_sequences(fx.model, fx.pixels, 1, 1),
         seqgen_batch_of_sequences(fx.model, fx.pixels, 1, -2),
-        {fx.pixels, fx.pixels, 1, 1, 2, 0},
-        {fx.pixels, fx.pixels, 0, 1, 1, 2},
+        {fx.pixels, fx.pixels, 1, 1, 2, 0, NULL},
+        {fx.pixels, fx.pixels, 0, 1, 1, 2, NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward(fx.model, &bad[i], &o, NULL, NULL));
@@ -464,17 +464,17 @@ static void batch_of_sequences(void)
 static void model_evaluate(void)
 {
     const float *x = fx.pixels, *y = fx.pixels + 2;
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(NULL, &(seqgen_batch){x, y, 0, 1, 1, 0, NULL},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){NULL, y, 0, 1, 1, 0, NULL},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, NULL, 0, 1, 1, 0, NULL},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 0, 1, 0, NULL},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, -1, 0, NULL},
                                                 SEQGEN_LOSS_MSE, NULL, NULL));
-    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1, 0},
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate(fx.model, &(seqgen_batch){x, y, 0, 1, 1, 0, NULL},
                                                 (seqgen_loss)5, NULL, NULL));
 }
 

@@ -156,7 +156,7 @@ static void forward_matches_double_reference(void **state)
     const size_t n = (size_t)B * T * D;
     float *x = tu_random_bits(n, 1), *y = tu_random_bits(n, 2), *p = malloc(n * sizeof *p);
     seqgen_train_stats st;
-    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_BCE, p, &st));
+    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, SEQGEN_LOSS_BCE, p, &st));
     ref_model r;
     ref_load(&r, m);
     double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd),
@@ -195,15 +195,15 @@ static void check_causality(int D, int L, int T, const int *cuts, int ncuts, int
                     x2[((size_t)b * T + s) * D + d] = 1.0f - x[((size_t)b * T + s) * D + d];
         if (mixing) {
             assert_ok(
-                sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, teacher,
+                sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, teacher,
                                                  NULL, p, NULL));
             assert_ok(
-                sg_model_forward_backward_masked(m, &(seqgen_batch){x2, y, 0, B, T, 0}, &opts, teacher,
+                sg_model_forward_backward_masked(m, &(seqgen_batch){x2, y, 0, B, T, 0, NULL}, &opts, teacher,
                                                  NULL, p2, NULL));
         } else {
-            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_MSE, p,
+            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, SEQGEN_LOSS_MSE, p,
                                             NULL));
-            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x2, y, 0, B, T, 0}, SEQGEN_LOSS_MSE, p2,
+            assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x2, y, 0, B, T, 0, NULL}, SEQGEN_LOSS_MSE, p2,
                                             NULL));
         }
         for (int b = 0; b < B; b++) {
@@ -247,9 +247,9 @@ static void fast_path_matches_stepwise_path(void **state)
         opts.loss = (seqgen_loss)loss;
         opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
         seqgen_train_stats s1, s2;
-        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, p1, &s1));
+        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, p1, &s1));
         float *g1 = copy_grads(m);
-        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts,
+        assert_ok(sg_model_forward_backward_masked(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts,
                                                    teacher, NULL, p2, &s2));
         assert_allclose(s2.loss, s1.loss, 1e-6, 0.0);
         assert_true(rel_diff(p2, p1, n) < 1e-6);
@@ -275,9 +275,9 @@ static void thread_count_changes_only_rounding(void **state)
             opts.teacher_prob = mixing ? 0.5 : 1.0;
             opts.feedback = SEQGEN_FEEDBACK_PROB;
             seqgen_train_stats s1, st;
-            assert_ok(seqgen_model_forward_backward(m1, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL,
+            assert_ok(seqgen_model_forward_backward(m1, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL,
                                                     &s1));
-            assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL,
+            assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL,
                                                     &st));
             assert_allclose(st.loss, s1.loss, 1e-6, 0.0);
             assert_true(st.teacher_fraction == s1.teacher_fraction); /* the same coins */
@@ -285,7 +285,7 @@ static void thread_count_changes_only_rounding(void **state)
                                  seqgen_model_param_count(m1)) < 1e-5);
         }
         assert_ok(seqgen_model_set_threads(mt, 16));
-        assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL,
+        assert_ok(seqgen_model_forward_backward(mt, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, NULL, NULL,
                                                 NULL));
         assert_int_equal(seqgen_model_set_threads(mt, -1), SEQGEN_EINVAL);
         seqgen_model_free(m1), seqgen_model_free(mt);
@@ -300,18 +300,18 @@ static void workspace_regrows_without_changing_results(void **state)
     float *x = tu_random_bits(5 * 9 * D, 41), *y = tu_random_bits(5 * 9 * D, 42);
     seqgen_model *a = tu_make_model(D, H, L, 6, 2), *b = tu_make_model(D, H, L, 6, 2);
     seqgen_train_stats sa, sb;
-    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, 2, 5, 0}, NULL, NULL, &sa));
-    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 5, 9, 0}, NULL, NULL,
+    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, NULL, NULL, &sa));
+    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 5, 9, 0, NULL}, NULL, NULL,
                                             NULL)); /* grow first */
-    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 2, 5, 0}, NULL, NULL, &sb));
+    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
                         seqgen_model_param_count(a) * sizeof(float));
     /* an evaluation's workspace has no gate cache: a training pass after it must regrow it */
     seqgen_model *c = tu_make_model(D, H, L, 6, 2);
-    assert_ok(seqgen_model_evaluate(c, &(seqgen_batch){x, y, 0, 2, 5, 0}, SEQGEN_LOSS_MSE, NULL,
+    assert_ok(seqgen_model_evaluate(c, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, SEQGEN_LOSS_MSE, NULL,
                                     NULL));
-    assert_ok(seqgen_model_forward_backward(c, &(seqgen_batch){x, y, 0, 2, 5, 0}, NULL, NULL, &sb));
+    assert_ok(seqgen_model_forward_backward(c, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(c),
                         seqgen_model_param_count(a) * sizeof(float));
@@ -331,7 +331,7 @@ static void whole_sequences_are_shifted_inputs_and_targets(void **state)
     }
     seqgen_model *a = tu_make_model(D, 6, 1, 2, 2), *b = tu_make_model(D, 6, 1, 2, 2);
     seqgen_train_stats sa, sb;
-    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL, &sa));
+    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, NULL, NULL, &sa));
     assert_ok(seqgen_model_forward_backward(b, TU_SEQUENCES(b, px, B, len), NULL, NULL, &sb));
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
@@ -355,11 +355,11 @@ static void p_one_is_exactly_teacher_forcing(void **state)
     opts.teacher_prob = 1.0;
     opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
     seqgen_train_stats sa, sb;
-    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL, &sa));
-    assert_ok(seqgen_model_evaluate(b, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_MSE, NULL,
+    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL, &sa));
+    assert_ok(seqgen_model_evaluate(b, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, SEQGEN_LOSS_MSE, NULL,
                                     &sb)); /* no gradient */
     assert_true(sa.loss == sb.loss);
-    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL,
+    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, NULL, NULL,
                                             &sb)); /* defaults: p = 1 */
     assert_true(sa.loss == sb.loss);
     assert_memory_equal(sg_model_grads(a), sg_model_grads(b),
@@ -386,7 +386,7 @@ static void p_zero_threshold_is_greedy_rollout(void **state)
     opts.teacher_prob = 0.0;
     opts.feedback = SEQGEN_FEEDBACK_THRESHOLD;
     seqgen_train_stats st;
-    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, p, &st));
+    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, p, &st));
     assert_true(st.teacher_fraction == 0.0);
 
     seqgen_model_state *s = NULL;
@@ -427,7 +427,7 @@ static void teacher_fraction_matches_p(void **state)
         seqgen_train_options opts = seqgen_train_options_default();
         opts.teacher_prob = ps[i];
         seqgen_train_stats st;
-        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL,
+        assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL,
                                                 &st));
         /* n = B (T - 1) independent coins: 5 binomial standard deviations (false alarm ~6e-7) */
         const double count = (double)B * (T - 1);
@@ -449,16 +449,16 @@ static void mixing_is_reproducible_for_a_seed(void **state)
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.5; /* SAMPLE feedback: coins and Bernoulli samples */
     seqgen_train_stats sa, sb, sa2;
-    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL, &sa));
-    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL, &sb));
+    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL, &sa));
+    assert_ok(seqgen_model_forward_backward(b, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL, &sb));
     assert_true(sa.teacher_fraction == sb.teacher_fraction);
     assert_allclose(sa.loss, sb.loss, 1e-6, 0.0);
     assert_memory_equal(sg_model_mix_rng(a), sg_model_mix_rng(b), sizeof(sg_rng));
     /* restoring the generator replays the same coins */
     sg_rng saved = *sg_model_mix_rng(a);
-    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL, &sa2));
+    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL, &sa2));
     *sg_model_mix_rng(a) = saved;
-    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL, &sa));
+    assert_ok(seqgen_model_forward_backward(a, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL, &sa));
     assert_true(sa.loss == sa2.loss && sa.teacher_fraction == sa2.teacher_fraction);
     seqgen_model_free(a), seqgen_model_free(b);
     free(x), free(y);
@@ -505,7 +505,7 @@ static void saturated_units_stay_finite(void **state)
             opts.loss = (seqgen_loss)loss;
             opts.teacher_prob = mixing ? 0.5 : 1.0;
             seqgen_train_stats st;
-            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, p,
+            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, p,
                                                     &st));
             assert_true(isfinite(st.loss) && isfinite(st.nll_nats));
             for (size_t i = 0; i < n; i++)
@@ -526,14 +526,14 @@ static void nan_in_the_loss_is_reported(void **state)
     float *x = tu_random_bits(B * T, 111), *y = tu_random_bits(B * T, 112);
     /* a NaN among the inputs or targets is refused before anything is computed */
     x[3] = NAN;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, NULL, NULL,
                                                    NULL),
                      SEQGEN_EINVAL);
     assert_non_null(strstr(seqgen_last_error(), "inputs: sequence 0, step 3, unit 0 is nan"));
     /* a NaN from the parameters reaches the loss check */
     x[3] = 1.0f;
     sg_model_params_for_write(m)[0] = INFINITY;
-    assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_BCE, NULL,
+    assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, SEQGEN_LOSS_BCE, NULL,
                                            NULL),
                      SEQGEN_ENUMERIC);
     seqgen_model_free(m);
@@ -549,7 +549,7 @@ static void smallest_pass(void **state)
     seqgen_train_options opts = seqgen_train_options_default();
     opts.teacher_prob = 0.0;
     seqgen_train_stats st;
-    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 1, 1, 0}, &opts, p, &st));
+    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 1, 1, 0, NULL}, &opts, p, &st));
     assert_true(st.teacher_fraction == 1.0);
     ref_model r;
     ref_load(&r, m);
@@ -568,29 +568,29 @@ static void bad_pass_arguments_are_rejected(void **state)
     seqgen_model *m = tu_make_model(1, 4, 1, 16, 1);
     float x[10] = {0}, y[10] = {0};
     seqgen_train_options opts = seqgen_train_options_default();
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 0, 5, 0}, NULL, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 0, 5, 0, NULL}, NULL, NULL,
                                                    NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 0, 0}, NULL, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 0, 0, NULL}, NULL, NULL,
                                                    NULL), SEQGEN_EINVAL);
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){NULL, y, 0, 2, 5, 0}, NULL, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){NULL, y, 0, 2, 5, 0, NULL}, NULL, NULL,
                                                    NULL),
                      SEQGEN_EINVAL);
     opts.teacher_prob = 1.5;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0}, &opts, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, &opts, NULL,
                                                    NULL),
                      SEQGEN_EINVAL);
     opts.teacher_prob = NAN;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0}, &opts, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, &opts, NULL,
                                                    NULL),
                      SEQGEN_EINVAL);
     opts = seqgen_train_options_default();
     opts.loss = (seqgen_loss)7;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0}, &opts, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, &opts, NULL,
                                                    NULL),
                      SEQGEN_EINVAL);
     opts = seqgen_train_options_default();
     opts.feedback = (seqgen_feedback)9;
-    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0}, &opts, NULL,
+    assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, 2, 5, 0, NULL}, &opts, NULL,
                                                    NULL),
                      SEQGEN_EINVAL);
     seqgen_model_free(m);
@@ -605,7 +605,7 @@ static void stepping_matches_the_batched_forward(void **state)
     const size_t n = (size_t)B * T * D;
     seqgen_model *m = tu_make_model(D, H, L, 17, 2);
     float *x = tu_random_bits(n, 121), *y = tu_random_bits(n, 122), *p = malloc(n * sizeof *p);
-    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0}, SEQGEN_LOSS_MSE, p, NULL));
+    assert_ok(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, SEQGEN_LOSS_MSE, p, NULL));
     seqgen_model_state *s = NULL;
     assert_ok(seqgen_model_state_create(&s, m, B));
     float in[4 * 3], out[4 * 3];
@@ -672,7 +672,7 @@ static void a_state_follows_parameter_changes(void **state)
             cfg.lr = 0.05;
             seqgen_optim *opt = NULL;
             assert_ok(seqgen_optim_create(&opt, m, &cfg));
-            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, NULL, NULL,
+            assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, NULL, NULL,
                                                     NULL));
             assert_ok(seqgen_optim_step(opt, m));
             seqgen_optim_free(opt);
@@ -803,7 +803,7 @@ static void soft_targets_have_their_closed_forms(void **state)
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = SEQGEN_LOSS_BCE;
     seqgen_train_stats st;
-    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts, NULL,
+    assert_ok(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts, NULL,
                                             &st));
     assert_allclose(st.bce, bce / (B * T * D), 1e-6, 0.0);
     assert_allclose(st.mse, mse / (B * T * D), 1e-6, 0.0);
@@ -815,13 +815,13 @@ static void soft_targets_have_their_closed_forms(void **state)
     for (size_t k = 0; k < sizeof outside / sizeof outside[0]; k++) {
         const float keep = y[13];
         y[13] = outside[k];
-        assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0},
+        assert_int_equal(seqgen_model_evaluate(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL},
                                                SEQGEN_LOSS_MSE, NULL, NULL),
                          SEQGEN_EINVAL);
         assert_non_null(strstr(seqgen_last_error(), "targets: sequence 1, step 2, unit 1 is"));
         y[13] = keep;
         x[2] = outside[k];
-        assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0}, &opts,
+        assert_int_equal(seqgen_model_forward_backward(m, &(seqgen_batch){x, y, 0, B, T, 0, NULL}, &opts,
                                                        NULL, NULL),
                          SEQGEN_EINVAL);
         assert_non_null(strstr(seqgen_last_error(), "inputs: sequence 0, step 1, unit 0 is"));

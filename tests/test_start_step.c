@@ -45,7 +45,7 @@ static void pass_is_the_pass_on_data_with_zeros_in_front(void **state)
         assert_int_equal(whole.steps, LEN);
         assert_int_equal(whole.start_step, 1);
         assert_ptr_equal(whole.targets, x);
-        seqgen_batch shifted = {in, x, 0, B, LEN, 0};
+        seqgen_batch shifted = {in, x, 0, B, LEN, 0, NULL};
         seqgen_train_stats sa, sb;
         float pa[B * LEN * D], pb[B * LEN * D];
         assert_ok(seqgen_model_forward_backward(a, &whole, &opts, pa, &sa));
