@@ -2,9 +2,12 @@
 # End-to-end test of the programs seqgen-train and seqgen-complete on a tiny configuration:
 # files produced, exact --resume (after a clean stop and after Ctrl-C), GIFs, metrics, and the
 # documented exit codes and messages for bad options, bad checkpoints and bad data directories.
-# Usage: sh tests/programs_test.sh [BINDIR]   (from the repository root; BINDIR = build/bin)
+# Usage: sh tests/programs_test.sh [BINDIR [MAKE_MARKOV]]   (from the repository root; BINDIR =
+# build/bin; MAKE_MARKOV = build/tests/make_markov, which writes the .npy data of the section on
+# a user's own sequences)
 set -u
 bin=${1:-build/bin}
+make_markov=${2:-build/tests/make_markov}
 train="$bin/seqgen-train"
 complete="$bin/seqgen-complete"
 data=data/mnist10k
@@ -111,16 +114,16 @@ check "overview.gif is a GIF of 2 columns and 5 rows" is_gif "$tmp/gifs/overview
 expect 0 "complete chosen digits by sampling" $complete --checkpoint "$run/model.ckpt" --data $data --out-dir "$tmp/chosen" --indices 3,17 --decode sample --temperature 0.5 --seed 4
 check "...names the files by label and index" sh -c "ls '$tmp/chosen' | grep -q -- '-0003.gif' && ls '$tmp/chosen' | grep -q -- '-0017.gif'"
 expect 0 "metrics" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 392 --metrics-csv "$tmp/metrics.csv"
-check "...prints digit kept with its bounds" grep -Eq 'digit kept +[0-9.]+ \(true digits [0-9.]+, blank completion [0-9.]+\)' "$tmp/out"
-check "...over the 20 test digits asked" grep -q 'over 20 test digits, 392 of 784' "$tmp/out"
+check "...prints label kept with its bounds" grep -Eq 'label kept +[0-9.]+ \(true sequences [0-9.]+, blank completion [0-9.]+\)' "$tmp/out"
+check "...over the 20 test digits asked" grep -q 'over 20 test sequences, 392 of 784' "$tmp/out"
 check "...and appends a CSV row" [ "$(rows "$tmp/metrics.csv")" -eq 1 ]
 expect 0 "a row per step (D = 28) evaluated from 500 pixels, not a multiple of 28" $train $tiny --out-dir "$tmp/runs" --exp-name d28 --pixels-per-step 28 --epochs 1
 expect 0 "...completes from 300 given pixels" $complete --checkpoint "$tmp/runs/d28/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
-check "...over 300 of 784 pixels" grep -q 'over 20 test digits, 300 of 784' "$tmp/out"
+check "...over 300 of 784 pixels" grep -q 'over 20 test sequences, 300 of 784' "$tmp/out"
 expect 0 "with a start step (D = 28)" $train $tiny --out-dir "$tmp/runs" --exp-name start --pixels-per-step 28 --start-step --epochs 1
 check "...config.txt says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
 expect 0 "...digits sampled from nothing (--given 0)" $complete --checkpoint "$tmp/runs/start/model.ckpt" --data $data --out-dir "$tmp/nothing" --indices 0,1 --given 0 --decode sample --seed 3 --metrics --test-limit 20
-check "...two GIFs and the metrics over 0 of 784 pixels given" sh -c "[ \$(ls '$tmp/nothing' | grep -Ec '^[0-9]-000[01]\\.gif\$') -eq 2 ] && grep -q 'over 20 test digits, 0 of 784' '$tmp/out'"
+check "...two GIFs and the metrics over 0 of 784 pixels given" sh -c "[ \$(ls '$tmp/nothing' | grep -Ec '^[0-9]-000[01]\\.gif\$') -eq 2 ] && grep -q 'over 20 test sequences, 0 of 784' '$tmp/out'"
 expect 0 "...resumes with its start step from the checkpoint" $train --out-dir "$tmp/runs" --exp-name start --resume --epochs 2 --quiet
 check "...and config.txt still says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
 
@@ -142,7 +145,7 @@ for case in edited emptied cut deleted dev-zero; do
     esac
     expect 0 "config.txt $case, then --resume" timeout 20 $train --out-dir "$tmp/runs" --exp-name "d28-$case" --resume --epochs 2 --quiet
     check "...ends with the straight run's model.ckpt, byte for byte" cmp -s "$tmp/runs/d28-straight/model.ckpt" "$copy/model.ckpt"
-    check "...and a config.txt with the checkpoint's settings" grep -qx 'pixels-per-step 28' "$copy/config.txt"
+    check "...and a config.txt with the checkpoint's settings" grep -qx 'units-per-step 28' "$copy/config.txt"
 done
 check "the edited config.txt was not read: the run kept MSE and batches of 64" \
     sh -c "grep -qx 'loss mse' '$tmp/runs/d28-edited/config.txt' && grep -qx 'batch-size 64' '$tmp/runs/d28-edited/config.txt'"
@@ -155,6 +158,41 @@ head -c 5000 /dev/zero | tr '\0' 1 >>"$tmp/runs/d28-csv-long/results.csv"
 expect 1 "results.csv with a 5000-byte line, then --resume" timeout 20 $train --out-dir "$tmp/runs" --exp-name d28-csv-long --resume --epochs 2 --quiet
 check "...refused in one line naming the file and the line" one_line_naming 'd28-csv-long/results\.csv: line 3 is longer than 4096 bytes'
 check "...and results.csv is left as it was" [ "$(wc -c <"$tmp/runs/d28-csv-long/results.csv")" -eq $(($(wc -c <"$tmp/runs/d28/results.csv") + 5000)) ]
+
+# ---- a user's own sequences: .npy files of the order-2 Markov chain of tests/markov.h ----------
+markov="$tmp/markov"
+mkdir -p "$markov"
+truth=$("$make_markov" "$markov")
+expect 0 "train on a directory of train.npy and test.npy" $train --data "$markov" --out-dir "$tmp/runs" --exp-name markov --hidden 16 --start-step --loss bce --lr 0.01 --epochs 4 --threads 2 --quiet
+nll=$(tail -n 1 "$tmp/runs/markov/results.csv" | cut -d, -f8)
+echo "    test NLL $nll nats per sequence, the chain's $truth"
+check "...test NLL within 1% of the chain's exact NLL" awk -v a="$nll" -v b="$truth" 'BEGIN { exit !(a < 1.01 * b && a > 0.97 * b) }'
+check "...no labels: label kept not measured" [ "$(tail -n 1 "$tmp/runs/markov/results.csv" | cut -d, -f10)" = nan ]
+check "...config.txt says half of a sequence is given to completion" grep -qx 'eval-given half' "$tmp/runs/markov/config.txt"
+expect 0 "...completes sequences drawn as 200 x 1 pictures, named by index" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data "$markov" --out-dir "$tmp/markov-gifs" --count 3 --scale 1 --metrics --test-limit 50
+check "...three GIFs 0000.gif to 0002.gif of 3 panels of 1 x 200" sh -c "[ \$(ls '$tmp/markov-gifs' | grep -Ec '^000[0-2]\.gif\$') -eq 3 ] && [ \"\$(head -c 6 '$tmp/markov-gifs/0000.gif')\" = GIF89a ]"
+check "...metrics without label kept, 100 of 200 units given" sh -c "grep -q 'over 50 test sequences, 100 of 200 units' '$tmp/out' && ! grep -q 'label kept' '$tmp/out'"
+small="--train-limit 64 --test-limit 20 --hidden 8 --threads 1 --quiet"
+expect 0 "a .npy file with --test" $train --data "$markov/train.npy" --test "$markov/test.npy" $small --out-dir "$tmp/runs" --exp-name markov-files --epochs 1
+expect 0 "...resumes from the checkpoint alone (data and test files recorded)" $train --out-dir "$tmp/runs" --exp-name markov-files --resume --epochs 2 --quiet
+check "...config.txt names the test file" grep -qx "test $markov/test.npy" "$tmp/runs/markov-files/config.txt"
+expect 1 "a .npy file without --test" $train --data "$markov/train.npy" $small --out-dir "$tmp/runs" --exp-name markov-notest --epochs 1
+check "...says to give --test" one_line_naming 'give the test sequences with --test'
+expect 1 "the Markov model on MNIST (sequences of another length)" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data $data --out-dir "$tmp/x" --count 1 --given 100
+check "...names both lengths" one_line_naming 'for sequences of 200 steps, these have 784'
+mkdir -p "$tmp/cut"
+head -c 50000 "$markov/train.npy" >"$tmp/cut/train.npy"
+cp "$markov/test.npy" "$tmp/cut/test.npy"
+expect 1 "a truncated train.npy" $train --data "$tmp/cut" $small --out-dir "$tmp/runs" --exp-name cut --epochs 1
+check "...names the file and how much is missing" one_line_naming 'cut/train\.npy.*(truncat|announce|bytes)'
+# magic, version 1.0, a header of 118 bytes (0x76: the dict padded with spaces, then a newline)
+printf '\223NUMPY\001\000\166\000' >"$tmp/cut/train.npy"
+printf '%-117s\n' "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" >>"$tmp/cut/train.npy"
+head -c 24 /dev/zero >>"$tmp/cut/train.npy"
+expect 1 "a float32 train.npy" $train --data "$tmp/cut" $small --out-dir "$tmp/runs" --exp-name float --epochs 1
+check "...names the file and the dtype" one_line_naming 'cut/train\.npy.*f4'
+expect 2 "--units-per-step 3 on sequences of 200 steps of 1" $train --data "$markov" $small --out-dir "$tmp/runs" --exp-name d3 --units-per-step 3
+check "...names both" grep -q 'units-per-step 3 must be a multiple of the data.s 1 units per step' "$tmp/err"
 
 # ---- usage errors: exit 2 and the usage text ------------------------------------------------------
 expect 2 "unknown option" $train --bogus
