@@ -1,6 +1,6 @@
 /* Writes the seed corpora fuzz/corpus/fuzz_idx and fuzz/corpus/fuzz_checkpoint: small valid
  * files (plain and gzip IDX files, a dataset pair, model and training checkpoints written by the
- * library: format version 2, the training ones with their run's setup), each behind the control
+ * library: format version 3, the training ones with their run's setup), each behind the control
  * byte its harness expects (see fuzz_idx.c and fuzz_checkpoint.c). Run from the repository root
  * after `make`:
  *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
@@ -152,6 +152,7 @@ static void checkpoint_seeds(void)
     train.run.eval.given = 2;
     train.run.epochs = 3;
     strcpy(train.run.data_source, "fuzz/tiny");
+    strcpy(train.run.test_source, "fuzz/tiny-test.npy");
     if (seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
         seqgen_sched_create(&train.sched, &scfg) != SEQGEN_OK ||
         seqgen_batch_iter_create(&train.batches, ds, &bcfg) != SEQGEN_OK)
@@ -181,7 +182,7 @@ static void checkpoint_seeds(void)
     seqgen_dataset_free(ds);
     seqgen_model_free(model);
 
-    mcfg.units_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2, mcfg.start_step = 1;
+    mcfg.units_per_step = 2, mcfg.hidden = 3, mcfg.layers = 2, mcfg.start_step = 1, mcfg.steps = 9;
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
         seqgen_checkpoint_save(path, model, NULL) != SEQGEN_OK)
         die("model d2 l2");

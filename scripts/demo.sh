@@ -10,12 +10,18 @@ set -eu
 bindir=${1:-build/bin}
 epochs=${DEMO_EPOCHS:-12}
 run=experiments/demo
-hidden=512 pixels_per_step=28 # the configuration, in one place
+hidden=512 units_per_step=28 # the configuration, in one place
 start=$(date +%s)
 
+if [ -f "$run/model.ckpt" ] && ! grep -q '^units-per-step ' "$run/config.txt"; then
+    # written by libseqgen 0.2 or older, whose checkpoints this version does not read
+    old="$run.$(date +%Y%m%d-%H%M%S)"
+    echo "demo: $run was made by an older libseqgen; it is kept as $old and a new run starts" >&2
+    mv "$run" "$old"
+fi
 if [ -f "$run/model.ckpt" ]; then
     if ! grep -qx "hidden $hidden" "$run/config.txt" ||
-        ! grep -qx "pixels-per-step $pixels_per_step" "$run/config.txt"
+        ! grep -qx "units-per-step $units_per_step" "$run/config.txt"
     then # a demo run made before the demo's configuration changed
         echo "demo: $run holds a run of another configuration; it goes on with that one" \
             "(delete $run to train the current demo)" >&2
@@ -23,7 +29,7 @@ if [ -f "$run/model.ckpt" ]; then
     "$bindir/seqgen-train" --exp-name demo --resume --epochs "$epochs"
 else
     "$bindir/seqgen-train" --exp-name demo --epochs "$epochs" --hidden "$hidden" \
-        --pixels-per-step "$pixels_per_step"
+        --pixels-per-step "$units_per_step"
 fi
 trained=$(date +%s)
 "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --out-dir "$run/completions" --metrics \
