@@ -1194,6 +1194,60 @@ static void start_step_is_saved_and_checked(void **state)
     tu_rmtree(dir);
 }
 
+/* The data's length a model is made for (its steps) is saved; a value beyond INT_MAX is refused,
+ * and resuming into a model made for another length or start step is refused naming both. */
+static void steps_are_saved_and_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "steps.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 3, cfg.steps = 784, cfg.threads = 1;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 5)};
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.model.steps, 784);
+    seqgen_model *back = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    assert_int_equal(seqgen_model_get_config(back).steps, 784);
+    seqgen_model_free(back);
+    back = NULL;
+    seqgen_model *other = NULL;
+    for (int field = 0; field < 2; field++) {
+        seqgen_model_config o = cfg;
+        if (field == 0)
+            o.steps = 0;
+        else
+            o.start_step = 1;
+        assert_ok(seqgen_model_create(&other, &o));
+        seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+        assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
+                          field == 0 ? "start step 0, steps 0 but the checkpoint's has D = 1, "
+                                       "H = 3, L = 1, start step 0, steps 784"
+                                     : "start step 1, steps 784 but the checkpoint's has D = 1, "
+                                       "H = 3, L = 1, start step 0, steps 784");
+        seqgen_model_free(other);
+        other = NULL;
+    }
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *modl = find_section(data, size, "MODL");
+    le(modl + 32, 0x80000000u, 4);
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "steps = 2147483648: out of range");
+    assert_null(back);
+    free(data);
+    seqgen_model_free(m);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
 /* An iterator that is not the saved run's is refused, naming the first field that differs, and
  * nothing changes: not the handles, not the iterator's position, not the counters. */
 static void mismatching_iterator_is_refused_naming_the_field(void **state)
@@ -1676,6 +1730,7 @@ int main(void)
         cmocka_unit_test(run_config_round_trip),
         cmocka_unit_test(run_fields_out_of_range_are_refused),
         cmocka_unit_test(start_step_is_saved_and_checked),
+        cmocka_unit_test(steps_are_saved_and_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(version_1_is_refused_naming_it),
         cmocka_unit_test(training_sections_come_together),
