@@ -32,18 +32,35 @@ $CC -std=c11 "$stage/outside.c" -o "$stage/outside-shared" $(pkg-config --cflags
 $CC -std=c11 -static "$stage/outside.c" -o "$stage/outside-static" \
     $(pkg-config --cflags seqgen) $(pkg-config --static --libs seqgen)
 
-# The README's API example, taken from the README itself so it cannot drift.
-sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' > "$stage/readme_example.c"
-# shellcheck disable=SC2046
-$CC -std=c11 -Wall -Wextra -Werror "$stage/readme_example.c" -o "$stage/readme-example" \
-    $(pkg-config --cflags --libs seqgen) -Wl,-rpath,"$prefix/lib"
-"$stage/readme-example" > "$stage/readme-example.out" || {
-    echo "install test: the README example failed" >&2
+# The README's two C examples, taken from the README itself so they cannot drift: each ```c block
+# compiled alone, run, and its output checked.
+awk -v dir="$stage" '/^```c$/ { n++; file = dir "/readme_example" n ".c"; next }
+                     /^```$/ { file = ""; next }
+                     file { print > file }' README.md
+[ -f "$stage/readme_example2.c" ] && [ ! -f "$stage/readme_example3.c" ] || {
+    echo "install test: the README should hold exactly two C examples" >&2
     exit 1
 }
-grep -q "^wrote [0-9]* ink pixels of 284$" "$stage/readme-example.out" || {
-    echo "install test: the README example printed something unexpected:" >&2
-    cat "$stage/readme-example.out" >&2
+for n in 1 2; do
+    # shellcheck disable=SC2046
+    $CC -std=c11 -Wall -Wextra -Werror "$stage/readme_example$n.c" -o "$stage/readme-example$n" \
+        $(pkg-config --cflags --libs seqgen) -Wl,-rpath,"$prefix/lib"
+    "$stage/readme-example$n" > "$stage/readme-example$n.out" || {
+        echo "install test: README example $n failed" >&2
+        exit 1
+    }
+done
+grep -q "^wrote [0-9]* ink pixels of 284$" "$stage/readme-example1.out" || {
+    echo "install test: the README's MNIST example printed something unexpected:" >&2
+    cat "$stage/readme-example1.out" >&2
+    exit 1
+}
+# The own-sequences example learns its source (about 0.34 nats per bit is the ideal) and writes
+# three sequences of 100 bits.
+awk '/^epoch 5: / { last = $3 } END { exit !(last > 0.3 && last < 0.4) }' \
+    "$stage/readme-example2.out" && [ "$(grep -Ec '^[01]{100}$' "$stage/readme-example2.out")" -eq 3 ] || {
+    echo "install test: the README's own-sequences example printed something unexpected:" >&2
+    cat "$stage/readme-example2.out" >&2
     exit 1
 }
 
@@ -77,4 +94,4 @@ if [ -n "$left" ]; then
     echo "install test: uninstall left files behind: $left" >&2
     exit 1
 fi
-echo "install test: 3 passed, 0 failed (shared and static programs print $expected, the shared one loads $soname; the README example runs)"
+echo "install test: 3 passed, 0 failed (shared and static programs print $expected, the shared one loads $soname; the README examples run)"
