@@ -69,8 +69,8 @@ help:
 	@echo "Targets:"
 	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
 	@echo "  deps           install the Debian packages the build and tests need (as root)"
-	@echo "  check          install missing packages, build, run every test suite, the exports test"
-	@echo "                 and the install test"
+	@echo "  check          install missing packages, build (the benchmarks too), run every test suite,"
+	@echo "                 the programs' test, the exports test and the install test"
 	@echo "  refcheck       compare the model with PyTorch reference files (FIXTURES=\"a.txt b.txt\")"
 	@echo "  check-asan     the test suites under AddressSanitizer and UBSan"
 	@echo "  check-valgrind the test suites under valgrind memcheck"
@@ -159,7 +159,7 @@ unit-tests: $(TESTS) $(PROGS)
 	echo "All $(words $(TESTS)) test suites passed."
 
 check: deps
-	$(MAKE) all
+	$(MAKE) all $(BENCHES)
 	sh tests/exports_test.sh $(SHARED_LIB)
 	$(MAKE) unit-tests
 	$(MAKE) fuzz-replay

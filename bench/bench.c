@@ -168,7 +168,7 @@ static float *load_sequences(const bench_options *opt, seqgen_split split, size_
     size_t *indices = malloc(*count * sizeof *indices);
     float *sequences = malloc(*count * IMAGE_PIXELS * sizeof *sequences);
     int ok = indices && sequences && *count <= available &&
-             seqgen_dataset_pixels(ds) == IMAGE_PIXELS;
+             seqgen_dataset_units(ds) == IMAGE_PIXELS;
     for (size_t i = 0; ok && i < *count; i++)
         indices[i] = i;
     if (ok)

@@ -683,7 +683,8 @@ typedef struct seqgen_train_stats {
     double mse;              /**< Mean squared error, whatever the loss. */
     double bce;              /**< Mean binary cross-entropy, whatever the loss. */
     double nll_nats;         /**< BCE summed over each sequence's predictions, averaged over sequences. */
-    double teacher_fraction; /**< Fraction of inputs at steps t > 0 that were the true units (1 if T = 1). */
+    double teacher_fraction; /**< Fraction of counted inputs at steps t > 0 that were the true
+                                  units (1 if there was none). */
     uint64_t teacher_forced; /**< How many inputs at steps t > 0 were the true units. */
     uint64_t mixable;        /**< How many counted inputs were at steps t > 0: B * (T - 1)
                                   without lengths. */
@@ -811,7 +812,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model,
  * probabilities are written as 0, and the means of ::seqgen_train_stats are over the counted
  * predictions only. A batch padded to its longest sequence thus gives the losses and gradients
  * of its sequences run one by one, summed with weights (their numbers of predictions), up to
- * float rounding. Padding still costs its computation: sort by length to save it.
+ * float rounding. Steps after the batch's longest counted step are not run; padding inside the
+ * batch still costs its computation: sort by length to save it.
  */
 typedef struct seqgen_batch {
     const float *inputs;  /**< The input units (the true ones), in [0, 1]. */
@@ -1142,7 +1144,10 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * decoded into 0 or 1; the step, given and generated units together, is fed back as the next
  * input, and so on until the sequence's last step (T - 1, or its length - 1 with lengths: the
  * units after a sequence's length are neither read nor generated, but written as 0, and a
- * sequence not longer than K units is copied). When K is not a multiple of D, step S
+ * sequence not longer than K units is copied). A sequence completed among others with lengths
+ * gets exactly the units it gets alone with `steps` = its length (the same draws from its
+ * stream); a model whose seqgen_model_config::steps is set takes only that T, so its shorter
+ * sequences go through lengths. When K is not a multiple of D, step S
  * is thus partly given: the model's units of one step are independent given the steps before,
  * so generating the rest of it from the same output is exact conditioning on the given part.
  * A unit is decoded as follows:
@@ -1166,7 +1171,8 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
  * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
  * completion of up to 64 sequences equals, bit for bit, a rollout of the same batch made with
- * seqgen_model_step(); for larger batches the probabilities may differ from such a rollout by
+ * seqgen_model_step() (with lengths: up to each sequence's length, zeros after it); for larger
+ * batches the probabilities may differ from such a rollout by
  * the float rounding of the matrix products, which can depend on their number of rows. Results
  * are the same for every thread count. Memory is allocated once per call, never per step.
  * @{
@@ -1216,8 +1222,9 @@ SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
  *        shades its pictures by them).
  * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, steps 0, a length outside
  *         [1, T], K outside [0, T * D], unknown decoder, temperature not finite and > 0, a given
- *         unit NaN or infinite; the detail says which), ::SEQGEN_EMISMATCH (T is not the model's
- *         seqgen_model_config::steps) or ::SEQGEN_ENOMEM. On failure nothing is written.
+ *         unit within a sequence's length NaN or infinite, count * T * D above 2^40; the detail
+ *         says which), ::SEQGEN_EMISMATCH (the model's seqgen_model_config::steps is not 0 and
+ *         not T) or ::SEQGEN_ENOMEM. On failure nothing is written.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_complete(const seqgen_model *model, const float *sequences,
                                                 size_t count, int steps, const size_t *lengths,
