@@ -369,11 +369,30 @@ static int read_preamble(int fd, const char *path, uint64_t file_size, uint32_t 
     return SEQGEN_OK;
 }
 
+static int host_is_big_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 0;
+}
+
+/* Reverses the bytes of each of `count` elements of `size` bytes; called with a constant size,
+ * so that the compiler unrolls the inner loop into a byte swap. */
+static inline void reverse_bytes(uint8_t *p, size_t count, unsigned size)
+{
+    for (size_t i = 0; i < count; i++, p += size)
+        for (unsigned a = 0, b = size - 1; a < b; a++, b--) {
+            uint8_t t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
 /* Multi-byte elements to host order, in place; bools must be 0 or 1. */
 static int convert(const char *path, sg_npy *npy, int big)
 {
     uint8_t *bytes = npy->data;
-    unsigned size = type_size(npy->type);
     if (npy->type == SG_NPY_BOOL) {
         for (size_t i = 0; i < npy->count; i++)
             if (bytes[i] > 1)
@@ -381,21 +400,15 @@ static int convert(const char *path, sg_npy *npy, int big)
                                 path, i, bytes[i]);
         return SEQGEN_OK;
     }
-    if (size == 1)
+    unsigned size = type_size(npy->type);
+    if (size == 1 || big == host_is_big_endian())
         return SEQGEN_OK;
-    /* Assembling each value from its bytes works on any host, whatever its order. */
-    for (size_t i = 0; i < npy->count; i++) {
-        uint8_t *e = bytes + i * size;
-        uint64_t v = 0;
-        for (unsigned k = 0; k < size; k++)
-            v |= (uint64_t)e[big ? size - 1 - k : k] << (8 * k);
-        if (size == 2)
-            ((uint16_t *)npy->data)[i] = (uint16_t)v;
-        else if (size == 4)
-            ((uint32_t *)npy->data)[i] = (uint32_t)v;
-        else
-            ((uint64_t *)npy->data)[i] = v;
-    }
+    if (size == 2)
+        reverse_bytes(bytes, npy->count, 2);
+    else if (size == 4)
+        reverse_bytes(bytes, npy->count, 4);
+    else
+        reverse_bytes(bytes, npy->count, 8);
     return SEQGEN_OK;
 }
 
