@@ -97,7 +97,8 @@ static int parse_size(parser *p, uint64_t *value)
     while (peek(p) >= '0' && peek(p) <= '9') {
         unsigned digit = (unsigned)(peek(p) - '0');
         if (v > (UINT64_MAX - digit) / 10)
-            return header_error(p, SEQGEN_EOVERFLOW, start, "size in shape does not fit in 64 bits");
+            return header_error(p, SEQGEN_EOVERFLOW, start,
+                                "size in shape does not fit in 64 bits");
         v = v * 10 + digit;
         p->pos++;
     }
@@ -165,7 +166,8 @@ static int parse_entry(parser *p, header *h, unsigned *seen)
         k++;
     if (k == 3)
         return header_error(p, SEQGEN_EFORMAT, key_at,
-                            "unknown key '%.*s' (the keys are 'descr', 'fortran_order' and 'shape')",
+                            "unknown key '%.*s' (the keys are 'descr', 'fortran_order' and "
+                            "'shape')",
                             key_size > 40 ? 40 : (int)key_size, key);
     if (*seen & 1u << k)
         return header_error(p, SEQGEN_EFORMAT, key_at, "key '%s' appears twice", KEYS[k]);
@@ -216,11 +218,13 @@ static int parse_header(parser *p, header *h)
     for (unsigned k = 0; k < 3; k++)
         if (!(seen & 1u << k))
             return header_error(p, SEQGEN_EFORMAT, p->pos, "missing key '%s'", KEYS[k]);
-    for (p->pos++; p->pos < p->size; p->pos++)
-        if (p->text[p->pos] != ' ' && p->text[p->pos] != '\n')
-            return header_error(p, SEQGEN_EFORMAT, p->pos, p->text[p->pos] < ' '
-                                ? "byte 0x%02x after the closing '}'" : "'%c' after the closing '}'",
-                                p->text[p->pos]);
+    for (p->pos++; p->pos < p->size; p->pos++) {
+        char c = p->text[p->pos];
+        if (c != ' ' && c != '\n')
+            return header_error(p, SEQGEN_EFORMAT, p->pos,
+                                c < ' ' ? "byte 0x%02x after the closing '}'"
+                                        : "'%c' after the closing '}'", c);
+    }
     return SEQGEN_OK;
 }
 

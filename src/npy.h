@@ -34,7 +34,8 @@
  * There is no limit on the data but what memory allows (SEQGEN_ENOMEM beyond it): the shape must
  * agree with the file's size, so the reader never allocates more than the file holds, and a small
  * file cannot ask for much. The header is bounded because it is read and parsed as one piece of
- * text (NumPy's own reader refuses headers above 10000 bytes by default). */
+ * text (NumPy's own reader, since 1.24, refuses headers above 10000 bytes unless told
+ * otherwise). */
 #ifndef SEQGEN_NPY_H
 #define SEQGEN_NPY_H
 

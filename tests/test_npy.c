@@ -338,7 +338,8 @@ static void truncated_and_trailing_messages(void **state)
     fixture *f = *state;
     copy_fixture(f, "i8-le.npy", 100, 0);
     expect_error(f->path, SEQGEN_ETRUNCATED,
-                 "the .npy header of 118 bytes from byte 10 runs past the end of the 100-byte file");
+                 "the .npy header of 118 bytes from byte 10 runs past the end of the 100-byte "
+                 "file");
     copy_fixture(f, "bool-4x6.npy", 151, 0);
     expect_error(f->path, SEQGEN_ETRUNCATED, "shape (4, 6) announces 24 bytes of data but the file "
                  "has 23 after the header (from byte 128)");
@@ -396,7 +397,8 @@ static void small_file_claiming_much_allocates_nothing(void **state)
               data, sizeof data);
     sg_alloc_fail_after(1);
     expect_error(f->path, SEQGEN_ETRUNCATED,
-                 "shape (1000000000, 1000) announces 8000000000000 bytes of data but the file has 16");
+                 "shape (1000000000, 1000) announces 8000000000000 bytes of data but the file "
+                 "has 16");
     assert_true(sg_alloc_fail_pending());
     sg_alloc_fail_after(-1);
 }
@@ -416,7 +418,8 @@ static void huge_header_length(void **state)
     memcpy(file + 8, "\xff\xff\x00\x00", 4); /* within the limit, past the end */
     tu_write_file(f->path, file, sizeof file);
     expect_error(f->path, SEQGEN_ETRUNCATED,
-                 "the .npy header of 65535 bytes from byte 12 runs past the end of the 100-byte file");
+                 "the .npy header of 65535 bytes from byte 12 runs past the end of the 100-byte "
+                 "file");
     memcpy(file, "\x93NUMPY\x01\x00\xff\xff", 10); /* version 1.0: u16, same */
     tu_write_file(f->path, file, sizeof file);
     expect_error(f->path, SEQGEN_ETRUNCATED, "header of 65535 bytes from byte 10 runs past the end");
@@ -474,6 +477,7 @@ static void malformed_headers(void **state)
         {"{}\n", "}", "missing key 'descr'"},
         {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), } x\n", "x", "'x' after the closing '}'"},
         {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }}\n", "}\n", "'}' after the closing '}'"},
+        {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }\t\n", "\t", "byte 0x09 after the closing '}'"},
         {"{'descr': {'a': 1}, 'fortran_order': False, 'shape': (2,)}\n", "{'a'", "expected the descr in quotes"},
         {"{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (2,)}\n", "[", "descr is a list: structured dtypes are not supported"},
         {"{'descr': '<i\\x34', 'fortran_order': False, 'shape': (2,)}\n", "\\", "escape in a string"},
@@ -701,8 +705,9 @@ static void every_allocation_failure(void **state)
         }
         assert_int_equal(status, SEQGEN_ENOMEM);
         assert_true(strncmp(seqgen_last_error(), path, strlen(path)) == 0);
-        assert_non_null(strstr(seqgen_last_error(), n == 0 ? "cannot allocate 119 bytes for the "
-                               ".npy header" : "cannot allocate 60 bytes for the data of shape (3, 4, 5)"));
+        const char *what = n == 0 ? "cannot allocate 119 bytes for the .npy header"
+                                  : "cannot allocate 60 bytes for the data of shape (3, 4, 5)";
+        assert_non_null(strstr(seqgen_last_error(), what));
         assert_memory_equal(&npy, &before, sizeof npy);
     }
 }
