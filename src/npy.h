@@ -12,7 +12,7 @@
  * What is accepted, and nothing else (each refusal has its own status and message):
  * - versions 1.0, 2.0, 3.0 (another version: SEQGEN_EVERSION; not "\x93NUMPY": SEQGEN_EFORMAT);
  * - a header of at most SG_NPY_MAX_HEADER bytes (more: SEQGEN_EOVERFLOW; past the end of the
- *   file: SEQGEN_ETRUNCATED); printable ASCII, tabs and newlines only, ending in '\n';
+ *   file: SEQGEN_ETRUNCATED); printable ASCII, tabs, CR and LF only, ending in '\n';
  * - the dict: '{', exactly the keys 'descr', 'fortran_order' and 'shape', once each, in any
  *   order, quoted with ' or ", whitespace between tokens, an optional trailing comma, '}', then
  *   only spaces and newlines (anything else, e.g. another key, a structured dtype's list, escapes
