@@ -97,7 +97,8 @@ static int parse_size(parser *p, uint64_t *value)
     while (peek(p) >= '0' && peek(p) <= '9') {
         unsigned digit = (unsigned)(peek(p) - '0');
         if (v > (UINT64_MAX - digit) / 10)
-            return header_error(p, SEQGEN_EOVERFLOW, start, "size in shape does not fit in 64 bits");
+            return header_error(p, SEQGEN_EOVERFLOW, start,
+                                "size in shape does not fit in 64 bits");
         v = v * 10 + digit;
         p->pos++;
     }
@@ -165,7 +166,8 @@ static int parse_entry(parser *p, header *h, unsigned *seen)
         k++;
     if (k == 3)
         return header_error(p, SEQGEN_EFORMAT, key_at,
-                            "unknown key '%.*s' (the keys are 'descr', 'fortran_order' and 'shape')",
+                            "unknown key '%.*s' (the keys are 'descr', 'fortran_order' and "
+                            "'shape')",
                             key_size > 40 ? 40 : (int)key_size, key);
     if (*seen & 1u << k)
         return header_error(p, SEQGEN_EFORMAT, key_at, "key '%s' appears twice", KEYS[k]);
@@ -216,11 +218,13 @@ static int parse_header(parser *p, header *h)
     for (unsigned k = 0; k < 3; k++)
         if (!(seen & 1u << k))
             return header_error(p, SEQGEN_EFORMAT, p->pos, "missing key '%s'", KEYS[k]);
-    for (p->pos++; p->pos < p->size; p->pos++)
-        if (p->text[p->pos] != ' ' && p->text[p->pos] != '\n')
-            return header_error(p, SEQGEN_EFORMAT, p->pos, p->text[p->pos] < ' '
-                                ? "byte 0x%02x after the closing '}'" : "'%c' after the closing '}'",
-                                p->text[p->pos]);
+    for (p->pos++; p->pos < p->size; p->pos++) {
+        char c = p->text[p->pos];
+        if (c != ' ' && c != '\n')
+            return header_error(p, SEQGEN_EFORMAT, p->pos,
+                                c < ' ' ? "byte 0x%02x after the closing '}'"
+                                        : "'%c' after the closing '}'", c);
+    }
     return SEQGEN_OK;
 }
 
@@ -369,11 +373,30 @@ static int read_preamble(int fd, const char *path, uint64_t file_size, uint32_t 
     return SEQGEN_OK;
 }
 
+static int host_is_big_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 0;
+}
+
+/* Reverses the bytes of each of `count` elements of `size` bytes; called with a constant size,
+ * so that the compiler unrolls the inner loop into a byte swap. */
+static inline void reverse_bytes(uint8_t *p, size_t count, unsigned size)
+{
+    for (size_t i = 0; i < count; i++, p += size)
+        for (unsigned a = 0, b = size - 1; a < b; a++, b--) {
+            uint8_t t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
 /* Multi-byte elements to host order, in place; bools must be 0 or 1. */
 static int convert(const char *path, sg_npy *npy, int big)
 {
     uint8_t *bytes = npy->data;
-    unsigned size = type_size(npy->type);
     if (npy->type == SG_NPY_BOOL) {
         for (size_t i = 0; i < npy->count; i++)
             if (bytes[i] > 1)
@@ -381,21 +404,15 @@ static int convert(const char *path, sg_npy *npy, int big)
                                 path, i, bytes[i]);
         return SEQGEN_OK;
     }
-    if (size == 1)
+    unsigned size = type_size(npy->type);
+    if (size == 1 || big == host_is_big_endian())
         return SEQGEN_OK;
-    /* Assembling each value from its bytes works on any host, whatever its order. */
-    for (size_t i = 0; i < npy->count; i++) {
-        uint8_t *e = bytes + i * size;
-        uint64_t v = 0;
-        for (unsigned k = 0; k < size; k++)
-            v |= (uint64_t)e[big ? size - 1 - k : k] << (8 * k);
-        if (size == 2)
-            ((uint16_t *)npy->data)[i] = (uint16_t)v;
-        else if (size == 4)
-            ((uint32_t *)npy->data)[i] = (uint32_t)v;
-        else
-            ((uint64_t *)npy->data)[i] = v;
-    }
+    if (size == 2)
+        reverse_bytes(bytes, npy->count, 2);
+    else if (size == 4)
+        reverse_bytes(bytes, npy->count, 4);
+    else
+        reverse_bytes(bytes, npy->count, 8);
     return SEQGEN_OK;
 }
 

@@ -12,7 +12,7 @@
  * What is accepted, and nothing else (each refusal has its own status and message):
  * - versions 1.0, 2.0, 3.0 (another version: SEQGEN_EVERSION; not "\x93NUMPY": SEQGEN_EFORMAT);
  * - a header of at most SG_NPY_MAX_HEADER bytes (more: SEQGEN_EOVERFLOW; past the end of the
- *   file: SEQGEN_ETRUNCATED); printable ASCII, tabs and newlines only, ending in '\n';
+ *   file: SEQGEN_ETRUNCATED); printable ASCII, tabs, CR and LF only, ending in '\n';
  * - the dict: '{', exactly the keys 'descr', 'fortran_order' and 'shape', once each, in any
  *   order, quoted with ' or ", whitespace between tokens, an optional trailing comma, '}', then
  *   only spaces and newlines (anything else, e.g. another key, a structured dtype's list, escapes
@@ -34,7 +34,8 @@
  * There is no limit on the data but what memory allows (SEQGEN_ENOMEM beyond it): the shape must
  * agree with the file's size, so the reader never allocates more than the file holds, and a small
  * file cannot ask for much. The header is bounded because it is read and parsed as one piece of
- * text (NumPy's own reader refuses headers above 10000 bytes by default). */
+ * text (NumPy's own reader, since 1.24, refuses headers above 10000 bytes unless told
+ * otherwise). */
 #ifndef SEQGEN_NPY_H
 #define SEQGEN_NPY_H
 

@@ -338,7 +338,8 @@ static void truncated_and_trailing_messages(void **state)
     fixture *f = *state;
     copy_fixture(f, "i8-le.npy", 100, 0);
     expect_error(f->path, SEQGEN_ETRUNCATED,
-                 "the .npy header of 118 bytes from byte 10 runs past the end of the 100-byte file");
+                 "the .npy header of 118 bytes from byte 10 runs past the end of the 100-byte "
+                 "file");
     copy_fixture(f, "bool-4x6.npy", 151, 0);
     expect_error(f->path, SEQGEN_ETRUNCATED, "shape (4, 6) announces 24 bytes of data but the file "
                  "has 23 after the header (from byte 128)");
@@ -396,7 +397,8 @@ static void small_file_claiming_much_allocates_nothing(void **state)
               data, sizeof data);
     sg_alloc_fail_after(1);
     expect_error(f->path, SEQGEN_ETRUNCATED,
-                 "shape (1000000000, 1000) announces 8000000000000 bytes of data but the file has 16");
+                 "shape (1000000000, 1000) announces 8000000000000 bytes of data but the file "
+                 "has 16");
     assert_true(sg_alloc_fail_pending());
     sg_alloc_fail_after(-1);
 }
@@ -416,7 +418,8 @@ static void huge_header_length(void **state)
     memcpy(file + 8, "\xff\xff\x00\x00", 4); /* within the limit, past the end */
     tu_write_file(f->path, file, sizeof file);
     expect_error(f->path, SEQGEN_ETRUNCATED,
-                 "the .npy header of 65535 bytes from byte 12 runs past the end of the 100-byte file");
+                 "the .npy header of 65535 bytes from byte 12 runs past the end of the 100-byte "
+                 "file");
     memcpy(file, "\x93NUMPY\x01\x00\xff\xff", 10); /* version 1.0: u16, same */
     tu_write_file(f->path, file, sizeof file);
     expect_error(f->path, SEQGEN_ETRUNCATED, "header of 65535 bytes from byte 10 runs past the end");
@@ -474,6 +477,7 @@ static void malformed_headers(void **state)
         {"{}\n", "}", "missing key 'descr'"},
         {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), } x\n", "x", "'x' after the closing '}'"},
         {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }}\n", "}\n", "'}' after the closing '}'"},
+        {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }\t\n", "\t", "byte 0x09 after the closing '}'"},
         {"{'descr': {'a': 1}, 'fortran_order': False, 'shape': (2,)}\n", "{'a'", "expected the descr in quotes"},
         {"{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (2,)}\n", "[", "descr is a list: structured dtypes are not supported"},
         {"{'descr': '<i\\x34', 'fortran_order': False, 'shape': (2,)}\n", "\\", "escape in a string"},
@@ -647,6 +651,13 @@ static void missing_file(void **state)
     expect_error(path, SEQGEN_ENOENT, "no such file");
 }
 
+/* /proc/self/mem is a regular file of size 0 whose first bytes (address 0) cannot be read. */
+static void read_error(void **state)
+{
+    (void)state;
+    expect_error("/proc/self/mem", SEQGEN_EIO, "read error: Input/output error");
+}
+
 static const char *unreadable_path;
 
 /* As "nobody": the file (mode 0) cannot be opened. */
@@ -694,10 +705,69 @@ static void every_allocation_failure(void **state)
         }
         assert_int_equal(status, SEQGEN_ENOMEM);
         assert_true(strncmp(seqgen_last_error(), path, strlen(path)) == 0);
-        assert_non_null(strstr(seqgen_last_error(), n == 0 ? "cannot allocate 119 bytes for the "
-                               ".npy header" : "cannot allocate 60 bytes for the data of shape (3, 4, 5)"));
+        const char *what = n == 0 ? "cannot allocate 119 bytes for the .npy header"
+                                  : "cannot allocate 60 bytes for the data of shape (3, 4, 5)";
+        assert_non_null(strstr(seqgen_last_error(), what));
         assert_memory_equal(&npy, &before, sizeof npy);
     }
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+/* Reads path in a child process whose address space is capped at 256 MiB above its current
+ * size, where allocating 1 GiB fails: exit 0 if the read gives ENOMEM, 2 if the cap did not bite
+ * (the check would prove nothing). */
+static int read_with_capped_memory(const char *path)
+{
+    FILE *statm = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (!statm || fscanf(statm, "%lu", &pages) != 1)
+        return 3;
+    fclose(statm);
+    struct rlimit cap;
+    cap.rlim_cur = cap.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
+    if (setrlimit(RLIMIT_AS, &cap) != 0)
+        return 3;
+    void *gigabyte = malloc((size_t)1 << 30);
+    if (gigabyte) {
+        free(gigabyte);
+        return 2;
+    }
+    sg_npy npy;
+    return sg_npy_read(path, &npy) == SEQGEN_ENOMEM &&
+                   strstr(seqgen_last_error(), "cannot allocate 1073741824 bytes for the data")
+               ? 0
+               : 1;
+}
+#endif
+
+/* A real (sparse) file of 2^29 uint16, 1 GiB: no limit refuses it, and with the address space
+ * capped the allocation fails and the reader says so. (Not under AddressSanitizer, which
+ * reserves terabytes of address space, so a cap cannot work there.) */
+static void large_file_allocation_failure(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    (void)state;
+    skip();
+#else
+    fixture *f = *state;
+    uint8_t file[MAX_FILE];
+    const char *header = "{'descr': '<u2', 'fortran_order': False, 'shape': (536870912,)}\n";
+    size_t n = make_npy(file, 1, header, strlen(header), NULL, 0);
+    FILE *out = fopen(f->path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(file, 1, n, out), n);
+    assert_int_equal(ftruncate(fileno(out), (off_t)(n + ((size_t)1 << 30))), 0);
+    assert_int_equal(fclose(out), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(read_with_capped_memory(f->path));
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+#endif
 }
 
 static void bad_arguments(void **state)
@@ -730,7 +800,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(not_a_regular_file, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_file, setup, teardown),
+        cmocka_unit_test(read_error),
         cmocka_unit_test(every_allocation_failure),
+        cmocka_unit_test_setup_teardown(large_file_allocation_failure, setup, teardown),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests_name("npy", tests, NULL, NULL);
