@@ -17,29 +17,10 @@
 
 #define MAX_FILE 16384
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-} fixture;
+typedef tu_file fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "%s", tu_tempdir());
-    snprintf(f->path, sizeof f->path, "%s/sample-idx", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f);
-    return 0;
-}
+static int setup(void **state) { return tu_file_setup(state, "sample-idx"); }
+static int teardown(void **state) { return tu_file_teardown(state); }
 
 static size_t put_u32(uint8_t *p, uint32_t v)
 {

@@ -21,29 +21,10 @@
 #define FIXTURES "tests/fixtures/npy/"
 #define MAX_FILE 4096
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-} fixture;
+typedef tu_file fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "%s", tu_tempdir());
-    snprintf(f->path, sizeof f->path, "%s/sample.npy", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f);
-    return 0;
-}
+static int setup(void **state) { return tu_file_setup(state, "sample.npy"); }
+static int teardown(void **state) { return tu_file_teardown(state); }
 
 /* Reads path and checks the status, that the detail starts with the path and contains
  * `fragment`, and that `out` was left as it was. */

@@ -141,3 +141,22 @@ int64_t tu_label(const seqgen_dataset *ds, size_t index)
                  __LINE__);
     return label;
 }
+
+int tu_file_setup(void **state, const char *name)
+{
+    tu_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s", tu_tempdir());
+    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
+    *state = f;
+    return 0;
+}
+
+int tu_file_teardown(void **state)
+{
+    tu_file *f = *state;
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}

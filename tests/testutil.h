@@ -49,6 +49,15 @@ float *tu_random_bits(size_t n, uint64_t seed);
  * bias, whatever it reads: the hidden state stays zero). */
 void tu_zero_parameters(seqgen_model *m);
 
+/* A temporary directory and the path of a file in it, as a cmocka state: tu_file_setup() makes
+ * them (the file is not created), tu_file_teardown() removes the directory. */
+typedef struct tu_file {
+    char dir[64];
+    char path[128];
+} tu_file;
+int tu_file_setup(void **state, const char *name);
+int tu_file_teardown(void **state);
+
 /* The label of sequence `index` of a labelled dataset (fails the test otherwise). */
 int64_t tu_label(const seqgen_dataset *ds, size_t index);
 
