@@ -249,14 +249,18 @@ static seqgen_binarize_config binarize_config(const settings *s)
     return b;
 }
 
-/* The file name of sequence @p index's animation: LABEL-INDEX.gif, or INDEX.gif without labels. */
+/* The file name of sequence @p index's animation: LABEL-INDEX.gif, a negative label written nN
+ * (no name starts with '-', which commands would take for an option), or INDEX.gif without
+ * labels. */
 static void animation_name(const seqgen_dataset *test, size_t index, char *name, size_t size)
 {
     int64_t label;
-    if (seqgen_dataset_has_labels(test) && seqgen_dataset_label(test, index, &label) == SEQGEN_OK)
-        snprintf(name, size, "%lld-%04zu.gif", (long long)label, index);
-    else
+    if (!seqgen_dataset_has_labels(test) || seqgen_dataset_label(test, index, &label) != SEQGEN_OK)
         snprintf(name, size, "%04zu.gif", index);
+    else if (label < 0)
+        snprintf(name, size, "n%llu-%04zu.gif", 0ull - (unsigned long long)label, index);
+    else
+        snprintf(name, size, "%lld-%04zu.gif", (long long)label, index);
 }
 
 /* Completes the chosen sequences and writes a GIF of each, then the overview. */

@@ -178,6 +178,10 @@ expect 0 "...resumes from the checkpoint alone (data and test files recorded)" $
 check "...config.txt names the test file" grep -qx "test $markov/test.npy" "$tmp/runs/markov-files/config.txt"
 expect 1 "a .npy file without --test" $train --data "$markov/train.npy" $small --out-dir "$tmp/runs" --exp-name markov-notest --epochs 1
 check "...says to give --test" one_line_naming 'give the test sequences with --test'
+mkdir -p "$tmp/markov150"
+"$make_markov" "$tmp/markov150" 100 50 150 >/dev/null
+expect 2 "training and test sequences of different lengths" $train --data "$markov/train.npy" --test "$tmp/markov150/test.npy" $small --out-dir "$tmp/runs" --exp-name mixed --epochs 1
+check "...names both shapes" grep -q 'test sequences (150 steps of 1 units) are not of the training sequences. shape (200 of 1)' "$tmp/err"
 expect 1 "the Markov model on MNIST (sequences of another length)" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data $data --out-dir "$tmp/x" --count 1 --given 100
 check "...names both lengths" one_line_naming 'for sequences of 200 steps, these have 784'
 mkdir -p "$tmp/cut"
