@@ -249,6 +249,17 @@ static seqgen_binarize_config binarize_config(const settings *s)
     return b;
 }
 
+/* The words of the output: images have pixels, other data units. */
+typedef struct words {
+    const char *item, *items, *unit, *units;
+} words;
+
+static words words_for(const seqgen_dataset *data)
+{
+    return seqgen_dataset_is_binary(data) ? (words){"sequence", "sequences", "unit", "units"}
+                                          : (words){"image", "images", "pixel", "pixels"};
+}
+
 /* The file name of sequence @p index's animation: LABEL-INDEX.gif, a negative label written nN
  * (no name starts with '-', which commands would take for an option), or INDEX.gif without
  * labels. */
@@ -314,7 +325,8 @@ static int complete_digits(const settings *s, const seqgen_model *model,
         else if (gif_write_completion(path, &digits[i], &go, why, sizeof why) != GIF_STATUS_OK)
             rc = cli_error(PROG, "cannot write the animation", why);
         else if (!s->quiet)
-            printf("%s  unit error %.3f\n", path, P > K ? (double)wrong / (double)(P - K) : 0.0);
+            printf("%s  %s error %.3f\n", path, words_for(test).unit,
+                   P > K ? (double)wrong / (double)(P - K) : 0.0);
     }
     if (rc == 0 && n > 0) {
         if (cli_path(path, s->out_dir, "overview.gif") != 0)
@@ -323,8 +335,8 @@ static int complete_digits(const settings *s, const seqgen_model *model,
                  GIF_STATUS_OK)
             rc = cli_error(PROG, "cannot write the overview", why);
         else if (!s->quiet)
-            printf("%s  %d sequences, %zu of %zu units given, %s decoding\n", path, n, K, P,
-                   decode_names[s->decode]);
+            printf("%s  %d %s, %zu of %zu %s given, %s decoding\n", path, n,
+                   words_for(test).items, K, P, words_for(test).units, decode_names[s->decode]);
     }
     free(digits);
     free(probs);
@@ -374,20 +386,23 @@ static int metrics(const settings *s, seqgen_model *model, const seqgen_dataset 
     int status = seqgen_evaluate_dataset(model, test, train, &o, &m);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "evaluation", status);
-    printf("metrics over %zu test sequences, %d of %zu units given, %s decoding", m.sequences,
-           m.given, seqgen_dataset_units(test), decode_names[s->decode]);
+    const words w = words_for(test);
+    printf("metrics over %zu test %s, %d of %zu %s given, %s decoding", m.sequences, w.items,
+           m.given, seqgen_dataset_units(test), w.units, decode_names[s->decode]);
     if (s->decode == SEQGEN_DECODE_SAMPLE)
         printf(" (temperature %g, seed %lld)", s->temperature, s->seed);
-    printf(":\n  test NLL     %8.2f nats/sequence", m.nll_nats);
+    printf(":\n  test NLL     %8.2f nats/%s", m.nll_nats, w.item);
     if (!seqgen_dataset_is_binary(test))
         printf(" (%s-binarised test images)", binarize_names[s->binarize]);
-    printf("\n  test MSE     %8.5f per unit\n"
-           "  unit error   %8.4f of the generated units\n", m.mse, m.unit_error);
+    char error[16];
+    snprintf(error, sizeof error, "%s error", w.unit);
+    printf("\n  test MSE     %8.5f per %s\n"
+           "  %-13s%8.4f of the generated %s\n", m.mse, w.unit, error, m.unit_error, w.units);
     if (labelled)
-        printf("  label kept   %8.4f (true sequences %.4f, blank completion %.4f)\n"
-               "  nearest training sequence: %.1f units away (true sequences: %.1f)\n",
-               m.label_kept, m.label_kept_truth, m.label_kept_blank, m.nearest_distance,
-               m.nearest_distance_truth);
+        printf("  label kept   %8.4f (true %s %.4f, blank completion %.4f)\n"
+               "  nearest training %s: %.1f %s away (true %s: %.1f)\n", m.label_kept, w.items,
+               m.label_kept_truth, m.label_kept_blank, w.item, m.nearest_distance, w.units,
+               w.items, m.nearest_distance_truth);
     return s->metrics_csv ? append_metrics_csv(s, &m) : 0;
 }
 

@@ -916,10 +916,12 @@ int main(int argc, char **argv)
     if (rc == 0) {
         size_t tests = seqgen_dataset_count(r.test), limit = r.state.run.eval.limit;
         if (!r.s.quiet)
-            printf("%s: %zu training and %zu test sequences of %zu steps from %s; H %d, L %d, "
-                   "D %d; epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
-                   limit && limit < tests ? limit : tests, r.steps, r.s.data, r.s.hidden,
-                   r.s.layers, r.s.units_per_step, (unsigned long long)r.state.epoch, r.s.epochs);
+            printf("%s: %zu training and %zu test %s of %zu steps from %s; H %d, L %d, D %d; "
+                   "epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
+                   limit && limit < tests ? limit : tests,
+                   seqgen_dataset_is_binary(r.train) ? "sequences" : "images", r.steps, r.s.data,
+                   r.s.hidden, r.s.layers, r.s.units_per_step, (unsigned long long)r.state.epoch,
+                   r.s.epochs);
         rc = train(&r);
     }
     seqgen_batch_iter_free(r.state.batches);

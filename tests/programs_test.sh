@@ -114,16 +114,16 @@ check "overview.gif is a GIF of 2 columns and 5 rows" is_gif "$tmp/gifs/overview
 expect 0 "complete chosen digits by sampling" $complete --checkpoint "$run/model.ckpt" --data $data --out-dir "$tmp/chosen" --indices 3,17 --decode sample --temperature 0.5 --seed 4
 check "...names the files by label and index" sh -c "ls '$tmp/chosen' | grep -q -- '-0003.gif' && ls '$tmp/chosen' | grep -q -- '-0017.gif'"
 expect 0 "metrics" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 392 --metrics-csv "$tmp/metrics.csv"
-check "...prints label kept with its bounds" grep -Eq 'label kept +[0-9.]+ \(true sequences [0-9.]+, blank completion [0-9.]+\)' "$tmp/out"
-check "...over the 20 test digits asked" grep -q 'over 20 test sequences, 392 of 784' "$tmp/out"
+check "...prints label kept with its bounds" grep -Eq 'label kept +[0-9.]+ \(true images [0-9.]+, blank completion [0-9.]+\)' "$tmp/out"
+check "...over the 20 test digits asked" grep -q 'over 20 test images, 392 of 784' "$tmp/out"
 check "...and appends a CSV row" [ "$(rows "$tmp/metrics.csv")" -eq 1 ]
 expect 0 "a row per step (D = 28) evaluated from 500 pixels, not a multiple of 28" $train $tiny --out-dir "$tmp/runs" --exp-name d28 --pixels-per-step 28 --epochs 1
 expect 0 "...completes from 300 given pixels" $complete --checkpoint "$tmp/runs/d28/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
-check "...over 300 of 784 pixels" grep -q 'over 20 test sequences, 300 of 784' "$tmp/out"
+check "...over 300 of 784 pixels" grep -q 'over 20 test images, 300 of 784' "$tmp/out"
 expect 0 "with a start step (D = 28)" $train $tiny --out-dir "$tmp/runs" --exp-name start --pixels-per-step 28 --start-step --epochs 1
 check "...config.txt says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
 expect 0 "...digits sampled from nothing (--given 0)" $complete --checkpoint "$tmp/runs/start/model.ckpt" --data $data --out-dir "$tmp/nothing" --indices 0,1 --given 0 --decode sample --seed 3 --metrics --test-limit 20
-check "...two GIFs and the metrics over 0 of 784 pixels given" sh -c "[ \$(ls '$tmp/nothing' | grep -Ec '^[0-9]-000[01]\\.gif\$') -eq 2 ] && grep -q 'over 20 test sequences, 0 of 784' '$tmp/out'"
+check "...two GIFs and the metrics over 0 of 784 pixels given" sh -c "[ \$(ls '$tmp/nothing' | grep -Ec '^[0-9]-000[01]\\.gif\$') -eq 2 ] && grep -q 'over 20 test images, 0 of 784' '$tmp/out'"
 expect 0 "...resumes with its start step from the checkpoint" $train --out-dir "$tmp/runs" --exp-name start --resume --epochs 2 --quiet
 check "...and config.txt still says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
 

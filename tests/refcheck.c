@@ -225,7 +225,7 @@ static int check_loss(const fixture *f, seqgen_model *m, const float *in, const 
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = loss;
     seqgen_train_stats st;
-    if (report(seqgen_model_forward_backward(m, &(seqgen_batch){in, tgt, 0, B, T, 0}, &opts, probs,
+    if (report(seqgen_model_forward_backward(m, &(seqgen_batch){in, tgt, 0, B, T, 0, NULL}, &opts, probs,
                                              &st),
                "forward_backward"))
         return 1;
@@ -245,7 +245,7 @@ static int check_adam(const fixture *f, seqgen_model *m, const float *in, const 
     const char *names[2] = {"adam1", "adam2"};
     for (int k = 0; k < 2; k++) {
         failures +=
-            report(seqgen_model_forward_backward(m, &(seqgen_batch){in, tgt, 0, B, T, 0}, NULL, NULL,
+            report(seqgen_model_forward_backward(m, &(seqgen_batch){in, tgt, 0, B, T, 0, NULL}, NULL, NULL,
                                                  NULL), "pass");
         failures += report(seqgen_optim_step(opt, m), "optim_step");
         failures += compare_tensors(f, m, names[k], 0, TOL_GRAD);
