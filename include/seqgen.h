@@ -640,7 +640,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
 
 /** The model's shape and initialisation. Start from seqgen_model_config_default(). */
 typedef struct seqgen_model_config {
-    int units_per_step; /**< D: units per step, the input and output size. Default 1. */
+    int units_per_step;  /**< D: units per step, the input and output size. Default 1. */
     int hidden;          /**< H: hidden units per layer. Default 128. */
     int layers;          /**< L: stacked GRU layers. Default 1. */
     uint64_t seed;       /**< Seeds the initial weights and the scheduled-sampling coins. Default 1. */
