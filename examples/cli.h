@@ -5,6 +5,7 @@
 #define SEQGEN_CLI_H
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -18,6 +19,25 @@
 
 #define CLI_EXIT_RUNTIME 1
 #define CLI_EXIT_USAGE 2
+
+/* Ends a usage error, after its one-line reason, as GNU programs do: the hint to --help rather
+ * than the whole usage text, which would hide the reason. Gives exit code 2. */
+static inline int cli_usage_error(const char *prog)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+    return CLI_EXIT_USAGE;
+}
+
+/* getopt_long() over long options only, its messages ("unrecognized option '--x'") under the
+ * program's name rather than the path it was run by. */
+static inline int cli_getopt(int argc, char **argv, const char *prog, const struct option *options)
+{
+    char *invoked = argv[0];
+    argv[0] = (char *)prog;
+    int id = getopt_long(argc, argv, "", options, NULL);
+    argv[0] = invoked;
+    return id;
+}
 
 /* Parses a whole decimal integer in [lo, hi]; 0 on success, -1 (message printed) otherwise. */
 static inline int cli_parse_i64(const char *prog, const char *opt, const char *text, long long lo,

@@ -61,9 +61,9 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void usage(FILE *to)
+static void usage(void)
 {
-    fprintf(to,
+    printf(
         "Usage: " PROG " --checkpoint FILE [OPTION]...\n"
         "Give a trained model the first K units of test sequences (for MNIST, pixels of digits)\n"
         "and let it write the rest. For each sequence it writes OUT_DIR/LABEL-INDEX.gif (or\n"
@@ -145,9 +145,9 @@ static int parse_command_line(int argc, char **argv, settings *s)
     *s = (settings){.data = cli_default_data_dir(), .given = GIVEN_DEFAULT, .scale = 8, .columns = 2,
                     .gif = 1, .threads = -1, .temperature = 1.0, .binarize_seed = 1};
     int id;
-    while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    while ((id = cli_getopt(argc, argv, PROG, long_options)) != -1) {
         if (id == OPT_HELP) {
-            usage(stdout);
+            usage();
             return 1000;
         }
         if (id == OPT_VERSION) {
@@ -155,8 +155,7 @@ static int parse_command_line(int argc, char **argv, settings *s)
             return 1000;
         }
         if (id == '?' || set_option(s, id, optarg) != 0) {
-            usage(stderr);
-            return 1000 + CLI_EXIT_USAGE;
+            return 1000 + cli_usage_error(PROG);
         }
     }
     const char *problem = NULL;
@@ -169,8 +168,7 @@ static int parse_command_line(int argc, char **argv, settings *s)
     if (problem) {
         fprintf(stderr, PROG ": %s%s%s\n", problem, optind < argc ? " " : "",
                 optind < argc ? argv[optind] : "");
-        usage(stderr);
-        return 1000 + CLI_EXIT_USAGE;
+        return 1000 + cli_usage_error(PROG);
     }
     return 0;
 }
@@ -190,7 +188,7 @@ static int choose_digits(const settings *s, const seqgen_dataset *test, size_t *
             if (end == p || *p == '-' || errno || (*end && *end != ',') || n == MAX_DIGITS) {
                 fprintf(stderr, PROG ": --indices expects up to %d comma-separated numbers, got "
                                 "'%s'\n", MAX_DIGITS, s->indices);
-                usage(stderr);
+                cli_usage_error(PROG);
                 return -2;
             }
             if (v >= total) {
@@ -439,8 +437,7 @@ static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_
     if ((size_t)s->given > P) {
         fprintf(stderr, PROG ": --given %d must be at most the %zu units of a sequence\n",
                 s->given, P);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        return cli_usage_error(PROG);
     }
     if (s->gif) {
         if (!s->out_dir) {

@@ -103,9 +103,9 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void usage(FILE *to)
+static void usage(void)
 {
-    fprintf(to,
+    printf(
         "Usage: " PROG " [OPTION]...\n"
         "Train a GRU to predict binary sequences step by step: MNIST digits pixel by pixel, or\n"
         "your own sequences from .npy files. Writes OUT_DIR/NAME/results.csv (a row per epoch),\n"
@@ -314,7 +314,6 @@ static int check_schedule(const settings *s)
         return 0;
     }
     fprintf(stderr, PROG ": --schedule %s: %s\n", sched_names[s->schedule], seqgen_last_error());
-    usage(stderr);
     return -1;
 }
 
@@ -325,9 +324,9 @@ static int parse_command_line(int argc, char **argv, settings *s)
 {
     int ids[argc], given = 0, id;
     *s = default_settings();
-    while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    while ((id = cli_getopt(argc, argv, PROG, long_options)) != -1) {
         if (id == OPT_HELP) {
-            usage(stdout);
+            usage();
             return 1000;
         }
         if (id == OPT_VERSION) {
@@ -335,24 +334,21 @@ static int parse_command_line(int argc, char **argv, settings *s)
             return 1000;
         }
         if (id == '?' || set_option(s, id, optarg) != 0) {
-            usage(stderr);
-            return 1000 + CLI_EXIT_USAGE;
+            return 1000 + cli_usage_error(PROG);
         }
         ids[given++] = id;
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 1000 + CLI_EXIT_USAGE;
+        return 1000 + cli_usage_error(PROG);
     }
     if (!s->resume)
-        return check_schedule(s) == 0 ? 0 : 1000 + CLI_EXIT_USAGE;
+        return check_schedule(s) == 0 ? 0 : 1000 + cli_usage_error(PROG);
     for (int i = 0; i < given; i++) {
         if (!allowed_with_resume(ids[i])) {
             fprintf(stderr, PROG ": with --resume the settings come from the run's model.ckpt; "
                             "only --epochs, --threads, --data, --test, --quiet may be given\n");
-            usage(stderr);
-            return 1000 + CLI_EXIT_USAGE;
+            return 1000 + cli_usage_error(PROG);
         }
         s->epochs_given |= ids[i] == OPT_EPOCHS;
         s->threads_given |= ids[i] == OPT_THREADS;
@@ -834,8 +830,7 @@ static int check_shape(run *r, size_t batch_units_per_step)
         return 0;
     if (s->resume)
         return CLI_EXIT_RUNTIME;
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error(PROG);
 }
 
 /* A new run: its setup from the options, the batch iterator, the model, optimiser, schedule. */
@@ -881,8 +876,7 @@ static int prepare(run *r, int argc, char **argv)
     if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
         return rc;
     if (check_data_name("data", s->data) != 0 || check_data_name("test", s->test) != 0) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        return cli_usage_error(PROG);
     }
     if ((rc = open_data(r, SEQGEN_SPLIT_TRAIN, &r->train)) != 0 ||
         (rc = open_data(r, SEQGEN_SPLIT_TEST, &r->test)) != 0)

@@ -39,7 +39,10 @@ check() {
 
 # Runtime errors: exactly one line on stderr, naming the cause ($1, a grep -E pattern).
 one_line_naming() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$1" "$tmp/err"; }
-usage_shown() { grep -q '^Usage: ' "$tmp/err"; }
+# Usage errors: the reason in one line, then how to get help, as GNU programs do (the whole
+# usage text would hide the reason).
+usage_error() { [ "$(wc -l <"$tmp/err")" -eq 2 ] && head -n 1 "$tmp/err" | grep -q "^$1: " &&
+    [ "$(tail -n 1 "$tmp/err")" = "Try '$1 --help' for more information." ]; }
 rows() { tail -n +2 "$1" | wc -l; }
 # A GIF: the signature, a logical screen of width $2 x height $3, the trailer byte.
 is_gif() {
@@ -181,6 +184,7 @@ check "...says to give --test" one_line_naming 'give the test sequences with --t
 mkdir -p "$tmp/markov150"
 "$make_markov" "$tmp/markov150" 100 50 150 >/dev/null
 expect 2 "training and test sequences of different lengths" $train --data "$markov/train.npy" --test "$tmp/markov150/test.npy" $small --out-dir "$tmp/runs" --exp-name mixed --epochs 1
+check "...in one line, then how to get help" usage_error seqgen-train
 check "...names both shapes" grep -q 'test sequences (150 steps of 1 units) are not of the training sequences. shape (200 of 1)' "$tmp/err"
 expect 1 "the Markov model on MNIST (sequences of another length)" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data $data --out-dir "$tmp/x" --count 1 --given 100
 check "...names both lengths" one_line_naming 'for sequences of 200 steps, these have 784'
@@ -196,31 +200,42 @@ head -c 24 /dev/zero >>"$tmp/cut/train.npy"
 expect 1 "a float32 train.npy" $train --data "$tmp/cut" $small --out-dir "$tmp/runs" --exp-name float --epochs 1
 check "...names the file and the dtype" one_line_naming 'cut/train\.npy.*f4'
 expect 2 "--units-per-step 3 on sequences of 200 steps of 1" $train --data "$markov" $small --out-dir "$tmp/runs" --exp-name d3 --units-per-step 3
+check "...in one line, then how to get help" usage_error seqgen-train
 check "...names both" grep -q 'units-per-step 3 must be a multiple of the data.s 1 units per step' "$tmp/err"
 
-# ---- usage errors: exit 2 and the usage text ------------------------------------------------------
+# ---- usage errors: exit 2, the reason and how to get help ------------------------------------------
 expect 2 "unknown option" $train --bogus
-check "...shows the usage" usage_shown
+check "...in one line, then how to get help" usage_error seqgen-train
 expect 2 "--hidden 0" $train --hidden 0
-check "...shows the usage" usage_shown
+check "...in one line, then how to get help" usage_error seqgen-train
 expect 2 "--loss foo" $train --loss foo
+check "...in one line, then how to get help" usage_error seqgen-train
 check "...names the choices" grep -q 'mse|bce' "$tmp/err"
 expect 2 "--lr abc" $train --lr abc
+check "...in one line, then how to get help" usage_error seqgen-train
 expect 2 "--resume with a model option" $train --out-dir "$tmp/runs" --exp-name straight --resume --hidden 16
-check "...shows the usage" usage_shown
+check "...in one line, then how to get help" usage_error seqgen-train
 expect 2 "--exp-name with a slash" $train --exp-name a/b
+check "...in one line, then how to get help" usage_error seqgen-train
 expect 2 "a schedule the library refuses (exp with k = 2)" $train --schedule exp --sched-k 2
+check "...in one line, then how to get help" usage_error seqgen-train
 check "...names the bound" grep -q 'k' "$tmp/err"
 expect 2 "--pixels-per-step 5 (does not divide 784)" $train $tiny --out-dir "$tmp/runs" --exp-name d5 --pixels-per-step 5
+check "...in one line, then how to get help" usage_error seqgen-train
 expect 2 "complete without --checkpoint" $complete --data $data
-check "...shows the usage" usage_shown
+check "...in one line, then how to get help" usage_error seqgen-complete
 expect 2 "--count and --indices together" $complete --checkpoint "$run/model.ckpt" --count 2 --indices 1
+check "...in one line, then how to get help" usage_error seqgen-complete
 expect 2 "--indices 1,x" $complete --checkpoint "$run/model.ckpt" --data $data --indices 1,x --out-dir "$tmp/x"
-check "...shows the usage" usage_shown
-expect 2 "--given 785 (beyond the 784 pixels)" $complete --checkpoint "$run/model.ckpt" --data $data --given 785 --no-gif
+check "...in one line, then how to get help" usage_error seqgen-complete
+expect 2 "--given 785 (beyond the 784 pixels)" $complete --checkpoint "$run/model.ckpt" --data $data --given 785 --no-gif --metrics
+check "...in one line, then how to get help" usage_error seqgen-complete
 expect 2 "--scale 0" $complete --checkpoint "$run/model.ckpt" --scale 0
+check "...in one line, then how to get help" usage_error seqgen-complete
 expect 2 "--temperature 0" $complete --checkpoint "$run/model.ckpt" --temperature 0
+check "...in one line, then how to get help" usage_error seqgen-complete
 expect 2 "unexpected argument" $complete --checkpoint "$run/model.ckpt" extra
+check "...in one line, then how to get help" usage_error seqgen-complete
 
 # ---- runtime errors: exit 1 and one line naming the cause -----------------------------------------
 expect 1 "missing checkpoint" $complete --checkpoint "$tmp/none.ckpt" --data $data --out-dir "$tmp/x"
