@@ -1,4 +1,4 @@
-/* The programs' atomic file writer (cli.h). */
+/* The programs' file writing and data opening (cli.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
@@ -75,6 +75,33 @@ int cli_write_file_atomic(const char *path, const void *data, size_t size, char 
         return failure(message, message_size, path, what, errnum);
     }
     return sync_directory(path, message, message_size);
+}
+
+int cli_check_writable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+            return -1;
+        }
+        return access(path, W_OK);
+    }
+    if (errno != ENOENT)
+        return -1;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (stat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return access(dir, W_OK | X_OK);
 }
 
 /* ---- Data ------------------------------------------------------------------------------------ */

@@ -143,6 +143,11 @@ static inline int cli_path(char *out, const char *dir, const char *name)
 int cli_write_file_atomic(const char *path, const void *data, size_t size, char *message,
                           size_t message_size);
 
+/* Whether a file could be written at @p path without creating anything: an existing regular
+ * file the program may write, or a new name in an existing directory it may write. For checking
+ * an output before the work that fills it; 0, or -1 with errno set. */
+int cli_check_writable(const char *path);
+
 /* Seconds from a monotonic clock. */
 static inline double cli_now(void)
 {

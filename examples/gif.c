@@ -186,13 +186,26 @@ static layout make_layout(const gif_digit *digit, const gif_options *options)
     return lay;
 }
 
-static gif_status check_screen(const report *r, long long width, long long height)
+/* `what` names the picture in the message: "the animation", "the overview". */
+static gif_status check_screen(const report *r, const char *what, long long width,
+                               long long height)
 {
     if (width > MAX_SCREEN_SIDE || height > MAX_SCREEN_SIDE)
-        return fail(r, GIF_STATUS_INVALID, "the GIF would be %lld x %lld pixels; GIF allows at "
-                    "most %d per side (use a smaller scale or fewer columns)",
-                    width, height, MAX_SCREEN_SIDE);
+        return fail(r, GIF_STATUS_INVALID, "%s would be %lld x %lld pixels; GIF allows at most %d "
+                    "per side (use a smaller scale%s)", what, width, height, MAX_SCREEN_SIDE,
+                    strcmp(what, "the overview") == 0 ? " or other columns" : "");
     return GIF_STATUS_OK;
+}
+
+/* The overview's screen: `count` digits of layout `lay` in rows of `columns`. */
+static void overview_screen(const layout *lay, int count, int columns, long long *width,
+                            long long *height)
+{
+    long long grid_cols = columns < count ? columns : count;
+    long long grid_rows = (count + grid_cols - 1) / grid_cols;
+    long long gap = lay->scale;
+    *width = grid_cols * (lay->digit_width + gap) - gap;
+    *height = grid_rows * (lay->panel_height + gap) - gap;
 }
 
 /* ---- Drawing ----------------------------------------------------------------------------- */
@@ -412,7 +425,8 @@ gif_status gif_write_completion(const char *path, const gif_digit *digit,
     if (status != GIF_STATUS_OK)
         return status;
     layout lay = make_layout(digit, &opt);
-    if ((status = check_screen(&r, lay.digit_width, lay.panel_height)) != GIF_STATUS_OK)
+    status = check_screen(&r, "the animation", lay.digit_width, lay.panel_height);
+    if (status != GIF_STATUS_OK)
         return status;
 
     canvas c;
@@ -469,11 +483,9 @@ gif_status gif_write_overview(const char *path, const gif_digit *digits, int cou
     }
     layout lay = make_layout(&digits[0], &opt);
     int grid_cols = columns < count ? columns : count;
-    int grid_rows = (count + grid_cols - 1) / grid_cols;
-    long long gap = lay.scale;
-    long long width = grid_cols * (lay.digit_width + gap) - gap;
-    long long height = grid_rows * (lay.panel_height + gap) - gap;
-    if ((status = check_screen(&r, width, height)) != GIF_STATUS_OK)
+    long long gap = lay.scale, width, height;
+    overview_screen(&lay, count, columns, &width, &height);
+    if ((status = check_screen(&r, "the overview", width, height)) != GIF_STATUS_OK)
         return status;
 
     canvas c;
@@ -491,4 +503,28 @@ gif_status gif_write_overview(const char *path, const gif_digit *digits, int cou
     status = gif_finish(&r, &out, status);
     free(c.pixels);
     return status;
+}
+
+gif_status gif_check_size(int rows, int cols, int count, int columns, const gif_options *options,
+                          char *message, size_t message_size)
+{
+    const report r = {message, message_size};
+    gif_options opt;
+    gif_status status = resolve_options(&r, options, "", &opt);
+    if (status == GIF_STATUS_OK)
+        status = check_range(&r, rows, 1, MAX_SIDE, "rows");
+    if (status == GIF_STATUS_OK)
+        status = check_range(&r, cols, 1, MAX_SIDE, "cols");
+    if (status == GIF_STATUS_OK)
+        status = check_range(&r, count, 1, MAX_SIDE * MAX_SIDE, "count");
+    if (status == GIF_STATUS_OK)
+        status = check_range(&r, columns, 1, MAX_SIDE * MAX_SIDE, "columns");
+    if (status != GIF_STATUS_OK)
+        return status;
+    const gif_digit shape = {rows, cols, 0, NULL, NULL, NULL};
+    layout lay = make_layout(&shape, &opt);
+    long long width, height;
+    overview_screen(&lay, count, columns, &width, &height);
+    status = check_screen(&r, "the animation", lay.digit_width, lay.panel_height);
+    return status == GIF_STATUS_OK ? check_screen(&r, "the overview", width, height) : status;
 }

@@ -79,4 +79,12 @@ gif_status gif_write_completion(const char *path, const gif_digit *digit,
 gif_status gif_write_overview(const char *path, const gif_digit *digits, int count, int columns,
                               const gif_options *options, char *message, size_t message_size);
 
+/* Checks, without drawing, that the two writers above accept `count` (>= 1) digits of `rows` x
+ * `cols` pixels, in an overview of `columns` per row, with `options` (NULL: the defaults): the
+ * sizes they check, so that a caller can refuse a job before computing its digits. Returns
+ * GIF_STATUS_OK or GIF_STATUS_INVALID (a size out of range, or a screen larger than a GIF's
+ * 65535 pixels a side). The writers still make their own checks. */
+gif_status gif_check_size(int rows, int cols, int count, int columns, const gif_options *options,
+                          char *message, size_t message_size);
+
 #endif

@@ -26,6 +26,7 @@ typedef struct settings {
     int given, count, decode, scale, columns, gif, metrics, threads, binarize, quiet;
     double temperature;
     long long seed, binarize_seed, test_limit;
+    const char *picture_option; /* the first option given that only the pictures use */
 } settings;
 
 enum option_id {
@@ -87,7 +88,7 @@ static void usage(void)
         "  --out-dir DIR          where the GIFs go (the checkpoint's directory/completions)\n"
         "  --scale S              GIF pixels per unit, 1-64 (8)\n"
         "  --columns C            sequences per row of overview.gif (2)\n"
-        "  --no-gif               write no pictures\n"
+        "  --no-gif               write no pictures (then --metrics is needed)\n"
         "  --metrics              evaluate over the test set: test loss, completion unit error,\n"
         "                         and with labels, label kept (1-NN on the training set; for\n"
         "                         MNIST, the digit kept) with its bounds\n"
@@ -109,6 +110,9 @@ static int set_option(settings *s, int id, const char *arg)
     for (const struct option *o = long_options; o->name; o++)
         if (o->val == id)
             name = o->name;
+    if (!s->picture_option && (id == OPT_OUT_DIR || id == OPT_INDICES || id == OPT_COUNT ||
+                               id == OPT_SCALE || id == OPT_COLUMNS))
+        s->picture_option = name;
     switch (id) {
     case OPT_CHECKPOINT: s->checkpoint = arg; return 0;
     case OPT_DATA: s->data = arg; return 0;
@@ -139,6 +143,27 @@ static int set_option(settings *s, int id, const char *arg)
     return -1;
 }
 
+/* Parses --indices: 1 to MAX_DIGITS numbers separated by single commas, each only digits. Gives
+ * how many (written to @p out unless it is NULL), or -1. */
+static int parse_indices(const char *text, size_t *out)
+{
+    int n = 0;
+    for (const char *p = text;; p++) {
+        char *end;
+        errno = 0;
+        unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+        if (!(*p >= '0' && *p <= '9') || errno || (*end && *end != ',') || n == MAX_DIGITS ||
+            (size_t)v != v)
+            return -1;
+        if (out)
+            out[n] = (size_t)v;
+        n++;
+        if (!*end)
+            return n;
+        p = end;
+    }
+}
+
 /* 0 to go on, or an exit code + 1000 (help, version, usage error). */
 static int parse_command_line(int argc, char **argv, settings *s)
 {
@@ -154,50 +179,44 @@ static int parse_command_line(int argc, char **argv, settings *s)
             printf(PROG " (libseqgen) %s\n", seqgen_version());
             return 1000;
         }
-        if (id == '?' || set_option(s, id, optarg) != 0) {
+        if (id == '?' || set_option(s, id, optarg) != 0)
             return 1000 + cli_usage_error(PROG);
-        }
     }
-    const char *problem = NULL;
     if (optind < argc)
-        problem = "unexpected argument";
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
     else if (!s->checkpoint)
-        problem = "--checkpoint is required";
+        fprintf(stderr, PROG ": --checkpoint is required\n");
     else if (s->count && s->indices)
-        problem = "give --count or --indices, not both";
-    if (problem) {
-        fprintf(stderr, PROG ": %s%s%s\n", problem, optind < argc ? " " : "",
-                optind < argc ? argv[optind] : "");
-        return 1000 + cli_usage_error(PROG);
-    }
-    return 0;
+        fprintf(stderr, PROG ": give --count or --indices, not both\n");
+    else if (!s->gif && !s->metrics)
+        fprintf(stderr, PROG ": --no-gif without --metrics asks for nothing: add --metrics, or "
+                        "leave out --no-gif\n");
+    else if (!s->gif && s->picture_option)
+        fprintf(stderr, PROG ": --%s is about the pictures, which --no-gif leaves out\n",
+                s->picture_option);
+    else if (s->indices && parse_indices(s->indices, NULL) < 0)
+        fprintf(stderr, PROG ": --indices expects 1 to %d comma-separated numbers (0-based), got "
+                        "'%s'\n", MAX_DIGITS, s->indices);
+    else
+        return 0;
+    return 1000 + cli_usage_error(PROG);
 }
 
-/* The test digits to complete: --indices, --count, or the first of each class. Gives the
- * number chosen, or -1 after printing why. */
+/* The test sequences to complete: --indices (already checked by parse_indices()), --count, or
+ * the first of each label. Gives the number chosen, or -1 after printing why. */
 static int choose_digits(const settings *s, const seqgen_dataset *test, size_t *out)
 {
     size_t total = seqgen_dataset_count(test);
     int n = 0;
     if (s->indices) {
-        const char *p = s->indices;
-        while (*p) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(p, &end, 10);
-            if (end == p || *p == '-' || errno || (*end && *end != ',') || n == MAX_DIGITS) {
-                fprintf(stderr, PROG ": --indices expects up to %d comma-separated numbers, got "
-                                "'%s'\n", MAX_DIGITS, s->indices);
-                cli_usage_error(PROG);
-                return -2;
-            }
-            if (v >= total) {
-                fprintf(stderr, PROG ": --indices: test digit %llu does not exist (the test set "
-                                "has %zu)\n", v, total);
+        n = parse_indices(s->indices, out);
+        for (int i = 0; i < n; i++) {
+            if (out[i] >= total) {
+                fprintf(stderr, PROG ": --indices: test %s %zu does not exist (the test set has "
+                                "%zu, numbered from 0)\n",
+                        seqgen_dataset_is_binary(test) ? "sequence" : "digit", out[i], total);
                 return -1;
             }
-            out[n++] = (size_t)v;
-            p = *end ? end + 1 : end;
         }
         return n;
     }
@@ -272,18 +291,34 @@ static void animation_name(const seqgen_dataset *test, size_t index, char *name,
         snprintf(name, size, "%lld-%04zu.gif", (long long)label, index);
 }
 
-/* Completes the chosen sequences and writes a GIF of each, then the overview. */
-static int complete_digits(const settings *s, const seqgen_model *model,
-                           const seqgen_dataset *test)
+/* The look of the pictures. */
+static gif_options picture_options(const settings *s)
 {
-    size_t *chosen = malloc(MAX_DIGITS * sizeof *chosen);
-    if (!chosen)
-        return cli_error(PROG, "out of memory", NULL);
-    int n = choose_digits(s, test, chosen), rc = 0;
-    if (n < 0) {
-        free(chosen);
-        return n == -2 ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
-    }
+    gif_options go = GIF_OPTIONS_DEFAULT;
+    go.scale = s->scale;
+    return go;
+}
+
+/* Whether the pictures of @p n sequences can be drawn (a GIF is at most 65535 pixels a side);
+ * 0, or exit code 2 after printing why. */
+static int check_pictures(const settings *s, const seqgen_dataset *test, int n)
+{
+    const size_t rows = seqgen_dataset_rows(test), cols = seqgen_dataset_cols(test);
+    const gif_options go = picture_options(s);
+    char why[256];
+    if (gif_check_size(rows > INT_MAX ? INT_MAX : (int)rows, cols > INT_MAX ? INT_MAX : (int)cols,
+                       n, s->columns, &go, why, sizeof why) == GIF_STATUS_OK)
+        return 0;
+    fprintf(stderr, PROG ": cannot draw %d %s of %zu x %zu at --scale %d in --columns %d: %s\n",
+            n, words_for(test).items, rows, cols, s->scale, s->columns, why);
+    return cli_usage_error(PROG);
+}
+
+/* Completes the @p n chosen sequences and writes a GIF of each, then the overview. */
+static int complete_digits(const settings *s, const seqgen_model *model,
+                           const seqgen_dataset *test, const size_t *chosen, int n)
+{
+    int rc = 0;
     const int rows = (int)seqgen_dataset_rows(test), cols = (int)seqgen_dataset_cols(test);
     const size_t P = seqgen_dataset_units(test), K = (size_t)s->given;
     const size_t D = (size_t)seqgen_model_get_config(model).units_per_step;
@@ -293,8 +328,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
     gif_digit *digits = malloc((size_t)n * sizeof *digits);
     seqgen_binarize_config bin = binarize_config(s);
     seqgen_complete_options co = complete_options(s);
-    gif_options go = GIF_OPTIONS_DEFAULT;
-    go.scale = s->scale;
+    const gif_options go = picture_options(s);
     int status = truth && done && probs && digits ? SEQGEN_OK : SEQGEN_ENOMEM;
     if (status == SEQGEN_OK)
         status = seqgen_dataset_sequences(test, chosen, (size_t)n, &bin, 0, truth);
@@ -340,7 +374,6 @@ static int complete_digits(const settings *s, const seqgen_model *model,
     free(probs);
     free(done);
     free(truth);
-    free(chosen);
     return rc;
 }
 
@@ -414,7 +447,33 @@ static int default_out_dir(const char *checkpoint, char *out)
     return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_dataset **train)
+/* The model reads the test sequences as it was trained to: its units per step a multiple of the
+ * data's (the data's own when lengths vary) that divides a sequence into the model's number of
+ * steps. 0, or exit code 1 after printing why. */
+static int check_model_fits(const settings *s, const seqgen_model *model,
+                            const seqgen_dataset *test)
+{
+    const seqgen_model_config mc = seqgen_model_get_config(model);
+    const size_t P = seqgen_dataset_units(test), D0 = seqgen_dataset_units_per_step(test);
+    const size_t D = (size_t)mc.units_per_step;
+    if (D % D0 != 0 || P % D != 0 || (seqgen_dataset_has_lengths(test) && D != D0))
+        fprintf(stderr, PROG ": %s: the model reads %zu units per step, which does not fit the "
+                        "test sequences of %zu steps of %zu units%s\n", s->checkpoint, D,
+                P / D0, D0, seqgen_dataset_has_lengths(test) ? " (of varying lengths)" : "");
+    else if (mc.steps != 0 && (size_t)mc.steps != P / D)
+        fprintf(stderr, PROG ": %s: the model is for sequences of %d steps, these have %zu\n",
+                s->checkpoint, mc.steps, P / D);
+    else
+        return 0;
+    return CLI_EXIT_RUNTIME;
+}
+
+/* Opens and checks everything the run was asked for, so that nothing is computed or written
+ * before a mistake is found: the checkpoint, the data, --given, the model against the data, the
+ * sequences chosen and the size of their pictures, the --metrics-csv file. Chooses the
+ * sequences to draw (@p n of them into @p chosen). 0, or an exit code after printing why. */
+static int prepare(settings *s, seqgen_model **model, seqgen_dataset **test,
+                   seqgen_dataset **train, size_t *chosen, int *n)
 {
     static char out_dir[PATH_MAX];
     int status = seqgen_checkpoint_load_model(model, s->checkpoint);
@@ -439,17 +498,38 @@ static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_
                 s->given, P);
         return cli_usage_error(PROG);
     }
+    if ((rc = check_model_fits(s, *model, *test)) != 0)
+        return rc;
     if (s->gif) {
+        if ((*n = choose_digits(s, *test, chosen)) < 0)
+            return CLI_EXIT_RUNTIME;
+        if ((rc = check_pictures(s, *test, *n)) != 0)
+            return rc;
         if (!s->out_dir) {
             if (default_out_dir(s->checkpoint, out_dir) != 0)
                 return cli_error(PROG, "path too long", s->checkpoint);
             s->out_dir = out_dir;
         }
+    }
+    if (s->metrics_csv && cli_check_writable(s->metrics_csv) != 0) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", s->metrics_csv, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_dataset **train,
+               size_t *chosen)
+{
+    int n = 0, rc = prepare(s, model, test, train, chosen, &n);
+    if (rc != 0)
+        return rc;
+    if (s->gif) {
         if (cli_mkdir_p(s->out_dir) != 0) {
             fprintf(stderr, PROG ": cannot create %s: %s\n", s->out_dir, strerror(errno));
             return CLI_EXIT_RUNTIME;
         }
-        if ((rc = complete_digits(s, *model, *test)) != 0)
+        if ((rc = complete_digits(s, *model, *test, chosen, n)) != 0)
             return rc;
     }
     return s->metrics ? metrics(s, *model, *test, *train) : 0;
@@ -463,7 +543,9 @@ int main(int argc, char **argv)
         return rc - 1000;
     seqgen_model *model = NULL;
     seqgen_dataset *test = NULL, *train = NULL;
-    rc = run(&s, &model, &test, &train);
+    size_t *chosen = malloc(MAX_DIGITS * sizeof *chosen);
+    rc = chosen ? run(&s, &model, &test, &train, chosen) : cli_error(PROG, "out of memory", NULL);
+    free(chosen);
     seqgen_dataset_free(train);
     seqgen_dataset_free(test);
     seqgen_model_free(model);

@@ -186,8 +186,11 @@ mkdir -p "$tmp/markov150"
 expect 2 "training and test sequences of different lengths" $train --data "$markov/train.npy" --test "$tmp/markov150/test.npy" $small --out-dir "$tmp/runs" --exp-name mixed --epochs 1
 check "...in one line, then how to get help" usage_error seqgen-train
 check "...names both shapes" grep -q 'test sequences (150 steps of 1 units) are not of the training sequences. shape (200 of 1)' "$tmp/err"
-expect 1 "the Markov model on MNIST (sequences of another length)" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data $data --out-dir "$tmp/x" --count 1 --given 100
+expect 1 "the Markov model on MNIST (sequences of another length)" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data $data --out-dir "$tmp/x-markov" --count 1 --given 100
 check "...names both lengths" one_line_naming 'for sequences of 200 steps, these have 784'
+check "...found before any work: no output directory" [ ! -e "$tmp/x-markov" ]
+expect 1 "...also without pictures" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data $data --no-gif --metrics --given 100
+check "...names both lengths" one_line_naming 'for sequences of 200 steps'
 mkdir -p "$tmp/cut"
 head -c 50000 "$markov/train.npy" >"$tmp/cut/train.npy"
 cp "$markov/test.npy" "$tmp/cut/test.npy"
@@ -236,6 +239,21 @@ expect 2 "--temperature 0" $complete --checkpoint "$run/model.ckpt" --temperatur
 check "...in one line, then how to get help" usage_error seqgen-complete
 expect 2 "unexpected argument" $complete --checkpoint "$run/model.ckpt" extra
 check "...in one line, then how to get help" usage_error seqgen-complete
+# seqgen-complete checks everything it was asked before any work: a run asked for nothing, or for
+# what cannot be done, is refused at once.
+expect 2 "--no-gif without --metrics: asked for nothing" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif
+check "...in one line, then how to get help" usage_error seqgen-complete
+check "...naming --metrics" grep -q -- '--metrics' "$tmp/err"
+for indices in '' -1 '1,,2' '1,' ',1' 1x; do
+    expect 2 "--indices '$indices', refused before the checkpoint is read" $complete --checkpoint "$tmp/none.ckpt" --data $data --indices "$indices"
+    check "...in one line, then how to get help" usage_error seqgen-complete
+done
+expect 2 "--indices with --no-gif (it chooses the pictures)" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --indices 3
+check "...in one line, then how to get help" usage_error seqgen-complete
+check "...naming --indices" grep -q -- '--indices' "$tmp/err"
+expect 2 "an overview taller than a GIF can be (--scale 64 --count 40 --columns 1)" timeout 20 $complete --checkpoint "$run/model.ckpt" --data $data --scale 64 --count 40 --columns 1 --out-dir "$tmp/huge"
+check "...in one line, then how to get help" usage_error seqgen-complete
+check "...before any work: nothing written" [ ! -e "$tmp/huge" ]
 
 # ---- runtime errors: exit 1 and one line naming the cause -----------------------------------------
 expect 1 "missing checkpoint" $complete --checkpoint "$tmp/none.ckpt" --data $data --out-dir "$tmp/x"
@@ -258,8 +276,12 @@ expect 1 "complete on a directory without MNIST files" $complete --checkpoint "$
 check "...names the directory" one_line_naming "$tmp/empty"
 expect 1 "resume a run that does not exist" $train --out-dir "$tmp/runs" --exp-name never --resume
 check "...names its model.ckpt" one_line_naming 'never/model\.ckpt'
-expect 1 "--indices beyond the test set" $complete --checkpoint "$run/model.ckpt" --data $data --indices 99999 --out-dir "$tmp/x"
-check "...says so" one_line_naming '99999'
+expect 1 "--indices beyond the test set" $complete --checkpoint "$run/model.ckpt" --data $data --indices 5,997 --out-dir "$tmp/x997"
+check "...says so" one_line_naming '997'
+check "...before any work: no output directory" [ ! -e "$tmp/x997" ]
+expect 1 "--metrics-csv in a directory that does not exist" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --metrics-csv "$tmp/no/such/m.csv"
+check "...names it" one_line_naming 'no/such/m\.csv'
+check "...before any work: no metrics computed" [ ! -s "$tmp/out" ]
 
 # ---- the study's script (scripts/experiments.sh), a seconds-long smoke run ------------------------
 study="$tmp/study"
