@@ -1,13 +1,16 @@
-/* The programs' file writing and data opening (cli.h). */
+/* The programs' file writing, run directory lock and data opening (cli.h). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock() */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +79,162 @@ int cli_write_file_atomic(const char *path, const void *data, size_t size, char 
     }
     return sync_directory(path, message, message_size);
 }
+
+/* ---- Directories ----------------------------------------------------------------------------- */
+
+/* mkdir() that counts what it made and takes an existing directory as success. */
+static int make_directory(const char *dir, int *made)
+{
+    if (mkdir(dir, 0777) == 0) {
+        (*made)++;
+        return 0;
+    }
+    return errno == EEXIST ? 0 : -1;
+}
+
+int cli_mkdir_p(const char *path, int *created)
+{
+    char buf[PATH_MAX];
+    int made = 0, rc = 0;
+    struct stat st;
+    if (strlen(path) >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        rc = -1;
+    } else {
+        strcpy(buf, path);
+        for (char *p = buf + 1; rc == 0 && *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = '\0';
+            rc = make_directory(buf, &made);
+            *p = '/';
+        }
+        if (rc == 0)
+            rc = make_directory(buf, &made);
+        if (rc == 0 && stat(buf, &st) != 0)
+            rc = -1;
+        if (rc == 0 && !S_ISDIR(st.st_mode))
+            errno = ENOTDIR, rc = -1;
+    }
+    if (created)
+        *created = made;
+    return rc;
+}
+
+void cli_remove_created(const char *path, int created)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf)
+        return;
+    strcpy(buf, path);
+    for (int i = 0; i < created; i++) {
+        size_t n = strlen(buf);
+        while (n > 1 && buf[n - 1] == '/')
+            buf[--n] = '\0';
+        if (rmdir(buf) != 0)
+            return;
+        char *slash = strrchr(buf, '/');
+        if (!slash)
+            return;
+        slash[slash == buf] = '\0';
+    }
+}
+
+int cli_lock_directory(const char *dir, int *fd)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return -1;
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    int errnum = errno;
+    close(*fd);
+    *fd = -1;
+    errno = errnum;
+    return errnum == EWOULDBLOCK ? 1 : 2;
+}
+
+/* Whether @p entry is NAME.tmp- and the suffix that @p writer gives its temporary files. */
+static int is_temporary_of(const char *entry, const char *name, cli_writer writer)
+{
+    static const char tag[] = ".tmp-";
+    size_t n = strlen(name);
+    if (strncmp(entry, name, n) != 0 || strncmp(entry + n, tag, sizeof tag - 1) != 0)
+        return 0;
+    const char *suffix = entry + n + sizeof tag - 1;
+    size_t length = strlen(suffix);
+    if (length != (writer == CLI_WRITER_LIBRARY ? 8u : 6u))
+        return 0;
+    const char *allowed = writer == CLI_WRITER_LIBRARY
+                              ? "0123456789abcdef"
+                              : "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    return strspn(suffix, allowed) == length;
+}
+
+int cli_remove_stale_temporaries(const char *dir, const char *name, cli_writer writer)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (is_temporary_of(e->d_name, name, writer) &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+/* ---- Appending ------------------------------------------------------------------------------- */
+
+int cli_append_row(const char *path, const char *header, const char *row, char *message,
+                   size_t message_size)
+{
+    int created = 1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        created = 0;
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return failure(message, message_size, path, "open it", errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int errnum = errno;
+        close(fd);
+        return failure(message, message_size, path, "open it", errnum);
+    }
+    size_t head = st.st_size == 0 ? strlen(header) : 0, size = head + strlen(row);
+    char *text = malloc(size + 1);
+    int errnum = text ? 0 : ENOMEM;
+    if (text) {
+        memcpy(text, header, head);
+        strcpy(text + head, row);
+        for (size_t done = 0; done < size && !errnum;) {
+            ssize_t n = write(fd, text + done, size - done);
+            if (n > 0)
+                done += (size_t)n;
+            else if (n < 0 && errno != EINTR)
+                errnum = errno;
+            else if (n == 0)
+                errnum = EIO;
+        }
+        free(text);
+    }
+    if (errnum && !created && S_ISREG(st.st_mode))
+        (void)!ftruncate(fd, st.st_size); /* nothing more can be done if this fails too */
+    if (close(fd) != 0 && !errnum)
+        errnum = errno;
+    if (errnum && created)
+        unlink(path);
+    return errnum ? failure(message, message_size, path, "append a row", errnum) : 0;
+}
+
+/* ---- Checks ---------------------------------------------------------------------------------- */
 
 int cli_check_writable(const char *path)
 {

@@ -1,6 +1,6 @@
-/* Command-line helpers shared by the seqgen-* programs: small ones inline here, the atomic file
- * writer in cli.c (linked into every program). Exit codes: 0 success, 1 runtime error, 2 usage
- * error. */
+/* Command-line helpers shared by the seqgen-* programs: small ones inline here; the file
+ * writers, the run directory's lock and the opening of the data in cli.c (linked into every
+ * program). Exit codes: 0 success, 1 runtime error, 2 usage error. */
 #ifndef SEQGEN_CLI_H
 #define SEQGEN_CLI_H
 
@@ -98,34 +98,14 @@ static inline int cli_parse_choice(const char *prog, const char *opt, const char
     return -1;
 }
 
-/* Creates a directory and its missing parents (mode 0777 before umask); 0 or -1 with errno. */
-static inline int cli_mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    if (strlen(path) >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    strcpy(buf, path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
+/* Creates a directory and its missing parents (mode 0777 before umask); 0 or -1 with errno.
+ * Unless @p created is NULL, counts there the directories it created: the last components of
+ * @p path, for cli_remove_created(). */
+int cli_mkdir_p(const char *path, int *created);
+
+/* After a failure: removes the last @p created components of @p path, deepest first, if they
+ * are empty (rmdir), so that a failed program leaves no empty directory it made. */
+void cli_remove_created(const char *path, int created);
 
 /* Joins a directory and a file name into @p out (PATH_MAX bytes); -1 if too long. */
 static inline int cli_path(char *out, const char *dir, const char *name)
@@ -142,6 +122,32 @@ static inline int cli_path(char *out, const char *dir, const char *name)
  * (cut to @p message_size bytes). */
 int cli_write_file_atomic(const char *path, const void *data, size_t size, char *message,
                           size_t message_size);
+
+/* Appends @p row (a line or more) to the text file @p path, after @p header when the file is
+ * new or empty, in one write. A write that fails (a full disk, the file-size limit) is undone: a
+ * file it created is removed, an existing regular file is cut back to its old size. Gives 0, or
+ * -1 with errno set and, unless @p message is NULL, "PATH: cannot WHAT: REASON" written into it. */
+int cli_append_row(const char *path, const char *header, const char *row, char *message,
+                   size_t message_size);
+
+/* Locks the directory @p dir for this process (flock() on the directory, released when the
+ * process ends, however it ends) and gives the open directory in *fd. 0 if locked, 1 if another
+ * process holds the lock, 2 with errno if the directory cannot be locked (some file systems,
+ * such as NFS, cannot lock a directory), -1 with errno if it cannot be opened. */
+int cli_lock_directory(const char *dir, int *fd);
+
+/* Who writes a file atomically, and so how its temporary files are named. */
+typedef enum cli_writer {
+    CLI_WRITER_PROGRAM, /* cli_write_file_atomic(): NAME.tmp- and 6 letters or digits (mkstemp) */
+    CLI_WRITER_LIBRARY  /* libseqgen (checkpoints): NAME.tmp- and 8 lowercase hex digits */
+} cli_writer;
+
+/* Removes from @p dir the temporary files of @p name that a writer killed while writing left:
+ * regular files (not links, not directories) whose name is exactly NAME.tmp- and the suffix
+ * that @p writer makes; nothing else. Only safe when no other process may be writing @p name in
+ * @p dir (seqgen-train calls it while it holds the run directory's lock). Gives the number of
+ * files removed, or -1 with errno if @p dir cannot be read. */
+int cli_remove_stale_temporaries(const char *dir, const char *name, cli_writer writer);
 
 /* Whether a file could be written at @p path without creating anything: an existing regular
  * file the program may write, or a new name in an existing directory it may write. For checking

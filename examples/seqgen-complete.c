@@ -4,6 +4,7 @@
  * Thin by design: the completion and the evaluation are library calls, the pictures gif.c's. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
+#include <signal.h>
 
 #include "cli.h"
 #include "gif.h"
@@ -377,28 +378,25 @@ static int complete_digits(const settings *s, const seqgen_model *model,
     return rc;
 }
 
+/* Appends the metrics to --metrics-csv as a row, after a header if the file is new; a failed
+ * write leaves the file as it was (no empty file, no half row). */
 static int append_metrics_csv(const settings *s, const seqgen_eval_results *m)
 {
-    FILE *f = fopen(s->metrics_csv, "a");
-    if (!f) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", s->metrics_csv, strerror(errno));
-        return CLI_EXIT_RUNTIME;
-    }
-    if (ftell(f) == 0)
-        fprintf(f, "checkpoint,sequences,given,decode,temperature,seed,binarize,test_mse,"
-                   "test_nll_nats,unit_error,label_kept,label_kept_truth,label_kept_blank,"
-                   "nearest_distance,nearest_distance_truth\n");
-    fprintf(f, "%s,%zu,%d,%s,%g,%lld,%s,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,%.2f,%.2f\n",
-            s->checkpoint, m->sequences, m->given, decode_names[s->decode], s->temperature,
-            s->seed, binarize_names[s->binarize], m->mse, m->nll_nats, m->unit_error, m->label_kept,
-            m->label_kept_truth, m->label_kept_blank, m->nearest_distance,
-            m->nearest_distance_truth);
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", s->metrics_csv, strerror(errno));
-        return CLI_EXIT_RUNTIME;
-    }
+    char row[PATH_MAX + 512], why[PATH_MAX + 256];
+    int n = snprintf(row, sizeof row, "%s,%zu,%d,%s,%g,%lld,%s,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,"
+                     "%.2f,%.2f\n", s->checkpoint, m->sequences, m->given,
+                     decode_names[s->decode], s->temperature, s->seed,
+                     binarize_names[s->binarize], m->mse, m->nll_nats, m->unit_error,
+                     m->label_kept, m->label_kept_truth, m->label_kept_blank, m->nearest_distance,
+                     m->nearest_distance_truth);
+    if (n < 0 || (size_t)n >= sizeof row)
+        return cli_error(PROG, "path too long", s->checkpoint);
+    if (cli_append_row(s->metrics_csv,
+                       "checkpoint,sequences,given,decode,temperature,seed,binarize,test_mse,"
+                       "test_nll_nats,unit_error,label_kept,label_kept_truth,label_kept_blank,"
+                       "nearest_distance,nearest_distance_truth\n",
+                       row, why, sizeof why) != 0)
+        return cli_error(PROG, why, NULL);
     return 0;
 }
 
@@ -525,12 +523,17 @@ static int run(settings *s, seqgen_model **model, seqgen_dataset **test, seqgen_
     if (rc != 0)
         return rc;
     if (s->gif) {
-        if (cli_mkdir_p(s->out_dir) != 0) {
+        int created = 0;
+        if (cli_mkdir_p(s->out_dir, &created) != 0) {
             fprintf(stderr, PROG ": cannot create %s: %s\n", s->out_dir, strerror(errno));
-            return CLI_EXIT_RUNTIME;
+            rc = CLI_EXIT_RUNTIME;
+        } else {
+            rc = complete_digits(s, *model, *test, chosen, n);
         }
-        if ((rc = complete_digits(s, *model, *test, chosen, n)) != 0)
+        if (rc != 0) {
+            cli_remove_created(s->out_dir, created); /* those it made, if still empty */
             return rc;
+        }
     }
     return s->metrics ? metrics(s, *model, *test, *train) : 0;
 }
@@ -541,6 +544,9 @@ int main(int argc, char **argv)
     int rc = parse_command_line(argc, argv, &s);
     if (rc >= 1000)
         return rc - 1000;
+    /* A write beyond the file-size limit then fails with EFBIG, which the writers report and
+     * clean up after, instead of killing the program in the middle of a file. */
+    signal(SIGXFSZ, SIG_IGN);
     seqgen_model *model = NULL;
     seqgen_dataset *test = NULL, *train = NULL;
     size_t *chosen = malloc(MAX_DIGITS * sizeof *chosen);

@@ -376,6 +376,8 @@ typedef struct run {
     seqgen_train_state state; /* handles, counters and state.run: what the checkpoint holds */
     seqgen_train_options opts;
     seqgen_checkpoint_info info; /* with --resume: what model.ckpt holds (settings point into it) */
+    int lock_fd; /* the run directory, locked while the program runs (lock_run) */
+    int created; /* directories of the run's path this program created */
     size_t steps; /* T: steps per sequence (the longest) */
     int tty;
 } run;
@@ -688,27 +690,23 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
     fflush(stdout);
 }
 
+/* Appends the epoch's row to results.csv (after the header if the file is new); a failed write
+ * leaves the file as it was. */
 static int append_row(const run *r, const epoch_result *e)
 {
-    FILE *f = fopen(r->csv, "a");
-    if (!f) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", r->csv, strerror(errno));
-        return CLI_EXIT_RUNTIME;
-    }
-    if (ftell(f) == 0)
-        fprintf(f, "epoch,iterations,seconds,teacher_p,teacher_fraction,train_loss,test_mse,"
-                   "test_nll_nats,unit_error,label_kept,sequences_per_s,eval_seconds,"
-                   "label_kept_truth,label_kept_blank\n");
-    fprintf(f, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
-            (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
-            e->seconds, e->p_mean, e->forced_fraction,
-            e->loss_sum / (e->sequences + 1e-300), e->eval.mse, e->eval.nll_nats,
-            e->eval.unit_error, e->eval.label_kept, e->sequences / (e->seconds + 1e-9),
-            e->eval_seconds, e->eval.label_kept_truth, e->eval.label_kept_blank);
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", r->csv, strerror(errno));
+    char row[8192], why[PATH_MAX + 256];
+    snprintf(row, sizeof row,
+             "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
+             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
+             e->seconds, e->p_mean, e->forced_fraction,
+             e->loss_sum / (e->sequences + 1e-300), e->eval.mse, e->eval.nll_nats,
+             e->eval.unit_error, e->eval.label_kept, e->sequences / (e->seconds + 1e-9),
+             e->eval_seconds, e->eval.label_kept_truth, e->eval.label_kept_blank);
+    if (cli_append_row(r->csv, "epoch,iterations,seconds,teacher_p,teacher_fraction,train_loss,"
+                               "test_mse,test_nll_nats,unit_error,label_kept,sequences_per_s,"
+                               "eval_seconds,label_kept_truth,label_kept_blank\n",
+                       row, why, sizeof why) != 0) {
+        fprintf(stderr, PROG ": %s\n", why);
         return CLI_EXIT_RUNTIME;
     }
     return 0;
@@ -833,6 +831,50 @@ static int check_shape(run *r, size_t batch_units_per_step)
     return cli_usage_error(PROG);
 }
 
+/* Locks the run's directory for as long as the program runs, so that no other seqgen-train
+ * works on the run at the same time: it would remove this one's results.csv and temporary
+ * files, and the two would overwrite each other's files. Holding the lock, removes the temporary
+ * files that a seqgen-train killed while writing left behind (model.ckpt.tmp-XXXXXXXX from the
+ * library, results.csv.tmp-XXXXXX and config.txt.tmp-XXXXXX from cli_write_file_atomic): only
+ * seqgen-train writes those files, so no live writer can own them. Where a directory cannot be
+ * locked (NFS), it goes on without the lock and removes nothing. 0, or exit code 1 after printing
+ * why. */
+static int lock_run(run *r)
+{
+    static const struct {
+        const char *name;
+        cli_writer writer;
+    } files[] = {{"model.ckpt", CLI_WRITER_LIBRARY},
+                 {"results.csv", CLI_WRITER_PROGRAM},
+                 {"config.txt", CLI_WRITER_PROGRAM}};
+    int rc = cli_lock_directory(r->dir, &r->lock_fd);
+    if (rc == 1) {
+        fprintf(stderr, PROG ": %s: another seqgen-train is working on this run; wait for it to "
+                        "end, or choose another --exp-name\n", r->dir);
+        return CLI_EXIT_RUNTIME;
+    }
+    if (rc < 0) {
+        fprintf(stderr, PROG ": cannot open %s: %s\n", r->dir, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (rc == 2) {
+        if (!r->s.quiet)
+            fprintf(stderr, PROG ": note: cannot lock %s (%s): another seqgen-train on the run "
+                            "would not be refused, and temporary files that killed runs left "
+                            "are not removed\n", r->dir, strerror(errno));
+        return 0;
+    }
+    int removed = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        int n = cli_remove_stale_temporaries(r->dir, files[i].name, files[i].writer);
+        removed += n > 0 ? n : 0;
+    }
+    if (removed > 0 && !r->s.quiet)
+        fprintf(stderr, PROG ": note: removed %d temporary file%s left in %s by a killed run\n",
+                removed, removed == 1 ? "" : "s", r->dir);
+    return 0;
+}
+
 /* A new run: its setup from the options, the batch iterator, the model, optimiser, schedule. */
 static int prepare_new(run *r, int argc, char **argv)
 {
@@ -842,13 +884,15 @@ static int prepare_new(run *r, int argc, char **argv)
     int rc = check_shape(r, (size_t)s->units_per_step);
     if (rc != 0)
         return rc;
-    if (access(r->ckpt, F_OK) == 0 && !s->force) {
-        fprintf(stderr, PROG ": %s exists: continue it with --resume, or start over with "
-                        "--force\n", r->ckpt);
+    if (cli_mkdir_p(r->dir, &r->created) != 0) {
+        fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
-    if (cli_mkdir_p(r->dir) != 0) {
-        fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
+    if ((rc = lock_run(r)) != 0)
+        return rc;
+    if (access(r->ckpt, F_OK) == 0 && !s->force) { /* checked under the lock */
+        fprintf(stderr, PROG ": %s exists: continue it with --resume, or start over with "
+                        "--force\n", r->ckpt);
         return CLI_EXIT_RUNTIME;
     }
     if (remove(r->csv) != 0 && errno != ENOENT) {
@@ -873,11 +917,10 @@ static int prepare(run *r, int argc, char **argv)
         return CLI_EXIT_RUNTIME;
     }
     int rc;
-    if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
+    if (s->resume && ((rc = inspect_run(r, &r->info)) != 0 || (rc = lock_run(r)) != 0))
         return rc;
-    if (check_data_name("data", s->data) != 0 || check_data_name("test", s->test) != 0) {
+    if (check_data_name("data", s->data) != 0 || check_data_name("test", s->test) != 0)
         return cli_usage_error(PROG);
-    }
     if ((rc = open_data(r, SEQGEN_SPLIT_TRAIN, &r->train)) != 0 ||
         (rc = open_data(r, SEQGEN_SPLIT_TEST, &r->test)) != 0)
         return rc;
@@ -889,6 +932,8 @@ static int prepare(run *r, int argc, char **argv)
     if (rc == 0) {
         r->steps = seqgen_batch_iter_steps(r->state.batches);
         r->opts = r->state.run.train; /* loss and feedback; p comes from the schedule */
+    } else {
+        cli_remove_created(r->dir, r->created); /* those it made, if still empty */
     }
     return rc;
 }
@@ -900,6 +945,10 @@ int main(int argc, char **argv)
     if (rc >= 1000)
         return rc - 1000;
     r.tty = isatty(STDOUT_FILENO);
+    r.lock_fd = -1;
+    /* A write beyond the file-size limit then fails with EFBIG, which the writers report and
+     * clean up after, instead of killing the program in the middle of a file. */
+    signal(SIGXFSZ, SIG_IGN);
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
@@ -924,5 +973,7 @@ int main(int argc, char **argv)
     seqgen_model_free(r.model);
     seqgen_dataset_free(r.test);
     seqgen_dataset_free(r.train);
+    if (r.lock_fd >= 0)
+        close(r.lock_fd);
     return rc;
 }

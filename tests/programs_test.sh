@@ -12,7 +12,8 @@ train="$bin/seqgen-train"
 complete="$bin/seqgen-complete"
 data=data/mnist10k
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+busy_pid=
+trap '[ -n "$busy_pid" ] && kill -9 $busy_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 passed=0
 failed=0
 
@@ -44,6 +45,23 @@ one_line_naming() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$1" "$tmp/err"
 usage_error() { [ "$(wc -l <"$tmp/err")" -eq 2 ] && head -n 1 "$tmp/err" | grep -q "^$1: " &&
     [ "$(tail -n 1 "$tmp/err")" = "Try '$1 --help' for more information." ]; }
 rows() { tail -n +2 "$1" | wc -l; }
+# The files in directory $1 whose names match the grep -E pattern $2, one per line.
+matching() { ls -A "$1" | grep -E "$2"; }
+# with_file_limit BLOCKS COMMAND...: runs COMMAND with files limited to BLOCKS blocks of 512
+# bytes (ulimit -f): a write beyond that fails, or kills a program that does not expect it.
+with_file_limit() { sh -c 'ulimit -f "$1" && shift && exec "$@"' with_file_limit "$@"; }
+# full_disk DIR COMMAND...: runs COMMAND with DIR a 64 KiB tmpfs (in a mount namespace of its
+# own) that holds the files of $tmp/seed and is then filled up; lists what DIR then holds, with
+# each file's cksum, into $tmp/listing. Its status is COMMAND's, 77 if no tmpfs can be mounted.
+if unshare -m true 2>/dev/null; then namespace="unshare -m"; else namespace="unshare -rm"; fi
+full_disk() {
+    $namespace sh -c 'tmp=$1 dir=$2; shift 2
+        mount -t tmpfs -o size=64k seqgen-test "$dir" 2>/dev/null || exit 77
+        cp -R "$tmp/seed/." "$dir/" && { head -c 1048576 /dev/zero >"$dir/fill"; } 2>/dev/null
+        "$@"; status=$?
+        (cd "$dir" && for f in $(ls -A); do [ "$f" = fill ] || cksum "$f"; done) >"$tmp/listing"
+        exit $status' full_disk "$tmp" "$@"
+}
 # A GIF: the signature, a logical screen of width $2 x height $3, the trailer byte.
 is_gif() {
     [ "$(head -c 6 "$1")" = GIF89a ] || return 1
@@ -161,6 +179,85 @@ head -c 5000 /dev/zero | tr '\0' 1 >>"$tmp/runs/d28-csv-long/results.csv"
 expect 1 "results.csv with a 5000-byte line, then --resume" timeout 20 $train --out-dir "$tmp/runs" --exp-name d28-csv-long --resume --epochs 2 --quiet
 check "...refused in one line naming the file and the line" one_line_naming 'd28-csv-long/results\.csv: line 3 is longer than 4096 bytes'
 check "...and results.csv is left as it was" [ "$(wc -c <"$tmp/runs/d28-csv-long/results.csv")" -eq $(($(wc -c <"$tmp/runs/d28/results.csv") + 5000)) ]
+
+# ---- the run directory: one seqgen-train at a time, nothing left behind by a failure -------------
+# A run killed while saving leaves a temporary file (model.ckpt.tmp-XXXXXXXX from the library,
+# results.csv.tmp-XXXXXX and config.txt.tmp-XXXXXX from the program). The next seqgen-train on
+# the run, holding the run's lock, removes exactly those names and nothing else.
+expect 0 "a run for the stale temporaries" $train $tiny --out-dir "$tmp/runs" --exp-name stale --epochs 1
+stale="$tmp/runs/stale"
+for f in model.ckpt.tmp-0123abcd results.csv.tmp-AbC12z config.txt.tmp-xY9z0Q \
+    model.ckpt.tmp-0123abc model.ckpt.tmp-0123abcd9 model.ckpt.tmp-0123ABCD model.ckpt.tmp-AbC12z \
+    model.ckpt.tmp-0123abcd.old results.csv.tmp-0123abcd results.csv.tmp-AbC12 results.csv.tmp \
+    notes.txt.tmp-AbC12z x-model.ckpt.tmp-0123abcd; do
+    head -c 1000 /dev/zero >"$stale/$f"
+done
+ln -s /dev/null "$stale/model.ckpt.tmp-feedbeef"
+mkdir "$stale/results.csv.tmp-dirABC"
+expect 0 "...resume" $train --out-dir "$tmp/runs" --exp-name stale --resume --epochs 2 --quiet
+check "...removes the temporaries of its own files" \
+    [ -z "$(matching "$stale" '^(model\.ckpt\.tmp-0123abcd|results\.csv\.tmp-AbC12z|config\.txt\.tmp-xY9z0Q)$')" ]
+check "...and leaves every other name, links and directories alone" \
+    [ "$(matching "$stale" 'tmp' | wc -l)" -eq 12 ]
+head -c 1000 /dev/zero >"$stale/model.ckpt.tmp-fedcba98"
+expect 0 "...a new run over it (--force)" $train $tiny --out-dir "$tmp/runs" --exp-name stale --epochs 1 --force
+check "...removes them too" [ ! -e "$stale/model.ckpt.tmp-fedcba98" ]
+check "...and only them" [ "$(matching "$stale" 'tmp' | wc -l)" -eq 12 ]
+
+# A second seqgen-train on a run that one is training is refused, whatever it asks: it would
+# remove the first one's results.csv and temporaries, and the two would overwrite each other.
+$train --data $data --train-limit 1024 --test-limit 20 --hidden 16 --batch-size 16 --threads 1 \
+    --quiet --epochs 1000000 --out-dir "$tmp/runs" --exp-name busy >/dev/null 2>&1 &
+busy_pid=$!
+tries=0
+while [ ! -s "$tmp/runs/busy/model.ckpt" ] && [ $tries -lt 600 ]; do sleep 0.05; tries=$((tries + 1)); done
+expect 1 "a second seqgen-train on a run in training (--force) is refused" $train $tiny --out-dir "$tmp/runs" --exp-name busy --epochs 1 --force
+check "...in one line naming the run" one_line_naming 'runs/busy.*another seqgen-train'
+expect 1 "...and so is --resume" $train --out-dir "$tmp/runs" --exp-name busy --resume --epochs 1 --quiet
+check "...in one line naming the run" one_line_naming 'runs/busy.*another seqgen-train'
+check "...the first run is still training" kill -0 $busy_pid
+kill -9 $busy_pid
+wait $busy_pid 2>/dev/null
+busy_pid=
+expect 0 "once it is killed (-9), the run can be resumed" $train --out-dir "$tmp/runs" --exp-name busy --resume --epochs 1 --quiet
+
+# Writes beyond the file-size limit (ulimit -f) fail without killing the program: it reports the
+# file, removes its temporary and leaves the old file as it was.
+cp -R "$tmp/runs/d28" "$tmp/runs/d28-limit"
+awk 'BEGIN { for (i = 0; i < 4000; i++) printf "0,%099d\n", i }' >>"$tmp/runs/d28-limit/results.csv"
+cp "$tmp/runs/d28-limit/results.csv" "$tmp/results-before.csv"
+expect 1 "results.csv rewritten beyond the file-size limit at --resume" with_file_limit 200 $train --out-dir "$tmp/runs" --exp-name d28-limit --resume --epochs 1 --quiet
+check "...one line naming results.csv" one_line_naming 'd28-limit/results\.csv.*(large|limit)'
+check "...no temporary file left" [ -z "$(matching "$tmp/runs/d28-limit" '\.tmp-')" ]
+check "...results.csv as it was" cmp -s "$tmp/results-before.csv" "$tmp/runs/d28-limit/results.csv"
+expect 1 "GIFs beyond the file-size limit" with_file_limit 1 $complete --checkpoint "$run/model.ckpt" --data $data --out-dir "$tmp/limit-gifs/a/b" --count 2
+check "...one line naming the GIF" one_line_naming 'limit-gifs/a/b/.*\.gif.*(large|limit)'
+check "...no directory left that it created and left empty" [ ! -e "$tmp/limit-gifs" ]
+# The limit holds for stdout and stderr (files here) too: the row must need more than they do.
+long_dir="$tmp/$(printf '%0200d' 0)/$(printf '%0200d' 1)"
+mkdir -p "$long_dir" && cp "$run/model.ckpt" "$long_dir/"
+expect 1 "--metrics-csv beyond the file-size limit" with_file_limit 1 $complete --checkpoint "$long_dir/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --metrics-csv "$tmp/limit.csv"
+check "...one line naming the file" one_line_naming 'limit\.csv.*(large|limit)'
+check "...no file left" [ ! -e "$tmp/limit.csv" ]
+head -c 1000 /dev/zero | tr '\0' x >"$tmp/limit.csv"
+cp "$tmp/limit.csv" "$tmp/limit-before.csv"
+expect 1 "...appending to a file" with_file_limit 1 $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --metrics-csv "$tmp/limit.csv"
+check "...leaves it as it was" cmp -s "$tmp/limit.csv" "$tmp/limit-before.csv"
+
+# A full disk (a small tmpfs): --metrics-csv leaves no empty file, and an existing file whole.
+mkdir -p "$tmp/full" "$tmp/seed"
+full_disk "$tmp/full" true
+if [ $? -eq 77 ]; then
+    echo "skipped: the full-disk tests (no privilege to mount a tmpfs)"
+else
+    expect 1 "--metrics-csv on a full disk" full_disk "$tmp/full" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --metrics-csv "$tmp/full/m.csv"
+    check "...one line naming the file" one_line_naming 'full/m\.csv.*No space'
+    check "...no empty file left" [ ! -s "$tmp/listing" ]
+    # 4096 bytes: a row more needs a new page of the tmpfs
+    awk 'BEGIN { s = sprintf("%4074s", ""); gsub(/ /, "x", s); print "checkpoint,sequences"; print s }' >"$tmp/seed/m.csv"
+    expect 1 "...appending to a file" full_disk "$tmp/full" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --metrics-csv "$tmp/full/m.csv"
+    check "...leaves it as it was" [ "$(cat "$tmp/listing")" = "$(cd "$tmp/seed" && cksum m.csv)" ]
+fi
 
 # ---- a user's own sequences: .npy files of the order-2 Markov chain of tests/markov.h ----------
 markov="$tmp/markov"

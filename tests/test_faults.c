@@ -4,13 +4,16 @@
  * and leak nothing (checked by `make check-asan` and `make check-valgrind`). Short reads are
  * covered by the truncation tests of test_idx and test_checkpoint. */
 #define _GNU_SOURCE /* setgroups(), unshare() and mount() */
+#include <dirent.h>
 #include <grp.h>
 #include <math.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -496,6 +499,52 @@ static void full_disk_keeps_old_files(void **state)
     assert_int_equal(WEXITSTATUS(wstatus), 0);
 }
 
+/* A save killed in the middle (here by the file-size limit's SIGXFSZ) leaves its temporary file,
+ * named as src/atomic_file.h promises: TARGET.tmp- and 8 lowercase hex digits. seqgen-train
+ * removes exactly such names of model.ckpt when it holds its run's lock (examples/cli.c
+ * cli_remove_stale_temporaries), so the name is a contract. */
+static void killed_save_leaves_a_temporary_of_the_documented_name(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    char ckpt[300];
+    snprintf(ckpt, sizeof ckpt, "%s/killed.ckpt", dir);
+    seqgen_model *big = NULL;
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 48; /* 120 KB of tensors */
+    assert_ok(seqgen_model_create(&big, &cfg));
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit limit = {4096, 4096};
+        signal(SIGXFSZ, SIG_DFL);
+        if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+            _exit(1);
+        (void)!seqgen_checkpoint_save(ckpt, big, NULL); /* killed on the way */
+        _exit(2);
+    }
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    seqgen_model_free(big);
+    assert_true(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGXFSZ);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int entries = 0, named = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        entries++;
+        const char *suffix = e->d_name + strlen("killed.ckpt.tmp-");
+        named += strncmp(e->d_name, "killed.ckpt.tmp-", strlen("killed.ckpt.tmp-")) == 0 &&
+                 strlen(suffix) == 8 && strspn(suffix, "0123456789abcdef") == 8;
+    }
+    closedir(d);
+    tu_rmtree(dir);
+    assert_int_equal(entries, 1);
+    assert_int_equal(named, 1);
+}
+
 /* ---- Numerical faults ------------------------------------------------------------------------ */
 
 static float *copy_params(const seqgen_model *m)
@@ -649,6 +698,7 @@ int main(void)
         cmocka_unit_test(unreadable_files_give_eio),
         cmocka_unit_test(unwritable_directory_keeps_old_files),
         cmocka_unit_test(full_disk_keeps_old_files),
+        cmocka_unit_test(killed_save_leaves_a_temporary_of_the_documented_name),
         cmocka_unit_test(huge_learning_rate_changes_nothing),
         cmocka_unit_test(huge_weights_never_make_parameters_non_finite),
         cmocka_unit_test(non_finite_state_is_not_saved),
