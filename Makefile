@@ -9,6 +9,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share#  the bundled digits go to $(DATADIR)/seqgen/mnist10k
 DOCDIR     ?= $(PREFIX)/share/doc/seqgen
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR    ?=
@@ -46,7 +47,13 @@ LIB_SRC   := $(wildcard src/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PROG_SRC  := $(wildcard examples/seqgen-*.c)
 PROGS     := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
-CLI_OBJ   := $(BUILD)/examples/cli.o#  the programs' shared code: the atomic file writer
+CLI_OBJ   := $(BUILD)/examples/cli.o#  the programs' shared code: file writers, lock, data
+# The programs' default data (after $SEQGEN_DATA and ./data/mnist10k): the bundled digits where
+# install puts them. The path is compiled into $(CLI_OBJ); $(DATADIR_STAMP) holds the last one,
+# so that a new PREFIX or DATADIR rebuilds it (`make && make install PREFIX=...` works).
+SEQGEN_DATADIR := $(DATADIR)/seqgen
+DATADIR_STAMP  := $(BUILD)/examples/datadir
+DATA_FILES     := $(wildcard data/mnist10k/*.gz)
 GIF_OBJ   := $(BUILD)/examples/gif.o#  the GIF pictures of seqgen-complete (and test_gif)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -58,7 +65,7 @@ INCLUDES  := -Iinclude -Isrc $(BLAS_CFLAGS) $(ZLIB_CFLAGS)
 DEFINES   := -D_POSIX_C_SOURCE=200809L -DSEQGEN_BUILDING
 LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
-.PHONY: all install uninstall clean check check-asan check-valgrind docs demo deps help \
+.PHONY: FORCE all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
         check-portable bench-versus fuzz-replay
 .DEFAULT_GOAL := all
@@ -84,10 +91,11 @@ help:
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
 	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~3.5 h)"
-	@echo "  install        install header, libraries, pkg-config file, programs (PREFIX, DESTDIR)"
+	@echo "  install        install header, libraries, pkg-config file, programs, the bundled digits"
+	@echo "                 (PREFIX, DESTDIR)"
 	@echo "  uninstall      remove exactly what install installed"
 	@echo "  clean          remove build outputs"
-	@echo "Variables: CC CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR"
+	@echo "Variables: CC CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR DATADIR"
 	@echo "           WERROR=1 NATIVE=1 BLAS_CFLAGS BLAS_LIBS TEST_WRAPPER"
 
 # ---- Library ----------------------------------------------------------------------------------
@@ -118,7 +126,15 @@ $(SHARED_LIB): $(LIB_OBJ) $(EXPORTS)
 # the libraries that needs: only seqgen-complete draws, so only it links giflib.
 $(BUILD)/examples/%.o: examples/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(BASEFLAGS) -Iinclude $(PROG_DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(CLI_OBJ): $(DATADIR_STAMP)
+$(CLI_OBJ): PROG_DEFINES = -DSEQGEN_DATADIR='"$(SEQGEN_DATADIR)"'
+
+# Rewritten only when the path changes, so that only then is $(CLI_OBJ) rebuilt.
+$(DATADIR_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(SEQGEN_DATADIR)' | cmp -s - $@ || echo '$(SEQGEN_DATADIR)' > $@
 
 $(BUILD)/bin/%: examples/%.c $(CLI_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
@@ -311,12 +327,17 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libseqgen.so
 	sed $(PC_SED) pkgconfig/seqgen.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc
 	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
+	install -d $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k
+	install -m 644 $(DATA_FILES) $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k/
+	install -m 644 data/README.md $(DESTDIR)$(SEQGEN_DATADIR)/README.md
 	if [ -d $(BUILD)/docs/html ]; then install -d $(DESTDIR)$(DOCDIR) && cp -R $(BUILD)/docs/html $(DESTDIR)$(DOCDIR)/; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/seqgen.h $(DESTDIR)$(LIBDIR)/libseqgen.a \
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
-	    $(DESTDIR)$(LIBDIR)/libseqgen.so $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc $(INSTALLED_PROGS)
+	    $(DESTDIR)$(LIBDIR)/libseqgen.so $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc $(INSTALLED_PROGS) \
+	    $(DATA_FILES:data/%=$(DESTDIR)$(SEQGEN_DATADIR)/%) $(DESTDIR)$(SEQGEN_DATADIR)/README.md
+	rmdir $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k $(DESTDIR)$(SEQGEN_DATADIR) 2>/dev/null || true
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:

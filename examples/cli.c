@@ -275,8 +275,17 @@ static int companion(const char *npy, const char *suffix, char *out, int *exists
     return 0;
 }
 
+/* After a failed library call: "PROG: WHAT: DETAIL", then @p hint (may be ""); exit code 1. */
+static int data_failure(const char *prog, const char *what, int status, const char *hint)
+{
+    const char *detail = seqgen_last_error();
+    fprintf(stderr, "%s: %s: %s%s\n", prog, what, *detail ? detail : seqgen_strerror(status),
+            hint);
+    return CLI_EXIT_RUNTIME;
+}
+
 /* Opens X.npy with its companions. */
-static int open_npy(const char *prog, const char *path, seqgen_dataset **out)
+static int open_npy(const char *prog, const char *path, const char *hint, seqgen_dataset **out)
 {
     char labels[PATH_MAX], lengths[PATH_MAX];
     int has_labels, has_lengths;
@@ -285,32 +294,62 @@ static int open_npy(const char *prog, const char *path, seqgen_dataset **out)
         return cli_error(prog, "path too long", path);
     int status = seqgen_dataset_open_npy(out, path, has_labels ? labels : NULL,
                                          has_lengths ? lengths : NULL);
-    return status == SEQGEN_OK ? 0 : cli_fail(prog, "cannot read the sequences", status);
+    return status == SEQGEN_OK ? 0 : data_failure(prog, "cannot read the sequences", status, hint);
 }
 
-int cli_open_data(const char *prog, const char *data, const char *test, seqgen_split split,
-                  seqgen_dataset **out)
+#ifndef SEQGEN_DATADIR /* the Makefile's, from DATADIR */
+#define SEQGEN_DATADIR "/usr/local/share/seqgen"
+#endif
+#define BUNDLED "data/mnist10k" /* the bundled digits in the source tree */
+
+const char *cli_default_data_dir(void)
+{
+    const char *env = getenv("SEQGEN_DATA");
+    struct stat st;
+    if (env && *env)
+        return env;
+    return stat(BUNDLED, &st) == 0 && S_ISDIR(st.st_mode) ? BUNDLED
+                                                         : SEQGEN_DATADIR "/mnist10k";
+}
+
+const char *cli_installed_data_dir(void) { return SEQGEN_DATADIR "/mnist10k"; }
+
+int cli_open_data(const char *prog, const char *data, const char *test, int is_default,
+                  seqgen_split split, seqgen_dataset **out)
 {
     const char *which = split == SEQGEN_SPLIT_TRAIN ? "training" : "test";
+    const char *env = getenv("SEQGEN_DATA");
+    const int from_env = is_default && env && *env;
+    const char *hint = !is_default ? ""
+                       : from_env  ? " (SEQGEN_DATA; choose other data with --data PATH)"
+                                   : " (the default; choose other data with --data PATH or "
+                                     "SEQGEN_DATA)";
+    struct stat st;
+    if (is_default && !from_env && stat(data, &st) != 0) {
+        fprintf(stderr, "%s: no data: the bundled digits are neither in ./" BUNDLED " nor in %s "
+                        "(where make install puts them); give the data with --data PATH or "
+                        "SEQGEN_DATA\n", prog, data);
+        return CLI_EXIT_RUNTIME;
+    }
     if (cli_is_npy(data)) {
         if (split == SEQGEN_SPLIT_TRAIN)
-            return open_npy(prog, data, out);
+            return open_npy(prog, data, hint, out);
         if (!test || !*test) {
             fprintf(stderr, "%s: --data %s: give the test sequences with --test FILE.npy\n", prog,
                     data);
             return CLI_EXIT_RUNTIME;
         }
-        return open_npy(prog, test, out);
+        return open_npy(prog, test, "", out);
     }
     char path[PATH_MAX];
     if (cli_path(path, data, split == SEQGEN_SPLIT_TRAIN ? "train.npy" : "test.npy") != 0)
         return cli_error(prog, "path too long", data);
     if (access(path, F_OK) == 0)
-        return open_npy(prog, path, out);
+        return open_npy(prog, path, hint, out);
     int status = seqgen_dataset_open_dir(out, data, split);
     if (status == SEQGEN_OK)
         return 0;
     char what[PATH_MAX + 64];
     snprintf(what, sizeof what, "cannot read the %s data in %s", which, data);
-    return cli_fail(prog, what, status);
+    return data_failure(prog, what, status, hint);
 }

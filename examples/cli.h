@@ -162,13 +162,13 @@ static inline double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The data directory used when --data is not given: $SEQGEN_DATA, else the bundled digits
- * relative to the working directory. */
-static inline const char *cli_default_data_dir(void)
-{
-    const char *env = getenv("SEQGEN_DATA");
-    return env && *env ? env : "data/mnist10k";
-}
+/* The data used when --data is not given: $SEQGEN_DATA if set, else the bundled digits:
+ * data/mnist10k under the working directory if it is there (the source tree), else where make
+ * install puts them (cli_installed_data_dir()). */
+const char *cli_default_data_dir(void);
+
+/* Where make install puts the bundled digits: DATADIR/seqgen/mnist10k, compiled in. */
+const char *cli_installed_data_dir(void);
 
 /* Prints "PROG: WHAT: DETAIL" after a failed library call (the detail is the library's
  * seqgen_last_error()) and gives exit code 1. */
@@ -191,9 +191,11 @@ static inline int cli_error(const char *prog, const char *message, const char *a
  * - a `.npy` file: the training sequences, with @p test (a `.npy` file) the test ones; or
  * - a directory holding `train.npy` and `test.npy`; or
  * - an MNIST directory (train-* and t10k-* IDX files, .gz or not).
- * A `.npy` file X.npy brings its companions X.labels.npy and X.lengths.npy when they exist. */
-int cli_open_data(const char *prog, const char *data, const char *test, seqgen_split split,
-                  seqgen_dataset **out);
+ * A `.npy` file X.npy brings its companions X.labels.npy and X.lengths.npy when they exist.
+ * @p is_default says that @p data is cli_default_data_dir(), not a path the user gave: its
+ * messages then say how to choose the data (--data, SEQGEN_DATA). */
+int cli_open_data(const char *prog, const char *data, const char *test, int is_default,
+                  seqgen_split split, seqgen_dataset **out);
 
 /* 1 if @p path names a `.npy` file (by its suffix), else 0. */
 static inline int cli_is_npy(const char *path)

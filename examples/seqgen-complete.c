@@ -24,7 +24,7 @@ static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
 
 typedef struct settings {
     const char *checkpoint, *data, *test, *out_dir, *indices, *metrics_csv;
-    int given, count, decode, scale, columns, gif, metrics, threads, binarize, quiet;
+    int given, count, decode, scale, columns, gif, metrics, threads, binarize, quiet, data_given;
     double temperature;
     long long seed, binarize_seed, test_limit;
     const char *picture_option; /* the first option given that only the pictures use */
@@ -76,7 +76,8 @@ static void usage(void)
         "  --checkpoint FILE      a model.ckpt written by seqgen-train (required)\n"
         "  --data PATH            as seqgen-train's: an MNIST directory, a directory with\n"
         "                         train.npy and test.npy, or a .npy file of training sequences;\n"
-        "                         default $SEQGEN_DATA, else data/mnist10k\n"
+        "                         default $SEQGEN_DATA, else data/mnist10k if it is there,\n"
+        "                         else the installed digits %s\n"
         "  --test FILE.npy        the test sequences when --data is a .npy file\n"
         "  --given K|half         units given (500 for images, else half of a sequence)\n"
         "  --count N              complete the first N test sequences\n"
@@ -102,7 +103,7 @@ static void usage(void)
         "  --quiet                print only the metrics and errors\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n"
-        "Exit status: 0 done, 1 runtime error, 2 usage error.\n");
+        "Exit status: 0 done, 1 runtime error, 2 usage error.\n", cli_installed_data_dir());
 }
 
 static int set_option(settings *s, int id, const char *arg)
@@ -116,7 +117,7 @@ static int set_option(settings *s, int id, const char *arg)
         s->picture_option = name;
     switch (id) {
     case OPT_CHECKPOINT: s->checkpoint = arg; return 0;
-    case OPT_DATA: s->data = arg; return 0;
+    case OPT_DATA: s->data = arg; s->data_given = 1; return 0;
     case OPT_TEST: s->test = arg; return 0;
     case OPT_OUT_DIR: s->out_dir = arg; return 0;
     case OPT_INDICES: s->indices = arg; return 0;
@@ -479,9 +480,9 @@ static int prepare(settings *s, seqgen_model **model, seqgen_dataset **test,
         return cli_fail(PROG, "cannot load the checkpoint", status);
     if (s->threads >= 0 && (status = seqgen_model_set_threads(*model, s->threads)) != SEQGEN_OK)
         return cli_fail(PROG, "threads", status);
-    int rc = cli_open_data(PROG, s->data, s->test, SEQGEN_SPLIT_TEST, test);
+    int rc = cli_open_data(PROG, s->data, s->test, !s->data_given, SEQGEN_SPLIT_TEST, test);
     if (rc == 0 && s->metrics)
-        rc = cli_open_data(PROG, s->data, s->test, SEQGEN_SPLIT_TRAIN, train);
+        rc = cli_open_data(PROG, s->data, s->test, !s->data_given, SEQGEN_SPLIT_TRAIN, train);
     if (rc != 0)
         return rc;
     const size_t P = seqgen_dataset_units(*test);

@@ -36,8 +36,8 @@ typedef struct settings {
     long long train_limit, test_limit; /* 0: every sequence */
     unsigned long long seed;
     int start_step, resume, force, quiet;
-    int epochs_given, threads_given, data_given, test_given; /* with --resume: what overrides
-                                                                the checkpoint */
+    int epochs_given, threads_given, data_given, test_given; /* given: with --resume, what
+                                                                overrides the checkpoint */
 } settings;
 
 /* --eval-given not given: 500 pixels for images of at least 500 (the original experiment), half
@@ -149,7 +149,8 @@ static void usage(void)
         "                         directory with train.npy and test.npy, or a file X.npy of\n"
         "                         uint8/bool [N][T] or [N][T][D] (X.labels.npy, X.lengths.npy\n"
         "                         beside it are read too); default $SEQGEN_DATA, else\n"
-        "                         data/mnist10k\n"
+        "                         data/mnist10k if it is there, else the installed digits\n"
+        "                         %s\n"
         "  --test FILE.npy        the test sequences when --data is a .npy file\n"
         "  --binarize threshold|stochastic   images: pixel = byte > 127, or drawn with\n"
         "                         p = byte/255 (threshold)\n"
@@ -160,7 +161,8 @@ static void usage(void)
         "\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n"
-        "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C) after saving.\n");
+        "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C) after saving.\n",
+        cli_installed_data_dir());
 }
 
 /* Applies one option to @p s; 0, or -1 after printing why the value is bad. */
@@ -181,7 +183,7 @@ static int set_option(settings *s, int id, const char *arg)
         s->exp_name = arg;
         return 0;
     case OPT_OUT_DIR: s->out_dir = arg; return 0;
-    case OPT_DATA: s->data = arg; return 0;
+    case OPT_DATA: s->data = arg; s->data_given = 1; return 0;
     case OPT_TEST: s->test = arg; return 0;
     case OPT_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->hidden);
     case OPT_LAYERS: return cli_parse_int(PROG, name, arg, 1, 64, &s->layers);
@@ -415,7 +417,8 @@ static FILE *open_text_file(const char *path)
 /* Opens a split of the run's data. */
 static int open_data(const run *r, seqgen_split split, seqgen_dataset **out)
 {
-    return cli_open_data(PROG, r->s.data, r->s.test, split, out);
+    return cli_open_data(PROG, r->s.data, r->s.test, !r->s.resume && !r->s.data_given, split,
+                         out);
 }
 
 /* The sequences of the data that the run uses: the first @p count of the training set. */

@@ -1,14 +1,23 @@
 #!/bin/sh
 # Install test: install into a temporary prefix, build an outside program against the installed
-# copy using only pkg-config (shared, then static), run both, and check the version they print.
-# Then uninstall and check that nothing is left behind.
+# copy using only pkg-config (shared, then static), run both, and check the version they print;
+# run the installed programs from another directory on the installed digits. Then uninstall and
+# check that nothing is left behind.
 set -eu
 CC=${1:-cc}
 stage=$(mktemp -d /tmp/seqgen-install-XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 prefix="$stage/prefix"
+fail() { echo "install test: $*" >&2; exit 1; }
 
-make -s install PREFIX="$prefix" >/dev/null
+# A build of its own, so that the prefix compiled into the programs is not the developer's
+# build's; made first for the default PREFIX, as `make && make install PREFIX=...` does: install
+# must rebuild what depends on the prefix.
+build="BUILD=$stage/build LIBOUT=$stage/lib"
+# shellcheck disable=SC2086
+make -s all $build >/dev/null
+# shellcheck disable=SC2086
+make -s install PREFIX="$prefix" $build >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 expected=$(sed -n 's/^#define SEQGEN_VERSION_STRING "\(.*\)"/\1/p' include/seqgen.h)
 
@@ -88,10 +97,37 @@ ldd "$stage/outside-shared" | grep -qF "$soname => $prefix/lib/$soname " || {
     exit 1
 }
 
-make -s uninstall PREFIX="$prefix" >/dev/null
+# The installed programs, run from another directory without --data, use the installed digits;
+# without them they say how to choose the data.
+mkdir "$stage/elsewhere"
+tiny="--train-limit 64 --test-limit 20 --hidden 8 --threads 1 --epochs 1 --quiet"
+# shellcheck disable=SC2086
+(cd "$stage/elsewhere" && env -u SEQGEN_DATA "$prefix/bin/seqgen-train" $tiny --out-dir "$stage/runs") ||
+    fail "the installed seqgen-train did not train from another directory without --data"
+grep -qx "data $prefix/share/seqgen/mnist10k" "$stage/runs/gru-128/config.txt" ||
+    fail "the installed seqgen-train did not use $prefix/share/seqgen/mnist10k"
+(cd "$stage/elsewhere" && env -u SEQGEN_DATA "$prefix/bin/seqgen-complete" --no-gif --metrics \
+    --test-limit 20 --checkpoint "$stage/runs/gru-128/model.ckpt" >"$stage/complete.out") ||
+    fail "the installed seqgen-complete did not run from another directory without --data"
+grep -q 'over 20 test images' "$stage/complete.out" || fail "seqgen-complete printed no metrics"
+mv "$prefix/share/seqgen/mnist10k" "$stage/moved"
+status=0
+# shellcheck disable=SC2086
+(cd "$stage/elsewhere" && env -u SEQGEN_DATA "$prefix/bin/seqgen-train" $tiny --out-dir "$stage/runs2") \
+    2>"$stage/nodata.err" || status=$?
+[ "$status" -eq 1 ] && [ "$(wc -l <"$stage/nodata.err")" -eq 1 ] &&
+    grep -q -- '--data' "$stage/nodata.err" && grep -q 'SEQGEN_DATA' "$stage/nodata.err" || {
+    cat "$stage/nodata.err" >&2
+    fail "without the installed digits, seqgen-train exited $status without one line naming --data and SEQGEN_DATA"
+}
+mv "$stage/moved" "$prefix/share/seqgen/mnist10k"
+
+# shellcheck disable=SC2086
+make -s uninstall PREFIX="$prefix" $build >/dev/null
+[ ! -e "$prefix/share/seqgen" ] || fail "uninstall left $prefix/share/seqgen behind"
 left=$(find "$prefix" -type f -o -type l)
 if [ -n "$left" ]; then
     echo "install test: uninstall left files behind: $left" >&2
     exit 1
 fi
-echo "install test: 3 passed, 0 failed (shared and static programs print $expected, the shared one loads $soname; the README examples run)"
+echo "install test: 4 passed, 0 failed (shared and static programs print $expected, the shared one loads $soname; the README examples run; the installed programs find the installed digits)"

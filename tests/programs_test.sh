@@ -39,7 +39,7 @@ check() {
 }
 
 # Runtime errors: exactly one line on stderr, naming the cause ($1, a grep -E pattern).
-one_line_naming() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$1" "$tmp/err"; }
+one_line_naming() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq -e "$1" "$tmp/err"; }
 # Usage errors: the reason in one line, then how to get help, as GNU programs do (the whole
 # usage text would hide the reason).
 usage_error() { [ "$(wc -l <"$tmp/err")" -eq 2 ] && head -n 1 "$tmp/err" | grep -q "^$1: " &&
@@ -371,6 +371,22 @@ expect 1 "train on a directory without MNIST files" $train --data "$tmp/empty" -
 check "...names the directory" one_line_naming "$tmp/empty"
 expect 1 "complete on a directory without MNIST files" $complete --checkpoint "$run/model.ckpt" --data "$tmp/empty" --out-dir "$tmp/x"
 check "...names the directory" one_line_naming "$tmp/empty"
+# Without --data: $SEQGEN_DATA, else the bundled digits in ./data/mnist10k, else where make
+# install put them (the path --help names). When neither is there, the message says how to
+# choose the data.
+expect 1 "SEQGEN_DATA naming a directory that does not exist" env SEQGEN_DATA="$tmp/nowhere" $train --out-dir "$tmp/runs" --exp-name env-data
+check "...one line naming it, SEQGEN_DATA and --data" one_line_naming 'nowhere.*SEQGEN_DATA.*--data'
+mkdir -p "$tmp/elsewhere"
+case $train in /*) train_path=$train ;; *) train_path=$PWD/$train ;; esac
+installed=$($train --help | grep -o '[^ ]*/seqgen/mnist10k$')
+if [ -n "$installed" ] && [ -d "$installed" ]; then
+    echo "skipped: the programs without data (the digits are installed in $installed)"
+else
+    expect 1 "run outside the source tree without --data, the digits not installed" sh -c "cd '$tmp/elsewhere' && exec env -u SEQGEN_DATA '$train_path' --quiet --epochs 1"
+    check "...one line naming --data and SEQGEN_DATA" one_line_naming '--data.*SEQGEN_DATA'
+    check "...and where it looked" one_line_naming "data/mnist10k.*${installed:-/seqgen/mnist10k}"
+    check "...having created nothing" [ -z "$(ls -A "$tmp/elsewhere")" ]
+fi
 expect 1 "resume a run that does not exist" $train --out-dir "$tmp/runs" --exp-name never --resume
 check "...names its model.ckpt" one_line_naming 'never/model\.ckpt'
 expect 1 "--indices beyond the test set" $complete --checkpoint "$run/model.ckpt" --data $data --indices 5,997 --out-dir "$tmp/x997"
