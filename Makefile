@@ -92,10 +92,10 @@ help:
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
 	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~3.5 h)"
 	@echo "  install        install header, libraries, pkg-config file, programs, the bundled digits"
-	@echo "                 (PREFIX, DESTDIR)"
+	@echo "                 and, if make docs built it, the HTML reference (PREFIX, DESTDIR)"
 	@echo "  uninstall      remove exactly what install installed"
 	@echo "  clean          remove build outputs"
-	@echo "Variables: CC CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR DATADIR"
+	@echo "Variables: CC CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR DATADIR DOCDIR"
 	@echo "           WERROR=1 NATIVE=1 BLAS_CFLAGS BLAS_LIBS TEST_WRAPPER"
 
 # ---- Library ----------------------------------------------------------------------------------
@@ -330,7 +330,12 @@ install: all
 	install -d $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k
 	install -m 644 $(DATA_FILES) $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k/
 	install -m 644 data/README.md $(DESTDIR)$(SEQGEN_DATADIR)/README.md
-	if [ -d $(BUILD)/docs/html ]; then install -d $(DESTDIR)$(DOCDIR) && cp -R $(BUILD)/docs/html $(DESTDIR)$(DOCDIR)/; fi
+	@if [ -d $(BUILD)/docs/html ]; then \
+	    echo "install -d $(DESTDIR)$(DOCDIR) && cp -R $(BUILD)/docs/html $(DESTDIR)$(DOCDIR)/"; \
+	    install -d $(DESTDIR)$(DOCDIR) && cp -R $(BUILD)/docs/html $(DESTDIR)$(DOCDIR)/; \
+	else \
+	    echo "install: the HTML reference is not built, so not installed: make docs, then make install, to include it"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/seqgen.h $(DESTDIR)$(LIBDIR)/libseqgen.a \

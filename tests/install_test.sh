@@ -17,7 +17,10 @@ build="BUILD=$stage/build LIBOUT=$stage/lib"
 # shellcheck disable=SC2086
 make -s all $build >/dev/null
 # shellcheck disable=SC2086
-make -s install PREFIX="$prefix" $build >/dev/null
+make -s install PREFIX="$prefix" $build >"$stage/install.out"
+grep -q "HTML reference.*not built.*make docs" "$stage/install.out" ||
+    fail "make install did not say that it skipped the HTML reference (not built)"
+[ ! -e "$prefix/share/doc/seqgen" ] || fail "make install installed docs that were not built"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 expected=$(sed -n 's/^#define SEQGEN_VERSION_STRING "\(.*\)"/\1/p' include/seqgen.h)
 
@@ -37,6 +40,8 @@ C
 # shellcheck disable=SC2046
 $CC -std=c11 "$stage/outside.c" -o "$stage/outside-shared" $(pkg-config --cflags --libs seqgen) \
     -Wl,-rpath,"$prefix/lib"
+# shellcheck disable=SC2046
+$CC -std=c11 "$stage/outside.c" -o "$stage/outside-ldpath" $(pkg-config --cflags --libs seqgen)
 # shellcheck disable=SC2046
 $CC -std=c11 -static "$stage/outside.c" -o "$stage/outside-static" \
     $(pkg-config --cflags seqgen) $(pkg-config --static --libs seqgen)
@@ -73,8 +78,9 @@ awk '/^epoch 5: / { last = $3 } END { exit !(last > 0.3 && last < 0.4) }' \
     exit 1
 }
 
-for kind in shared static; do
-    out=$("$stage/outside-$kind")
+for kind in shared static ldpath; do
+    # ldpath has no rpath: it finds the library through LD_LIBRARY_PATH, as the README says
+    out=$(if [ $kind = ldpath ]; then export LD_LIBRARY_PATH="$prefix/lib"; fi; "$stage/outside-$kind")
     if [ "$out" != "$expected bad file format" ]; then
         echo "install test: $kind program printed '$out', expected '$expected bad file format'" >&2
         exit 1
@@ -130,4 +136,4 @@ if [ -n "$left" ]; then
     echo "install test: uninstall left files behind: $left" >&2
     exit 1
 fi
-echo "install test: 4 passed, 0 failed (shared and static programs print $expected, the shared one loads $soname; the README examples run; the installed programs find the installed digits)"
+echo "install test: 4 passed, 0 failed (shared, LD_LIBRARY_PATH and static programs print $expected, the shared one loads $soname; the README examples run; the installed programs find the installed digits)"
