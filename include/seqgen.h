@@ -218,7 +218,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_from_memory(seqgen_dataset **out,
  * Fortran order, other dtypes, structured arrays and pickled objects are refused. No limit on
  * the size but the file's: an array's shape must account for exactly the bytes after its
  * header, checked before anything is allocated. Errors name the file and the problem:
- * ::SEQGEN_ENOENT, ::SEQGEN_EIO (unreadable, or not a regular file), ::SEQGEN_EFORMAT (magic,
+ * ::SEQGEN_ENOENT, ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT (not a regular file; magic,
  * header, dtype, order, number of dimensions), ::SEQGEN_EOVERFLOW (a header above 64 KiB, a
  * size of 0, sizes that overflow), ::SEQGEN_ETRUNCATED, ::SEQGEN_ETRAILING (the data is shorter
  * or longer than the shape says), ::SEQGEN_EMISMATCH (a companion's length is not N),
@@ -238,12 +238,14 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_npy(seqgen_dataset **out,
 /**
  * @brief Opens a pair of IDX files: images (magic 0x00000803) and labels (0x00000801).
  *
- * Each file may be plain or gzip-compressed (read through zlib, detected from the content, not
+ * Each file must be a regular file (a FIFO, a device or a directory is refused before anything
+ * can block on it), plain or gzip-compressed (read through zlib, detected from the content, not
  * the name). Everything is checked before use; on failure nothing is allocated and the detail
  * names the file: ::SEQGEN_ENOENT (missing file), ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT
- * (bad magic, element type other than unsigned byte, wrong number of dimensions),
- * ::SEQGEN_EOVERFLOW (a size of 0, or more than 1 GiB of data), ::SEQGEN_ETRUNCATED (the file or
- * its compressed stream ends early), ::SEQGEN_ETRAILING (bytes after the data),
+ * (not a regular file; bad magic, element type other than unsigned byte, wrong number of
+ * dimensions), ::SEQGEN_EOVERFLOW (a size of 0, or more than 1 GiB of data),
+ * ::SEQGEN_ETRUNCATED (the file or its compressed stream ends early), ::SEQGEN_ETRAILING (bytes
+ * after the data),
  * ::SEQGEN_ECOMPRESSED (corrupt gzip stream), ::SEQGEN_EMISMATCH (image and label counts differ),
  * ::SEQGEN_ERANGE (a label outside 0-9), ::SEQGEN_ENOMEM, ::SEQGEN_EINVAL (NULL argument).
  * @param[out] out         Receives the new dataset; free it with seqgen_dataset_free().

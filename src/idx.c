@@ -19,8 +19,6 @@
 /* Deflate expands at most 1032:1 (258-byte matches coded in 2 bits), so a gzip file of n bytes
  * holds at most ~1032 n bytes: the first allocation for a compressed file is bounded by that. */
 #define DEFLATE_MAX_RATIO 1032u
-/* The first allocation when the file size is unknown (a pipe); doubled as data arrives. */
-#define UNKNOWN_SIZE_CHUNK ((uint64_t)1 << 20)
 /* Trailing bytes are counted up to this, then reported as "at least". */
 #define TRAILING_COUNT_LIMIT ((uint64_t)1 << 20)
 #define ZLIB_BUFFER_SIZE (1u << 17)
@@ -28,13 +26,22 @@
 typedef struct reader {
     gzFile gz;
     const char *path;
-    uint64_t file_size; /* on disk; 0 if unknown (not a regular file) */
+    uint64_t file_size; /* on disk */
     uint64_t position;  /* decompressed bytes read so far */
 } reader;
 
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
+}
+
+/* Only regular files: a FIFO or device has no size to bound the buffer by, and opening a FIFO
+ * without a writer blocks. O_NONBLOCK keeps the open from blocking before fstat can refuse it;
+ * it is cleared again so that reads behave normally. */
 static int open_reader(reader *r, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
         if (err == ENOENT || err == ENOTDIR)
@@ -42,10 +49,16 @@ static int open_reader(reader *r, const char *path)
         return sg_error(SEQGEN_EIO, "%s: cannot open: %s", path, strerror(err));
     }
     struct stat st;
-    int err = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-    if (err != 0) {
+    int flags, status = SEQGEN_OK;
+    if (fstat(fd, &st) != 0)
+        status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
+    else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    if (status != SEQGEN_OK) {
         close(fd);
-        return sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(err));
+        return status;
     }
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
@@ -55,7 +68,7 @@ static int open_reader(reader *r, const char *path)
     gzbuffer(gz, ZLIB_BUFFER_SIZE);
     r->gz = gz;
     r->path = path;
-    r->file_size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    r->file_size = (uint64_t)st.st_size;
     r->position = 0;
     return SEQGEN_OK;
 }
@@ -178,9 +191,7 @@ static int read_header(reader *r, uint32_t ndims, uint32_t *dims, uint64_t *payl
 static uint64_t initial_capacity(const reader *r, uint64_t claim)
 {
     uint64_t bound;
-    if (r->file_size == 0)
-        bound = UNKNOWN_SIZE_CHUNK;
-    else if (gzdirect(r->gz))
+    if (gzdirect(r->gz))
         bound = r->file_size > r->position ? r->file_size - r->position : 1;
     else
         bound = r->file_size * DEFLATE_MAX_RATIO + ZLIB_BUFFER_SIZE;

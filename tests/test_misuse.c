@@ -131,7 +131,7 @@ static void dataset_open(void)
     EXPECT(SEQGEN_ENOENT, seqgen_dataset_open(&ds, "", fx.labels));
     EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.labels, fx.labels)); /* swapped */
     EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.images, fx.images));
-    EXPECT(SEQGEN_EIO, seqgen_dataset_open(&ds, fx.dir, fx.labels)); /* a directory */
+    EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.dir, fx.labels)); /* a directory */
     assert_null(ds);
 }
 
