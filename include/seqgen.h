@@ -239,14 +239,17 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_npy(seqgen_dataset **out,
  * @brief Opens a pair of IDX files: images (magic 0x00000803) and labels (0x00000801).
  *
  * Each file must be a regular file (a FIFO, a device or a directory is refused before anything
- * can block on it), plain or gzip-compressed (read through zlib, detected from the content, not
- * the name). Everything is checked before use; on failure nothing is allocated and the detail
- * names the file: ::SEQGEN_ENOENT (missing file), ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT
- * (not a regular file; bad magic, element type other than unsigned byte, wrong number of
- * dimensions), ::SEQGEN_EOVERFLOW (a size of 0, or more than 1 GiB of data),
- * ::SEQGEN_ETRUNCATED (the file or its compressed stream ends early), ::SEQGEN_ETRAILING (bytes
- * after the data),
- * ::SEQGEN_ECOMPRESSED (corrupt gzip stream), ::SEQGEN_EMISMATCH (image and label counts differ),
+ * can block on it), plain or gzip-compressed (told by the content, not the name; members of a
+ * concatenated gzip file are read one after the other, and every member must end with its
+ * trailer, whose CRC-32 and length are checked). Everything is checked before use; on failure
+ * nothing is allocated and the detail names the file, the sizes and, for gzip data, the byte of
+ * the file where the damage was found and the bytes decompressed before it: ::SEQGEN_ENOENT
+ * (missing file), ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT (not a regular file; bad magic,
+ * element type other than unsigned byte, wrong number of dimensions), ::SEQGEN_EOVERFLOW (a size
+ * of 0, or more than 1 GiB of data), ::SEQGEN_ETRUNCATED (the file or a gzip member ends early, a
+ * trailer is missing), ::SEQGEN_ETRAILING (bytes after the data or after the last gzip member),
+ * ::SEQGEN_ECOMPRESSED (corrupt gzip data, a CRC-32 or length that does not match),
+ * ::SEQGEN_EMISMATCH (image and label counts differ),
  * ::SEQGEN_ERANGE (a label outside 0-9), ::SEQGEN_ENOMEM, ::SEQGEN_EINVAL (NULL argument).
  * @param[out] out         Receives the new dataset; free it with seqgen_dataset_free().
  * @param      images_path Path of the images file.
