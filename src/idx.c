@@ -50,7 +50,8 @@ static int open_regular(const char *path, int *fd_out, uint64_t *size)
     if (fstat(fd, &st) != 0)
         status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
-        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
+        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path,
+                          file_kind(st.st_mode));
     else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
         status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
     if (status != SEQGEN_OK) {

@@ -344,7 +344,8 @@ static int open_regular(const char *path, FILE **out)
     if (fstat(fd, &st) != 0)
         status = sg_system_error("stat", path, errno);
     else if (!S_ISREG(st.st_mode))
-        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
+        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path,
+                          file_kind(st.st_mode));
     else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
         status = sg_system_error("read", path, errno);
     else if (!(stream = fdopen(fd, "rb")))

@@ -221,9 +221,10 @@ static void zero_and_huge_dimensions(void **state)
         {{10, 28, 0}, "dimension 3 of 3 has size 0"},
         {{0xffffffffu, 0xffffffffu, 0xffffffffu}, "header says 4294967295 images of "
          "4294967295x4294967295 (2^64 bytes or more), more than the limit of 1073741824 bytes"},
-        {{70000, 1000, 1000}, "header says 70000 images of 1000x1000 (70000000000 bytes), more than"},
+        {{70000, 1000, 1000}, "header says 70000 images of 1000x1000 (70000000000 bytes), more"},
         {{2, 1u << 30, 1}, "more than"},
-        {{1u << 31, 65536, 65536}, "header says 2147483648 images of 65536x65536 (9223372036854775808 bytes)"},
+        {{1u << 31, 65536, 65536}, "header says 2147483648 images of 65536x65536 "
+                                   "(9223372036854775808 bytes)"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t n = put_u32(file, 0x803u);
