@@ -125,7 +125,7 @@ static int read_plain(sg_idx_reader *r, uint8_t *buf, size_t n, size_t *got)
 static int inflate_error(const sg_idx_reader *r, int ret, uint64_t produced)
 {
     if (ret == Z_MEM_ERROR)
-        return sg_error(SEQGEN_ENOMEM, "%s: cannot allocate zlib's inflate state", r->path);
+        return sg_error(SEQGEN_ENOMEM, "%s: out of memory in zlib's inflate", r->path);
     const char *what = r->z.msg ? r->z.msg : "inflate failed";
     char check[160];
     int crc = strcmp(what, "incorrect data check") == 0;
