@@ -6,7 +6,9 @@
  *      an images file; both go to seqgen_dataset_open() and, if it succeeds, one batch and a
  *      nearest-neighbour search run over the dataset.
  * Control bit 2 gzips the (images) file and bit 3 the labels file before they are written, so
- * that mutations of the content reach the reader through a valid compressed stream.
+ * that mutations of the content reach the reader through a valid compressed stream. Bit 4 opens
+ * the pair with small limits (seqgen_dataset_open_with_limits), so that mutated headers reach
+ * every limit check.
  * Any failure must be a status with a detail message; crashes, leaks and sanitizer reports are
  * the findings. */
 #define _GNU_SOURCE
@@ -103,7 +105,8 @@ static void use_dataset(seqgen_dataset *ds)
     seqgen_batch_iter_free(it);
 }
 
-static void open_pair(const uint8_t *data, size_t size, int gzip_images, int gzip_labels)
+static void open_pair(const uint8_t *data, size_t size, int gzip_images, int gzip_labels,
+                      int small_limits)
 {
     if (size < 2)
         return;
@@ -111,7 +114,13 @@ static void open_pair(const uint8_t *data, size_t size, int gzip_images, int gzi
     put_file(&labels, data + 2, label_size, gzip_labels);
     put_file(&images, data + 2 + label_size, size - 2 - label_size, gzip_images);
     seqgen_dataset *ds = NULL;
-    int status = seqgen_dataset_open(&ds, images.path, labels.path);
+    seqgen_data_limits limits = seqgen_data_limits_default();
+    if (small_limits) {
+        limits.max_bytes = 256;
+        limits.max_units = 16;
+        limits.max_sequences = 8;
+    }
+    int status = seqgen_dataset_open_with_limits(&ds, images.path, labels.path, &limits);
     expect_detail(status);
     if (status != SEQGEN_OK)
         return;
@@ -127,6 +136,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode < 3)
         read_one_file(mode + 1, data + 1, size - 1, gzip);
     else
-        open_pair(data + 1, size - 1, gzip, gzip_labels);
+        open_pair(data + 1, size - 1, gzip, gzip_labels, data[0] >> 4 & 1);
     return 0;
 }

@@ -216,14 +216,16 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_from_memory(seqgen_dataset **out,
  * integers in [1, T] (the lengths in steps; the units after a sequence's length are padding,
  * not read). Format 1.0, 2.0 and 3.0 files are read (numpy.lib.format); `.npz` archives,
  * Fortran order, other dtypes, structured arrays and pickled objects are refused. No limit on
- * the size but the file's: an array's shape must account for exactly the bytes after its
- * header, checked before anything is allocated. Errors name the file and the problem:
- * ::SEQGEN_ENOENT, ::SEQGEN_EIO (unreadable, or not a regular file), ::SEQGEN_EFORMAT (magic,
+ * the size but the file's and 2^32 - 1 sequences: an array's shape must account for exactly the
+ * bytes after its header, checked before anything is allocated, so the memory taken is that of
+ * the file (::seqgen_data_limits, which bound what a small compressed IDX file can ask for, do
+ * not apply). Only regular files are read. Errors name the file and the problem:
+ * ::SEQGEN_ENOENT, ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT (not a regular file; magic,
  * header, dtype, order, number of dimensions), ::SEQGEN_EOVERFLOW (a header above 64 KiB, a
- * size of 0, sizes that overflow), ::SEQGEN_ETRUNCATED, ::SEQGEN_ETRAILING (the data is shorter
- * or longer than the shape says), ::SEQGEN_EMISMATCH (a companion's length is not N),
- * ::SEQGEN_ERANGE (a unit not 0 or 1, a length outside [1, T]), ::SEQGEN_ENOMEM,
- * ::SEQGEN_EINVAL (NULL @p out or @p units_path).
+ * size of 0, sizes that overflow, more than 2^32 - 1 sequences), ::SEQGEN_ETRUNCATED,
+ * ::SEQGEN_ETRAILING (the data is shorter or longer than the shape says), ::SEQGEN_EMISMATCH (a
+ * companion's length is not N), ::SEQGEN_ERANGE (a unit not 0 or 1, a length outside [1, T]),
+ * ::SEQGEN_ENOMEM, ::SEQGEN_EINVAL (NULL @p out or @p units_path).
  * @param[out] out Receives the new dataset; free it with seqgen_dataset_free().
  * @param units_path The sequences.
  * @param labels_path NULL, or the labels.
@@ -236,16 +238,44 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_npy(seqgen_dataset **out,
                                                        const char *lengths_path);
 
 /**
+ * @brief What an IDX dataset may make the library allocate.
+ *
+ * A gzip file expands up to about 1000 times, so a 1 MB file can hold a gigabyte of pixels, and a
+ * header can claim 4 billion images of 4 billion pixels: the openers of IDX files check the
+ * header's sizes against these limits before anything is allocated for them, and then read the
+ * data into a buffer that grows with the data actually decompressed. Start from
+ * seqgen_data_limits_default() and raise (or lower) a field to open a larger (or to refuse a
+ * smaller) dataset; every field must be >= 1.
+ *
+ * What the dataset then costs elsewhere follows from them: a batch iterator takes
+ * `min(B, N) * units * 4` bytes for a batch of floats and 4 bytes per image for the epoch order,
+ * the nearest-neighbour index `units / 8` bytes per image (rounded up to 8 bytes), a model's
+ * activations grow with the units per sequence (its steps).
+ */
+typedef struct seqgen_data_limits {
+    uint64_t max_bytes;     /**< The most memory the dataset's arrays may take: one byte per
+                                 pixel and 8 per label (`N * (rows * cols + 8)`); also the most
+                                 bytes of data read from one file. Default 2^30 (1 GiB). */
+    uint64_t max_units;     /**< The most units (pixels) in one sequence, `rows * cols` of an
+                                 image: a model runs that many steps per sequence, and a batch of
+                                 B sequences takes `B * units * 4` bytes. Default 2^20 (a 1024 x
+                                 1024 image; MNIST has 784). */
+    uint64_t max_sequences; /**< The most sequences (images) N. Default 2^32 - 1, also the
+                                 largest value accepted (the epoch order holds 32-bit indices). */
+} seqgen_data_limits;
+
+/**
+ * @brief The default limits: 1 GiB of data, 2^20 units per sequence, 2^32 - 1 sequences.
+ *
+ * These open the official MNIST (47 MB of training pixels) and Fashion-MNIST with room to spare.
+ * @return The limits, to be changed field by field.
+ */
+SEQGEN_API seqgen_data_limits seqgen_data_limits_default(void);
+
+/**
  * @brief Opens a pair of IDX files: images (magic 0x00000803) and labels (0x00000801).
  *
- * Each file may be plain or gzip-compressed (read through zlib, detected from the content, not
- * the name). Everything is checked before use; on failure nothing is allocated and the detail
- * names the file: ::SEQGEN_ENOENT (missing file), ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT
- * (bad magic, element type other than unsigned byte, wrong number of dimensions),
- * ::SEQGEN_EOVERFLOW (a size of 0, or more than 1 GiB of data), ::SEQGEN_ETRUNCATED (the file or
- * its compressed stream ends early), ::SEQGEN_ETRAILING (bytes after the data),
- * ::SEQGEN_ECOMPRESSED (corrupt gzip stream), ::SEQGEN_EMISMATCH (image and label counts differ),
- * ::SEQGEN_ERANGE (a label outside 0-9), ::SEQGEN_ENOMEM, ::SEQGEN_EINVAL (NULL argument).
+ * The same as seqgen_dataset_open_with_limits() with the default limits.
  * @param[out] out         Receives the new dataset; free it with seqgen_dataset_free().
  * @param      images_path Path of the images file.
  * @param      labels_path Path of the labels file.
@@ -255,15 +285,39 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open(seqgen_dataset **out, const 
                                                    const char *labels_path);
 
 /**
+ * @brief Opens a pair of IDX files within given limits.
+ *
+ * Each file must be a regular file (a FIFO, a device or a directory is refused before anything
+ * can block on it), plain or gzip-compressed (told by the content, not the name; members of a
+ * concatenated gzip file are read one after the other, and every member must end with its
+ * trailer, whose CRC-32 and length are checked; bytes after the last member are refused). Both
+ * headers are checked before any data is read: the images' sizes and the dataset's memory against
+ * @p limits, the two counts against each other. Everything is checked before use; on failure
+ * nothing is allocated and the detail names the file, the sizes and, for gzip data, the byte of
+ * the file where the damage was found and the bytes decompressed before it:
+ * ::SEQGEN_ENOENT (missing file), ::SEQGEN_EIO (unreadable), ::SEQGEN_EFORMAT (not a regular
+ * file; bad magic, element type other than unsigned byte, wrong number of dimensions),
+ * ::SEQGEN_EOVERFLOW (a size of 0, or sizes beyond @p limits), ::SEQGEN_ETRUNCATED (the file or a
+ * gzip member ends early, a trailer is missing), ::SEQGEN_ETRAILING (bytes after the data or
+ * after the last gzip member), ::SEQGEN_ECOMPRESSED (corrupt gzip data, a CRC-32 or length that
+ * does not match), ::SEQGEN_EMISMATCH (image and label counts differ), ::SEQGEN_ERANGE (a label
+ * outside 0-9), ::SEQGEN_ENOMEM, ::SEQGEN_EINVAL (NULL argument, a limit of 0 or a
+ * `max_sequences` above 2^32 - 1).
+ * @param[out] out         Receives the new dataset; free it with seqgen_dataset_free().
+ * @param      images_path Path of the images file.
+ * @param      labels_path Path of the labels file.
+ * @param      limits      The limits; NULL means seqgen_data_limits_default().
+ * @return ::SEQGEN_OK or a negative status.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_with_limits(seqgen_dataset **out,
+                                                               const char *images_path,
+                                                               const char *labels_path,
+                                                               const seqgen_data_limits *limits);
+
+/**
  * @brief Opens one split of a directory holding the standard MNIST file names.
  *
- * For the training split it reads `DIR/train-images-idx3-ubyte` and
- * `DIR/train-labels-idx1-ubyte`, for the test split the `t10k-` files; each may instead be named
- * with a `.gz` suffix. When both the plain and the `.gz` name exist, the plain file is used (it
- * reads faster). This reads the official MNIST download, Fashion-MNIST (e.g. Debian's
- * `/usr/share/datasets/fashion-mnist`) and the bundled `data/mnist10k`. Errors as
- * seqgen_dataset_open(), plus ::SEQGEN_ENOENT naming the directory when it or the expected files
- * do not exist.
+ * The same as seqgen_dataset_open_dir_with_limits() with the default limits.
  * @param[out] out   Receives the new dataset; free it with seqgen_dataset_free().
  * @param      dir   The directory.
  * @param      split ::SEQGEN_SPLIT_TRAIN or ::SEQGEN_SPLIT_TEST.
@@ -271,6 +325,28 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open(seqgen_dataset **out, const 
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_dir(seqgen_dataset **out, const char *dir,
                                                        seqgen_split split);
+
+/**
+ * @brief Opens one split of a directory holding the standard MNIST file names, within given
+ *        limits.
+ *
+ * For the training split it reads `DIR/train-images-idx3-ubyte` and
+ * `DIR/train-labels-idx1-ubyte`, for the test split the `t10k-` files; each may instead be named
+ * with a `.gz` suffix. When both the plain and the `.gz` name exist, the plain file is used (it
+ * reads faster). This reads the official MNIST download, Fashion-MNIST (e.g. Debian's
+ * `/usr/share/datasets/fashion-mnist`) and the bundled `data/mnist10k`. Errors as
+ * seqgen_dataset_open_with_limits(), plus ::SEQGEN_ENOENT naming the directory when it or the
+ * expected files do not exist.
+ * @param[out] out    Receives the new dataset; free it with seqgen_dataset_free().
+ * @param      dir    The directory.
+ * @param      split  ::SEQGEN_SPLIT_TRAIN or ::SEQGEN_SPLIT_TEST.
+ * @param      limits The limits; NULL means seqgen_data_limits_default().
+ * @return ::SEQGEN_OK or a negative status.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_dataset_open_dir_with_limits(seqgen_dataset **out,
+                                                                   const char *dir,
+                                                                   seqgen_split split,
+                                                                   const seqgen_data_limits *limits);
 
 /**
  * @brief Frees a dataset and everything it owns (not the arrays it borrows).

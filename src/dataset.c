@@ -27,6 +27,9 @@
 #define NN_QUERY_BLOCK 16u
 /* The epoch order holds 32-bit indices. */
 #define MAX_SEQUENCES UINT32_MAX
+/* The default data limits (seqgen_data_limits_default): 1 GiB, a 1024 x 1024 image. */
+#define DEFAULT_MAX_BYTES SG_IDX_MAX_BYTES
+#define DEFAULT_MAX_UNITS ((uint64_t)1 << 20)
 
 struct seqgen_dataset {
     const uint8_t *data;    /* count * units bytes: 0/1 (binary) or intensities 0-255 */
@@ -232,51 +235,118 @@ int seqgen_dataset_open_npy(seqgen_dataset **out, const char *units_path,
 
 /* ---- IDX images ---------------------------------------------------------------------------- */
 
-static int check_pair(const char *images_path, const sg_idx *images, const char *labels_path,
-                      const sg_idx *labels)
+seqgen_data_limits seqgen_data_limits_default(void)
 {
-    if (images->dims[0] != labels->dims[0])
-        return sg_error(SEQGEN_EMISMATCH, "%s holds %u images but %s holds %u labels", images_path,
-                        images->dims[0], labels_path, labels->dims[0]);
-    for (size_t i = 0; i < labels->size; i++)
-        if (labels->data[i] >= MNIST_CLASSES)
-            return sg_error(SEQGEN_ERANGE, "%s: label %u of image %zu is outside 0-9", labels_path,
-                            labels->data[i], i);
+    seqgen_data_limits limits = {DEFAULT_MAX_BYTES, DEFAULT_MAX_UNITS, MAX_SEQUENCES};
+    return limits;
+}
+
+static int check_limits(const seqgen_data_limits *l)
+{
+    if (l->max_bytes == 0 || l->max_units == 0 || l->max_sequences == 0 ||
+        l->max_sequences > MAX_SEQUENCES || l->max_bytes > SIZE_MAX)
+        return sg_error(SEQGEN_EINVAL, "data limits of %llu bytes, %llu units per sequence and "
+                        "%llu sequences: each must be >= 1, the bytes at most %zu and the "
+                        "sequences at most %u", (unsigned long long)l->max_bytes,
+                        (unsigned long long)l->max_units, (unsigned long long)l->max_sequences,
+                        (size_t)SIZE_MAX, MAX_SEQUENCES);
     return SEQGEN_OK;
 }
 
-int seqgen_dataset_open(seqgen_dataset **out, const char *images_path, const char *labels_path)
+/* The images' header against the limits, before anything is allocated for them: the pixels of
+ * one image, the number of images, and the dataset's memory (the pixels and 8 bytes a label). */
+static int check_images(const char *path, const sg_idx_reader *images, const seqgen_data_limits *l)
+{
+    const uint32_t n = images->dims[0], rows = images->dims[1], cols = images->dims[2];
+    const uint64_t units = (uint64_t)rows * cols;
+    if (units > l->max_units)
+        return sg_error(SEQGEN_EOVERFLOW, "%s: header says %u images of %ux%u: %llu pixels per "
+                        "image, more than the limit of %llu units per sequence "
+                        "(seqgen_data_limits.max_units)", path, n, rows, cols,
+                        (unsigned long long)units, (unsigned long long)l->max_units);
+    if (n > l->max_sequences)
+        return sg_error(SEQGEN_EOVERFLOW, "%s: header says %u images of %ux%u, more than the "
+                        "limit of %llu sequences (seqgen_data_limits.max_sequences)", path, n,
+                        rows, cols, (unsigned long long)l->max_sequences);
+    const uint64_t each = units + sizeof(int64_t); /* < 2^64: units < 2^64 - 2^33 */
+    if (each > l->max_bytes / n)
+        return sg_error(SEQGEN_EOVERFLOW, "%s: %u images of %ux%u need %llu bytes (%llu "
+                        "pixels and an 8-byte label each), more than the limit of "
+                        "%llu bytes (seqgen_data_limits.max_bytes)", path, n, rows, cols,
+                        (unsigned long long)n * each, (unsigned long long)units,
+                        (unsigned long long)l->max_bytes);
+    return SEQGEN_OK;
+}
+
+/* Checks the n label bytes of `*bytes` (0-9) and widens them in place to int64: the buffer grows
+ * to 8 n bytes and is filled from the end, so no label byte is overwritten before it is read. */
+static int widen_labels(const char *path, uint8_t **bytes, size_t n, int64_t **out)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((*bytes)[i] >= MNIST_CLASSES)
+            return sg_error(SEQGEN_ERANGE, "%s: label %u of image %zu is outside 0-9", path,
+                            (*bytes)[i], i);
+    uint8_t *grown = sg_realloc(*bytes, n * sizeof **out);
+    if (!grown)
+        return sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %zu labels", path, n);
+    *bytes = grown;
+    int64_t *wide = (int64_t *)(void *)grown;
+    for (size_t i = n; i-- > 0;)
+        wide[i] = grown[i];
+    *out = wide;
+    return SEQGEN_OK;
+}
+
+int seqgen_dataset_open_with_limits(seqgen_dataset **out, const char *images_path,
+                                    const char *labels_path, const seqgen_data_limits *limits)
 {
     if (!out || !images_path || !labels_path)
         return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open: NULL argument");
-    sg_idx images, labels = {NULL, 0, 0, {0}};
-    int status = sg_idx_read(images_path, 3, &images);
+    const seqgen_data_limits l = limits ? *limits : seqgen_data_limits_default();
+    int status = check_limits(&l);
     if (status != SEQGEN_OK)
         return status;
-    status = sg_idx_read(labels_path, 1, &labels);
+    /* Both headers first: sizes and counts are checked before any data is read. */
+    sg_idx_reader images, labels;
+    if ((status = sg_idx_open(&images, images_path, 3, l.max_bytes)) != SEQGEN_OK)
+        return status;
+    status = check_images(images_path, &images, &l);
+    int labels_open = 0;
     if (status == SEQGEN_OK)
-        status = check_pair(images_path, &images, labels_path, &labels);
+        labels_open = (status = sg_idx_open(&labels, labels_path, 1, l.max_bytes)) == SEQGEN_OK;
+    if (status == SEQGEN_OK && images.dims[0] != labels.dims[0])
+        status = sg_error(SEQGEN_EMISMATCH, "%s holds %u images but %s holds %u labels",
+                          images_path, images.dims[0], labels_path, labels.dims[0]);
+    uint8_t *pixels = NULL, *label_bytes = NULL;
+    if (status == SEQGEN_OK)
+        status = sg_idx_read_payload(&images, &pixels);
+    if (status == SEQGEN_OK)
+        status = sg_idx_read_payload(&labels, &label_bytes);
+    sg_idx_close(&images);
+    if (labels_open)
+        sg_idx_close(&labels);
+    const size_t n = images.dims[0], rows = images.dims[1], cols = images.dims[2];
     int64_t *wide = NULL;
-    if (status == SEQGEN_OK && !(wide = sg_malloc(labels.size * sizeof *wide)))
-        status = sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %zu labels", labels_path,
-                          labels.size);
     if (status == SEQGEN_OK)
-        for (size_t i = 0; i < labels.size; i++)
-            wide[i] = labels.data[i];
-    sg_idx_free(&labels);
+        status = widen_labels(labels_path, &label_bytes, n, &wide);
     if (status != SEQGEN_OK) {
-        sg_idx_free(&images);
+        free(pixels);
+        free(label_bytes);
         return status;
     }
-    const size_t rows = images.dims[1], cols = images.dims[2];
-    seqgen_sequences s = {images.data, images.dims[0], rows * cols, 1, NULL, wide};
-    void *owned[3] = {images.data, NULL, wide};
+    seqgen_sequences s = {pixels, n, rows * cols, 1, NULL, wide};
+    void *owned[3] = {pixels, NULL, wide};
     status = make_dataset(out, &s, 0, owned);
     if (status == SEQGEN_OK) {
         (*out)->rows = rows;
         (*out)->cols = cols;
     }
     return status;
+}
+
+int seqgen_dataset_open(seqgen_dataset **out, const char *images_path, const char *labels_path)
+{
+    return seqgen_dataset_open_with_limits(out, images_path, labels_path, NULL);
 }
 
 /* DIR/NAME if it exists, else DIR/NAME.gz if that exists; *path is malloc'ed. */
@@ -300,7 +370,8 @@ static int find_standard_file(const char *dir, const char *name, char **path)
     return SEQGEN_OK;
 }
 
-int seqgen_dataset_open_dir(seqgen_dataset **out, const char *dir, seqgen_split split)
+int seqgen_dataset_open_dir_with_limits(seqgen_dataset **out, const char *dir, seqgen_split split,
+                                        const seqgen_data_limits *limits)
 {
     if (!out || !dir || (split != SEQGEN_SPLIT_TRAIN && split != SEQGEN_SPLIT_TEST))
         return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open_dir: NULL argument or bad split");
@@ -318,10 +389,15 @@ int seqgen_dataset_open_dir(seqgen_dataset **out, const char *dir, seqgen_split 
     if (status == SEQGEN_OK)
         status = find_standard_file(dir, labels_name, &labels_path);
     if (status == SEQGEN_OK)
-        status = seqgen_dataset_open(out, images_path, labels_path);
+        status = seqgen_dataset_open_with_limits(out, images_path, labels_path, limits);
     free(images_path);
     free(labels_path);
     return status;
+}
+
+int seqgen_dataset_open_dir(seqgen_dataset **out, const char *dir, seqgen_split split)
+{
+    return seqgen_dataset_open_dir_with_limits(out, dir, split, NULL);
 }
 
 void seqgen_dataset_free(seqgen_dataset *ds)

@@ -3,11 +3,13 @@
 #include "sections.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "alloc.h"
@@ -295,8 +297,6 @@ static int read_checked(FILE *stream, const char *path, unsigned char **out, siz
     struct stat st;
     if (fstat(fileno(stream), &st) != 0)
         return sg_system_error("stat", path, errno);
-    if (!S_ISREG(st.st_mode))
-        return sg_error(SEQGEN_EFORMAT, "%s: not a regular file", path);
     if ((uint64_t)st.st_size > SG_CKPT_MAX_FILE)
         return sg_error(SEQGEN_EOVERFLOW, "%s: %lld bytes is larger than any checkpoint this "
                         "library reads (%llu)", path, (long long)st.st_size,
@@ -325,11 +325,46 @@ static int read_checked(FILE *stream, const char *path, unsigned char **out, siz
     return SEQGEN_OK;
 }
 
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
+}
+
+/* Opens path for reading if it is a regular file. O_NONBLOCK: opening a FIFO without a writer
+ * must not block before fstat can refuse it; cleared again so that reads behave normally. */
+static int open_regular(const char *path, FILE **out)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return sg_system_error("open", path, errno);
+    struct stat st;
+    int flags, status = SEQGEN_OK;
+    FILE *stream = NULL;
+    if (fstat(fd, &st) != 0)
+        status = sg_system_error("stat", path, errno);
+    else if (!S_ISREG(st.st_mode))
+        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path,
+                          file_kind(st.st_mode));
+    else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        status = sg_system_error("read", path, errno);
+    else if (!(stream = fdopen(fd, "rb")))
+        status = errno == ENOMEM ? sg_error(SEQGEN_ENOMEM, "%s: out of memory", path)
+                                 : sg_system_error("open", path, errno);
+    if (status != SEQGEN_OK) {
+        close(fd);
+        return status;
+    }
+    *out = stream;
+    return SEQGEN_OK;
+}
+
 int sg_section_file_read(const char *path, sg_section_file *file)
 {
-    FILE *stream = fopen(path, "rb");
-    if (!stream)
-        return sg_system_error("open", path, errno);
+    FILE *stream = NULL;
+    int opened = open_regular(path, &stream);
+    if (opened != SEQGEN_OK)
+        return opened;
     unsigned char *data = NULL;
     size_t size = 0;
     int status = read_checked(stream, path, &data, &size);

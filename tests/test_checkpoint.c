@@ -1505,6 +1505,49 @@ static void failed_saves_leave_the_old_file(void **state)
     tu_rmtree(dir);
 }
 
+/* Loads `path` in a child process that an alarm kills after 5 s: exit 0 if both loaders refused
+ * it as a FIFO. */
+static int load_fifo_with_alarm(const char *path)
+{
+    alarm(5);
+    seqgen_model *m = NULL;
+    seqgen_checkpoint_info info;
+    int model = seqgen_checkpoint_load_model(&m, path) == SEQGEN_EFORMAT &&
+                strstr(seqgen_last_error(), "not a regular file (a FIFO)");
+    int inspect = seqgen_checkpoint_inspect(path, &info) == SEQGEN_EFORMAT &&
+                  strstr(seqgen_last_error(), "not a regular file (a FIFO)");
+    return model && inspect ? 0 : 1;
+}
+
+/* A FIFO without a writer blocked the open forever (Ctrl-C then gave "Interrupted system
+ * call"); it, a directory and devices are refused at once, naming what they are. */
+static void non_regular_files_are_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *fifo = path_in(dir, "pipe.ckpt");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(load_fifo_with_alarm(fifo));
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    if (WIFSIGNALED(wstatus))
+        fail_msg("loading a FIFO blocked (killed by signal %d)", WTERMSIG(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+    seqgen_model *m = NULL;
+    assert_fails_with(seqgen_checkpoint_load_model(&m, dir), SEQGEN_EFORMAT,
+                      "not a regular file (a directory)");
+    assert_fails_with(seqgen_checkpoint_load_model(&m, "/dev/null"), SEQGEN_EFORMAT,
+                      "/dev/null: not a regular file (a device)");
+    assert_fails_with(seqgen_checkpoint_load_model(&m, "/dev/zero"), SEQGEN_EFORMAT,
+                      "/dev/zero: not a regular file (a device)");
+    assert_null(m);
+    tu_rmtree(dir);
+}
+
 /* In a child with its own mount namespace, a 64 KiB tmpfs holds the old file; saving a bigger
  * model runs out of space. Exit codes: 0 pass, 77 no privilege to mount (skipped), else the
  * check that failed. */
@@ -1737,6 +1780,7 @@ int main(void)
         cmocka_unit_test(every_allocation_failure_is_clean),
         cmocka_unit_test(killed_saves_leave_old_or_new),
         cmocka_unit_test(failed_saves_leave_the_old_file),
+        cmocka_unit_test(non_regular_files_are_refused),
         cmocka_unit_test(full_disk_leaves_the_old_file),
         cmocka_unit_test(resumed_run_matches_straight_run),
     };

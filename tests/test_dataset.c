@@ -174,6 +174,112 @@ static void bad_pairs_and_directories(void **state)
     assert_ptr_equal(ds, (seqgen_dataset *)f);
 }
 
+/* Writes the header of an IDX file (magic and sizes) and nothing else: the payload is never
+ * reached when the header alone is refused. */
+static void write_idx_header(const char *path, unsigned ndims, const uint32_t *dims)
+{
+    uint8_t header[16] = {0, 0, 0x08, (uint8_t)ndims};
+    for (unsigned d = 0; d < ndims; d++)
+        for (int b = 0; b < 4; b++)
+            header[4 + 4 * d + b] = (uint8_t)(dims[d] >> (24 - 8 * b));
+    tu_write_file(path, header, 4 + 4 * ndims);
+}
+
+/* Headers whose datasets would need more memory than the default limits allow are refused
+ * before any payload is read, with the sizes in the message: one 32768x32768 image (1 GiB of
+ * pixels, a batch of 4 GiB of floats), 2^28 images of 1x3 (768 MiB of pixels and 2 GiB of
+ * 8-byte labels), 2^26 images of 4x4 (exactly 1 GiB of pixels, plus the labels). */
+static void headers_needing_too_much_memory_are_refused(void **state)
+{
+    fixture *f = *state;
+    char images[128], labels[128];
+    snprintf(images, sizeof images, "%s/huge-images", f->dir);
+    snprintf(labels, sizeof labels, "%s/huge-labels", f->dir);
+    static const struct {
+        uint32_t dims[3];
+        const char *fragment;
+    } cases[] = {
+        {{1, 32768, 32768}, "header says 1 images of 32768x32768: 1073741824 pixels per image, "
+                            "more than the limit of 1048576"},
+        {{1u << 28, 1, 3}, "268435456 images of 1x3 need 2952790016 bytes (3 pixels and an "
+                           "8-byte label each), more than the limit of 1073741824"},
+        {{1u << 26, 4, 4}, "67108864 images of 4x4 need 1610612736 bytes"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        write_idx_header(images, 3, cases[c].dims);
+        write_idx_header(labels, 1, cases[c].dims);
+        seqgen_dataset *ds = NULL;
+        expect_detail(seqgen_dataset_open(&ds, images, labels), SEQGEN_EOVERFLOW,
+                      cases[c].fragment);
+        assert_non_null(strstr(seqgen_last_error(), images));
+        assert_null(ds);
+    }
+}
+
+/* The limits hold exactly at their values, whichever way they are moved, and pass through
+ * seqgen_dataset_open_dir_with_limits too. */
+static void data_limits_can_be_lowered_and_raised(void **state)
+{
+    fixture *f = *state;
+    const seqgen_data_limits defaults = seqgen_data_limits_default();
+    assert_int_equal(defaults.max_bytes, (uint64_t)1 << 30);
+    assert_int_equal(defaults.max_units, (uint64_t)1 << 20);
+    assert_int_equal(defaults.max_sequences, UINT32_MAX);
+    char images[128], labels[128];
+    snprintf(images, sizeof images, "%s/train-images-idx3-ubyte.gz", f->dir);
+    snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte", f->dir);
+    seqgen_dataset *ds = NULL;
+    seqgen_data_limits l = defaults;
+
+    l.max_units = PIXELS - 1;
+    expect_detail(seqgen_dataset_open_with_limits(&ds, images, labels, &l), SEQGEN_EOVERFLOW,
+                  "header says 10 images of 28x28: 784 pixels per image, more than the limit of "
+                  "783 units per sequence (seqgen_data_limits.max_units)");
+    l.max_units = PIXELS;
+    l.max_sequences = N_IMAGES - 1;
+    expect_detail(seqgen_dataset_open_dir_with_limits(&ds, f->dir, SEQGEN_SPLIT_TRAIN, &l),
+                  SEQGEN_EOVERFLOW, "more than the limit of 9 sequences");
+    l.max_sequences = N_IMAGES;
+    l.max_bytes = N_IMAGES * (PIXELS + 8) - 1;
+    expect_detail(seqgen_dataset_open_with_limits(&ds, images, labels, &l), SEQGEN_EOVERFLOW,
+                  "10 images of 28x28 need 7920 bytes (784 pixels and an 8-byte label each), "
+                  "more than the limit of 7919 bytes");
+    assert_null(ds);
+    l.max_bytes = N_IMAGES * (PIXELS + 8);
+    assert_ok(seqgen_dataset_open_with_limits(&ds, images, labels, &l));
+    assert_int_equal(seqgen_dataset_count(ds), N_IMAGES);
+    seqgen_dataset_free(ds);
+    ds = NULL;
+
+    /* One image of 2048x1024, twice the default units per sequence. */
+    const uint32_t rows = 2048, cols = 1024;
+    uint8_t *big = calloc((size_t)rows * cols, 1);
+    assert_non_null(big);
+    big[(size_t)rows * cols - 1] = 255;
+    write_mnist_pair(f->dir, "t10k", 1, rows, cols, big, f->labels, 1, 1);
+    free(big);
+    expect_detail(seqgen_dataset_open_dir(&ds, f->dir, SEQGEN_SPLIT_TEST), SEQGEN_EOVERFLOW,
+                  "2097152 pixels per image, more than the limit of 1048576 units per sequence");
+    l = defaults;
+    l.max_units = (uint64_t)rows * cols;
+    assert_ok(seqgen_dataset_open_dir_with_limits(&ds, f->dir, SEQGEN_SPLIT_TEST, &l));
+    assert_int_equal(seqgen_dataset_rows(ds), rows);
+    assert_int_equal(seqgen_dataset_cols(ds), cols);
+    assert_int_equal(seqgen_dataset_raw(ds, 0)[(size_t)rows * cols - 1], 255);
+    seqgen_dataset_free(ds);
+    ds = NULL;
+
+    /* Limits that cannot be. */
+    static const seqgen_data_limits bad[] = {
+        {0, 1, 1}, {1, 0, 1}, {1, 1, 0}, {1, 1, (uint64_t)UINT32_MAX + 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_detail(seqgen_dataset_open_with_limits(&ds, images, labels, &bad[i]), SEQGEN_EINVAL,
+                      "each must be >= 1");
+    assert_null(ds);
+    assert_ok(seqgen_dataset_open_with_limits(&ds, images, labels, NULL)); /* the defaults */
+    seqgen_dataset_free(ds);
+}
+
 static void limit_keeps_the_first_images(void **state)
 {
     fixture *f = *state;
@@ -570,6 +676,8 @@ int main(void)
         T(open_pair_and_test_split),
         T(plain_file_preferred_over_gz),
         T(bad_pairs_and_directories),
+        T(headers_needing_too_much_memory_are_refused),
+        T(data_limits_can_be_lowered_and_raised),
         T(limit_keeps_the_first_images),
         T(threshold_binarisation),
         T(stochastic_binarisation_matches_reference),

@@ -131,7 +131,39 @@ static void dataset_open(void)
     EXPECT(SEQGEN_ENOENT, seqgen_dataset_open(&ds, "", fx.labels));
     EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.labels, fx.labels)); /* swapped */
     EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.images, fx.images));
-    EXPECT(SEQGEN_EIO, seqgen_dataset_open(&ds, fx.dir, fx.labels)); /* a directory */
+    EXPECT(SEQGEN_EFORMAT, seqgen_dataset_open(&ds, fx.dir, fx.labels)); /* a directory */
+    assert_null(ds);
+}
+
+static void data_limits_default(void)
+{
+    seqgen_data_limits l = seqgen_data_limits_default();
+    assert_true(l.max_bytes >= 1 && l.max_units >= 1 && l.max_sequences >= 1);
+}
+
+static void dataset_open_with_limits(void)
+{
+    seqgen_dataset *ds = NULL;
+    seqgen_data_limits l = seqgen_data_limits_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_with_limits(NULL, fx.images, fx.labels, &l));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_with_limits(&ds, NULL, fx.labels, &l));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_with_limits(&ds, fx.images, NULL, NULL));
+    l.max_units = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_with_limits(&ds, fx.images, fx.labels, &l));
+    l.max_units = PIXELS - 1;
+    EXPECT(SEQGEN_EOVERFLOW, seqgen_dataset_open_with_limits(&ds, fx.images, fx.labels, &l));
+    assert_null(ds);
+}
+
+static void dataset_open_dir_with_limits(void)
+{
+    seqgen_dataset *ds = NULL;
+    seqgen_data_limits l = seqgen_data_limits_default();
+    EXPECT(SEQGEN_EINVAL,
+           seqgen_dataset_open_dir_with_limits(NULL, fx.dir, SEQGEN_SPLIT_TRAIN, &l));
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_dir_with_limits(&ds, fx.dir, (seqgen_split)7, &l));
+    l.max_sequences = (uint64_t)UINT32_MAX + 1;
+    EXPECT(SEQGEN_EINVAL, seqgen_dataset_open_dir_with_limits(&ds, fx.dir, SEQGEN_SPLIT_TRAIN, &l));
     assert_null(ds);
 }
 
@@ -752,6 +784,9 @@ static const misuse_case cases[] = {
     CASE(seqgen_last_error, last_error),
     CASE(seqgen_dataset_open, dataset_open),
     CASE(seqgen_dataset_open_dir, dataset_open_dir),
+    CASE(seqgen_data_limits_default, data_limits_default),
+    CASE(seqgen_dataset_open_with_limits, dataset_open_with_limits),
+    CASE(seqgen_dataset_open_dir_with_limits, dataset_open_dir_with_limits),
     CASE(seqgen_dataset_free, dataset_free),
     CASE(seqgen_dataset_count, dataset_count),
     CASE(seqgen_dataset_rows, dataset_rows),

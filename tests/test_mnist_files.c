@@ -160,21 +160,22 @@ static void sha256_of_gzip_file(const char *path, char hex[65])
 }
 
 /* The checksums stated in data/README.md. */
+static const char *const bundled_sha256[4][2] = {
+    {"train-images-idx3-ubyte", "27625f27d5e3913c08814a81759fab5b8d4af0ff9b0527785b83c73c7c37e509"},
+    {"train-labels-idx1-ubyte", "80bb90f285d956ab5c85da5f1e0086ad74ffd13421b84e4b7c4f0f033e122f9c"},
+    {"t10k-images-idx3-ubyte", "0b9cfe954d11e31aa092ddb9be90c152610ce0da18c1deb0f9b2970293563014"},
+    {"t10k-labels-idx1-ubyte", "416a0ec36a51659a0a7a93cf6aec01fa6144353f2e78a44d4887bda601b19444"},
+};
+
 static void bundled_files_match_their_checksums(void **state)
 {
     (void)state;
-    static const char *const files[4][2] = {
-        {"train-images-idx3-ubyte", "27625f27d5e3913c08814a81759fab5b8d4af0ff9b0527785b83c73c7c37e509"},
-        {"train-labels-idx1-ubyte", "80bb90f285d956ab5c85da5f1e0086ad74ffd13421b84e4b7c4f0f033e122f9c"},
-        {"t10k-images-idx3-ubyte", "0b9cfe954d11e31aa092ddb9be90c152610ce0da18c1deb0f9b2970293563014"},
-        {"t10k-labels-idx1-ubyte", "416a0ec36a51659a0a7a93cf6aec01fa6144353f2e78a44d4887bda601b19444"},
-    };
     for (int f = 0; f < 4; f++) {
         char path[128], hex[65];
-        snprintf(path, sizeof path, BUNDLED "/%s.gz", files[f][0]);
+        snprintf(path, sizeof path, BUNDLED "/%s.gz", bundled_sha256[f][0]);
         sha256_of_gzip_file(path, hex);
-        if (strcmp(hex, files[f][1]) != 0)
-            fail_msg("%s: SHA-256 %s, expected %s", path, hex, files[f][1]);
+        if (strcmp(hex, bundled_sha256[f][1]) != 0)
+            fail_msg("%s: SHA-256 %s, expected %s", path, hex, bundled_sha256[f][1]);
     }
 }
 
@@ -183,6 +184,48 @@ static double seconds_since(const struct timespec *t0)
     struct timespec t1;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
     return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+static void sha256_u32(sha256 *s, uint32_t v)
+{
+    uint8_t bytes[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    sha256_update(s, bytes, sizeof bytes);
+}
+
+/* The library's own gzip reader (inflate, member by member) gives exactly the bytes of the
+ * checksums: each file rebuilt from the dataset (magic, sizes, pixels or labels) hashes to them. */
+static void dataset_bytes_match_the_checksums(void **state)
+{
+    (void)state;
+    for (int split = 0; split < 2; split++) {
+        seqgen_dataset *ds = NULL;
+        assert_ok(seqgen_dataset_open_dir(&ds, BUNDLED, split ? SEQGEN_SPLIT_TEST
+                                                                : SEQGEN_SPLIT_TRAIN));
+        const uint32_t n = (uint32_t)seqgen_dataset_count(ds);
+        const uint32_t rows = (uint32_t)seqgen_dataset_rows(ds);
+        const uint32_t cols = (uint32_t)seqgen_dataset_cols(ds);
+        sha256 s;
+        char hex[65];
+        sha256_init(&s);
+        sha256_u32(&s, 0x803u);
+        sha256_u32(&s, n);
+        sha256_u32(&s, rows);
+        sha256_u32(&s, cols);
+        for (uint32_t i = 0; i < n; i++)
+            sha256_update(&s, seqgen_dataset_raw(ds, i), (size_t)rows * cols);
+        sha256_hex(&s, hex);
+        assert_string_equal(hex, bundled_sha256[2 * split][1]);
+        sha256_init(&s);
+        sha256_u32(&s, 0x801u);
+        sha256_u32(&s, n);
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t label = (uint8_t)tu_label(ds, i);
+            sha256_update(&s, &label, 1);
+        }
+        sha256_hex(&s, hex);
+        assert_string_equal(hex, bundled_sha256[2 * split + 1][1]);
+        seqgen_dataset_free(ds);
+    }
 }
 
 /* Opens one split, checks its size and per-class counts, and returns the CPU time it took. */
@@ -247,6 +290,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sha256_matches_standard_vectors),
         cmocka_unit_test(bundled_files_match_their_checksums),
+        cmocka_unit_test(dataset_bytes_match_the_checksums),
         cmocka_unit_test(bundled_digits_load_with_documented_counts),
         cmocka_unit_test(fashion_mnist_loads_at_full_size),
     };
