@@ -6,15 +6,14 @@
 #include "idx.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "regular_file.h"
 #include "status.h"
 
 /* File bytes read at a time. */
@@ -27,41 +26,6 @@
 #define READ_CHUNK ((size_t)1 << 30)
 
 /* ---- Opening a regular file ----------------------------------------------------------------- */
-
-static const char *file_kind(mode_t mode)
-{
-    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
-           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
-}
-
-/* Opens path for reading if it is a regular file. O_NONBLOCK: opening a FIFO without a writer
- * must not block before fstat can refuse it; cleared again so that reads behave normally. */
-static int open_regular(const char *path, int *fd_out, uint64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        if (err == ENOENT || err == ENOTDIR)
-            return sg_error(SEQGEN_ENOENT, "%s: no such file", path);
-        return sg_error(SEQGEN_EIO, "%s: cannot open: %s", path, strerror(err));
-    }
-    struct stat st;
-    int flags, status = SEQGEN_OK;
-    if (fstat(fd, &st) != 0)
-        status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path,
-                          file_kind(st.st_mode));
-    else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
-        status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
-    if (status != SEQGEN_OK) {
-        close(fd);
-        return status;
-    }
-    *fd_out = fd;
-    *size = (uint64_t)st.st_size;
-    return SEQGEN_OK;
-}
 
 /* zlib's allocations go through the library's allocator, so the failure tests reach them. */
 static voidpf zlib_alloc(voidpf opaque, uInt items, uInt size)
@@ -317,7 +281,7 @@ int sg_idx_open(sg_idx_reader *r, const char *path, uint32_t ndims, uint64_t max
                         (const void *)path, ndims);
     r->path = path;
     r->ndims = ndims;
-    int status = open_regular(path, &r->fd, &r->file_size);
+    int status = sg_open_regular(path, &r->fd, &r->file_size);
     if (status != SEQGEN_OK)
         return status;
     if (!(r->in = sg_malloc(INPUT_SIZE))) {

@@ -4,15 +4,14 @@
 #include "npy.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "regular_file.h"
 #include "status.h"
 
 #define MAGIC "\x93NUMPY"
@@ -472,40 +471,20 @@ static int read_npy(int fd, const char *path, uint64_t file_size, sg_npy *npy)
     return status;
 }
 
-/* The kind of a file that is not a regular one, for the message. */
-static const char *file_kind(mode_t mode)
-{
-    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
-           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
-}
-
 int sg_npy_read(const char *path, sg_npy *out)
 {
     if (!path || !out)
         return sg_error(SEQGEN_EINVAL, "sg_npy_read: NULL argument (path %p, out %p)",
                         (const void *)path, (void *)out);
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it. It has
-     * no effect on reads of a regular file. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        if (err == ENOENT || err == ENOTDIR)
-            return sg_error(SEQGEN_ENOENT, "%s: no such file", path);
-        return sg_error(SEQGEN_EIO, "%s: cannot open: %s", path, strerror(err));
-    }
-    struct stat st;
-    int status;
-    if (fstat(fd, &st) != 0)
-        status = sg_error(SEQGEN_EIO, "%s: cannot read: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path,
-                          file_kind(st.st_mode));
-    else {
-        sg_npy npy = {NULL, 0, SG_NPY_BOOL, 0, {0}};
-        status = read_npy(fd, path, (uint64_t)st.st_size, &npy);
-        if (status == SEQGEN_OK)
-            *out = npy;
-    }
+    int fd;
+    uint64_t size;
+    int status = sg_open_regular(path, &fd, &size);
+    if (status != SEQGEN_OK)
+        return status;
+    sg_npy npy = {NULL, 0, SG_NPY_BOOL, 0, {0}};
+    status = read_npy(fd, path, size, &npy);
+    if (status == SEQGEN_OK)
+        *out = npy;
     close(fd);
     return status;
 }

@@ -3,7 +3,6 @@
 #include "sections.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <zlib.h>
 
 #include "alloc.h"
+#include "regular_file.h"
 
 /* PNG-style: a high byte catches 7-bit transfers, CR LF and ^Z catch text-mode conversions. */
 const unsigned char sg_ckpt_magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
@@ -325,33 +325,18 @@ static int read_checked(FILE *stream, const char *path, unsigned char **out, siz
     return SEQGEN_OK;
 }
 
-static const char *file_kind(mode_t mode)
-{
-    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
-           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
-}
-
-/* Opens path for reading if it is a regular file. O_NONBLOCK: opening a FIFO without a writer
- * must not block before fstat can refuse it; cleared again so that reads behave normally. */
+/* Opens path as a stream if it is a regular file (regular_file.h). */
 static int open_regular(const char *path, FILE **out)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return sg_system_error("open", path, errno);
-    struct stat st;
-    int flags, status = SEQGEN_OK;
-    FILE *stream = NULL;
-    if (fstat(fd, &st) != 0)
-        status = sg_system_error("stat", path, errno);
-    else if (!S_ISREG(st.st_mode))
-        status = sg_error(SEQGEN_EFORMAT, "%s: not a regular file (%s)", path,
-                          file_kind(st.st_mode));
-    else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
-        status = sg_system_error("read", path, errno);
-    else if (!(stream = fdopen(fd, "rb")))
+    int fd;
+    uint64_t size;
+    int status = sg_open_regular(path, &fd, &size);
+    if (status != SEQGEN_OK)
+        return status;
+    FILE *stream = fdopen(fd, "rb");
+    if (!stream) {
         status = errno == ENOMEM ? sg_error(SEQGEN_ENOMEM, "%s: out of memory", path)
                                  : sg_system_error("open", path, errno);
-    if (status != SEQGEN_OK) {
         close(fd);
         return status;
     }

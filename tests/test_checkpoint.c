@@ -918,7 +918,7 @@ static void bad_contents_each_have_their_message(void **state)
     refuse_tweaked(path, m, &t, SEQGEN_EFORMAT, "unknown flags 0x6");
 
     assert_fails_with(seqgen_checkpoint_load_model(&back, path_in(dir, "absent.ckpt")),
-                      SEQGEN_ENOENT, "absent.ckpt: cannot open");
+                      SEQGEN_ENOENT, "absent.ckpt: no such file");
     seqgen_model_free(m);
     tu_rmtree(dir);
 }
