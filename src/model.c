@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "kernels.h"
 #include "model_impl.h"
+#include "parallel.h"
 #include "status.h"
 
 seqgen_model_config seqgen_model_config_default(void)
@@ -154,7 +155,6 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     sg_rng_seed(&m->mix_rng, cfg->seed, 2);
     init_params(m);
     touch_params(m);
-    sg_blas_single_thread();
     *out = m;
     return SEQGEN_OK;
 }
@@ -441,7 +441,9 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     float *out = logits ? logits : probs; /* the logits, then the probabilities if asked */
     sg_step_io io = {input, state->h[state->current], state->h[1 - state->current],
                      (size_t)B * H, NULL, 0, out};
+    sg_blas_single_begin();
     sg_model_step_forward(model, state->packed, B, &io, &scratch);
+    sg_blas_single_end();
     if (probs)
         for (size_t i = 0; i < (size_t)B * D; i++)
             probs[i] = sg_sigmoidf(out[i]);
