@@ -16,7 +16,10 @@
  *   negative ::seqgen_status on failure; positive values are normal events (::SEQGEN_DONE). On
  *   failure, seqgen_last_error() tells the detail (which file, which byte, which argument) and
  *   every output argument and handle is left as it was: nothing is half-done. The library never
- *   prints, exits or aborts.
+ *   prints, exits or aborts. A detail names the function only for a NULL argument, as
+ *   `function: NULL argument` (e.g. "seqgen_model_create: NULL config"); every other detail
+ *   names what is wrong (the file and byte, the field, the sequence, the value) and not the
+ *   function, since the caller knows which one it called.
  * - **Threads**: the library keeps no global mutable state except the per-thread error detail
  *   and, while it computes, OpenBLAS's thread count (below). Distinct handles may be used from
  *   distinct threads at the same time; one handle must not be used by two threads at once
@@ -83,7 +86,8 @@ extern "C" {
 typedef enum seqgen_status {
     SEQGEN_DONE = 1,            /**< Normal end of a sequence of results (e.g. an epoch). */
     SEQGEN_OK = 0,              /**< Success. */
-    SEQGEN_EINVAL = -1,         /**< An argument is invalid (NULL, out of range, wrong size). */
+    SEQGEN_EINVAL = -1,         /**< An argument is invalid (NULL, out of range, wrong size, an
+                                     unknown name or kind). */
     SEQGEN_ENOMEM = -2,         /**< Memory could not be allocated. */
     SEQGEN_EIO = -3,            /**< Reading or writing a file failed. */
     SEQGEN_ENOENT = -4,         /**< A file or directory does not exist. */
@@ -767,7 +771,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_tensor_info(const seqgen_model *mod
  * @param name A PyTorch parameter name.
  * @param[out] out Receives the values, row-major.
  * @param count The size of @p out: must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_ENOENT (no such name) or ::SEQGEN_EMISMATCH (count).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name) or
+ *         ::SEQGEN_EMISMATCH (count).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_tensor(const seqgen_model *model, const char *name,
                                                         float *out, size_t count);
@@ -778,8 +783,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_tensor(const seqgen_model *mode
  * @param name A PyTorch parameter name.
  * @param values The new values, row-major.
  * @param count Must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_ENOENT, ::SEQGEN_EMISMATCH or ::SEQGEN_ENUMERIC (a value is
- *         NaN or infinite; nothing is changed).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name),
+ *         ::SEQGEN_EMISMATCH (count) or ::SEQGEN_ENUMERIC (a value is NaN or infinite; nothing is
+ *         changed).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, const char *name,
                                                         const float *values, size_t count);
@@ -791,7 +797,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, con
  * @param name A PyTorch parameter name.
  * @param[out] out Receives the gradient, row-major.
  * @param count Must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_ENOENT or ::SEQGEN_EMISMATCH.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name) or
+ *         ::SEQGEN_EMISMATCH (count).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model, const char *name,
                                                       float *out, size_t count);

@@ -113,10 +113,13 @@ static void tensor_get_set_and_errors(void **state)
     assert_ok(seqgen_model_set_tensor(m, "weight_hh_l0", w, 48));
     assert_ok(seqgen_model_get_tensor(m, "weight_hh_l0", back, 48));
     assert_memory_equal(w, back, sizeof w);
-    assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l1", back, 48), SEQGEN_ENOENT);
-    assert_non_null(strstr(seqgen_last_error(), "weight_hh_l1"));
+    /* an unknown name is an invalid argument, not a missing file */
+    assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l1", back, 48), SEQGEN_EINVAL);
+    assert_string_equal(seqgen_last_error(), "no tensor called \"weight_hh_l1\" (H=4, L=1)");
     assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l0", back, 47), SEQGEN_EMISMATCH);
-    assert_int_equal(seqgen_model_get_grad(m, "nope", back, 1), SEQGEN_ENOENT);
+    assert_int_equal(seqgen_model_get_grad(m, "nope", back, 1), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_set_tensor(m, "", w, 1), SEQGEN_EINVAL);
+    assert_null(strstr(seqgen_strerror(SEQGEN_EINVAL), "file"));
     w[5] = NAN;
     assert_int_equal(seqgen_model_set_tensor(m, "weight_hh_l0", w, 48), SEQGEN_ENUMERIC);
     assert_ok(seqgen_model_get_tensor(m, "weight_hh_l0", back, 48));
