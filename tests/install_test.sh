@@ -31,6 +31,13 @@ $CC -std=c11 "$stage/outside.c" -o "$stage/outside-shared" $(pkg-config --cflags
 # shellcheck disable=SC2046
 $CC -std=c11 -static "$stage/outside.c" -o "$stage/outside-static" \
     $(pkg-config --cflags seqgen) $(pkg-config --static --libs seqgen)
+# seqgen.h includes only standard headers: compiling against it needs its directory alone, not
+# those of the CBLAS or zlib the library links.
+cflags=$(pkg-config --cflags seqgen | tr -s ' ' | sed 's/ $//')
+[ "$cflags" = "-I$prefix/include" ] || {
+    echo "install test: pkg-config --cflags seqgen gives '$cflags', expected -I$prefix/include" >&2
+    exit 1
+}
 
 # The README's two C examples, taken from the README itself so they cannot drift: each ```c block
 # compiled alone, run, and its output checked.
