@@ -38,12 +38,12 @@
  *   one BLAS thread each. If the CBLAS linked is OpenBLAS (detected at run time; any other CBLAS
  *   is left alone), whose thread count is one setting of the whole process, a call that
  *   computes (a training or evaluation pass, seqgen_complete(), seqgen_model_step(),
- *   seqgen_evaluate_dataset()) sets it to 1 when it starts and gives the caller's count back
- *   when it returns. Calls overlapping in several threads share that scope: the count is 1
- *   from the start of the first to the end of the last, then the one the first found. So a
- *   host program keeps its own setting between library calls; BLAS calls it makes from other
- *   threads *during* a library call run on one thread, and a count it sets during one is
- *   replaced when the last library call returns.
+ *   seqgen_evaluate_dataset()) sets it to 1 for its matrix products and gives the caller's
+ *   count back before it returns. Overlapping calls in several threads share that scope: the
+ *   count is 1 from the start of the first to the end of the last, then the one the first
+ *   found. So a host program keeps its own setting between library calls; BLAS calls it makes
+ *   from other threads *during* a library call run on one thread, and a count it sets during
+ *   one is replaced when the last library call ends.
  * - **Data layout**: sequences are float32, batch-major: `[batch][steps][units_per_step]`, each
  *   unit 0 or 1 (for images: pixels in row-major scan order).
  */
