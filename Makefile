@@ -312,11 +312,16 @@ bench-compare: $(BENCHES)
 # ---- Install ----------------------------------------------------------------------------------
 INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
 
-# The .pc file is written at install time, since it records PREFIX and LIBDIR.
+# The .pc file is written at install time, since it records PREFIX and LIBDIR. The CBLAS and
+# zlib go into Libs.private as flags, not as Requires.private: pkg-config would add their Cflags
+# to `--cflags seqgen`, and seqgen.h includes neither. The CBLAS's static flags come from its .pc
+# unless BLAS_LIBS was given.
+PC_BLAS_LIBS = $(if $(and $(BLAS_PC),$(filter file,$(origin BLAS_LIBS))), \
+               $(shell pkg-config --static --libs $(BLAS_PC)),$(BLAS_LIBS))
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
 	 -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
-	 -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_PC@|$(BLAS_PC)|' \
-	 -e 's|@LIBS_PRIVATE@|$(if $(BLAS_PC),,$(BLAS_LIBS)) -lm -pthread|'
+	 -e 's|@VERSION@|$(VERSION)|' \
+	 -e 's|@LIBS_PRIVATE@|$(strip $(PC_BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread)|'
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)

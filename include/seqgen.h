@@ -16,11 +16,15 @@
  *   negative ::seqgen_status on failure; positive values are normal events (::SEQGEN_DONE). On
  *   failure, seqgen_last_error() tells the detail (which file, which byte, which argument) and
  *   every output argument and handle is left as it was: nothing is half-done. The library never
- *   prints, exits or aborts.
- * - **Threads**: the library keeps no global mutable state except the per-thread error detail.
- *   Distinct handles may be used from distinct threads at the same time; one handle must not be
- *   used by two threads at once unless its functions say so. Functions taking a `const` handle
- *   only read it, so these calls may share a handle between threads:
+ *   prints, exits or aborts. A detail names the function only for a NULL argument, as
+ *   `function: NULL argument` (e.g. "seqgen_model_create: NULL config"); every other detail
+ *   names what is wrong (the file and byte, the field, the sequence, the value) and not the
+ *   function, since the caller knows which one it called.
+ * - **Threads**: the library keeps no global mutable state except the per-thread error detail
+ *   and, while it computes, OpenBLAS's thread count (below). Distinct handles may be used from
+ *   distinct threads at the same time; one handle must not be used by two threads at once
+ *   unless its functions say so. Functions taking a `const` handle only read it, so these calls
+ *   may share a handle between threads:
  *   - a ::seqgen_dataset: any calls taking it `const` (getters, seqgen_dataset_sequences(), one
  *     seqgen_batch_iter_create() per thread, a test set of seqgen_evaluate_dataset()), but not
  *     seqgen_dataset_limit() or seqgen_dataset_nearest() (it builds an index on first use);
@@ -30,7 +34,16 @@
  *     load into it, which need the model alone;
  *   - iterators, optimisers, schedules and generation states: one thread at a time.
  *
- *   (seqgen_model_create() sets OpenBLAS to one thread for the whole process, see @ref model.)
+ *   **BLAS threads.** The library's own threads split the batch, so its matrix products run on
+ *   one BLAS thread each. If the CBLAS linked is OpenBLAS (detected at run time; any other CBLAS
+ *   is left alone), whose thread count is one setting of the whole process, a call that
+ *   computes (a training or evaluation pass, seqgen_complete(), seqgen_model_step(),
+ *   seqgen_evaluate_dataset()) sets it to 1 for its matrix products and gives the caller's
+ *   count back before it returns. Overlapping calls in several threads share that scope: the
+ *   count is 1 from the start of the first to the end of the last, then the one the first
+ *   found. So a host program keeps its own setting between library calls; BLAS calls it makes
+ *   from other threads *during* a library call run on one thread, and a count it sets during
+ *   one is replaced when the last library call ends.
  * - **Data layout**: sequences are float32, batch-major: `[batch][steps][units_per_step]`, each
  *   unit 0 or 1 (for images: pixels in row-major scan order).
  */
@@ -73,7 +86,8 @@ extern "C" {
 typedef enum seqgen_status {
     SEQGEN_DONE = 1,            /**< Normal end of a sequence of results (e.g. an epoch). */
     SEQGEN_OK = 0,              /**< Success. */
-    SEQGEN_EINVAL = -1,         /**< An argument is invalid (NULL, out of range, wrong size). */
+    SEQGEN_EINVAL = -1,         /**< An argument is invalid (NULL, out of range, wrong size, an
+                                     unknown name or kind). */
     SEQGEN_ENOMEM = -2,         /**< Memory could not be allocated. */
     SEQGEN_EIO = -3,            /**< Reading or writing a file failed. */
     SEQGEN_ENOENT = -4,         /**< A file or directory does not exist. */
@@ -699,9 +713,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * A training pass splits the batch into one slice per thread; each thread runs the whole
  * sequence on its slice and the gradients are summed once at the end, always in the same order,
  * so results are reproducible for a given thread count and differ between thread counts only
- * by float rounding. OpenBLAS (if that is the CBLAS linked) is set to one thread by
- * seqgen_model_create(), for the whole process: BLAS threads would compete with the model's.
- * A model must not be used by two threads at once; the const functions may run concurrently,
+ * by float rounding. Each thread's matrix products run on one BLAS thread: during the pass
+ * OpenBLAS, if that is the CBLAS linked, is set to one thread, and the caller's setting is given
+ * back when the pass returns (see the Threads convention at the top). A model must not be used by two threads at once; the const functions may run concurrently,
  * each with its own ::seqgen_model_state (so generation can be spread over threads by giving
  * each thread its own state and its own share of the sequences).
  *
@@ -833,7 +847,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_tensor_info(const seqgen_model *mod
  * @param name A PyTorch parameter name.
  * @param[out] out Receives the values, row-major.
  * @param count The size of @p out: must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_ENOENT (no such name) or ::SEQGEN_EMISMATCH (count).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name) or
+ *         ::SEQGEN_EMISMATCH (count).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_tensor(const seqgen_model *model, const char *name,
                                                         float *out, size_t count);
@@ -844,8 +859,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_tensor(const seqgen_model *mode
  * @param name A PyTorch parameter name.
  * @param values The new values, row-major.
  * @param count Must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_ENOENT, ::SEQGEN_EMISMATCH or ::SEQGEN_ENUMERIC (a value is
- *         NaN or infinite; nothing is changed).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name),
+ *         ::SEQGEN_EMISMATCH (count) or ::SEQGEN_ENUMERIC (a value is NaN or infinite; nothing is
+ *         changed).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, const char *name,
                                                         const float *values, size_t count);
@@ -857,7 +873,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, con
  * @param name A PyTorch parameter name.
  * @param[out] out Receives the gradient, row-major.
  * @param count Must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_ENOENT or ::SEQGEN_EMISMATCH.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name) or
+ *         ::SEQGEN_EMISMATCH (count).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model, const char *name,
                                                       float *out, size_t count);

@@ -62,13 +62,14 @@ int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
     return status;
 }
 
-/* For the public function `function`, whose arguments are all given unless `given` is 0: reads,
- * checks and decodes everything but the tensors; on success the caller closes `file`. */
-static int open_checkpoint(const char *function, int given, const char *path,
+/* For the public function `function`, whose other arguments are all given unless `missing`
+ * names the one that is NULL: reads, checks and decodes everything but the tensors; on success
+ * the caller closes `file`. */
+static int open_checkpoint(const char *function, const char *missing, const char *path,
                            sg_section_file *file, sg_ckpt_contents *contents)
 {
-    if (!given || !path)
-        return sg_error(SEQGEN_EINVAL, "%s: NULL argument", function);
+    if (missing || !path)
+        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, path ? missing : "path");
     int status = sg_section_file_read(path, file);
     if (status)
         return status;
@@ -84,7 +85,7 @@ int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
 {
     sg_section_file file;
     sg_ckpt_contents contents;
-    int status = open_checkpoint("seqgen_checkpoint_load_model", out != NULL, path, &file,
+    int status = open_checkpoint("seqgen_checkpoint_load_model", out ? NULL : "output", path, &file,
                                  &contents);
     if (status)
         return status;
@@ -97,7 +98,8 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
 {
     sg_section_file file;
     sg_ckpt_contents c;
-    int status = open_checkpoint("seqgen_checkpoint_inspect", info != NULL, path, &file, &c);
+    int status = open_checkpoint("seqgen_checkpoint_inspect", info ? NULL : "info", path, &file,
+                                 &c);
     if (status)
         return status;
     seqgen_checkpoint_info i;
@@ -235,7 +237,8 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
 {
     sg_section_file file;
     sg_ckpt_contents c;
-    int status = open_checkpoint("seqgen_checkpoint_load_training", model && train, path, &file,
+    int status = open_checkpoint("seqgen_checkpoint_load_training",
+                                 !model ? "model" : !train ? "training state" : NULL, path, &file,
                                  &c);
     if (status)
         return status;

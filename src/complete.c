@@ -256,9 +256,9 @@ static int check_arguments(const seqgen_model *model, const float *sequences, si
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: NULL %s",
                         !model ? "model" : !sequences ? "sequences" : "output");
     if (count < 1)
-        return sg_error(SEQGEN_EINVAL, "seqgen_complete: count must be >= 1");
+        return sg_error(SEQGEN_EINVAL, "count must be >= 1, got 0");
     if (steps < 1)
-        return sg_error(SEQGEN_EINVAL, "seqgen_complete: steps must be >= 1, got %d", steps);
+        return sg_error(SEQGEN_EINVAL, "steps must be >= 1, got %d", steps);
     if (model->cfg.steps != 0 && model->cfg.steps != steps)
         return sg_error(SEQGEN_EMISMATCH, "the model is for sequences of %d steps, these have %d",
                         model->cfg.steps, steps);
@@ -277,13 +277,12 @@ static int check_arguments(const seqgen_model *model, const float *sequences, si
     const size_t bytes = count * P * sizeof(float);
     const char *in = (const char *)sequences, *out = (const char *)completed;
     if (in != out && in < out + bytes && out < in + bytes)
-        return sg_error(SEQGEN_EINVAL, "seqgen_complete: the output overlaps the sequences");
+        return sg_error(SEQGEN_EINVAL, "the output overlaps the sequences");
     if (probs) {
         const char *p = (const char *)probs;
         const char *p_end = (const char *)(probs + count * (P - (size_t)given));
         if (p < in + bytes && in < p_end)
-            return sg_error(SEQGEN_EINVAL, "seqgen_complete: the probabilities overlap the "
-                            "sequences");
+            return sg_error(SEQGEN_EINVAL, "the probabilities overlap the sequences");
     }
     /* only the given units within a sequence's length are read: its padding may hold anything */
     for (size_t s = 0; s < count; s++) {

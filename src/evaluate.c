@@ -120,7 +120,8 @@ static int check_arguments(const seqgen_model *model, const seqgen_dataset *test
         return sg_error(SEQGEN_EINVAL, "metrics must be a non-empty OR of SEQGEN_EVAL_* bits, "
                         "got %#x", opts->metrics);
     if ((opts->metrics & SEQGEN_EVAL_LABEL) && !train)
-        return sg_error(SEQGEN_EINVAL, "SEQGEN_EVAL_LABEL needs the training set, got NULL");
+        return sg_error(SEQGEN_EINVAL, "seqgen_evaluate_dataset: NULL train: SEQGEN_EVAL_LABEL "
+                        "needs the training set");
     if (opts->batch_size < 1 || opts->batch_size > INT_MAX)
         return sg_error(SEQGEN_EINVAL, "batch_size must be in [1, %d], got %zu", INT_MAX,
                         opts->batch_size);

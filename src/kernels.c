@@ -21,15 +21,6 @@ void sg_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-/* Declared weak: resolves to NULL when the CBLAS in use is not OpenBLAS. */
-extern void openblas_set_num_threads(int num_threads) __attribute__((weak));
-
-void sg_blas_single_thread(void)
-{
-    if (openblas_set_num_threads)
-        openblas_set_num_threads(1);
-}
-
 /* Loops run over blocks of SG_LANES elements and the clones of SG_VECTOR_CLONES (kernels.h). */
 
 static inline void scale_block(int count, float a, const float *restrict x, float *restrict y)

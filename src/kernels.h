@@ -15,11 +15,6 @@
 void sg_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
              const float *b, int ldb, float beta, float *c, int ldc);
 
-/* Makes OpenBLAS single-threaded if the linked CBLAS is OpenBLAS (weak symbol; other CBLAS
- * libraries link and this does nothing). The model splits the batch across its own threads,
- * so BLAS threads would only oversubscribe the cores. */
-void sg_blas_single_thread(void);
-
 /* Logistic function without overflow: exp is only taken of a non-positive number. For single
  * values (losses, feedback); the gate kernels use a vectorisable form. */
 static inline float sg_sigmoidf(float x)

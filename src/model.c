@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "kernels.h"
 #include "model_impl.h"
+#include "parallel.h"
 #include "status.h"
 
 seqgen_model_config seqgen_model_config_default(void)
@@ -154,7 +155,6 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     sg_rng_seed(&m->mix_rng, cfg->seed, 2);
     init_params(m);
     touch_params(m);
-    sg_blas_single_thread();
     *out = m;
     return SEQGEN_OK;
 }
@@ -227,9 +227,11 @@ int seqgen_model_tensor_count(const seqgen_model *model)
 int seqgen_model_tensor_info(const seqgen_model *model, int index, const char **name, int *rows,
                              int *cols)
 {
-    if (!model || index < 0 || index >= model->tensor_count)
+    if (!model)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_tensor_info: NULL model");
+    if (index < 0 || index >= model->tensor_count)
         return sg_error(SEQGEN_EINVAL, "tensor index %d out of range [0, %d)", index,
-                        model ? model->tensor_count : 0);
+                        model->tensor_count);
     const sg_tensor *t = &model->tensors[index];
     if (name)
         *name = t->name;
@@ -253,14 +255,16 @@ const sg_tensor *sg_model_tensor(const seqgen_model *model, int index)
     return &model->tensors[index];
 }
 
-/* The tensor called `name` if it exists and holds `count` values, else an error. */
-static int lookup(const seqgen_model *model, const char *name, size_t count, const sg_tensor **out)
+/* The tensor called `name` if it exists and holds `count` values, else an error; `function`
+ * is the public function asking, named if an argument is NULL. */
+static int lookup(const char *function, const seqgen_model *model, const char *name, size_t count,
+                  const sg_tensor **out)
 {
     if (!model || !name)
-        return sg_error(SEQGEN_EINVAL, "NULL model or tensor name");
+        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, model ? "name" : "model");
     int i = sg_model_find_tensor(model, name);
     if (i < 0)
-        return sg_error(SEQGEN_ENOENT, "no tensor called \"%s\" (H=%d, L=%d)", name,
+        return sg_error(SEQGEN_EINVAL, "no tensor called \"%s\" (H=%d, L=%d)", name,
                         model->cfg.hidden, model->cfg.layers);
     const sg_tensor *t = &model->tensors[i];
     if (count != (size_t)t->rows * t->cols)
@@ -270,40 +274,41 @@ static int lookup(const seqgen_model *model, const char *name, size_t count, con
     return SEQGEN_OK;
 }
 
-/* Copies the tensor called `name` of `buffer` (the parameters or the gradients: `what` names it
- * in messages) into `out`. */
-static int copy_out(const seqgen_model *model, const float *buffer, const char *what,
+/* Copies the tensor called `name` of `buffer` (the parameters or the gradients, for the public
+ * `function`) into `out`. */
+static int copy_out(const char *function, const seqgen_model *model, const float *buffer,
                     const char *name, float *out, size_t count)
 {
     const sg_tensor *t;
-    int status = lookup(model, name, count, &t);
+    int status = lookup(function, model, name, count, &t);
     if (status)
         return status;
     if (!out)
-        return sg_error(SEQGEN_EINVAL, "NULL output for %s\"%s\"", what, name);
+        return sg_error(SEQGEN_EINVAL, "%s: NULL output", function);
     memcpy(out, buffer + t->offset, count * sizeof *out);
     return SEQGEN_OK;
 }
 
 int seqgen_model_get_tensor(const seqgen_model *model, const char *name, float *out, size_t count)
 {
-    return copy_out(model, model ? model->params : NULL, "tensor ", name, out, count);
+    return copy_out("seqgen_model_get_tensor", model, model ? model->params : NULL, name, out,
+                    count);
 }
 
 int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *out, size_t count)
 {
-    return copy_out(model, model ? model->grads : NULL, "the gradient of ", name, out, count);
+    return copy_out("seqgen_model_get_grad", model, model ? model->grads : NULL, name, out, count);
 }
 
 int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *values,
                             size_t count)
 {
     const sg_tensor *t;
-    int status = lookup(model, name, count, &t);
+    int status = lookup("seqgen_model_set_tensor", model, name, count, &t);
     if (status)
         return status;
     if (!values)
-        return sg_error(SEQGEN_EINVAL, "NULL values for tensor \"%s\"", name);
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_set_tensor: NULL values");
     for (size_t i = 0; i < count; i++)
         if (!isfinite(values[i]))
             return sg_error(SEQGEN_ENUMERIC, "tensor \"%s\": value %zu is %f", name, i, values[i]);
@@ -441,7 +446,9 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     float *out = logits ? logits : probs; /* the logits, then the probabilities if asked */
     sg_step_io io = {input, state->h[state->current], state->h[1 - state->current],
                      (size_t)B * H, NULL, 0, out};
+    sg_blas_single_begin();
     sg_model_step_forward(model, state->packed, B, &io, &scratch);
+    sg_blas_single_end();
     if (probs)
         for (size_t i = 0; i < (size_t)B * D; i++)
             probs[i] = sg_sigmoidf(out[i]);

@@ -56,7 +56,8 @@ int seqgen_optim_create(seqgen_optim **out, const seqgen_model *model,
                         const seqgen_optim_config *cfg)
 {
     if (!out || !model || !cfg)
-        return sg_error(SEQGEN_EINVAL, "seqgen_optim_create: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_optim_create: NULL %s",
+                        !out ? "output" : !model ? "model" : "config");
     int status = sg_optim_check_config(cfg);
     if (status)
         return status;

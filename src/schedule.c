@@ -61,8 +61,6 @@ static int check_k(const seqgen_sched_config *cfg)
 
 int sg_sched_config_check(const seqgen_sched_config *cfg)
 {
-    if (!cfg)
-        return sg_error(SEQGEN_EINVAL, "schedule config is NULL");
     if (cfg->unit != SEQGEN_SCHED_PER_BATCH && cfg->unit != SEQGEN_SCHED_PER_EPOCH)
         return sg_error(SEQGEN_EINVAL, "schedule unit %d is not a seqgen_sched_unit",
                         (int)cfg->unit);
@@ -80,8 +78,8 @@ int sg_sched_config_check(const seqgen_sched_config *cfg)
 
 int seqgen_sched_create(seqgen_sched **out, const seqgen_sched_config *cfg)
 {
-    if (!out)
-        return sg_error(SEQGEN_EINVAL, "seqgen_sched_create: out is NULL");
+    if (!out || !cfg)
+        return sg_error(SEQGEN_EINVAL, "seqgen_sched_create: NULL %s", out ? "config" : "output");
     int status = sg_sched_config_check(cfg);
     if (status != SEQGEN_OK)
         return status;

@@ -5,7 +5,7 @@
 
 #include "seqgen.h"
 
-/* Checks a configuration; SEQGEN_EINVAL with the offending field in the detail. */
+/* Checks a configuration (not NULL); SEQGEN_EINVAL with the offending field in the detail. */
 int sg_sched_config_check(const seqgen_sched_config *cfg);
 
 /* Replaces the configuration after checking it; on failure nothing changes. */

@@ -421,12 +421,12 @@ static int check_lengths(const seqgen_batch *b)
     return SEQGEN_OK;
 }
 
-static int check_pass(const seqgen_model *m, const seqgen_batch *b,
+static int check_pass(const char *function, const seqgen_model *m, const seqgen_batch *b,
                       const seqgen_train_options *opts)
 {
     if (!m || !b || !b->inputs || !b->targets)
-        return sg_error(SEQGEN_EINVAL, "NULL %s", !m ? "model" : !b ? "batch" : !b->inputs ?
-                        "inputs" : "targets");
+        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, !m ? "model" : !b ? "batch" :
+                        !b->inputs ? "batch inputs" : "batch targets");
     if (b->start_step != 0 && b->start_step != 1)
         return sg_error(SEQGEN_EINVAL, "start_step must be 0 or 1, got %d", b->start_step);
     if (b->batch < 1 || b->steps < 1)
@@ -492,16 +492,16 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
     return SEQGEN_OK;
 }
 
-/* The one pass behind the public doors: teacher is NULL (draw coins if p < 1) or a fixed
- * pattern; backward says whether gradients are computed. */
-static int pass(seqgen_model *m, const seqgen_batch *b, const seqgen_train_options *opts,
-                int backward, const uint8_t *teacher, const float *uniforms, float *probs,
-                seqgen_train_stats *stats)
+/* The one pass behind the public doors (`function` names the door): teacher is NULL (draw coins
+ * if p < 1) or a fixed pattern; backward says whether gradients are computed. */
+static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
+                const seqgen_train_options *opts, int backward, const uint8_t *teacher,
+                const float *uniforms, float *probs, seqgen_train_stats *stats)
 {
     seqgen_train_options defaults = seqgen_train_options_default();
     if (!opts)
         opts = &defaults;
-    int status = check_pass(m, b, opts);
+    int status = check_pass(function, m, b, opts);
     if (status)
         return status;
     const int B = b->batch, T = b->steps;
@@ -552,7 +552,7 @@ int seqgen_model_forward_backward(seqgen_model *model, const seqgen_batch *batch
                                   const seqgen_train_options *opts, float *probs,
                                   seqgen_train_stats *stats)
 {
-    return pass(model, batch, opts, 1, NULL, NULL, probs, stats);
+    return pass("seqgen_model_forward_backward", model, batch, opts, 1, NULL, NULL, probs, stats);
 }
 
 int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen_loss loss,
@@ -560,7 +560,7 @@ int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = loss;
-    return pass(model, batch, &opts, 0, NULL, NULL, probs, stats);
+    return pass("seqgen_model_evaluate", model, batch, &opts, 0, NULL, NULL, probs, stats);
 }
 
 int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *batch,
@@ -572,8 +572,10 @@ int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *ba
     if (!opts)
         opts = &defaults;
     if (!teacher)
-        return sg_error(SEQGEN_EINVAL, "NULL mixing pattern");
+        return sg_error(SEQGEN_EINVAL, "sg_model_forward_backward_masked: NULL mixing pattern");
     if (opts->feedback == SEQGEN_FEEDBACK_SAMPLE && !uniforms)
-        return sg_error(SEQGEN_EINVAL, "SAMPLE feedback needs uniforms");
-    return pass(model, batch, opts, 1, teacher, uniforms, probs, stats);
+        return sg_error(SEQGEN_EINVAL, "sg_model_forward_backward_masked: NULL uniforms, which "
+                        "SAMPLE feedback needs");
+    return pass("sg_model_forward_backward_masked", model, batch, opts, 1, teacher, uniforms, probs,
+                stats);
 }

@@ -5,6 +5,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +113,13 @@ static void tensor_get_set_and_errors(void **state)
     assert_ok(seqgen_model_set_tensor(m, "weight_hh_l0", w, 48));
     assert_ok(seqgen_model_get_tensor(m, "weight_hh_l0", back, 48));
     assert_memory_equal(w, back, sizeof w);
-    assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l1", back, 48), SEQGEN_ENOENT);
-    assert_non_null(strstr(seqgen_last_error(), "weight_hh_l1"));
+    /* an unknown name is an invalid argument, not a missing file */
+    assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l1", back, 48), SEQGEN_EINVAL);
+    assert_string_equal(seqgen_last_error(), "no tensor called \"weight_hh_l1\" (H=4, L=1)");
     assert_int_equal(seqgen_model_get_tensor(m, "weight_hh_l0", back, 47), SEQGEN_EMISMATCH);
-    assert_int_equal(seqgen_model_get_grad(m, "nope", back, 1), SEQGEN_ENOENT);
+    assert_int_equal(seqgen_model_get_grad(m, "nope", back, 1), SEQGEN_EINVAL);
+    assert_int_equal(seqgen_model_set_tensor(m, "", w, 1), SEQGEN_EINVAL);
+    assert_null(strstr(seqgen_strerror(SEQGEN_EINVAL), "file"));
     w[5] = NAN;
     assert_int_equal(seqgen_model_set_tensor(m, "weight_hh_l0", w, 48), SEQGEN_ENUMERIC);
     assert_ok(seqgen_model_get_tensor(m, "weight_hh_l0", back, 48));
@@ -830,6 +835,98 @@ static void soft_targets_have_their_closed_forms(void **state)
     seqgen_model_free(m);
 }
 
+/* ---- OpenBLAS's thread count ---------------------------------------------------------------- */
+
+/* Declared weak, as the library does: NULL when the CBLAS linked is not OpenBLAS. */
+extern int openblas_get_num_threads(void) __attribute__((weak));
+extern void openblas_set_num_threads(int num_threads) __attribute__((weak));
+
+enum { BLAS_D = 2, BLAS_H = 24, BLAS_B = 6, BLAS_T = 40 };
+
+typedef struct blas_job {
+    seqgen_model *model;
+    const float *x;
+    int passes, status;
+} blas_job;
+
+static void *passes_in_thread(void *arg)
+{
+    blas_job *job = arg;
+    for (int i = 0; i < job->passes && !job->status; i++)
+        job->status = seqgen_model_forward_backward(
+            job->model, TU_SEQUENCES(job->model, job->x, BLAS_B, BLAS_T), NULL, NULL, NULL);
+    return NULL;
+}
+
+typedef struct blas_watch {
+    atomic_int stop, saw_one;
+} blas_watch;
+
+static void *watch_blas_threads(void *arg)
+{
+    blas_watch *w = arg;
+    while (!atomic_load(&w->stop))
+        if (openblas_get_num_threads() == 1)
+            atomic_store(&w->saw_one, 1);
+    return NULL;
+}
+
+/* A host program's OpenBLAS setting is its own: every call that computes runs with one BLAS
+ * thread (the library's threads split the batch) and gives the caller's count back when it
+ * returns, also when two threads run calls at once. */
+static void blas_threads_are_the_callers_after_each_call(void **state)
+{
+    (void)state;
+    if (!openblas_get_num_threads || !openblas_set_num_threads)
+        skip(); /* not OpenBLAS */
+    const int before = openblas_get_num_threads();
+    openblas_set_num_threads(3);
+    if (openblas_get_num_threads() != 3) {
+        openblas_set_num_threads(before);
+        skip(); /* a single-threaded OpenBLAS */
+    }
+    const size_t n = (size_t)BLAS_B * BLAS_T * BLAS_D;
+    float *x = tu_random_bits(n, 141), out[BLAS_B * BLAS_T * BLAS_D];
+    seqgen_model *m = tu_make_model(BLAS_D, BLAS_H, 2, 1, 2), *other = tu_make_model(BLAS_D, BLAS_H, 1, 2, 2);
+    assert_int_equal(openblas_get_num_threads(), 3);
+    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, BLAS_B, BLAS_T), NULL, NULL, NULL));
+    assert_int_equal(openblas_get_num_threads(), 3);
+    assert_ok(seqgen_model_evaluate(m, TU_SEQUENCES(m, x, BLAS_B, BLAS_T), SEQGEN_LOSS_BCE, NULL, NULL));
+    assert_int_equal(openblas_get_num_threads(), 3);
+    assert_ok(seqgen_complete(m, x, BLAS_B, BLAS_T, NULL, BLAS_D * 10, NULL, out, NULL));
+    assert_int_equal(openblas_get_num_threads(), 3);
+    seqgen_model_state *s = NULL;
+    assert_ok(seqgen_model_state_create(&s, m, BLAS_B));
+    assert_ok(seqgen_model_step(m, s, x, out, NULL));
+    assert_int_equal(openblas_get_num_threads(), 3);
+    /* two threads' calls overlapping: the count is the caller's once both are done */
+    blas_job jobs[2] = {{m, x, 30, 0}, {other, x, 30, 0}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, passes_in_thread, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_ok(jobs[i].status);
+    }
+    assert_int_equal(openblas_get_num_threads(), 3);
+    /* and while a pass runs, BLAS has one thread */
+    blas_watch watch = {0, 0};
+    pthread_t watcher;
+    assert_int_equal(pthread_create(&watcher, NULL, watch_blas_threads, &watch), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&watch.saw_one); i++)
+        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, BLAS_B, BLAS_T), NULL, NULL,
+                                                NULL));
+    atomic_store(&watch.stop, 1);
+    assert_int_equal(pthread_join(watcher, NULL), 0);
+    assert_true(atomic_load(&watch.saw_one));
+    assert_int_equal(openblas_get_num_threads(), 3);
+    seqgen_model_state_free(s);
+    seqgen_model_free(other);
+    seqgen_model_free(m);
+    free(x);
+    openblas_set_num_threads(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -857,6 +954,7 @@ int main(void)
         cmocka_unit_test(step_logits_are_the_pre_sigmoid_values),
         cmocka_unit_test(soft_targets_have_their_closed_forms),
         cmocka_unit_test(temperature_sampling_from_step_logits_is_completion),
+        cmocka_unit_test(blas_threads_are_the_callers_after_each_call),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* Version, status names, the per-thread error detail, and the portable random generator. */
+/* Version, status names, the per-thread error detail and its convention, and the portable random
+ * generator. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -73,6 +74,125 @@ static void error_detail_is_per_thread(void **state)
     assert_string_equal(seqgen_last_error(), "from the main thread");
 }
 
+/* The header's convention for details: a NULL argument is "function: NULL what"; every other
+ * detail names what is wrong and not the function. Each check prints what breaks it and counts. */
+static int convention_breaks;
+
+static void check_null_detail(int status, const char *function, const char *what, int line)
+{
+    char expected[160];
+    snprintf(expected, sizeof expected, "%s: NULL %s", function, what);
+    const char *detail = seqgen_last_error();
+    if (status != SEQGEN_EINVAL || strncmp(detail, expected, strlen(expected)) != 0) {
+        print_message("line %d: status %d, detail \"%s\"; expected %d and a detail starting "
+                      "\"%s\"\n", line, status, detail, SEQGEN_EINVAL, expected);
+        convention_breaks++;
+    }
+}
+
+static void check_other_detail(int status, int expected, const char *function, const char *part,
+                               int line)
+{
+    const char *detail = seqgen_last_error();
+    if (status != expected || strstr(detail, function) || !strstr(detail, part)) {
+        print_message("line %d: status %d, detail \"%s\"; expected %d and a detail with \"%s\", "
+                      "without \"%s\"\n", line, status, detail, expected, part, function);
+        convention_breaks++;
+    }
+}
+
+#define EXPECT_NULL(call, function, what) check_null_detail((call), function, what, __LINE__)
+#define EXPECT_OTHER(expected, call, function, part) \
+    check_other_detail((call), (expected), function, part, __LINE__)
+
+/* get_tensor, get_grad and set_tensor take the same arguments. */
+static int get_tensor(seqgen_model *m, const char *n, float *v, size_t c) { return seqgen_model_get_tensor(m, n, v, c); }
+static int get_grad(seqgen_model *m, const char *n, float *v, size_t c) { return seqgen_model_get_grad(m, n, v, c); }
+static int set_tensor(seqgen_model *m, const char *n, float *v, size_t c) { return seqgen_model_set_tensor(m, n, v, c); }
+
+static void details_name_the_function_only_for_null_arguments(void **state)
+{
+    (void)state;
+    enum { D = 2, T = 3 };
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = 3, cfg.threads = 1;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    float v[4 * T * D] = {0}, out[4 * T * D];
+    const struct {
+        const char *name;
+        int (*call)(seqgen_model *, const char *, float *, size_t);
+    } tensor_fns[] = {{"seqgen_model_get_tensor", get_tensor},
+                      {"seqgen_model_get_grad", get_grad},
+                      {"seqgen_model_set_tensor", set_tensor}};
+    convention_breaks = 0;
+    for (int k = 0; k < 3; k++) {
+        const char *fn = tensor_fns[k].name;
+        int (*call)(seqgen_model *, const char *, float *, size_t) = tensor_fns[k].call;
+        EXPECT_NULL(call(NULL, "out.bias", v, D), fn, "model");
+        EXPECT_NULL(call(m, NULL, v, D), fn, "name");
+        EXPECT_NULL(call(m, "out.bias", NULL, D), fn, k == 2 ? "values" : "output");
+        EXPECT_OTHER(SEQGEN_EINVAL, call(m, "out.bias2", v, D), fn, "no tensor called \"out.bias2\"");
+        EXPECT_OTHER(SEQGEN_EMISMATCH, call(m, "out.bias", v, 1), fn, "\"out.bias\"");
+    }
+    EXPECT_NULL(seqgen_model_tensor_info(NULL, 0, NULL, NULL, NULL), "seqgen_model_tensor_info",
+                "model");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_model_tensor_info(m, 6, NULL, NULL, NULL),
+                 "seqgen_model_tensor_info", "tensor index 6");
+    seqgen_batch batch = seqgen_batch_of_sequences(m, v, 1, T);
+    EXPECT_NULL(seqgen_model_forward_backward(NULL, &batch, NULL, NULL, NULL),
+                "seqgen_model_forward_backward", "model");
+    EXPECT_NULL(seqgen_model_evaluate(m, NULL, SEQGEN_LOSS_MSE, NULL, NULL), "seqgen_model_evaluate",
+                "batch");
+    batch.start_step = 2;
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_model_evaluate(m, &batch, SEQGEN_LOSS_MSE, NULL, NULL),
+                 "seqgen_model_evaluate", "start_step");
+    EXPECT_NULL(seqgen_complete(NULL, v, 1, T, NULL, 0, NULL, out, NULL), "seqgen_complete", "model");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_complete(m, v, 0, T, NULL, 0, NULL, out, NULL),
+                 "seqgen_complete", "count");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_complete(m, v, 1, 0, NULL, 0, NULL, out, NULL),
+                 "seqgen_complete", "steps");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_complete(m, v, 1, T, NULL, 0, NULL, v + D, NULL),
+                 "seqgen_complete", "overlap");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_complete(m, v, 2, T, NULL, 0, NULL, out, v + D),
+                 "seqgen_complete", "overlap");
+    seqgen_optim *opt = NULL;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    EXPECT_NULL(seqgen_optim_create(NULL, m, &ocfg), "seqgen_optim_create", "output");
+    EXPECT_NULL(seqgen_optim_create(&opt, NULL, &ocfg), "seqgen_optim_create", "model");
+    EXPECT_NULL(seqgen_optim_create(&opt, m, NULL), "seqgen_optim_create", "config");
+    seqgen_sched *sched = NULL;
+    seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
+    EXPECT_NULL(seqgen_sched_create(NULL, &scfg), "seqgen_sched_create", "output");
+    EXPECT_NULL(seqgen_sched_create(&sched, NULL), "seqgen_sched_create", "config");
+    seqgen_checkpoint_info info;
+    seqgen_train_state train = {0};
+    EXPECT_NULL(seqgen_checkpoint_load_model(NULL, "x.ckpt"), "seqgen_checkpoint_load_model",
+                "output");
+    EXPECT_NULL(seqgen_checkpoint_load_model(&m, NULL), "seqgen_checkpoint_load_model", "path");
+    EXPECT_NULL(seqgen_checkpoint_inspect("x.ckpt", NULL), "seqgen_checkpoint_inspect", "info");
+    EXPECT_NULL(seqgen_checkpoint_load_training("x.ckpt", NULL, &train),
+                "seqgen_checkpoint_load_training", "model");
+    EXPECT_NULL(seqgen_checkpoint_load_training("x.ckpt", &m, NULL),
+                "seqgen_checkpoint_load_training", "training state");
+    (void)info;
+    uint8_t units[2 * T * D] = {0};
+    int64_t labels[2] = {0, 1};
+    seqgen_sequences seqs = {units, 2, T, D, NULL, labels};
+    seqgen_dataset *ds = NULL;
+    assert_ok(seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_COPY));
+    seqgen_eval_options eopts = seqgen_eval_options_default();
+    seqgen_eval_results results;
+    EXPECT_NULL(seqgen_evaluate_dataset(m, ds, NULL, &eopts, &results), "seqgen_evaluate_dataset",
+                "train");
+    eopts.metrics = 0;
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_evaluate_dataset(m, ds, ds, &eopts, &results),
+                 "seqgen_evaluate_dataset", "metrics");
+    seqgen_dataset_free(ds);
+    seqgen_model_free(m);
+    assert_int_equal(convention_breaks, 0);
+}
+
 /* First outputs of pcg32 seeded with (42, 54), as printed by the reference pcg32-demo program
  * of the PCG C basic library. */
 static void rng_matches_pcg32_reference(void **state)
@@ -116,6 +236,7 @@ int main(void)
         cmocka_unit_test(error_detail_is_set_and_prefixed),
         cmocka_unit_test(long_detail_is_truncated_safely),
         cmocka_unit_test(error_detail_is_per_thread),
+        cmocka_unit_test(details_name_the_function_only_for_null_arguments),
         cmocka_unit_test(rng_matches_pcg32_reference),
         cmocka_unit_test(rng_ranges),
     };
