@@ -118,10 +118,11 @@ int seqgen_dataset_from_memory(seqgen_dataset **out, const seqgen_sequences *seq
                                seqgen_ownership ownership)
 {
     if (!out || !seqs || !seqs->units)
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_from_memory: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_from_memory: NULL %s",
+                        !out ? "output" : !seqs ? "seqs" : "seqs->units");
     if (ownership != SEQGEN_COPY && ownership != SEQGEN_BORROW)
         return sg_error(SEQGEN_EINVAL, "ownership %d is not a seqgen_ownership", (int)ownership);
-    int status = check_sequences(seqs, "seqgen_dataset_from_memory");
+    int status = check_sequences(seqs, "the arrays given");
     if (status)
         return status;
     void *owned[3] = {NULL, NULL, NULL};
@@ -186,7 +187,8 @@ int seqgen_dataset_open_npy(seqgen_dataset **out, const char *units_path,
                             const char *labels_path, const char *lengths_path)
 {
     if (!out || !units_path)
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open_npy: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open_npy: NULL %s",
+                        !out ? "output" : "units_path");
     sg_npy npy;
     int status = sg_npy_read(units_path, &npy);
     if (status)
@@ -301,7 +303,8 @@ int seqgen_dataset_open_with_limits(seqgen_dataset **out, const char *images_pat
                                     const char *labels_path, const seqgen_data_limits *limits)
 {
     if (!out || !images_path || !labels_path)
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open: NULL %s",
+                        !out ? "output" : !images_path ? "images_path" : "labels_path");
     const seqgen_data_limits l = limits ? *limits : seqgen_data_limits_default();
     int status = check_limits(&l);
     if (status != SEQGEN_OK)
@@ -373,8 +376,10 @@ static int find_standard_file(const char *dir, const char *name, char **path)
 int seqgen_dataset_open_dir_with_limits(seqgen_dataset **out, const char *dir, seqgen_split split,
                                         const seqgen_data_limits *limits)
 {
-    if (!out || !dir || (split != SEQGEN_SPLIT_TRAIN && split != SEQGEN_SPLIT_TEST))
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open_dir: NULL argument or bad split");
+    if (!out || !dir)
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_open_dir: NULL %s", !out ? "output" : "dir");
+    if (split != SEQGEN_SPLIT_TRAIN && split != SEQGEN_SPLIT_TEST)
+        return sg_error(SEQGEN_EINVAL, "split %d is not a seqgen_split", (int)split);
     struct stat st;
     if (stat(dir, &st) != 0)
         return sg_error(SEQGEN_ENOENT, "%s: no such directory", dir);
@@ -437,9 +442,11 @@ size_t seqgen_dataset_length(const seqgen_dataset *ds, size_t index)
 
 int seqgen_dataset_label(const seqgen_dataset *ds, size_t index, int64_t *label)
 {
-    if (!ds || !label || index >= ds->count)
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_label: NULL argument or index %zu beyond "
-                        "the %zu sequences", index, ds ? ds->count : 0);
+    if (!ds || !label)
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_label: NULL %s", !ds ? "ds" : "label");
+    if (index >= ds->count)
+        return sg_error(SEQGEN_EINVAL, "sequence %zu is beyond the %zu sequences", index,
+                        ds->count);
     if (!ds->labels)
         return sg_error(SEQGEN_ESTATE, "the dataset has no labels");
     *label = ds->labels[index];
@@ -448,8 +455,10 @@ int seqgen_dataset_label(const seqgen_dataset *ds, size_t index, int64_t *label)
 
 int seqgen_dataset_limit(seqgen_dataset *ds, size_t count)
 {
-    if (!ds || count == 0)
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_limit: NULL dataset or count 0");
+    if (!ds)
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_limit: NULL ds");
+    if (count == 0)
+        return sg_error(SEQGEN_EINVAL, "a limit of 0 sequences: keep at least 1");
     if (count < ds->count)
         ds->count = count; /* the packed index, if built, stays valid for the first sequences */
     return SEQGEN_OK;
@@ -493,7 +502,8 @@ int seqgen_dataset_sequences(const seqgen_dataset *ds, const size_t *indices, si
 {
     static const seqgen_binarize_config default_binarize = SEQGEN_BINARIZE_CONFIG_DEFAULT;
     if (!ds || (count > 0 && (!indices || !out)))
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_sequences: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_sequences: NULL %s",
+                        !ds ? "ds" : !indices ? "indices" : "out");
     const seqgen_binarize_config *b = binarize ? binarize : &default_binarize;
     int status = check_binarize(b);
     if (status != SEQGEN_OK)
@@ -556,7 +566,7 @@ int seqgen_batch_iter_create(seqgen_batch_iter **out, const seqgen_dataset *ds,
 {
     static const seqgen_batch_config default_cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     if (!out || !ds)
-        return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_create: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_create: NULL %s", !out ? "output" : "ds");
     if (!cfg)
         cfg = &default_cfg;
     int status = check_batch_config(ds, cfg);
@@ -602,7 +612,8 @@ static void move_to(seqgen_batch_iter *it, uint64_t epoch, size_t position)
 int seqgen_batch_iter_next(seqgen_batch_iter *it, const float **sequences, size_t *count)
 {
     if (!it || !sequences || !count)
-        return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_next: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_next: NULL %s",
+                        !it ? "it" : !sequences ? "sequences" : "count");
     size_t remaining = it->count - it->position;
     size_t n = remaining < it->cfg.batch_size ? remaining : it->cfg.batch_size;
     if (n == 0 || (n < it->cfg.batch_size && it->cfg.drop_last)) {
@@ -644,9 +655,11 @@ size_t seqgen_batch_iter_batches_per_epoch(const seqgen_batch_iter *it)
 
 int seqgen_batch_iter_seek(seqgen_batch_iter *it, uint64_t epoch, size_t position)
 {
-    if (!it || position > it->count)
-        return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_seek: NULL iterator or position %zu "
-                        "beyond the %zu sequences", position, it ? it->count : 0);
+    if (!it)
+        return sg_error(SEQGEN_EINVAL, "seqgen_batch_iter_seek: NULL it");
+    if (position > it->count)
+        return sg_error(SEQGEN_EINVAL, "position %zu is beyond the %zu sequences of an epoch",
+                        position, it->count);
     move_to(it, epoch, position);
     return SEQGEN_OK;
 }
@@ -768,7 +781,8 @@ int seqgen_dataset_nearest(seqgen_dataset *ds, const float *queries, size_t coun
                            uint32_t *distance)
 {
     if (!ds || (count > 0 && (!queries || !nearest)))
-        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_nearest: NULL argument");
+        return sg_error(SEQGEN_EINVAL, "seqgen_dataset_nearest: NULL %s",
+                        !ds ? "ds" : !queries ? "queries" : "nearest");
     if (!ds->packed) {
         int status = build_nearest_index(ds);
         if (status != SEQGEN_OK)

@@ -413,9 +413,11 @@ void sg_idx_close(sg_idx_reader *r)
 
 int sg_idx_read(const char *path, uint32_t ndims, sg_idx *out)
 {
-    if (!path || !out || ndims < 1 || ndims > SG_IDX_MAX_DIMS)
-        return sg_error(SEQGEN_EINVAL, "sg_idx_read: bad arguments (path %p, ndims %u, out %p)",
-                        (const void *)path, ndims, (void *)out);
+    if (!path || !out)
+        return sg_error(SEQGEN_EINVAL, "sg_idx_read: NULL %s", !path ? "path" : "out");
+    if (ndims < 1 || ndims > SG_IDX_MAX_DIMS)
+        return sg_error(SEQGEN_EINVAL, "%s: %u dimensions asked, not 1 to %u", path, ndims,
+                        SG_IDX_MAX_DIMS);
     sg_idx_reader r;
     int status = sg_idx_open(&r, path, ndims, SG_IDX_MAX_BYTES);
     if (status != SEQGEN_OK)

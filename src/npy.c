@@ -474,8 +474,7 @@ static int read_npy(int fd, const char *path, uint64_t file_size, sg_npy *npy)
 int sg_npy_read(const char *path, sg_npy *out)
 {
     if (!path || !out)
-        return sg_error(SEQGEN_EINVAL, "sg_npy_read: NULL argument (path %p, out %p)",
-                        (const void *)path, (void *)out);
+        return sg_error(SEQGEN_EINVAL, "sg_npy_read: NULL %s", !path ? "path" : "out");
     int fd;
     uint64_t size;
     int status = sg_open_regular(path, &fd, &size);

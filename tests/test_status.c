@@ -188,6 +188,37 @@ static void details_name_the_function_only_for_null_arguments(void **state)
     eopts.metrics = 0;
     EXPECT_OTHER(SEQGEN_EINVAL, seqgen_evaluate_dataset(m, ds, ds, &eopts, &results),
                  "seqgen_evaluate_dataset", "metrics");
+    seqgen_dataset *none = NULL;
+    EXPECT_NULL(seqgen_dataset_from_memory(NULL, &seqs, SEQGEN_COPY), "seqgen_dataset_from_memory",
+                "output");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_dataset_from_memory(&none, &seqs, (seqgen_ownership)5),
+                 "seqgen_dataset_from_memory", "ownership 5");
+    units[1] = 3;
+    EXPECT_OTHER(SEQGEN_ERANGE, seqgen_dataset_from_memory(&none, &seqs, SEQGEN_COPY),
+                 "seqgen_dataset_from_memory", "sequence 0, step 0, unit 1 is 3");
+    EXPECT_NULL(seqgen_dataset_open_npy(&none, NULL, NULL, NULL), "seqgen_dataset_open_npy",
+                "units_path");
+    EXPECT_NULL(seqgen_dataset_open_dir(&none, NULL, SEQGEN_SPLIT_TRAIN), "seqgen_dataset_open_dir",
+                "dir");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_dataset_open_dir(&none, ".", (seqgen_split)9),
+                 "seqgen_dataset_open_dir", "split 9");
+    int64_t label;
+    EXPECT_NULL(seqgen_dataset_label(ds, 0, NULL), "seqgen_dataset_label", "label");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_dataset_label(ds, 7, &label), "seqgen_dataset_label",
+                 "sequence 7 is beyond the 2 sequences");
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_dataset_limit(ds, 0), "seqgen_dataset_limit", "limit of 0");
+    seqgen_batch_iter *it = NULL;
+    EXPECT_NULL(seqgen_batch_iter_create(&it, NULL, NULL), "seqgen_batch_iter_create", "ds");
+    seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    bcfg.units_per_step = D;
+    EXPECT_OTHER(SEQGEN_EMISMATCH, seqgen_batch_iter_create(&it, ds, NULL),
+                 "seqgen_batch_iter_create", "reads 1 units per step");
+    assert_ok(seqgen_batch_iter_create(&it, ds, &bcfg));
+    EXPECT_OTHER(SEQGEN_EINVAL, seqgen_batch_iter_seek(it, 0, 3), "seqgen_batch_iter_seek",
+                 "position 3 is beyond the 2 sequences");
+    seqgen_batch_iter_free(it);
+    EXPECT_NULL(seqgen_dataset_nearest(ds, NULL, 1, NULL, NULL), "seqgen_dataset_nearest",
+                "queries");
     seqgen_dataset_free(ds);
     seqgen_model_free(m);
     assert_int_equal(convention_breaks, 0);
