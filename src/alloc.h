@@ -1,7 +1,8 @@
 /* The library's allocator. Every allocation the library makes itself goes through these, so
  * that a test can make exactly one of them fail (sg_alloc_fail_after) and check that each
  * failure path returns SEQGEN_ENOMEM and frees what it had. Memory is released with free().
- * (Allocations inside zlib, stdio and pthreads are not covered.) */
+ * (zlib's allocations for reading IDX files go through them too; those inside stdio and pthreads
+ * are not covered.) */
 #ifndef SEQGEN_ALLOC_H
 #define SEQGEN_ALLOC_H
 
