@@ -26,16 +26,22 @@ static int failure(char *message, size_t message_size, const char *path, const c
     return -1;
 }
 
+/* The directory of `path` into dir[PATH_MAX]: "." for a bare name. */
+static void directory_of(const char *path, char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        snprintf(dir, PATH_MAX, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
 /* Makes the rename durable. Some file systems cannot fsync a directory (EINVAL): the rename is
  * then as durable as they allow. */
 static int sync_directory(const char *path, char *message, size_t message_size)
 {
     char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    directory_of(path, dir);
     int fd = open(dir, O_RDONLY);
     int errnum = fd < 0 ? errno : fsync(fd) != 0 && errno != EINVAL ? errno : 0;
     if (fd >= 0)
@@ -249,11 +255,7 @@ int cli_check_writable(const char *path)
     if (errno != ENOENT)
         return -1;
     char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    directory_of(path, dir);
     if (stat(dir, &st) != 0)
         return -1;
     if (!S_ISDIR(st.st_mode)) {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -243,20 +242,9 @@ static void zero_and_huge_dimensions(void **state)
  * bite (the check would prove nothing). */
 static int read_with_capped_memory(const char *path, uint32_t ndims, int status)
 {
-    FILE *statm = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (!statm || fscanf(statm, "%lu", &pages) != 1)
-        return 3;
-    fclose(statm);
-    struct rlimit cap;
-    cap.rlim_cur = cap.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
-    if (setrlimit(RLIMIT_AS, &cap) != 0)
-        return 3;
-    void *gigabyte = malloc((size_t)1 << 30);
-    if (gigabyte) {
-        free(gigabyte);
-        return 2;
-    }
+    int capped = tu_cap_address_space();
+    if (capped != 0)
+        return capped;
     sg_idx idx;
     return sg_idx_read(path, ndims, &idx) == status ? 0 : 1;
 }

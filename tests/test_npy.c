@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -699,20 +698,9 @@ static void every_allocation_failure(void **state)
  * (the check would prove nothing). */
 static int read_with_capped_memory(const char *path)
 {
-    FILE *statm = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (!statm || fscanf(statm, "%lu", &pages) != 1)
-        return 3;
-    fclose(statm);
-    struct rlimit cap;
-    cap.rlim_cur = cap.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
-    if (setrlimit(RLIMIT_AS, &cap) != 0)
-        return 3;
-    void *gigabyte = malloc((size_t)1 << 30);
-    if (gigabyte) {
-        free(gigabyte);
-        return 2;
-    }
+    int capped = tu_cap_address_space();
+    if (capped != 0)
+        return capped;
     sg_npy npy;
     return sg_npy_read(path, &npy) == SEQGEN_ENOMEM &&
                    strstr(seqgen_last_error(), "cannot allocate 1073741824 bytes for the data")

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "rng.h"
@@ -158,5 +159,27 @@ int tu_file_teardown(void **state)
     tu_file *f = *state;
     tu_rmtree(f->dir);
     free(f);
+    return 0;
+}
+
+int tu_cap_address_space(void)
+{
+    FILE *statm = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (!statm || fscanf(statm, "%lu", &pages) != 1) {
+        if (statm)
+            fclose(statm);
+        return 3;
+    }
+    fclose(statm);
+    struct rlimit cap;
+    cap.rlim_cur = cap.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
+    if (setrlimit(RLIMIT_AS, &cap) != 0)
+        return 3;
+    void *gigabyte = malloc((size_t)1 << 30);
+    if (gigabyte) {
+        free(gigabyte);
+        return 2;
+    }
     return 0;
 }

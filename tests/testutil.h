@@ -58,6 +58,12 @@ typedef struct tu_file {
 int tu_file_setup(void **state, const char *name);
 int tu_file_teardown(void **state);
 
+/* In a child process about to read a file: caps the address space at 256 MiB above its current
+ * size, so that allocating 1 GiB fails. 0 when the cap holds, 2 when it does not bite (a check
+ * under it would prove nothing), 3 when it cannot be set. Not under ASan, whose shadow memory
+ * needs the address space. */
+int tu_cap_address_space(void);
+
 /* The label of sequence `index` of a labelled dataset (fails the test otherwise). */
 int64_t tu_label(const seqgen_dataset *ds, size_t index);
 
