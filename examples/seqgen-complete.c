@@ -70,8 +70,8 @@ static void usage(void)
         "Give a trained model the first K units of test sequences (for MNIST, pixels of digits)\n"
         "and let it write the rest. For each sequence it writes OUT_DIR/LABEL-INDEX.gif (or\n"
         "INDEX.gif without labels: masked input | completion as it is generated | truth; a\n"
-        "sequence is drawn as its image, else as T rows of its D units) and OUT_DIR/overview.gif\n"
-        "(all of them, final frames).\n"
+        "sequence is drawn as its image, else as T rows of its D units, a sequence of single\n"
+        "units wrapped into a near-square) and OUT_DIR/overview.gif (all of them, final frames).\n"
         "\n"
         "  --checkpoint FILE      a model.ckpt written by seqgen-train (required)\n"
         "  --data PATH            as seqgen-train's: an MNIST directory, a directory with\n"
@@ -301,11 +301,28 @@ static gif_options picture_options(const settings *s)
     return go;
 }
 
+/* The shape a sequence is drawn in: an image's rows and columns; T rows of D0 units for other
+ * data, except that a sequence of single units (D0 = 1) is wrapped into a near-square of rows
+ * read left to right, top to bottom, the last row padded: a 1-unit-wide strip of T rows shows
+ * nothing. */
+static void picture_shape(const seqgen_dataset *data, size_t *rows, size_t *cols)
+{
+    *rows = seqgen_dataset_rows(data), *cols = seqgen_dataset_cols(data);
+    if (seqgen_dataset_is_binary(data) && *cols == 1 && *rows > 1) {
+        size_t side = 1;
+        while (side * side < *rows)
+            side++;
+        *cols = side;
+        *rows = (*rows + side - 1) / side;
+    }
+}
+
 /* Whether the pictures of @p n sequences can be drawn (a GIF is at most 65535 pixels a side);
  * 0, or exit code 2 after printing why. */
 static int check_pictures(const settings *s, const seqgen_dataset *test, int n)
 {
-    const size_t rows = seqgen_dataset_rows(test), cols = seqgen_dataset_cols(test);
+    size_t rows, cols;
+    picture_shape(test, &rows, &cols);
     const gif_options go = picture_options(s);
     char why[256];
     if (gif_check_size(rows > INT_MAX ? INT_MAX : (int)rows, cols > INT_MAX ? INT_MAX : (int)cols,
@@ -321,29 +338,30 @@ static int complete_digits(const settings *s, const seqgen_model *model,
                            const seqgen_dataset *test, const size_t *chosen, int n)
 {
     int rc = 0;
-    const int rows = (int)seqgen_dataset_rows(test), cols = (int)seqgen_dataset_cols(test);
-    const size_t P = seqgen_dataset_units(test), K = (size_t)s->given;
+    size_t rows, cols;
+    picture_shape(test, &rows, &cols);
+    /* Q >= P units per picture: a wrapped sequence's last row is padded with zeros */
+    const size_t P = seqgen_dataset_units(test), Q = rows * cols, K = (size_t)s->given;
     const size_t D = (size_t)seqgen_model_get_config(model).units_per_step;
-    float *truth = malloc((size_t)n * P * sizeof *truth);
-    float *done = malloc((size_t)n * P * sizeof *done);
-    float *probs = malloc((size_t)n * (P - K + 1) * sizeof *probs);
+    float *truth = calloc((size_t)n * Q, sizeof *truth);
+    float *done = calloc((size_t)n * Q, sizeof *done);
+    float *probs = calloc((size_t)n * (Q - K + 1), sizeof *probs);
     gif_digit *digits = malloc((size_t)n * sizeof *digits);
     seqgen_binarize_config bin = binarize_config(s);
     seqgen_complete_options co = complete_options(s);
     const gif_options go = picture_options(s);
     int status = truth && done && probs && digits ? SEQGEN_OK : SEQGEN_ENOMEM;
-    if (status == SEQGEN_OK)
-        status = seqgen_dataset_sequences(test, chosen, (size_t)n, &bin, 0, truth);
     /* One call per sequence, so that sequence i's sample is the one --metrics draws for it. */
     for (int i = 0; status == SEQGEN_OK && i < n; i++) {
+        float *t = truth + i * Q, *d = done + i * Q, *p = probs + i * (Q - K);
+        status = seqgen_dataset_sequences(test, chosen + i, 1, &bin, 0, t);
         co.first_stream = chosen[i];
         /* lengths are in the data's steps, which are the model's when they vary */
         size_t length = seqgen_dataset_has_lengths(test) ? seqgen_dataset_length(test, chosen[i])
                                                          : P / D;
-        status = seqgen_complete(model, truth + i * P, 1, (int)(P / D), &length, (int)K, &co,
-                                 done + i * P, probs + i * (P - K));
-        digits[i] = (gif_digit){rows, cols, (int)K, truth + i * P, done + i * P + K,
-                                probs + i * (P - K)};
+        if (status == SEQGEN_OK)
+            status = seqgen_complete(model, t, 1, (int)(P / D), &length, (int)K, &co, d, p);
+        digits[i] = (gif_digit){(int)rows, (int)cols, (int)K, t, d + K, p};
     }
     if (status != SEQGEN_OK)
         rc = cli_fail(PROG, "completion", status);
@@ -353,7 +371,7 @@ static int complete_digits(const settings *s, const seqgen_model *model,
         animation_name(test, chosen[i], name, sizeof name);
         size_t wrong = 0;
         for (size_t p = K; p < P; p++)
-            wrong += done[i * P + p] != truth[i * P + p];
+            wrong += done[i * Q + p] != truth[i * Q + p];
         if (cli_path(path, s->out_dir, name) != 0)
             rc = cli_error(PROG, "path too long", s->out_dir);
         else if (gif_write_completion(path, &digits[i], &go, why, sizeof why) != GIF_STATUS_OK)

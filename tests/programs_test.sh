@@ -269,8 +269,9 @@ echo "    test NLL $nll nats per sequence, the chain's $truth"
 check "...test NLL within 1% of the chain's exact NLL" awk -v a="$nll" -v b="$truth" 'BEGIN { exit !(a < 1.01 * b && a > 0.97 * b) }'
 check "...no labels: label kept not measured" [ "$(tail -n 1 "$tmp/runs/markov/results.csv" | cut -d, -f10)" = nan ]
 check "...config.txt says half of a sequence is given to completion" grep -qx 'eval-given half' "$tmp/runs/markov/config.txt"
-expect 0 "...completes sequences drawn as 200 x 1 pictures, named by index" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data "$markov" --out-dir "$tmp/markov-gifs" --count 3 --scale 1 --metrics --test-limit 50
-check "...three GIFs 0000.gif to 0002.gif of 3 panels of 1 x 200" sh -c "[ \$(ls '$tmp/markov-gifs' | grep -Ec '^000[0-2]\.gif\$') -eq 3 ] && [ \"\$(head -c 6 '$tmp/markov-gifs/0000.gif')\" = GIF89a ]"
+expect 0 "...completes sequences of 200 single bits, named by index" $complete --checkpoint "$tmp/runs/markov/model.ckpt" --data "$markov" --out-dir "$tmp/markov-gifs" --count 3 --scale 1 --metrics --test-limit 50
+check "...three GIFs 0000.gif to 0002.gif" [ "$(ls "$tmp/markov-gifs" | grep -Ec '^000[0-2]\.gif$')" -eq 3 ]
+check "...each of 3 panels of the 200 bits wrapped into 14 rows of 15" is_gif "$tmp/markov-gifs/0000.gif" 49 14
 check "...metrics without label kept, 100 of 200 units given" sh -c "grep -q 'over 50 test sequences, 100 of 200 units' '$tmp/out' && ! grep -q 'label kept' '$tmp/out'"
 small="--train-limit 64 --test-limit 20 --hidden 8 --threads 1 --quiet"
 expect 0 "a .npy file with --test" $train --data "$markov/train.npy" --test "$markov/test.npy" $small --out-dir "$tmp/runs" --exp-name markov-files --epochs 1
