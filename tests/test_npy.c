@@ -584,14 +584,12 @@ static void bool_byte_out_of_range(void **state)
     expect_error(f->path, SEQGEN_ERANGE, "bool element 23 is 255");
 }
 
-/* Reads the FIFO in a child process that an alarm kills after 5 s: exit 0 if the read was
- * refused as it should be. */
-static int read_fifo_with_alarm(const char *fifo)
+/* Reads the FIFO at `path`: 0 if it was refused as one. */
+static int read_fifo(const char *path)
 {
-    alarm(5);
     sg_npy npy;
-    int status = sg_npy_read(fifo, &npy);
-    return status == SEQGEN_EFORMAT && strstr(seqgen_last_error(), "not a regular file (a FIFO)")
+    return sg_npy_read(path, &npy) == SEQGEN_EFORMAT &&
+                   strstr(seqgen_last_error(), "not a regular file (a FIFO)")
                ? 0
                : 1;
 }
@@ -602,17 +600,7 @@ static void not_a_regular_file(void **state)
     fixture *f = *state;
     char fifo[128];
     snprintf(fifo, sizeof fifo, "%s/pipe.npy", f->dir);
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    fflush(NULL);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0)
-        _exit(read_fifo_with_alarm(fifo));
-    int wstatus;
-    assert_int_equal(waitpid(child, &wstatus, 0), child);
-    if (WIFSIGNALED(wstatus))
-        fail_msg("reading a FIFO blocked (killed by signal %d)", WTERMSIG(wstatus));
-    assert_int_equal(WEXITSTATUS(wstatus), 0);
+    tu_read_fifo_in_child(fifo, read_fifo);
     expect_error(fifo, SEQGEN_EFORMAT, "not a regular file (a FIFO)");
     expect_error(f->dir, SEQGEN_EFORMAT, "not a regular file (a directory)");
     expect_error("/dev/null", SEQGEN_EFORMAT, "not a regular file (a device)");

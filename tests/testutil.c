@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <sys/resource.h>
@@ -182,4 +183,21 @@ int tu_cap_address_space(void)
         return 2;
     }
     return 0;
+}
+
+void tu_read_fifo_in_child(const char *path, int (*reader)(const char *path))
+{
+    assert_int_equal(mkfifo(path, 0600), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        alarm(5);
+        _exit(reader(path));
+    }
+    int wstatus;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    if (WIFSIGNALED(wstatus))
+        fail_msg("reading the FIFO %s blocked (killed by signal %d)", path, WTERMSIG(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
 }

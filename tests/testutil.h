@@ -58,6 +58,12 @@ typedef struct tu_file {
 int tu_file_setup(void **state, const char *name);
 int tu_file_teardown(void **state);
 
+/* Makes a FIFO at `path`, with no writer, and calls reader(path) in a child process that an
+ * alarm kills after 5 s: fails the test if the read blocked or reader returned non-zero (it
+ * returns 0 when the FIFO was refused as it should be). A reader that opened a FIFO without
+ * O_NONBLOCK would wait for a writer forever. */
+void tu_read_fifo_in_child(const char *path, int (*reader)(const char *path));
+
 /* In a child process about to read a file: caps the address space at 256 MiB above its current
  * size, so that allocating 1 GiB fails. 0 when the cap holds, 2 when it does not bite (a check
  * under it would prove nothing), 3 when it cannot be set. Not under ASan, whose shadow memory
