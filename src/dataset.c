@@ -148,10 +148,6 @@ int seqgen_dataset_from_memory(seqgen_dataset **out, const seqgen_sequences *seq
 
 /* ---- .npy files ---------------------------------------------------------------------------- */
 
-/* NumPy's names of the element types, in sg_npy_type's order. */
-static const char *const NPY_TYPE_NAMES[] = {"bool",  "uint8",  "int8",   "uint16", "int16",
-                                             "uint32", "int32", "uint64", "int64"};
-
 /* A companion array of `count` integers (labels or lengths) from `path`, as int64. */
 static int read_integers(const char *path, const char *what, size_t count, int64_t **out)
 {
@@ -195,7 +191,7 @@ int seqgen_dataset_open_npy(seqgen_dataset **out, const char *units_path,
         return status;
     if (npy.type != SG_NPY_U8 && npy.type != SG_NPY_BOOL)
         status = sg_error(SEQGEN_EFORMAT, "%s: the sequences must be uint8 or bool, not %s",
-                          units_path, NPY_TYPE_NAMES[npy.type]);
+                          units_path, sg_npy_type_name(npy.type));
     else if (npy.ndim != 2 && npy.ndim != 3)
         status = sg_error(SEQGEN_EFORMAT, "%s: the sequences must be an array [N][T] or "
                           "[N][T][D], not of %u dimensions", units_path, npy.ndim);

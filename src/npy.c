@@ -488,6 +488,13 @@ int sg_npy_read(const char *path, sg_npy *out)
     return status;
 }
 
+const char *sg_npy_type_name(sg_npy_type type)
+{
+    static const char *const names[] = {"bool",   "uint8", "int8",   "uint16", "int16",
+                                        "uint32", "int32", "uint64", "int64"}; /* enum order */
+    return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "unknown";
+}
+
 void sg_npy_free(sg_npy *npy)
 {
     if (!npy)

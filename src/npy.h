@@ -73,6 +73,9 @@ typedef struct sg_npy {
  * (NULL argument). */
 int sg_npy_read(const char *path, sg_npy *out);
 
+/* NumPy's name of an element type ("bool", "uint8", ... "int64"), for messages. */
+const char *sg_npy_type_name(sg_npy_type type);
+
 /* Releases what sg_npy_read allocated; `npy` may be NULL or already freed. */
 void sg_npy_free(sg_npy *npy);
 
