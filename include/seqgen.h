@@ -62,11 +62,11 @@ extern "C" {
  *  time. The Makefile reads these three lines, so keep their form.
  *  @{ */
 #define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes (from 1.0). */
-#define SEQGEN_VERSION_MINOR 3 /**< Incremented for additions; while MAJOR is 0, for any change of
+#define SEQGEN_VERSION_MINOR 4 /**< Incremented for additions; while MAJOR is 0, for any change of
                                     the API or ABI (libseqgen.so.0.MINOR). */
 #define SEQGEN_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** The version as a "MAJOR.MINOR.PATCH" string literal. */
-#define SEQGEN_VERSION_STRING "0.3.0"
+#define SEQGEN_VERSION_STRING "0.4.0"
 /** @} */
 
 /** @cond INTERNAL */
@@ -709,6 +709,22 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * model's own output of step t - 1 fed back (see ::seqgen_feedback) and treated as a constant:
  * no gradient flows through it. The targets are always the true next units.
  *
+ * @par Slices (data-parallel training)
+ * With seqgen_train_options::slice_count > 0, a training pass computes the sequences
+ * [slice_first, slice_first + slice_count) of the batch and nothing else, but as its share of
+ * the whole batch: its gradient and its losses are those sequences' terms of the whole batch's
+ * means (divided by the whole batch's counted predictions, or sequences for
+ * seqgen_train_stats::nll_nats), and with scheduled sampling it draws the coins of the whole
+ * batch from the model's mixing generator, as a pass over the whole batch would, and uses
+ * those of its sequences. So passes over the slices of one batch, one per process, each on a
+ * model with the same parameters and generators, give gradients and statistics (loss, mse,
+ * bce, nll_nats and the counts) that add up to the whole batch's, up to float rounding, and
+ * leave every model's generators in the same state: summing the gradient buffers
+ * (seqgen_model_gradients(), e.g. one `MPI_Allreduce`) before each seqgen_optim_step() trains
+ * every copy as one process with the whole batch. Only the slice's inputs and targets are
+ * read, and only its probabilities written; `lengths`, when given, are read for the whole
+ * batch. A slice whose sequences count no step gives a zero gradient.
+ *
  * @par Threads
  * A training pass splits the batch into one slice per thread; each thread runs the whole
  * sequence on its slice and the gradients are summed once at the end, always in the same order,
@@ -765,6 +781,12 @@ typedef struct seqgen_train_options {
     seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE. */
     double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1. */
     seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
+    int slice_first;          /**< With slice_count: the first sequence of the batch the pass
+                                   computes. Default 0. */
+    int slice_count;          /**< 0 (default): the pass computes the whole batch. Else only the
+                                   sequences [slice_first, slice_first + slice_count) of the
+                                   batch, as their share of it (see the @ref model group's
+                                   "Slices"). */
 } seqgen_train_options;
 
 /** What a forward pass measured. */
@@ -778,6 +800,9 @@ typedef struct seqgen_train_stats {
     uint64_t teacher_forced; /**< How many inputs at steps t > 0 were the true units. */
     uint64_t mixable;        /**< How many counted inputs were at steps t > 0: B * (T - 1)
                                   without lengths. */
+    uint64_t predictions;    /**< How many units were predicted and counted: B * T * D
+                                  without lengths (the slice's, with
+                                  seqgen_train_options::slice_count). */
 } seqgen_train_stats;
 
 /** Per-step state of a batch of sequences for generation (see seqgen_model_step()). */
@@ -790,7 +815,7 @@ typedef struct seqgen_model_state seqgen_model_state;
 SEQGEN_API seqgen_model_config seqgen_model_config_default(void);
 
 /**
- * @brief The defaults: MSE, p = 1 (teacher forcing), feedback by sampling.
+ * @brief The defaults: MSE, p = 1 (teacher forcing), feedback by sampling, the whole batch.
  * @return The options, by value.
  */
 SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
@@ -878,6 +903,27 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, con
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_grad(const seqgen_model *model, const char *name,
                                                       float *out, size_t count);
+
+/**
+ * @brief The model's gradient buffer: seqgen_model_param_count() floats in the parameters'
+ *        layout (the tensor table above), as the last seqgen_model_forward_backward() left it.
+ *
+ * The caller may change it in place before seqgen_optim_step() reads it: this is where
+ * gradients computed on several copies of the model are combined (summed over the slices of a
+ * batch: the Slices paragraph of this group), by any communication layer.
+ * @param model The model.
+ * @return The buffer, owned by the model (valid until it is freed); NULL if @p model is NULL.
+ */
+SEQGEN_API float *seqgen_model_gradients(seqgen_model *model);
+
+/**
+ * @brief The model's parameters, read only: seqgen_model_param_count() floats in the layout of
+ *        the tensor table above (e.g. to checksum copies of a model that must stay identical).
+ *        Write them with seqgen_model_set_tensor().
+ * @param model The model.
+ * @return The buffer, owned by the model; NULL if @p model is NULL.
+ */
+SEQGEN_API const float *seqgen_model_parameters(const seqgen_model *model);
 
 /**
  * @brief Where a pass finds its B sequences of T steps: their inputs and their targets, and how
@@ -1348,16 +1394,28 @@ typedef struct seqgen_eval_options {
     size_t batch_size;                /**< Sequences per teacher-forced loss pass (the model's
                                            training workspace grows to it: keep it at most the
                                            training batch). Default 64. */
-    size_t limit;                     /**< Evaluate only the first `limit` test sequences; 0
-                                           (default) evaluates all. */
+    size_t first;                     /**< The first test sequence evaluated (default 0), so
+                                           that processes can share out a test set: sampling
+                                           streams are numbered by the sequences' indices in
+                                           the test set, so the parts' results, combined with
+                                           the counts of ::seqgen_eval_results, are the whole
+                                           evaluation's. */
+    size_t limit;                     /**< Evaluate at most `limit` test sequences from
+                                           `first` on; 0 (default): all of them. */
     seqgen_binarize_config binarize;  /**< How test intensities become units. Default threshold
                                            127. */
 } seqgen_eval_options;
 
 /** What seqgen_evaluate_dataset() measured. A quantity not measured is NaN. */
 typedef struct seqgen_eval_results {
-    size_t sequences;              /**< Test sequences evaluated. */
+    size_t sequences;              /**< Test sequences evaluated: the weight of the means per
+                                        sequence (nll_nats, label_kept and its bounds, the
+                                        nearest distances). */
     int given;                     /**< K, the units given to completion. */
+    uint64_t predicted_units;      /**< Units the teacher-forced losses are over: the weight of
+                                        mse and bce (0 if not measured). */
+    uint64_t generated_units;      /**< Units completion generated: the weight of unit_error
+                                        (0 if not measured). */
     double mse;                    /**< Teacher-forced mean squared error per predicted unit. */
     double bce;                    /**< Teacher-forced binary cross-entropy per predicted unit. */
     double nll_nats;               /**< Negative log-likelihood per sequence, in nats: the BCE
@@ -1457,7 +1515,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  */
 typedef struct seqgen_run_config {
     seqgen_train_options train;  /**< Loss and feedback of the training passes; teacher_prob
-                                      (in [0, 1]) is the p of a run without a schedule. */
+                                      (in [0, 1]) is the p of a run without a schedule; the
+                                      slice must be 0, 0 (it is chosen per pass). */
     seqgen_batch_config batches; /**< The training batch iterator's whole configuration: batch
                                       size (1 to 2^32 - 1), D (the model's: a run of another D
                                       is not saved, nor loaded, ::SEQGEN_EMISMATCH), shuffle and
@@ -1471,7 +1530,8 @@ typedef struct seqgen_run_config {
                                       (a non-empty OR of ::seqgen_eval_metric), K (0 to 2^31 -
                                       1, or ::SEQGEN_GIVEN_HALF), decoder, batch size (1 to
                                       2^31 - 1), test-sequence limit (0 = all, at most
-                                      2^32 - 1), binarisation. */
+                                      2^32 - 1), binarisation; `first` must be 0 (a part
+                                      of the test set is chosen per call, not for a run). */
     uint64_t epochs;             /**< The number of epochs the run is to train (any value). */
     char data_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the training data came from, e.g.
                                       the MNIST directory or a `.npy` file: at most

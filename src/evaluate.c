@@ -22,7 +22,7 @@ seqgen_eval_options seqgen_eval_options_default(void)
 {
     seqgen_eval_options opts = {.metrics = SEQGEN_EVAL_ALL, .given = SEQGEN_GIVEN_HALF,
                                 .complete = seqgen_complete_options_default(), .batch_size = 64,
-                                .limit = 0};
+                                .first = 0, .limit = 0};
     seqgen_binarize_config binarize = SEQGEN_BINARIZE_CONFIG_DEFAULT;
     opts.binarize = binarize;
     return opts;
@@ -217,6 +217,8 @@ static void fill_results(const seqgen_eval_options *opts, const eval_shape *sh, 
     const double n = (double)count;
     r->sequences = count;
     r->given = (int)sh->K;
+    r->predicted_units = (uint64_t)s->predicted;
+    r->generated_units = s->generated;
     r->mse = r->bce = r->nll_nats = r->unit_error = NAN;
     r->label_kept = r->label_kept_truth = r->label_kept_blank = NAN;
     r->nearest_distance = r->nearest_distance_truth = NAN;
@@ -246,7 +248,11 @@ int seqgen_evaluate_dataset(seqgen_model *model, const seqgen_dataset *test, seq
     int status = check_arguments(model, test, train, opts, results, &shape);
     if (status)
         return status;
-    size_t count = seqgen_dataset_count(test);
+    const size_t total = seqgen_dataset_count(test);
+    if (opts->first >= total)
+        return sg_error(SEQGEN_EINVAL, "first test sequence %zu: the test set has %zu",
+                        opts->first, total);
+    size_t count = total - opts->first;
     if (opts->limit > 0 && opts->limit < count)
         count = opts->limit;
     const size_t chunk = count < SG_EVAL_CHUNK ? count : SG_EVAL_CHUNK;
@@ -255,8 +261,8 @@ int seqgen_evaluate_dataset(seqgen_model *model, const seqgen_dataset *test, seq
     if (status)
         return status;
     eval_sums sums = {0};
-    for (size_t first = 0; first < count && !status; first += chunk) {
-        const size_t n = count - first < chunk ? count - first : chunk;
+    for (size_t done = 0; done < count && !status; done += chunk) {
+        const size_t n = count - done < chunk ? count - done : chunk, first = opts->first + done;
         for (size_t i = 0; i < n; i++) {
             buf.indices[i] = first + i;
             /* lengths are in the data's steps, which are the model's when they vary */

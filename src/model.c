@@ -300,6 +300,16 @@ int seqgen_model_get_grad(const seqgen_model *model, const char *name, float *ou
     return copy_out("seqgen_model_get_grad", model, model ? model->grads : NULL, name, out, count);
 }
 
+float *seqgen_model_gradients(seqgen_model *model)
+{
+    return model ? model->grads : NULL;
+}
+
+const float *seqgen_model_parameters(const seqgen_model *model)
+{
+    return model ? model->params : NULL;
+}
+
 int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *values,
                             size_t count)
 {

@@ -80,6 +80,8 @@ static int check_eval(int status, const seqgen_eval_options *e)
         s = in_range(status, "eval.batch_size", e->batch_size, 1, INT_MAX);
     if (!s)
         s = in_range(status, "eval.limit", e->limit, 0, SG_RUN_MAX_COUNT);
+    if (!s) /* a part of the test set is chosen per call (e.g. per process), not for the run */
+        s = in_range(status, "eval.first", e->first, 0, 0);
     return s ? s : check_binarize(status, "eval.binarize", &e->binarize);
 }
 
@@ -99,6 +101,10 @@ static int check_source(int status, const char *name, const char *source)
 int sg_run_config_check(const seqgen_run_config *run, int status)
 {
     int s = sg_check_train_options(&run->train, status, "run config: train.");
+    if (!s) /* a slice is chosen per pass (e.g. per process), not for the run */
+        s = in_range(status, "train.slice_first", (uint64_t)(int64_t)run->train.slice_first, 0, 0);
+    if (!s)
+        s = in_range(status, "train.slice_count", (uint64_t)(int64_t)run->train.slice_count, 0, 0);
     if (!s)
         s = check_batches(status, &run->batches);
     if (!s)

@@ -9,7 +9,11 @@
  *
  * With lengths, sequence b counts its first n_b steps; the rest is padding, which reads zeros and
  * gets dL/dlogit = 0, so that backpropagation adds exact zeros from it. The workers run only the
- * steps up to the longest n_b. */
+ * steps up to the longest n_b.
+ *
+ * A pass over a slice of the batch (seqgen_train_options::slice_count) computes only the slice's
+ * sequences but divides by the whole batch's counts and draws the whole batch's coins, so that
+ * the slices' passes add up to the whole batch's. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +38,12 @@ typedef struct sg_pass {
     const float *inputs, *targets;   /* batch-major */
     size_t stride; /* floats between consecutive sequences in both */
     int batch, steps; /* steps: T, the layout of the public arrays (probs, coins) */
+    int first, count; /* the sequences computed: the slice, or [0, batch) */
     int start_step; /* step 0 reads zeros, step t the inputs of step t - 1 */
     const size_t *lengths; /* [B] or NULL (every sequence counts T steps) */
-    int run;               /* steps the workers compute: the longest counted, <= T */
-    double predictions;    /* counted predictions, sum_b n_b * D: the losses' denominator */
+    int run;               /* steps the workers compute: the slice's longest counted, <= T */
+    double predictions;    /* the batch's counted predictions, sum_b n_b * D: the losses'
+                              denominator */
     seqgen_loss loss;
     seqgen_feedback feedback;
     int backward;
@@ -70,7 +76,8 @@ typedef struct sg_worker {
 seqgen_train_options seqgen_train_options_default(void)
 {
     seqgen_train_options opts = {.loss = SEQGEN_LOSS_MSE, .teacher_prob = 1.0,
-                                 .feedback = SEQGEN_FEEDBACK_SAMPLE};
+                                 .feedback = SEQGEN_FEEDBACK_SAMPLE, .slice_first = 0,
+                                 .slice_count = 0};
     return opts;
 }
 
@@ -384,13 +391,14 @@ int sg_check_train_options(const seqgen_train_options *opts, int status, const c
 }
 
 /* The steps of `values` (the batch's inputs or targets) that the pass reads lie in [0, 1]: each
- * sequence's counted steps, less `unread` (the start step, for inputs); NaN fails the test too. */
-static int check_values(const seqgen_model *m, const seqgen_batch *b, const char *what,
-                        const float *values, int unread)
+ * of the sequences [first, end)'s counted steps, less `unread` (the start step, for inputs); NaN
+ * fails the test too. */
+static int check_values(const seqgen_model *m, const seqgen_batch *b, int first, int end,
+                        const char *what, const float *values, int unread)
 {
     const int D = m->cfg.units_per_step;
     const size_t stride = b->stride ? b->stride : (size_t)b->steps * D;
-    for (int s = 0; s < b->batch; s++) {
+    for (int s = first; s < end; s++) {
         const float *v = values + (size_t)s * stride;
         const int steps = counted_steps(b->lengths, b->start_step, b->steps, s) - unread;
         for (size_t i = 0; i < (size_t)(steps > 0 ? steps : 0) * D; i++)
@@ -439,36 +447,48 @@ static int check_pass(const char *function, const seqgen_model *m, const seqgen_
         return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu floats of %d steps of "
                         "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
                         m->cfg.units_per_step);
+    if (opts->slice_count < 0 || opts->slice_first < 0 ||
+        (opts->slice_count == 0 && opts->slice_first != 0) ||
+        opts->slice_count > b->batch - opts->slice_first)
+        return sg_error(SEQGEN_EINVAL, "a slice of %d sequences from sequence %d: not within the "
+                        "batch of %d (slice_count 0, with slice_first 0, for the whole batch)",
+                        opts->slice_count, opts->slice_first, b->batch);
     int status = sg_check_train_options(opts, SEQGEN_EINVAL, "");
     if (!status && b->lengths)
         status = check_lengths(b);
-    if (!status) /* the values last: the one check that reads the whole batch */
-        status = check_values(m, b, "inputs", b->inputs, b->start_step);
+    /* the values last: the one check that reads the whole slice */
+    const int first = opts->slice_first;
+    const int end = opts->slice_count ? first + opts->slice_count : b->batch;
     if (!status)
-        status = check_values(m, b, "targets", b->targets, 0);
+        status = check_values(m, b, first, end, "inputs", b->inputs, b->start_step);
+    if (!status)
+        status = check_values(m, b, first, end, "targets", b->targets, 0);
     return status;
 }
 
-/* Splits the batch into slices, runs them, sums the gradients and the losses. */
+/* Splits the sequences computed into one part per thread, runs them, sums the gradients and the
+ * losses. A slice without a counted step has nothing to run: zero losses and gradients. */
 static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uint64_t forced,
-                    uint64_t mixable)
+                    uint64_t mixable, uint64_t predicted)
 {
-    int threads = sg_model_thread_count(m);
-    if (threads > ps->batch)
-        threads = ps->batch;
-    int status = reserve_workspace(m, threads, (ps->batch + threads - 1) / threads, ps->run,
-                                   ps->backward);
+    int threads = ps->run > 0 ? sg_model_thread_count(m) : 0;
+    if (threads > ps->count)
+        threads = ps->count;
+    int status = threads > 0 ? reserve_workspace(m, threads, (ps->count + threads - 1) / threads,
+                                                 ps->run, ps->backward) : SEQGEN_OK;
     if (status)
         return status;
     sg_worker *workers = m->train.workers;
-    sg_model_pack(m, ps->backward, m->train.packed, m->train.packed_layers);
+    if (threads > 0)
+        sg_model_pack(m, ps->backward, m->train.packed, m->train.packed_layers);
     for (int i = 0; i < threads; i++) {
         sg_worker *w = &workers[i];
         w->pass = ps;
-        w->first = (int)((long long)ps->batch * i / threads);
-        w->rows = (int)((long long)ps->batch * (i + 1) / threads) - w->first;
+        w->first = ps->first + (int)((long long)ps->count * i / threads);
+        w->rows = ps->first + (int)((long long)ps->count * (i + 1) / threads) - w->first;
     }
-    sg_run_parallel(run_worker, workers, sizeof *workers, threads);
+    if (threads > 0)
+        sg_run_parallel(run_worker, workers, sizeof *workers, threads);
     double mse = 0.0, bce = 0.0;
     for (int i = 0; i < threads; i++) {
         mse += workers[i].mse_sum;
@@ -476,13 +496,15 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
     }
     seqgen_train_stats st = {.mse = mse / ps->predictions, .bce = bce / ps->predictions,
                              .nll_nats = bce / ps->batch, .teacher_forced = forced,
-                             .mixable = mixable};
+                             .mixable = mixable, .predictions = predicted};
     st.teacher_fraction = st.mixable ? (double)forced / (double)st.mixable : 1.0;
     st.loss = ps->loss == SEQGEN_LOSS_BCE ? st.bce : st.mse;
     if (!isfinite(st.mse) || !isfinite(st.bce))
         return sg_error(SEQGEN_ENUMERIC, "the loss is not finite (MSE %g, BCE %g): the parameters "
                         "or the inputs hold NaN or infinity", st.mse, st.bce);
-    if (ps->backward) {
+    if (ps->backward && threads == 0)
+        memset(m->grads, 0, m->param_count * sizeof *m->grads);
+    if (ps->backward && threads > 0) {
         memcpy(m->grads, workers[0].grads, m->param_count * sizeof *m->grads);
         for (int i = 1; i < threads; i++)
             sg_add(m->param_count, workers[i].grads, m->grads);
@@ -505,10 +527,11 @@ static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
     if (status)
         return status;
     const int B = b->batch, T = b->steps;
+    const int first = opts->slice_first, end = opts->slice_count ? first + opts->slice_count : B;
     sg_pass ps = {b->inputs, b->targets,
-                  b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, b->start_step,
-                  b->lengths, 0, 0.0, opts->loss, opts->feedback, backward, teacher, uniforms,
-                  probs};
+                  b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, first,
+                  end - first, b->start_step, b->lengths, 0, 0.0, opts->loss, opts->feedback,
+                  backward, teacher, uniforms, probs};
     if (!teacher && opts->teacher_prob < 1.0) {
         status = reserve_mixing(m, (size_t)B * T);
         if (status)
@@ -517,11 +540,15 @@ static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
         ps.teacher = m->train.teacher;
         ps.uniforms = m->train.uniforms;
     }
-    /* the counted steps: the loss's denominator, the steps to run, the inputs that could mix */
-    uint64_t counted = 0, forced = 0, mixable = 0;
+    /* the counted steps: the batch's are the loss's denominator; the slice's, the steps to run
+     * and the inputs that could mix */
+    uint64_t counted = 0, sliced = 0, forced = 0, mixable = 0;
     for (int s = 0; s < B; s++) {
         const int n = counted_steps(b->lengths, b->start_step, T, s);
         counted += n;
+        if (s < first || s >= end)
+            continue;
+        sliced += n;
         if (n > ps.run)
             ps.run = n;
         if (n > 1) {
@@ -534,7 +561,7 @@ static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
         }
     }
     ps.predictions = (double)counted * m->cfg.units_per_step;
-    return run_pass(m, &ps, stats, forced, mixable);
+    return run_pass(m, &ps, stats, forced, mixable, sliced * (uint64_t)m->cfg.units_per_step);
 }
 
 seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *sequences,

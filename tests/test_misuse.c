@@ -372,6 +372,8 @@ static void model_set_threads(void)
 
 static void model_param_count(void) { assert_int_equal(seqgen_model_param_count(NULL), 0); }
 static void model_tensor_count(void) { assert_int_equal(seqgen_model_tensor_count(NULL), 0); }
+static void model_gradients(void) { assert_null(seqgen_model_gradients(NULL)); }
+static void model_parameters(void) { assert_null(seqgen_model_parameters(NULL)); }
 
 static void model_tensor_info(void)
 {
@@ -824,6 +826,8 @@ static const misuse_case cases[] = {
     CASE(seqgen_model_set_threads, model_set_threads),
     CASE(seqgen_model_param_count, model_param_count),
     CASE(seqgen_model_tensor_count, model_tensor_count),
+    CASE(seqgen_model_gradients, model_gradients),
+    CASE(seqgen_model_parameters, model_parameters),
     CASE(seqgen_model_tensor_info, model_tensor_info),
     CASE(seqgen_model_get_tensor, model_get_tensor),
     CASE(seqgen_model_set_tensor, model_set_tensor),
