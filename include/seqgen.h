@@ -710,9 +710,10 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * no gradient flows through it. The targets are always the true next units.
  *
  * @par Slices (data-parallel training)
- * With seqgen_train_options::slice_count > 0, a training pass computes the sequences
- * [slice_first, slice_first + slice_count) of the batch and nothing else, but as its share of
- * the whole batch: its gradient and its losses are those sequences' terms of the whole batch's
+ * With seqgen_train_options::slices = k > 1, the batch's B sequences are cut into k
+ * contiguous slices, slice i holding the sequences [floor(B i / k), floor(B (i + 1) / k)) (empty
+ * when B < k and i has no sequence), and a training pass computes only slice
+ * seqgen_train_options::slice, but as its share of the whole batch: its gradient and its losses are those sequences' terms of the whole batch's
  * means (divided by the whole batch's counted predictions, or sequences for
  * seqgen_train_stats::nll_nats), and with scheduled sampling it draws the coins of the whole
  * batch from the model's mixing generator, as a pass over the whole batch would, and uses
@@ -723,7 +724,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * (seqgen_model_gradients(), e.g. one `MPI_Allreduce`) before each seqgen_optim_step() trains
  * every copy as one process with the whole batch. Only the slice's inputs and targets are
  * read, and only its probabilities written; `lengths`, when given, are read for the whole
- * batch. A slice whose sequences count no step gives a zero gradient.
+ * batch. A slice without a sequence, or whose sequences count no step, gives a zero gradient
+ * and zero statistics (its coins are still drawn).
  *
  * @par Threads
  * A training pass splits the batch into one slice per thread; each thread runs the whole
@@ -781,12 +783,11 @@ typedef struct seqgen_train_options {
     seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE. */
     double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1. */
     seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
-    int slice_first;          /**< With slice_count: the first sequence of the batch the pass
-                                   computes. Default 0. */
-    int slice_count;          /**< 0 (default): the pass computes the whole batch. Else only the
-                                   sequences [slice_first, slice_first + slice_count) of the
-                                   batch, as their share of it (see the @ref model group's
-                                   "Slices"). */
+    int slices;               /**< 0 or 1 (default 0): the pass computes the whole batch. k > 1:
+                                   the batch is cut into k contiguous slices and the pass
+                                   computes only slice number `slice`, as its share of the
+                                   batch (see the @ref model group's "Slices"). */
+    int slice;                /**< The slice computed, in [0, slices). Default 0. */
 } seqgen_train_options;
 
 /** What a forward pass measured. */
@@ -802,7 +803,7 @@ typedef struct seqgen_train_stats {
                                   without lengths. */
     uint64_t predictions;    /**< How many units were predicted and counted: B * T * D
                                   without lengths (the slice's, with
-                                  seqgen_train_options::slice_count). */
+                                  seqgen_train_options::slices). */
 } seqgen_train_stats;
 
 /** Per-step state of a batch of sequences for generation (see seqgen_model_step()). */
@@ -1516,7 +1517,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
 typedef struct seqgen_run_config {
     seqgen_train_options train;  /**< Loss and feedback of the training passes; teacher_prob
                                       (in [0, 1]) is the p of a run without a schedule; the
-                                      slice must be 0, 0 (it is chosen per pass). */
+                                      slices must be 0 (a slice is chosen per pass). */
     seqgen_batch_config batches; /**< The training batch iterator's whole configuration: batch
                                       size (1 to 2^32 - 1), D (the model's: a run of another D
                                       is not saved, nor loaded, ::SEQGEN_EMISMATCH), shuffle and

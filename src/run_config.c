@@ -102,9 +102,7 @@ int sg_run_config_check(const seqgen_run_config *run, int status)
 {
     int s = sg_check_train_options(&run->train, status, "run config: train.");
     if (!s) /* a slice is chosen per pass (e.g. per process), not for the run */
-        s = in_range(status, "train.slice_first", (uint64_t)(int64_t)run->train.slice_first, 0, 0);
-    if (!s)
-        s = in_range(status, "train.slice_count", (uint64_t)(int64_t)run->train.slice_count, 0, 0);
+        s = in_range(status, "train.slices", (uint64_t)(int64_t)run->train.slices, 0, 0);
     if (!s)
         s = check_batches(status, &run->batches);
     if (!s)

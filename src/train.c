@@ -11,7 +11,7 @@
  * gets dL/dlogit = 0, so that backpropagation adds exact zeros from it. The workers run only the
  * steps up to the longest n_b.
  *
- * A pass over a slice of the batch (seqgen_train_options::slice_count) computes only the slice's
+ * A pass over a slice of the batch (seqgen_train_options::slices) computes only the slice's
  * sequences but divides by the whole batch's counts and draws the whole batch's coins, so that
  * the slices' passes add up to the whole batch's. */
 #include <math.h>
@@ -76,8 +76,7 @@ typedef struct sg_worker {
 seqgen_train_options seqgen_train_options_default(void)
 {
     seqgen_train_options opts = {.loss = SEQGEN_LOSS_MSE, .teacher_prob = 1.0,
-                                 .feedback = SEQGEN_FEEDBACK_SAMPLE, .slice_first = 0,
-                                 .slice_count = 0};
+                                 .feedback = SEQGEN_FEEDBACK_SAMPLE, .slices = 0, .slice = 0};
     return opts;
 }
 
@@ -409,6 +408,14 @@ static int check_values(const seqgen_model *m, const seqgen_batch *b, int first,
     return SEQGEN_OK;
 }
 
+/* The sequences [first, end) of a batch of `batch` that the pass computes: its slice. */
+static void slice_range(int batch, const seqgen_train_options *opts, int *first, int *end)
+{
+    const long long k = opts->slices > 1 ? opts->slices : 1, i = opts->slice;
+    *first = (int)(batch * i / k);
+    *end = (int)(batch * (i + 1) / k);
+}
+
 /* Each length in [1, T + 1 - start_step] (a sequence predicts at most T steps), and at least
  * one counted step: the losses are means over the counted predictions. */
 static int check_lengths(const seqgen_batch *b)
@@ -447,18 +454,15 @@ static int check_pass(const char *function, const seqgen_model *m, const seqgen_
         return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu floats of %d steps of "
                         "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
                         m->cfg.units_per_step);
-    if (opts->slice_count < 0 || opts->slice_first < 0 ||
-        (opts->slice_count == 0 && opts->slice_first != 0) ||
-        opts->slice_count > b->batch - opts->slice_first)
-        return sg_error(SEQGEN_EINVAL, "a slice of %d sequences from sequence %d: not within the "
-                        "batch of %d (slice_count 0, with slice_first 0, for the whole batch)",
-                        opts->slice_count, opts->slice_first, b->batch);
+    if (opts->slices < 0 || opts->slice < 0 || opts->slice >= (opts->slices > 1 ? opts->slices : 1))
+        return sg_error(SEQGEN_EINVAL, "slice %d of %d: slices must be >= 0 and slice in [0, "
+                        "slices) (slice 0 of 0 or 1: the whole batch)", opts->slice, opts->slices);
     int status = sg_check_train_options(opts, SEQGEN_EINVAL, "");
     if (!status && b->lengths)
         status = check_lengths(b);
     /* the values last: the one check that reads the whole slice */
-    const int first = opts->slice_first;
-    const int end = opts->slice_count ? first + opts->slice_count : b->batch;
+    int first, end;
+    slice_range(b->batch, opts, &first, &end);
     if (!status)
         status = check_values(m, b, first, end, "inputs", b->inputs, b->start_step);
     if (!status)
@@ -527,7 +531,8 @@ static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
     if (status)
         return status;
     const int B = b->batch, T = b->steps;
-    const int first = opts->slice_first, end = opts->slice_count ? first + opts->slice_count : B;
+    int first, end;
+    slice_range(B, opts, &first, &end);
     sg_pass ps = {b->inputs, b->targets,
                   b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, first,
                   end - first, b->start_step, b->lengths, 0, 0.0, opts->loss, opts->feedback,

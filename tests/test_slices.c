@@ -1,5 +1,5 @@
 /* Data-parallel training's library side: a batch computed as slices, one model copy per slice
- * (seqgen_train_options::slice_first/slice_count), gives gradients and statistics that add up
+ * (seqgen_train_options::slices, slice), gives gradients and statistics that add up
  * to the whole batch's, and leaves every copy's generators where the whole pass leaves them; a
  * test set evaluated in parts (seqgen_eval_options::first/limit) gives, weighted by the counts
  * of seqgen_eval_results, the whole evaluation's numbers. Bad slices and parts are refused.
@@ -18,7 +18,7 @@
 
 #include "seqgen.h"
 
-enum { D = 3, H = 12, L = 2, B = 7, LONGEST = 30, CUT = 3 };
+enum { D = 3, H = 12, L = 2, B = 7, LONGEST = 30 };
 
 static const size_t lens[B] = {30, 12, 25, 1, 30, 17, 8};
 
@@ -32,30 +32,30 @@ static seqgen_model *make_model(int start_step, int threads)
     return m;
 }
 
-/* Runs one pass over the batch (slice_count 0) or a slice of it; returns the stats. */
+/* Runs one pass over slice `slice` of `slices` of the batch; returns the stats. */
 static seqgen_train_stats run(seqgen_model *m, const float *x, int with_lengths, double p,
-                              int first, int count)
+                              int slice, int slices)
 {
     seqgen_batch batch = seqgen_batch_of_sequences(m, x, B, LONGEST);
     batch.lengths = with_lengths ? lens : NULL;
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = SEQGEN_LOSS_BCE, opts.teacher_prob = p;
-    opts.slice_first = first, opts.slice_count = count;
+    opts.slice = slice, opts.slices = slices;
     seqgen_train_stats st;
     assert_ok(seqgen_model_forward_backward(m, &batch, &opts, NULL, &st));
     return st;
 }
 
-/* The whole batch on one copy, its two slices on two others: sums equal the whole; then a
- * second whole pass on every copy agrees exactly (same generators). */
+/* The whole batch on one copy, its two slices (3 and 4 sequences) on two others: sums equal the
+ * whole; then a second whole pass on every copy agrees exactly (same generators). */
 static void check_slices(int start_step, int with_lengths, double p, int threads)
 {
     float *x = tu_random_bits((size_t)B * LONGEST * D, 5);
     seqgen_model *whole = make_model(start_step, threads), *a = make_model(start_step, 1),
                  *b = make_model(start_step, threads);
     seqgen_train_stats sw = run(whole, x, with_lengths, p, 0, 0);
-    seqgen_train_stats sa = run(a, x, with_lengths, p, 0, CUT);
-    seqgen_train_stats sb = run(b, x, with_lengths, p, CUT, B - CUT);
+    seqgen_train_stats sa = run(a, x, with_lengths, p, 0, 2);
+    seqgen_train_stats sb = run(b, x, with_lengths, p, 1, 2);
     assert_allclose(sa.loss + sb.loss, sw.loss, 1e-5, 0.0);
     assert_allclose(sa.mse + sb.mse, sw.mse, 1e-5, 0.0);
     assert_allclose(sa.bce + sb.bce, sw.bce, 1e-5, 0.0);
@@ -109,20 +109,33 @@ static void test_slices_add_up_scheduled_sampling(void **state)
     check_slices(1, 1, 0.3, 2);
 }
 
-/* A slice of one sequence of length 1 (no start step) predicts nothing: zero gradient and
- * statistics, and its stale gradient is not left behind. */
+/* A slice of one sequence of length 1 (no start step) predicts nothing, and a slice of a batch
+ * of 7 cut in 8 may hold no sequence: zero gradient and statistics, no stale gradient left
+ * behind; the empty slice's coins are still drawn. */
 static void test_slice_without_predictions(void **state)
 {
     (void)state;
     float *x = tu_random_bits((size_t)B * LONGEST * D, 6);
     seqgen_model *m = make_model(0, 2);
     (void)run(m, x, 1, 1.0, 0, 0); /* non-zero gradients first */
-    seqgen_train_stats st = run(m, x, 1, 1.0, 3, 1);
+    seqgen_train_stats st = run(m, x, 1, 1.0, 3, 7); /* sequence 3, of length 1 */
     assert_true(st.predictions == 0 && st.mixable == 0);
     assert_true(st.loss == 0.0 && st.nll_nats == 0.0);
     const float *g = seqgen_model_gradients(m);
     for (size_t i = 0; i < seqgen_model_param_count(m); i++)
         assert_true(g[i] == 0.0f);
+    (void)run(m, x, 1, 1.0, 0, 0);
+    st = run(m, x, 1, 1.0, 0, 8); /* floor(7 * 1 / 8) = 0: slice 0 of 8 is empty */
+    assert_true(st.predictions == 0 && st.loss == 0.0);
+    for (size_t i = 0; i < seqgen_model_param_count(m); i++)
+        assert_true(g[i] == 0.0f);
+    seqgen_model *other = make_model(0, 2), *empty = make_model(0, 1);
+    (void)run(other, x, 1, 0.5, 0, 0);
+    (void)run(empty, x, 1, 0.5, 0, 8); /* draws the batch's coins all the same */
+    seqgen_train_stats so = run(other, x, 1, 0.5, 0, 0), se = run(empty, x, 1, 0.5, 0, 0);
+    assert_true(so.teacher_forced == se.teacher_forced);
+    seqgen_model_free(other);
+    seqgen_model_free(empty);
     seqgen_model_free(m);
     free(x);
 }
@@ -142,12 +155,12 @@ static void test_slice_writes_its_probabilities_only(void **state)
     for (size_t i = 0; i < B * per; i++)
         probs[i] = -1.0f;
     seqgen_train_options opts = seqgen_train_options_default();
-    opts.slice_first = 2, opts.slice_count = 3;
+    opts.slice = 1, opts.slices = 3; /* sequences 2 and 3 */
     assert_ok(seqgen_model_forward_backward(m, &batch, &opts, probs, NULL));
     for (size_t s = 0; s < B; s++)
         for (size_t i = 0; i < per; i++) {
             float v = probs[s * per + i];
-            if (s >= 2 && s < 5)
+            if (s >= 2 && s < 4)
                 assert_allclose(v, whole[s * per + i], 1e-5, 1e-6);
             else
                 assert_true(v == -1.0f);
@@ -166,7 +179,7 @@ static void test_slice_reads_its_sequences_only(void **state)
     for (size_t i = 0; i < (size_t)LONGEST * D; i++)
         x[i] = NAN; /* sequence 0 */
     seqgen_model *m = make_model(0, 1);
-    (void)run(m, x, 0, 1.0, 1, B - 1);
+    (void)run(m, x, 0, 1.0, 1, 7); /* sequence 1 */
     seqgen_batch batch = seqgen_batch_of_sequences(m, x, B, LONGEST);
     assert_int_equal(seqgen_model_forward_backward(m, &batch, NULL, NULL, NULL), SEQGEN_EINVAL);
     assert_non_null(strstr(seqgen_last_error(), "sequence 0"));
@@ -180,10 +193,10 @@ static void test_bad_slices_are_refused(void **state)
     float *x = tu_random_bits((size_t)B * LONGEST * D, 9);
     seqgen_model *m = make_model(0, 1);
     seqgen_batch batch = seqgen_batch_of_sequences(m, x, B, LONGEST);
-    const int bad[][2] = {{-1, 2}, {0, -1}, {1, 0}, {5, 3}, {B, 1}, {0, B + 1}};
+    const int bad[][2] = {{-1, 2}, {0, -1}, {1, 0}, {1, 1}, {3, 3}, {-1, 0}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         seqgen_train_options opts = seqgen_train_options_default();
-        opts.slice_first = bad[i][0], opts.slice_count = bad[i][1];
+        opts.slice = bad[i][0], opts.slices = bad[i][1];
         assert_int_equal(seqgen_model_forward_backward(m, &batch, &opts, NULL, NULL),
                          SEQGEN_EINVAL);
         assert_non_null(strstr(seqgen_last_error(), "slice"));
@@ -278,9 +291,9 @@ static void test_run_config_refuses_slice_and_part(void **state)
     seqgen_model *m = make_model(0, 1);
     seqgen_train_state st = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
     st.run.batches.units_per_step = D;
-    st.run.train.slice_count = 2;
+    st.run.train.slices = 2;
     assert_int_equal(seqgen_checkpoint_save(path, m, &st), SEQGEN_EINVAL);
-    assert_non_null(strstr(seqgen_last_error(), "train.slice_count"));
+    assert_non_null(strstr(seqgen_last_error(), "train.slices"));
     st.run = seqgen_run_config_default();
     st.run.batches.units_per_step = D;
     st.run.eval.first = 1;
