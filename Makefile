@@ -19,6 +19,8 @@ BUILD      ?= build#      objects, tests, programs and docs go here
 LIBOUT     ?= lib#        the libraries go here
 TEST_WRAPPER ?=#          e.g. valgrind: every test binary runs under it
 FUZZ_SECONDS ?= 60
+MPI        ?= 0#          1: build and install seqgen-train-mpi too (needs Open MPI: mpicc)
+MPICC      ?= mpicc
 
 # CBLAS: found through pkg-config (openblas, else cblas, else blas); override BLAS_CFLAGS/BLAS_LIBS.
 BLAS_PC    := $(firstword $(foreach p,openblas cblas blas,$(shell pkg-config --exists $(p) && echo $(p))))
@@ -47,6 +49,8 @@ LIB_SRC   := $(wildcard src/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PROG_SRC  := $(wildcard examples/seqgen-*.c)
 PROGS     := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
+MPI_PROG  := $(BUILD)/bin/seqgen-train-mpi#  seqgen-train linked with examples/comm_mpi.c
+PROGS     += $(if $(filter 1,$(MPI)),$(MPI_PROG))
 CLI_OBJ   := $(BUILD)/examples/cli.o#  the programs' shared code: file writers, lock, data
 # The programs' default data (after $SEQGEN_DATA and ./data/mnist10k): the bundled digits where
 # install puts them. The path is compiled into $(CLI_OBJ); $(DATADIR_STAMP) holds the last one,
@@ -67,7 +71,7 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: FORCE all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable bench-versus fuzz-replay
+        check-portable bench-versus fuzz-replay check-mpi
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
@@ -83,6 +87,7 @@ help:
 	@echo "  check-valgrind the test suites under valgrind memcheck"
 	@echo "  check-tsan     the thread tests under ThreadSanitizer"
 	@echo "  check-portable the test suites with the portable kernels only (no AVX2 paths)"
+	@echo "  check-mpi      install Open MPI, build seqgen-train-mpi, run it against seqgen-train"
 	@echo "  fuzz-replay    the fuzz harnesses built with CC, run over their committed corpora"
 	@echo "  fuzz           build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS seconds"
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
@@ -96,7 +101,7 @@ help:
 	@echo "  uninstall      remove exactly what install installed"
 	@echo "  clean          remove build outputs"
 	@echo "Variables: CC CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR DATADIR DOCDIR"
-	@echo "           WERROR=1 NATIVE=1 BLAS_CFLAGS BLAS_LIBS TEST_WRAPPER"
+	@echo "           WERROR=1 NATIVE=1 BLAS_CFLAGS BLAS_LIBS TEST_WRAPPER MPI=1 MPICC"
 
 # ---- Library ----------------------------------------------------------------------------------
 $(BUILD)/%.o: %.c
@@ -143,6 +148,22 @@ $(BUILD)/bin/%: examples/%.c $(CLI_OBJ) $(STATIC_LIB)
 
 $(BUILD)/bin/seqgen-complete: $(GIF_OBJ)
 $(BUILD)/bin/seqgen-complete: EXTRA_LIBS = $(GIF_LIBS)
+
+# seqgen-train is one process (examples/comm_local.c); seqgen-train-mpi is the same program for
+# the ranks of an MPI job (examples/comm_mpi.c, compiled and linked by mpicc; docs/distributed.md).
+$(BUILD)/bin/seqgen-train: $(BUILD)/examples/comm_local.o
+
+$(BUILD)/examples/mpi/seqgen-train.o: examples/seqgen-train.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -Iinclude -DPROG='"seqgen-train-mpi"' $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/examples/comm_mpi.o: examples/comm_mpi.c
+	@mkdir -p $(@D)
+	$(MPICC) $(BASEFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(MPI_PROG): $(BUILD)/examples/mpi/seqgen-train.o $(BUILD)/examples/comm_mpi.o $(CLI_OBJ) $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(BASEFLAGS) $(CFLAGS) $(filter %.o,$^) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS)
 
 # ---- Tests ------------------------------------------------------------------------------------
 # Tests link the static library so they can also reach internal functions through src/*.h.
@@ -223,6 +244,13 @@ check-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1 \
 	$(MAKE) BUILD=build/tsan LIBOUT=build/tsan/lib CFLAGS="-O1 -g -fsanitize=thread" \
 	    LDFLAGS="-fsanitize=thread" TESTS="$(TSAN_TESTS:%=build/tsan/tests/%)" unit-tests
+
+# Data-parallel training with MPI (docs/distributed.md): 2 ranks against 1 process, resuming,
+# a killed rank, errors on one rank, Ctrl-C. Needs Open MPI, which `make deps` does not install.
+check-mpi:
+	@sh scripts/deps.sh openmpi-bin libopenmpi-dev
+	$(MAKE) $(MPI_PROG) $(PROGS) $(BUILD)/tests/compare_params
+	sh tests/mpi_test.sh $(BUILD)
 
 # ---- Fuzzing (fuzz/README.md) -----------------------------------------------------------------
 # Each fuzz/fuzz_*.c is linked with the library's sources built by clang with ASan and UBSan.
@@ -346,6 +374,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/seqgen.h $(DESTDIR)$(LIBDIR)/libseqgen.a \
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc $(INSTALLED_PROGS) \
+	    $(DESTDIR)$(BINDIR)/seqgen-train-mpi \
 	    $(DATA_FILES:data/%=$(DESTDIR)$(SEQGEN_DATADIR)/%) $(DESTDIR)$(SEQGEN_DATADIR)/README.md
 	rmdir $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k $(DESTDIR)$(SEQGEN_DATADIR) 2>/dev/null || true
 	rm -rf $(DESTDIR)$(DOCDIR)

@@ -5,7 +5,12 @@
  * scheduled sampling, optimiser, checkpoints); this program writes OUT_DIR/NAME/results.csv,
  * model.ckpt (after every epoch, atomically, with the whole training state and the run's
  * setup) and config.txt (a copy of the settings for people and scripts, never read back:
- * --resume reads model.ckpt alone). */
+ * --resume reads model.ckpt alone).
+ *
+ * Linked with comm_mpi.c instead of comm_local.c it is seqgen-train-mpi: every rank of an MPI job
+ * runs this program on the same data and holds the whole model, computes its slice of each
+ * batch and of the evaluation, and the shares are summed (comm.h); rank 0 alone writes the
+ * run's files. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,9 +18,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "comm.h"
 #include "seqgen.h"
 
+#ifndef PROG
 #define PROG "seqgen-train"
+#endif
 
 /* ---- Settings ------------------------------------------------------------------------------ */
 
@@ -339,6 +347,7 @@ static int parse_command_line(int argc, char **argv, settings *s)
             return 1000 + cli_usage_error(PROG);
         }
         ids[given++] = id;
+        s->threads_given |= id == OPT_THREADS;
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
@@ -353,7 +362,6 @@ static int parse_command_line(int argc, char **argv, settings *s)
             return 1000 + cli_usage_error(PROG);
         }
         s->epochs_given |= ids[i] == OPT_EPOCHS;
-        s->threads_given |= ids[i] == OPT_THREADS;
         s->data_given |= ids[i] == OPT_DATA;
         s->test_given |= ids[i] == OPT_TEST;
     }
@@ -382,7 +390,15 @@ typedef struct run {
     int created; /* directories of the run's path this program created */
     size_t steps; /* T: steps per sequence (the longest) */
     int tty;
+    int stop; /* an interruption every rank has agreed on (comm_agree) */
 } run;
+
+/* Whether this process writes the run's files and prints its progress: the only process, or
+ * rank 0 of an MPI job. */
+static int leader(void)
+{
+    return comm_rank() == 0;
+}
 
 /* The longest line the program reads from a file of its own (results.csv), and the largest such
  * file: anything longer is not one this program wrote. */
@@ -612,13 +628,15 @@ static int resume(run *r, const seqgen_checkpoint_info *info)
         if ((status = seqgen_model_set_threads(r->model, r->s.threads)) != SEQGEN_OK)
             return cli_fail(PROG, "threads", status);
     }
-    return trim_results(r);
+    return 0;
 }
 
 /* Saves the whole training state. The library refuses non-finite parameters, so a good
  * checkpoint is never replaced by a broken one. */
 static int save(const run *r)
 {
+    if (!leader())
+        return 0;
     int status = seqgen_checkpoint_save(r->ckpt, r->model, &r->state);
     if (status == SEQGEN_OK)
         return 0;
@@ -646,18 +664,60 @@ static void summarise_teacher_forcing(const run *r, epoch_result *e)
     e->forced_fraction = e->mixable ? (double)e->forced / (double)e->mixable : 0.0;
 }
 
-/* Test loss and completion metrics of the model, with evaluation's own generator. */
+/* The means of the ranks' evaluations, each weighted by its count (the sequences, predicted
+ * or generated units it is over): the whole test set's. A mean no rank measured stays NaN. */
+static void combine_evaluations(seqgen_eval_results *res, int measured)
+{
+    double *means[] = {&res->mse, &res->bce, &res->nll_nats, &res->unit_error, &res->label_kept,
+                       &res->label_kept_truth, &res->label_kept_blank, &res->nearest_distance,
+                       &res->nearest_distance_truth};
+    enum { MEANS = sizeof means / sizeof means[0] };
+    const double weight[MEANS] = {
+        (double)res->predicted_units, (double)res->predicted_units, (double)res->sequences,
+        (double)res->generated_units, (double)res->sequences, (double)res->sequences,
+        (double)res->sequences, (double)res->sequences, (double)res->sequences};
+    double sums[2 * MEANS + 3];
+    for (int i = 0; i < MEANS; i++) {
+        int have = measured && !isnan(*means[i]) && weight[i] > 0.0;
+        sums[i] = have ? *means[i] * weight[i] : 0.0;
+        sums[MEANS + i] = have ? weight[i] : 0.0;
+    }
+    sums[2 * MEANS] = measured ? (double)res->sequences : 0.0;
+    sums[2 * MEANS + 1] = measured ? (double)res->predicted_units : 0.0;
+    sums[2 * MEANS + 2] = measured ? (double)res->generated_units : 0.0;
+    comm_sum_doubles(sums, sizeof sums / sizeof sums[0]);
+    for (int i = 0; i < MEANS; i++)
+        *means[i] = sums[MEANS + i] > 0.0 ? sums[i] / sums[MEANS + i] : NAN;
+    res->sequences = (size_t)sums[2 * MEANS];
+    res->predicted_units = (uint64_t)sums[2 * MEANS + 1];
+    res->generated_units = (uint64_t)sums[2 * MEANS + 2];
+}
+
+/* Test loss and completion metrics of the model, with evaluation's own generator; each rank
+ * evaluates its share of the test sequences, and the shares are combined. */
 static int evaluate(run *r, epoch_result *e)
 {
     double t0 = cli_now();
-    int status = seqgen_evaluate_dataset(r->model, r->test, r->train, &r->state.run.eval,
-                                         &e->eval);
+    seqgen_eval_options opts = r->state.run.eval;
+    size_t total = seqgen_dataset_count(r->test), first, n;
+    if (opts.limit > 0 && opts.limit < total)
+        total = opts.limit;
+    comm_share(total, &first, &n);
+    opts.first = first, opts.limit = n;
+    int status = SEQGEN_OK, rc = 0;
+    if (n > 0)
+        status = seqgen_evaluate_dataset(r->model, r->test, r->train, &opts, &e->eval);
     if (status != SEQGEN_OK) {
         char what[80];
         snprintf(what, sizeof what, "evaluation after epoch %llu",
                  (unsigned long long)r->state.epoch);
-        return cli_fail(PROG, what, status);
+        rc = cli_fail(PROG, what, status);
     }
+    int stop = 0;
+    if ((rc = comm_agree(rc, &stop)) != 0)
+        return rc;
+    if (comm_size() > 1)
+        combine_evaluations(&e->eval, n > 0);
     e->eval_seconds = cli_now() - t0;
     return 0;
 }
@@ -697,6 +757,8 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
  * leaves the file as it was. */
 static int append_row(const run *r, const epoch_result *e)
 {
+    if (!leader())
+        return 0;
     char row[8192], why[PATH_MAX + 256];
     snprintf(row, sizeof row,
              "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
@@ -715,24 +777,42 @@ static int append_row(const run *r, const epoch_result *e)
     return 0;
 }
 
-/* One training batch; a non-finite loss or gradient stops the run before anything is saved. */
+/* The exit code of a failed batch, after printing why. */
+static int batch_failed(const run *r, int status)
+{
+    char what[160];
+    snprintf(what, sizeof what, "epoch %llu, iteration %llu%s",
+             (unsigned long long)r->state.epoch + 1, (unsigned long long)r->state.iteration + 1,
+             status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
+    return cli_fail(PROG, what, status);
+}
+
+/* One training batch: each rank computes its slice's share of the gradient, the shares are
+ * summed, every rank takes the same optimiser step. A non-finite loss or gradient on any rank
+ * stops the run before anything is saved; so does an interruption, after the batch. */
 static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
 {
     r->opts.teacher_prob = current_p(r);
+    r->opts.slice = comm_rank(), r->opts.slices = comm_size();
     seqgen_train_stats st;
     seqgen_batch batch = seqgen_batch_of_sequences(r->model, x, (int)n, (int)r->steps);
     batch.lengths = seqgen_batch_iter_lengths(r->state.batches);
     int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
-    if (status == SEQGEN_OK)
-        status = seqgen_optim_step(r->state.optim, r->model);
-    if (status != SEQGEN_OK) {
-        char what[160];
-        snprintf(what, sizeof what, "epoch %llu, iteration %llu%s",
-                 (unsigned long long)r->state.epoch + 1,
-                 (unsigned long long)r->state.iteration + 1,
-                 status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
-        return cli_fail(PROG, what, status);
+    int rc = status == SEQGEN_OK ? 0 : batch_failed(r, status);
+    r->stop = interrupted;
+    if ((rc = comm_agree(rc, &r->stop)) != 0)
+        return rc;
+    if (comm_size() > 1) {
+        double sums[3] = {st.loss, (double)st.teacher_forced, (double)st.mixable};
+        comm_sum_floats(seqgen_model_gradients(r->model), seqgen_model_param_count(r->model));
+        comm_sum_doubles(sums, 3);
+        st.loss = sums[0];
+        st.teacher_forced = (uint64_t)sums[1], st.mixable = (uint64_t)sums[2];
     }
+    status = seqgen_optim_step(r->state.optim, r->model);
+    rc = status == SEQGEN_OK ? 0 : batch_failed(r, status);
+    if ((rc = comm_agree(rc, &r->stop)) != 0)
+        return rc;
     r->state.iteration++;
     e->p_weighted += r->opts.teacher_prob * (double)st.mixable;
     e->mixable += st.mixable;
@@ -755,6 +835,51 @@ static void print_epoch(const run *r, const epoch_result *e)
     fflush(stdout);
 }
 
+/* 64-bit FNV-1a of the parameters' bytes: the ranks' copies of the model must stay identical. */
+static uint64_t parameters_hash(const seqgen_model *model)
+{
+    const unsigned char *p = (const unsigned char *)seqgen_model_parameters(model);
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < seqgen_model_param_count(model) * sizeof(float); i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Saves mid-epoch after an interruption every rank agreed on, and gives 130. */
+static int save_interrupted(run *r)
+{
+    int rc = comm_agree(save(r), &r->stop);
+    if (rc != 0)
+        return rc;
+    if (leader())
+        fprintf(stderr, "%s" PROG ": interrupted in epoch %llu at iteration %llu: saved %s; "
+                        "continue with --resume\n", r->tty ? "\r\033[K" : "",
+                (unsigned long long)r->state.epoch + 1, (unsigned long long)r->state.iteration,
+                r->ckpt);
+    return 130;
+}
+
+/* The end of an epoch: evaluation, the check that every rank holds the same parameters, the
+ * row of results.csv and the checkpoint. */
+static int end_epoch(run *r, epoch_result *e)
+{
+    int rc = evaluate(r, e);
+    if (rc != 0)
+        return rc;
+    if (!comm_same(parameters_hash(r->model))) {
+        if (leader())
+            fprintf(stderr, PROG ": the ranks' parameters differ after epoch %llu: stopping "
+                            "without saving (the last checkpoint is kept)\n",
+                    (unsigned long long)r->state.epoch);
+        return CLI_EXIT_RUNTIME;
+    }
+    rc = append_row(r, e);
+    if (rc == 0)
+        rc = save(r);
+    r->stop = interrupted;
+    return comm_agree(rc, &r->stop);
+}
+
 /* Trains up to the requested epoch count; an interruption saves mid-epoch and gives 130. */
 static int train(run *r)
 {
@@ -768,27 +893,21 @@ static int train(run *r)
             if ((rc = train_batch(r, x, n, &e)) != 0)
                 return rc;
             progress(r, &e, t0, &last_draw);
-            if (interrupted) {
-                if ((rc = save(r)) != 0)
-                    return rc;
-                fprintf(stderr, "%s" PROG ": interrupted in epoch %llu at iteration %llu: saved "
-                                "%s; continue with --resume\n", r->tty ? "\r\033[K" : "",
-                        (unsigned long long)r->state.epoch + 1,
-                        (unsigned long long)r->state.iteration, r->ckpt);
-                return 130;
-            }
+            if (r->stop)
+                return save_interrupted(r);
         }
-        if (status != SEQGEN_DONE)
-            return cli_fail(PROG, "batch", status);
+        if (status != SEQGEN_DONE) /* the other ranks learn it where they agree next */
+            return comm_agree(cli_fail(PROG, "batch", status), &r->stop);
         e.seconds = cli_now() - t0;
         summarise_teacher_forcing(r, &e);
         r->state.epoch++;
-        if ((rc = evaluate(r, &e)) != 0 || (rc = append_row(r, &e)) != 0 || (rc = save(r)) != 0)
+        if ((rc = end_epoch(r, &e)) != 0)
             return rc;
         print_epoch(r, &e);
-        if (interrupted) {
-            fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s; continue with "
-                            "--resume\n", (unsigned long long)r->state.epoch, r->ckpt);
+        if (r->stop) {
+            if (leader())
+                fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s; continue with "
+                                "--resume\n", (unsigned long long)r->state.epoch, r->ckpt);
             return 130;
         }
     }
@@ -878,22 +997,17 @@ static int lock_run(run *r)
     return 0;
 }
 
-/* A new run: its setup from the options, the batch iterator, the model, optimiser, schedule. */
-static int prepare_new(run *r, int argc, char **argv)
+/* The directory of a new run, locked, without a checkpoint (unless --force) or results.csv. */
+static int create_run_directory(run *r)
 {
-    const settings *s = &r->s;
-    if (s->train_limit > 0 && seqgen_dataset_limit(r->train, (size_t)s->train_limit) != SEQGEN_OK)
-        return cli_fail(PROG, "limit", SEQGEN_EINVAL);
-    int rc = check_shape(r, (size_t)s->units_per_step);
-    if (rc != 0)
-        return rc;
     if (cli_mkdir_p(r->dir, &r->created) != 0) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
-    if ((rc = lock_run(r)) != 0)
+    int rc = lock_run(r);
+    if (rc != 0)
         return rc;
-    if (access(r->ckpt, F_OK) == 0 && !s->force) { /* checked under the lock */
+    if (access(r->ckpt, F_OK) == 0 && !r->s.force) { /* checked under the lock */
         fprintf(stderr, PROG ": %s exists: continue it with --resume, or start over with "
                         "--force\n", r->ckpt);
         return CLI_EXIT_RUNTIME;
@@ -902,16 +1016,26 @@ static int prepare_new(run *r, int argc, char **argv)
         fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
+    return 0;
+}
+
+/* A new run: its setup from the options, the batch iterator, the model, optimiser, schedule. */
+static int prepare_new(run *r)
+{
+    const settings *s = &r->s;
+    if (s->train_limit > 0 && seqgen_dataset_limit(r->train, (size_t)s->train_limit) != SEQGEN_OK)
+        return cli_fail(PROG, "limit", SEQGEN_EINVAL);
+    int rc = check_shape(r, (size_t)s->units_per_step);
+    if (rc != 0)
+        return rc;
     r->state.run = run_config(r, seqgen_dataset_count(r->train));
     int status = seqgen_batch_iter_create(&r->state.batches, r->train, &r->state.run.batches);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "batches", status);
-    if (write_config(r->config, s, argc, argv) != 0)
-        return CLI_EXIT_RUNTIME;
     return start_new(r);
 }
 
-static int prepare(run *r, int argc, char **argv)
+static int prepare(run *r)
 {
     settings *s = &r->s;
     if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
@@ -920,7 +1044,7 @@ static int prepare(run *r, int argc, char **argv)
         return CLI_EXIT_RUNTIME;
     }
     int rc;
-    if (s->resume && ((rc = inspect_run(r, &r->info)) != 0 || (rc = lock_run(r)) != 0))
+    if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
         return rc;
     if (check_data_name("data", s->data) != 0 || check_data_name("test", s->test) != 0)
         return cli_usage_error(PROG);
@@ -928,25 +1052,52 @@ static int prepare(run *r, int argc, char **argv)
         (rc = open_data(r, SEQGEN_SPLIT_TEST, &r->test)) != 0)
         return rc;
     if (!s->resume)
-        rc = prepare_new(r, argc, argv);
-    else if ((rc = check_shape(r, r->info.run.batches.units_per_step)) == 0 &&
-             (rc = resume(r, &r->info)) == 0 && write_config(r->config, s, argc, argv) != 0)
-        rc = CLI_EXIT_RUNTIME;
+        rc = prepare_new(r);
+    else if ((rc = check_shape(r, r->info.run.batches.units_per_step)) == 0)
+        rc = resume(r, &r->info);
     if (rc == 0) {
         r->steps = seqgen_batch_iter_steps(r->state.batches);
         r->opts = r->state.run.train; /* loss and feedback; p comes from the schedule */
-    } else {
-        cli_remove_created(r->dir, r->created); /* those it made, if still empty */
     }
     return rc;
+}
+
+/* The run's directory, once every process is ready to train: created and locked for a new run
+ * (without an old checkpoint, unless --force), locked and its results.csv cut back to the
+ * checkpoint for a resumed one; config.txt written. Only the leader writes files. */
+static int settle(run *r, int argc, char **argv)
+{
+    int rc = r->s.resume ? lock_run(r) : create_run_directory(r);
+    if (rc == 0 && r->s.resume)
+        rc = trim_results(r);
+    if (rc == 0 && write_config(r->config, &r->s, argc, argv) != 0)
+        rc = CLI_EXIT_RUNTIME;
+    if (rc != 0)
+        cli_remove_created(r->dir, r->created); /* those it made, if still empty */
+    return rc;
+}
+
+/* Under MPI, with several ranks on this machine and no --threads: its cores shared out among
+ * them, so that ranks x threads fill the machine without oversubscribing it. */
+static void share_cores(settings *s)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (s->threads_given || comm_local_size() <= 1 || cores < 1)
+        return;
+    s->threads = cores / comm_local_size() > 1 ? (int)(cores / comm_local_size()) : 1;
+    s->threads_given = 1;
 }
 
 int main(int argc, char **argv)
 {
     static run r; /* large path buffers: not on the stack */
-    int rc = parse_command_line(argc, argv, &r.s);
+    int rc = comm_start(&argc, &argv);
+    if (rc != 0)
+        return rc;
+    rc = parse_command_line(argc, argv, &r.s);
     if (rc >= 1000)
-        return rc - 1000;
+        return comm_end(comm_agree(rc - 1000, &r.stop));
+    share_cores(&r.s);
     r.tty = isatty(STDOUT_FILENO);
     r.lock_fd = -1;
     /* A write beyond the file-size limit then fails with EFBIG, which the writers report and
@@ -957,11 +1108,15 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    if (comm_size() > 1) /* mpirun passes Ctrl-C on to the ranks as SIGTERM */
+        sigaction(SIGTERM, &sa, NULL);
 
-    rc = prepare(&r, argc, argv);
+    rc = comm_agree(prepare(&r), &r.stop);
+    if (rc == 0)
+        rc = comm_agree(leader() ? settle(&r, argc, argv) : 0, &r.stop);
     if (rc == 0) {
         size_t tests = seqgen_dataset_count(r.test), limit = r.state.run.eval.limit;
-        if (!r.s.quiet)
+        if (!r.s.quiet && leader())
             printf("%s: %zu training and %zu test %s of %zu steps from %s; H %d, L %d, D %d; "
                    "epoch %llu of %d done\n", r.dir, seqgen_dataset_count(r.train),
                    limit && limit < tests ? limit : tests,
@@ -978,5 +1133,5 @@ int main(int argc, char **argv)
     seqgen_dataset_free(r.train);
     if (r.lock_fd >= 0)
         close(r.lock_fd);
-    return rc;
+    return comm_end(rc);
 }
