@@ -249,8 +249,11 @@ check-tsan: deps
 # a killed rank, errors on one rank, Ctrl-C. Needs Open MPI, which `make deps` does not install.
 check-mpi:
 	@sh scripts/deps.sh openmpi-bin libopenmpi-dev
-	$(MAKE) $(MPI_PROG) $(PROGS) $(BUILD)/tests/compare_params
+	$(MAKE) $(MPI_PROG) $(PROGS) $(BUILD)/tests/compare_params $(BUILD)/tests/comm_test
 	sh tests/mpi_test.sh $(BUILD)
+
+$(BUILD)/tests/comm_test: tests/comm_test.c $(BUILD)/examples/comm_mpi.o
+	$(MPICC) $(BASEFLAGS) -Iexamples $(CPPFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS)
 
 # ---- Fuzzing (fuzz/README.md) -----------------------------------------------------------------
 # Each fuzz/fuzz_*.c is linked with the library's sources built by clang with ASan and UBSan.

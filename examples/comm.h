@@ -46,4 +46,8 @@ int comm_same(uint64_t value);
 /* The number of processes of the job on this machine (1 without MPI). */
 int comm_local_size(void);
 
+/* 1 if a launcher runs this process (mpirun): it passes SIGUSR1 on to every rank at once, and
+ * Ctrl-C as SIGTERM a little later (docs/distributed.md); 0 for a process of its own. */
+int comm_launched(void);
+
 #endif

@@ -1098,7 +1098,7 @@ int main(int argc, char **argv)
     if (rc >= 1000)
         return comm_end(comm_agree(rc - 1000, &r.stop));
     share_cores(&r.s);
-    r.tty = isatty(STDOUT_FILENO);
+    r.tty = isatty(STDOUT_FILENO) && !comm_launched(); /* mpirun relays output through a pty */
     r.lock_fd = -1;
     /* A write beyond the file-size limit then fails with EFBIG, which the writers report and
      * clean up after, instead of killing the program in the middle of a file. */
@@ -1108,8 +1108,10 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
-    if (comm_size() > 1) /* mpirun passes Ctrl-C on to the ranks as SIGTERM */
+    if (comm_launched()) { /* what mpirun passes on: Ctrl-C as SIGTERM, and SIGUSR1 */
         sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGUSR1, &sa, NULL);
+    }
 
     rc = comm_agree(prepare(&r), &r.stop);
     if (rc == 0)
