@@ -136,8 +136,8 @@ stop_and_resume() { # NAME SIGNAL EXIT MPIRUN-OPTIONS...
     wait $job
     status=$?
     check "$signal to mpirun: exit $code (exit $status)" [ "$status" -eq "$code" ]
-    check "...saved mid-epoch, said once: $(grep '^seqgen-train-mpi' "$tmp/err" | head -n 1)" \
-        sh -c "[ \$(grep -c '^seqgen-train-mpi: interrupted in epoch' $tmp/err) -eq 1 ]"
+    check "...saved, said once: $(grep '^seqgen-train-mpi' "$tmp/err" | head -n 1)" \
+        sh -c "[ \$(grep -Ec '^seqgen-train-mpi: interrupted (in|after) epoch .*saved' $tmp/err) -eq 1 ]"
 }
 stop_and_resume usr1 USR1 130
 expect 0 "...resumed to 3 epochs" run_mpi 2 "$mpi" --out-dir "$tmp" --exp-name usr1 --resume \
