@@ -1196,6 +1196,53 @@ static void start_step_is_saved_and_checked(void **state)
     tu_rmtree(dir);
 }
 
+/* Format 3 (before symbols) still loads, as a model of binary units; in format 4 the output
+ * kind must go with the vocabulary, which the model's limits check like any other field. */
+static void version_3_loads_and_vocab_is_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "v3.ckpt");
+    seqgen_model *m = new_model(2, 3, 1, 5);
+    static filebuf f;
+    build_model_file(&f, m, &no_tweak); /* format 3, by hand */
+    tu_write_file(path, f.data, f.size);
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 3);
+    seqgen_model *back = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    assert_int_equal(seqgen_model_get_config(back).vocab, 0);
+    assert_int_equal(seqgen_model_get_config(back).embedding, 0);
+    assert_same_model(m, back);
+    seqgen_model_free(back);
+    back = NULL;
+
+    assert_ok(seqgen_checkpoint_save(path, m, NULL)); /* format 4 */
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *modl = find_section(data, size, "MODL");
+    le(modl + 12, 2, 4); /* softmax output with vocab 0 */
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "output kind 2 does not go with vocab 0");
+    le(modl + 36, 1, 4); /* vocab 1 */
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "vocab must be 0 (binary units) or at least 2 symbols, got 1");
+    le(modl + 36, 0x80000000u, 4);
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "vocab = 2147483648, embedding = 0: out of range");
+    assert_null(back);
+    free(data);
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
 /* The data's length a model is made for (its steps) is saved; a value beyond INT_MAX is refused,
  * and resuming into a model made for another length or start step is refused naming both. */
 static void steps_are_saved_and_checked(void **state)
@@ -1764,6 +1811,7 @@ int main(void)
         cmocka_unit_test(run_fields_out_of_range_are_refused),
         cmocka_unit_test(start_step_is_saved_and_checked),
         cmocka_unit_test(steps_are_saved_and_checked),
+        cmocka_unit_test(version_3_loads_and_vocab_is_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(version_1_is_refused_naming_it),
         cmocka_unit_test(training_sections_come_together),
