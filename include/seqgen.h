@@ -6,6 +6,8 @@
  * or an MNIST image flattened into its pixels in row-major order. A stack of GRU layers learns
  * to predict each step's units from the ones before (training by teacher forcing or scheduled
  * sampling) and can then complete a sequence from its beginning, or write one from nothing.
+ * A categorical model reads and predicts one symbol of a vocabulary per step instead (see the
+ * model group and docs/symbols.md).
  *
  * @par Conventions
  * - **Handles** are opaque and come in create/free pairs: `seqgen_X_create(&h, ...)` allocates,
@@ -132,7 +134,8 @@ SEQGEN_API const char *seqgen_last_error(void);
  *  @{ */
 /** A set of binary sequences, optionally labelled (see the dataset functions). */
 typedef struct seqgen_dataset seqgen_dataset;
-/** A stack of GRU layers with a linear-sigmoid output (see the model functions). */
+/** A stack of GRU layers with a linear-sigmoid output, or with an embedding and a softmax over
+ *  symbols (see the model functions). */
 typedef struct seqgen_model seqgen_model;
 /** An optimiser (Adam or SGD) bound to one model's parameters. */
 typedef struct seqgen_optim seqgen_optim;
@@ -707,8 +710,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * softmax(W_out h'_top + b_out) over V. The table `embedding.weight` (V x E) comes first in the
  * parameter buffer (PyTorch's `state_dict()` order: embedding, GRU, output), `weight_ih_l0` is
  * 3H x E and `out.weight` V x H, `out.bias` V. The embedding is initialised as PyTorch's,
- * N(0, 1): Box-Muller from the model's generator (see seqgen_model_config::vocab), before the
- * uniform draws of the other tensors, which stay those of the binary model in the same order.
+ * N(0, 1) (Box-Muller from the model's generator, see seqgen_model_config::embedding), drawn
+ * first; the other tensors then draw their uniform values in buffer order, as in a binary model.
  * A start step (or a step of padding) reads a zero vector instead of a row: no start symbol is
  * needed. Batches of symbols go through seqgen_model_forward_backward_symbols() and
  * seqgen_model_evaluate_symbols() with the loss ::SEQGEN_LOSS_CE, single steps through
@@ -797,7 +800,8 @@ typedef enum seqgen_feedback {
 
 /** Options of one training pass. Start from seqgen_train_options_default(). */
 typedef struct seqgen_train_options {
-    seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE. */
+    seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE (a
+                                   categorical model needs ::SEQGEN_LOSS_CE). */
     double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1. */
     seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
 } seqgen_train_options;
@@ -836,7 +840,8 @@ SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
  * @brief Creates a model with PyTorch's default initialisation.
  * @param[out] out Receives the model; unchanged on failure.
  * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024],
- *        start_step 0 or 1, steps in [0, 2^31 - 1].
+ *        start_step 0 or 1, steps in [0, 2^31 - 1]; vocab 0, or in [2, 65536] with D = 1 and
+ *        embedding in [1, 65536] (embedding 0 without a vocab).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg);
@@ -989,9 +994,10 @@ SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
  * @param opts Loss and scheduled-sampling options; NULL means the defaults.
  * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
  * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, or a value outside [0, 1]),
- *         ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or infinite, e.g. from
- *         parameters that are: the gradients are then meaningless and should not be applied).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, a value outside [0, 1], a categorical
+ *         model or ::SEQGEN_LOSS_CE), ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or
+ *         infinite, e.g. from parameters that are: the gradients are then meaningless and
+ *         should not be applied).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model,
                                                               const seqgen_batch *batch,
@@ -1447,7 +1453,8 @@ SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
  *        probability sigmoid(logit) (temperature 1, as seqgen_model_step() gives it) of each
  *        unit after the given ones, in order, 0 after the sequence's length (seqgen-complete
  *        shades its pictures by them).
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, steps 0, a length outside
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, a categorical model, count 0, steps 0,
+ *         a length outside
  *         [1, T], K outside [0, T * D], unknown decoder, temperature not finite and > 0, a given
  *         unit within a sequence's length NaN or infinite, count * T * D above 2^40; the detail
  *         says which), ::SEQGEN_EMISMATCH (the model's seqgen_model_config::steps is not 0 and
