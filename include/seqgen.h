@@ -47,7 +47,8 @@
  *   from other threads *during* a library call run on one thread, and a count it sets during
  *   one is replaced when the last library call ends.
  * - **Data layout**: sequences are float32, batch-major: `[batch][steps][units_per_step]`, each
- *   unit 0 or 1 (for images: pixels in row-major scan order).
+ *   unit 0 or 1 (for images: pixels in row-major scan order); sequences of symbols (a
+ *   categorical model) are int32 ids, batch-major `[batch][steps]`.
  */
 #ifndef SEQGEN_H
 #define SEQGEN_H

@@ -432,6 +432,18 @@ static void wrong_kinds_are_refused(void **state)
     assert_fails_with(seqgen_complete(m, x, 1, WIDTH, NULL, 2, NULL, completed, NULL),
                       SEQGEN_EINVAL, "the model is categorical (vocab 6): seqgen_complete() "
                                      "completes binary units");
+    const uint8_t units[WIDTH] = {0, 1, 1, 0, 1, 0, 0, 1, 1};
+    seqgen_sequences seqs = {units, 1, WIDTH, 1, NULL, NULL};
+    seqgen_dataset *ds = NULL;
+    seqgen_eval_results results;
+    assert_ok(seqgen_dataset_from_memory(&ds, &seqs, SEQGEN_BORROW));
+    for (unsigned metric = SEQGEN_EVAL_LOSS; metric <= SEQGEN_EVAL_COMPLETION; metric <<= 1) {
+        seqgen_eval_options eo = seqgen_eval_options_default();
+        eo.metrics = metric;
+        assert_fails_with(seqgen_evaluate_dataset(m, ds, NULL, &eo, &results), SEQGEN_EINVAL,
+                          "the model is categorical (vocab 6)");
+    }
+    seqgen_dataset_free(ds);
     seqgen_model_state_free(ms);
     seqgen_model_state_free(bs);
     seqgen_model_free(binary);
