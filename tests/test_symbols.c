@@ -1,6 +1,7 @@
 /* The categorical model (seqgen_model_config::vocab): its configuration limits, initialisation,
- * the step API against the pass, evaluation against training, scheduled sampling across thread
- * counts, checkpoints (round trip and a bit-identical resume), and every refusal with its detail.
+ * the step API against the pass, evaluation against training, the fed-back symbols, scheduled
+ * sampling across thread counts, checkpoints (round trip and a bit-identical resume), and every
+ * refusal with its detail.
  * PyTorch's numbers are checked by refcheck (tests/fixtures/symbols-*.txt), the gradients by
  * finite differences in test_gradcheck.c. */
 #include "testutil.h"
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "head.h"
 #include "seqgen.h"
 
 #define V 6
@@ -216,6 +218,34 @@ static void evaluation_is_the_forward(void **state)
         assert_true(grad[5 * E + e] == 0.0f);
     free(p1), free(p2);
     seqgen_model_free(m);
+}
+
+/* The fed-back symbol: SAMPLE inverts the softmax's distribution function at the uniform (a
+ * grid of uniforms gives each symbol its probability's share), THRESHOLD is the argmax, the
+ * lowest id on ties. */
+static void feedback_symbols(void **state)
+{
+    (void)state;
+    const float logits[4] = {0.5f, -1.0f, 2.0f, 0.0f};
+    double p[4], total = 0.0;
+    for (int v = 0; v < 4; v++)
+        total += p[v] = exp(logits[v]);
+    int counts[4] = {0, 0, 0, 0};
+    const int n = 100000;
+    for (int i = 0; i < n; i++) {
+        const float u = (float)((i + 0.5) / n);
+        int32_t s = sg_head_feedback(SG_HEAD_CATEGORICAL, 4, logits, SEQGEN_FEEDBACK_SAMPLE, &u,
+                                     NULL);
+        assert_true(s >= 0 && s < 4);
+        counts[s]++;
+    }
+    for (int v = 0; v < 4; v++)
+        assert_allclose(counts[v] / (double)n, p[v] / total, 0.0, 2.0 / n);
+    assert_int_equal(sg_head_feedback(SG_HEAD_CATEGORICAL, 4, logits, SEQGEN_FEEDBACK_THRESHOLD,
+                                      NULL, NULL), 2);
+    const float tie[3] = {1.0f, 3.0f, 3.0f};
+    assert_int_equal(sg_head_feedback(SG_HEAD_CATEGORICAL, 3, tie, SEQGEN_FEEDBACK_THRESHOLD,
+                                      NULL, NULL), 1);
 }
 
 /* Scheduled sampling draws its coins and samples in a fixed order: 1 and 3 threads feed back
@@ -457,6 +487,7 @@ int main(void)
         cmocka_unit_test(tensors_and_initialisation),
         cmocka_unit_test(steps_match_the_pass),
         cmocka_unit_test(evaluation_is_the_forward),
+        cmocka_unit_test(feedback_symbols),
         cmocka_unit_test(sampling_does_not_depend_on_threads),
         cmocka_unit_test(checkpoints_resume_bit_identically),
         cmocka_unit_test(bad_symbols_are_refused),
