@@ -6,6 +6,8 @@
  * or an MNIST image flattened into its pixels in row-major order. A stack of GRU layers learns
  * to predict each step's units from the ones before (training by teacher forcing or scheduled
  * sampling) and can then complete a sequence from its beginning, or write one from nothing.
+ * A categorical model reads and predicts one symbol of a vocabulary per step instead (see the
+ * model group and docs/symbols.md).
  *
  * @par Conventions
  * - **Handles** are opaque and come in create/free pairs: `seqgen_X_create(&h, ...)` allocates,
@@ -45,7 +47,8 @@
  *   from other threads *during* a library call run on one thread, and a count it sets during
  *   one is replaced when the last library call ends.
  * - **Data layout**: sequences are float32, batch-major: `[batch][steps][units_per_step]`, each
- *   unit 0 or 1 (for images: pixels in row-major scan order).
+ *   unit 0 or 1 (for images: pixels in row-major scan order); sequences of symbols (a
+ *   categorical model) are int32 ids, batch-major `[batch][steps]`.
  */
 #ifndef SEQGEN_H
 #define SEQGEN_H
@@ -132,7 +135,8 @@ SEQGEN_API const char *seqgen_last_error(void);
  *  @{ */
 /** A set of binary sequences, optionally labelled (see the dataset functions). */
 typedef struct seqgen_dataset seqgen_dataset;
-/** A stack of GRU layers with a linear-sigmoid output (see the model functions). */
+/** A stack of GRU layers with a linear-sigmoid output, or with an embedding and a softmax over
+ *  symbols (see the model functions). */
 typedef struct seqgen_model seqgen_model;
 /** An optimiser (Adam or SGD) bound to one model's parameters. */
 typedef struct seqgen_optim seqgen_optim;
@@ -699,6 +703,23 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
  * Initialisation is PyTorch's default: every value uniform in [-1/sqrt(H), 1/sqrt(H)], drawn
  * from the model's own generator seeded with seqgen_model_config::seed.
  *
+ * @par Symbols (a categorical model)
+ * With seqgen_model_config::vocab V >= 2, each step is one symbol of V (an int32 id in [0, V))
+ * instead of D binary units: PyTorch's `nn.Embedding(V, E)`, `nn.GRU(E, H, L,
+ * batch_first=True)` and `nn.Linear(H, V)` with a softmax. Symbol s enters layer 0 as row s of
+ * the embedding table, and the output of a step is the distribution of the next symbol,
+ * softmax(W_out h'_top + b_out) over V. The table `embedding.weight` (V x E) comes first in the
+ * parameter buffer (PyTorch's `state_dict()` order: embedding, GRU, output), `weight_ih_l0` is
+ * 3H x E and `out.weight` V x H, `out.bias` V. The embedding is initialised as PyTorch's,
+ * N(0, 1) (Box-Muller from the model's generator, see seqgen_model_config::embedding), drawn
+ * first; the other tensors then draw their uniform values in buffer order, as in a binary model.
+ * A start step (or a step of padding) reads a zero vector instead of a row: no start symbol is
+ * needed. Batches of symbols go through seqgen_model_forward_backward_symbols() and
+ * seqgen_model_evaluate_symbols() with the loss ::SEQGEN_LOSS_CE, single steps through
+ * seqgen_model_step_symbols(); the functions of binary units refuse a categorical model and
+ * the symbol functions a binary one (::SEQGEN_EINVAL). docs/symbols.md says why an embedding
+ * rather than one-hot inputs.
+ *
  * @par Training pass
  * seqgen_model_forward_backward() runs a batch of B sequences of T steps (a ::seqgen_batch)
  * forward, computes the loss and, by backpropagation through time, the gradient of every
@@ -762,25 +783,44 @@ typedef struct seqgen_model_config {
                               longest, when lengths vary), recorded in its checkpoints;
                               seqgen_complete() and seqgen_evaluate_dataset() refuse sequences of
                               another T. 0 (default): any length. */
+    int vocab;           /**< V: 0 (default) for steps of D binary units; 2 to 65536 for steps
+                              of one symbol of V (a categorical model, see the group's
+                              description), which needs D = 1 and seqgen_model_config::embedding
+                              >= 1. */
+    int embedding;       /**< E: the width of a symbol's embedding, layer 0's input size, 1 to
+                              65536 when seqgen_model_config::vocab is set, else 0 (default). The V x E table is
+                              drawn N(0, 1) first from the generator of the initial weights:
+                              pairs of Box-Muller normals sqrt(-2 ln(1 - u1)) cos(2 pi u2) and
+                              ... sin(2 pi u2), u1 and u2 uniform in [0, 1) with 53 bits, in
+                              row-major order, the odd last pair's sine unused. */
 } seqgen_model_config;
 
-/** The loss a training pass minimises. Both are PyTorch's mean over all B*T*D predictions (over
- *  the counted ones, with seqgen_batch::lengths). */
+/** The loss a training pass minimises. Each is PyTorch's mean over all B*T*D predictions (over
+ *  the counted ones, with seqgen_batch::lengths); MSE and BCE are the losses of binary units,
+ *  CE that of symbols, and a pass refuses a loss of the other kind (::SEQGEN_EINVAL). */
 typedef enum seqgen_loss {
     SEQGEN_LOSS_MSE = 0, /**< Mean of (prob - target)^2 (`nn.MSELoss`). */
-    SEQGEN_LOSS_BCE = 1  /**< Mean binary cross-entropy, computed from the logit (no clamping). */
+    SEQGEN_LOSS_BCE = 1, /**< Mean binary cross-entropy, computed from the logit (no clamping). */
+    SEQGEN_LOSS_CE = 2   /**< Mean cross-entropy of the target symbols, -log softmax(logits)[y]
+                              in nats (`nn.CrossEntropyLoss`), for a categorical model. */
 } seqgen_loss;
 
 /** How scheduled sampling feeds the model's output of step t - 1 back as the input of step t. */
 typedef enum seqgen_feedback {
-    SEQGEN_FEEDBACK_SAMPLE = 0,    /**< A Bernoulli sample of each predicted probability (the paper's choice). */
-    SEQGEN_FEEDBACK_THRESHOLD = 1, /**< 1 if the probability is above 0.5, else 0 (greedy). */
-    SEQGEN_FEEDBACK_PROB = 2       /**< The probability itself. */
+    SEQGEN_FEEDBACK_SAMPLE = 0,    /**< A Bernoulli sample of each predicted probability (the
+                                        paper's choice); for symbols, a symbol drawn from the
+                                        softmax (the first whose cumulative probability exceeds
+                                        one uniform of the mixing generator). */
+    SEQGEN_FEEDBACK_THRESHOLD = 1, /**< 1 if the probability is above 0.5, else 0 (greedy); for
+                                        symbols, the most probable one (the lowest id on ties). */
+    SEQGEN_FEEDBACK_PROB = 2       /**< The probability itself; refused for symbols (an expected
+                                        embedding is no symbol the model could be given). */
 } seqgen_feedback;
 
 /** Options of one training pass. Start from seqgen_train_options_default(). */
 typedef struct seqgen_train_options {
-    seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE. */
+    seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE (a
+                                   categorical model needs ::SEQGEN_LOSS_CE). */
     double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1. */
     seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
     int slices;               /**< 0 or 1 (default 0): the pass computes the whole batch. k > 1:
@@ -792,10 +832,12 @@ typedef struct seqgen_train_options {
 
 /** What a forward pass measured. */
 typedef struct seqgen_train_stats {
-    double loss;             /**< The selected loss (mean over all predictions). */
-    double mse;              /**< Mean squared error, whatever the loss. */
-    double bce;              /**< Mean binary cross-entropy, whatever the loss. */
-    double nll_nats;         /**< BCE summed over each sequence's predictions, averaged over sequences. */
+    double loss;             /**< The selected loss (mean over all predictions); for symbols
+                                  the cross-entropy in nats per symbol. */
+    double mse;              /**< Mean squared error, whatever the loss; NaN for symbols. */
+    double bce;              /**< Mean binary cross-entropy, whatever the loss; NaN for symbols. */
+    double nll_nats;         /**< BCE (for symbols: CE) summed over each sequence's predictions,
+                                  averaged over sequences. */
     double teacher_fraction; /**< Fraction of counted inputs at steps t > 0 that were the true
                                   units (1 if there was none). */
     uint64_t teacher_forced; /**< How many inputs at steps t > 0 were the true units. */
@@ -825,7 +867,8 @@ SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
  * @brief Creates a model with PyTorch's default initialisation.
  * @param[out] out Receives the model; unchanged on failure.
  * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024],
- *        start_step 0 or 1, steps in [0, 2^31 - 1].
+ *        start_step 0 or 1, steps in [0, 2^31 - 1]; vocab 0, or in [2, 65536] with D = 1 and
+ *        embedding in [1, 65536] (embedding 0 without a vocab).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg);
@@ -999,9 +1042,10 @@ SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
  * @param opts Loss and scheduled-sampling options; NULL means the defaults.
  * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
  * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, or a value outside [0, 1]),
- *         ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or infinite, e.g. from
- *         parameters that are: the gradients are then meaningless and should not be applied).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, a value outside [0, 1], a categorical
+ *         model or ::SEQGEN_LOSS_CE), ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or
+ *         infinite, e.g. from parameters that are: the gradients are then meaningless and
+ *         should not be applied).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model,
                                                               const seqgen_batch *batch,
@@ -1021,6 +1065,81 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *mode
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch,
                                                       seqgen_loss loss, float *probs,
                                                       seqgen_train_stats *stats);
+
+/**
+ * @brief Where a pass of a categorical model finds its B sequences of T symbols: a
+ *        ::seqgen_batch of int32 symbol ids instead of floats.
+ *
+ * Step t of sequence b reads the symbol `inputs[b * stride + t]` and predicts
+ * `targets[b * stride + t]`; with `start_step`, step 0 reads a zero vector in place of an
+ * embedding row and step t > 0 reads `inputs[b * stride + t - 1]`. Stride 0 means `steps`;
+ * seqgen_symbol_batch_of_sequences() reads one array twice, one step apart. The lengths, the
+ * padding (read as zero vectors, never looked at) and the steps run are those of
+ * ::seqgen_batch. Every symbol a pass reads must be in [0, V): one outside is refused
+ * (::SEQGEN_EINVAL naming the sequence and step) before anything is computed.
+ */
+typedef struct seqgen_symbol_batch {
+    const int32_t *inputs;  /**< The input symbols (the true ones). */
+    const int32_t *targets; /**< The symbols to predict. */
+    size_t stride;          /**< Symbols from one sequence to the next in both; 0 or >= steps. */
+    int batch;              /**< B >= 1. */
+    int steps;              /**< T >= 1. */
+    int start_step;         /**< 1: step 0 reads a zero vector, step t the symbol of step t - 1;
+                                 0: step t reads the symbol of step t. */
+    const size_t *lengths;  /**< NULL, or `[batch]` lengths as in seqgen_batch::lengths. */
+} seqgen_symbol_batch;
+
+/**
+ * @brief The batch of whole sequences of `length` symbols for @p model, without a copy: the
+ *        symbol counterpart of seqgen_batch_of_sequences(), with the same steps.
+ * @param model The model whose start step is used (NULL gives a batch the pass refuses).
+ * @param symbols `[batch][length]` symbol ids.
+ * @param batch B.
+ * @param length Symbols per sequence.
+ * @return The description, every sequence `length` symbols long.
+ */
+SEQGEN_API seqgen_symbol_batch seqgen_symbol_batch_of_sequences(const seqgen_model *model,
+                                                                const int32_t *symbols, int batch,
+                                                                int length);
+
+/**
+ * @brief One training pass of a categorical model over a batch of symbols: forward, loss
+ *        (::SEQGEN_LOSS_CE) and the gradient of every parameter, the embedding included.
+ *
+ * The same pass as seqgen_model_forward_backward() (its workspace, threads, determinism and
+ * scheduled sampling), with symbols in and a softmax out. With scheduled sampling the symbol fed
+ * back is drawn from (::SEQGEN_FEEDBACK_SAMPLE) or is the argmax of (::SEQGEN_FEEDBACK_THRESHOLD)
+ * the previous step's softmax; ::SEQGEN_FEEDBACK_PROB is refused. The gradient of
+ * `embedding.weight` is the sum of dL/dx of layer 0 over the steps that read each row (those
+ * of fed-back symbols included: no gradient flows into the choice, as for binary units).
+ * @param model A model with seqgen_model_config::vocab >= 2.
+ * @param batch The symbols (see ::seqgen_symbol_batch).
+ * @param opts Options; NULL means the defaults, whose MSE loss is refused: set
+ *        ::SEQGEN_LOSS_CE.
+ * @param[out] probs If not NULL, receives `[batch][steps][V]` softmax probabilities (0 in the
+ *        padding).
+ * @param[out] stats If not NULL, receives the cross-entropy per symbol (seqgen_train_stats::loss)
+ *        and per sequence (seqgen_train_stats::nll_nats), in nats.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, a symbol out of range, a binary model, a
+ *         loss other than CE, PROB feedback), ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward_symbols(
+    seqgen_model *model, const seqgen_symbol_batch *batch, const seqgen_train_options *opts,
+    float *probs, seqgen_train_stats *stats);
+
+/**
+ * @brief The same pass forward only, by teacher forcing: probabilities and cross-entropy of a
+ *        batch of symbols, no gradient.
+ * @param model A model with seqgen_model_config::vocab >= 2.
+ * @param batch The symbols.
+ * @param[out] probs If not NULL, receives `[batch][steps][V]` probabilities.
+ * @param[out] stats If not NULL, receives the cross-entropy (teacher_fraction 1).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_evaluate_symbols(seqgen_model *model,
+                                                              const seqgen_symbol_batch *batch,
+                                                              float *probs,
+                                                              seqgen_train_stats *stats);
 
 /**
  * @brief Creates the generation state of @p batch sequences for @p model: the hidden state of
@@ -1062,11 +1181,33 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  * @param input `[batch][D]` units of the current step.
  * @param[out] logits NULL, or `[batch][D]`: the logits of the next step's units.
  * @param[out] probs NULL, or `[batch][D]`: their probabilities (not both NULL).
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument) or ::SEQGEN_EMISMATCH (state made for a
- *         model of another shape).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a categorical model: see
+ *         seqgen_model_step_symbols()) or ::SEQGEN_EMISMATCH (state made for a model of another
+ *         shape).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state,
                                                   const float *input, float *logits, float *probs);
+
+/**
+ * @brief Feeds one symbol to every sequence of the state of a categorical model and gives the
+ *        logits and the softmax probabilities of the next symbol.
+ *
+ * The symbol counterpart of seqgen_model_step(), with the same arithmetic as a pass of
+ * seqgen_model_evaluate_symbols(). Symbol -1 feeds a zero vector instead of an embedding row:
+ * the start step of a model with seqgen_model_config::start_step (whose output predicts the
+ * first symbol). Sampling at a temperature should scale the logits.
+ * @param model A model with seqgen_model_config::vocab >= 2 (only read).
+ * @param state The state, created for this model; its hidden states advance by one step.
+ * @param symbols `[batch]` symbol ids, each in [0, V) or -1.
+ * @param[out] logits NULL, or `[batch][V]`: the logits of the next symbol.
+ * @param[out] probs NULL, or `[batch][V]`: its probabilities, softmax(logits) (not both NULL).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a binary model, a symbol out of range,
+ *         naming the sequence) or ::SEQGEN_EMISMATCH (state made for a model of another shape).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step_symbols(const seqgen_model *model,
+                                                          seqgen_model_state *state,
+                                                          const int32_t *symbols, float *logits,
+                                                          float *probs);
 
 /** @} */
 
@@ -1360,7 +1501,8 @@ SEQGEN_API seqgen_complete_options seqgen_complete_options_default(void);
  *        probability sigmoid(logit) (temperature 1, as seqgen_model_step() gives it) of each
  *        unit after the given ones, in order, 0 after the sequence's length (seqgen-complete
  *        shades its pictures by them).
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, count 0, steps 0, a length outside
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, a categorical model, count 0, steps 0,
+ *         a length outside
  *         [1, T], K outside [0, T * D], unknown decoder, temperature not finite and > 0, a given
  *         unit within a sequence's length NaN or infinite, count * T * D above 2^40; the detail
  *         says which), ::SEQGEN_EMISMATCH (the model's seqgen_model_config::steps is not 0 and

@@ -142,6 +142,10 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
                             "step %d, steps %d", have.units_per_step, have.hidden, have.layers,
                             have.start_step, have.steps, saved->units_per_step, saved->hidden,
                             saved->layers, saved->start_step, saved->steps);
+        if (have.vocab != saved->vocab || have.embedding != saved->embedding)
+            return sg_error(SEQGEN_EMISMATCH, "the model has vocab %d, embedding %d but the "
+                            "checkpoint's has vocab %d, embedding %d", have.vocab,
+                            have.embedding, saved->vocab, saved->embedding);
     }
     if (train->optim && !c->has_optim)
         return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");

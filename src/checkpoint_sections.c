@@ -18,6 +18,7 @@
 #define MAX_NDIM 8u
 #define DTYPE_F32 1u
 #define OUTPUT_SIGMOID 1u
+#define OUTPUT_SOFTMAX 2u /* version 4 on */
 
 /* ---- Tensors: shared by TENS (parameters) and MOMT (optimiser moments) ---------------------- */
 
@@ -170,11 +171,13 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
     sg_put_u32(w, (uint32_t)cfg.units_per_step);
     sg_put_u32(w, (uint32_t)cfg.hidden);
     sg_put_u32(w, (uint32_t)cfg.layers);
-    sg_put_u32(w, OUTPUT_SIGMOID);
+    sg_put_u32(w, cfg.vocab ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID);
     sg_put_u64(w, cfg.seed);
     sg_put_u32(w, (uint32_t)cfg.threads);
     sg_put_u32(w, (uint32_t)cfg.start_step);
     sg_put_u32(w, (uint32_t)cfg.steps);
+    sg_put_u32(w, (uint32_t)cfg.vocab);
+    sg_put_u32(w, (uint32_t)cfg.embedding);
     sg_writer_end_section(w);
     const float *params = sg_model_params_const(model);
     for (int i = 0; i < seqgen_model_tensor_count(model); i++)
@@ -365,6 +368,11 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     uint32_t threads = sg_get_u32(&c, "threads");
     uint32_t start_step = sg_get_u32(&c, "start_step");
     uint32_t steps = sg_get_u32(&c, "steps");
+    uint32_t V = 0, E = 0; /* version 3: binary units */
+    if (out->file->version >= 4) {
+        V = sg_get_u32(&c, "vocab");
+        E = sg_get_u32(&c, "embedding");
+    }
     if (sg_reader_end(&c))
         return c.status;
     if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1 ||
@@ -372,13 +380,18 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "D = %u, H = %u, L = %u, threads = %u, "
                               "start_step = %u, steps = %u: out of range", D, H, L, threads,
                               start_step, steps);
+    if (V > INT_MAX || E > INT_MAX)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "vocab = %u, embedding = %u: out of range", V,
+                              E);
     seqgen_model_config cfg = {.units_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
                                .seed = seed, .threads = (int)threads,
-                               .start_step = (int)start_step, .steps = (int)steps};
+                               .start_step = (int)start_step, .steps = (int)steps,
+                               .vocab = (int)V, .embedding = (int)E};
     if (sg_model_check_config(&cfg)) /* the model's own limits */
         return section_error(section, SEQGEN_ERANGE);
-    if (output != OUTPUT_SIGMOID)
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u is unknown (1 = sigmoid)", output);
+    if (output != (V ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID))
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u does not go with vocab %u (1 = "
+                              "sigmoid with vocab 0, 2 = softmax with vocab >= 2)", output, V);
     uint64_t count = sg_model_param_count_for(&cfg);
     if (count > out->file->size / 4)
         return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "

@@ -255,6 +255,10 @@ static int check_arguments(const seqgen_model *model, const float *sequences, si
     if (!model || !sequences || !completed)
         return sg_error(SEQGEN_EINVAL, "seqgen_complete: NULL %s",
                         !model ? "model" : !sequences ? "sequences" : "output");
+    if (model->cfg.vocab)
+        return sg_error(SEQGEN_EINVAL, "the model is categorical (vocab %d): seqgen_complete() "
+                        "completes binary units; step symbols with seqgen_model_step_symbols()",
+                        model->cfg.vocab);
     if (count < 1)
         return sg_error(SEQGEN_EINVAL, "count must be >= 1, got 0");
     if (steps < 1)

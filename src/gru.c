@@ -205,7 +205,7 @@ static void chunk_weight_grads(int n, int batch, int in, int hidden, const sg_gr
 
 void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
                      const sg_gru_packed *packed, const float *x, const float *h,
-                     const float *gates, float *dy, int want_dx, const sg_gru_weights *grad,
+                     const float *gates, float *dy, float *dx, const sg_gru_weights *grad,
                      float *dh, const sg_gru_scratch *scratch)
 {
     const int H = hidden;
@@ -222,6 +222,6 @@ void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weig
         }
         chunk_weight_grads(end - start, batch, in, H, w, x + (size_t)start * batch * in,
                            h + (size_t)start * hstep, scratch->dgates,
-                           want_dx ? dy + (size_t)start * hstep : NULL, grad);
+                           dx ? dx + (size_t)start * batch * in : NULL, grad);
     }
 }

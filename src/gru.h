@@ -64,12 +64,13 @@ void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weigh
                     const sg_gru_scratch *scratch);
 
 /* Backpropagation through time. x, h, gates as left by the forward; dy [T][B][H] holds
- * dL/dh[t+1] from above (output head or the next layer) and, if want_dx, is overwritten with
- * dL/dx [T][B][in] (then in must equal H: only layers above the first have dx). dh [B][H] is
- * scratch. Gradients are ADDED to grad (same layout as w). */
+ * dL/dh[t+1] from above (output head or the next layer). dx, if not NULL, receives dL/dx
+ * [T][B][in]; it may be dy itself when in = H (a layer above the first: each chunk of steps
+ * writes its dx where its dy was read). dh [B][H] is scratch. Gradients are ADDED to grad
+ * (same layout as w). */
 void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
                      const sg_gru_packed *packed, const float *x, const float *h,
-                     const float *gates, float *dy, int want_dx, const sg_gru_weights *grad,
+                     const float *gates, float *dy, float *dx, const sg_gru_weights *grad,
                      float *dh, const sg_gru_scratch *scratch);
 
 /* The gate arithmetic of one step for `rows` sequences, the products given:

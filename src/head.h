@@ -1,25 +1,72 @@
-/* The output head: the logits of the next step's D units from the top GRU layer's state,
- *   a = W_out h + b_out        (W_out [D][H], b_out [D]: PyTorch's nn.Linear(H, D))
- * and its backward. The probability of a unit is sigmoid(a); the losses on the logits are in
- * loss.h. Every path through the model (training, completion, single steps) computes its
- * outputs here. Nothing here allocates. */
+/* The output head: the logits of the next step from the top GRU layer's state,
+ *   a = W_out h + b_out        (W_out [O][H], b_out [O]: PyTorch's nn.Linear(H, O))
+ * and its backward, then what the logits mean, by the head's kind:
+ *   Bernoulli:   O = D independent binary units, p_d = sigmoid(a_d), losses MSE and BCE;
+ *   categorical: O = V, one symbol of V, p = softmax(a), loss CE.
+ * Every path through the model (training, completion, single steps) computes its outputs, its
+ * losses and what scheduled sampling feeds back here, so that another kind is one more case of
+ * the functions below. The losses' arithmetic is in loss.h. Nothing here allocates. */
 #ifndef SEQGEN_HEAD_H
 #define SEQGEN_HEAD_H
 
+#include <stdint.h>
+
+#include "seqgen.h"
+
+/* How a step's logits become a distribution over the next step. */
+typedef enum sg_head_kind {
+    SG_HEAD_BERNOULLI = 0,  /* D units, each sigmoid(a_d) */
+    SG_HEAD_CATEGORICAL = 1 /* one symbol, softmax(a) over V */
+} sg_head_kind;
+
 /* The head's tensors, views into the model's parameter (or gradient) buffer. */
 typedef struct sg_head_weights {
-    float *weight; /* [D][H] */
-    float *bias;   /* [D] */
+    float *weight; /* [O][H] */
+    float *bias;   /* [O] */
 } sg_head_weights;
 
-/* logits [rows][D] = h [rows][H] W_out^T + b_out. */
+/* logits [rows][O] = h [rows][H] W_out^T + b_out. */
 void sg_head_forward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
                      float *logits);
 
-/* The backward from dL/dlogits [rows][D] and the states h [rows][H] the forward read: ADDS
+/* The backward from dL/dlogits [rows][O] and the states h [rows][H] the forward read: ADDS
  * dlogits^T h to grad->weight and the column sums of dlogits to grad->bias, and writes
  * dh [rows][H] = dlogits W_out, the gradient flowing into the top layer. */
 void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
                       const float *dlogits, const sg_head_weights *grad, float *dh);
+
+/* SEQGEN_OK if `loss` and `feedback` are the kind's, else SEQGEN_EINVAL saying which are. */
+int sg_head_check_options(sg_head_kind kind, seqgen_loss loss, seqgen_feedback feedback,
+                          int feedback_used);
+
+/* probs [rows][O] from logits [rows][O] (may alias): sigmoid of each, or softmax of each row. */
+void sg_head_probs(sg_head_kind kind, int rows, int outputs, const float *logits, float *probs);
+
+/* What one prediction is compared with: units [D] (Bernoulli) or symbol (categorical). */
+typedef struct sg_head_target {
+    const float *units;
+    int32_t symbol;
+} sg_head_target;
+
+/* Sums of losses over predictions, in double: MSE and BCE (Bernoulli) or CE (categorical). */
+typedef struct sg_head_sums {
+    double mse, bce, ce;
+} sg_head_sums;
+
+/* The losses of one step's prediction, logits [O], added to `sums`; writes the probabilities
+ * [O] to prob (if not NULL) and, if dlogit is not NULL, dL/da of `loss` scaled by `scale`
+ * (dlogit may alias logits). */
+void sg_head_loss(sg_head_kind kind, int outputs, const float *logits, sg_head_target target,
+                  seqgen_loss loss, double scale, float *prob, float *dlogit, sg_head_sums *sums);
+
+/* The selected loss and the negative log-likelihood in nats of summed losses. */
+double sg_head_loss_of(const sg_head_sums *sums, seqgen_loss loss);
+double sg_head_nll_of(sg_head_kind kind, const sg_head_sums *sums);
+
+/* What scheduled sampling feeds back from one step's logits [O]: for Bernoulli, units [D] are
+ * written (uniforms [D] for SAMPLE) and 0 returned; for categorical, the symbol is returned
+ * (uniforms [1] for SAMPLE; units unused). */
+int32_t sg_head_feedback(sg_head_kind kind, int outputs, const float *logits,
+                         seqgen_feedback feedback, const float *uniforms, float *units);
 
 #endif

@@ -1,5 +1,7 @@
-/* MSE and binary cross-entropy on logits (see loss.h). */
+/* MSE and binary cross-entropy on logits, cross-entropy on a softmax (see loss.h). */
 #include "loss.h"
+
+#include <math.h>
 
 #include "kernels.h"
 
@@ -21,4 +23,28 @@ void sg_loss_sums(size_t n, const float *a, const float *y, seqgen_loss loss, do
     }
     *mse_sum += mse;
     *bce_sum += bce;
+}
+
+double sg_log_sum_exp(int n, const float *a)
+{
+    float m = a[0];
+    for (int k = 1; k < n; k++)
+        m = a[k] > m ? a[k] : m;
+    double sum = 0.0;
+    for (int k = 0; k < n; k++)
+        sum += exp((double)a[k] - m);
+    return m + log(sum);
+}
+
+double sg_loss_ce(int n, const float *a, int32_t y, double scale, float *prob, float *dlogit)
+{
+    const double lse = sg_log_sum_exp(n, a), ce = lse - a[y];
+    for (int k = 0; k < n; k++) {
+        const double p = exp((double)a[k] - lse);
+        if (prob)
+            prob[k] = (float)p;
+        if (dlogit)
+            dlogit[k] = (float)(scale * (p - (k == y)));
+    }
+    return ce;
 }

@@ -1,4 +1,4 @@
-/* The losses of one prediction, from its logit a (prob = sigmoid(a)) and target y:
+/* The losses of one binary prediction, from its logit a (prob = sigmoid(a)) and target y:
  *   MSE: (prob - y)^2,                 d/da = 2 (prob - y) prob (1 - prob)
  *   BCE: softplus(a) - y a             d/da = prob - y
  * (softplus(a) - y a equals -[y log prob + (1 - y) log(1 - prob)] for every y, and is finite for
@@ -8,6 +8,7 @@
 #define SEQGEN_LOSS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "seqgen.h"
 
@@ -16,5 +17,17 @@
  * alias a). Sums are in double. */
 void sg_loss_sums(size_t n, const float *a, const float *y, seqgen_loss loss, double scale,
                   float *prob, float *dlogit, double *mse_sum, double *bce_sum);
+
+/* The categorical loss of one prediction, logits a [V] and target symbol y, from the
+ * log-softmax log p_k = a_k - lse(a), lse(a) = m + log sum_k exp(a_k - m), m = max_k a_k:
+ *   CE: -log p_y = lse(a) - a_y,       d/da_k = p_k - [k = y]
+ * (nn.CrossEntropyLoss). Subtracting the maximum keeps every exp in (0, 1], one of them 1, so
+ * nothing overflows and the sum is at least 1; the sum and the log are in double (V terms
+ * each rounded once), which costs V exps per prediction against the head's V * H products. */
+double sg_log_sum_exp(int n, const float *a);
+
+/* CE of one prediction; writes the probabilities to prob (if not NULL) and, if dlogit is not
+ * NULL, dL/da scaled by `scale` (dlogit may alias a). Returns the CE in nats. */
+double sg_loss_ce(int n, const float *a, int32_t y, double scale, float *prob, float *dlogit);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "embedding.h"
 #include "kernels.h"
 #include "model_impl.h"
 #include "parallel.h"
@@ -36,11 +37,25 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         {"threads", cfg->threads, 0, SG_MODEL_MAX_THREADS},
         {"start_step", cfg->start_step, 0, 1},
         {"steps", cfg->steps, 0, INT_MAX},
+        {"vocab", cfg->vocab, 0, SG_MODEL_MAX_DIM},
+        {"embedding", cfg->embedding, 0, SG_MODEL_MAX_DIM},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value < fields[i].low || fields[i].value > fields[i].high)
             return sg_error(SEQGEN_EINVAL, "%s must be in [%d, %d], got %d", fields[i].name,
                             fields[i].low, fields[i].high, fields[i].value);
+    if (cfg->vocab == 1)
+        return sg_error(SEQGEN_EINVAL, "vocab must be 0 (binary units) or at least 2 symbols, "
+                        "got 1");
+    if (cfg->vocab && cfg->embedding == 0)
+        return sg_error(SEQGEN_EINVAL, "embedding must be in [1, %d] with vocab %d, got 0",
+                        SG_MODEL_MAX_DIM, cfg->vocab);
+    if (!cfg->vocab && cfg->embedding)
+        return sg_error(SEQGEN_EINVAL, "embedding must be 0 without a vocab (binary units), got "
+                        "%d", cfg->embedding);
+    if (cfg->vocab && cfg->units_per_step != 1)
+        return sg_error(SEQGEN_EINVAL, "units_per_step must be 1 with vocab %d (one symbol per "
+                        "step), got %d", cfg->vocab, cfg->units_per_step);
     return SEQGEN_OK;
 }
 
@@ -60,17 +75,20 @@ static size_t add_tensor(sg_tensor *t, int *count, const char *name, int ndim, i
     return (size_t)rows * (size_t)cols;
 }
 
-/* The tensor table in PyTorch's order (see model.h) into `t` (4L + 2 entries, or NULL to only
- * count); returns the number of parameters. */
+/* The tensor table in PyTorch's order (see model.h) into `t` (4L + 2 entries, one more with the
+ * embedding, or NULL to only count); returns the number of parameters. */
 static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
 {
-    const int H = cfg->hidden, D = cfg->units_per_step;
+    const int H = cfg->hidden, V = cfg->vocab;
+    const int in = V ? cfg->embedding : cfg->units_per_step, out = V ? V : cfg->units_per_step;
     char name[SG_TENSOR_NAME_MAX];
     size_t n = 0;
     int count = 0;
+    if (V)
+        n += add_tensor(t, &count, "embedding.weight", 2, V, cfg->embedding, n);
     for (int l = 0; l < cfg->layers; l++) {
         snprintf(name, sizeof name, "weight_ih_l%d", l);
-        n += add_tensor(t, &count, name, 2, 3 * H, l == 0 ? D : H, n);
+        n += add_tensor(t, &count, name, 2, 3 * H, l == 0 ? in : H, n);
         snprintf(name, sizeof name, "weight_hh_l%d", l);
         n += add_tensor(t, &count, name, 2, 3 * H, H, n);
         snprintf(name, sizeof name, "bias_ih_l%d", l);
@@ -78,8 +96,8 @@ static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
         snprintf(name, sizeof name, "bias_hh_l%d", l);
         n += add_tensor(t, &count, name, 1, 3 * H, 1, n);
     }
-    n += add_tensor(t, &count, "out.weight", 2, D, H, n);
-    n += add_tensor(t, &count, "out.bias", 1, D, 1, n);
+    n += add_tensor(t, &count, "out.weight", 2, out, H, n);
+    n += add_tensor(t, &count, "out.bias", 1, out, 1, n);
     return n;
 }
 
@@ -89,9 +107,12 @@ uint64_t sg_model_param_count_for(const seqgen_model_config *cfg)
 }
 
 void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *layers,
-                    sg_head_weights *head)
+                    sg_head_weights *head, float **embedding)
 {
     const sg_tensor *t = model->tensors;
+    if (embedding)
+        *embedding = model->cfg.vocab ? buffer + t->offset : NULL;
+    t += model->cfg.vocab != 0;
     for (int l = 0; l < model->cfg.layers; l++, t += 4)
         layers[l] = (sg_gru_weights){buffer + t[0].offset, buffer + t[1].offset,
                                      buffer + t[2].offset, buffer + t[3].offset};
@@ -101,8 +122,8 @@ void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *la
 /* The views of every layer and of the head into the parameter and gradient buffers. */
 static void build_views(seqgen_model *m)
 {
-    sg_model_views(m, m->params, m->layer_params, &m->head);
-    sg_model_views(m, m->grads, m->layer_grads, &m->head_grads);
+    sg_model_views(m, m->params, m->layer_params, &m->head, &m->embedding);
+    sg_model_views(m, m->grads, m->layer_grads, &m->head_grads, &m->embedding_grads);
 }
 
 /* The next parameter version: a single-step state keeps W_hh packed for one version of one
@@ -116,12 +137,28 @@ static void touch_params(seqgen_model *m)
 }
 
 /* PyTorch's default initialisation: nn.GRU draws every parameter from U(-1/sqrt(H), 1/sqrt(H));
- * nn.Linear(H, D)'s Kaiming-uniform weight (a = sqrt(5)) and its bias have the same bound
- * 1/sqrt(fan_in) = 1/sqrt(H). */
+ * nn.Linear(H, O)'s Kaiming-uniform weight (a = sqrt(5)) and its bias have the same bound
+ * 1/sqrt(fan_in) = 1/sqrt(H); nn.Embedding draws N(0, 1), here by the Box-Muller transform
+ * (G. E. P. Box and M. E. Muller, 1958) of pairs of 53-bit uniforms, 1 - u1 in (0, 1] so that
+ * the logarithm is finite. The embedding, first in the buffer, is drawn first: the uniforms
+ * after it are those of a binary model of the same seed. */
 static void init_params(seqgen_model *m)
 {
+    const double two_pi = 6.283185307179586476925286766559;
+    size_t i = 0;
+    if (m->embedding) {
+        const size_t n = (size_t)m->cfg.vocab * m->cfg.embedding;
+        for (; i < n; i += 2) {
+            double radius = sqrt(-2.0 * log(1.0 - sg_rng_double(&m->init_rng)));
+            double angle = two_pi * sg_rng_double(&m->init_rng);
+            m->embedding[i] = (float)(radius * cos(angle));
+            if (i + 1 < n)
+                m->embedding[i + 1] = (float)(radius * sin(angle));
+        }
+        i = n;
+    }
     const float bound = 1.0f / sqrtf((float)m->cfg.hidden);
-    for (size_t i = 0; i < m->param_count; i++)
+    for (; i < m->param_count; i++)
         m->params[i] = bound * (2.0f * sg_rng_float(&m->init_rng) - 1.0f);
 }
 
@@ -136,7 +173,7 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     if (!m)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the model");
     m->cfg = *cfg;
-    m->tensor_count = 4 * cfg->layers + 2;
+    m->tensor_count = 4 * cfg->layers + 2 + (cfg->vocab != 0);
     m->param_count = lay_out_tensors(cfg, NULL);
     m->tensors = sg_calloc((size_t)m->tensor_count, sizeof *m->tensors);
     m->layer_params = m->tensors ? sg_calloc(2 * (size_t)cfg->layers, sizeof *m->layer_params)
@@ -144,8 +181,9 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     m->params = m->layer_params ? sg_calloc(2 * m->param_count, sizeof *m->params) : NULL;
     if (!m->params) {
         seqgen_model_free(m);
-        return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d", cfg->hidden,
-                        cfg->layers, cfg->units_per_step);
+        return sg_error(SEQGEN_ENOMEM, "out of memory for a model of H=%d, L=%d, D=%d, V=%d, "
+                        "E=%d", cfg->hidden, cfg->layers, cfg->units_per_step, cfg->vocab,
+                        cfg->embedding);
     }
     m->grads = m->params + m->param_count;
     m->layer_grads = m->layer_params + cfg->layers;
@@ -365,18 +403,19 @@ void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packe
                             io->gates ? io->gates + l * io->gates_stride : NULL, scratch);
     }
     if (io->logits)
-        sg_head_forward(rows, H, model->cfg.units_per_step, &model->head,
+        sg_head_forward(rows, H, sg_model_outputs(model), &model->head,
                         io->h_next + (L - 1) * io->h_stride, io->logits);
 }
 
 /* ---- Single-step generation --------------------------------------------------------------- */
 
 struct seqgen_model_state {
-    int batch, hidden, layers, pixels;
+    int batch, hidden, layers, pixels, vocab, embedding;
     int current;    /* which of h[0], h[1] holds the hidden states */
     float *h[2];    /* [L][B][H] each: current and next hidden states */
     float *gi, *gh; /* [B][3H] scratch of the GRU step */
     float *gate_sink; /* [4H] */
+    float *x;         /* [B][E] the symbols' embedding rows (categorical models only) */
     float *packed_memory;  /* the model's W_hh packed (sg_model_pack) ... */
     sg_gru_packed *packed; /* [L] views, allocated with every float above */
     uint64_t packed_version; /* ... from this version of its parameters; 0: not yet */
@@ -393,10 +432,11 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     const size_t hsize = (size_t)model->cfg.layers * batch * model->cfg.hidden;
     const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
     const size_t sink = (size_t)4 * model->cfg.hidden;
+    const size_t xsize = (size_t)batch * model->cfg.embedding; /* 0 for binary units */
     const size_t packed = sg_model_packed_floats(model, 0), L = (size_t)model->cfg.layers;
     /* One block: the packed weights' views, then the floats. */
     sg_gru_packed *layers = s ? sg_malloc(L * sizeof *layers + (2 * hsize + 2 * gsize + sink +
-                                                                packed) * sizeof(float))
+                                                                xsize + packed) * sizeof(float))
                               : NULL;
     if (!layers) {
         free(s);
@@ -407,12 +447,15 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     s->hidden = model->cfg.hidden;
     s->layers = model->cfg.layers;
     s->pixels = model->cfg.units_per_step;
+    s->vocab = model->cfg.vocab;
+    s->embedding = model->cfg.embedding;
     s->h[0] = mem;
     s->h[1] = mem + hsize;
     s->gi = mem + 2 * hsize;
     s->gh = s->gi + gsize;
     s->gate_sink = s->gh + gsize;
-    s->packed_memory = s->gate_sink + sink;
+    s->x = s->gate_sink + sink;
+    s->packed_memory = s->x + xsize;
     s->packed = layers;
     seqgen_model_state_reset(s);
     *out = s;
@@ -435,6 +478,42 @@ void seqgen_model_state_reset(seqgen_model_state *state)
     memset(state->h[0], 0, (size_t)state->layers * state->batch * state->hidden * sizeof(float));
 }
 
+/* The state's shape against the model's: the same H, L, D, V and E. */
+static int check_state(const seqgen_model *model, const seqgen_model_state *state)
+{
+    const seqgen_model_config *c = &model->cfg;
+    if (state->hidden != c->hidden || state->layers != c->layers ||
+        state->pixels != c->units_per_step || state->vocab != c->vocab ||
+        state->embedding != c->embedding)
+        return sg_error(SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d, V=%d, E=%d used with "
+                        "H=%d, L=%d, D=%d, V=%d, E=%d", state->hidden, state->layers,
+                        state->pixels, state->vocab, state->embedding, c->hidden, c->layers,
+                        c->units_per_step, c->vocab, c->embedding);
+    return SEQGEN_OK;
+}
+
+/* One step of the network from the layer-0 input x [B][in_0]: logits [B][O] into `logits` (or
+ * into `probs` if it is NULL), then the head's probabilities into `probs` if not NULL. */
+static void step_state(const seqgen_model *model, seqgen_model_state *state, const float *x,
+                       float *logits, float *probs)
+{
+    const int B = state->batch, H = state->hidden;
+    sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
+    if (state->packed_version != model->params_version) {
+        sg_model_pack(model, 0, state->packed_memory, state->packed);
+        state->packed_version = model->params_version;
+    }
+    float *out = logits ? logits : probs; /* the logits, then the probabilities if asked */
+    sg_step_io io = {x, state->h[state->current], state->h[1 - state->current], (size_t)B * H,
+                     NULL, 0, out};
+    sg_blas_single_begin();
+    sg_model_step_forward(model, state->packed, B, &io, &scratch);
+    sg_blas_single_end();
+    if (probs)
+        sg_head_probs(sg_model_head_kind(model), B, sg_model_outputs(model), out, probs);
+    state->current = 1 - state->current;
+}
+
 int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, const float *input,
                       float *logits, float *probs)
 {
@@ -442,26 +521,34 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
         return sg_error(SEQGEN_EINVAL, "seqgen_model_step: NULL %s",
                         !model ? "model" : !state ? "state" : !input ? "input" :
                         "logits and probabilities");
-    const int B = state->batch, H = state->hidden, D = state->pixels;
-    if (H != model->cfg.hidden || state->layers != model->cfg.layers ||
-        D != model->cfg.units_per_step)
-        return sg_error(
-            SEQGEN_EMISMATCH, "state made for H=%d, L=%d, D=%d used with H=%d, L=%d, D=%d", H,
-            state->layers, D, model->cfg.hidden, model->cfg.layers, model->cfg.units_per_step);
-    sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
-    if (state->packed_version != model->params_version) {
-        sg_model_pack(model, 0, state->packed_memory, state->packed);
-        state->packed_version = model->params_version;
-    }
-    float *out = logits ? logits : probs; /* the logits, then the probabilities if asked */
-    sg_step_io io = {input, state->h[state->current], state->h[1 - state->current],
-                     (size_t)B * H, NULL, 0, out};
-    sg_blas_single_begin();
-    sg_model_step_forward(model, state->packed, B, &io, &scratch);
-    sg_blas_single_end();
-    if (probs)
-        for (size_t i = 0; i < (size_t)B * D; i++)
-            probs[i] = sg_sigmoidf(out[i]);
-    state->current = 1 - state->current;
+    if (model->cfg.vocab)
+        return sg_error(SEQGEN_EINVAL, "the model is categorical (vocab %d): step it with "
+                        "seqgen_model_step_symbols()", model->cfg.vocab);
+    int status = check_state(model, state);
+    if (status)
+        return status;
+    step_state(model, state, input, logits, probs);
+    return SEQGEN_OK;
+}
+
+int seqgen_model_step_symbols(const seqgen_model *model, seqgen_model_state *state,
+                              const int32_t *symbols, float *logits, float *probs)
+{
+    if (!model || !state || !symbols || (!logits && !probs))
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_step_symbols: NULL %s",
+                        !model ? "model" : !state ? "state" : !symbols ? "symbols" :
+                        "logits and probabilities");
+    if (!model->cfg.vocab)
+        return sg_error(SEQGEN_EINVAL, "the model is of binary units (vocab 0): step it with "
+                        "seqgen_model_step()");
+    int status = check_state(model, state);
+    if (status)
+        return status;
+    for (int b = 0; b < state->batch; b++)
+        if (symbols[b] < -1 || symbols[b] >= model->cfg.vocab)
+            return sg_error(SEQGEN_EINVAL, "sequence %d: symbol %d is not in [0, %d) nor -1 (the "
+                            "start step)", b, (int)symbols[b], model->cfg.vocab);
+    sg_embedding_forward(state->batch, model->cfg.embedding, model->embedding, symbols, state->x);
+    step_state(model, state, state->x, logits, probs);
     return SEQGEN_OK;
 }

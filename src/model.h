@@ -1,9 +1,11 @@
 /* The model's internals that other parts of the library use (checkpoints, the optimiser, the
  * training pass, completion, tests): its limits, its tensor table and its buffers.
  *
- * Parameter buffer layout (and the gradient buffer's, identical): for each layer K in order,
- * weight_ih_lK [3H][in_K], weight_hh_lK [3H][H], bias_ih_lK [3H], bias_hh_lK [3H] (in_0 = D,
- * in_K = H above), then out.weight [D][H], out.bias [D]; contiguous, no padding. The tensor
+ * Parameter buffer layout (and the gradient buffer's, identical): for a categorical model (V
+ * symbols) first embedding.weight [V][E]; then for each layer K in order, weight_ih_lK
+ * [3H][in_K], weight_hh_lK [3H][H], bias_ih_lK [3H], bias_hh_lK [3H] (in_0 = D, or E for
+ * symbols; in_K = H above), then out.weight [O][H], out.bias [O] with O = D, or V for symbols;
+ * contiguous, no padding. The tensor
  * table (sg_model_tensor) is the one description of that layout: everything else, checkpoints
  * included, reads it. */
 #ifndef SEQGEN_MODEL_H
@@ -17,7 +19,8 @@
 #include "seqgen.h"
 
 /* Limits of a configuration: D, H and L each in [1, SG_MODEL_MAX_DIM], threads in
- * [0, SG_MODEL_MAX_THREADS]. */
+ * [0, SG_MODEL_MAX_THREADS]; V 0 or in [2, SG_MODEL_MAX_DIM], with E in [1, SG_MODEL_MAX_DIM]
+ * and D = 1 when V is set, E = 0 when not. */
 #define SG_MODEL_MAX_DIM 65536
 #define SG_MODEL_MAX_THREADS SG_PARALLEL_MAX
 #define SG_TENSOR_NAME_MAX 24

@@ -36,23 +36,37 @@ struct seqgen_model {
     float *params; /* the one parameter buffer */
     float *grads;  /* the one gradient buffer, same layout */
     int tensor_count;
-    sg_tensor *tensors; /* [4L + 2], in buffer order */
+    sg_tensor *tensors; /* [4L + 2], in buffer order; [4L + 3] with the embedding first */
     sg_gru_weights *layer_params, *layer_grads; /* [L] views of each layer's tensors ... */
     sg_head_weights head, head_grads;           /* ... and of the head's, built once */
+    float *embedding, *embedding_grads;         /* [V][E] views, NULL for binary units */
     sg_rng init_rng, mix_rng;
     sg_train_memory train;
 };
 
-/* Layer l's input size: D for the first, H above. */
+/* Layer l's input size: D (E for symbols) for the first, H above. */
 static inline int sg_model_layer_in(const seqgen_model *model, int layer)
 {
-    return layer == 0 ? model->cfg.units_per_step : model->cfg.hidden;
+    return layer > 0 ? model->cfg.hidden
+                     : model->cfg.vocab ? model->cfg.embedding : model->cfg.units_per_step;
+}
+
+/* The head's kind and its logits per step: D units, or V symbols. */
+static inline sg_head_kind sg_model_head_kind(const seqgen_model *model)
+{
+    return model->cfg.vocab ? SG_HEAD_CATEGORICAL : SG_HEAD_BERNOULLI;
+}
+
+static inline int sg_model_outputs(const seqgen_model *model)
+{
+    return model->cfg.vocab ? model->cfg.vocab : model->cfg.units_per_step;
 }
 
 /* Fills layers [L] and head with the views of each tensor within `buffer`, a buffer in the
- * parameters' layout (the parameters, the gradients, a thread's gradients). */
+ * parameters' layout (the parameters, the gradients, a thread's gradients), and *embedding
+ * (if not NULL) with the view of the embedding table, NULL for binary units. */
 void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *layers,
-                    sg_head_weights *head);
+                    sg_head_weights *head, float **embedding);
 
 /* Frees the per-thread part of the training memory (blocks, their views, the workers) and
  * marks it empty; the packed weights and the coins stay. */
@@ -69,10 +83,10 @@ size_t sg_model_packed_floats(const seqgen_model *model, int backward);
  * before the threads that read the views start. */
 void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gru_packed *layers);
 
-/* Where one step of the network reads and writes for `rows` sequences: x [rows][D] is the
- * step's input; layer l's previous and new states are [rows][H] at h_prev + l * h_stride and
+/* Where one step of the network reads and writes for `rows` sequences: x [rows][in_0] is the
+ * step's input (units, or the symbols' embedding rows); layer l's previous and new states are [rows][H] at h_prev + l * h_stride and
  * h_next + l * h_stride; its gates, if gates is not NULL, [rows][4H] at gates + l * gates_stride
- * (kept for backward); logits [rows][D] receives the head's output, or is NULL to skip it. */
+ * (kept for backward); logits [rows][O] receives the head's output, or is NULL to skip it. */
 typedef struct sg_step_io {
     const float *x;
     const float *h_prev;

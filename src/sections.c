@@ -253,11 +253,12 @@ static int check_body(const unsigned char *data, size_t size, uint32_t *version,
     if (*version > SG_CKPT_VERSION)
         return sg_error(SEQGEN_EVERSION, "format version %u is newer than this library's "
                         "(%u): upgrade libseqgen", *version, SG_CKPT_VERSION);
-    if (*version < SG_CKPT_VERSION)
+    if (*version < SG_CKPT_OLDEST)
         return sg_error(SEQGEN_EVERSION, "format version %u (written by libseqgen 0.%u) is no "
-                        "longer read: this library reads version %u, whose checkpoints also "
-                        "record the data's shape; use the file with libseqgen 0.%u, or train the "
-                        "model again", *version, *version, SG_CKPT_VERSION, *version);
+                        "longer read: this library reads versions %u to %u, whose checkpoints "
+                        "also record the data's shape; use the file with libseqgen 0.%u, or "
+                        "train the model again", *version, *version, SG_CKPT_OLDEST,
+                        SG_CKPT_VERSION, *version);
     *count = (uint32_t)load_le(data + 12, 4);
     if (*count > (size - SG_CKPT_HEADER_SIZE) / SG_CKPT_SECTION_HEAD)
         return sg_error(SEQGEN_EOVERFLOW, "header claims %u sections, more than %zu bytes can "

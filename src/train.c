@@ -13,12 +13,20 @@
  *
  * A pass over a slice of the batch (seqgen_train_options::slices) computes only the slice's
  * sequences but divides by the whole batch's counts and draws the whole batch's coins, so that
- * the slices' passes add up to the whole batch's. */
+ * the slices' passes add up to the whole batch's.
+ *
+ * A categorical model reads symbols: each worker keeps the symbols it fed ([T][rows], -1 for a
+ * start step or padding, which read zero vectors), gathers their embedding rows as layer 0's
+ * input, and in the backward asks layer 0 for dL/dx and scatters it into the embedding's
+ * gradient. The head (head.h) turns logits into probabilities, losses and fed-back values for
+ * either kind. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "embedding.h"
 #include "gru.h"
 #include "head.h"
 #include "kernels.h"
@@ -35,8 +43,9 @@
 
 /* What every worker of one pass shares. */
 typedef struct sg_pass {
-    const float *inputs, *targets;   /* batch-major */
-    size_t stride; /* floats between consecutive sequences in both */
+    const float *inputs, *targets;   /* batch-major, binary units (NULL for symbols) */
+    const int32_t *input_symbols, *target_symbols; /* batch-major, symbols (NULL for units) */
+    size_t stride; /* floats (symbols) between consecutive sequences in both */
     int batch, steps; /* steps: T, the layout of the public arrays (probs, coins) */
     int first, count; /* the sequences computed: the slice, or [0, batch) */
     int start_step; /* step 0 reads zeros, step t the inputs of step t - 1 */
@@ -44,12 +53,14 @@ typedef struct sg_pass {
     int run;               /* steps the workers compute: the slice's longest counted, <= T */
     double predictions;    /* the batch's counted predictions, sum_b n_b * D: the losses'
                               denominator */
+    sg_head_kind kind;     /* the model's head */
+    int outputs;           /* O, its logits per step: D or V */
     seqgen_loss loss;
     seqgen_feedback feedback;
     int backward;
     const uint8_t *teacher;  /* [B][T], NULL for pure teacher forcing (the fast path) */
     const float *uniforms;   /* [B][T][D] for SAMPLE feedback */
-    float *probs;            /* [B][T][D] or NULL */
+    float *probs;            /* [B][T][O] or NULL */
 } sg_pass;
 
 /* One thread's slice of a pass. */
@@ -61,16 +72,19 @@ typedef struct sg_worker {
     float *grads;    /* [P] at the start of the block, in the parameters' layout ... */
     const sg_gru_weights *grad_layers; /* ... [L] views of its GRU tensors, built once */
     sg_head_weights grad_head;         /* ... and of the head's */
+    float *grad_embedding;             /* ... and of the embedding's, NULL for units */
     /* activations, views into the block laid out for (rows, run) of the current pass: T below
-     * is the pass's run */
-    float *x;      /* [T][rows][D] the inputs actually fed */
+     * is the pass's run, in_0 layer 0's input size (D or E), O the head's outputs (D or V) */
+    float *x;      /* [T][rows][in_0] the inputs actually fed (units or embedding rows) */
+    int32_t *symbols; /* [T][rows] the symbols fed, -1 for none (categorical only) */
     float *h;      /* [L][T+1][rows][H] hidden states, h[l][0] = 0 */
     float *gates;  /* [L][T][rows][4H] r, z, n, hn for backward */
-    float *logits; /* [T][rows][D], then dL/dlogit */
+    float *logits; /* [T][rows][O], then dL/dlogit */
     float *dy;     /* [T][rows][H] gradient flowing into a layer's outputs */
+    float *dx;     /* [T][rows][E] dL/dx of layer 0, for the embedding (categorical only) */
     float *dh;     /* [rows][H] */
     sg_gru_scratch scratch;
-    double mse_sum, bce_sum;
+    sg_head_sums sums;
 } sg_worker;
 
 seqgen_train_options seqgen_train_options_default(void)
@@ -89,28 +103,33 @@ static int counted_steps(const size_t *lengths, int start_step, int steps, size_
 
 /* Floats of a worker's block for `rows` sequences of `steps` steps: its gradients first (kept
  * in a forward-only pass too, so that their views stay valid), then the activations; the gate
- * cache is only needed when a backward pass follows. */
+ * cache is only needed when a backward pass follows. The symbols (int32, the size of a float)
+ * and layer 0's dL/dx only for a categorical model. */
 static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
-    const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step;
+    const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
+    const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
     const size_t R = rows, T = steps, B = backward != 0;
-    return m->param_count + T * R * D + L * (T + 1) * R * H + B * L * T * R * 4 * H +
-           T * R * D + B * T * R * H + R * H + SG_CHUNK * R * 3 * H + R * 3 * H +
-           SG_CHUNK * R * 4 * H;
+    return m->param_count + T * R * X + S * T * R + L * (T + 1) * R * H +
+           B * L * T * R * 4 * H + T * R * O + B * T * R * H + S * B * T * R * X + R * H +
+           SG_CHUNK * R * 3 * H + R * 3 * H + SG_CHUNK * R * 4 * H;
 }
 
 /* Points the worker's views into its memory, laid out as workspace_floats() counts. */
 static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
 {
     const seqgen_model *m = w->model;
-    const size_t L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step;
+    const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
+    const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
     const size_t R = rows, T = steps, B = backward != 0;
     float *p = w->memory + m->param_count; /* after the gradients */
-    w->x = p, p += T * R * D;
+    w->x = p, p += T * R * X;
+    w->symbols = S ? (int32_t *)p : NULL, p += S * T * R;
     w->h = p, p += L * (T + 1) * R * H;
     w->gates = p, p += B * L * T * R * 4 * H;
-    w->logits = p, p += T * R * D;
+    w->logits = p, p += T * R * O;
     w->dy = p, p += B * T * R * H;
+    w->dx = S && B ? p : NULL, p += S * B * T * R * X;
     w->dh = p, p += R * H;
     w->scratch.gi = p, p += SG_CHUNK * R * 3 * H;
     w->scratch.gh = p, p += R * 3 * H;
@@ -128,7 +147,7 @@ static void attach_worker(seqgen_model *m, int i)
     w->model = m;
     w->memory = t->blocks[i];
     w->grads = t->blocks[i];
-    sg_model_views(m, w->grads, views, &w->grad_head);
+    sg_model_views(m, w->grads, views, &w->grad_head, &w->grad_embedding);
     w->grad_layers = views;
 }
 
@@ -189,11 +208,32 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 
 /* ---- One worker's slice --------------------------------------------------------------------- */
 
+/* The symbols' version of load_inputs(): the slice's true symbols, time-major, -1 for the start
+ * step and padding, then their embedding rows (zero vectors for -1) into x. */
+static void load_symbols(sg_worker *w)
+{
+    const sg_pass *ps = w->pass;
+    const seqgen_model *m = w->model;
+    const int R = w->rows, first = ps->start_step;
+    for (int r = 0; r < R; r++) {
+        const size_t seq = (size_t)(w->first + r);
+        const int32_t *src = ps->input_symbols + seq * ps->stride;
+        const int counted = counted_steps(ps->lengths, first, ps->steps, seq);
+        for (int t = 0; t < ps->run; t++)
+            w->symbols[(size_t)t * R + r] = t >= first && t < counted ? src[t - first] : -1;
+    }
+    sg_embedding_forward(ps->run * R, m->cfg.embedding, m->embedding, w->symbols, w->x);
+}
+
 /* Copies the slice's true inputs into x, time-major (after a step of zeros with a start step);
  * padding steps get zeros, so that nothing in the caller's padding (NaN included) is read. */
 static void load_inputs(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
+    if (ps->input_symbols) {
+        load_symbols(w);
+        return;
+    }
     const int D = w->model->cfg.units_per_step, R = w->rows, first = ps->start_step;
     if (first)
         memset(w->x, 0, (size_t)R * D * sizeof *w->x);
@@ -242,37 +282,30 @@ static void forward_teacher(sg_worker *w)
                        &m->train.packed_layers[l], layer_x(w, l), h,
                        w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
-    sg_head_forward(T * w->rows, H, m->cfg.units_per_step, &m->head,
+    sg_head_forward(T * w->rows, H, w->pass->outputs, &m->head,
                     layer_h(w, L - 1) + (size_t)w->rows * H, w->logits);
 }
 
-/* The value fed back for one pixel whose predicted logit is `logit`. */
-static float feedback_value(seqgen_feedback kind, float logit, float uniform)
-{
-    float prob = sg_sigmoidf(logit);
-    switch (kind) {
-    case SEQGEN_FEEDBACK_THRESHOLD: return prob > 0.5f ? 1.0f : 0.0f;
-    case SEQGEN_FEEDBACK_PROB: return prob;
-    default: return uniform < prob ? 1.0f : 0.0f;
-    }
-}
-
-/* Replaces the inputs of step t (> 0) whose coin says so by the fed-back outputs of step t-1;
- * padding steps keep their zeros. */
+/* Replaces the inputs of step t (> 0) whose coin says so by the fed-back outputs of step t-1
+ * (for symbols: the fed-back symbol and its embedding row); padding steps keep their zeros. */
 static void mix_inputs(sg_worker *w, int t)
 {
     const sg_pass *ps = w->pass;
-    const int D = w->model->cfg.units_per_step, R = w->rows;
+    const seqgen_model *m = w->model;
+    const int D = m->cfg.units_per_step, R = w->rows, O = ps->outputs, X = sg_model_layer_in(m, 0);
     for (int r = 0; r < R; r++) {
         const size_t seq = (size_t)(w->first + r), seq_step = seq * ps->steps + t;
         if (ps->teacher[seq_step] || t >= counted_steps(ps->lengths, ps->start_step, ps->steps,
                                                          seq))
             continue;
-        const float *logit = w->logits + ((size_t)(t - 1) * R + r) * D;
+        const float *logit = w->logits + ((size_t)(t - 1) * R + r) * O;
         const float *u = ps->uniforms ? ps->uniforms + seq_step * D : NULL;
-        float *x = w->x + ((size_t)t * R + r) * D;
-        for (int d = 0; d < D; d++)
-            x[d] = feedback_value(ps->feedback, logit[d], u ? u[d] : 0.0f);
+        const size_t at = (size_t)t * R + r;
+        int32_t symbol = sg_head_feedback(ps->kind, O, logit, ps->feedback, u, w->x + at * X);
+        if (w->symbols) {
+            w->symbols[at] = symbol;
+            sg_embedding_forward(1, X, m->embedding, w->symbols + at, w->x + at * X);
+        }
     }
 }
 
@@ -281,8 +314,8 @@ static void mix_inputs(sg_worker *w, int t)
 static void forward_mixing(sg_worker *w)
 {
     const seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, D = m->cfg.units_per_step, R = w->rows;
-    const int T = w->pass->run;
+    const int L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0), R = w->rows;
+    const int T = w->pass->run, O = w->pass->outputs;
     const size_t hstep = (size_t)R * H;
     for (int l = 0; l < L; l++)
         memset(layer_h(w, l), 0, hstep * sizeof(float));
@@ -290,32 +323,35 @@ static void forward_mixing(sg_worker *w)
         if (t > 0)
             mix_inputs(w, t);
         float *h = w->h + (size_t)t * hstep;
-        sg_step_io io = {w->x + (size_t)t * R * D, h, h + hstep, (size_t)(T + 1) * hstep,
+        sg_step_io io = {w->x + (size_t)t * R * X, h, h + hstep, (size_t)(T + 1) * hstep,
                          w->pass->backward ? w->gates + (size_t)t * 4 * hstep : NULL,
-                         (size_t)T * 4 * hstep, w->logits + (size_t)t * R * D};
+                         (size_t)T * 4 * hstep, w->logits + (size_t)t * R * O};
         sg_model_step_forward(m, m->train.packed_layers, R, &io, &w->scratch);
     }
 }
 
-/* Loss sums of the slice's counted steps (loss.c); stores the probabilities (0 for padding)
+/* Loss sums of the slice's counted steps (head.c); stores the probabilities (0 for padding)
  * and, for backward, replaces the logits by dL/dlogit of the mean loss over the counted
  * predictions (0 for padding, whose targets are not read). */
 static void loss_and_dlogits(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
-    const int D = w->model->cfg.units_per_step, R = w->rows, T = ps->steps;
+    const int D = ps->outputs, U = w->model->cfg.units_per_step, R = w->rows, T = ps->steps;
     const double scale = 1.0 / ps->predictions;
-    w->mse_sum = w->bce_sum = 0.0;
+    w->sums = (sg_head_sums){0.0, 0.0, 0.0};
     for (int t = 0; t < ps->run; t++)
         for (int r = 0; r < R; r++) {
-            const size_t seq = (size_t)(w->first + r);
+            const size_t seq = (size_t)(w->first + r), at = seq * ps->stride + (size_t)t * U;
             float *a = w->logits + ((size_t)t * R + r) * D;
-            if (t < counted_steps(ps->lengths, ps->start_step, T, seq))
-                sg_loss_sums(D, a, ps->targets + seq * ps->stride + (size_t)t * D, ps->loss,
-                             scale, ps->probs ? ps->probs + (seq * T + t) * D : NULL,
-                             ps->backward ? a : NULL, &w->mse_sum, &w->bce_sum);
-            else if (ps->backward)
+            if (t < counted_steps(ps->lengths, ps->start_step, T, seq)) {
+                sg_head_target y = {ps->targets ? ps->targets + at : NULL,
+                                    ps->target_symbols ? ps->target_symbols[at] : 0};
+                sg_head_loss(ps->kind, D, a, y, ps->loss, scale,
+                             ps->probs ? ps->probs + (seq * T + t) * D : NULL,
+                             ps->backward ? a : NULL, &w->sums);
+            } else if (ps->backward) {
                 memset(a, 0, D * sizeof *a);
+            }
         }
     if (ps->probs && ps->lengths)
         for (int r = 0; r < R; r++) {
@@ -325,18 +361,23 @@ static void loss_and_dlogits(sg_worker *w)
         }
 }
 
-/* The head, then each GRU layer from the top; the first layer computes no input gradient. */
+/* The head, then each GRU layer from the top; the first layer computes an input gradient only
+ * for the embedding of symbols, which then receives it. */
 static void backward(sg_worker *w)
 {
     seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->run;
     memset(w->grads, 0, m->param_count * sizeof *w->grads);
-    sg_head_backward(T * w->rows, H, m->cfg.units_per_step, &m->head,
+    sg_head_backward(T * w->rows, H, w->pass->outputs, &m->head,
                      layer_h(w, L - 1) + (size_t)w->rows * H, w->logits, &w->grad_head, w->dy);
     for (int l = L - 1; l >= 0; l--)
         sg_gru_backward(T, w->rows, sg_model_layer_in(m, l), H, &m->layer_params[l],
                         &m->train.packed_layers[l], layer_x(w, l), layer_h(w, l),
-                        layer_gates(w, l), w->dy, l > 0, &w->grad_layers[l], w->dh, &w->scratch);
+                        layer_gates(w, l), w->dy, l > 0 ? w->dy : w->dx, &w->grad_layers[l],
+                        w->dh, &w->scratch);
+    if (w->symbols)
+        sg_embedding_backward(T * w->rows, m->cfg.embedding, w->symbols, w->dx,
+                              w->grad_embedding);
 }
 
 static void *run_worker(void *arg)
@@ -377,7 +418,8 @@ static void draw_mixing(seqgen_model *m, int batch, int steps, double p, seqgen_
 
 int sg_check_train_options(const seqgen_train_options *opts, int status, const char *prefix)
 {
-    if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE)
+    if (opts->loss != SEQGEN_LOSS_MSE && opts->loss != SEQGEN_LOSS_BCE &&
+        opts->loss != SEQGEN_LOSS_CE)
         return sg_error(status, "%sloss %d is not a seqgen_loss", prefix, (int)opts->loss);
     if (opts->feedback != SEQGEN_FEEDBACK_SAMPLE && opts->feedback != SEQGEN_FEEDBACK_THRESHOLD &&
         opts->feedback != SEQGEN_FEEDBACK_PROB)
@@ -389,10 +431,19 @@ int sg_check_train_options(const seqgen_train_options *opts, int status, const c
     return SEQGEN_OK;
 }
 
+/* A batch as the pass reads it, from either door: units (inputs, targets) or symbols. */
+typedef struct sg_batch {
+    const float *inputs, *targets;
+    const int32_t *input_symbols, *target_symbols;
+    size_t stride; /* as given: 0 means steps * D */
+    int batch, steps, start_step;
+    const size_t *lengths;
+} sg_batch;
+
 /* The steps of `values` (the batch's inputs or targets) that the pass reads lie in [0, 1]: each
  * of the sequences [first, end)'s counted steps, less `unread` (the start step, for inputs); NaN
  * fails the test too. */
-static int check_values(const seqgen_model *m, const seqgen_batch *b, int first, int end,
+static int check_values(const seqgen_model *m, const sg_batch *b, int first, int end,
                         const char *what, const float *values, int unread)
 {
     const int D = m->cfg.units_per_step;
@@ -416,9 +467,25 @@ static void slice_range(int batch, const seqgen_train_options *opts, int *first,
     *end = (int)(batch * (i + 1) / k);
 }
 
+/* The same for symbols: each one read is in [0, V). */
+static int check_symbols(const seqgen_model *m, const sg_batch *b, int first, int end,
+                         const char *what, const int32_t *values, int unread)
+{
+    const size_t stride = b->stride ? b->stride : (size_t)b->steps;
+    for (int s = first; s < end; s++) {
+        const int32_t *v = values + (size_t)s * stride;
+        const int steps = counted_steps(b->lengths, b->start_step, b->steps, s) - unread;
+        for (int t = 0; t < steps; t++)
+            if (v[t] < 0 || v[t] >= m->cfg.vocab)
+                return sg_error(SEQGEN_EINVAL, "%s: sequence %d, step %d is symbol %d, not in "
+                                "[0, %d)", what, s, t, (int)v[t], m->cfg.vocab);
+    }
+    return SEQGEN_OK;
+}
+
 /* Each length in [1, T + 1 - start_step] (a sequence predicts at most T steps), and at least
  * one counted step: the losses are means over the counted predictions. */
-static int check_lengths(const seqgen_batch *b)
+static int check_lengths(const sg_batch *b)
 {
     const size_t longest = (size_t)b->steps + 1 - (size_t)b->start_step;
     int counted = 0;
@@ -436,12 +503,11 @@ static int check_lengths(const seqgen_batch *b)
     return SEQGEN_OK;
 }
 
-static int check_pass(const char *function, const seqgen_model *m, const seqgen_batch *b,
-                      const seqgen_train_options *opts)
+/* The batch's shape and values, and the options against the model's head; the pointers are
+ * checked by the doors. */
+static int check_pass(const seqgen_model *m, const sg_batch *b, const seqgen_train_options *opts,
+                      int mixing)
 {
-    if (!m || !b || !b->inputs || !b->targets)
-        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, !m ? "model" : !b ? "batch" :
-                        !b->inputs ? "batch inputs" : "batch targets");
     if (b->start_step != 0 && b->start_step != 1)
         return sg_error(SEQGEN_EINVAL, "start_step must be 0 or 1, got %d", b->start_step);
     if (b->batch < 1 || b->steps < 1)
@@ -451,21 +517,29 @@ static int check_pass(const char *function, const seqgen_model *m, const seqgen_
         return sg_error(SEQGEN_EINVAL, "batch %d x steps %d is too large", b->batch, b->steps);
     const size_t step_floats = (size_t)b->steps * m->cfg.units_per_step;
     if (b->stride != 0 && b->stride < step_floats)
-        return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu floats of %d steps of "
-                        "%d pixels: 0 (packed) or at least that", b->stride, step_floats, b->steps,
-                        m->cfg.units_per_step);
+        return sg_error(SEQGEN_EINVAL, "stride %zu is less than the %zu %s of %d steps%s: 0 "
+                        "(packed) or at least that", b->stride, step_floats,
+                        m->cfg.vocab ? "symbols" : "floats", b->steps,
+                        m->cfg.vocab ? "" : " of D units");
     if (opts->slices < 0 || opts->slice < 0 || opts->slice >= (opts->slices > 1 ? opts->slices : 1))
         return sg_error(SEQGEN_EINVAL, "slice %d of %d: slices must be >= 0 and slice in [0, "
                         "slices) (slice 0 of 0 or 1: the whole batch)", opts->slice, opts->slices);
     int status = sg_check_train_options(opts, SEQGEN_EINVAL, "");
+    if (!status)
+        status = sg_head_check_options(sg_model_head_kind(m), opts->loss, opts->feedback, mixing);
     if (!status && b->lengths)
         status = check_lengths(b);
     /* the values last: the one check that reads the whole slice */
     int first, end;
     slice_range(b->batch, opts, &first, &end);
-    if (!status)
+    if (!status && m->cfg.vocab)
+        status = check_symbols(m, b, first, end, "input symbols", b->input_symbols,
+                               b->start_step);
+    if (!status && m->cfg.vocab)
+        status = check_symbols(m, b, first, end, "target symbols", b->target_symbols, 0);
+    if (!status && !m->cfg.vocab)
         status = check_values(m, b, first, end, "inputs", b->inputs, b->start_step);
-    if (!status)
+    if (!status && !m->cfg.vocab)
         status = check_values(m, b, first, end, "targets", b->targets, 0);
     return status;
 }
@@ -493,17 +567,24 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
     }
     if (threads > 0)
         sg_run_parallel(run_worker, workers, sizeof *workers, threads);
-    double mse = 0.0, bce = 0.0;
+    sg_head_sums sums = {0.0, 0.0, 0.0};
     for (int i = 0; i < threads; i++) {
-        mse += workers[i].mse_sum;
-        bce += workers[i].bce_sum;
+        sums.mse += workers[i].sums.mse;
+        sums.bce += workers[i].sums.bce;
+        sums.ce += workers[i].sums.ce;
     }
-    seqgen_train_stats st = {.mse = mse / ps->predictions, .bce = bce / ps->predictions,
-                             .nll_nats = bce / ps->batch, .teacher_forced = forced,
-                             .mixable = mixable, .predictions = predicted};
+    const int categorical = ps->kind == SG_HEAD_CATEGORICAL;
+    seqgen_train_stats st = {.loss = sg_head_loss_of(&sums, ps->loss) / ps->predictions,
+                             .mse = categorical ? NAN : sums.mse / ps->predictions,
+                             .bce = categorical ? NAN : sums.bce / ps->predictions,
+                             .nll_nats = sg_head_nll_of(ps->kind, &sums) / ps->batch,
+                             .teacher_forced = forced, .mixable = mixable,
+                             .predictions = predicted};
     st.teacher_fraction = st.mixable ? (double)forced / (double)st.mixable : 1.0;
-    st.loss = ps->loss == SEQGEN_LOSS_BCE ? st.bce : st.mse;
-    if (!isfinite(st.mse) || !isfinite(st.bce))
+    if (categorical && !isfinite(st.loss))
+        return sg_error(SEQGEN_ENUMERIC, "the loss is not finite (CE %g): the parameters hold "
+                        "NaN or infinity", st.loss);
+    if (!categorical && (!isfinite(st.mse) || !isfinite(st.bce)))
         return sg_error(SEQGEN_ENUMERIC, "the loss is not finite (MSE %g, BCE %g): the parameters "
                         "or the inputs hold NaN or infinity", st.mse, st.bce);
     if (ps->backward && threads == 0)
@@ -518,25 +599,26 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
     return SEQGEN_OK;
 }
 
-/* The one pass behind the public doors (`function` names the door): teacher is NULL (draw coins
- * if p < 1) or a fixed pattern; backward says whether gradients are computed. */
-static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
-                const seqgen_train_options *opts, int backward, const uint8_t *teacher,
-                const float *uniforms, float *probs, seqgen_train_stats *stats)
+/* The one pass behind the public doors: teacher is NULL (draw coins if p < 1) or a fixed
+ * pattern; backward says whether gradients are computed. */
+static int pass(seqgen_model *m, const sg_batch *b, const seqgen_train_options *opts,
+                int backward, const uint8_t *teacher, const float *uniforms, float *probs,
+                seqgen_train_stats *stats)
 {
     seqgen_train_options defaults = seqgen_train_options_default();
     if (!opts)
         opts = &defaults;
-    int status = check_pass(function, m, b, opts);
+    int status = check_pass(m, b, opts, teacher || opts->teacher_prob < 1.0);
     if (status)
         return status;
     const int B = b->batch, T = b->steps;
     int first, end;
     slice_range(B, opts, &first, &end);
-    sg_pass ps = {b->inputs, b->targets,
+    sg_pass ps = {b->inputs, b->targets, b->input_symbols, b->target_symbols,
                   b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, first,
-                  end - first, b->start_step, b->lengths, 0, 0.0, opts->loss, opts->feedback,
-                  backward, teacher, uniforms, probs};
+                  end - first, b->start_step, b->lengths, 0, 0.0, sg_model_head_kind(m),
+                  sg_model_outputs(m), opts->loss, opts->feedback, backward, teacher, uniforms,
+                  probs};
     if (!teacher && opts->teacher_prob < 1.0) {
         status = reserve_mixing(m, (size_t)B * T);
         if (status)
@@ -569,6 +651,39 @@ static int pass(const char *function, seqgen_model *m, const seqgen_batch *b,
     return run_pass(m, &ps, stats, forced, mixable, sliced * (uint64_t)m->cfg.units_per_step);
 }
 
+/* The door of binary units: NULL pointers named after `function`, a categorical model refused. */
+static int units_pass(const char *function, seqgen_model *m, const seqgen_batch *b,
+                      const seqgen_train_options *opts, int backward, const uint8_t *teacher,
+                      const float *uniforms, float *probs, seqgen_train_stats *stats)
+{
+    if (!m || !b || !b->inputs || !b->targets)
+        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, !m ? "model" : !b ? "batch" :
+                        !b->inputs ? "batch inputs" : "batch targets");
+    if (m->cfg.vocab)
+        return sg_error(SEQGEN_EINVAL, "the model is categorical (vocab %d): it reads batches of "
+                        "symbols (seqgen_model_forward_backward_symbols(), "
+                        "seqgen_model_evaluate_symbols())", m->cfg.vocab);
+    sg_batch in = {b->inputs, b->targets, NULL, NULL, b->stride, b->batch, b->steps,
+                   b->start_step, b->lengths};
+    return pass(m, &in, opts, backward, teacher, uniforms, probs, stats);
+}
+
+/* The door of symbols, likewise. */
+static int symbols_pass(const char *function, seqgen_model *m, const seqgen_symbol_batch *b,
+                        const seqgen_train_options *opts, int backward, float *probs,
+                        seqgen_train_stats *stats)
+{
+    if (!m || !b || !b->inputs || !b->targets)
+        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, !m ? "model" : !b ? "batch" :
+                        !b->inputs ? "batch inputs" : "batch targets");
+    if (!m->cfg.vocab)
+        return sg_error(SEQGEN_EINVAL, "the model is of binary units (vocab 0): it reads "
+                        "seqgen_batch (seqgen_model_forward_backward(), seqgen_model_evaluate())");
+    sg_batch in = {NULL, NULL, b->inputs, b->targets, b->stride, b->batch, b->steps,
+                   b->start_step, b->lengths};
+    return pass(m, &in, opts, backward, NULL, NULL, probs, stats);
+}
+
 seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *sequences,
                                        int batch, int length)
 {
@@ -580,11 +695,22 @@ seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *s
     return b;
 }
 
+seqgen_symbol_batch seqgen_symbol_batch_of_sequences(const seqgen_model *model,
+                                                     const int32_t *symbols, int batch, int length)
+{
+    const int start = model ? model->cfg.start_step : 0;
+    seqgen_symbol_batch b = {symbols, symbols && !start ? symbols + 1 : symbols,
+                             length > 0 ? (size_t)length : 0, batch, start ? length : length - 1,
+                             start, NULL};
+    return b;
+}
+
 int seqgen_model_forward_backward(seqgen_model *model, const seqgen_batch *batch,
                                   const seqgen_train_options *opts, float *probs,
                                   seqgen_train_stats *stats)
 {
-    return pass("seqgen_model_forward_backward", model, batch, opts, 1, NULL, NULL, probs, stats);
+    return units_pass("seqgen_model_forward_backward", model, batch, opts, 1, NULL, NULL, probs,
+                      stats);
 }
 
 int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen_loss loss,
@@ -592,7 +718,23 @@ int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = loss;
-    return pass("seqgen_model_evaluate", model, batch, &opts, 0, NULL, NULL, probs, stats);
+    return units_pass("seqgen_model_evaluate", model, batch, &opts, 0, NULL, NULL, probs, stats);
+}
+
+int seqgen_model_forward_backward_symbols(seqgen_model *model, const seqgen_symbol_batch *batch,
+                                          const seqgen_train_options *opts, float *probs,
+                                          seqgen_train_stats *stats)
+{
+    return symbols_pass("seqgen_model_forward_backward_symbols", model, batch, opts, 1, probs,
+                        stats);
+}
+
+int seqgen_model_evaluate_symbols(seqgen_model *model, const seqgen_symbol_batch *batch,
+                                  float *probs, seqgen_train_stats *stats)
+{
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_CE;
+    return symbols_pass("seqgen_model_evaluate_symbols", model, batch, &opts, 0, probs, stats);
 }
 
 int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *batch,
@@ -608,6 +750,6 @@ int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *ba
     if (opts->feedback == SEQGEN_FEEDBACK_SAMPLE && !uniforms)
         return sg_error(SEQGEN_EINVAL, "sg_model_forward_backward_masked: NULL uniforms, which "
                         "SAMPLE feedback needs");
-    return pass("sg_model_forward_backward_masked", model, batch, opts, 1, teacher, uniforms, probs,
-                stats);
+    return units_pass("sg_model_forward_backward_masked", model, batch, opts, 1, teacher,
+                      uniforms, probs, stats);
 }

@@ -1,11 +1,13 @@
 /* The PyTorch reference checker (`make refcheck`): for each fixture file named on the command
  * line (format in tests/fixtures/README.md), loads the parameters by name into a model and
  * compares the probabilities, both losses, the gradients of both losses and the parameters
- * after one and two Adam steps with PyTorch's. Prints the worst relative error of each record
+ * after one and two Adam steps with PyTorch's; for a fixture of the categorical model (one with
+ * an `embedding.weight`), the probabilities, the cross-entropy and its gradients. Prints the worst relative error of each record
  * (max |ours - theirs| / max |theirs|) and exits with 1 if any exceeds its tolerance or any
  * record is missing. Nothing here assumes a size: H, L, B, T come from `config`, D from
  * `weight_ih_l0`. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,8 +256,61 @@ static int check_adam(const fixture *f, seqgen_model *m, const float *in, const 
     return failures;
 }
 
+/* A fixture of the categorical model (tests/fixtures/make_symbols.py): `config` is V, E, H, L,
+ * B, T, start_step; the pass over `sequences` with `lengths` is compared with PyTorch's
+ * probabilities, cross-entropy (mean and per sequence) and every gradient. */
+static int check_symbol_fixture(const fixture *f)
+{
+    const record *config = require(f, "config", 7);
+    if (!config)
+        return 1;
+    int c[7];
+    for (int i = 0; i < 7; i++)
+        c[i] = (int)config->values[i];
+    const int V = c[0], E = c[1], H = c[2], L = c[3], B = c[4], T = c[5], start = c[6];
+    printf("%s: V=%d E=%d H=%d L=%d B=%d T=%d start_step=%d\n", f->path, V, E, H, L, B, T, start);
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.vocab = V, cfg.embedding = E, cfg.hidden = H, cfg.layers = L, cfg.start_step = start;
+    seqgen_model *m = NULL;
+    if (report(seqgen_model_create(&m, &cfg), "model_create"))
+        return 1;
+    const size_t width = (size_t)(T + 1 - start), n = (size_t)B * T * V;
+    const record *seq_rec = require(f, "sequences", (size_t)B * width);
+    const record *len_rec = require(f, "lengths", (size_t)B);
+    int32_t *seqs = malloc((size_t)B * width * sizeof *seqs);
+    size_t *lengths = malloc((size_t)B * sizeof *lengths);
+    float *probs = malloc(n * sizeof *probs);
+    int failures = !seq_rec || !len_rec || !seqs || !lengths || !probs;
+    if (!failures) {
+        for (size_t i = 0; i < seq_rec->count; i++)
+            seqs[i] = (int32_t)seq_rec->values[i];
+        for (int b = 0; b < B; b++)
+            lengths[b] = (size_t)len_rec->values[b];
+        failures += load_params(f, m);
+        seqgen_symbol_batch batch = seqgen_symbol_batch_of_sequences(m, seqs, B, (int)width);
+        batch.lengths = lengths;
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.loss = SEQGEN_LOSS_CE;
+        seqgen_train_stats st;
+        failures += report(seqgen_model_forward_backward_symbols(m, &batch, &opts, probs, &st),
+                           "forward_backward_symbols");
+        float loss = (float)st.loss, nll = (float)st.nll_nats;
+        failures += compare(f, "prob", probs, n, TOL_FORWARD);
+        failures += compare(f, "loss_ce", &loss, 1, TOL_FORWARD);
+        failures += compare(f, "nll_nats", &nll, 1, TOL_FORWARD);
+        failures += compare_tensors(f, m, "grad_ce", 1, TOL_GRAD);
+    }
+    free(seqs);
+    free(lengths);
+    free(probs);
+    seqgen_model_free(m);
+    return failures;
+}
+
 static int check_fixture(const fixture *f)
 {
+    if (find(f, "embedding.weight"))
+        return check_symbol_fixture(f);
     const record *config = require(f, "config", 4);
     const record *w_ih = find(f, "weight_ih_l0");
     if (!config || !w_ih)

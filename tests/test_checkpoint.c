@@ -284,7 +284,7 @@ static void model_round_trip(void **state)
 
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
-        assert_int_equal(info.version, 3);
+        assert_int_equal(info.version, 4);
         assert_int_equal(info.model.units_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
@@ -409,7 +409,7 @@ static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t
 {
     static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
     assert_memory_equal(data, magic, 8);
-    assert_int_equal(get_le(data + 8, 4), 3);
+    assert_int_equal(get_le(data + 8, 4), 4);
     assert_int_equal(get_le(data + 16, 8), size);
     assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
     size_t at = 24, used = 0;
@@ -454,7 +454,7 @@ static void library_file_follows_the_spec(void **state)
     walk_spec(data, size, tags, sizeof tags, &p, "MODL", &length);
     assert_string_equal(tags, "MODL" "TENSTENSTENSTENSTENSTENS" "RNGS" "OPTM"
                               "MOMTMOMTMOMTMOMTMOMTMOMT" "SCHD" "ITER" "PROG" "RUNC" "INFO");
-    assert_int_equal(length, 36);
+    assert_int_equal(length, 44);
     assert_int_equal(get_le(p, 4), 1);      /* D */
     assert_int_equal(get_le(p + 4, 4), 2);  /* H */
     assert_int_equal(get_le(p + 8, 4), 1);  /* L */
@@ -463,6 +463,8 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p + 24, 4), 1); /* threads */
     assert_int_equal(get_le(p + 28, 4), 0); /* no start step */
     assert_int_equal(get_le(p + 32, 4), 0); /* steps: not fixed */
+    assert_int_equal(get_le(p + 36, 4), 0); /* vocab: binary units */
+    assert_int_equal(get_le(p + 40, 4), 0); /* embedding */
 
     walk_spec(data, size, tags, sizeof tags, &p, "PROG", &length);
     assert_int_equal(length, 16);
@@ -872,11 +874,11 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "not a seqgen checkpoint (wrong magic bytes)");
     data[3] ^= 0x20;
-    le(data + 8, 4, 4); /* a future version, with a valid CRC */
+    le(data + 8, 5, 4); /* a future version, with a valid CRC */
     refresh_file_crc(data, size);
     tu_write_file(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
-                      "format version 4 is newer than this library's (3)");
+                      "format version 5 is newer than this library's (4)");
     free(data);
 
     t = no_tweak;
@@ -1054,7 +1056,7 @@ static void run_fields_out_of_range_are_refused(void **state)
         seqgen_run_config *r = &bad.run;
         const char *field = "";
         switch (k) {
-        case 0: r->train.loss = (seqgen_loss)2, field = "train.loss 2"; break;
+        case 0: r->train.loss = (seqgen_loss)3, field = "train.loss 3"; break;
         case 1: r->train.teacher_prob = 1.5, field = "train.teacher_prob is 1.5"; break;
         case 2: r->train.feedback = (seqgen_feedback)-1, field = "train.feedback -1"; break;
         case 3: r->batches.batch_size = 0, field = "batches.batch_size is 0"; break;
@@ -1194,6 +1196,53 @@ static void start_step_is_saved_and_checked(void **state)
     tu_rmtree(dir);
 }
 
+/* Format 3 (before symbols) still loads, as a model of binary units; in format 4 the output
+ * kind must go with the vocabulary, which the model's limits check like any other field. */
+static void version_3_loads_and_vocab_is_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "v3.ckpt");
+    seqgen_model *m = new_model(2, 3, 1, 5);
+    static filebuf f;
+    build_model_file(&f, m, &no_tweak); /* format 3, by hand */
+    tu_write_file(path, f.data, f.size);
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 3);
+    seqgen_model *back = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    assert_int_equal(seqgen_model_get_config(back).vocab, 0);
+    assert_int_equal(seqgen_model_get_config(back).embedding, 0);
+    assert_same_model(m, back);
+    seqgen_model_free(back);
+    back = NULL;
+
+    assert_ok(seqgen_checkpoint_save(path, m, NULL)); /* format 4 */
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *modl = find_section(data, size, "MODL");
+    le(modl + 12, 2, 4); /* softmax output with vocab 0 */
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "output kind 2 does not go with vocab 0");
+    le(modl + 36, 1, 4); /* vocab 1 */
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "vocab must be 0 (binary units) or at least 2 symbols, got 1");
+    le(modl + 36, 0x80000000u, 4);
+    refresh_crcs(data, size, modl);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "vocab = 2147483648, embedding = 0: out of range");
+    assert_null(back);
+    free(data);
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
 /* The data's length a model is made for (its steps) is saved; a value beyond INT_MAX is refused,
  * and resuming into a model made for another length or start step is refused naming both. */
 static void steps_are_saved_and_checked(void **state)
@@ -1311,7 +1360,7 @@ static void version_1_is_refused_naming_it(void **state)
     tu_write_file(path, f.data, f.size);
     seqgen_model *back = NULL;
     const char *detail = "v1.ckpt: format version 1 (written by libseqgen 0.1) is no longer read: "
-                         "this library reads version 3";
+                         "this library reads versions 3 to 4";
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION, detail);
     assert_null(back);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
@@ -1762,6 +1811,7 @@ int main(void)
         cmocka_unit_test(run_fields_out_of_range_are_refused),
         cmocka_unit_test(start_step_is_saved_and_checked),
         cmocka_unit_test(steps_are_saved_and_checked),
+        cmocka_unit_test(version_3_loads_and_vocab_is_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(version_1_is_refused_naming_it),
         cmocka_unit_test(training_sections_come_together),

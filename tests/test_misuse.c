@@ -536,6 +536,96 @@ static void model_step(void)
     EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.other, fx.state, in, NULL, probs));
 }
 
+/* ---- Symbols (the refusals' details are checked in test_symbols.c) -------------------------- */
+
+/* A categorical model: V = 5, E = 3, H = 4. */
+static seqgen_model *symbol_model(void)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 4, cfg.vocab = 5, cfg.embedding = 3, cfg.threads = 1;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    return m;
+}
+
+static void symbol_batch_of_sequences(void)
+{
+    seqgen_model *m = symbol_model();
+    const int32_t s[3] = {0, 1, 2};
+    seqgen_train_options o = seqgen_train_options_default();
+    o.loss = SEQGEN_LOSS_CE;
+    seqgen_symbol_batch ok = seqgen_symbol_batch_of_sequences(m, s, 1, 3);
+    assert_ptr_equal(ok.inputs, s);
+    assert_ptr_equal(ok.targets, s + 1);
+    assert_int_equal(ok.stride, 3);
+    assert_int_equal(ok.steps, 2);
+    seqgen_symbol_batch bad[] = {
+        seqgen_symbol_batch_of_sequences(m, NULL, 1, 3),
+        seqgen_symbol_batch_of_sequences(m, s, 0, 3),
+        seqgen_symbol_batch_of_sequences(m, s, 1, 1),
+        seqgen_symbol_batch_of_sequences(m, s, 1, -2),
+        {s, s, 1, 1, 2, 0, NULL},
+        {s, s, 0, 1, 1, 2, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(m, &bad[i], &o, NULL, NULL));
+        EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate_symbols(m, &bad[i], NULL, NULL));
+    }
+    seqgen_symbol_batch no_model = seqgen_symbol_batch_of_sequences(NULL, s, 1, 3);
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(NULL, &no_model, &o, NULL, NULL));
+    seqgen_model_free(m);
+}
+
+static void model_forward_backward_symbols(void)
+{
+    seqgen_model *m = symbol_model();
+    const int32_t s[3] = {0, 1, 2};
+    seqgen_symbol_batch b = seqgen_symbol_batch_of_sequences(m, s, 1, 3);
+    seqgen_train_options o = seqgen_train_options_default();
+    o.loss = SEQGEN_LOSS_CE;
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(NULL, &b, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(m, NULL, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(fx.model, &b, &o, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(m, &b, NULL, NULL, NULL));
+    for (int i = 0; i < 5; i++) {
+        o = bad_options(i);
+        o.loss = i == 3 ? o.loss : SEQGEN_LOSS_CE;
+        EXPECT(SEQGEN_EINVAL, seqgen_model_forward_backward_symbols(m, &b, &o, NULL, NULL));
+    }
+    seqgen_model_free(m);
+}
+
+static void model_evaluate_symbols(void)
+{
+    seqgen_model *m = symbol_model();
+    const int32_t s[3] = {0, 5, 2};
+    seqgen_symbol_batch b = seqgen_symbol_batch_of_sequences(m, s, 1, 3);
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate_symbols(NULL, &b, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate_symbols(m, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate_symbols(fx.model, &b, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_evaluate_symbols(m, &b, NULL, NULL)); /* symbol 5 */
+    seqgen_model_free(m);
+}
+
+static void model_step_symbols(void)
+{
+    seqgen_model *m = symbol_model();
+    seqgen_model_state *st = NULL;
+    assert_ok(seqgen_model_state_create(&st, m, 1));
+    const int32_t s[1] = {1}, out[1] = {5};
+    float probs[5], in[2] = {0, 1};
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_symbols(NULL, st, s, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_symbols(m, NULL, s, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_symbols(m, st, NULL, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_symbols(m, st, s, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_symbols(m, st, out, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_symbols(fx.model, fx.state, s, NULL, probs));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step_symbols(m, fx.state, s, NULL, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step(m, st, in, NULL, probs));
+    seqgen_model_state_free(st);
+    seqgen_model_free(m);
+}
+
 /* ---- Optimiser ----------------------------------------------------------------------------- */
 
 static void optim_config_default(void)
@@ -839,6 +929,10 @@ static const misuse_case cases[] = {
     CASE(seqgen_model_state_free, model_state_free),
     CASE(seqgen_model_state_reset, model_state_reset),
     CASE(seqgen_model_step, model_step),
+    CASE(seqgen_symbol_batch_of_sequences, symbol_batch_of_sequences),
+    CASE(seqgen_model_forward_backward_symbols, model_forward_backward_symbols),
+    CASE(seqgen_model_evaluate_symbols, model_evaluate_symbols),
+    CASE(seqgen_model_step_symbols, model_step_symbols),
     CASE(seqgen_optim_config_default, optim_config_default),
     CASE(seqgen_optim_create, optim_create),
     CASE(seqgen_optim_free, optim_free),

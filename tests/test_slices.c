@@ -205,6 +205,44 @@ static void test_bad_slices_are_refused(void **state)
     free(x);
 }
 
+/* A categorical model's slices add up too (symbols, cross-entropy, sampled feedback). */
+static void test_symbol_slices_add_up(void **state)
+{
+    (void)state;
+    enum { V = 5, E = 4, TS = LONGEST };
+    int32_t symbols[B * TS];
+    for (int i = 0; i < B * TS; i++)
+        symbols[i] = (int32_t)((i * 7 + i / 3) % V);
+    seqgen_model *copies[3];
+    for (int c = 0; c < 3; c++) {
+        seqgen_model_config cfg = seqgen_model_config_default();
+        cfg.hidden = H, cfg.vocab = V, cfg.embedding = E, cfg.seed = 4, cfg.threads = 1 + (c == 0);
+        copies[c] = NULL;
+        assert_ok(seqgen_model_create(&copies[c], &cfg));
+    }
+    seqgen_train_stats st[3];
+    for (int c = 0; c < 3; c++) {
+        seqgen_symbol_batch batch = seqgen_symbol_batch_of_sequences(copies[c], symbols, B, TS);
+        batch.lengths = lens;
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.loss = SEQGEN_LOSS_CE, opts.teacher_prob = 0.5;
+        opts.slice = c == 0 ? 0 : c - 1, opts.slices = c == 0 ? 0 : 2;
+        assert_ok(seqgen_model_forward_backward_symbols(copies[c], &batch, &opts, NULL, &st[c]));
+    }
+    assert_allclose(st[1].loss + st[2].loss, st[0].loss, 1e-5, 0.0);
+    assert_allclose(st[1].nll_nats + st[2].nll_nats, st[0].nll_nats, 1e-5, 0.0);
+    assert_true(st[1].teacher_forced + st[2].teacher_forced == st[0].teacher_forced);
+    const float *g0 = seqgen_model_gradients(copies[0]), *g1 = seqgen_model_gradients(copies[1]),
+                *g2 = seqgen_model_gradients(copies[2]);
+    double largest = 0.0;
+    for (size_t i = 0; i < seqgen_model_param_count(copies[0]); i++)
+        largest = fmax(largest, fabs(g0[i]));
+    for (size_t i = 0; i < seqgen_model_param_count(copies[0]); i++)
+        assert_allclose(g1[i] + g2[i], g0[i], 0.0, 1e-5 * largest);
+    for (int c = 0; c < 3; c++)
+        seqgen_model_free(copies[c]);
+}
+
 /* ---- Evaluation in parts -------------------------------------------------------------------- */
 
 enum { N = 23, T = 12, TRAIN = 40 };
@@ -315,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_slice_writes_its_probabilities_only),
         cmocka_unit_test(test_slice_reads_its_sequences_only),
         cmocka_unit_test(test_bad_slices_are_refused),
+        cmocka_unit_test(test_symbol_slices_add_up),
         cmocka_unit_test(test_evaluation_parts_combine),
         cmocka_unit_test(test_run_config_refuses_slice_and_part),
     };
