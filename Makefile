@@ -28,6 +28,10 @@ ZLIB_CFLAGS ?= $(shell pkg-config --cflags zlib 2>/dev/null)
 ZLIB_LIBS   ?= $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz)
 GIF_LIBS    ?= -lgif#      the programs draw GIFs (examples/gif.c); the library does not
 CMOCKA_LIBS ?= $(or $(shell pkg-config --libs cmocka 2>/dev/null),-lcmocka)
+# jansson: the JSON parser of libseqgen-safetensors only; the core library does not link it.
+JANSSON_CFLAGS ?= $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS   ?= $(or $(shell pkg-config --libs jansson 2>/dev/null),-ljansson)
+OBJCOPY    ?= objcopy
 
 # ---- Derived ----------------------------------------------------------------------------------
 VERSION_PART = $(shell sed -n 's/^\#define SEQGEN_VERSION_$(1) \([0-9]*\).*/\1/p' include/seqgen.h)
@@ -45,6 +49,15 @@ SHARED_LIB := $(LIBOUT)/libseqgen.so.$(VERSION)
 
 LIB_SRC   := $(wildcard src/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# libseqgen-safetensors (include/seqgen_safetensors.h): an optional library beside the core, so
+# that the core needs no JSON parser. Its sources, and the two core helpers it compiles in (the
+# opening of a regular file, the atomic writer: hidden, like every internal function).
+ST_STATIC_LIB := $(LIBOUT)/libseqgen-safetensors.a
+ST_SONAME     := libseqgen-safetensors.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
+ST_SHARED_LIB := $(LIBOUT)/libseqgen-safetensors.so.$(VERSION)
+ST_SRC        := $(wildcard src/safetensors/*.c)
+ST_OBJ        := $(ST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/regular_file.o $(BUILD)/src/atomic_file.o
+ST_LIBS       := $(JANSSON_LIBS) -lm
 PROG_SRC  := $(wildcard examples/seqgen-*.c)
 PROGS     := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
 CLI_OBJ   := $(BUILD)/examples/cli.o#  the programs' shared code: file writers, lock, data
@@ -70,11 +83,12 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
         check-portable bench-versus fuzz-replay
 .DEFAULT_GOAL := all
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
+all: $(STATIC_LIB) $(SHARED_LIB) $(ST_STATIC_LIB) $(ST_SHARED_LIB) $(PROGS)
 
 help:
 	@echo "Targets:"
-	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
+	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB), libseqgen-safetensors (.a, .so)"
+	@echo "                 and the example programs"
 	@echo "  deps           install the Debian packages the build and tests need (as root)"
 	@echo "  check          install missing packages, build (the benchmarks too), run every test suite,"
 	@echo "                 the programs' test, the exports test and the install test"
@@ -88,6 +102,8 @@ help:
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
 	@echo "  bench-versus   the benchmark of git revision REV and of this tree, alternately (RUNS=3)"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
+	@echo "  pytorch-interop a libseqgen model saved as safetensors, loaded and run by PyTorch"
+	@echo "                 (python3-torch), and the committed PyTorch fixture made again"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
 	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~3.5 h)"
@@ -121,6 +137,27 @@ $(SHARED_LIB): $(LIB_OBJ) $(EXPORTS)
 	ln -sf libseqgen.so.$(VERSION) $(LIBOUT)/$(SONAME)
 	ln -sf $(SONAME) $(LIBOUT)/libseqgen.so
 
+# ---- libseqgen-safetensors --------------------------------------------------------------------
+$(BUILD)/src/safetensors/%.o: INCLUDES += $(JANSSON_CFLAGS)
+
+# The archive holds one object, linked from the library's objects with every hidden symbol made
+# local: its copies of the core's helpers (sg_open_regular, sg_write_file_atomic) and its bridge
+# to the public error detail (support.c) cannot clash with libseqgen.a's when both are linked.
+$(ST_STATIC_LIB): $(ST_OBJ)
+	@mkdir -p $(@D) $(BUILD)/safetensors
+	$(LD) -r -o $(BUILD)/safetensors/seqgen-safetensors.o $(ST_OBJ)
+	$(OBJCOPY) --localize-hidden $(BUILD)/safetensors/seqgen-safetensors.o
+	rm -f $@
+	$(AR) rcs $@ $(BUILD)/safetensors/seqgen-safetensors.o
+
+# Linked against the shared core (through its public API) and jansson; seqgen_* exported only.
+$(ST_SHARED_LIB): $(ST_OBJ) $(EXPORTS) $(SHARED_LIB)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(ST_SONAME) -Wl,--version-script=$(EXPORTS) $(LDFLAGS) $(CFLAGS) \
+	    -o $@ $(ST_OBJ) -L$(LIBOUT) -lseqgen $(ST_LIBS)
+	ln -sf libseqgen-safetensors.so.$(VERSION) $(LIBOUT)/$(ST_SONAME)
+	ln -sf $(ST_SONAME) $(LIBOUT)/libseqgen-safetensors.so
+
 # ---- Example programs (linked statically against the library) ---------------------------------
 # Each program is its .c file, the shared examples/cli.c, and whatever else it names below with
 # the libraries that needs: only seqgen-complete draws, so only it links giflib.
@@ -139,10 +176,14 @@ $(DATADIR_STAMP): FORCE
 $(BUILD)/bin/%: examples/%.c $(CLI_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(filter %.o,$^) -o $@ \
-	    $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
+	    $(LDFLAGS) $(PRE_LIBS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
 
 $(BUILD)/bin/seqgen-complete: $(GIF_OBJ)
 $(BUILD)/bin/seqgen-complete: EXTRA_LIBS = $(GIF_LIBS)
+# seqgen-convert links libseqgen-safetensors (before the core it uses) and jansson.
+$(BUILD)/bin/seqgen-convert: $(ST_STATIC_LIB)
+$(BUILD)/bin/seqgen-convert: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/bin/seqgen-convert: EXTRA_LIBS = $(ST_LIBS)
 
 # ---- Tests ------------------------------------------------------------------------------------
 # Tests link the static library so they can also reach internal functions through src/*.h.
@@ -153,12 +194,18 @@ $(TEST_UTIL): tests/testutil.c
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(INCLUDES) $(EXTRA_INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< \
-	    $(filter %.o,$^) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS) $(CMOCKA_LIBS)
+	    $(filter %.o,$^) -o $@ $(LDFLAGS) $(PRE_LIBS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS) \
+	    $(CMOCKA_LIBS)
 
 # test_gif tests the programs' GIF writer; it wraps malloc and friends to make them fail.
 $(BUILD)/tests/test_gif: $(GIF_OBJ) $(CLI_OBJ)
 $(BUILD)/tests/test_gif: EXTRA_INCLUDES = -Iexamples
 $(BUILD)/tests/test_gif: EXTRA_LIBS = $(GIF_LIBS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+# test_safetensors tests libseqgen-safetensors, linked as a program would link it.
+$(BUILD)/tests/test_safetensors: $(ST_STATIC_LIB)
+$(BUILD)/tests/test_safetensors: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/tests/test_safetensors: EXTRA_LIBS = $(ST_LIBS)
 
 # The programs' test writes the Markov chain of tests/markov.h as .npy files with this tool.
 MAKE_MARKOV := $(BUILD)/tests/make_markov
@@ -176,7 +223,7 @@ unit-tests: $(TESTS) $(PROGS)
 
 check: deps
 	$(MAKE) all $(BENCHES)
-	sh tests/exports_test.sh $(SHARED_LIB)
+	sh tests/exports_test.sh $(SHARED_LIB) $(ST_SHARED_LIB)
 	$(MAKE) unit-tests
 	$(MAKE) fuzz-replay
 	sh tests/layering_test.sh $(BUILD)
@@ -240,7 +287,12 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP $< \
-	    $(FUZZ_LIB_OBJ) -o $@ $(LIB_LIBS)
+	    $(filter %.o,$^) -o $@ $(LIB_LIBS) $(EXTRA_LIBS)
+
+# The safetensors harness: the library's parser with the core's own error detail and allocator
+# (one static program, so support.c's bridge to them is left out).
+$(FUZZ_BUILD)/fuzz_safetensors: $(FUZZ_BUILD)/src/safetensors/safetensors.o
+$(FUZZ_BUILD)/fuzz_safetensors: EXTRA_LIBS = $(ST_LIBS)
 
 # Each harness built with the ordinary compiler and fuzz/replay.c, fed its committed corpus: the
 # harnesses keep compiling against the API, and every seed runs clean (in check-asan too).
@@ -249,7 +301,11 @@ REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 $(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< fuzz/replay.c \
-	    -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS)
+	    -o $@ $(LDFLAGS) $(PRE_LIBS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
+
+$(BUILD)/fuzz-replay/fuzz_safetensors: $(ST_STATIC_LIB)
+$(BUILD)/fuzz-replay/fuzz_safetensors: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/fuzz-replay/fuzz_safetensors: EXTRA_LIBS = $(ST_LIBS)
 
 fuzz-replay: $(REPLAYS)
 	@for name in $(FUZZ_NAMES); do \
@@ -331,6 +387,13 @@ install: all
 	ln -sf libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libseqgen.so
 	sed $(PC_SED) pkgconfig/seqgen.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc
+	install -m 644 include/seqgen_safetensors.h $(DESTDIR)$(INCLUDEDIR)/seqgen_safetensors.h
+	install -m 644 $(ST_STATIC_LIB) $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.a
+	install -m 755 $(ST_SHARED_LIB) $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so.$(VERSION)
+	ln -sf libseqgen-safetensors.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ST_SONAME)
+	ln -sf $(ST_SONAME) $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so
+	sed $(PC_SED) -e 's|@JANSSON_LIBS@|$(strip $(JANSSON_LIBS))|' \
+	    pkgconfig/seqgen-safetensors.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/seqgen-safetensors.pc
 	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
 	install -d $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k
 	install -m 644 $(DATA_FILES) $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k/
@@ -346,6 +409,10 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/seqgen.h $(DESTDIR)$(LIBDIR)/libseqgen.a \
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc $(INSTALLED_PROGS) \
+	    $(DESTDIR)$(INCLUDEDIR)/seqgen_safetensors.h $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.a \
+	    $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ST_SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so \
+	    $(DESTDIR)$(PKGCONFIGDIR)/seqgen-safetensors.pc \
 	    $(DATA_FILES:data/%=$(DESTDIR)$(SEQGEN_DATADIR)/%) $(DESTDIR)$(SEQGEN_DATADIR)/README.md
 	rmdir $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k $(DESTDIR)$(SEQGEN_DATADIR) 2>/dev/null || true
 	rm -rf $(DESTDIR)$(DOCDIR)
@@ -353,6 +420,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD) build $(LIBOUT)/libseqgen.*
 
+-include $(ST_SRC:%.c=$(BUILD)/%.d)
 -include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
 -include $(CLI_OBJ:.o=.d) $(GIF_OBJ:.o=.d)
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d) $(REPLAYS:=.d)
