@@ -80,7 +80,7 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: FORCE all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable bench-versus fuzz-replay
+        check-portable bench-versus fuzz-replay pytorch-interop
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(ST_STATIC_LIB) $(ST_SHARED_LIB) $(PROGS)
@@ -364,6 +364,37 @@ bench-versus:
 
 bench-compare: $(BENCHES)
 	$(TORCH_PYTHON) bench/compare.py --bench ./$(BUILD)/bench/bench -- $(BENCH_ARGS)
+
+# ---- PyTorch interop (docs/interop.md; needs python3-torch, so not part of check) -------------
+# 1. A libseqgen model (seqgen-train, H 32, L 2, 10 short epochs: about 15 s) converted with the original project's
+#    names, completed by libseqgen, then loaded by PyTorch (load_state_dict, strict) and completed
+#    again there: the probabilities and pixels must agree. 2. The fixture of make check made
+#    again by PyTorch, completed by libseqgen, checked the same way.
+INTEROP := $(BUILD)/interop
+$(BUILD)/tests/safetensors_complete: $(ST_STATIC_LIB)
+$(BUILD)/tests/safetensors_complete: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/tests/safetensors_complete: EXTRA_LIBS = $(ST_LIBS)
+
+pytorch-interop: $(BUILD)/tests/safetensors_complete $(PROGS)
+	@sh scripts/deps.sh python3-torch python3-numpy
+	rm -rf $(INTEROP) && mkdir -p $(INTEROP)
+	./$(BUILD)/bin/seqgen-train --hidden 32 --layers 2 --train-limit 2000 --test-limit 20 \
+	    --epochs 10 --lr 0.01 --loss bce --batch-size 32 --threads 2 --quiet \
+	    --out-dir $(INTEROP)/runs --exp-name interop
+	./$(BUILD)/bin/seqgen-convert --gru rnn --linear linear $(INTEROP)/runs/interop/model.ckpt \
+	    $(INTEROP)/libseqgen.safetensors
+	./$(BUILD)/tests/safetensors_complete $(INTEROP)/libseqgen.safetensors \
+	    tests/fixtures/safetensors/original-h32-l1-completions.txt $(INTEROP)/libseqgen-completions.txt
+	$(TORCH_PYTHON) scripts/pytorch_safetensors.py check --model $(INTEROP)/libseqgen.safetensors \
+	    --completions $(INTEROP)/libseqgen-completions.txt
+	$(TORCH_PYTHON) scripts/pytorch_safetensors.py fixture --out-dir $(INTEROP)/fixture
+	./$(BUILD)/tests/safetensors_complete $(INTEROP)/fixture/original-h32-l1.safetensors \
+	    $(INTEROP)/fixture/original-h32-l1-completions.txt $(INTEROP)/fixture-libseqgen.txt
+	$(TORCH_PYTHON) scripts/pytorch_safetensors.py check \
+	    --model $(INTEROP)/fixture/original-h32-l1.safetensors --completions $(INTEROP)/fixture-libseqgen.txt
+	@cmp -s $(INTEROP)/fixture/original-h32-l1.safetensors tests/fixtures/safetensors/original-h32-l1.safetensors \
+	    && echo "pytorch-interop: the fixture made again is byte for byte the committed one" \
+	    || echo "pytorch-interop: the fixture made again differs from the committed one (another PyTorch or CPU)"
 
 # ---- Install ----------------------------------------------------------------------------------
 INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
