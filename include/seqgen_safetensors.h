@@ -37,7 +37,8 @@
  *   value of both is a float).
  *
  * Every detail starts with the file's path. The memory taken is bounded by the file's size:
- * its header (at most 100 MB) and data are read once, and converted one tensor at a time.
+ * the header (at most 100 MB) is read once and parsed into jansson's tree (a few times its
+ * size at most), then the tensors are read and converted one at a time, besides the model.
  *
  * @par Names
  * With `P` = seqgen_safetensors_options::prefix, `G` = seqgen_safetensors_options::gru_module
@@ -99,7 +100,7 @@ SEQGEN_API seqgen_safetensors_options seqgen_safetensors_options_default(void);
  *        with ::SEQGEN_EFORMAT before anything can block on it).
  * @param opts NULL for seqgen_safetensors_options_default(); its strings must not be NULL.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, a start step not 0 or 1, negative
- *         steps), ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status as above.
+ *         steps, a prefix or module name that is not UTF-8), ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status as above.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_load_safetensors(seqgen_model **out, const char *path,
                                                               const seqgen_safetensors_options *opts);
@@ -120,8 +121,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_load_safetensors(seqgen_model **out
  * @param model The model (only read).
  * @param opts NULL for seqgen_safetensors_options_default() (its start step and steps are not
  *        used: the model's are saved); its strings must not be NULL.
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, two tensors given one name by the
- *         options), ::SEQGEN_ENUMERIC (a parameter is NaN or infinite: nothing is written),
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, a prefix or module name that is not
+ *         UTF-8), ::SEQGEN_ENUMERIC (a parameter is NaN or infinite: nothing is written),
  *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write; an old file is left intact),
  *         ::SEQGEN_ENOMEM.
  */
