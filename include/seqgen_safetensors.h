@@ -37,8 +37,9 @@
  *   value of both is a float).
  *
  * Every detail starts with the file's path. The memory taken is bounded by the file's size:
- * the header (at most 100 MB) is read once and parsed into jansson's tree (a few times its
- * size at most), then the tensors are read and converted one at a time, besides the model.
+ * the header (at most 100 MB) is read once and parsed into jansson's tree (some tens of bytes
+ * per JSON value, so up to about 20 times the header's size for a header made of tiny values),
+ * then the tensors are read and converted one at a time, besides the model.
  *
  * @par Names
  * With `P` = seqgen_safetensors_options::prefix, `G` = seqgen_safetensors_options::gru_module
