@@ -30,6 +30,10 @@ ZLIB_CFLAGS ?= $(shell pkg-config --cflags zlib 2>/dev/null)
 ZLIB_LIBS   ?= $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz)
 GIF_LIBS    ?= -lgif#      the programs draw GIFs (examples/gif.c); the library does not
 CMOCKA_LIBS ?= $(or $(shell pkg-config --libs cmocka 2>/dev/null),-lcmocka)
+# jansson: the JSON parser of libseqgen-safetensors only; the core library does not link it.
+JANSSON_CFLAGS ?= $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS   ?= $(or $(shell pkg-config --libs jansson 2>/dev/null),-ljansson)
+OBJCOPY    ?= objcopy
 
 # ---- Derived ----------------------------------------------------------------------------------
 VERSION_PART = $(shell sed -n 's/^\#define SEQGEN_VERSION_$(1) \([0-9]*\).*/\1/p' include/seqgen.h)
@@ -47,6 +51,15 @@ SHARED_LIB := $(LIBOUT)/libseqgen.so.$(VERSION)
 
 LIB_SRC   := $(wildcard src/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# libseqgen-safetensors (include/seqgen_safetensors.h): an optional library beside the core, so
+# that the core needs no JSON parser. Its sources, and the two core helpers it compiles in (the
+# opening of a regular file, the atomic writer: hidden, like every internal function).
+ST_STATIC_LIB := $(LIBOUT)/libseqgen-safetensors.a
+ST_SONAME     := libseqgen-safetensors.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
+ST_SHARED_LIB := $(LIBOUT)/libseqgen-safetensors.so.$(VERSION)
+ST_SRC        := $(wildcard src/safetensors/*.c)
+ST_OBJ        := $(ST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/regular_file.o $(BUILD)/src/atomic_file.o
+ST_LIBS       := $(JANSSON_LIBS) -lm
 PROG_SRC  := $(wildcard examples/seqgen-*.c)
 PROGS     := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
 MPI_PROG  := $(BUILD)/bin/seqgen-train-mpi#  seqgen-train linked with examples/comm_mpi.c
@@ -71,14 +84,15 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: FORCE all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable bench-versus fuzz-replay check-mpi
+        check-portable bench-versus fuzz-replay check-mpi pytorch-interop
 .DEFAULT_GOAL := all
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(PROGS)
+all: $(STATIC_LIB) $(SHARED_LIB) $(ST_STATIC_LIB) $(ST_SHARED_LIB) $(PROGS)
 
 help:
 	@echo "Targets:"
-	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB) and the example programs"
+	@echo "  all            build $(STATIC_LIB), $(SHARED_LIB), libseqgen-safetensors (.a, .so)"
+	@echo "                 and the example programs"
 	@echo "  deps           install the Debian packages the build and tests need (as root)"
 	@echo "  check          install missing packages, build (the benchmarks too), run every test suite,"
 	@echo "                 the programs' test, the exports test and the install test"
@@ -93,6 +107,8 @@ help:
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
 	@echo "  bench-versus   the benchmark of git revision REV and of this tree, alternately (RUNS=3)"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
+	@echo "  pytorch-interop a libseqgen model saved as safetensors, loaded and run by PyTorch"
+	@echo "                 (python3-torch), and the committed PyTorch fixture made again"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
 	@echo "  demo           install missing packages, build, train on the bundled digits, complete digits"
 	@echo "  experiments    the study of docs/results.md: train and evaluate every configuration (~3.5 h)"
@@ -126,6 +142,27 @@ $(SHARED_LIB): $(LIB_OBJ) $(EXPORTS)
 	ln -sf libseqgen.so.$(VERSION) $(LIBOUT)/$(SONAME)
 	ln -sf $(SONAME) $(LIBOUT)/libseqgen.so
 
+# ---- libseqgen-safetensors --------------------------------------------------------------------
+$(BUILD)/src/safetensors/%.o: INCLUDES += $(JANSSON_CFLAGS)
+
+# The archive holds one object, linked from the library's objects with every hidden symbol made
+# local: its copies of the core's helpers (sg_open_regular, sg_write_file_atomic) and its bridge
+# to the public error detail (support.c) cannot clash with libseqgen.a's when both are linked.
+$(ST_STATIC_LIB): $(ST_OBJ)
+	@mkdir -p $(@D) $(BUILD)/safetensors
+	$(LD) -r -o $(BUILD)/safetensors/seqgen-safetensors.o $(ST_OBJ)
+	$(OBJCOPY) --localize-hidden $(BUILD)/safetensors/seqgen-safetensors.o
+	rm -f $@
+	$(AR) rcs $@ $(BUILD)/safetensors/seqgen-safetensors.o
+
+# Linked against the shared core (through its public API) and jansson; seqgen_* exported only.
+$(ST_SHARED_LIB): $(ST_OBJ) $(EXPORTS) $(SHARED_LIB)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(ST_SONAME) -Wl,--version-script=$(EXPORTS) $(LDFLAGS) $(CFLAGS) \
+	    -o $@ $(ST_OBJ) -L$(LIBOUT) -lseqgen $(ST_LIBS)
+	ln -sf libseqgen-safetensors.so.$(VERSION) $(LIBOUT)/$(ST_SONAME)
+	ln -sf $(ST_SONAME) $(LIBOUT)/libseqgen-safetensors.so
+
 # ---- Example programs (linked statically against the library) ---------------------------------
 # Each program is its .c file, the shared examples/cli.c, and whatever else it names below with
 # the libraries that needs: only seqgen-complete draws, so only it links giflib.
@@ -144,10 +181,14 @@ $(DATADIR_STAMP): FORCE
 $(BUILD)/bin/%: examples/%.c $(CLI_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) -Iinclude $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(filter %.o,$^) -o $@ \
-	    $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
+	    $(LDFLAGS) $(PRE_LIBS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
 
 $(BUILD)/bin/seqgen-complete: $(GIF_OBJ)
 $(BUILD)/bin/seqgen-complete: EXTRA_LIBS = $(GIF_LIBS)
+# seqgen-convert links libseqgen-safetensors (before the core it uses) and jansson.
+$(BUILD)/bin/seqgen-convert: $(ST_STATIC_LIB)
+$(BUILD)/bin/seqgen-convert: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/bin/seqgen-convert: EXTRA_LIBS = $(ST_LIBS)
 
 # seqgen-train is one process (examples/comm_local.c); seqgen-train-mpi is the same program for
 # the ranks of an MPI job (examples/comm_mpi.c, compiled and linked by mpicc; docs/distributed.md).
@@ -174,12 +215,18 @@ $(TEST_UTIL): tests/testutil.c
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(INCLUDES) $(EXTRA_INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< \
-	    $(filter %.o,$^) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS) $(CMOCKA_LIBS)
+	    $(filter %.o,$^) -o $@ $(LDFLAGS) $(PRE_LIBS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS) \
+	    $(CMOCKA_LIBS)
 
 # test_gif tests the programs' GIF writer; it wraps malloc and friends to make them fail.
 $(BUILD)/tests/test_gif: $(GIF_OBJ) $(CLI_OBJ)
 $(BUILD)/tests/test_gif: EXTRA_INCLUDES = -Iexamples
 $(BUILD)/tests/test_gif: EXTRA_LIBS = $(GIF_LIBS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+# test_safetensors tests libseqgen-safetensors, linked as a program would link it.
+$(BUILD)/tests/test_safetensors: $(ST_STATIC_LIB)
+$(BUILD)/tests/test_safetensors: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/tests/test_safetensors: EXTRA_LIBS = $(ST_LIBS)
 
 # The programs' test writes the Markov chain of tests/markov.h as .npy files with this tool.
 MAKE_MARKOV := $(BUILD)/tests/make_markov
@@ -197,7 +244,7 @@ unit-tests: $(TESTS) $(PROGS)
 
 check: deps
 	$(MAKE) all $(BENCHES)
-	sh tests/exports_test.sh $(SHARED_LIB)
+	sh tests/exports_test.sh $(SHARED_LIB) $(ST_SHARED_LIB)
 	$(MAKE) unit-tests
 	$(MAKE) fuzz-replay
 	sh tests/layering_test.sh $(BUILD)
@@ -271,7 +318,12 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP $< \
-	    $(FUZZ_LIB_OBJ) -o $@ $(LIB_LIBS)
+	    $(filter %.o,$^) -o $@ $(LIB_LIBS) $(EXTRA_LIBS)
+
+# The safetensors harness: the library's parser with the core's own error detail and allocator
+# (one static program, so support.c's bridge to them is left out).
+$(FUZZ_BUILD)/fuzz_safetensors: $(FUZZ_BUILD)/src/safetensors/safetensors.o
+$(FUZZ_BUILD)/fuzz_safetensors: EXTRA_LIBS = $(ST_LIBS)
 
 # Each harness built with the ordinary compiler and fuzz/replay.c, fed its committed corpus: the
 # harnesses keep compiling against the API, and every seed runs clean (in check-asan too).
@@ -280,7 +332,11 @@ REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 $(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(INCLUDES) $(DEFINES) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< fuzz/replay.c \
-	    -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIB_LIBS)
+	    -o $@ $(LDFLAGS) $(PRE_LIBS) $(STATIC_LIB) $(LIB_LIBS) $(EXTRA_LIBS)
+
+$(BUILD)/fuzz-replay/fuzz_safetensors: $(ST_STATIC_LIB)
+$(BUILD)/fuzz-replay/fuzz_safetensors: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/fuzz-replay/fuzz_safetensors: EXTRA_LIBS = $(ST_LIBS)
 
 fuzz-replay: $(REPLAYS)
 	@for name in $(FUZZ_NAMES); do \
@@ -340,6 +396,37 @@ bench-versus:
 bench-compare: $(BENCHES)
 	$(TORCH_PYTHON) bench/compare.py --bench ./$(BUILD)/bench/bench -- $(BENCH_ARGS)
 
+# ---- PyTorch interop (docs/interop.md; needs python3-torch, so not part of check) -------------
+# 1. A libseqgen model (seqgen-train, H 32, L 2, 10 short epochs: about 15 s) converted with the original project's
+#    names, completed by libseqgen, then loaded by PyTorch (load_state_dict, strict) and completed
+#    again there: the probabilities and pixels must agree. 2. The fixture of make check made
+#    again by PyTorch, completed by libseqgen, checked the same way.
+INTEROP := $(BUILD)/interop
+$(BUILD)/tests/safetensors_complete: $(ST_STATIC_LIB)
+$(BUILD)/tests/safetensors_complete: PRE_LIBS = $(ST_STATIC_LIB)
+$(BUILD)/tests/safetensors_complete: EXTRA_LIBS = $(ST_LIBS)
+
+pytorch-interop: $(BUILD)/tests/safetensors_complete $(PROGS)
+	@sh scripts/deps.sh python3-torch python3-numpy
+	rm -rf $(INTEROP) && mkdir -p $(INTEROP)
+	./$(BUILD)/bin/seqgen-train --hidden 32 --layers 2 --train-limit 2000 --test-limit 20 \
+	    --epochs 10 --lr 0.01 --loss bce --batch-size 32 --threads 2 --quiet \
+	    --out-dir $(INTEROP)/runs --exp-name interop
+	./$(BUILD)/bin/seqgen-convert --gru rnn --linear linear $(INTEROP)/runs/interop/model.ckpt \
+	    $(INTEROP)/libseqgen.safetensors
+	./$(BUILD)/tests/safetensors_complete $(INTEROP)/libseqgen.safetensors \
+	    tests/fixtures/safetensors/original-h32-l1-completions.txt $(INTEROP)/libseqgen-completions.txt
+	$(TORCH_PYTHON) scripts/pytorch_safetensors.py check --model $(INTEROP)/libseqgen.safetensors \
+	    --completions $(INTEROP)/libseqgen-completions.txt
+	$(TORCH_PYTHON) scripts/pytorch_safetensors.py fixture --out-dir $(INTEROP)/fixture
+	./$(BUILD)/tests/safetensors_complete $(INTEROP)/fixture/original-h32-l1.safetensors \
+	    $(INTEROP)/fixture/original-h32-l1-completions.txt $(INTEROP)/fixture-libseqgen.txt
+	$(TORCH_PYTHON) scripts/pytorch_safetensors.py check \
+	    --model $(INTEROP)/fixture/original-h32-l1.safetensors --completions $(INTEROP)/fixture-libseqgen.txt
+	@cmp -s $(INTEROP)/fixture/original-h32-l1.safetensors tests/fixtures/safetensors/original-h32-l1.safetensors \
+	    && echo "pytorch-interop: the fixture made again is byte for byte the committed one" \
+	    || echo "pytorch-interop: the fixture made again differs from the committed one (another PyTorch or CPU)"
+
 # ---- Install ----------------------------------------------------------------------------------
 INSTALLED_PROGS = $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%)
 
@@ -362,6 +449,13 @@ install: all
 	ln -sf libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libseqgen.so
 	sed $(PC_SED) pkgconfig/seqgen.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc
+	install -m 644 include/seqgen_safetensors.h $(DESTDIR)$(INCLUDEDIR)/seqgen_safetensors.h
+	install -m 644 $(ST_STATIC_LIB) $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.a
+	install -m 755 $(ST_SHARED_LIB) $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so.$(VERSION)
+	ln -sf libseqgen-safetensors.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ST_SONAME)
+	ln -sf $(ST_SONAME) $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so
+	sed $(PC_SED) -e 's|@JANSSON_LIBS@|$(strip $(JANSSON_LIBS))|' \
+	    pkgconfig/seqgen-safetensors.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/seqgen-safetensors.pc
 	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
 	install -d $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k
 	install -m 644 $(DATA_FILES) $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k/
@@ -378,6 +472,10 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/libseqgen.so $(DESTDIR)$(PKGCONFIGDIR)/seqgen.pc $(INSTALLED_PROGS) \
 	    $(DESTDIR)$(BINDIR)/seqgen-train-mpi \
+	    $(DESTDIR)$(INCLUDEDIR)/seqgen_safetensors.h $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.a \
+	    $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ST_SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libseqgen-safetensors.so \
+	    $(DESTDIR)$(PKGCONFIGDIR)/seqgen-safetensors.pc \
 	    $(DATA_FILES:data/%=$(DESTDIR)$(SEQGEN_DATADIR)/%) $(DESTDIR)$(SEQGEN_DATADIR)/README.md
 	rmdir $(DESTDIR)$(SEQGEN_DATADIR)/mnist10k $(DESTDIR)$(SEQGEN_DATADIR) 2>/dev/null || true
 	rm -rf $(DESTDIR)$(DOCDIR)
@@ -385,6 +483,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD) build $(LIBOUT)/libseqgen.*
 
+-include $(ST_SRC:%.c=$(BUILD)/%.d)
 -include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
 -include $(CLI_OBJ:.o=.d) $(GIF_OBJ:.o=.d)
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d) $(REPLAYS:=.d)

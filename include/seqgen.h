@@ -131,6 +131,19 @@ SEQGEN_API const char *seqgen_strerror(int status);
  */
 SEQGEN_API const char *seqgen_last_error(void);
 
+/**
+ * @brief Sets the calling thread's error detail, for libraries built on libseqgen.
+ *
+ * A library layered on this one (libseqgen-safetensors, seqgen_safetensors.h) reports its
+ * errors like the core's: it returns a ::seqgen_status and sets the detail that
+ * seqgen_last_error() gives, through this function. The detail is copied (cut, ending in
+ * "...", if longer than 1023 bytes).
+ * @param status The status to return.
+ * @param detail The detail, following the conventions above; NULL sets "".
+ * @return @p status, so that a caller can write `return seqgen_set_last_error(st, msg);`.
+ */
+SEQGEN_API int seqgen_set_last_error(int status, const char *detail);
+
 /** @name Opaque handles
  *  @{ */
 /** A set of binary sequences, optionally labelled (see the dataset functions). */

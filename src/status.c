@@ -39,6 +39,11 @@ const char *seqgen_strerror(int status)
 
 const char *seqgen_last_error(void) { return last_detail; }
 
+int seqgen_set_last_error(int status, const char *detail)
+{
+    return sg_error(status, "%s", detail ? detail : "");
+}
+
 /* A detail that did not fit ends in "..." so the reader knows it was cut. */
 static void mark_if_truncated(int length)
 {

@@ -53,6 +53,43 @@ cflags=$(pkg-config --cflags seqgen | tr -s ' ' | sed 's/ $//')
     exit 1
 }
 
+# libseqgen-safetensors through its own pkg-config file (Requires: seqgen), shared and static: a
+# model saved as safetensors and loaded back, its error detail read with seqgen_last_error().
+cat > "$stage/outside_st.c" <<'C'
+#include <seqgen_safetensors.h>
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.hidden = 4;
+    seqgen_model *m = NULL, *back = NULL;
+    seqgen_safetensors_options o = seqgen_safetensors_options_default();
+    o.gru_module = "rnn", o.linear_module = "linear";
+    if (argc != 2 || seqgen_model_create(&m, &cfg) || seqgen_model_save_safetensors(argv[1], m, &o) ||
+        seqgen_model_load_safetensors(&back, argv[1], &o))
+        return 1;
+    if (seqgen_model_load_safetensors(&back, argv[1], NULL) != SEQGEN_EMISMATCH ||
+        !strstr(seqgen_last_error(), "no tensor \"weight_ih_l0\""))
+        return 2;
+    printf("hidden %d\n", seqgen_model_get_config(back).hidden);
+    return 0;
+}
+C
+# shellcheck disable=SC2046
+$CC -std=c11 "$stage/outside_st.c" -o "$stage/outside-st-shared" \
+    $(pkg-config --cflags --libs seqgen-safetensors) -Wl,-rpath,"$prefix/lib"
+# shellcheck disable=SC2046
+$CC -std=c11 -static "$stage/outside_st.c" -o "$stage/outside-st-static" \
+    $(pkg-config --cflags seqgen-safetensors) $(pkg-config --static --libs seqgen-safetensors)
+for kind in shared static; do
+    out=$("$stage/outside-st-$kind" "$stage/st-$kind.safetensors") ||
+        fail "the $kind safetensors program failed (exit $?)"
+    [ "$out" = "hidden 4" ] || fail "the $kind safetensors program printed '$out'"
+done
+ldd "$stage/outside-st-shared" | grep -qF "$prefix/lib/libseqgen-safetensors.so" ||
+    fail "outside-st-shared does not load the installed libseqgen-safetensors"
+
 # The README's two C examples, taken from the README itself so they cannot drift: each ```c block
 # compiled alone, run, and its output checked.
 awk -v dir="$stage" '/^```c$/ { n++; file = dir "/readme_example" n ".c"; next }
@@ -151,4 +188,4 @@ if [ -n "$left" ]; then
     echo "install test: uninstall left files behind: $left" >&2
     exit 1
 fi
-echo "install test: 4 passed, 0 failed (shared, LD_LIBRARY_PATH and static programs print $expected, the shared one loads $soname; the README examples run; the installed programs find the installed digits)"
+echo "install test: 5 passed, 0 failed (shared, LD_LIBRARY_PATH and static programs print $expected, the shared one loads $soname; libseqgen-safetensors shared and static through pkg-config; the README examples run; the installed programs find the installed digits)"

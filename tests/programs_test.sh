@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end test of the programs seqgen-train and seqgen-complete on a tiny configuration:
+# End-to-end test of the programs seqgen-train, seqgen-complete and seqgen-convert on a tiny configuration:
 # files produced, exact --resume (after a clean stop and after Ctrl-C), GIFs, metrics, and the
 # documented exit codes and messages for bad options, bad checkpoints and bad data directories.
 # Usage: sh tests/programs_test.sh [BINDIR [MAKE_MARKOV]]   (from the repository root; BINDIR =
@@ -396,6 +396,43 @@ check "...before any work: no output directory" [ ! -e "$tmp/x997" ]
 expect 1 "--metrics-csv in a directory that does not exist" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --metrics-csv "$tmp/no/such/m.csv"
 check "...names it" one_line_naming 'no/such/m\.csv'
 check "...before any work: no metrics computed" [ ! -s "$tmp/out" ]
+
+# ---- seqgen-convert: checkpoints to safetensors and back -----------------------------------------
+convert="$bin/seqgen-convert"
+st="$tmp/convert"
+mkdir -p "$st"
+expect 0 "convert a training checkpoint to safetensors" $convert "$run/model.ckpt" "$st/a.safetensors"
+check "...says which way and the model" grep -q 'checkpoint to safetensors, D 1, H 8, L 1' "$tmp/out"
+expect 0 "convert it back to a model checkpoint" $convert "$st/a.safetensors" "$st/a.ckpt"
+check "...the direction told by the content, not the name" grep -q 'safetensors to model checkpoint' "$tmp/out"
+expect 0 "and to safetensors again" $convert "$st/a.ckpt" "$st/b.safetensors"
+check "...byte for byte the first file: the round trip is exact" cmp -s "$st/a.safetensors" "$st/b.safetensors"
+expect 0 "the original project's names under a prefix" $convert --prefix model. --gru rnn --linear linear "$run/model.ckpt" "$st/orig.safetensors"
+check "...rnn.weight_ih_l0 and linear.bias in the header" sh -c "grep -q '\"model.rnn.weight_ih_l0\"' '$st/orig.safetensors' && grep -q '\"model.linear.bias\"' '$st/orig.safetensors'"
+expect 0 "...back with the same names" $convert --prefix model. --gru rnn --linear linear "$st/orig.safetensors" "$st/orig.ckpt"
+check "...the same model checkpoint as from the default names" cmp -s "$st/a.ckpt" "$st/orig.ckpt"
+expect 0 "the completions of the converted model equal the original's" $complete --checkpoint "$st/a.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 392
+grep 'over 20 test images' "$tmp/out" > "$st/converted.metrics"
+expect 0 "...(the original's)" $complete --checkpoint "$run/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 392
+check "...the same metrics" sh -c "grep 'over 20 test images' '$tmp/out' | cmp -s - '$st/converted.metrics'"
+expect 1 "safetensors with other names" $convert "$st/orig.safetensors" "$st/x.ckpt"
+check "...one line naming the tensor looked for and the file's first" one_line_naming 'no tensor "weight_ih_l0".*first tensor is "model.rnn.weight_ih_l0"'
+check "...writing nothing" [ ! -e "$st/x.ckpt" ]
+printf 'not a model at all' > "$st/junk"
+expect 1 "an input that is neither" $convert "$st/junk" "$st/x.ckpt"
+check "...one line naming the file" one_line_naming 'junk: header length'
+expect 1 "an input that does not exist" $convert "$st/none" "$st/x.ckpt"
+check "...one line naming it" one_line_naming 'none: no such file'
+expect 1 "an output directory that does not exist" $convert "$run/model.ckpt" "$st/no/such/x.safetensors"
+check "...one line naming it" one_line_naming 'no/such'
+expect 2 "one argument" $convert "$run/model.ckpt"
+check "...is a usage error" usage_error seqgen-convert
+expect 2 "--steps with a checkpoint" $convert --steps 784 "$run/model.ckpt" "$st/x.safetensors"
+check "...is a usage error" usage_error seqgen-convert
+expect 2 "--steps not a number" $convert --steps x "$st/a.safetensors" "$st/x.ckpt"
+check "...is a usage error" usage_error seqgen-convert
+expect 0 "--help" $convert --help
+check "...shows the options" grep -q -- '--linear NAME' "$tmp/out"
 
 # ---- the study's script (scripts/experiments.sh), a seconds-long smoke run ------------------------
 study="$tmp/study"

@@ -120,6 +120,15 @@ static void last_error(void)
     assert_non_null(strstr(seqgen_last_error(), "NULL"));
 }
 
+/* Any status and any detail, NULL included: the status comes back, the detail is set. */
+static void set_last_error(void)
+{
+    assert_int_equal(seqgen_set_last_error(12345, NULL), 12345);
+    assert_string_equal(seqgen_last_error(), "");
+    assert_int_equal(seqgen_set_last_error(SEQGEN_OK, "x"), SEQGEN_OK);
+    assert_string_equal(seqgen_last_error(), "x");
+}
+
 /* ---- Dataset ------------------------------------------------------------------------------- */
 
 static void dataset_open(void)
@@ -874,6 +883,7 @@ static const misuse_case cases[] = {
     CASE(seqgen_version, version),
     CASE(seqgen_strerror, strerror_any),
     CASE(seqgen_last_error, last_error),
+    CASE(seqgen_set_last_error, set_last_error),
     CASE(seqgen_dataset_open, dataset_open),
     CASE(seqgen_dataset_open_dir, dataset_open_dir),
     CASE(seqgen_data_limits_default, data_limits_default),

@@ -41,6 +41,25 @@ static void error_detail_is_set_and_prefixed(void **state)
     assert_string_equal(seqgen_last_error(), "a.idx: bad magic 0x00001234");
 }
 
+/* The public setter, for libraries built on libseqgen: the same detail, copied, cut the same way. */
+static void public_setter_sets_the_detail(void **state)
+{
+    (void)state;
+    char detail[] = "model.safetensors: tensor rnn.weight_ih_l0 is missing";
+    assert_int_equal(seqgen_set_last_error(SEQGEN_EMISMATCH, detail), SEQGEN_EMISMATCH);
+    detail[0] = 'X'; /* copied, not kept */
+    assert_string_equal(seqgen_last_error(), "model.safetensors: tensor rnn.weight_ih_l0 is missing");
+    assert_int_equal(seqgen_set_last_error(SEQGEN_EIO, NULL), SEQGEN_EIO);
+    assert_string_equal(seqgen_last_error(), "");
+    char big[3000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    seqgen_set_last_error(SEQGEN_EIO, big);
+    size_t length = strlen(seqgen_last_error());
+    assert_true(length > 100 && length < sizeof big - 1);
+    assert_string_equal(seqgen_last_error() + length - 3, "...");
+}
+
 static void long_detail_is_truncated_safely(void **state)
 {
     (void)state;
@@ -266,6 +285,7 @@ int main(void)
         cmocka_unit_test(every_status_has_its_own_name),
         cmocka_unit_test(error_detail_is_set_and_prefixed),
         cmocka_unit_test(long_detail_is_truncated_safely),
+        cmocka_unit_test(public_setter_sets_the_detail),
         cmocka_unit_test(error_detail_is_per_thread),
         cmocka_unit_test(details_name_the_function_only_for_null_arguments),
         cmocka_unit_test(rng_matches_pcg32_reference),
