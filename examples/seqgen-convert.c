@@ -16,12 +16,16 @@
 /* The first bytes of every checkpoint (docs/checkpoint-format.md). */
 static const unsigned char checkpoint_magic[8] = {0x89, 'S', 'G', 'C', 'K', 0x0d, 0x0a, 0x1a};
 
-enum option_id { OPT_PREFIX = 256, OPT_GRU, OPT_LINEAR, OPT_START_STEP, OPT_STEPS, OPT_HELP, OPT_VERSION };
+enum option_id {
+    OPT_PREFIX = 256, OPT_GRU, OPT_LINEAR, OPT_EMBEDDING, OPT_START_STEP, OPT_STEPS, OPT_HELP,
+    OPT_VERSION
+};
 
 static const struct option long_options[] = {
     {"prefix", required_argument, NULL, OPT_PREFIX},
     {"gru", required_argument, NULL, OPT_GRU},
     {"linear", required_argument, NULL, OPT_LINEAR},
+    {"embedding", required_argument, NULL, OPT_EMBEDDING},
     {"start-step", no_argument, NULL, OPT_START_STEP},
     {"steps", required_argument, NULL, OPT_STEPS},
     {"help", no_argument, NULL, OPT_HELP},
@@ -37,11 +41,13 @@ static void usage(void)
            "a checkpoint (model or training; the model is taken) becomes a safetensors file of\n"
            "F32 tensors; a safetensors file (F32, F16 or BF16) becomes a model checkpoint.\n"
            "Tensor names are PyTorch's: PREFIX GRU.weight_ih_l0 ... PREFIX LINEAR.weight,\n"
-           "PREFIX LINEAR.bias. The original project's model is --gru rnn --linear linear.\n"
+           "PREFIX LINEAR.bias, and for a model of symbols PREFIX EMBEDDING.weight. The original\n"
+           "project's model is --gru rnn --linear linear.\n"
            "\n"
            "  --prefix P         put in front of every name, as it is, e.g. 'model.' ('')\n"
            "  --gru NAME         the GRU module's name; '' for none: weight_ih_l0 ('')\n"
            "  --linear NAME      the output layer's name; '' for none: weight, bias (out)\n"
+           "  --embedding NAME   a model of symbols: the embedding's name (embedding)\n"
            "  --start-step       safetensors input without libseqgen's metadata: the model reads\n"
            "                     a step of zeros first (off: the original project)\n"
            "  --steps T          safetensors input without libseqgen's metadata: the model is for\n"
@@ -72,6 +78,7 @@ int main(int argc, char **argv)
         case OPT_PREFIX: opts.prefix = optarg; break;
         case OPT_GRU: opts.gru_module = optarg; break;
         case OPT_LINEAR: opts.linear_module = optarg; break;
+        case OPT_EMBEDDING: opts.embedding_module = optarg; break;
         case OPT_START_STEP: opts.start_step = 1, only_safetensors = 1; break;
         case OPT_STEPS:
             if (cli_parse_int(PROG, "steps", optarg, 0, INT_MAX, &opts.steps) != 0)
@@ -111,9 +118,12 @@ int main(int argc, char **argv)
         return cli_fail(PROG, "cannot write the output", status);
     }
     seqgen_model_config cfg = seqgen_model_get_config(model);
-    printf("%s -> %s: %s, D %d, H %d, L %d, start step %d, steps %d\n", input, output,
+    char kind[64] = "";
+    if (cfg.vocab > 0)
+        snprintf(kind, sizeof kind, ", %d symbols embedded in %d", cfg.vocab, cfg.embedding);
+    printf("%s -> %s: %s, D %d, H %d, L %d%s, start step %d, steps %d\n", input, output,
            checkpoint == 1 ? "checkpoint to safetensors" : "safetensors to model checkpoint",
-           cfg.units_per_step, cfg.hidden, cfg.layers, cfg.start_step, cfg.steps);
+           cfg.units_per_step, cfg.hidden, cfg.layers, kind, cfg.start_step, cfg.steps);
     seqgen_model_free(model);
     return 0;
 }

@@ -48,14 +48,19 @@
  * when O is ""), and so on for every tensor of seqgen_model_tensor_info(). The prefix is put in
  * front as it is, so give it with its dot ("model."). The defaults ("", "", "out") are the
  * library's own names; the original project's `nn.GRU` named `rnn` and `nn.Linear` named
- * `linear` are `gru_module = "rnn"`, `linear_module = "linear"`.
+ * `linear` are `gru_module = "rnn"`, `linear_module = "linear"`. A categorical model's
+ * `embedding.weight` is `P M.weight` with `M` = seqgen_safetensors_options::embedding_module
+ * (default "embedding", PyTorch's `nn.Embedding` named `embedding`).
  *
  * @par The model's configuration
  * It comes from the shapes: `G.weight_ih_l0` is 3H x D, `G.weight_hh_lK` 3H x H, L the number of
- * layers K = 0, 1, ... whose `G.weight_ih_lK` is present, `O.weight` D x H. A file written by
+ * layers K = 0, 1, ... whose `G.weight_ih_lK` is present, `O.weight` D x H. With an embedding
+ * tensor `M.weight` of shape V x E in the file, the model is categorical
+ * (seqgen_model_config::vocab V, seqgen_model_config::embedding E, one symbol per step), and
+ * `G.weight_ih_l0` is 3H x E and `O.weight` V x H. A file written by
  * seqgen_model_save_safetensors() also records, in `__metadata__`, `seqgen.units_per_step`,
- * `seqgen.hidden`, `seqgen.layers` (which must agree with the shapes: ::SEQGEN_EMISMATCH naming
- * the key), `seqgen.start_step`, `seqgen.steps` and `seqgen.seed` (decimal integers in their
+ * `seqgen.hidden`, `seqgen.layers`, `seqgen.vocab`, `seqgen.embedding` (which must agree with
+ * the shapes: ::SEQGEN_EMISMATCH naming the key), `seqgen.start_step`, `seqgen.steps` and `seqgen.seed` (decimal integers in their
  * ranges, else ::SEQGEN_ERANGE naming the key), which are then used; without them, the start
  * step and the steps come from the options and the seed is seqgen_model_config_default()'s.
  * Other metadata (`format`, `seqgen.version`, a trainer's own keys) is not interpreted.
@@ -80,6 +85,8 @@ typedef struct seqgen_safetensors_options {
                                     (default) gives `weight_ih_l0`. */
     const char *linear_module; /**< The output layer's module name: "out" (default) gives
                                     `out.weight` and `out.bias`; "" gives `weight` and `bias`. */
+    const char *embedding_module; /**< A categorical model's embedding (seqgen_model_config::vocab
+                                    > 0): "embedding" (default) gives `embedding.weight`. */
     int start_step;            /**< Loading a file without `seqgen.start_step`: the model's
                                     seqgen_model_config::start_step, 0 or 1. Default 0 (the
                                     original project: pixel t predicts pixel t + 1). */
@@ -88,8 +95,8 @@ typedef struct seqgen_safetensors_options {
 } seqgen_safetensors_options;
 
 /**
- * @brief The defaults: no prefix, GRU tensors unprefixed, the output layer `out`, no start step,
- *        any length.
+ * @brief The defaults: no prefix, GRU tensors unprefixed, the output layer `out`, the
+ *        embedding `embedding`, no start step, any length.
  * @return The options, by value.
  */
 SEQGEN_API seqgen_safetensors_options seqgen_safetensors_options_default(void);
@@ -112,8 +119,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_load_safetensors(seqgen_model **out
  * Every tensor in F32, under the names the options give, in the order of
  * seqgen_model_tensor_info() and laid out in that order; `__metadata__` holds `"format": "pt"`
  * (as PyTorch's writers put it) and libseqgen's keys (`seqgen.version`,
- * `seqgen.units_per_step`, `seqgen.hidden`, `seqgen.layers`, `seqgen.start_step`,
- * `seqgen.steps`, `seqgen.seed`); the header is padded with spaces to a multiple of 8 bytes, as
+ * `seqgen.units_per_step`, `seqgen.hidden`, `seqgen.layers`, `seqgen.vocab`, `seqgen.embedding`,
+ * `seqgen.start_step`, `seqgen.steps`, `seqgen.seed`); the header is padded with spaces to a multiple of 8 bytes, as
  * the reference writer does, so the data is aligned. The file is written under a temporary name
  * in the same directory, flushed and renamed over @p path: a crash leaves the old file or the
  * new one. `torch.nn.Module.load_state_dict()` takes the tensors of a file saved with the

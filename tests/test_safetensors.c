@@ -170,6 +170,46 @@ static void round_trip_is_bit_exact(void **state)
     round_trip(f->path, 1, 3, 3, 1, 0, &o);
 }
 
+/* A categorical model (issue 22's embedding, softmax head): saved and loaded bit for bit, its
+ * vocabulary and embedding width inferred from embedding.weight and checked against the
+ * metadata; under other module names too. */
+static void categorical_round_trip(void **state)
+{
+    tu_file *f = *state;
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.vocab = 7, cfg.embedding = 5, cfg.hidden = 6, cfg.layers = 2, cfg.start_step = 1;
+    cfg.threads = 1;
+    seqgen_model *m = NULL, *back = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    assert_ok(seqgen_model_save_safetensors(f->path, m, NULL));
+    assert_ok(seqgen_model_load_safetensors(&back, f->path, NULL));
+    expect_same_model(m, back);
+    seqgen_model_config got = seqgen_model_get_config(back);
+    assert_int_equal(got.vocab, 7);
+    assert_int_equal(got.embedding, 5);
+    assert_int_equal(got.units_per_step, 1);
+    assert_int_equal(got.start_step, 1);
+    seqgen_model_free(back);
+    back = NULL;
+    seqgen_safetensors_options o = seqgen_safetensors_options_default();
+    o.prefix = "m.", o.embedding_module = "emb", o.gru_module = "rnn", o.linear_module = "fc";
+    assert_ok(seqgen_model_save_safetensors(f->path, m, &o));
+    size_t size;
+    unsigned char *file = tu_read_file(f->path, &size);
+    const char *name = "\"m.emb.weight\"";
+    int found = 0;
+    for (size_t i = 0; !found && i + strlen(name) <= size; i++)
+        found = memcmp(file + i, name, strlen(name)) == 0;
+    assert_true(found);
+    free(file);
+    assert_ok(seqgen_model_load_safetensors(&back, f->path, &o));
+    expect_same_model(m, back);
+    seqgen_model_free(back);
+    /* under the default names the embedding is not found: the file's tensors are all extra */
+    expect_refused(f->path, NULL, SEQGEN_EMISMATCH, "no tensor \"weight_ih_l0\"", NULL, NULL);
+    seqgen_model_free(m);
+}
+
 /* The original project's state_dict names: rnn.* and linear.*, no libseqgen metadata; the
  * start step and steps then come from the options. */
 static void original_project_names(void **state)
@@ -638,6 +678,7 @@ static void pytorch_fixture_completes_as_pytorch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(categorical_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip_is_bit_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(original_project_names, setup, teardown),
         cmocka_unit_test_setup_teardown(half_precision_is_converted_exactly, setup, teardown),

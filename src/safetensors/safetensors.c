@@ -56,7 +56,7 @@ typedef struct st_header {
 
 seqgen_safetensors_options seqgen_safetensors_options_default(void)
 {
-    seqgen_safetensors_options opts = {"", "", "out", 0, 0};
+    seqgen_safetensors_options opts = {"", "", "out", "embedding", 0, 0};
     return opts;
 }
 
@@ -340,12 +340,15 @@ static int read_header(int fd, const char *path, uint64_t size, st_header *h)
 /* ---- Names -------------------------------------------------------------------------------- */
 
 /* The file's name of the model's tensor `name`: prefix + module + "." + the part after the
- * module (the GRU's tensors have none in the model's table, the output layer's "out."). */
+ * module (the GRU's tensors have none in the model's table, the output layer's "out.", the
+ * embedding's "embedding."). */
 static int file_name(const seqgen_safetensors_options *o, const char *name, char *out, size_t size)
 {
     const char *module = o->gru_module, *rest = name;
     if (strncmp(name, "out.", 4) == 0)
         module = o->linear_module, rest = name + 4;
+    else if (strncmp(name, "embedding.", 10) == 0)
+        module = o->embedding_module, rest = name + 10;
     int n = snprintf(out, size, "%s%s%s%s", o->prefix, module, *module ? "." : "", rest);
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
@@ -363,11 +366,15 @@ static int check_options(const char *function, const seqgen_safetensors_options 
         return sg_error(SEQGEN_EINVAL, "%s: NULL opts->gru_module", function);
     if (!o->linear_module)
         return sg_error(SEQGEN_EINVAL, "%s: NULL opts->linear_module", function);
-    if (strlen(o->prefix) + strlen(o->gru_module) + strlen(o->linear_module) > 1000)
+    if (!o->embedding_module)
+        return sg_error(SEQGEN_EINVAL, "%s: NULL opts->embedding_module", function);
+    if (strlen(o->prefix) + strlen(o->gru_module) + strlen(o->linear_module) +
+            strlen(o->embedding_module) > 1000)
         return sg_error(SEQGEN_EINVAL, "prefix and module names longer than 1000 bytes");
-    const char *strings[] = {o->prefix, o->gru_module, o->linear_module};
-    const char *what[] = {"prefix", "GRU module name", "linear module name"};
-    for (int i = 0; i < 3; i++) {
+    const char *strings[] = {o->prefix, o->gru_module, o->linear_module, o->embedding_module};
+    const char *what[] = {"prefix", "GRU module name", "linear module name",
+                          "embedding module name"};
+    for (int i = 0; i < 4; i++) {
         json_t *s = json_string(strings[i]); /* NULL if not UTF-8: no name could hold it */
         if (!s)
             return sg_error(SEQGEN_EINVAL, "the %s is not valid UTF-8", what[i]);
@@ -436,6 +443,17 @@ static int infer_config(const char *path, const st_header *h, const seqgen_safet
             break;
     }
     cfg->layers = layers;
+    file_name(o, "embedding.weight", name, sizeof name);
+    const st_tensor *e = find(h, name);
+    if (e && (e->ndim != 2 || e->dims[0] < 2 || e->dims[0] > MAX_DIM || e->dims[1] == 0 ||
+              e->dims[1] > MAX_DIM)) {
+        char have[96];
+        shape_text(e, have, sizeof have);
+        return sg_error(SEQGEN_EMISMATCH, "%s: tensor \"%s\" has shape %s, not [V, E] with V "
+                        "from 2 and E from 1 to %d", path, show(name).text, have, MAX_DIM);
+    }
+    if (e) /* a categorical model: symbols in through the embedding, one per step */
+        cfg->vocab = (int)e->dims[0], cfg->embedding = (int)e->dims[1], cfg->units_per_step = 1;
 
     /* libseqgen's metadata: shape facts must agree, the rest is used. */
     struct {
@@ -444,7 +462,9 @@ static int infer_config(const char *path, const st_header *h, const seqgen_safet
         int *value;
     } facts[] = {{"seqgen.units_per_step", 1, MAX_DIM, &cfg->units_per_step},
                  {"seqgen.hidden", 1, MAX_DIM, &cfg->hidden},
-                 {"seqgen.layers", 1, MAX_DIM, &cfg->layers}};
+                 {"seqgen.layers", 1, MAX_DIM, &cfg->layers},
+                 {"seqgen.vocab", 0, MAX_DIM, &cfg->vocab},
+                 {"seqgen.embedding", 0, MAX_DIM, &cfg->embedding}};
     uint64_t v;
     int found, status;
     for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
@@ -648,6 +668,8 @@ static json_t *make_header(const seqgen_model *model, const seqgen_safetensors_o
     } facts[] = {{"seqgen.units_per_step", (uint64_t)cfg.units_per_step},
                  {"seqgen.hidden", (uint64_t)cfg.hidden},
                  {"seqgen.layers", (uint64_t)cfg.layers},
+                 {"seqgen.vocab", (uint64_t)cfg.vocab},
+                 {"seqgen.embedding", (uint64_t)cfg.embedding},
                  {"seqgen.start_step", (uint64_t)cfg.start_step},
                  {"seqgen.steps", (uint64_t)cfg.steps},
                  {"seqgen.seed", cfg.seed}};
