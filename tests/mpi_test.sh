@@ -10,26 +10,9 @@ mpi="$build/bin/seqgen-train-mpi"
 compare="$build/tests/compare_params"
 tmp=$(mktemp -d)
 trap 'pkill -9 -f "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0
-failed=0
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+. tests/checks.sh
 
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAILED: $1"; [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err"; }
-check() {
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-# expect CODE NAME COMMAND...: runs COMMAND (stdout to $tmp/out, stderr to $tmp/err).
-expect() {
-    code=$1 name=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-    if [ "$status" -eq "$code" ]; then ok "$name (exit $code)"; else
-        echo "    expected exit $code, got $status"; not_ok "$name"; fi
-}
 # mpirun as root, more ranks than cores allowed, its own session (so that a background run
 # still gets the signals this test sends it).
 run_mpi() { np=$1; shift; setsid mpirun --allow-run-as-root --oversubscribe -np "$np" "$@"; }
@@ -38,10 +21,6 @@ run_mpi() { np=$1; shift; setsid mpirun --allow-run-as-root --oversubscribe -np 
 differ() { "$compare" "$1" "$2"; }
 within() { awk -v d="$(differ "$1" "$2" | cut -d' ' -f1)" -v t="$3" 'BEGIN { exit !(d <= t) }'; }
 identical() { differ "$1" "$2" | grep -q identical; }
-# The test NLL column of results.csv, one line per epoch.
-nll() { cut -d, -f8 "$1"; }
-# Messages of the program itself (mpirun adds its own banner about the exit codes).
-own_lines() { grep -c "^seqgen-train-mpi: " "$tmp/err"; }
 
 # The communication layer alone (tests/comm_test.c), 3 ranks; rank 1's message alone printed.
 expect 0 "the communication layer, 3 ranks" run_mpi 3 "$build/tests/comm_test"

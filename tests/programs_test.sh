@@ -14,29 +14,7 @@ data=data/mnist10k
 tmp=$(mktemp -d)
 busy_pid=
 trap '[ -n "$busy_pid" ] && kill -9 $busy_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAILED: $1"; [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err"; }
-
-# expect CODE NAME COMMAND...: runs COMMAND (stdout to $tmp/out, stderr to $tmp/err) and checks
-# its exit status.
-expect() {
-    code=$1 name=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-    if [ "$status" -eq "$code" ]; then ok "$name (exit $code)"; else
-        echo "    expected exit $code, got $status"; not_ok "$name"; fi
-}
-
-# check NAME COMMAND...: a condition.
-check() {
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. tests/checks.sh
 
 # Runtime errors: exactly one line on stderr, naming the cause ($1, a grep -E pattern).
 one_line_naming() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq -e "$1" "$tmp/err"; }
