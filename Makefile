@@ -300,7 +300,7 @@ check-mpi:
 	sh tests/mpi_test.sh $(BUILD)
 
 $(BUILD)/tests/comm_test: tests/comm_test.c $(BUILD)/examples/comm_mpi.o
-	$(MPICC) $(BASEFLAGS) -Iexamples $(CPPFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS)
+	$(MPICC) $(BASEFLAGS) -Iexamples $(CPPFLAGS) $(CFLAGS) -MMD -MP $^ -o $@ $(LDFLAGS)
 
 # ---- Fuzzing (fuzz/README.md) -----------------------------------------------------------------
 # Each fuzz/fuzz_*.c is linked with the library's sources built by clang with ASan and UBSan.
@@ -485,5 +485,6 @@ clean:
 
 -include $(ST_SRC:%.c=$(BUILD)/%.d)
 -include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(PROGS:=.d) $(TEST_UTIL:.o=.d) $(BENCHES:=.d)
--include $(CLI_OBJ:.o=.d) $(GIF_OBJ:.o=.d)
+-include $(CLI_OBJ:.o=.d) $(GIF_OBJ:.o=.d) $(BUILD)/examples/mpi/seqgen-train.d $(BUILD)/examples/comm_mpi.d \
+    $(BUILD)/examples/comm_local.d $(BUILD)/tests/compare_params.d $(BUILD)/tests/comm_test.d
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%.d) $(REPLAYS:=.d)
