@@ -1627,6 +1627,125 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
 
 /** @} */
 
+/* ==== Generation of symbols ================================================================== */
+
+/**
+ * @defgroup generate Generation of symbols: writing sequences with a categorical model
+ * @brief Give a categorical model (seqgen_model_config::vocab >= 2) a prefix of each sequence,
+ *        or nothing, and let it write symbol after symbol until an end symbol or a length.
+ *
+ * @par The rollout
+ * Sequence b of a call starts from its prefix, the first `prefix_lengths[b]` symbols of its row
+ * of `prefixes`, which the model reads by teacher forcing (the symbols of the prefix are never
+ * changed, an end symbol among them included). With a start step
+ * (seqgen_model_config::start_step) the model first reads the start step's zero vector, whose
+ * output is the distribution of the first symbol: a prefix may then be empty and the whole
+ * sequence is generated. Without one the model has no prediction for the first symbol, so every
+ * prefix needs at least one. After the prefix, the model's output after the last symbol gives
+ * the next symbol (decoded as below), which is written and fed back, and so on until the
+ * sequence holds `max_steps` symbols (the prefix included) or the symbol just generated is
+ * seqgen_generate_options::end_symbol, which is written and counted in its length. Positions
+ * after a sequence's length hold -1.
+ *
+ * @par Decoding
+ * Let a be the logits of the next symbol (as seqgen_model_step_symbols() gives them). "The most
+ * probable" symbols are ranked by their logits, highest first, the lower id first among equal
+ * logits: the order of the probabilities at every temperature.
+ * - ::SEQGEN_DECODE_GREEDY: the first of that ranking, the argmax (the symbol that
+ *   ::SEQGEN_FEEDBACK_THRESHOLD feeds back in training). No random number is used; temperature,
+ *   top-k and top-p do not change it.
+ * - ::SEQGEN_DECODE_SAMPLE, in this order:
+ *   1. the weights `w_k = exp((a_k - max a) / temperature)`, in double;
+ *   2. top-k (A. Fan, M. Lewis, Y. Dauphin, "Hierarchical Neural Story Generation", ACL 2018):
+ *      with seqgen_generate_options::top_k = k >= 1, only the first k symbols of the ranking are
+ *      kept (all of them when k >= V);
+ *   3. top-p, nucleus sampling (A. Holtzman, J. Buys, L. Du, M. Forbes, Y. Choi, "The Curious
+ *      Case of Neural Text Degeneration", ICLR 2020): with seqgen_generate_options::top_p = p <
+ *      1, of the symbols kept so far only the shortest beginning of the ranking whose weights
+ *      sum to at least p times theirs (sums in double, in the order of the ranking);
+ *   4. one uniform u in [0, 1) with 24 random bits (every generated symbol draws exactly one,
+ *      whatever is kept), and the symbol is the first kept one, **in id order**, whose
+ *      cumulative weight C_k (the sum of the kept weights of ids up to k, in double) satisfies
+ *      u * S < C_k, S the sum of all the kept weights: the inverse distribution function of the
+ *      kept symbols' renormalised probabilities. A symbol of weight 0 is never drawn.
+ *
+ *   Sequence b of a call draws from its own PCG32 generator seeded with
+ *   (seqgen_generate_options::seed, stream seqgen_generate_options::first_stream + b), as
+ *   seqgen_complete() does: the result does not depend on the thread count nor on how a larger
+ *   set is cut into calls (pass each call's position in the set as first_stream). The model's
+ *   own generators are never used.
+ *
+ * @par Batching
+ * The arithmetic is that of seqgen_model_step_symbols(), on blocks of at most 64 sequences
+ * shared out across the model's threads (seqgen_model_set_threads()), each with one-thread
+ * BLAS; a block runs until its last sequence ends, the ended ones reading zero vectors. A call
+ * with at most 64 sequences equals, bit for bit, a rollout of the same batch made with
+ * seqgen_model_step_symbols(); larger calls may differ from such a rollout by the float
+ * rounding of the matrix products, which can depend on their number of rows. Results are the
+ * same for every thread count. Memory is allocated once per call, never per step. The model is
+ * only read: several calls may share it from different threads.
+ * @{
+ */
+
+/** Generation settings. Start from seqgen_generate_options_default(); every field is checked,
+ *  whatever the decoder. */
+typedef struct seqgen_generate_options {
+    seqgen_decode decode;  /**< ::SEQGEN_DECODE_GREEDY (default) or ::SEQGEN_DECODE_SAMPLE. */
+    double temperature;    /**< Sampling: finite and > 0; below 1 sharpens towards greedy, above
+                                1 flattens towards uniform. Default 1. */
+    int top_k;             /**< Sampling: 0 (default) keeps every symbol; k >= 1 the k most
+                                probable. */
+    double top_p;          /**< Sampling: in (0, 1]; 1 (default) keeps every symbol, p < 1 the
+                                nucleus of mass p (see the group's description). */
+    int32_t end_symbol;    /**< The symbol that ends a sequence when generated, in [0, V); -1
+                                (default): none, every sequence gets `max_steps` symbols. */
+    uint64_t seed;         /**< Sampling: seed of the generators. Default 0. */
+    uint64_t first_stream; /**< Sampling: sequence b uses stream first_stream + b. Default 0. */
+} seqgen_generate_options;
+
+/**
+ * @brief The defaults: greedy, temperature 1, no top-k (0), no top-p (1), no end symbol (-1),
+ *        seed 0, first stream 0.
+ * @return The options, by value.
+ */
+SEQGEN_API seqgen_generate_options seqgen_generate_options_default(void);
+
+/**
+ * @brief Generates a batch of sequences of symbols, each from its prefix.
+ *
+ * @param model A categorical model (seqgen_model_config::vocab >= 2), only read.
+ * @param prefixes `[count][max_steps]` symbol ids: the first `prefix_lengths[b]` of row b are
+ *        sequence b's prefix, each in [0, V); the rest of the row is not read. NULL only when
+ *        @p prefix_lengths is NULL.
+ * @param prefix_lengths `[count]` lengths in [0, max_steps] (0 only with a start step), or NULL:
+ *        every prefix is empty (the model needs a start step).
+ * @param count Number of sequences, >= 1.
+ * @param max_steps The most symbols a sequence may hold, the prefix included, >= 1.
+ * @param opts NULL for seqgen_generate_options_default().
+ * @param[out] out `[count][max_steps]` symbol ids: each prefix copied, the generated symbols
+ *        after it, -1 after the sequence's length. May be @p prefixes itself (in place); may
+ *        not overlap it otherwise.
+ * @param[out] out_lengths NULL, or `[count]`: each sequence's length (prefix, generated symbols
+ *        and the end symbol if one was generated).
+ * @param[out] probs NULL, or `[count][max_steps]` floats: at the position of each generated
+ *        symbol, the probability the model gave it, softmax(a) at temperature 1 over all V
+ *        symbols (as seqgen_model_step_symbols() computes it; before any truncation), and 0 at
+ *        the prefix's positions and after the sequence's length.
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL pointer, a binary model, count 0, max_steps < 1, a
+ *         prefix longer than max_steps, an empty prefix without a start step, a prefix symbol
+ *         outside [0, V) (naming the sequence and the position), an unknown decoder, a
+ *         temperature not finite and > 0, top_k < 0, top_p not in (0, 1], an end symbol outside
+ *         [-1, V), count * max_steps above 2^40, overlapping outputs; the detail says which)
+ *         or ::SEQGEN_ENOMEM. On failure nothing is written.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_generate(const seqgen_model *model, const int32_t *prefixes,
+                                                const size_t *prefix_lengths, size_t count,
+                                                int max_steps,
+                                                const seqgen_generate_options *opts, int32_t *out,
+                                                size_t *out_lengths, float *probs);
+
+/** @} */
+
 /* ==== Checkpoints ============================================================================ */
 
 /**

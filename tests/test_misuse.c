@@ -784,6 +784,49 @@ static void complete(void)
     EXPECT(SEQGEN_EINVAL, seqgen_complete(m, nan_given, 1, T, NULL, 2, NULL, y, NULL));
 }
 
+static void generate_options_default(void)
+{
+    seqgen_generate_options o = seqgen_generate_options_default();
+    assert_true(o.decode == SEQGEN_DECODE_GREEDY && o.temperature == 1.0 && o.top_k == 0);
+    assert_true(o.top_p == 1.0 && o.end_symbol == -1);
+}
+
+static void generate(void)
+{
+    seqgen_model *m = symbol_model(); /* V = 5, no start step */
+    int32_t in[6] = {0, 1, 2, 3, 4, 0}, out[6];
+    const size_t given[2] = {1, 2}, empty[2] = {1, 0}, too_long[2] = {4, 1};
+    size_t lengths[2];
+    float probs[6];
+    seqgen_generate_options o = seqgen_generate_options_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(NULL, in, given, 2, 3, NULL, out, lengths, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, NULL, given, 2, 3, NULL, out, lengths, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, NULL, NULL, lengths, probs));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(fx.model, in, given, 2, 3, NULL, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 0, 3, NULL, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 0, NULL, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, -3, NULL, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, empty, 2, 3, NULL, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, NULL, NULL, 2, 3, NULL, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, too_long, 2, 3, NULL, out, NULL, NULL));
+    in[4] = 5;
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, NULL, out, NULL, NULL));
+    in[4] = 4;
+    o.top_k = -1;
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, &o, out, NULL, NULL));
+    o = seqgen_generate_options_default(), o.top_p = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, &o, out, NULL, NULL));
+    o = seqgen_generate_options_default(), o.temperature = -1;
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, &o, out, NULL, NULL));
+    o = seqgen_generate_options_default(), o.end_symbol = 5;
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, &o, out, NULL, NULL));
+    o = seqgen_generate_options_default(), o.decode = (seqgen_decode)9;
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, &o, out, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_generate(m, in, given, 2, 3, NULL, in + 1, NULL, NULL));
+    assert_ok(seqgen_generate(m, in, given, 2, 3, NULL, out, lengths, probs));
+    seqgen_model_free(m);
+}
+
 static void eval_options_default(void)
 {
     seqgen_eval_options o = seqgen_eval_options_default();
@@ -960,6 +1003,8 @@ static const misuse_case cases[] = {
     CASE(seqgen_complete, complete),
     CASE(seqgen_eval_options_default, eval_options_default),
     CASE(seqgen_evaluate_dataset, evaluate_dataset),
+    CASE(seqgen_generate_options_default, generate_options_default),
+    CASE(seqgen_generate, generate),
     CASE(seqgen_run_config_default, run_config_default),
     CASE(seqgen_checkpoint_save, checkpoint_save),
     CASE(seqgen_checkpoint_load_model, checkpoint_load_model),
