@@ -1671,9 +1671,10 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  *
  *   Sequence b of a call draws from its own PCG32 generator seeded with
  *   (seqgen_generate_options::seed, stream seqgen_generate_options::first_stream + b), as
- *   seqgen_complete() does: the result does not depend on the thread count nor on how a larger
- *   set is cut into calls (pass each call's position in the set as first_stream). The model's
- *   own generators are never used.
+ *   seqgen_complete() does: the result does not depend on the thread count, and a sequence
+ *   draws the same numbers however a larger set is cut into calls (pass each call's position
+ *   in the set as first_stream; cut at multiples of 64 sequences, the blocks below, for the
+ *   same symbols bit for bit). The model's own generators are never used.
  *
  * @par Batching
  * The arithmetic is that of seqgen_model_step_symbols(), on blocks of at most 64 sequences
