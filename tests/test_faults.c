@@ -36,6 +36,7 @@ typedef struct fixture {
     char images[256], labels[256], images_gz[256], model_ckpt[256], train_ckpt[256];
     seqgen_dataset *ds;
     seqgen_model *model;
+    seqgen_model *symbols; /* a categorical model (V = 5, a start step) */
     seqgen_optim *optim;
     seqgen_sched *sched;
     seqgen_batch_iter *iter;
@@ -93,6 +94,10 @@ static int setup_group(void **state)
         all[i] = i;
     assert_ok(seqgen_dataset_sequences(fx.ds, all, IMAGES, NULL, 0, fx.sequences));
     fx.model = new_model(2);
+    seqgen_model_config scfg_symbols = seqgen_model_config_default();
+    scfg_symbols.vocab = 5, scfg_symbols.embedding = 3, scfg_symbols.hidden = 8;
+    scfg_symbols.start_step = 1, scfg_symbols.threads = 2;
+    assert_ok(seqgen_model_create(&fx.symbols, &scfg_symbols));
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     assert_ok(seqgen_optim_create(&fx.optim, fx.model, &ocfg));
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
@@ -113,6 +118,7 @@ static int teardown_group(void **state)
     seqgen_optim_free(fx.optim);
     seqgen_sched_free(fx.sched);
     seqgen_model_free(fx.model);
+    seqgen_model_free(fx.symbols);
     free(fx.model_bytes);
     tu_rmtree(fx.dir);
     return 0;
@@ -243,6 +249,24 @@ static int complete(void)
     return status;
 }
 
+/* 70 sequences (two blocks, two threads) sampled with top-k and top-p: nothing is written when
+ * an allocation fails. */
+static int generate(void)
+{
+    enum { N = 70, T = 6 };
+    seqgen_generate_options opts = seqgen_generate_options_default();
+    opts.decode = SEQGEN_DECODE_SAMPLE, opts.top_k = 3, opts.top_p = 0.9, opts.end_symbol = 4;
+    int32_t *out = malloc(N * T * sizeof *out);
+    assert_non_null(out);
+    for (size_t i = 0; i < N * T; i++)
+        out[i] = 77;
+    int status = seqgen_generate(fx.symbols, NULL, NULL, N, T, &opts, out, NULL, NULL);
+    for (size_t i = 0; status != SEQGEN_OK && i < N * T; i++)
+        assert_int_equal(out[i], 77);
+    free(out);
+    return status;
+}
+
 static int optim_create(void)
 {
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_SGD);
@@ -320,6 +344,7 @@ static const fault_case fault_cases[] = {
     {"seqgen_model_train_sequences", fresh_model, train_pass, after_fresh_model},
     {"seqgen_model_evaluate", fresh_model, evaluate, after_fresh_model},
     {"seqgen_complete", no_setup, complete, after_nothing},
+    {"seqgen_generate", no_setup, generate, after_nothing},
     {"seqgen_optim_create", no_setup, optim_create, after_optim},
     {"seqgen_sched_create", no_setup, sched_create, after_sched},
     {"seqgen_checkpoint_save (model)", no_setup, save_model, after_save_model},
