@@ -1996,9 +1996,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_dataset(seqgen_model *model,
  * *training checkpoint* adds whatever of ::seqgen_train_state is given and always the run's
  * setup (::seqgen_run_config: loss, feedback, batches, data, evaluation, epochs), so that a
  * program can continue a run from the file alone, and loading it and training on gives
- * bit-identical parameters to never having stopped (same thread count). This library writes
- * and reads format version 2; files of version 1 (libseqgen 0.1) are refused with
- * ::SEQGEN_EVERSION.
+ * bit-identical parameters to never having stopped (same thread count). A categorical model
+ * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()). This library writes
+ * format version 5 and reads versions 3 to 5; older files are refused with ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
@@ -2114,6 +2114,41 @@ typedef struct seqgen_checkpoint_info {
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
                                                        const seqgen_train_state *train);
+
+/**
+ * @brief Saves a categorical model with the vocabulary of its symbols, and optionally its
+ *        training state: seqgen_checkpoint_save() plus a `VOCB` section.
+ *
+ * The vocabulary belongs to the data, not to the model (a model only knows V), so it is a
+ * section of its own beside the run's setup; seqgen_checkpoint_load_vocab() reads it back, so
+ * that a program can turn generated ids into text from the checkpoint alone.
+ * @param path The file to create or replace.
+ * @param model A categorical model (only read).
+ * @param train NULL, or the training state, as for seqgen_checkpoint_save().
+ * @param vocab The vocabulary; its size must be the model's seqgen_model_config::vocab.
+ * @return As seqgen_checkpoint_save(), and ::SEQGEN_EINVAL for a NULL @p vocab,
+ *         ::SEQGEN_EMISMATCH (nothing written) when its size is not the model's V.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save_with_vocab(const char *path,
+                                                                  const seqgen_model *model,
+                                                                  const seqgen_train_state *train,
+                                                                  const seqgen_vocab *vocab);
+
+/**
+ * @brief Loads the vocabulary saved with a model (seqgen_checkpoint_save_with_vocab()).
+ *
+ * The whole file is checked as by seqgen_checkpoint_inspect(); the vocabulary's size must be
+ * the saved model's V (else ::SEQGEN_EMISMATCH) and its code points valid symbols in
+ * increasing order (else ::SEQGEN_ERANGE).
+ * @param[out] out Receives a new vocabulary (free it with seqgen_vocab_free()), or NULL if the
+ *        file holds none (a model of binary units, or one saved without it); unchanged on
+ *        failure.
+ * @param path The checkpoint.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument), ::SEQGEN_ENOENT, ::SEQGEN_EIO,
+ *         ::SEQGEN_ENOMEM, or a format status (see @ref checkpoint).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_vocab(seqgen_vocab **out,
+                                                             const char *path);
 
 /**
  * @brief Loads the model of a checkpoint (model or training), for inference or fine-tuning.

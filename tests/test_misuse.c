@@ -1051,6 +1051,29 @@ static void checkpoint_save(void)
     seqgen_model_free(m);
 }
 
+static void checkpoint_save_with_vocab(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save_with_vocab(NULL, fx.model, NULL, v));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save_with_vocab(fx.model_ckpt, NULL, NULL, v));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save_with_vocab(fx.model_ckpt, fx.model, NULL, NULL));
+    /* a model of binary units has no vocabulary */
+    EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_save_with_vocab(fx.model_ckpt, fx.model, NULL, v));
+    seqgen_vocab_free(v);
+}
+
+static void checkpoint_load_vocab(void)
+{
+    seqgen_vocab *v = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_vocab(NULL, fx.model_ckpt));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_vocab(&v, NULL));
+    EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_load_vocab(&v, ""));
+    EXPECT(SEQGEN_EFORMAT, seqgen_checkpoint_load_vocab(&v, fx.images));
+    assert_null(v);
+    assert_ok(seqgen_checkpoint_load_vocab(&v, fx.model_ckpt));
+    assert_null(v); /* none saved */
+}
+
 static void checkpoint_load_model(void)
 {
     seqgen_model *m = NULL;
@@ -1215,6 +1238,8 @@ static const misuse_case cases[] = {
     CASE(seqgen_evaluate_dataset, evaluate_dataset),
     CASE(seqgen_run_config_default, run_config_default),
     CASE(seqgen_checkpoint_save, checkpoint_save),
+    CASE(seqgen_checkpoint_save_with_vocab, checkpoint_save_with_vocab),
+    CASE(seqgen_checkpoint_load_vocab, checkpoint_load_vocab),
     CASE(seqgen_checkpoint_load_model, checkpoint_load_model),
     CASE(seqgen_checkpoint_load_training, checkpoint_load_training),
     CASE(seqgen_checkpoint_inspect, checkpoint_inspect),
