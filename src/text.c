@@ -342,7 +342,7 @@ int seqgen_symbol_dataset_open_text(seqgen_symbol_dataset **train, seqgen_symbol
     s.data = data;
     if (s.size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         s.start = 3; /* a byte order mark */
-    if (!o->vocab && !(s.seen = sg_calloc(SG_UNICODE_MAX / 64 + 1, sizeof *s.seen)))
+    if (!o->vocab && !(s.seen = sg_calloc(SG_VOCAB_SET_WORDS, sizeof *s.seen)))
         status = sg_error(SEQGEN_ENOMEM, "%s: cannot allocate the set of characters", path);
     if (!status)
         status = scan_text(&s, o);
@@ -353,21 +353,8 @@ int seqgen_symbol_dataset_open_text(seqgen_symbol_dataset **train, seqgen_symbol
     } else if (!status && s.distinct > SEQGEN_VOCAB_MAX - 1) {
         status = sg_error(SEQGEN_EOVERFLOW, "%s: %zu distinct characters, more than the %d a "
                           "vocabulary holds", path, s.distinct, SEQGEN_VOCAB_MAX - 1);
-    } else if (!status) {
-        uint32_t *list = sg_malloc(s.distinct * sizeof *list);
-        if (!list) {
-            status = sg_error(SEQGEN_ENOMEM, "%s: cannot allocate %zu code points", path,
-                              s.distinct);
-        } else {
-            size_t n = 0;
-            for (uint32_t cp = 0; cp <= SG_UNICODE_MAX; cp++)
-                if (s.seen[cp / 64] >> (cp % 64) & 1)
-                    list[n++] = cp;
-            status = seqgen_vocab_create(&v, list, n);
-            if (status)
-                status = sg_error_prefix(status, path);
-            free(list);
-        }
+    } else if (!status && (status = sg_vocab_from_set(s.seen, s.distinct, &v)) != SEQGEN_OK) {
+        status = sg_error_prefix(status, path);
     }
     free(s.seen);
     seqgen_symbol_dataset *parts[2] = {NULL, NULL};

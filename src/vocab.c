@@ -137,12 +137,30 @@ int seqgen_vocab_create(seqgen_vocab **out, const uint32_t *code_points, size_t 
     return make_vocab(out, code_points, count);
 }
 
+int sg_vocab_from_set(const uint64_t *seen, size_t distinct, seqgen_vocab **out)
+{
+    uint32_t *list = sg_malloc(distinct * sizeof *list);
+    if (!list)
+        return sg_error(SEQGEN_ENOMEM, "cannot allocate %zu code points", distinct);
+    size_t n = 0;
+    for (uint32_t w = 0; w < SG_VOCAB_SET_WORDS; w++) /* the empty words skipped */
+        for (uint64_t bits = seen[w]; bits; bits &= bits - 1) {
+            uint32_t bit = 0;
+            while (!(bits >> bit & 1))
+                bit++;
+            list[n++] = w * 64 + bit;
+        }
+    int status = make_vocab(out, list, n);
+    free(list);
+    return status;
+}
+
 int seqgen_vocab_from_text(seqgen_vocab **out, const char *text, size_t bytes)
 {
     if (!out || !text)
         return sg_error(SEQGEN_EINVAL, "seqgen_vocab_from_text: NULL %s", !out ? "output" : "text");
     /* One bit per code point: 136 KiB. */
-    uint64_t *seen = sg_calloc(SG_UNICODE_MAX / 64 + 1, sizeof *seen);
+    uint64_t *seen = sg_calloc(SG_VOCAB_SET_WORDS, sizeof *seen);
     if (!seen)
         return sg_error(SEQGEN_ENOMEM, "cannot allocate the set of characters");
     const uint8_t *s = (const uint8_t *)text;
@@ -172,17 +190,8 @@ int seqgen_vocab_from_text(seqgen_vocab **out, const char *text, size_t bytes)
     if (!status && distinct > SEQGEN_VOCAB_MAX - 1)
         status = sg_error(SEQGEN_EOVERFLOW, "the text has %zu distinct characters, more than "
                           "the %d a vocabulary holds", distinct, SEQGEN_VOCAB_MAX - 1);
-    uint32_t *list = NULL;
-    if (!status && !(list = sg_malloc(distinct * sizeof *list)))
-        status = sg_error(SEQGEN_ENOMEM, "cannot allocate %zu code points", distinct);
-    if (!status) {
-        size_t k = 0;
-        for (uint32_t cp = 0; cp <= SG_UNICODE_MAX; cp++)
-            if (seen[cp / 64] >> (cp % 64) & 1)
-                list[k++] = cp;
-        status = make_vocab(out, list, distinct);
-    }
-    free(list);
+    if (!status)
+        status = sg_vocab_from_set(seen, distinct, out);
     free(seen);
     return status;
 }

@@ -26,6 +26,13 @@ int sg_vocab_allowed(uint32_t cp);
 /* The code points of ids 1 .. V - 1 (V - 1 of them), in increasing order. */
 const uint32_t *sg_vocab_code_points(const seqgen_vocab *vocab);
 
+/* A set of code points: bit cp % 64 of word cp / 64. */
+#define SG_VOCAB_SET_WORDS (SG_UNICODE_MAX / 64 + 1)
+
+/* The vocabulary of the `distinct` code points of a set (allowed ones, at most
+ * SEQGEN_VOCAB_MAX - 1). */
+int sg_vocab_from_set(const uint64_t *seen, size_t distinct, seqgen_vocab **out);
+
 /* A copy of a vocabulary. */
 int sg_vocab_copy(const seqgen_vocab *vocab, seqgen_vocab **out);
 
