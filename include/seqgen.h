@@ -854,7 +854,10 @@ typedef struct seqgen_text_options {
                                     k - 1, 2k - 1, ... (every k-th non-empty line, counted from
                                     0) into the held-out set and the others into the training
                                     set. */
-    uint64_t max_bytes;        /**< The largest file read, in bytes. Default 2^30 (1 GiB). */
+    uint64_t max_bytes;        /**< The largest file read, in bytes, and the most each
+                                    dataset's padded arrays may take, N (4 T + 8) bytes (so
+                                    that one long line among many short ones cannot make a
+                                    small file take gigabytes). Default 2^30 (1 GiB). */
     size_t max_line_symbols;   /**< The most characters in a line (T is that plus the end
                                     symbol). Default 4096. */
     size_t max_sequences;      /**< The most non-empty lines. Default 2^32 - 1, the largest
