@@ -249,6 +249,7 @@ int seqgen_vocab_encode(const seqgen_vocab *vocab, const char *text, size_t byte
     if (!vocab || !text || !count || (capacity > 0 && !ids))
         return sg_error(SEQGEN_EINVAL, "seqgen_vocab_encode: NULL %s",
                         !vocab ? "vocab" : !text ? "text" : !count ? "count" : "ids");
+    /* Checked and counted first, then written: on failure `ids` is left as it was. */
     const uint8_t *s = (const uint8_t *)text;
     size_t n = 0;
     for (size_t at = 0; at < bytes; n++) {
@@ -257,20 +258,25 @@ int seqgen_vocab_encode(const seqgen_vocab *vocab, const char *text, size_t byte
         if (len <= 0)
             return sg_error(SEQGEN_EFORMAT, "the text is not valid UTF-8 at byte %zu (0x%02X)%s",
                             at, s[at], len < 0 ? ": a character cut by the end" : "");
-        int32_t id = seqgen_vocab_id(vocab, cp);
-        if (id < 0) {
+        if (seqgen_vocab_id(vocab, cp) < 0) {
             char what[32];
             sg_describe_code_point(cp, what, sizeof what);
             return sg_error(SEQGEN_EINVAL, "character %s at byte %zu is not in the vocabulary "
                             "of %zu symbols", what, at, vocab->size);
         }
-        if (n < capacity)
-            ids[n] = id;
         at += (size_t)len;
     }
     if (ids && n > capacity)
         return sg_error(SEQGEN_EINVAL, "the text has %zu characters, more than the room for %zu "
                         "ids", n, capacity);
+    if (ids) {
+        size_t k = 0;
+        for (size_t at = 0; at < bytes; k++) {
+            uint32_t cp = 0;
+            at += (size_t)sg_utf8_decode(s + at, bytes - at, &cp); /* checked above */
+            ids[k] = seqgen_vocab_id(vocab, cp);
+        }
+    }
     *count = n;
     return SEQGEN_OK;
 }

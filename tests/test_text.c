@@ -179,6 +179,8 @@ static void vocab_refusals(void **state)
                   "byte 2");
     expect_detail(seqgen_vocab_encode(v, "acac", 4, ids, 3, &n), SEQGEN_EINVAL, "4 characters");
     assert_int_equal(n, 77);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ids[i], 9); /* nothing half-written */
     const int32_t bad[] = {1, 4}, negative[] = {-1};
     char text[16] = "untouched";
     expect_detail(seqgen_vocab_decode(v, bad, 2, text, 16, &written), SEQGEN_EINVAL, "id 1",
