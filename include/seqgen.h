@@ -680,6 +680,365 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_batch_iter_seek(seqgen_batch_iter *it, ui
                                                       size_t position);
 /** @} */
 
+/* ==== Vocabulary and symbol data ============================================================= */
+
+/** @name Vocabulary and symbol data
+ *  Sequences of symbols for a categorical model (seqgen_model_config::vocab, docs/symbols.md):
+ *  a vocabulary of Unicode characters, datasets of int32 symbol ids from memory or from text
+ *  files (one sequence per line), and their batch iterator.
+ *
+ *  **A symbol is a Unicode code point**, read from UTF-8, not a byte: a user's text in any
+ *  language then has one symbol per character (an "é" or a "ж" is one step and one row of the
+ *  embedding, not two bytes the model would have to learn to pair), and every generated
+ *  sequence of symbols is valid UTF-8.
+ *
+ *  A ::seqgen_vocab is V symbols: id 0 is the reserved **end symbol** (::SEQGEN_VOCAB_END),
+ *  which ends every sequence read from a line of text, so that a model learns where a line
+ *  stops and generation can stop there; ids 1 to V - 1 are the distinct code points, in
+ *  increasing order of code point, so that the same set of characters always gives the same
+ *  ids. Line ends (U+000A LF, U+000D CR) and U+0000 are never symbols. V is at most
+ *  ::SEQGEN_VOCAB_MAX, the largest vocabulary of a model.
+ *
+ *  A ::seqgen_symbol_dataset holds N sequences of int32 ids in [0, V), each with its own
+ *  length, padded with the end symbol to T, the longest length. A vocabulary, a dataset and an
+ *  iterator follow the dataset's thread rules: `const` calls may share a handle.
+ *  @{ */
+
+/** A vocabulary: the end symbol and the code points of the characters (see the group). */
+typedef struct seqgen_vocab seqgen_vocab;
+
+/** The id of the end symbol, which marks the end of a line. */
+#define SEQGEN_VOCAB_END 0
+/** The largest vocabulary V, the end symbol included (a model's largest seqgen_model_config::vocab). */
+#define SEQGEN_VOCAB_MAX 65536
+
+/**
+ * @brief A vocabulary of given code points.
+ *
+ * Id i (1 <= i <= count) is `code_points[i - 1]`; id 0 is the end symbol.
+ * @param[out] out Receives the vocabulary; free it with seqgen_vocab_free().
+ * @param code_points `count` Unicode scalar values in strictly increasing order, none of them
+ *        U+0000, LF or CR.
+ * @param count 1 to ::SEQGEN_VOCAB_MAX - 1.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument; a count out of range; a value that is
+ *         not a scalar value, a line end or NUL, or out of order: the detail names its index)
+ *         or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_vocab_create(seqgen_vocab **out,
+                                                   const uint32_t *code_points, size_t count);
+
+/**
+ * @brief The vocabulary of a text: the end symbol and every distinct character in it.
+ *
+ * Line ends (LF, CR) are not characters of the vocabulary.
+ * @param[out] out Receives the vocabulary; free it with seqgen_vocab_free().
+ * @param text UTF-8 text (not NUL-terminated: @p bytes says how long).
+ * @param bytes Its length in bytes.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument; no character but line ends),
+ *         ::SEQGEN_EFORMAT (not valid UTF-8, or a NUL byte: the detail names the byte offset),
+ *         ::SEQGEN_EOVERFLOW (more than ::SEQGEN_VOCAB_MAX - 1 distinct characters) or
+ *         ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_vocab_from_text(seqgen_vocab **out, const char *text,
+                                                      size_t bytes);
+
+/**
+ * @brief Frees a vocabulary.
+ * @param vocab The vocabulary, or NULL (no-op).
+ */
+SEQGEN_API void seqgen_vocab_free(seqgen_vocab *vocab);
+
+/**
+ * @brief V, the number of symbols, the end symbol included: what seqgen_model_config::vocab
+ *        must be.
+ * @param vocab The vocabulary.
+ * @return V (2 to ::SEQGEN_VOCAB_MAX), 0 if @p vocab is NULL.
+ */
+SEQGEN_API size_t seqgen_vocab_size(const seqgen_vocab *vocab);
+
+/**
+ * @brief The code point of a symbol.
+ * @param vocab The vocabulary.
+ * @param id The symbol's id.
+ * @return Its code point; -1 for the end symbol, an id >= V or a NULL @p vocab.
+ */
+SEQGEN_API int32_t seqgen_vocab_code_point(const seqgen_vocab *vocab, size_t id);
+
+/**
+ * @brief The UTF-8 text of a symbol.
+ * @param vocab The vocabulary.
+ * @param id The symbol's id.
+ * @return A NUL-terminated string of 1 to 4 bytes owned by the vocabulary; "" for the end
+ *         symbol; NULL for an id >= V or a NULL @p vocab.
+ */
+SEQGEN_API const char *seqgen_vocab_symbol_text(const seqgen_vocab *vocab, size_t id);
+
+/**
+ * @brief The id of a code point (a binary search).
+ * @param vocab The vocabulary.
+ * @param code_point The code point.
+ * @return Its id, 1 to V - 1; -1 if it is not in the vocabulary or @p vocab is NULL.
+ */
+SEQGEN_API int32_t seqgen_vocab_id(const seqgen_vocab *vocab, uint32_t code_point);
+
+/**
+ * @brief The ids of the characters of a UTF-8 text, one per character (no end symbol added).
+ *
+ * With @p ids NULL and @p capacity 0 it only counts them.
+ * @param vocab The vocabulary.
+ * @param text UTF-8 text (not NUL-terminated).
+ * @param bytes Its length in bytes.
+ * @param[out] ids `capacity` ids; at most @p bytes are needed.
+ * @param capacity The room in @p ids.
+ * @param[out] count Receives the number of characters.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument; a character not in the vocabulary, the
+ *         detail naming it (U+XXXX and the character) and its byte offset; @p capacity too
+ *         small) or ::SEQGEN_EFORMAT (not valid UTF-8: the detail names the byte offset).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_vocab_encode(const seqgen_vocab *vocab, const char *text,
+                                                   size_t bytes, int32_t *ids, size_t capacity,
+                                                   size_t *count);
+
+/**
+ * @brief The UTF-8 text of a sequence of ids, up to its first end symbol (which ends it).
+ *
+ * With @p text NULL and @p capacity 0 it only measures it.
+ * @param vocab The vocabulary.
+ * @param ids `count` ids in [0, V).
+ * @param count How many.
+ * @param[out] text `capacity` bytes: the text and a NUL; `4 * count + 1` is always enough.
+ * @param capacity The room in @p text.
+ * @param[out] bytes Receives the length of the text in bytes, the NUL not counted.
+ * @return ::SEQGEN_OK or ::SEQGEN_EINVAL (NULL argument; an id out of range, the detail
+ *         naming its position; @p capacity too small).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_vocab_decode(const seqgen_vocab *vocab, const int32_t *ids,
+                                                   size_t count, char *text, size_t capacity,
+                                                   size_t *bytes);
+
+/** A set of sequences of symbols (see the group). */
+typedef struct seqgen_symbol_dataset seqgen_symbol_dataset;
+
+/** Sequences of symbols in memory, described for seqgen_symbol_dataset_from_memory(). */
+typedef struct seqgen_symbol_sequences {
+    const int32_t *symbols; /**< `[count][steps]` ids, each in [0, vocab) within a sequence's
+                                 length; the padding after it is never read. */
+    size_t count;           /**< N >= 1. */
+    size_t steps;           /**< T >= 1, the longest length. */
+    const size_t *lengths;  /**< NULL: every sequence has T symbols; else `[count]` lengths in
+                                 [1, T]. */
+    size_t vocab;           /**< V, 2 to ::SEQGEN_VOCAB_MAX. */
+} seqgen_symbol_sequences;
+
+/**
+ * @brief A dataset of symbol sequences copied from memory.
+ *
+ * Everything is checked before the dataset exists; the padding is stored as the end symbol.
+ * @param[out] out Receives the dataset; free it with seqgen_symbol_dataset_free().
+ * @param seqs The arrays and their shape.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL pointer, a size of 0, V out of range),
+ *         ::SEQGEN_EOVERFLOW (more than 2^32 - 1 sequences, or sizes that overflow),
+ *         ::SEQGEN_ERANGE (a length outside [1, T] or a symbol outside [0, V), naming the
+ *         sequence and step) or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_dataset_from_memory(
+    seqgen_symbol_dataset **out, const seqgen_symbol_sequences *seqs);
+
+/** How seqgen_symbol_dataset_open_text() reads a file. Start from
+ *  seqgen_text_options_default(). */
+typedef struct seqgen_text_options {
+    const seqgen_vocab *vocab; /**< NULL (default): the vocabulary is built from the whole file
+                                    (both parts of a split). Else the characters must be in
+                                    this one (e.g. the training file's, to read its test file). */
+    size_t holdout_every;      /**< k: 0 (default) keeps every sequence; k >= 2 puts sequences
+                                    k - 1, 2k - 1, ... (every k-th non-empty line, counted from
+                                    0) into the held-out set and the others into the training
+                                    set. */
+    uint64_t max_bytes;        /**< The largest file read, in bytes, and the most each
+                                    dataset's padded arrays may take, N (4 T + 8) bytes (so
+                                    that one long line among many short ones cannot make a
+                                    small file take gigabytes). Default 2^30 (1 GiB). */
+    size_t max_line_symbols;   /**< The most characters in a line (T is that plus the end
+                                    symbol). Default 4096. */
+    size_t max_sequences;      /**< The most non-empty lines. Default 2^32 - 1, the largest
+                                    accepted. */
+} seqgen_text_options;
+
+/**
+ * @brief The defaults: a vocabulary from the file, no held-out set, 1 GiB, 4096 characters a
+ *        line, 2^32 - 1 lines.
+ * @return The options, to be changed field by field.
+ */
+SEQGEN_API seqgen_text_options seqgen_text_options_default(void);
+
+/**
+ * @brief Opens a text file of one sequence per line.
+ *
+ * The file is UTF-8 text; each line (ended by LF or CRLF, the last one possibly by the end of
+ * the file) is one sequence: its characters' ids, then the end symbol, so a line of n
+ * characters is a sequence of n + 1 symbols, and T is the longest line's plus one. Empty lines
+ * are skipped (they are no sequence, not even one of just the end symbol; a blank line at the
+ * end of a word list is common); errors count lines from 1 in the file as it is, empty ones
+ * included. A UTF-8 byte order mark at the start is skipped. Only a regular file is read,
+ * whole, after its size is checked. Refused, each with a detail naming the file and the line
+ * and column (in characters, from 1) or byte offset (from 0): ::SEQGEN_ENOENT, ::SEQGEN_EIO,
+ * ::SEQGEN_EFORMAT (not a regular file; not valid UTF-8 (an overlong form, a surrogate, a
+ * value above U+10FFFF, a stray byte); a NUL byte, the sign of a binary file; a CR not before
+ * an LF; no non-empty line), ::SEQGEN_ETRUNCATED (a multibyte character cut by the end of the
+ * file), ::SEQGEN_EOVERFLOW (a file, a line or a count of lines beyond the limits of @p opts;
+ * more than ::SEQGEN_VOCAB_MAX - 1 distinct characters), ::SEQGEN_ERANGE (a character not in
+ * the given vocabulary), ::SEQGEN_EINVAL (NULL argument, bad options, a split that leaves a
+ * part empty), ::SEQGEN_ENOMEM.
+ * @param[out] train Receives the sequences (all, or the training part of a split); free it
+ *        with seqgen_symbol_dataset_free().
+ * @param[out] heldout With seqgen_text_options::holdout_every >= 2, receives the held-out
+ *        part (must not be NULL then); else set to NULL if not NULL.
+ * @param[out] vocab NULL, or receives the vocabulary (a new one, a copy of the given one if
+ *        any); free it with seqgen_vocab_free().
+ * @param path The file.
+ * @param opts The options; NULL means seqgen_text_options_default().
+ * @return ::SEQGEN_OK or a negative status.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_dataset_open_text(seqgen_symbol_dataset **train,
+                                                               seqgen_symbol_dataset **heldout,
+                                                               seqgen_vocab **vocab,
+                                                               const char *path,
+                                                               const seqgen_text_options *opts);
+
+/**
+ * @brief Frees a symbol dataset.
+ * @param ds The dataset, or NULL (no-op). Iterators over it must be freed first.
+ */
+SEQGEN_API void seqgen_symbol_dataset_free(seqgen_symbol_dataset *ds);
+
+/**
+ * @brief N, the number of sequences.
+ * @param ds The dataset.
+ * @return N, 0 if @p ds is NULL.
+ */
+SEQGEN_API size_t seqgen_symbol_dataset_count(const seqgen_symbol_dataset *ds);
+
+/**
+ * @brief T, the longest length (of a text file: the longest line's characters plus one).
+ * @param ds The dataset.
+ * @return T, 0 if @p ds is NULL.
+ */
+SEQGEN_API size_t seqgen_symbol_dataset_steps(const seqgen_symbol_dataset *ds);
+
+/**
+ * @brief V, the size of the vocabulary the ids are in.
+ * @param ds The dataset.
+ * @return V, 0 if @p ds is NULL.
+ */
+SEQGEN_API size_t seqgen_symbol_dataset_vocab_size(const seqgen_symbol_dataset *ds);
+
+/**
+ * @brief The length of one sequence, in symbols (the end symbol included, for text).
+ * @param ds The dataset.
+ * @param index 0 <= index < N.
+ * @return 1 to T; 0 if @p ds is NULL or @p index out of range.
+ */
+SEQGEN_API size_t seqgen_symbol_dataset_length(const seqgen_symbol_dataset *ds, size_t index);
+
+/**
+ * @brief The symbols of one sequence.
+ * @param ds The dataset.
+ * @param index 0 <= index < N.
+ * @return T ids owned by the dataset, the end symbol after its length; NULL if @p ds is NULL
+ *         or @p index out of range.
+ */
+SEQGEN_API const int32_t *seqgen_symbol_dataset_sequence(const seqgen_symbol_dataset *ds,
+                                                         size_t index);
+
+/** An epoch iterator over a symbol dataset, yielding batches of symbols. */
+typedef struct seqgen_symbol_iter seqgen_symbol_iter;
+
+/**
+ * @brief Creates an iterator of batches of symbols at the start of epoch 0.
+ *
+ * The order of an epoch is that of seqgen_batch_iter_create() (the same shuffle of the same
+ * count with the same seed). All its memory is allocated here. The dataset must outlive it.
+ * @param[out] out Receives the iterator; free it with seqgen_symbol_iter_free().
+ * @param ds The dataset (read only).
+ * @param cfg The settings: batch_size, shuffle, seed and drop_last as for
+ *        seqgen_batch_iter_create(); units_per_step must be 1; binarize is ignored. NULL means
+ *        ::SEQGEN_BATCH_CONFIG_DEFAULT.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, batch size 0, units_per_step not 1,
+ *         drop_last with fewer sequences than a batch) or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_create(seqgen_symbol_iter **out,
+                                                         const seqgen_symbol_dataset *ds,
+                                                         const seqgen_batch_config *cfg);
+
+/**
+ * @brief Frees an iterator.
+ * @param it The iterator, or NULL (no-op).
+ */
+SEQGEN_API void seqgen_symbol_iter_free(seqgen_symbol_iter *it);
+
+/**
+ * @brief The next batch of the current epoch, as seqgen_batch_iter_next().
+ *
+ * The batch is what seqgen_symbol_batch_of_sequences() takes (`length` = T =
+ * seqgen_symbol_iter_steps()), with seqgen_symbol_iter_lengths() as its
+ * seqgen_symbol_batch::lengths.
+ * @param it The iterator.
+ * @param[out] symbols On ::SEQGEN_OK, `[count][T]` ids owned by the iterator (the end symbol
+ *        after each sequence's length), valid until the next call.
+ * @param[out] count On ::SEQGEN_OK, the number of sequences (B, or fewer for the last batch);
+ *        0 on ::SEQGEN_DONE.
+ * @return ::SEQGEN_OK, ::SEQGEN_DONE (the epoch ended; the next call starts the next one) or
+ *         ::SEQGEN_EINVAL (NULL argument).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_next(seqgen_symbol_iter *it,
+                                                       const int32_t **symbols, size_t *count);
+
+/**
+ * @brief The lengths of the sequences of the last batch, in symbols.
+ * @param it The iterator.
+ * @return `count` lengths owned by the iterator; NULL if @p it is NULL.
+ */
+SEQGEN_API const size_t *seqgen_symbol_iter_lengths(const seqgen_symbol_iter *it);
+
+/**
+ * @brief The dataset indices of the sequences of the last batch.
+ * @param it The iterator.
+ * @return `count` indices owned by the iterator; NULL if @p it is NULL.
+ */
+SEQGEN_API const size_t *seqgen_symbol_iter_indices(const seqgen_symbol_iter *it);
+
+/**
+ * @brief T, the symbols of each sequence of a batch (the dataset's longest length).
+ * @param it The iterator.
+ * @return T, 0 if @p it is NULL.
+ */
+SEQGEN_API size_t seqgen_symbol_iter_steps(const seqgen_symbol_iter *it);
+
+/**
+ * @brief The current epoch, counted from 0.
+ * @param it The iterator.
+ * @return The epoch, 0 if @p it is NULL.
+ */
+SEQGEN_API uint64_t seqgen_symbol_iter_epoch(const seqgen_symbol_iter *it);
+
+/**
+ * @brief How many sequences of the current epoch have been handed out.
+ * @param it The iterator.
+ * @return The position, 0 if @p it is NULL.
+ */
+SEQGEN_API size_t seqgen_symbol_iter_position(const seqgen_symbol_iter *it);
+
+/**
+ * @brief Moves to a given epoch and position, as seqgen_batch_iter_seek().
+ * @param it The iterator.
+ * @param epoch The epoch.
+ * @param position Sequences of that epoch already handed out, at most N.
+ * @return ::SEQGEN_OK or ::SEQGEN_EINVAL (NULL iterator, position beyond N).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, uint64_t epoch,
+                                                       size_t position);
+/** @} */
+
 /* ==== Model ================================================================================== */
 
 /**
@@ -1760,9 +2119,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_generate(const seqgen_model *model, const
  * *training checkpoint* adds whatever of ::seqgen_train_state is given and always the run's
  * setup (::seqgen_run_config: loss, feedback, batches, data, evaluation, epochs), so that a
  * program can continue a run from the file alone, and loading it and training on gives
- * bit-identical parameters to never having stopped (same thread count). This library writes
- * and reads format version 2; files of version 1 (libseqgen 0.1) are refused with
- * ::SEQGEN_EVERSION.
+ * bit-identical parameters to never having stopped (same thread count). A categorical model
+ * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()). This library writes
+ * format version 5 and reads versions 3 to 5; older files are refused with ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
@@ -1878,6 +2237,41 @@ typedef struct seqgen_checkpoint_info {
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
                                                        const seqgen_train_state *train);
+
+/**
+ * @brief Saves a categorical model with the vocabulary of its symbols, and optionally its
+ *        training state: seqgen_checkpoint_save() plus a `VOCB` section.
+ *
+ * The vocabulary belongs to the data, not to the model (a model only knows V), so it is a
+ * section of its own beside the run's setup; seqgen_checkpoint_load_vocab() reads it back, so
+ * that a program can turn generated ids into text from the checkpoint alone.
+ * @param path The file to create or replace.
+ * @param model A categorical model (only read).
+ * @param train NULL, or the training state, as for seqgen_checkpoint_save().
+ * @param vocab The vocabulary; its size must be the model's seqgen_model_config::vocab.
+ * @return As seqgen_checkpoint_save(), and ::SEQGEN_EINVAL for a NULL @p vocab,
+ *         ::SEQGEN_EMISMATCH (nothing written) when its size is not the model's V.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_save_with_vocab(const char *path,
+                                                                  const seqgen_model *model,
+                                                                  const seqgen_train_state *train,
+                                                                  const seqgen_vocab *vocab);
+
+/**
+ * @brief Loads the vocabulary saved with a model (seqgen_checkpoint_save_with_vocab()).
+ *
+ * The whole file is checked as by seqgen_checkpoint_inspect(); the vocabulary's size must be
+ * the saved model's V (else ::SEQGEN_EMISMATCH) and its code points valid symbols in
+ * increasing order (else ::SEQGEN_ERANGE).
+ * @param[out] out Receives a new vocabulary (free it with seqgen_vocab_free()), or NULL if the
+ *        file holds none (a model of binary units, or one saved without it); unchanged on
+ *        failure.
+ * @param path The checkpoint.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument), ::SEQGEN_ENOENT, ::SEQGEN_EIO,
+ *         ::SEQGEN_ENOMEM, or a format status (see @ref checkpoint).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_vocab(seqgen_vocab **out,
+                                                             const char *path);
 
 /**
  * @brief Loads the model of a checkpoint (model or training), for inference or fine-tuning.

@@ -2,7 +2,7 @@
 # Checks the Debian packages libseqgen needs and installs the missing ones (as root), or prints the
 # exact command to run and fails. Add a package here when a feature needs one.
 PACKAGES="gcc make pkg-config python3 libopenblas-dev libcmocka-dev doxygen zlib1g-dev libgif-dev libjansson-dev
-          dataset-fashion-mnist"
+          dataset-fashion-mnist wamerican"
 # Packages given as arguments replace the list: a target needing more (`make fuzz`) checks its own.
 if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 

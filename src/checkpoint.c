@@ -45,21 +45,35 @@ static int check_finite(const char *path, const seqgen_model *model,
     return SEQGEN_OK;
 }
 
-int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
-                           const seqgen_train_state *train)
+static int save(const char *function, const char *path, const seqgen_model *model,
+                const seqgen_train_state *train, const seqgen_vocab *vocab)
 {
     if (!path || !model)
-        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_save: NULL %s", path ? "model" : "path");
+        return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, path ? "model" : "path");
     int finite = check_finite(path, model, train);
     if (finite != SEQGEN_OK)
         return finite;
     sg_section_writer w;
     sg_writer_init(&w);
-    int status = sg_ckpt_encode(&w, model, train);
+    int status = sg_ckpt_encode(&w, model, train, vocab);
     if (status == SEQGEN_OK)
         status = sg_write_file_atomic(path, w.data, w.size);
     sg_writer_free(&w);
     return status;
+}
+
+int seqgen_checkpoint_save(const char *path, const seqgen_model *model,
+                           const seqgen_train_state *train)
+{
+    return save("seqgen_checkpoint_save", path, model, train, NULL);
+}
+
+int seqgen_checkpoint_save_with_vocab(const char *path, const seqgen_model *model,
+                                      const seqgen_train_state *train, const seqgen_vocab *vocab)
+{
+    if (!vocab)
+        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_save_with_vocab: NULL vocab");
+    return save("seqgen_checkpoint_save_with_vocab", path, model, train, vocab);
 }
 
 /* For the public function `function`, whose other arguments are all given unless `missing`
@@ -92,6 +106,24 @@ int seqgen_checkpoint_load_model(seqgen_model **out, const char *path)
     status = sg_ckpt_build_model(&contents, out);
     sg_section_file_close(&file);
     return status ? sg_error_prefix(status, path) : SEQGEN_OK;
+}
+
+int seqgen_checkpoint_load_vocab(seqgen_vocab **out, const char *path)
+{
+    sg_section_file file;
+    sg_ckpt_contents contents;
+    int status = open_checkpoint("seqgen_checkpoint_load_vocab", out ? NULL : "output", path,
+                                 &file, &contents);
+    if (status)
+        return status;
+    seqgen_vocab *vocab = NULL;
+    if (contents.vocab)
+        status = sg_ckpt_build_vocab(&contents, &vocab);
+    sg_section_file_close(&file);
+    if (status)
+        return sg_error_prefix(status, path);
+    *out = vocab;
+    return SEQGEN_OK;
 }
 
 int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)

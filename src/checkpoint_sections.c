@@ -14,6 +14,7 @@
 #include "model.h"
 #include "optim.h"
 #include "run_config.h"
+#include "vocab.h"
 
 #define MAX_NDIM 8u
 #define DTYPE_F32 1u
@@ -308,8 +309,25 @@ static void put_progress(sg_section_writer *w, const seqgen_train_state *train)
     sg_writer_end_section(w);
 }
 
-int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen_train_state *train)
+/* The vocabulary: its count of code points, then each, increasing. */
+static void put_vocab(sg_section_writer *w, const seqgen_vocab *vocab)
 {
+    const size_t n = seqgen_vocab_size(vocab) - 1;
+    const uint32_t *cps = sg_vocab_code_points(vocab);
+    sg_writer_begin_section(w, SG_TAG_VOCAB, SG_CKPT_REQUIRED);
+    sg_put_u32(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        sg_put_u32(w, cps[i]);
+    sg_writer_end_section(w);
+}
+
+int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
+                   const seqgen_train_state *train, const seqgen_vocab *vocab)
+{
+    const int V = seqgen_model_get_config(model).vocab;
+    if (vocab && seqgen_vocab_size(vocab) != (size_t)V)
+        return sg_error(SEQGEN_EMISMATCH, "a vocabulary of %zu symbols for a model of %s%d",
+                        seqgen_vocab_size(vocab), V ? "vocab " : "binary units (vocab ", V);
     size_t params = seqgen_model_param_count(model);
     sg_optim_state optim = {.size = params};
     if (train && train->optim)
@@ -342,6 +360,8 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model, const seqgen
         put_progress(w, train);
         put_run(w, &train->run);
     }
+    if (vocab)
+        put_vocab(w, vocab);
     put_info(w);
     return sg_writer_finish(w);
 }
@@ -591,6 +611,36 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
     return SEQGEN_OK;
 }
 
+/* The vocabulary's code points: 1 to SEQGEN_VOCAB_MAX - 1 of them, each a symbol (a scalar
+ * value, not NUL or a line end) above the one before; read again by sg_ckpt_build_vocab(). */
+static int decode_vocab(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    uint32_t n = sg_get_u32(&c, "count");
+    if (c.status == SEQGEN_OK && (n < 1 || n > SEQGEN_VOCAB_MAX - 1))
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "count %u of code points is not in [1, %d]", n,
+                              SEQGEN_VOCAB_MAX - 1);
+    const unsigned char *p = sg_get_bytes(&c, (uint64_t)n * 4, "code points");
+    if (sg_reader_end(&c))
+        return c.status;
+    uint32_t previous = 0;
+    for (uint32_t i = 0; i < n; i++, p += 4) {
+        uint32_t cp = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                      (uint32_t)p[3] << 24;
+        if (!sg_vocab_allowed(cp) || (i > 0 && cp <= previous))
+            return sg_reader_fail(&c, SEQGEN_ERANGE, "code point %u is 0x%X: %s", i,
+                                  (unsigned)cp, !sg_vocab_allowed(cp)
+                                      ? "not a symbol (NUL, a line end, a surrogate or above "
+                                        "U+10FFFF)"
+                                      : "not above the one before it");
+        previous = cp;
+    }
+    out->vocab = section;
+    out->vocab_count = n;
+    return SEQGEN_OK;
+}
+
 typedef int (*section_decoder)(const sg_section *, sg_ckpt_contents *);
 
 /* The sections that appear at most once, with their decoders (MODL exactly once). */
@@ -600,7 +650,7 @@ static const struct {
 } single_sections[] = {
     {SG_TAG_MODEL, decode_model},  {SG_TAG_RNGS, decode_rngs}, {SG_TAG_OPTIM, decode_optim},
     {SG_TAG_SCHED, decode_sched},  {SG_TAG_ITER, decode_iter}, {SG_TAG_PROGRESS, decode_progress},
-    {SG_TAG_RUN, decode_run},      {SG_TAG_INFO, NULL},
+    {SG_TAG_RUN, decode_run},      {SG_TAG_VOCAB, decode_vocab}, {SG_TAG_INFO, NULL},
 };
 #define SINGLE_COUNT (sizeof single_sections / sizeof single_sections[0])
 
@@ -647,6 +697,10 @@ static int check_training_sections(const sg_ckpt_contents *c, int moments)
         return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': batches of %zu units per step for a "
                         "model that reads %d", c->run.batches.units_per_step,
                         c->model.units_per_step);
+    if (c->vocab && (uint64_t)c->vocab_count + 1 != (uint64_t)c->model.vocab)
+        return sg_error(SEQGEN_EMISMATCH, "section 'VOCB': a vocabulary of %llu symbols for a "
+                        "model of %s%d", (unsigned long long)c->vocab_count + 1,
+                        c->model.vocab ? "vocab " : "binary units (vocab ", c->model.vocab);
     if (c->has_iter && c->iter_position > c->run.train_sequences)
         return sg_error(SEQGEN_ERANGE, "section 'ITER': position %llu is beyond the run's %llu "
                         "training sequences", (unsigned long long)c->iter_position,
@@ -823,4 +877,18 @@ int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *mo
     }
     *out = optim;
     return SEQGEN_OK;
+}
+
+int sg_ckpt_build_vocab(const sg_ckpt_contents *contents, seqgen_vocab **out)
+{
+    const uint32_t n = contents->vocab_count;
+    uint32_t *cps = sg_malloc((size_t)n * sizeof *cps);
+    if (!cps)
+        return sg_error(SEQGEN_ENOMEM, "cannot allocate %u code points", n);
+    const unsigned char *p = contents->vocab->payload + 4;
+    for (uint32_t i = 0; i < n; i++, p += 4)
+        cps[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    int status = seqgen_vocab_create(out, cps, n); /* checked by decode_vocab: only ENOMEM */
+    free(cps);
+    return status;
 }

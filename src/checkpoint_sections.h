@@ -19,6 +19,7 @@
 #define SG_TAG_PROGRESS SG_TAG('P', 'R', 'O', 'G')
 #define SG_TAG_INFO SG_TAG('I', 'N', 'F', 'O')
 #define SG_TAG_RUN SG_TAG('R', 'U', 'N', 'C')
+#define SG_TAG_VOCAB SG_TAG('V', 'O', 'C', 'B')
 
 /* Everything but the tensors, checked for range; the tensors stay in the file until built. */
 typedef struct sg_ckpt_contents {
@@ -38,11 +39,13 @@ typedef struct sg_ckpt_contents {
     uint64_t epoch, iteration;
     int has_run;
     seqgen_run_config run;
+    const sg_section *vocab; /* the VOCB section, checked, or NULL */
+    uint32_t vocab_count;    /* its code points: V - 1 */
 } sg_ckpt_contents;
 
-/* Builds the whole file in `w` (initialised by the caller). */
+/* Builds the whole file in `w` (initialised by the caller); `vocab` may be NULL. */
 int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
-                   const seqgen_train_state *train);
+                   const seqgen_train_state *train, const seqgen_vocab *vocab);
 
 /* Decodes and checks every section except the tensors' data. */
 int sg_ckpt_decode(const sg_section_file *file, sg_ckpt_contents *contents);
@@ -53,5 +56,8 @@ int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out);
 /* A new optimiser for `model` from the contents: settings, step count, every MOMT tensor. */
 int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *model,
                         seqgen_optim **out);
+
+/* A new vocabulary from the contents' VOCB section (which must be there). */
+int sg_ckpt_build_vocab(const sg_ckpt_contents *contents, seqgen_vocab **out);
 
 #endif

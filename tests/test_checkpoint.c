@@ -284,7 +284,7 @@ static void model_round_trip(void **state)
 
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
-        assert_int_equal(info.version, 4);
+        assert_int_equal(info.version, 5);
         assert_int_equal(info.model.units_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
@@ -409,7 +409,7 @@ static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t
 {
     static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
     assert_memory_equal(data, magic, 8);
-    assert_int_equal(get_le(data + 8, 4), 4);
+    assert_int_equal(get_le(data + 8, 4), 5);
     assert_int_equal(get_le(data + 16, 8), size);
     assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
     size_t at = 24, used = 0;
@@ -874,11 +874,11 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "not a seqgen checkpoint (wrong magic bytes)");
     data[3] ^= 0x20;
-    le(data + 8, 5, 4); /* a future version, with a valid CRC */
+    le(data + 8, 6, 4); /* a future version, with a valid CRC */
     refresh_file_crc(data, size);
     tu_write_file(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
-                      "format version 5 is newer than this library's (4)");
+                      "format version 6 is newer than this library's (5)");
     free(data);
 
     t = no_tweak;
@@ -1243,6 +1243,131 @@ static void version_3_loads_and_vocab_is_checked(void **state)
     tu_rmtree(dir);
 }
 
+/* A categorical model saved with its vocabulary (format 5, section VOCB) gives the same
+ * vocabulary back; a vocabulary of another size is refused on saving and in a file
+ * (SEQGEN_EMISMATCH), bad code points in a file are refused (SEQGEN_ERANGE); files without one,
+ * format 4 included, load with none. */
+static void vocabulary_is_saved_and_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "vocab.ckpt");
+    seqgen_vocab *vocab = NULL, *back = (seqgen_vocab *)&back;
+    const char *text = "hé日\nab";
+    assert_ok(seqgen_vocab_from_text(&vocab, text, strlen(text)));
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.vocab = (int)seqgen_vocab_size(vocab), cfg.embedding = 3, cfg.hidden = 4, cfg.threads = 1;
+    seqgen_model *m = NULL, *binary = new_model(1, 3, 1, 2);
+    assert_ok(seqgen_model_create(&m, &cfg));
+
+    /* A model checkpoint without it: no vocabulary. */
+    assert_ok(seqgen_checkpoint_save(path, m, NULL));
+    assert_ok(seqgen_checkpoint_load_vocab(&back, path));
+    assert_null(back);
+    /* The same file as format 4 (nothing else differs) still loads. */
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    le(data + 8, 4, 4);
+    refresh_file_crc(data, size);
+    write_variant(path, data, size);
+    free(data);
+    seqgen_model *loaded = NULL;
+    assert_ok(seqgen_checkpoint_load_model(&loaded, path));
+    assert_same_model(m, loaded);
+    seqgen_model_free(loaded);
+    back = (seqgen_vocab *)&back;
+    assert_ok(seqgen_checkpoint_load_vocab(&back, path));
+    assert_null(back);
+
+    /* With it: a model and a training checkpoint. */
+    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, seqgen_run_config_default()};
+    for (int with_train = 0; with_train < 2; with_train++) {
+        assert_ok(seqgen_checkpoint_save_with_vocab(path, m, with_train ? &train : NULL, vocab));
+        assert_ok(seqgen_checkpoint_load_vocab(&back, path));
+        assert_int_equal(seqgen_vocab_size(back), seqgen_vocab_size(vocab));
+        for (size_t i = 0; i < seqgen_vocab_size(vocab); i++)
+            assert_int_equal(seqgen_vocab_code_point(back, i), seqgen_vocab_code_point(vocab, i));
+        seqgen_vocab_free(back);
+        assert_ok(seqgen_checkpoint_load_model(&loaded, path));
+        assert_same_model(m, loaded);
+        seqgen_model_free(loaded);
+        loaded = NULL;
+    }
+    data = tu_read_file(path, &size);
+    unsigned char *vocb = find_section(data, size, "VOCB");
+    assert_int_equal(get_le(vocb - 12, 8), 4 + 4 * 5); /* the count and 5 code points */
+    assert_int_equal(get_le(vocb, 4), 5);
+    assert_int_equal(get_le(vocb + 4, 4), 'a');
+    assert_int_equal(get_le(vocb + 20, 4), 0x65E5);
+
+    /* Saving: a vocabulary of another size, or for a model of binary units. */
+    const char *other = path_in(dir, "other.ckpt");
+    seqgen_vocab *small = NULL;
+    assert_ok(seqgen_vocab_from_text(&small, "ab", 2));
+    assert_fails_with(seqgen_checkpoint_save_with_vocab(other, m, NULL, small), SEQGEN_EMISMATCH,
+                      "a vocabulary of 3 symbols for a model of vocab 6");
+    assert_fails_with(seqgen_checkpoint_save_with_vocab(other, binary, NULL, small),
+                      SEQGEN_EMISMATCH, "for a model of binary units (vocab 0");
+    assert_fails_with(seqgen_checkpoint_save_with_vocab(other, m, NULL, NULL), SEQGEN_EINVAL,
+                      "NULL vocab");
+    struct stat st;
+    assert_int_equal(stat(other, &st), -1); /* nothing written */
+
+    /* Loading: code points out of order, not symbols, a count that is not the model's V - 1. */
+    static const struct {
+        size_t at;
+        uint32_t value;
+        int status;
+        const char *detail;
+    } bad[] = {
+        {8, 'a', SEQGEN_ERANGE, "code point 1 is 0x61: not above the one before it"},
+        {4, '\n', SEQGEN_ERANGE, "code point 0 is 0xA: not a symbol"},
+        {20, 0xD800, SEQGEN_ERANGE, "code point 4 is 0xD800: not a symbol"},
+        {20, 0x110000, SEQGEN_ERANGE, "code point 4 is 0x110000: not a symbol"},
+        {0, 0, SEQGEN_ERANGE, "count 0 of code points"},
+        {0, 6, SEQGEN_EFORMAT, "field 'code points' needs 24 bytes but only 20 remain"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        unsigned char *copy = malloc(size);
+        memcpy(copy, data, size);
+        unsigned char *p = copy + (vocb - data);
+        le(p + bad[k].at, bad[k].value, 4);
+        refresh_crcs(copy, size, p);
+        write_variant(path, copy, size);
+        free(copy);
+        back = (seqgen_vocab *)&back;
+        assert_fails_with(seqgen_checkpoint_load_vocab(&back, path), bad[k].status, bad[k].detail);
+        assert_ptr_equal(back, (seqgen_vocab *)&back);
+        assert_fails_with(seqgen_checkpoint_load_model(&loaded, path), bad[k].status,
+                          bad[k].detail);
+        assert_true(strstr(seqgen_last_error(), path) == seqgen_last_error());
+    }
+    /* A file whose model has another V than its vocabulary: one symbol fewer. */
+    seqgen_vocab *five = NULL;
+    assert_ok(seqgen_vocab_from_text(&five, "abcd", 4));
+    cfg.vocab = 5;
+    seqgen_model *m5 = NULL;
+    assert_ok(seqgen_model_create(&m5, &cfg));
+    assert_ok(seqgen_checkpoint_save_with_vocab(other, m5, NULL, five));
+    size_t size5;
+    unsigned char *data5 = tu_read_file(other, &size5);
+    unsigned char *modl = find_section(data5, size5, "MODL");
+    le(modl + 36, 6, 4); /* the model says V = 6 (its tensors then disagree too, checked later) */
+    refresh_crcs(data5, size5, modl);
+    write_variant(other, data5, size5);
+    assert_fails_with(seqgen_checkpoint_load_vocab(&back, other), SEQGEN_EMISMATCH,
+                      "section 'VOCB': a vocabulary of 5 symbols for a model of vocab 6");
+    free(data5);
+    free(data);
+    seqgen_model_free(m5);
+    seqgen_vocab_free(five);
+    seqgen_vocab_free(small);
+    seqgen_vocab_free(vocab);
+    seqgen_model_free(m);
+    seqgen_model_free(binary);
+    tu_rmtree(dir);
+}
+
 /* The data's length a model is made for (its steps) is saved; a value beyond INT_MAX is refused,
  * and resuming into a model made for another length or start step is refused naming both. */
 static void steps_are_saved_and_checked(void **state)
@@ -1360,7 +1485,7 @@ static void version_1_is_refused_naming_it(void **state)
     tu_write_file(path, f.data, f.size);
     seqgen_model *back = NULL;
     const char *detail = "v1.ckpt: format version 1 (written by libseqgen 0.1) is no longer read: "
-                         "this library reads versions 3 to 4";
+                         "this library reads versions 3 to 5";
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION, detail);
     assert_null(back);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
@@ -1812,6 +1937,7 @@ int main(void)
         cmocka_unit_test(start_step_is_saved_and_checked),
         cmocka_unit_test(steps_are_saved_and_checked),
         cmocka_unit_test(version_3_loads_and_vocab_is_checked),
+        cmocka_unit_test(vocabulary_is_saved_and_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(version_1_is_refused_naming_it),
         cmocka_unit_test(training_sections_come_together),

@@ -326,6 +326,232 @@ static void batch_iter_seek(void)
     EXPECT(SEQGEN_EINVAL, seqgen_batch_iter_seek(fx.iter, 0, (size_t)-1));
 }
 
+/* ---- Vocabulary and symbol data (the refusals' details are checked in test_text.c) --------- */
+
+static seqgen_vocab *abc_vocab(void)
+{
+    seqgen_vocab *v = NULL;
+    assert_ok(seqgen_vocab_from_text(&v, "abc", 3));
+    return v;
+}
+
+static void vocab_create(void)
+{
+    seqgen_vocab *v = NULL;
+    const uint32_t cps[2] = {'a', 'b'}, bad[2] = {'b', 'a'};
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_create(NULL, cps, 2));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_create(&v, NULL, 2));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_create(&v, cps, 0));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_create(&v, cps, (size_t)-1));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_create(&v, bad, 2));
+    assert_null(v);
+}
+
+static void vocab_from_text(void)
+{
+    seqgen_vocab *v = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_from_text(NULL, "a", 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_from_text(&v, NULL, 1));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_from_text(&v, "a", 0));
+    EXPECT(SEQGEN_EFORMAT, seqgen_vocab_from_text(&v, "\xC3", 1));
+    assert_null(v);
+}
+
+static void vocab_free(void) { seqgen_vocab_free(NULL); }
+static void vocab_size(void) { assert_int_equal(seqgen_vocab_size(NULL), 0); }
+
+static void vocab_code_point(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    assert_int_equal(seqgen_vocab_code_point(NULL, 1), -1);
+    assert_int_equal(seqgen_vocab_code_point(v, SEQGEN_VOCAB_END), -1);
+    assert_int_equal(seqgen_vocab_code_point(v, 4), -1);
+    assert_int_equal(seqgen_vocab_code_point(v, (size_t)-1), -1);
+    seqgen_vocab_free(v);
+}
+
+static void vocab_symbol_text(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    assert_null(seqgen_vocab_symbol_text(NULL, 0));
+    assert_null(seqgen_vocab_symbol_text(v, 4));
+    assert_null(seqgen_vocab_symbol_text(v, (size_t)-1));
+    seqgen_vocab_free(v);
+}
+
+static void vocab_id(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    assert_int_equal(seqgen_vocab_id(NULL, 'a'), -1);
+    assert_int_equal(seqgen_vocab_id(v, 0), -1);
+    assert_int_equal(seqgen_vocab_id(v, 0xFFFFFFFFu), -1);
+    seqgen_vocab_free(v);
+}
+
+static void vocab_encode(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    int32_t ids[4];
+    size_t n;
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_encode(NULL, "a", 1, ids, 4, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_encode(v, NULL, 1, ids, 4, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_encode(v, "a", 1, NULL, 4, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_encode(v, "a", 1, ids, 4, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_encode(v, "abc", 3, ids, 2, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_encode(v, "abd", 3, ids, 4, &n));
+    seqgen_vocab_free(v);
+}
+
+static void vocab_decode(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    const int32_t ids[3] = {1, 2, 3}, bad[2] = {1, 4};
+    char text[8];
+    size_t n;
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_decode(NULL, ids, 3, text, 8, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_decode(v, NULL, 3, text, 8, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_decode(v, ids, 3, NULL, 8, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_decode(v, ids, 3, text, 8, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_decode(v, ids, 3, text, 3, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_vocab_decode(v, bad, 2, text, 8, &n));
+    seqgen_vocab_free(v);
+}
+
+static const int32_t fx_symbols[2 * 3] = {1, 2, 0, 2, 0, 0};
+static const size_t fx_symbol_lengths[2] = {3, 2};
+
+static seqgen_symbol_dataset *small_symbols(void)
+{
+    seqgen_symbol_sequences s = {fx_symbols, 2, 3, fx_symbol_lengths, 3};
+    seqgen_symbol_dataset *ds = NULL;
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &s));
+    return ds;
+}
+
+static void symbol_dataset_from_memory(void)
+{
+    seqgen_symbol_dataset *ds = NULL;
+    seqgen_symbol_sequences s = {fx_symbols, 2, 3, fx_symbol_lengths, 3};
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_from_memory(NULL, &s));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_from_memory(&ds, NULL));
+    s.symbols = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_from_memory(&ds, &s));
+    s.symbols = fx_symbols, s.steps = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_from_memory(&ds, &s));
+    s.steps = 3, s.vocab = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_from_memory(&ds, &s));
+    s.vocab = 2;
+    EXPECT(SEQGEN_ERANGE, seqgen_symbol_dataset_from_memory(&ds, &s));
+    s.vocab = 3, s.count = (size_t)-1;
+    EXPECT(SEQGEN_EOVERFLOW, seqgen_symbol_dataset_from_memory(&ds, &s));
+    assert_null(ds);
+}
+
+static void text_options_default(void)
+{
+    seqgen_text_options o = seqgen_text_options_default();
+    assert_null(o.vocab);
+    assert_int_equal(o.holdout_every, 0);
+    assert_true(o.max_bytes >= 1 && o.max_line_symbols >= 1 && o.max_sequences >= 1);
+}
+
+static void symbol_dataset_open_text(void)
+{
+    seqgen_symbol_dataset *ds = NULL, *held = NULL;
+    seqgen_text_options o = seqgen_text_options_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_open_text(NULL, NULL, NULL, fx.labels, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_open_text(&ds, NULL, NULL, NULL, NULL));
+    o.holdout_every = 2;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_open_text(&ds, NULL, NULL, fx.labels, &o));
+    o.holdout_every = 1;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_open_text(&ds, &held, NULL, fx.labels, &o));
+    o = seqgen_text_options_default();
+    o.max_bytes = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_dataset_open_text(&ds, NULL, NULL, fx.labels, &o));
+    EXPECT(SEQGEN_ENOENT, seqgen_symbol_dataset_open_text(&ds, NULL, NULL, "/nonexistent/x", NULL));
+    EXPECT(SEQGEN_EFORMAT, seqgen_symbol_dataset_open_text(&ds, NULL, NULL, fx.dir, NULL));
+    EXPECT(SEQGEN_EFORMAT, seqgen_symbol_dataset_open_text(&ds, NULL, NULL, fx.labels, NULL));
+    assert_null(ds);
+    assert_null(held);
+}
+
+static void symbol_dataset_free(void) { seqgen_symbol_dataset_free(NULL); }
+static void symbol_dataset_count(void) { assert_int_equal(seqgen_symbol_dataset_count(NULL), 0); }
+static void symbol_dataset_steps(void) { assert_int_equal(seqgen_symbol_dataset_steps(NULL), 0); }
+static void symbol_dataset_vocab_size(void)
+{
+    assert_int_equal(seqgen_symbol_dataset_vocab_size(NULL), 0);
+}
+
+static void symbol_dataset_length(void)
+{
+    seqgen_symbol_dataset *ds = small_symbols();
+    assert_int_equal(seqgen_symbol_dataset_length(NULL, 0), 0);
+    assert_int_equal(seqgen_symbol_dataset_length(ds, 2), 0);
+    assert_int_equal(seqgen_symbol_dataset_length(ds, (size_t)-1), 0);
+    seqgen_symbol_dataset_free(ds);
+}
+
+static void symbol_dataset_sequence(void)
+{
+    seqgen_symbol_dataset *ds = small_symbols();
+    assert_null(seqgen_symbol_dataset_sequence(NULL, 0));
+    assert_null(seqgen_symbol_dataset_sequence(ds, 2));
+    assert_null(seqgen_symbol_dataset_sequence(ds, (size_t)-1));
+    seqgen_symbol_dataset_free(ds);
+}
+
+static void symbol_iter_create(void)
+{
+    seqgen_symbol_dataset *ds = small_symbols();
+    seqgen_symbol_iter *it = NULL;
+    seqgen_batch_config cfg = SEQGEN_BATCH_CONFIG_DEFAULT;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_create(NULL, ds, &cfg));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_create(&it, NULL, &cfg));
+    cfg.batch_size = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_create(&it, ds, &cfg));
+    cfg.batch_size = 3, cfg.drop_last = 1;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_create(&it, ds, &cfg));
+    cfg.drop_last = 0, cfg.units_per_step = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_create(&it, ds, &cfg));
+    assert_null(it);
+    seqgen_symbol_dataset_free(ds);
+}
+
+static void symbol_iter_free(void) { seqgen_symbol_iter_free(NULL); }
+
+static void symbol_iter_next(void)
+{
+    seqgen_symbol_dataset *ds = small_symbols();
+    seqgen_symbol_iter *it = NULL;
+    assert_ok(seqgen_symbol_iter_create(&it, ds, NULL));
+    const int32_t *x;
+    size_t n;
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_next(NULL, &x, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_next(it, NULL, &n));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_next(it, &x, NULL));
+    seqgen_symbol_iter_free(it);
+    seqgen_symbol_dataset_free(ds);
+}
+
+static void symbol_iter_lengths(void) { assert_null(seqgen_symbol_iter_lengths(NULL)); }
+static void symbol_iter_indices(void) { assert_null(seqgen_symbol_iter_indices(NULL)); }
+static void symbol_iter_steps(void) { assert_int_equal(seqgen_symbol_iter_steps(NULL), 0); }
+static void symbol_iter_epoch(void) { assert_int_equal(seqgen_symbol_iter_epoch(NULL), 0); }
+static void symbol_iter_position(void) { assert_int_equal(seqgen_symbol_iter_position(NULL), 0); }
+
+static void symbol_iter_seek(void)
+{
+    seqgen_symbol_dataset *ds = small_symbols();
+    seqgen_symbol_iter *it = NULL;
+    assert_ok(seqgen_symbol_iter_create(&it, ds, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_seek(NULL, 0, 0));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_seek(it, 0, 3));
+    EXPECT(SEQGEN_EINVAL, seqgen_symbol_iter_seek(it, 0, (size_t)-1));
+    seqgen_symbol_iter_free(it);
+    seqgen_symbol_dataset_free(ds);
+}
+
 /* ---- Model --------------------------------------------------------------------------------- */
 
 static void model_config_default(void)
@@ -868,6 +1094,29 @@ static void checkpoint_save(void)
     seqgen_model_free(m);
 }
 
+static void checkpoint_save_with_vocab(void)
+{
+    seqgen_vocab *v = abc_vocab();
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save_with_vocab(NULL, fx.model, NULL, v));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save_with_vocab(fx.model_ckpt, NULL, NULL, v));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save_with_vocab(fx.model_ckpt, fx.model, NULL, NULL));
+    /* a model of binary units has no vocabulary */
+    EXPECT(SEQGEN_EMISMATCH, seqgen_checkpoint_save_with_vocab(fx.model_ckpt, fx.model, NULL, v));
+    seqgen_vocab_free(v);
+}
+
+static void checkpoint_load_vocab(void)
+{
+    seqgen_vocab *v = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_vocab(NULL, fx.model_ckpt));
+    EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_vocab(&v, NULL));
+    EXPECT(SEQGEN_ENOENT, seqgen_checkpoint_load_vocab(&v, ""));
+    EXPECT(SEQGEN_EFORMAT, seqgen_checkpoint_load_vocab(&v, fx.images));
+    assert_null(v);
+    assert_ok(seqgen_checkpoint_load_vocab(&v, fx.model_ckpt));
+    assert_null(v); /* none saved */
+}
+
 static void checkpoint_load_model(void)
 {
     seqgen_model *m = NULL;
@@ -961,6 +1210,33 @@ static const misuse_case cases[] = {
     CASE(seqgen_batch_iter_epoch, batch_iter_epoch),
     CASE(seqgen_batch_iter_position, batch_iter_position),
     CASE(seqgen_batch_iter_seek, batch_iter_seek),
+    CASE(seqgen_vocab_create, vocab_create),
+    CASE(seqgen_vocab_from_text, vocab_from_text),
+    CASE(seqgen_vocab_free, vocab_free),
+    CASE(seqgen_vocab_size, vocab_size),
+    CASE(seqgen_vocab_code_point, vocab_code_point),
+    CASE(seqgen_vocab_symbol_text, vocab_symbol_text),
+    CASE(seqgen_vocab_id, vocab_id),
+    CASE(seqgen_vocab_encode, vocab_encode),
+    CASE(seqgen_vocab_decode, vocab_decode),
+    CASE(seqgen_symbol_dataset_from_memory, symbol_dataset_from_memory),
+    CASE(seqgen_text_options_default, text_options_default),
+    CASE(seqgen_symbol_dataset_open_text, symbol_dataset_open_text),
+    CASE(seqgen_symbol_dataset_free, symbol_dataset_free),
+    CASE(seqgen_symbol_dataset_count, symbol_dataset_count),
+    CASE(seqgen_symbol_dataset_steps, symbol_dataset_steps),
+    CASE(seqgen_symbol_dataset_vocab_size, symbol_dataset_vocab_size),
+    CASE(seqgen_symbol_dataset_length, symbol_dataset_length),
+    CASE(seqgen_symbol_dataset_sequence, symbol_dataset_sequence),
+    CASE(seqgen_symbol_iter_create, symbol_iter_create),
+    CASE(seqgen_symbol_iter_free, symbol_iter_free),
+    CASE(seqgen_symbol_iter_next, symbol_iter_next),
+    CASE(seqgen_symbol_iter_lengths, symbol_iter_lengths),
+    CASE(seqgen_symbol_iter_indices, symbol_iter_indices),
+    CASE(seqgen_symbol_iter_steps, symbol_iter_steps),
+    CASE(seqgen_symbol_iter_epoch, symbol_iter_epoch),
+    CASE(seqgen_symbol_iter_position, symbol_iter_position),
+    CASE(seqgen_symbol_iter_seek, symbol_iter_seek),
     CASE(seqgen_model_config_default, model_config_default),
     CASE(seqgen_train_options_default, train_options_default),
     CASE(seqgen_model_create, model_create),
@@ -1007,6 +1283,8 @@ static const misuse_case cases[] = {
     CASE(seqgen_generate, generate),
     CASE(seqgen_run_config_default, run_config_default),
     CASE(seqgen_checkpoint_save, checkpoint_save),
+    CASE(seqgen_checkpoint_save_with_vocab, checkpoint_save_with_vocab),
+    CASE(seqgen_checkpoint_load_vocab, checkpoint_load_vocab),
     CASE(seqgen_checkpoint_load_model, checkpoint_load_model),
     CASE(seqgen_checkpoint_load_training, checkpoint_load_training),
     CASE(seqgen_checkpoint_inspect, checkpoint_inspect),

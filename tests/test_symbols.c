@@ -334,7 +334,7 @@ static void checkpoints_resume_bit_identically(void **state)
 
     seqgen_checkpoint_info info;
     assert_ok(seqgen_checkpoint_inspect(path, &info));
-    assert_int_equal(info.version, 4);
+    assert_int_equal(info.version, 5);
     assert_int_equal(info.model.vocab, V);
     assert_int_equal(info.model.embedding, E);
 
