@@ -43,11 +43,8 @@ typedef struct sg_completion {
 /* One thread's workspace for one block. */
 typedef struct sg_complete_worker {
     sg_completion *job;
-    float *memory;
-    float *h[2];    /* [L][rows][H] each: current and next hidden states */
-    float *x;       /* [rows][D] the step's input */
-    float *logits;  /* [rows][D] */
-    sg_gru_scratch scratch;
+    float *memory;  /* the block's rollout (h, x [rows][D], logits [rows][D], scratch) */
+    sg_rollout roll;
     sg_rng *rngs;   /* [rows], one per sequence of the block (sampling) */
 } sg_complete_worker;
 
@@ -58,32 +55,13 @@ seqgen_complete_options seqgen_complete_options_default(void)
     return opts;
 }
 
-/* Floats of one worker's workspace. */
-static size_t worker_floats(const seqgen_model *m)
-{
-    const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
-    const size_t D = m->cfg.units_per_step;
-    return 2 * L * R * H + 2 * R * D + 2 * R * 3 * H + 4 * H;
-}
-
 static int alloc_worker(sg_complete_worker *w, const seqgen_model *m)
 {
-    const size_t R = SG_COMPLETE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
-    const size_t D = m->cfg.units_per_step;
-    w->memory = sg_malloc(worker_floats(m) * sizeof(float));
-    w->rngs = sg_malloc(R * sizeof *w->rngs);
+    w->memory = sg_malloc(sg_rollout_floats(m, SG_COMPLETE_BLOCK) * sizeof(float));
+    w->rngs = sg_malloc(SG_COMPLETE_BLOCK * sizeof *w->rngs);
     if (!w->memory || !w->rngs)
         return SEQGEN_ENOMEM;
-    float *p = w->memory;
-    w->h[0] = p, p += L * R * H;
-    w->h[1] = p, p += L * R * H;
-    w->x = p, p += R * D;
-    w->logits = p, p += R * D;
-    w->scratch.gi = p, p += R * 3 * H;
-    w->scratch.gh = p, p += R * 3 * H;
-    w->scratch.gate_sink = p;
-    w->scratch.dgates = NULL;
-    w->scratch.chunk = 1;
+    sg_rollout_lay_out(m, SG_COMPLETE_BLOCK, w->memory, &w->roll);
     return SEQGEN_OK;
 }
 
@@ -130,7 +108,7 @@ static void gather_step(sg_complete_worker *w, size_t s0, int rows, int t)
     const sg_completion *job = w->job;
     const size_t P = job->units, D = job->model->cfg.units_per_step;
     for (int r = 0; r < rows; r++)
-        memcpy(w->x + r * D, job->completed + (s0 + r) * P + t * D, D * sizeof(float));
+        memcpy(w->roll.x + r * D, job->completed + (s0 + r) * P + t * D, D * sizeof(float));
 }
 
 /* Bernoulli probability of one unit under the temperature; the division is done in double and
@@ -158,7 +136,7 @@ static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
         float *out = job->completed + (s0 + r) * P + t * D;
         float *prob = job->probs ? job->probs + (s0 + r) * (P - K) + t * D - K : NULL;
         for (size_t d = first; d < D; d++) {
-            const float logit = w->logits[r * D + d];
+            const float logit = w->roll.logits[r * D + d];
             const float p = sg_sigmoidf(logit);
             if (sample)
                 out[d] = sg_rng_float(&w->rngs[r]) < tempered_prob(logit, job->opts.temperature);
@@ -195,17 +173,17 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
         for (int r = 0; r < rows; r++)
             sg_rng_seed(&w->rngs[r], job->opts.seed, job->opts.first_stream + s0 + r);
     int current = 0;
-    memset(w->h[0], 0, (size_t)L * rows * H * sizeof(float));
+    memset(w->roll.h[0], 0, (size_t)L * rows * H * sizeof(float));
     for (int t = start ? -1 : 0; t + 1 < T; t++) {
         if (t < 0)
-            memset(w->x, 0, (size_t)rows * D * sizeof *w->x);
+            memset(w->roll.x, 0, (size_t)rows * D * sizeof *w->roll.x);
         else
             gather_step(w, s0, rows, t);
         /* When the next step is given, its prediction is not needed: no head. */
         const int predict = t + 1 >= first_generated;
-        sg_step_io io = {w->x, w->h[current], w->h[1 - current], (size_t)rows * H, NULL, 0,
-                         predict ? w->logits : NULL};
-        sg_model_step_forward(m, job->packed, rows, &io, &w->scratch);
+        sg_step_io io = {w->roll.x, w->roll.h[current], w->roll.h[1 - current],
+                         (size_t)rows * H, NULL, 0, predict ? w->roll.logits : NULL};
+        sg_model_step_forward(m, job->packed, rows, &io, &w->roll.scratch);
         current = 1 - current;
         if (predict)
             decode_step(w, s0, rows, t + 1);
@@ -311,11 +289,7 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
                                  probs);
     if (status)
         return status;
-    float *packed_memory = sg_malloc(sg_model_packed_floats(model, 0) * sizeof(float));
-    sg_gru_packed *packed =
-        packed_memory ? sg_calloc((size_t)model->cfg.layers, sizeof *packed) : NULL;
-    if (packed) /* once, before the threads that read it start */
-        sg_model_pack(model, 0, packed_memory, packed);
+    sg_gru_packed *packed = sg_model_pack_copy(model); /* before the threads that read it */
     sg_completion job = {model, packed, sequences, completed, probs, lengths, count,
                          (count + SG_COMPLETE_BLOCK - 1) / SG_COMPLETE_BLOCK,
                          (size_t)steps * model->cfg.units_per_step, given, steps, *opts, 0};
@@ -336,7 +310,6 @@ int seqgen_complete(const seqgen_model *model, const float *sequences, size_t co
     }
     free(workers);
     free(packed);
-    free(packed_memory);
     if (status)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the completion workspace of %d threads",
                         threads);

@@ -52,11 +52,8 @@ typedef struct sg_ranked {
 /* One thread's workspace for one block of R sequences and a vocabulary of V. */
 typedef struct sg_generate_worker {
     sg_generation *job;
-    float *memory;
-    float *h[2];      /* [L][R][H] each: current and next hidden states */
-    float *x;         /* [R][E] the step's embedding rows */
-    float *logits;    /* [R][V] */
-    sg_gru_scratch scratch;
+    float *memory;    /* the block's rollout (h, x [R][E] embedding rows, logits [R][V]) */
+    sg_rollout roll;
     double *weights;  /* [V] the tempered, unnormalised probabilities of one row */
     sg_ranked *heap;  /* [V] the ranking of one row (a max-heap, popped from the end) */
     uint8_t *kept;    /* [V] 1 for the symbols top-k / top-p keep, else 0 */
@@ -76,9 +73,8 @@ seqgen_generate_options seqgen_generate_options_default(void)
 
 static int alloc_worker(sg_generate_worker *w, const seqgen_model *m)
 {
-    const size_t R = SG_GENERATE_BLOCK, L = m->cfg.layers, H = m->cfg.hidden;
-    const size_t E = m->cfg.embedding, V = m->cfg.vocab;
-    w->memory = sg_malloc((2 * L * R * H + R * E + R * V + 2 * R * 3 * H + 4 * H) * sizeof(float));
+    const size_t R = SG_GENERATE_BLOCK, V = m->cfg.vocab;
+    w->memory = sg_malloc(sg_rollout_floats(m, SG_GENERATE_BLOCK) * sizeof(float));
     w->weights = sg_malloc(V * sizeof *w->weights);
     w->heap = sg_malloc(V * sizeof *w->heap);
     w->kept = sg_calloc(V, 1);
@@ -89,16 +85,7 @@ static int alloc_worker(sg_generate_worker *w, const seqgen_model *m)
     if (!w->memory || !w->weights || !w->heap || !w->kept || !w->fed || !w->length ||
         !w->ended || !w->rngs)
         return SEQGEN_ENOMEM;
-    float *p = w->memory;
-    w->h[0] = p, p += L * R * H;
-    w->h[1] = p, p += L * R * H;
-    w->x = p, p += R * E;
-    w->logits = p, p += R * V;
-    w->scratch.gi = p, p += R * 3 * H;
-    w->scratch.gh = p, p += R * 3 * H;
-    w->scratch.gate_sink = p;
-    w->scratch.dgates = NULL;
-    w->scratch.chunk = 1;
+    sg_rollout_lay_out(m, SG_GENERATE_BLOCK, w->memory, &w->roll);
     return SEQGEN_OK;
 }
 
@@ -271,7 +258,7 @@ static void decode_step(sg_generate_worker *w, size_t s0, int rows, int t)
     for (int r = 0; r < rows; r++) {
         if (w->ended[r] || w->length[r] != (size_t)(t + 1))
             continue;
-        const float *a = w->logits + (size_t)r * V;
+        const float *a = w->roll.logits + (size_t)r * V;
         const int32_t symbol =
             job->opts.decode == SEQGEN_DECODE_SAMPLE
                 ? sample_symbol(w, V, a, &w->rngs[r])
@@ -300,7 +287,7 @@ static void generate_block(sg_generate_worker *w, size_t s0, int rows)
         for (int r = 0; r < rows; r++)
             sg_rng_seed(&w->rngs[r], job->opts.seed, job->opts.first_stream + s0 + r);
     int current = 0;
-    memset(w->h[0], 0, (size_t)L * rows * H * sizeof(float));
+    memset(w->roll.h[0], 0, (size_t)L * rows * H * sizeof(float));
     /* Step t reads symbol t (t = -1: the start step's zero vector) and predicts symbol t + 1. */
     for (int t = m->cfg.start_step ? -1 : 0; t + 1 < job->max_steps; t++) {
         int live = 0, predict = 0;
@@ -311,11 +298,11 @@ static void generate_block(sg_generate_worker *w, size_t s0, int rows)
         }
         if (!live)
             break;
-        sg_embedding_forward(rows, E, m->embedding, w->fed, w->x);
+        sg_embedding_forward(rows, E, m->embedding, w->fed, w->roll.x);
         /* While every live sequence is still reading its prefix, no head. */
-        sg_step_io io = {w->x, w->h[current], w->h[1 - current], (size_t)rows * H, NULL, 0,
-                         predict ? w->logits : NULL};
-        sg_model_step_forward(m, job->packed, rows, &io, &w->scratch);
+        sg_step_io io = {w->roll.x, w->roll.h[current], w->roll.h[1 - current],
+                         (size_t)rows * H, NULL, 0, predict ? w->roll.logits : NULL};
+        sg_model_step_forward(m, job->packed, rows, &io, &w->roll.scratch);
         current = 1 - current;
         if (predict)
             decode_step(w, s0, rows, t);
@@ -425,11 +412,7 @@ int seqgen_generate(const seqgen_model *model, const int32_t *prefixes,
                                  out_lengths, probs);
     if (status)
         return status;
-    float *packed_memory = sg_malloc(sg_model_packed_floats(model, 0) * sizeof(float));
-    sg_gru_packed *packed =
-        packed_memory ? sg_calloc((size_t)model->cfg.layers, sizeof *packed) : NULL;
-    if (packed) /* once, before the threads that read it start */
-        sg_model_pack(model, 0, packed_memory, packed);
+    sg_gru_packed *packed = sg_model_pack_copy(model); /* before the threads that read it */
     sg_generation job = {model, packed, prefix_lengths ? prefixes : NULL, prefix_lengths, out,
                          out_lengths, probs, count,
                          (count + SG_GENERATE_BLOCK - 1) / SG_GENERATE_BLOCK, max_steps, *opts,
@@ -449,7 +432,6 @@ int seqgen_generate(const seqgen_model *model, const int32_t *prefixes,
         free_worker(&workers[i]);
     free(workers);
     free(packed);
-    free(packed_memory);
     if (status)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the generation workspace of %d threads",
                         threads);

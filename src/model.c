@@ -409,6 +409,39 @@ void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packe
 
 /* ---- Single-step generation --------------------------------------------------------------- */
 
+sg_gru_packed *sg_model_pack_copy(const seqgen_model *model)
+{
+    const size_t L = (size_t)model->cfg.layers;
+    sg_gru_packed *layers = sg_malloc(L * sizeof *layers +
+                                      sg_model_packed_floats(model, 0) * sizeof(float));
+    if (layers)
+        sg_model_pack(model, 0, (float *)(layers + L), layers);
+    return layers;
+}
+
+size_t sg_rollout_floats(const seqgen_model *model, int rows)
+{
+    const size_t R = (size_t)rows, L = (size_t)model->cfg.layers, H = (size_t)model->cfg.hidden;
+    const size_t X = (size_t)sg_model_layer_in(model, 0), O = (size_t)sg_model_outputs(model);
+    return 2 * L * R * H + R * X + R * O + 2 * R * 3 * H + 4 * H;
+}
+
+void sg_rollout_lay_out(const seqgen_model *model, int rows, float *buffer, sg_rollout *r)
+{
+    const size_t R = (size_t)rows, L = (size_t)model->cfg.layers, H = (size_t)model->cfg.hidden;
+    const size_t X = (size_t)sg_model_layer_in(model, 0), O = (size_t)sg_model_outputs(model);
+    float *p = buffer;
+    r->h[0] = p, p += L * R * H;
+    r->h[1] = p, p += L * R * H;
+    r->x = p, p += R * X;
+    r->logits = p, p += R * O;
+    r->scratch.gi = p, p += R * 3 * H;
+    r->scratch.gh = p, p += R * 3 * H;
+    r->scratch.gate_sink = p; /* [4H]: the gates a step without backward does not keep */
+    r->scratch.dgates = NULL;
+    r->scratch.chunk = 1;
+}
+
 struct seqgen_model_state {
     int batch, hidden, layers, pixels, vocab, embedding;
     int current;    /* which of h[0], h[1] holds the hidden states */

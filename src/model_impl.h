@@ -83,6 +83,11 @@ size_t sg_model_packed_floats(const seqgen_model *model, int backward);
  * before the threads that read the views start. */
 void sg_model_pack(const seqgen_model *model, int backward, float *buffer, sg_gru_packed *layers);
 
+/* Every layer's W_hh packed for the forward's products, in one allocation of its own (the [L]
+ * views, then the floats they point into), for calls that step a const model on several
+ * threads (completion, generation); NULL if out of memory. Free it with free(). */
+sg_gru_packed *sg_model_pack_copy(const seqgen_model *model);
+
 /* Where one step of the network reads and writes for `rows` sequences: x [rows][in_0] is the
  * step's input (units, or the symbols' embedding rows); layer l's previous and new states are [rows][H] at h_prev + l * h_stride and
  * h_next + l * h_stride; its gates, if gates is not NULL, [rows][4H] at gates + l * gates_stride
@@ -96,6 +101,20 @@ typedef struct sg_step_io {
     size_t gates_stride;
     float *logits;
 } sg_step_io;
+
+/* A block of at most `rows` sequences stepped through the network one step at a time
+ * (completion, generation): the hidden states of every layer, current and next, the step's
+ * input (D units, or E embedding values for symbols) and logits (D or V), and the GRU step's
+ * scratch, laid out in one buffer of sg_rollout_floats() floats. */
+typedef struct sg_rollout {
+    float *h[2];    /* [L][rows][H] each */
+    float *x;       /* [rows][D or E] */
+    float *logits;  /* [rows][D or V] */
+    sg_gru_scratch scratch;
+} sg_rollout;
+
+size_t sg_rollout_floats(const seqgen_model *model, int rows);
+void sg_rollout_lay_out(const seqgen_model *model, int rows, float *buffer, sg_rollout *r);
 
 /* One step of the whole network: every layer's GRU step from the bottom, then the output head.
  * The one place a step is written: training with scheduled sampling, completion and
