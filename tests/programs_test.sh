@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end test of the programs seqgen-train, seqgen-complete and seqgen-convert on a tiny configuration:
+# End-to-end test of the programs seqgen-train, seqgen-complete, seqgen-convert and seqgen-text on a tiny configuration:
 # files produced, exact --resume (after a clean stop and after Ctrl-C), GIFs, metrics, and the
 # documented exit codes and messages for bad options, bad checkpoints and bad data directories.
 # Usage: sh tests/programs_test.sh [BINDIR [MAKE_MARKOV]]   (from the repository root; BINDIR =
@@ -425,6 +425,88 @@ check "...scheduled sampling is at its floor p = 0.5 through the last third" \
 expect 0 "experiments.sh run again: nothing to redo" env EXP_SMOKE=1 EXP_EPOCHS=3 \
     EXP_DIR="$study" sh scripts/experiments.sh "$bin" d2
 check "...and the metrics are not appended twice" [ "$(rows "$study/d2/metrics.csv")" -eq 7 ]
+
+# ---- seqgen-text: a character model of a text file of words ------------------------------------
+text="$bin/seqgen-text"
+tw="$tmp/text"
+mkdir -p "$tw"
+# 400 words of one to three syllables of a made-up language: 12 letters, V = 13 with the end.
+awk 'BEGIN { srand(7); n = split("ka lo mi nu ta re so", s, " ");
+    for (i = 0; i < 400; i++) { w = ""; k = 1 + int(rand() * 3);
+        for (j = 0; j < k; j++) w = w s[1 + int(rand() * n)]; print w } }' >"$tw/words.txt"
+letters=$(fold -w1 "$tw/words.txt" | sort -u | tr -d '\n')
+tiny_text="--text $tw/words.txt --out-dir $tw/runs --hidden 16 --embedding 8 --epochs 3 --batch-size 16 --lr 0.01 --threads 1 --quiet"
+expect 0 "seqgen-text --help" $text --help
+check "...shows both commands" sh -c "grep -q '^Usage: seqgen-text train' '$tmp/out' && grep -q 'seqgen-text generate' '$tmp/out'"
+expect 0 "seqgen-text --version" $text --version
+check "...names the version" grep -Eq '[0-9]+\.[0-9]+\.[0-9]+' "$tmp/out"
+expect 0 "seqgen-text train: 3 epochs on 400 words" $text train $tiny_text --exp-name words
+trun="$tw/runs/words"
+check "results.csv has a header and 3 rows" [ "$(rows "$trun/results.csv")" -eq 3 ]
+check "...with the NLL in nats and bits per symbol and per line" \
+    grep -q '^epoch,iterations,seconds,train_loss,test_nll_nats_per_symbol,test_nll_bits_per_symbol,test_nll_nats_per_line,' "$trun/results.csv"
+check "config.txt records the command line and V = 13" \
+    sh -c "grep -q -- '--exp-name words' '$trun/config.txt' && grep -qx 'vocab 13' '$trun/config.txt'"
+check "model.ckpt written" [ -s "$trun/model.ckpt" ]
+check "the held-out NLL per symbol falls, below log V = log 13" \
+    awk -F, 'NR == 2 { first = $5 } NR == 4 { last = $5 } END { exit !(last < first && last < log(13)) }' "$trun/results.csv"
+check "...and bits per symbol are nats / log 2" \
+    awk -F, 'NR > 1 { d = $6 - $5 / log(2); if (d > 1e-5 || d < -1e-5) bad = 1 } END { exit bad }' "$trun/results.csv"
+expect 1 "a second run into the same directory is refused" $text train $tiny_text --exp-name words
+check "...naming --force" one_line_naming 'exists.*--force'
+expect 0 "...and --force starts over" $text train $tiny_text --exp-name words --force
+check "...with the same results (same seed)" [ "$(rows "$trun/results.csv")" -eq 3 ]
+expect 0 "generate 50 words" $text generate --checkpoint "$trun/model.ckpt" --count 50 --seed 3
+cp "$tmp/out" "$tw/gen1"
+check "...50 lines" [ "$(wc -l <"$tw/gen1")" -eq 50 ]
+check "...made only of the vocabulary's letters" sh -c "! grep -q '[^$letters]' '$tw/gen1'"
+expect 0 "generate again with the same seed and 2 threads" $text generate --checkpoint "$trun/model.ckpt" --count 50 --seed 3 --threads 2
+check "...gives the same words" cmp -s "$tw/gen1" "$tmp/out"
+expect 0 "generate with another seed" $text generate --checkpoint "$trun/model.ckpt" --count 50 --seed 4
+check "...gives other words" sh -c "! cmp -s '$tw/gen1' '$tmp/out'"
+expect 0 "generate with --prefix ka --top-k 3 --temperature 0.7" $text generate --checkpoint "$trun/model.ckpt" --count 20 --prefix ka --top-k 3 --temperature 0.7
+check "...every line starts with the prefix" [ "$(grep -c '^ka' "$tmp/out")" -eq 20 ]
+expect 0 "generate --greedy" $text generate --checkpoint "$trun/model.ckpt" --count 3 --greedy --max-length 4
+check "...the same line three times, at most 4 letters" sh -c "[ \$(sort -u '$tmp/out' | wc -l) -eq 1 ] && [ \$(head -n 1 '$tmp/out' | wc -c) -le 5 ]"
+expect 1 "a prefix outside the vocabulary" $text generate --checkpoint "$trun/model.ckpt" --prefix 'kaé'
+check "...one line naming the character" one_line_naming "prefix.*U\+00E9"
+expect 1 "a checkpoint of binary units (MNIST) given to generate" $text generate --checkpoint "$run/model.ckpt"
+check "...one line: no vocabulary" one_line_naming 'no vocabulary.*not a model of text'
+expect 1 "a checkpoint that does not exist" $text generate --checkpoint "$tw/none.ckpt"
+check "...one line naming it" one_line_naming 'none.ckpt: no such file'
+expect 1 "a text file that does not exist" $text train --text "$tw/none.txt" --out-dir "$tw/runs" --exp-name bad
+check "...one line naming it" one_line_naming 'none.txt: no such file'
+check "...and no run directory left" [ ! -e "$tw/runs/bad" ]
+printf 'ka\nlo\000mi\n' >"$tw/binary.txt"
+expect 1 "a binary file (a NUL byte)" $text train --text "$tw/binary.txt" --out-dir "$tw/runs" --exp-name bad
+check "...one line naming the line and the NUL" one_line_naming 'binary.txt: line 2.*NUL'
+: >"$tw/empty.txt"
+expect 1 "an empty file" $text train --text "$tw/empty.txt" --out-dir "$tw/runs" --exp-name bad
+check "...one line saying so" one_line_naming 'empty.txt: the file is empty'
+expect 2 "no command" $text
+check "...is a usage error" usage_error seqgen-text
+expect 2 "an unknown command" $text fit --text "$tw/words.txt"
+check "...is a usage error" usage_error seqgen-text
+expect 2 "train without --text" $text train --out-dir "$tw/runs"
+check "...is a usage error" usage_error seqgen-text
+expect 2 "train --hidden 0" $text train $tiny_text --hidden 0
+check "...is a usage error" usage_error seqgen-text
+expect 2 "train --holdout-every 1" $text train $tiny_text --holdout-every 1
+check "...is a usage error" usage_error seqgen-text
+expect 2 "train --lr x" $text train $tiny_text --lr x
+check "...is a usage error" usage_error seqgen-text
+expect 2 "train with an extra argument" $text train $tiny_text extra
+check "...is a usage error" usage_error seqgen-text
+expect 2 "generate without --checkpoint" $text generate --count 3
+check "...is a usage error" usage_error seqgen-text
+expect 2 "generate --top-p 0" $text generate --checkpoint "$trun/model.ckpt" --top-p 0
+check "...is a usage error" usage_error seqgen-text
+expect 2 "generate --temperature 0" $text generate --checkpoint "$trun/model.ckpt" --temperature 0
+check "...is a usage error" usage_error seqgen-text
+expect 2 "generate --count 0" $text generate --checkpoint "$trun/model.ckpt" --count 0
+check "...is a usage error" usage_error seqgen-text
+expect 2 "an option of train given to generate" $text generate --checkpoint "$trun/model.ckpt" --text "$tw/words.txt"
+check "...is a usage error" usage_error seqgen-text
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

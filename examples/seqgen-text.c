@@ -1,0 +1,709 @@
+/* seqgen-text: a character-level model of a UTF-8 text file of lines (a word list, names,
+ * short sentences), trained and sampled from the command line.
+ *
+ *   seqgen-text train --text FILE ...        trains a categorical GRU (one symbol per character,
+ *                                            a start step, Adam, cross-entropy) and writes
+ *                                            OUT_DIR/NAME/results.csv, model.ckpt (with the
+ *                                            vocabulary) and config.txt
+ *   seqgen-text generate --checkpoint FILE   writes generated lines to standard output
+ *
+ * Thin by design: the vocabulary, the text reader, the batches, the passes and generation are
+ * the library's (docs/symbols.md). model.ckpt is a model checkpoint with its vocabulary, not a
+ * training checkpoint: the library cannot yet save the position of a seqgen_symbol_iter, so a
+ * run cannot be resumed (there is no --resume), only started over with --force. */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "seqgen.h"
+
+#define PROG "seqgen-text"
+
+static void usage(void)
+{
+    printf(
+        "Usage: " PROG " train --text FILE [OPTION]...\n"
+        "       " PROG " generate --checkpoint FILE [OPTION]...\n"
+        "A character-level GRU on a UTF-8 text file of lines (e.g. a word list): one symbol per\n"
+        "character (a Unicode code point), an end symbol after each line, a start step so that\n"
+        "lines can be generated from nothing.\n"
+        "\n"
+        "train: trains with Adam on the cross-entropy and writes OUT_DIR/NAME/results.csv (a row\n"
+        "per epoch: training loss and held-out NLL per symbol and per line), model.ckpt (the\n"
+        "model and its vocabulary, replaced after every epoch) and config.txt.\n"
+        "  --text FILE            the lines to learn (UTF-8, LF or CRLF; empty lines skipped)\n"
+        "  --holdout-every K      hold out every K-th line for the test NLL, 0 = none (10)\n"
+        "  --exp-name NAME        name of the run and its directory (text)\n"
+        "  --out-dir DIR          parent directory of the run's directory (experiments)\n"
+        "  --force                start over even if OUT_DIR/NAME/model.ckpt exists\n"
+        "  --hidden H             GRU units per layer (128)\n"
+        "  --embedding E          width of a character's embedding (32)\n"
+        "  --layers L             stacked GRU layers (1)\n"
+        "  --epochs N             epochs to train (10)\n"
+        "  --batch-size B         lines per batch (64)\n"
+        "  --lr X                 Adam's learning rate (0.002)\n"
+        "  --clip NORM            clip the gradient's global norm, 0 = off (0)\n"
+        "  --seed S               seeds initialisation and shuffling (1)\n"
+        "  --threads N            threads of a training pass, 0 = all cores (0)\n"
+        "  --quiet                print nothing but errors\n"
+        "\n"
+        "generate: writes COUNT generated lines to standard output, one per line.\n"
+        "  --checkpoint FILE      a model.ckpt written by " PROG " train\n"
+        "  --count N              lines to generate (10)\n"
+        "  --prefix TEXT          every line starts with TEXT (its characters must be in the\n"
+        "                         model's vocabulary) (none)\n"
+        "  --greedy               the most probable character at each step (default: sampling)\n"
+        "  --temperature T        sampling temperature, > 0 (1)\n"
+        "  --top-k K              sample among the K most probable characters, 0 = all (0)\n"
+        "  --top-p P              sample within the nucleus of mass P, in (0, 1] (1)\n"
+        "  --seed S               seeds the sampling: the same seed gives the same lines (1)\n"
+        "  --max-length M         most characters generated after the prefix (the longest\n"
+        "                         training line's length)\n"
+        "  --threads N            threads, 0 = all cores; the lines do not depend on it (0)\n"
+        "\n"
+        "  --help                 show this and exit\n"
+        "  --version              show the version and exit\n"
+        "Exit status: 0 done, 1 runtime error (e.g. an unreadable file, or a --prefix character\n"
+        "the model's vocabulary lacks), 2 usage error, 130 interrupted (Ctrl-C) after saving.\n");
+}
+
+/* ---- Options ---------------------------------------------------------------------------------- */
+
+typedef struct settings {
+    /* train */
+    const char *text, *exp_name, *out_dir;
+    int hidden, embedding, layers, epochs, batch_size, threads, holdout_every, force, quiet;
+    double lr, clip;
+    /* generate */
+    const char *checkpoint, *prefix;
+    int count, greedy, top_k, max_length; /* max_length -1: the model's */
+    double temperature, top_p;
+    unsigned long long seed;
+} settings;
+
+enum option_id {
+    OPT_TEXT = 256, OPT_HOLDOUT, OPT_EXP_NAME, OPT_OUT_DIR, OPT_FORCE, OPT_HIDDEN, OPT_EMBEDDING,
+    OPT_LAYERS, OPT_EPOCHS, OPT_BATCH_SIZE, OPT_LR, OPT_CLIP, OPT_SEED, OPT_THREADS, OPT_QUIET,
+    OPT_CHECKPOINT, OPT_COUNT, OPT_PREFIX, OPT_GREEDY, OPT_TEMPERATURE, OPT_TOP_K, OPT_TOP_P,
+    OPT_MAX_LENGTH, OPT_HELP, OPT_VERSION
+};
+
+static const struct option train_options[] = {
+    {"text", required_argument, NULL, OPT_TEXT},
+    {"holdout-every", required_argument, NULL, OPT_HOLDOUT},
+    {"exp-name", required_argument, NULL, OPT_EXP_NAME},
+    {"out-dir", required_argument, NULL, OPT_OUT_DIR},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"hidden", required_argument, NULL, OPT_HIDDEN},
+    {"embedding", required_argument, NULL, OPT_EMBEDDING},
+    {"layers", required_argument, NULL, OPT_LAYERS},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"clip", required_argument, NULL, OPT_CLIP},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option generate_options[] = {
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"prefix", required_argument, NULL, OPT_PREFIX},
+    {"greedy", no_argument, NULL, OPT_GREEDY},
+    {"temperature", required_argument, NULL, OPT_TEMPERATURE},
+    {"top-k", required_argument, NULL, OPT_TOP_K},
+    {"top-p", required_argument, NULL, OPT_TOP_P},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static settings default_settings(void)
+{
+    return (settings){
+        .text = NULL, .exp_name = "text", .out_dir = "experiments", .hidden = 128,
+        .embedding = 32, .layers = 1, .epochs = 10, .batch_size = 64, .threads = 0,
+        .holdout_every = 10, .lr = 2e-3, .clip = 0.0, .checkpoint = NULL, .prefix = "",
+        .count = 10, .max_length = -1, .temperature = 1.0, .top_p = 1.0, .seed = 1,
+    };
+}
+
+/* Applies one option; 0, or -1 after printing why its value is bad. */
+static int set_option(settings *s, const struct option *options, int id, const char *arg)
+{
+    const char *name = "";
+    for (const struct option *o = options; o->name; o++)
+        if (o->val == id)
+            name = o->name;
+    long long v;
+    switch (id) {
+    case OPT_TEXT: s->text = arg; return 0;
+    case OPT_CHECKPOINT: s->checkpoint = arg; return 0;
+    case OPT_PREFIX: s->prefix = arg; return 0;
+    case OPT_OUT_DIR: s->out_dir = arg; return 0;
+    case OPT_EXP_NAME:
+        if (!*arg || strchr(arg, '/') || strchr(arg, '\n') || strcmp(arg, ".") == 0 ||
+            strcmp(arg, "..") == 0) {
+            fprintf(stderr, PROG ": --exp-name must be a plain file name, got '%s'\n", arg);
+            return -1;
+        }
+        s->exp_name = arg;
+        return 0;
+    case OPT_HOLDOUT:
+        if (cli_parse_int(PROG, name, arg, 0, 1000000000, &s->holdout_every) != 0)
+            return -1;
+        if (s->holdout_every == 1) {
+            fprintf(stderr, PROG ": --holdout-every must be 0 (none) or at least 2, got 1\n");
+            return -1;
+        }
+        return 0;
+    case OPT_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->hidden);
+    case OPT_EMBEDDING: return cli_parse_int(PROG, name, arg, 1, 65536, &s->embedding);
+    case OPT_LAYERS: return cli_parse_int(PROG, name, arg, 1, 64, &s->layers);
+    case OPT_EPOCHS: return cli_parse_int(PROG, name, arg, 0, 1000000, &s->epochs);
+    case OPT_BATCH_SIZE: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->batch_size);
+    case OPT_THREADS: return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
+    case OPT_COUNT: return cli_parse_int(PROG, name, arg, 1, 100000000, &s->count);
+    case OPT_TOP_K: return cli_parse_int(PROG, name, arg, 0, SEQGEN_VOCAB_MAX, &s->top_k);
+    case OPT_MAX_LENGTH: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->max_length);
+    case OPT_LR: return cli_parse_double(PROG, name, arg, 1e-12, 1e3, &s->lr);
+    case OPT_CLIP: return cli_parse_double(PROG, name, arg, 0.0, 1e12, &s->clip);
+    case OPT_TEMPERATURE:
+        if (cli_parse_double(PROG, name, arg, 0.0, 1e6, &s->temperature) != 0)
+            return -1;
+        if (s->temperature > 0.0)
+            return 0;
+        fprintf(stderr, PROG ": --temperature must be above 0, got '%s'\n", arg);
+        return -1;
+    case OPT_TOP_P:
+        if (cli_parse_double(PROG, name, arg, 0.0, 1.0, &s->top_p) != 0)
+            return -1;
+        if (s->top_p > 0.0)
+            return 0;
+        fprintf(stderr, PROG ": --top-p must be in (0, 1], got '%s'\n", arg);
+        return -1;
+    case OPT_SEED:
+        if (cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &v) != 0)
+            return -1;
+        s->seed = (unsigned long long)v;
+        return 0;
+    case OPT_FORCE: s->force = 1; return 0;
+    case OPT_QUIET: s->quiet = 1; return 0;
+    case OPT_GREEDY: s->greedy = 1; return 0;
+    }
+    return -1;
+}
+
+/* Parses the options after the command (argv[0] is the command). 0 to go on, or an exit code
+ * + 1000 when the program should stop now (help, version, usage error). */
+static int parse_options(int argc, char **argv, const struct option *options, settings *s)
+{
+    int id;
+    optind = 1;
+    while ((id = cli_getopt(argc, argv, PROG, options)) != -1) {
+        if (id == OPT_HELP) {
+            usage();
+            return 1000;
+        }
+        if (id == OPT_VERSION) {
+            printf(PROG " (libseqgen) %s\n", seqgen_version());
+            return 1000;
+        }
+        if (id == '?' || set_option(s, options, id, optarg) != 0)
+            return 1000 + cli_usage_error(PROG);
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        return 1000 + cli_usage_error(PROG);
+    }
+    return 0;
+}
+
+/* ---- train ------------------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct run {
+    settings s;
+    char dir[PATH_MAX], ckpt[PATH_MAX], csv[PATH_MAX], config[PATH_MAX];
+    seqgen_symbol_dataset *train, *test;
+    seqgen_vocab *vocab;
+    seqgen_model *model;
+    seqgen_optim *optim;
+    seqgen_symbol_iter *batches;
+    int32_t *eval_symbols; /* [batch_size][test T]: a batch of the held-out lines */
+    size_t *eval_lengths;
+    uint64_t epoch, iteration;
+    int lock_fd, created, tty;
+} run;
+
+/* What an epoch measured. */
+typedef struct epoch_result {
+    double seconds, eval_seconds;
+    double train_nats, train_symbols;       /* summed over the epoch's batches */
+    double test_nats, test_symbols, test_lines;
+} epoch_result;
+
+/* Writes config.txt: the command line as a comment, then every setting; 0, or -1 after
+ * printing why. */
+static int write_config(const run *r, int argc, char **argv)
+{
+    const settings *s = &r->s;
+    char *text = NULL, why[PATH_MAX + 256];
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return -1;
+    }
+    fprintf(f, "# " PROG " %s: the command line, then every setting (a copy, never read "
+               "back)\n#", seqgen_version());
+    for (int i = 0; i < argc; i++)
+        fprintf(f, " %s", argv[i]);
+    fprintf(f, "\ntext %s\nholdout-every %d\nvocab %zu\nsteps %zu\nhidden %d\nembedding %d\n"
+               "layers %d\nepochs %d\nbatch-size %d\nlr %.17g\nclip %.17g\nseed %llu\n"
+               "threads %d\nstart-step 1\n",
+            s->text, s->holdout_every, seqgen_vocab_size(r->vocab),
+            seqgen_symbol_dataset_steps(r->train), s->hidden, s->embedding, s->layers, s->epochs,
+            s->batch_size, s->lr, s->clip, s->seed, s->threads);
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed)
+        snprintf(why, sizeof why, "%s: out of memory", r->config);
+    else if (cli_write_file_atomic(r->config, text, size, why, sizeof why) != 0)
+        failed = 1;
+    free(text);
+    if (failed)
+        fprintf(stderr, PROG ": %s\n", why);
+    return failed ? -1 : 0;
+}
+
+/* Opens the text, creates the model, optimiser and batches. */
+static int prepare(run *r)
+{
+    const settings *s = &r->s;
+    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
+        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
+        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+        return CLI_EXIT_RUNTIME;
+    }
+    seqgen_text_options to = seqgen_text_options_default();
+    to.holdout_every = (size_t)s->holdout_every;
+    int status = seqgen_symbol_dataset_open_text(&r->train, s->holdout_every ? &r->test : NULL,
+                                                 &r->vocab, s->text, &to);
+    if (status != SEQGEN_OK)
+        return cli_fail(PROG, "cannot read the text", status);
+    size_t T = seqgen_symbol_dataset_steps(r->train);
+    if (T > INT_MAX)
+        return cli_error(PROG, "lines too long", s->text);
+    seqgen_model_config mc = seqgen_model_config_default();
+    mc.vocab = (int)seqgen_vocab_size(r->vocab), mc.embedding = s->embedding;
+    mc.hidden = s->hidden, mc.layers = s->layers, mc.seed = s->seed, mc.threads = s->threads;
+    mc.start_step = 1, mc.steps = (int)T; /* T recorded: generate's default length */
+    if ((status = seqgen_model_create(&r->model, &mc)) != SEQGEN_OK)
+        return cli_fail(PROG, "cannot create the model", status);
+    seqgen_optim_config oc = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    oc.lr = s->lr, oc.clip_norm = s->clip;
+    if ((status = seqgen_optim_create(&r->optim, r->model, &oc)) != SEQGEN_OK)
+        return cli_fail(PROG, "cannot create the optimiser", status);
+    seqgen_batch_config bc = SEQGEN_BATCH_CONFIG_DEFAULT;
+    bc.batch_size = (size_t)s->batch_size, bc.seed = s->seed;
+    if ((status = seqgen_symbol_iter_create(&r->batches, r->train, &bc)) != SEQGEN_OK)
+        return cli_fail(PROG, "batches", status);
+    if (r->test) {
+        size_t tT = seqgen_symbol_dataset_steps(r->test), B = (size_t)s->batch_size;
+        r->eval_symbols = malloc(B * tT * sizeof *r->eval_symbols);
+        r->eval_lengths = malloc(B * sizeof *r->eval_lengths);
+        if (!r->eval_symbols || !r->eval_lengths)
+            return cli_error(PROG, "out of memory", NULL);
+    }
+    return 0;
+}
+
+/* Locks the run's directory (as seqgen-train does: no two programs on one run), removes the
+ * temporary files a killed run left, refuses an existing model.ckpt without --force, and
+ * removes the old results.csv. */
+static int settle(run *r, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        cli_writer writer;
+    } files[] = {{"model.ckpt", CLI_WRITER_LIBRARY},
+                 {"results.csv", CLI_WRITER_PROGRAM},
+                 {"config.txt", CLI_WRITER_PROGRAM}};
+    if (cli_mkdir_p(r->dir, &r->created) != 0) {
+        fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    int rc = cli_lock_directory(r->dir, &r->lock_fd);
+    if (rc == 1) {
+        fprintf(stderr, PROG ": %s: another program is working on this run; wait for it to end, "
+                        "or choose another --exp-name\n", r->dir);
+        rc = CLI_EXIT_RUNTIME;
+    } else if (rc < 0) {
+        fprintf(stderr, PROG ": cannot open %s: %s\n", r->dir, strerror(errno));
+        rc = CLI_EXIT_RUNTIME;
+    } else {
+        if (rc == 0)
+            for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+                (void)cli_remove_stale_temporaries(r->dir, files[i].name, files[i].writer);
+        rc = 0; /* rc 2: a directory that cannot be locked (NFS): go on without the lock */
+        if (access(r->ckpt, F_OK) == 0 && !r->s.force) {
+            fprintf(stderr, PROG ": %s exists: start over with --force (a text run cannot be "
+                            "resumed)\n", r->ckpt);
+            rc = CLI_EXIT_RUNTIME;
+        } else if (remove(r->csv) != 0 && errno != ENOENT) {
+            fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
+            rc = CLI_EXIT_RUNTIME;
+        } else if (write_config(r, argc, argv) != 0) {
+            rc = CLI_EXIT_RUNTIME;
+        }
+    }
+    if (rc != 0)
+        cli_remove_created(r->dir, r->created);
+    return rc;
+}
+
+/* Saves the model with its vocabulary, atomically (the library refuses non-finite parameters,
+ * so a good checkpoint is never replaced by a broken one). */
+static int save(const run *r)
+{
+    int status = seqgen_checkpoint_save_with_vocab(r->ckpt, r->model, NULL, r->vocab);
+    if (status == SEQGEN_OK)
+        return 0;
+    char what[PATH_MAX + 96];
+    snprintf(what, sizeof what, "epoch %llu, iteration %llu: cannot save %s",
+             (unsigned long long)r->epoch, (unsigned long long)r->iteration, r->ckpt);
+    return cli_fail(PROG, what, status);
+}
+
+/* The held-out NLL, by teacher forcing, in batches of the training batch size. */
+static int evaluate(run *r, epoch_result *e)
+{
+    double t0 = cli_now();
+    if (!r->test)
+        return 0;
+    size_t N = seqgen_symbol_dataset_count(r->test), T = seqgen_symbol_dataset_steps(r->test);
+    size_t B = (size_t)r->s.batch_size;
+    for (size_t first = 0; first < N; first += B) {
+        size_t n = N - first < B ? N - first : B;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(r->eval_symbols + i * T, seqgen_symbol_dataset_sequence(r->test, first + i),
+                   T * sizeof *r->eval_symbols);
+            r->eval_lengths[i] = seqgen_symbol_dataset_length(r->test, first + i);
+        }
+        seqgen_symbol_batch b =
+            seqgen_symbol_batch_of_sequences(r->model, r->eval_symbols, (int)n, (int)T);
+        b.lengths = r->eval_lengths;
+        seqgen_train_stats st;
+        int status = seqgen_model_evaluate_symbols(r->model, &b, NULL, &st);
+        if (status != SEQGEN_OK) {
+            char what[80];
+            snprintf(what, sizeof what, "evaluation after epoch %llu",
+                     (unsigned long long)r->epoch);
+            return cli_fail(PROG, what, status);
+        }
+        e->test_nats += st.loss * (double)st.predictions;
+        e->test_symbols += (double)st.predictions;
+        e->test_lines += (double)n;
+    }
+    e->eval_seconds = cli_now() - t0;
+    return 0;
+}
+
+/* Appends the epoch's row to results.csv. */
+static int append_row(const run *r, const epoch_result *e)
+{
+    char row[1024], why[PATH_MAX + 256];
+    double nll = r->test ? e->test_nats / e->test_symbols : NAN;
+    double per_line = r->test ? e->test_nats / e->test_lines : NAN;
+    snprintf(row, sizeof row, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.4f,%.0f,%.3f\n",
+             (unsigned long long)r->epoch, (unsigned long long)r->iteration, e->seconds,
+             e->train_nats / (e->train_symbols + 1e-300), nll, nll / log(2.0), per_line,
+             e->train_symbols / (e->seconds + 1e-9), e->eval_seconds);
+    if (cli_append_row(r->csv, "epoch,iterations,seconds,train_loss,test_nll_nats_per_symbol,"
+                               "test_nll_bits_per_symbol,test_nll_nats_per_line,symbols_per_s,"
+                               "eval_seconds\n",
+                       row, why, sizeof why) != 0) {
+        fprintf(stderr, PROG ": %s\n", why);
+        return CLI_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static void print_epoch(const run *r, const epoch_result *e)
+{
+    if (r->s.quiet)
+        return;
+    double nll = r->test ? e->test_nats / e->test_symbols : NAN;
+    printf("%sepoch %llu/%d  iter %llu  loss %.4f  test nll %.4f nats/symbol (%.4f bits)  "
+           "%.2f nats/line  %.0f symbols/s  %.1f s\n", r->tty ? "\r\033[K" : "",
+           (unsigned long long)r->epoch, r->s.epochs, (unsigned long long)r->iteration,
+           e->train_nats / (e->train_symbols + 1e-300), nll, nll / log(2.0),
+           r->test ? e->test_nats / e->test_lines : NAN,
+           e->train_symbols / (e->seconds + 1e-9), e->seconds + e->eval_seconds);
+    fflush(stdout);
+}
+
+/* Redraws the terminal's progress line, at most ten times a second. */
+static void progress(const run *r, const epoch_result *e, double t0, double *last_draw)
+{
+    double now = cli_now();
+    if (!r->tty || r->s.quiet || now - *last_draw < 0.1)
+        return;
+    *last_draw = now;
+    size_t total = seqgen_symbol_dataset_count(r->train);
+    size_t done = seqgen_symbol_iter_position(r->batches);
+    printf("\repoch %llu/%d %3.0f%% loss %.4f %.0f symbols/s\033[K",
+           (unsigned long long)r->epoch + 1, r->s.epochs, 100.0 * (double)done / (double)total,
+           e->train_nats / (e->train_symbols + 1e-300), e->train_symbols / (now - t0 + 1e-9));
+    fflush(stdout);
+}
+
+static int train_loop(run *r)
+{
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_CE;
+    const int T = (int)seqgen_symbol_iter_steps(r->batches);
+    while (r->epoch < (uint64_t)r->s.epochs) {
+        epoch_result e = {0};
+        double t0 = cli_now(), last_draw = 0.0;
+        const int32_t *symbols;
+        size_t n;
+        int status;
+        while ((status = seqgen_symbol_iter_next(r->batches, &symbols, &n)) == SEQGEN_OK) {
+            seqgen_symbol_batch b = seqgen_symbol_batch_of_sequences(r->model, symbols, (int)n, T);
+            b.lengths = seqgen_symbol_iter_lengths(r->batches);
+            seqgen_train_stats st;
+            status = seqgen_model_forward_backward_symbols(r->model, &b, &opts, NULL, &st);
+            if (status == SEQGEN_OK)
+                status = seqgen_optim_step(r->optim, r->model);
+            if (status != SEQGEN_OK) {
+                char what[160];
+                snprintf(what, sizeof what, "epoch %llu, iteration %llu%s",
+                         (unsigned long long)r->epoch + 1, (unsigned long long)r->iteration + 1,
+                         status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
+                return cli_fail(PROG, what, status);
+            }
+            r->iteration++;
+            e.train_nats += st.loss * (double)st.predictions;
+            e.train_symbols += (double)st.predictions;
+            progress(r, &e, t0, &last_draw);
+            if (interrupted) {
+                int rc = save(r);
+                if (rc != 0)
+                    return rc;
+                fprintf(stderr, "%s" PROG ": interrupted in epoch %llu at iteration %llu: saved "
+                                "%s (the model so far; a text run cannot be resumed)\n",
+                        r->tty ? "\r\033[K" : "", (unsigned long long)r->epoch + 1,
+                        (unsigned long long)r->iteration, r->ckpt);
+                return 130;
+            }
+        }
+        if (status != SEQGEN_DONE)
+            return cli_fail(PROG, "batch", status);
+        e.seconds = cli_now() - t0;
+        r->epoch++;
+        int rc = evaluate(r, &e);
+        if (rc == 0)
+            rc = append_row(r, &e);
+        if (rc == 0)
+            rc = save(r);
+        if (rc != 0)
+            return rc;
+        print_epoch(r, &e);
+        if (interrupted) {
+            fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s\n",
+                    (unsigned long long)r->epoch, r->ckpt);
+            return 130;
+        }
+    }
+    return 0;
+}
+
+static int command_train(int argc, char **argv)
+{
+    static run r; /* large path buffers: not on the stack */
+    r.s = default_settings();
+    int rc = parse_options(argc, argv, train_options, &r.s);
+    if (rc >= 1000)
+        return rc - 1000;
+    if (!r.s.text) {
+        fprintf(stderr, PROG ": train needs --text FILE\n");
+        return cli_usage_error(PROG);
+    }
+    r.lock_fd = -1;
+    r.tty = isatty(STDOUT_FILENO);
+    signal(SIGXFSZ, SIG_IGN); /* a write beyond the file-size limit fails (EFBIG), cleanly */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    rc = prepare(&r);
+    if (rc == 0)
+        rc = settle(&r, argc + 1, argv - 1);
+    if (rc == 0) {
+        if (!r.s.quiet)
+            printf("%s: %zu training and %zu held-out lines from %s, V %zu (the end symbol "
+                   "included), T %zu; H %d, E %d, L %d\n", r.dir,
+                   seqgen_symbol_dataset_count(r.train), seqgen_symbol_dataset_count(r.test),
+                   r.s.text, seqgen_vocab_size(r.vocab), seqgen_symbol_dataset_steps(r.train),
+                   r.s.hidden, r.s.embedding, r.s.layers);
+        rc = train_loop(&r);
+    }
+    free(r.eval_symbols);
+    free(r.eval_lengths);
+    seqgen_symbol_iter_free(r.batches);
+    seqgen_optim_free(r.optim);
+    seqgen_model_free(r.model);
+    seqgen_symbol_dataset_free(r.test);
+    seqgen_symbol_dataset_free(r.train);
+    seqgen_vocab_free(r.vocab);
+    if (r.lock_fd >= 0)
+        close(r.lock_fd);
+    return rc;
+}
+
+/* ---- generate --------------------------------------------------------------------------------- */
+
+/* Sequences generated per call: bounded memory; a multiple of 64, so that cutting the set into
+ * calls (each given its first stream) gives the same lines as one call. */
+#define GENERATE_CHUNK 4096
+
+/* Generates and prints s->count lines; 0 or exit code 1 after printing why. */
+static int generate_lines(const settings *s, const seqgen_model *model, const seqgen_vocab *vocab,
+                          const int32_t *prefix, size_t prefix_length, int max_steps)
+{
+    size_t chunk = (size_t)s->count < GENERATE_CHUNK ? (size_t)s->count : GENERATE_CHUNK;
+    int32_t *ids = malloc(chunk * (size_t)max_steps * sizeof *ids);
+    size_t *lengths = malloc(chunk * sizeof *lengths);
+    char *text = malloc(4 * (size_t)max_steps + 2);
+    int rc = ids && lengths && text ? 0 : cli_error(PROG, "out of memory", NULL);
+    seqgen_generate_options o = seqgen_generate_options_default();
+    o.decode = s->greedy ? SEQGEN_DECODE_GREEDY : SEQGEN_DECODE_SAMPLE;
+    o.temperature = s->temperature, o.top_k = s->top_k, o.top_p = s->top_p;
+    o.end_symbol = SEQGEN_VOCAB_END, o.seed = s->seed;
+    for (size_t done = 0; rc == 0 && done < (size_t)s->count; done += chunk) {
+        size_t n = (size_t)s->count - done < chunk ? (size_t)s->count - done : chunk;
+        for (size_t b = 0; b < n; b++) {
+            memcpy(ids + b * (size_t)max_steps, prefix, prefix_length * sizeof *ids);
+            lengths[b] = prefix_length;
+        }
+        o.first_stream = done;
+        int status = seqgen_generate(model, ids, prefix_length ? lengths : NULL, n, max_steps, &o,
+                                     ids, lengths, NULL);
+        if (status != SEQGEN_OK) {
+            rc = cli_fail(PROG, "cannot generate", status);
+            break;
+        }
+        for (size_t b = 0; rc == 0 && b < n; b++) {
+            size_t bytes;
+            status = seqgen_vocab_decode(vocab, ids + b * (size_t)max_steps, lengths[b], text,
+                                         4 * (size_t)max_steps + 1, &bytes);
+            if (status != SEQGEN_OK)
+                rc = cli_fail(PROG, "cannot decode", status);
+            else {
+                text[bytes] = '\n';
+                if (fwrite(text, 1, bytes + 1, stdout) != bytes + 1)
+                    rc = cli_error(PROG, "cannot write the standard output", strerror(errno));
+            }
+        }
+    }
+    if (rc == 0 && fflush(stdout) != 0)
+        rc = cli_error(PROG, "cannot write the standard output", strerror(errno));
+    free(text);
+    free(lengths);
+    free(ids);
+    return rc;
+}
+
+static int command_generate(int argc, char **argv)
+{
+    settings s = default_settings();
+    int rc = parse_options(argc, argv, generate_options, &s);
+    if (rc >= 1000)
+        return rc - 1000;
+    if (!s.checkpoint) {
+        fprintf(stderr, PROG ": generate needs --checkpoint FILE\n");
+        return cli_usage_error(PROG);
+    }
+    signal(SIGXFSZ, SIG_IGN);
+    seqgen_vocab *vocab = NULL;
+    seqgen_model *model = NULL;
+    int32_t *prefix = NULL;
+    int status = seqgen_checkpoint_load_vocab(&vocab, s.checkpoint);
+    if (status != SEQGEN_OK)
+        return cli_fail(PROG, "cannot load the checkpoint", status);
+    if (!vocab) {
+        fprintf(stderr, PROG ": %s: no vocabulary in this checkpoint: not a model of text (write "
+                        "one with '" PROG " train')\n", s.checkpoint);
+        return CLI_EXIT_RUNTIME;
+    }
+    size_t plen = strlen(s.prefix), count = 0;
+    rc = 0;
+    if ((status = seqgen_checkpoint_load_model(&model, s.checkpoint)) != SEQGEN_OK)
+        rc = cli_fail(PROG, "cannot load the checkpoint", status);
+    else if (s.threads != seqgen_model_get_config(model).threads &&
+             (status = seqgen_model_set_threads(model, s.threads)) != SEQGEN_OK)
+        rc = cli_fail(PROG, "threads", status);
+    else if (!(prefix = malloc((plen + 1) * sizeof *prefix)))
+        rc = cli_error(PROG, "out of memory", NULL);
+    else if ((status = seqgen_vocab_encode(vocab, s.prefix, plen, prefix, plen + 1, &count)) !=
+             SEQGEN_OK) {
+        char what[PATH_MAX + 64];
+        snprintf(what, sizeof what, "--prefix (the vocabulary of %s)", s.checkpoint);
+        rc = cli_fail(PROG, what, status);
+    }
+    if (rc == 0) {
+        int steps = seqgen_model_get_config(model).steps;
+        long long generated = s.max_length > 0 ? s.max_length : steps > 1 ? steps - 1 : 256;
+        long long max_steps = (long long)count + generated + 1; /* prefix, characters, end */
+        if (max_steps > INT_MAX)
+            rc = cli_error(PROG, "--prefix too long", NULL);
+        else
+            rc = generate_lines(&s, model, vocab, prefix, count, (int)max_steps);
+    }
+    free(prefix);
+    seqgen_model_free(model);
+    seqgen_vocab_free(vocab);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+        usage();
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf(PROG " (libseqgen) %s\n", seqgen_version());
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "train") == 0)
+        return command_train(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "generate") == 0)
+        return command_generate(argc - 1, argv + 1);
+    if (argc < 2)
+        fprintf(stderr, PROG ": missing command: train or generate\n");
+    else
+        fprintf(stderr, PROG ": unknown command '%s': train or generate\n", argv[1]);
+    return cli_usage_error(PROG);
+}
