@@ -456,6 +456,22 @@ expect 1 "a second run into the same directory is refused" $text train $tiny_tex
 check "...naming --force" one_line_naming 'exists.*--force'
 expect 0 "...and --force starts over" $text train $tiny_text --exp-name words --force
 check "...with the same results (same seed)" [ "$(rows "$trun/results.csv")" -eq 3 ]
+# Ctrl-C: the batch is finished, the model saved, exit 130.
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do cat "$tw/words.txt"; done >"$tw/many.txt"
+$text train --text "$tw/many.txt" --out-dir "$tw/runs" --exp-name interrupted --hidden 16 --embedding 8 --epochs 1000 --threads 1 --quiet 2>"$tmp/err" &
+pid=$!
+tries=0
+while [ ! -s "$tw/runs/interrupted/results.csv" ] && [ $tries -lt 600 ]; do
+    sleep 0.05
+    tries=$((tries + 1))
+done
+kill -INT $pid
+wait $pid
+status=$?
+check "seqgen-text train: Ctrl-C saves and exits 130" [ $status -eq 130 ]
+check "...saying where it saved" one_line_naming 'interrupted .*saved .*model.ckpt'
+expect 0 "...and the saved model generates" $text generate --checkpoint "$tw/runs/interrupted/model.ckpt" --count 5
+check "...5 lines" [ "$(wc -l <"$tmp/out")" -eq 5 ]
 expect 0 "generate 50 words" $text generate --checkpoint "$trun/model.ckpt" --count 50 --seed 3
 cp "$tmp/out" "$tw/gen1"
 check "...50 lines" [ "$(wc -l <"$tw/gen1")" -eq 50 ]
