@@ -615,9 +615,13 @@ static int generate_lines(const settings *s, const seqgen_model *model, const se
             break;
         }
         for (size_t b = 0; rc == 0 && b < n; b++) {
+            /* The last place is the end symbol's: a character there is one too many. */
+            const int32_t *row = ids + b * (size_t)max_steps;
+            size_t used = lengths[b] == (size_t)max_steps && row[max_steps - 1] != SEQGEN_VOCAB_END
+                              ? lengths[b] - 1 : lengths[b];
             size_t bytes;
-            status = seqgen_vocab_decode(vocab, ids + b * (size_t)max_steps, lengths[b], text,
-                                         4 * (size_t)max_steps + 1, &bytes);
+            status = seqgen_vocab_decode(vocab, row, used, text, 4 * (size_t)max_steps + 1,
+                                         &bytes);
             if (status != SEQGEN_OK)
                 rc = cli_fail(PROG, "cannot decode", status);
             else {

@@ -484,6 +484,8 @@ expect 0 "generate with --prefix ka --top-k 3 --temperature 0.7" $text generate 
 check "...every line starts with the prefix" [ "$(grep -c '^ka' "$tmp/out")" -eq 20 ]
 expect 0 "generate --greedy" $text generate --checkpoint "$trun/model.ckpt" --count 3 --greedy --max-length 4
 check "...the same line three times, at most 4 letters" sh -c "[ \$(sort -u '$tmp/out' | wc -l) -eq 1 ] && [ \$(head -n 1 '$tmp/out' | wc -c) -le 5 ]"
+expect 0 "generate --max-length 1 after a prefix" $text generate --checkpoint "$trun/model.ckpt" --count 20 --prefix kaka --max-length 1
+check "...at most one character after it" [ "$(awk '{ print length($0) }' "$tmp/out" | sort -n | tail -n 1)" -le 5 ]
 expect 1 "a prefix outside the vocabulary" $text generate --checkpoint "$trun/model.ckpt" --prefix 'kaé'
 check "...one line naming the character" one_line_naming "prefix.*U\+00E9"
 expect 1 "a checkpoint of binary units (MNIST) given to generate" $text generate --checkpoint "$run/model.ckpt"
