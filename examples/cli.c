@@ -195,6 +195,90 @@ int cli_remove_stale_temporaries(const char *dir, const char *name, cli_writer w
     return removed;
 }
 
+int cli_lock_run(const char *prog, const char *dir, int quiet, int *lock_fd)
+{
+    static const struct {
+        const char *name;
+        cli_writer writer;
+    } files[] = {{"model.ckpt", CLI_WRITER_LIBRARY},
+                 {"results.csv", CLI_WRITER_PROGRAM},
+                 {"config.txt", CLI_WRITER_PROGRAM}};
+    int rc = cli_lock_directory(dir, lock_fd);
+    if (rc == 1) {
+        fprintf(stderr, "%s: %s: another %s is working on this run; wait for it to end, or "
+                        "choose another --exp-name\n", prog, dir, prog);
+        return CLI_EXIT_RUNTIME;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", prog, dir, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (rc == 2) {
+        if (!quiet)
+            fprintf(stderr, "%s: note: cannot lock %s (%s): another %s on the run would not be "
+                            "refused, and temporary files that killed runs left are not "
+                            "removed\n", prog, dir, strerror(errno), prog);
+        return 0;
+    }
+    int removed = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        int n = cli_remove_stale_temporaries(dir, files[i].name, files[i].writer);
+        removed += n > 0 ? n : 0;
+    }
+    if (removed > 0 && !quiet)
+        fprintf(stderr, "%s: note: removed %d temporary file%s left in %s by a killed run\n",
+                prog, removed, removed == 1 ? "" : "s", dir);
+    return 0;
+}
+
+/* ---- Texts and interruptions ------------------------------------------------------------------ */
+
+FILE *cli_text_open(const char *prog, char **text, size_t *size)
+{
+    FILE *f = open_memstream(text, size);
+    if (!f)
+        fprintf(stderr, "%s: out of memory\n", prog);
+    return f;
+}
+
+int cli_text_write(const char *prog, const char *path, FILE *f, char **text, size_t *size)
+{
+    char why[PATH_MAX + 256];
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed)
+        snprintf(why, sizeof why, "%s: out of memory", path);
+    else if (cli_write_file_atomic(path, *text, *size, why, sizeof why) != 0)
+        failed = 1;
+    free(*text);
+    *text = NULL;
+    if (failed)
+        fprintf(stderr, "%s: %s\n", prog, why);
+    return failed ? -1 : 0;
+}
+
+volatile sig_atomic_t cli_interrupted = 0;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+}
+
+void cli_catch_interrupts(int launched)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    if (launched) {
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGUSR1, &sa, NULL);
+    }
+}
+
 /* ---- Appending ------------------------------------------------------------------------------- */
 
 int cli_append_row(const char *path, const char *header, const char *row, char *message,

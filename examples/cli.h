@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,30 @@ typedef enum cli_writer {
  * @p dir (seqgen-train calls it while it holds the run directory's lock). Gives the number of
  * files removed, or -1 with errno if @p dir cannot be read. */
 int cli_remove_stale_temporaries(const char *dir, const char *name, cli_writer writer);
+
+/* Takes the run directory @p dir of a training program, which keeps model.ckpt, results.csv and
+ * config.txt there: locks it for as long as the program runs (the open directory in *lock_fd),
+ * so that no other program works on the run at the same time, and holding the lock removes the
+ * temporary files that a killed run left (model.ckpt's from the library, the others'
+ * from cli_write_file_atomic). Where a directory cannot be locked (NFS) it goes on without the
+ * lock and removes nothing, saying so unless @p quiet. 0, or exit code 1 after printing why. */
+int cli_lock_run(const char *prog, const char *dir, int quiet, int *lock_fd);
+
+/* A text built in memory (open_memstream) and then written atomically to @p path: 0, or -1
+ * after printing "PROG: PATH: ..." (out of memory, a full disk). cli_text_write() closes the
+ * stream and frees the text whatever happens. */
+FILE *cli_text_open(const char *prog, char **text, size_t *size);
+int cli_text_write(const char *prog, const char *path, FILE *f, char **text, size_t *size);
+
+/* Set by the signals cli_catch_interrupts() catches: the training programs finish the batch,
+ * save and exit with 130. */
+extern volatile sig_atomic_t cli_interrupted;
+
+/* Catches SIGINT (once: a second Ctrl-C stops the program at once; the checkpoint on disk is
+ * never half-written), and with @p launched also SIGTERM and SIGUSR1, which mpirun passes on to
+ * the ranks it runs. Also ignores SIGXFSZ, so that a write beyond the file-size limit fails
+ * (EFBIG) and is cleaned up instead of killing the program in the middle of a file. */
+void cli_catch_interrupts(int launched);
 
 /* Whether a file could be written at @p path without creating anything: an existing regular
  * file the program may write, or a new name in an existing directory it may write. For checking

@@ -231,14 +231,6 @@ static int parse_options(int argc, char **argv, const struct option *options, se
 
 /* ---- train ------------------------------------------------------------------------------------ */
 
-static volatile sig_atomic_t interrupted = 0;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
 typedef struct run {
     settings s;
     char dir[PATH_MAX], ckpt[PATH_MAX], csv[PATH_MAX], config[PATH_MAX];
@@ -265,13 +257,11 @@ typedef struct epoch_result {
 static int write_config(const run *r, int argc, char **argv)
 {
     const settings *s = &r->s;
-    char *text = NULL, why[PATH_MAX + 256];
+    char *text = NULL;
     size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) {
-        fprintf(stderr, PROG ": out of memory\n");
+    FILE *f = cli_text_open(PROG, &text, &size);
+    if (!f)
         return -1;
-    }
     fprintf(f, "# " PROG " %s: the command line, then every setting (a copy, never read "
                "back)\n#", seqgen_version());
     for (int i = 0; i < argc; i++)
@@ -282,16 +272,7 @@ static int write_config(const run *r, int argc, char **argv)
             s->text, s->holdout_every, seqgen_vocab_size(r->vocab),
             seqgen_symbol_dataset_steps(r->train), s->hidden, s->embedding, s->layers, s->epochs,
             s->batch_size, s->lr, s->clip, s->seed, s->threads);
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed)
-        snprintf(why, sizeof why, "%s: out of memory", r->config);
-    else if (cli_write_file_atomic(r->config, text, size, why, sizeof why) != 0)
-        failed = 1;
-    free(text);
-    if (failed)
-        fprintf(stderr, PROG ": %s\n", why);
-    return failed ? -1 : 0;
+    return cli_text_write(PROG, r->config, f, &text, &size);
 }
 
 /* Opens the text, creates the model, optimiser and batches. */
@@ -341,29 +322,12 @@ static int prepare(run *r)
  * removes the old results.csv. */
 static int settle(run *r, int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        cli_writer writer;
-    } files[] = {{"model.ckpt", CLI_WRITER_LIBRARY},
-                 {"results.csv", CLI_WRITER_PROGRAM},
-                 {"config.txt", CLI_WRITER_PROGRAM}};
     if (cli_mkdir_p(r->dir, &r->created) != 0) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
-    int rc = cli_lock_directory(r->dir, &r->lock_fd);
-    if (rc == 1) {
-        fprintf(stderr, PROG ": %s: another program is working on this run; wait for it to end, "
-                        "or choose another --exp-name\n", r->dir);
-        rc = CLI_EXIT_RUNTIME;
-    } else if (rc < 0) {
-        fprintf(stderr, PROG ": cannot open %s: %s\n", r->dir, strerror(errno));
-        rc = CLI_EXIT_RUNTIME;
-    } else {
-        if (rc == 0)
-            for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-                (void)cli_remove_stale_temporaries(r->dir, files[i].name, files[i].writer);
-        rc = 0; /* rc 2: a directory that cannot be locked (NFS): go on without the lock */
+    int rc = cli_lock_run(PROG, r->dir, r->s.quiet, &r->lock_fd);
+    if (rc == 0) {
         if (access(r->ckpt, F_OK) == 0 && !r->s.force) {
             fprintf(stderr, PROG ": %s exists: start over with --force (a text run cannot be "
                             "resumed)\n", r->ckpt);
@@ -505,7 +469,7 @@ static int train_loop(run *r)
             e.train_nats += st.loss * (double)st.predictions;
             e.train_symbols += (double)st.predictions;
             progress(r, &e, t0, &last_draw);
-            if (interrupted) {
+            if (cli_interrupted) {
                 int rc = save(r);
                 if (rc != 0)
                     return rc;
@@ -528,7 +492,7 @@ static int train_loop(run *r)
         if (rc != 0)
             return rc;
         print_epoch(r, &e);
-        if (interrupted) {
+        if (cli_interrupted) {
             fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s\n",
                     (unsigned long long)r->epoch, r->ckpt);
             return 130;
@@ -550,12 +514,7 @@ static int command_train(int argc, char **argv)
     }
     r.lock_fd = -1;
     r.tty = isatty(STDOUT_FILENO);
-    signal(SIGXFSZ, SIG_IGN); /* a write beyond the file-size limit fails (EFBIG), cleanly */
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    cli_catch_interrupts(0);
 
     rc = prepare(&r);
     if (rc == 0)

@@ -254,33 +254,6 @@ static seqgen_sched_config sched_config(const settings *s)
     return c;
 }
 
-/* A memory stream for a file to be written whole; NULL after printing why. */
-static FILE *open_text(char **text, size_t *size)
-{
-    FILE *f = open_memstream(text, size);
-    if (!f)
-        fprintf(stderr, PROG ": out of memory\n");
-    return f;
-}
-
-/* Closes a stream from open_text() and replaces @p path with what it holds, atomically; 0, or
- * -1 after printing why. */
-static int write_text(const char *path, FILE *f, char **text, size_t *size)
-{
-    char why[PATH_MAX + 256];
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed)
-        snprintf(why, sizeof why, "%s: out of memory", path);
-    else if (cli_write_file_atomic(path, *text, *size, why, sizeof why) != 0)
-        failed = 1;
-    free(*text);
-    *text = NULL;
-    if (failed)
-        fprintf(stderr, PROG ": %s\n", why);
-    return failed ? -1 : 0;
-}
-
 /* ---- config.txt: the command line, then every setting as "option value" -------------------- *
  * A copy for people and scripts (scripts/demo.sh, experiments-summary.py), rewritten at every
  * start and resume; the program never reads it: the checkpoint holds the settings. */
@@ -290,7 +263,7 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
 {
     char *text = NULL;
     size_t size = 0;
-    FILE *f = open_text(&text, &size);
+    FILE *f = cli_text_open(PROG, &text, &size);
     if (!f)
         return -1;
     seqgen_sched_config sc = sched_config(s);
@@ -311,7 +284,7 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->test,
             s->train_limit, s->test_limit, given, s->seed, s->threads, s->start_step);
-    return write_text(path, f, &text, &size);
+    return cli_text_write(PROG, path, f, &text, &size);
 }
 
 /* A schedule the library refuses (e.g. --schedule exp --sched-k 2) is a usage error. */
@@ -369,14 +342,6 @@ static int parse_command_line(int argc, char **argv, settings *s)
 }
 
 /* ---- The run ------------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t interrupted = 0;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 typedef struct run {
     settings s;
@@ -558,7 +523,7 @@ static int trim_results(const run *r)
         return errno == ENOENT ? 0 : CLI_EXIT_RUNTIME;
     char *text = NULL, line[MAX_LINE + 2];
     size_t size = 0;
-    FILE *out = open_text(&text, &size);
+    FILE *out = cli_text_open(PROG, &text, &size);
     int rc = out ? 0 : CLI_EXIT_RUNTIME;
     for (long n = 1; rc == 0 && fgets(line, sizeof line, in); n++) {
         size_t len = strlen(line);
@@ -581,7 +546,7 @@ static int trim_results(const run *r)
         free(text);
         return rc;
     }
-    return write_text(r->csv, out, &text, &size) == 0 ? 0 : CLI_EXIT_RUNTIME;
+    return cli_text_write(PROG, r->csv, out, &text, &size) == 0 ? 0 : CLI_EXIT_RUNTIME;
 }
 
 /* p of the next batch: the schedule's position is the training state's counters. */
@@ -799,7 +764,7 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
     batch.lengths = seqgen_batch_iter_lengths(r->state.batches);
     int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
     int rc = status == SEQGEN_OK ? 0 : batch_failed(r, status);
-    r->stop = interrupted;
+    r->stop = cli_interrupted;
     if ((rc = comm_agree(rc, &r->stop)) != 0)
         return rc;
     if (comm_size() > 1) {
@@ -876,7 +841,7 @@ static int end_epoch(run *r, epoch_result *e)
     rc = append_row(r, e);
     if (rc == 0)
         rc = save(r);
-    r->stop = interrupted;
+    r->stop = cli_interrupted;
     return comm_agree(rc, &r->stop);
 }
 
@@ -953,48 +918,11 @@ static int check_shape(run *r, size_t batch_units_per_step)
     return cli_usage_error(PROG);
 }
 
-/* Locks the run's directory for as long as the program runs, so that no other seqgen-train
- * works on the run at the same time: it would remove this one's results.csv and temporary
- * files, and the two would overwrite each other's files. Holding the lock, removes the temporary
- * files that a seqgen-train killed while writing left behind (model.ckpt.tmp-XXXXXXXX from the
- * library, results.csv.tmp-XXXXXX and config.txt.tmp-XXXXXX from cli_write_file_atomic): only
- * seqgen-train writes those files, so no live writer can own them. Where a directory cannot be
- * locked (NFS), it goes on without the lock and removes nothing. 0, or exit code 1 after printing
- * why. */
+/* Locks the run's directory and removes the stale temporaries under the lock (cli_lock_run):
+ * only seqgen-train writes the run's files, so no live writer can own them. */
 static int lock_run(run *r)
 {
-    static const struct {
-        const char *name;
-        cli_writer writer;
-    } files[] = {{"model.ckpt", CLI_WRITER_LIBRARY},
-                 {"results.csv", CLI_WRITER_PROGRAM},
-                 {"config.txt", CLI_WRITER_PROGRAM}};
-    int rc = cli_lock_directory(r->dir, &r->lock_fd);
-    if (rc == 1) {
-        fprintf(stderr, PROG ": %s: another seqgen-train is working on this run; wait for it to "
-                        "end, or choose another --exp-name\n", r->dir);
-        return CLI_EXIT_RUNTIME;
-    }
-    if (rc < 0) {
-        fprintf(stderr, PROG ": cannot open %s: %s\n", r->dir, strerror(errno));
-        return CLI_EXIT_RUNTIME;
-    }
-    if (rc == 2) {
-        if (!r->s.quiet)
-            fprintf(stderr, PROG ": note: cannot lock %s (%s): another seqgen-train on the run "
-                            "would not be refused, and temporary files that killed runs left "
-                            "are not removed\n", r->dir, strerror(errno));
-        return 0;
-    }
-    int removed = 0;
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        int n = cli_remove_stale_temporaries(r->dir, files[i].name, files[i].writer);
-        removed += n > 0 ? n : 0;
-    }
-    if (removed > 0 && !r->s.quiet)
-        fprintf(stderr, PROG ": note: removed %d temporary file%s left in %s by a killed run\n",
-                removed, removed == 1 ? "" : "s", r->dir);
-    return 0;
+    return cli_lock_run(PROG, r->dir, r->s.quiet, &r->lock_fd);
 }
 
 /* The directory of a new run, locked, without a checkpoint (unless --force) or results.csv. */
@@ -1100,18 +1028,7 @@ int main(int argc, char **argv)
     share_cores(&r.s);
     r.tty = isatty(STDOUT_FILENO) && !comm_launched(); /* mpirun relays output through a pty */
     r.lock_fd = -1;
-    /* A write beyond the file-size limit then fails with EFBIG, which the writers report and
-     * clean up after, instead of killing the program in the middle of a file. */
-    signal(SIGXFSZ, SIG_IGN);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once; the checkpoint stays whole */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    if (comm_launched()) { /* what mpirun passes on: Ctrl-C as SIGTERM, and SIGUSR1 */
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGUSR1, &sa, NULL);
-    }
+    cli_catch_interrupts(comm_launched());
 
     rc = comm_agree(prepare(&r), &r.stop);
     if (rc == 0)
