@@ -84,7 +84,7 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: FORCE all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable bench-versus fuzz-replay check-mpi pytorch-interop
+        check-portable bench-versus fuzz-replay check-mpi pytorch-interop bench-words
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(ST_STATIC_LIB) $(ST_SHARED_LIB) $(PROGS)
@@ -107,6 +107,7 @@ help:
 	@echo "  bench          throughput and sgemm-ceiling benchmark (BENCH_ARGS=\"--threads 1\")"
 	@echo "  bench-versus   the benchmark of git revision REV and of this tree, alternately (RUNS=3)"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
+	@echo "  bench-words    libseqgen and PyTorch trained on the word list, alternately (WORDS_ARGS)"
 	@echo "  pytorch-interop a libseqgen model saved as safetensors, loaded and run by PyTorch"
 	@echo "                 (python3-torch), and the committed PyTorch fixture made again"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
@@ -395,6 +396,11 @@ bench-versus:
 
 bench-compare: $(BENCHES)
 	$(TORCH_PYTHON) bench/compare.py --bench ./$(BUILD)/bench/bench -- $(BENCH_ARGS)
+
+# libseqgen and PyTorch on the word list, alternately, 3 seeds (bench/words.sh; a few minutes).
+WORDS_ARGS ?= --epochs 2 --embedding 32 --hidden 128 --batch 64 --lr 0.002
+bench-words: $(BUILD)/bench/words
+	WORDS_BIN=./$(BUILD)/bench/words TORCH_PYTHON=$(TORCH_PYTHON) sh bench/words.sh "1 2 3" $(WORDS_ARGS)
 
 # ---- PyTorch interop (docs/interop.md; needs python3-torch, so not part of check) -------------
 # 1. A libseqgen model (seqgen-train, H 32, L 2, 10 short epochs: about 15 s) converted with the original project's
