@@ -12,8 +12,10 @@ Model: nn.Embedding(V, E) -> nn.GRU(E, H, 1 layer) -> nn.Linear(H, V); a start s
 input vector before the first symbol, so every symbol, the end symbol included, is predicted);
 nn.CrossEntropyLoss over the real symbols (padding ignored); Adam. Batches of B words in a random
 order each epoch (torch.randperm, seeded with --seed, as are the initial weights), each padded
-to its own longest word, as libseqgen's pass stops at the batch's longest sequence. Only the
-training loop is timed. Prints the held-out NLL in nats per symbol (per character, the end
+to its own longest word, as libseqgen's pass stops at the batch's longest sequence; or, with
+--packed, run as PyTorch's packed sequences (pack_padded_sequence: each step over only the words
+that have not ended, the linear layer and the loss over the real symbols only), as libseqgen's
+pass runs. Only the training loop is timed. Prints the held-out NLL in nats per symbol (per character, the end
 symbol counted as one), the training time and symbols/s, and as its last line one JSON object.
 """
 import argparse
@@ -36,6 +38,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="OpenBLAS threads under torch's matrix products (= --threads)")
+    p.add_argument("--packed", action="store_true",
+                   help="run each batch as packed sequences (no computation on padding)")
     p.add_argument("--max-steps", type=int, default=0,
                    help="stop after this many training steps: a speed measurement only, whose "
                         "NLL is not the budget's (0: the whole budget)")
@@ -81,6 +85,7 @@ def main():
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
     import torch
     from torch import nn
+    from torch.nn.utils.rnn import pack_padded_sequence
 
     torch.set_num_threads(args.threads)
     train, test, V = read_words(args.data, args.holdout)
@@ -115,6 +120,14 @@ def main():
             x = torch.cat([x.new_zeros(x.shape[0], 1, x.shape[2]), x], dim=1)
             return self.out(self.gru(x)[0])
 
+        def forward_packed(self, symbols, lengths):
+            """The same over packed sequences: the logits of the real steps, in the order of
+            pack_padded_sequence(..., enforce_sorted=False).data."""
+            x = self.embedding(symbols[:, :-1])
+            x = torch.cat([x.new_zeros(x.shape[0], 1, x.shape[2]), x], dim=1)
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            return self.out(self.gru(packed)[0].data)
+
     model = Model()
     optim = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100, reduction="sum")
@@ -127,20 +140,30 @@ def main():
         targets = symbols.masked_fill(positions[:symbols.shape[1]] >= n[:, None], -100)
         return symbols, targets, int(n.sum())
 
+    def logits_and_targets(data, lengths, index):
+        """[count][V] logits and [count] targets of a batch (count: the padded or the real
+        steps), and the real symbols' count."""
+        symbols, targets, n = batch(data, lengths, index)
+        if args.packed:
+            real = pack_padded_sequence(symbols, lengths[index], batch_first=True,
+                                        enforce_sorted=False).data
+            return model.forward_packed(symbols, lengths[index]), real, n
+        return model(symbols).reshape(-1, V), targets.reshape(-1), n
+
     def evaluate():
         total, count = 0.0, 0
         with torch.no_grad():
             for first in range(0, len(test), 256):
                 index = torch.arange(first, min(first + 256, len(test)))
-                symbols, targets, n = batch(test_data, test_len, index)
-                logits = model(symbols)
-                total += float(loss_fn(logits.reshape(-1, V), targets.reshape(-1)))
+                logits, targets, n = logits_and_targets(test_data, test_len, index)
+                total += float(loss_fn(logits, targets))
                 count += n
         return total / count
 
     print(f"PyTorch {torch.__version__}: E {args.embedding}, H {args.hidden}, V {V}, batch "
           f"{args.batch}, Adam lr {args.lr:g}, {args.epochs} epochs, seed {args.seed}, "
-          f"{args.threads} torch + {args.blas_threads} OpenBLAS threads")
+          f"{args.threads} torch + {args.blas_threads} OpenBLAS threads"
+          f"{', packed sequences' if args.packed else ''}")
     train_seconds = train_cpu = 0.0
     steps = trained = 0
     for epoch in range(args.epochs):
@@ -149,9 +172,9 @@ def main():
         wall, cpu = time.perf_counter(), time.process_time()
         order = torch.randperm(len(train), generator=shuffle)
         for first in range(0, len(train), args.batch):
-            symbols, targets, n = batch(train_data, train_len, order[first:first + args.batch])
-            logits = model(symbols)
-            loss = loss_fn(logits.reshape(-1, V), targets.reshape(-1))
+            logits, targets, n = logits_and_targets(train_data, train_len,
+                                                    order[first:first + args.batch])
+            loss = loss_fn(logits, targets)
             optim.zero_grad()
             (loss / n).backward()
             optim.step()
@@ -180,7 +203,8 @@ def main():
         "train_loss": round(last_loss, 6), "train_seconds": round(train_seconds, 3),
         "train_cpu_seconds": round(train_cpu, 3),
         "symbols_per_s": round(trained / train_seconds, 1), "steps": steps,
-        "speed_only": steps == args.max_steps, "threads": args.threads, "blas_threads": args.blas_threads, "seed": args.seed,
+        "speed_only": steps == args.max_steps, "threads": args.threads, "blas_threads": args.blas_threads,
+        "packed": args.packed, "seed": args.seed,
         "embedding": args.embedding, "hidden": args.hidden, "batch": args.batch,
         "epochs": args.epochs, "lr": args.lr, "vocab": V, "steps_T": T,
         "train_words": len(train), "test_words": len(test), "train_symbols": train_symbols,

@@ -152,22 +152,38 @@ void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
                          h_out, gates, scratch->gate_sink);
 }
 
-void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
+/* Rows of steps [t0, t0 + n). */
+static size_t rows_of(const int *rows, int t0, int n)
+{
+    size_t total = 0;
+    for (int t = t0; t < t0 + n; t++)
+        total += (size_t)rows[t];
+    return total;
+}
+
+void sg_gru_forward(int steps, const int *rows, int in, int hidden, const sg_gru_weights *w,
                     const sg_gru_packed *packed, const float *x, float *h, float *gates,
                     const sg_gru_scratch *scratch)
 {
     const int G = 3 * hidden;
-    const size_t hstep = (size_t)batch * hidden;
+    float *out = h + (size_t)rows[0] * hidden;
+    const float *hp = h; /* the previous step's states */
+    size_t at = 0;       /* row offset of the chunk's first step */
     for (int t0 = 0; t0 < steps; t0 += scratch->chunk) {
         int n = steps - t0 < scratch->chunk ? steps - t0 : scratch->chunk;
-        input_projection(n * batch, in, G, x + (size_t)t0 * batch * in, w->w_ih, scratch->gi);
+        const size_t chunk_rows = rows_of(rows, t0, n);
+        input_projection((int)chunk_rows, in, G, x + at * in, w->w_ih, scratch->gi);
+        size_t c = 0; /* row offset of step t within the chunk */
         for (int t = t0; t < t0 + n; t++) {
-            const float *hp = h + (size_t)t * hstep;
-            sg_rgemm_multiply(batch, hp, hidden, &packed->whh_t, scratch->gh, G, 0);
-            sg_gru_gates_forward(batch, hidden, scratch->gi + (size_t)(t - t0) * batch * G, G,
-                                 scratch->gh, w->b_ih, w->b_hh, hp, h + (size_t)(t + 1) * hstep,
-                                 gates ? gates + (size_t)t * 4 * hstep : NULL, scratch->gate_sink);
+            float *ho = out + (at + c) * hidden;
+            sg_rgemm_multiply(rows[t], hp, hidden, &packed->whh_t, scratch->gh, G, 0);
+            sg_gru_gates_forward(rows[t], hidden, scratch->gi + c * G, G, scratch->gh, w->b_ih,
+                                 w->b_hh, hp, ho, gates ? gates + (at + c) * 4 * hidden : NULL,
+                                 scratch->gate_sink);
+            hp = ho;
+            c += (size_t)rows[t];
         }
+        at += chunk_rows;
     }
 }
 
@@ -182,14 +198,15 @@ static void input_weight_grads(int rows, int in, int cols, const float *dg, int 
         sg_gemm(1, 0, cols, in, rows, 1.0f, dg, ld, x, in, 1.0f, grad_w_ih, in);
 }
 
-/* Weight and input gradients of the steps [s, s + n) from their gate gradients dg [n][B][4H]
- * (columns dr, dz, dhn, dn). W_hh sees [dr dz dhn], W_ih sees [dr dz dn]: the input side is
- * two products, one for the r and z rows, one for the n rows. */
-static void chunk_weight_grads(int n, int batch, int in, int hidden, const sg_gru_weights *w,
+/* Weight and input gradients of a chunk of steps, `rows` rows in all, from their gate gradients
+ * dg [rows][4H] (columns dr, dz, dhn, dn) and the states they read, h_prev [rows][H]. W_hh
+ * sees [dr dz dhn], W_ih sees [dr dz dn]: the input side is two products, one for the r and z
+ * rows, one for the n rows. */
+static void chunk_weight_grads(int rows, int in, int hidden, const sg_gru_weights *w,
                                const float *x, const float *h_prev, const float *dg, float *dx,
                                const sg_gru_weights *grad)
 {
-    const int H = hidden, rows = n * batch, ld = 4 * H;
+    const int H = hidden, ld = 4 * H;
     sg_gemm(1, 0, 3 * H, H, rows, 1.0f, dg, ld, h_prev, H, 1.0f, grad->w_hh, H);
     sg_sum_rows(rows, 3 * H, dg, ld, grad->b_hh);
     input_weight_grads(rows, in, 2 * H, dg, ld, x, grad->w_ih);
@@ -203,25 +220,55 @@ static void chunk_weight_grads(int n, int batch, int in, int hidden, const sg_gr
     }
 }
 
-void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
+/* The previous states read by steps [start, end), in line with their gate gradients: where
+ * they already lie (each step's rows those of the step before, so that the blocks follow one
+ * another), or gathered into `hprev`. `at` is the row offset of step `start`. */
+static const float *chunk_h_prev(int start, int end, const int *rows, int hidden, const float *h,
+                                 size_t at, float *hprev)
+{
+    const float *out = h + (size_t)rows[0] * hidden;
+    const float *first = start == 0 ? h : out + (at - (size_t)rows[start - 1]) * hidden;
+    int aligned = 1;
+    for (int t = start > 0 ? start : 1; t < end; t++)
+        aligned &= rows[t - 1] == rows[t];
+    if (aligned)
+        return first;
+    float *p = hprev;
+    const float *src = first;
+    for (int t = start; t < end; t++) {
+        memcpy(p, src, (size_t)rows[t] * hidden * sizeof *p);
+        p += (size_t)rows[t] * hidden;
+        src = t == 0 ? out : src + (size_t)rows[t - 1] * hidden;
+    }
+    return hprev;
+}
+
+void sg_gru_backward(int steps, const int *rows, int in, int hidden, const sg_gru_weights *w,
                      const sg_gru_packed *packed, const float *x, const float *h,
                      const float *gates, float *dy, float *dx, const sg_gru_weights *grad,
                      float *dh, const sg_gru_scratch *scratch)
 {
     const int H = hidden;
-    const size_t hstep = (size_t)batch * H, gstep = 4 * hstep;
-    memset(dh, 0, hstep * sizeof *dh);
+    const float *out = h + (size_t)rows[0] * H;
+    /* rows that have not started their backward (they end before the current step) stay 0 */
+    memset(dh, 0, (size_t)rows[0] * H * sizeof *dh);
+    size_t end_at = rows_of(rows, 0, steps); /* row offset just after step end - 1 */
     for (int end = steps; end > 0; end -= scratch->chunk) {
         int start = end - scratch->chunk > 0 ? end - scratch->chunk : 0;
+        const size_t chunk_rows = rows_of(rows, start, end - start), at = end_at - chunk_rows;
+        size_t c = chunk_rows; /* row offset of step t within the chunk */
         for (int t = end - 1; t >= start; t--) {
-            float *dg = scratch->dgates + (size_t)(t - start) * gstep;
-            sg_add(hstep, dy + (size_t)t * hstep, dh);
-            sg_gru_gates_backward(batch, H, dh, gates + (size_t)t * gstep, h + (size_t)t * hstep,
-                                  dg);
-            sg_rgemm_multiply(batch, dg, 4 * H, &packed->whh, dh, H, 1);
+            c -= (size_t)rows[t];
+            const size_t row = at + c;
+            const float *hp = t == 0 ? h : out + (row - (size_t)rows[t - 1]) * H;
+            float *dg = scratch->dgates + c * 4 * H;
+            sg_add((size_t)rows[t] * H, dy + row * H, dh);
+            sg_gru_gates_backward(rows[t], H, dh, gates + row * 4 * H, hp, dg);
+            sg_rgemm_multiply(rows[t], dg, 4 * H, &packed->whh, dh, H, 1);
         }
-        chunk_weight_grads(end - start, batch, in, H, w, x + (size_t)start * batch * in,
-                           h + (size_t)start * hstep, scratch->dgates,
-                           dx ? dx + (size_t)start * batch * in : NULL, grad);
+        const float *h_prev = chunk_h_prev(start, end, rows, H, h, at, scratch->hprev);
+        chunk_weight_grads((int)chunk_rows, in, H, w, x + at * in, h_prev, scratch->dgates,
+                           dx ? dx + at * in : NULL, grad);
+        end_at = at;
     }
 }

@@ -9,8 +9,8 @@
  *   dz = dh' (h - n) z (1 - z)        d(W_iz x + b_iz) = d(W_hz h + b_hz) = dz
  *   dr = dn (W_hn h + b_hn) r (1 - r) d(W_ir x + b_ir) = d(W_hr h + b_hr) = dr
  *   d(W_hn h + b_hn) = dn r           dh = dh' z + W_hh^T [dr dz dhn]
- * Activations are time-major, [T][B][...], so that one step of a batch is one contiguous matrix
- * and the input products of many steps are single GEMMs. Shapes: in = input size, H = hidden
+ * Activations are time-major, step after step (packed, see sg_gru_forward), so that one step
+ * of a batch is one contiguous matrix and the input products of many steps are single GEMMs. Shapes: in = input size, H = hidden
  * size, W_ih [3H][in], W_hh [3H][H], b_ih [3H], b_hh [3H]. Nothing here allocates. */
 #ifndef SEQGEN_GRU_H
 #define SEQGEN_GRU_H
@@ -41,12 +41,14 @@ size_t sg_gru_packed_floats(int hidden, int backward);
  * `buffer` (sg_gru_packed_floats(hidden, backward) floats). */
 sg_gru_packed sg_gru_pack(int hidden, const sg_gru_weights *w, int backward, float *buffer);
 
-/* Scratch shared by the functions below for a batch of B and chunks of C steps:
+/* Scratch shared by the functions below for a batch of at most B rows and chunks of C steps:
  * gi [C][B][3H], gh [B][3H], dgates [C][B][4H] (backward only), gate_sink [4H] (receives the
- * gates when no backward follows; may point into dgates). */
+ * gates when no backward follows; may point into dgates), hprev [C][B][H] (backward only: a
+ * chunk's previous states gathered in line with its gate gradients when the rows shrink). */
 typedef struct sg_gru_scratch {
     float *gi, *gh, *dgates, *gate_sink;
     int chunk;
+    float *hprev;
 } sg_gru_scratch;
 
 /* One step for a batch: h_out [B][H] from x [B][in] and h_prev [B][H] (h_out must not alias
@@ -56,19 +58,27 @@ void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
                          const sg_gru_packed *packed, const float *x, const float *h_prev,
                          float *h_out, float *gates, const sg_gru_scratch *scratch);
 
-/* The whole sequence when every input is known: x [T][B][in]; h [T+1][B][H] with h[0] the
- * initial state on entry, h[1..T] the outputs; gates [T][B][4H] (or NULL if no backward
- * follows). The input projection is one GEMM per chunk of steps. */
-void sg_gru_forward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
+/* A sequence of steps run over a shrinking batch, as PyTorch's packed sequences: rows[t]
+ * sequences take part in step t, non-increasing in t (the batch sorted by decreasing length),
+ * so that step t reads the first rows[t] states of step t - 1. The arrays below are packed:
+ * step t's rows follow step t - 1's, at row offset rows[0] + ... + rows[t-1]; with every
+ * rows[t] = B that is the time-major [T][B][...] layout. Rows that end take no further part:
+ * nothing is computed for padding. */
+
+/* The whole sequence when every input is known: x [rows][in] (packed); h [rows[0]][H], the
+ * initial state on entry, followed by the outputs [rows][H] (packed: the next layer's input);
+ * gates [rows][4H] (packed; NULL if no backward follows). The input projection is one GEMM per
+ * chunk of steps. */
+void sg_gru_forward(int steps, const int *rows, int in, int hidden, const sg_gru_weights *w,
                     const sg_gru_packed *packed, const float *x, float *h, float *gates,
                     const sg_gru_scratch *scratch);
 
-/* Backpropagation through time. x, h, gates as left by the forward; dy [T][B][H] holds
- * dL/dh[t+1] from above (output head or the next layer). dx, if not NULL, receives dL/dx
- * [T][B][in]; it may be dy itself when in = H (a layer above the first: each chunk of steps
- * writes its dx where its dy was read). dh [B][H] is scratch. Gradients are ADDED to grad
- * (same layout as w). */
-void sg_gru_backward(int steps, int batch, int in, int hidden, const sg_gru_weights *w,
+/* Backpropagation through time. x, h, gates as left by the forward; dy [rows][H] (packed)
+ * holds dL/d(outputs) from above (output head or the next layer). dx, if not NULL, receives
+ * dL/dx [rows][in]; it may be dy itself when in = H (a layer above the first: each chunk of
+ * steps writes its dx where its dy was read). dh [rows[0]][H] is scratch. Gradients are ADDED
+ * to grad (same layout as w). */
+void sg_gru_backward(int steps, const int *rows, int in, int hidden, const sg_gru_weights *w,
                      const sg_gru_packed *packed, const float *x, const float *h,
                      const float *gates, float *dy, float *dx, const sg_gru_weights *grad,
                      float *dh, const sg_gru_scratch *scratch);

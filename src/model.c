@@ -531,7 +531,7 @@ static void step_state(const seqgen_model *model, seqgen_model_state *state, con
                        float *logits, float *probs)
 {
     const int B = state->batch, H = state->hidden;
-    sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1};
+    sg_gru_scratch scratch = {state->gi, state->gh, NULL, state->gate_sink, 1, NULL};
     if (state->packed_version != model->params_version) {
         sg_model_pack(model, 0, state->packed_memory, state->packed);
         state->packed_version = model->params_version;

@@ -5,11 +5,13 @@
  * are packed for the per-step products (rgemm.h) once per pass, before the threads start, into
  * one buffer they all read.
  *
- * Activations are time-major inside ([T][rows][...]); the public arrays are batch-major.
+ * Activations are time-major inside (step after step, packed); the public arrays are
+ * batch-major.
  *
- * With lengths, sequence b counts its first n_b steps; the rest is padding, which reads zeros and
- * gets dL/dlogit = 0, so that backpropagation adds exact zeros from it. The workers run only the
- * steps up to the longest n_b.
+ * With lengths, sequence b counts its first n_b steps; the rest is padding, which is never
+ * computed: each worker sorts its sequences by decreasing n_b and runs step t on the first rows[t]
+ * of them only, the activations packed step after step (gru.h), as PyTorch's packed sequences.
+ * Without lengths every step has every row and the layout is plain time-major.
  *
  * A pass over a slice of the batch (seqgen_train_options::slices) computes only the slice's
  * sequences but divides by the whole batch's counts and draws the whole batch's coins, so that
@@ -41,6 +43,9 @@
  * enough for efficient GEMMs (K = chunk * rows), small enough for the scratch to stay in cache. */
 #define SG_CHUNK 8
 
+/* The row order and counts live in the float workspace, one int per float. */
+_Static_assert(sizeof(int) == sizeof(float), "an int takes the place of a float");
+
 /* What every worker of one pass shares. */
 typedef struct sg_pass {
     const float *inputs, *targets;   /* batch-major, binary units (NULL for symbols) */
@@ -68,21 +73,26 @@ typedef struct sg_worker {
     seqgen_model *model;
     const sg_pass *pass;
     int first, rows; /* the slice: sequences [first, first + rows) */
+    int run;         /* steps it computes: its longest counted, <= the pass's run */
+    size_t total;    /* rows of all its steps: sum of rows_at[t] */
     float *memory;   /* the thread's block of the model's training memory */
     float *grads;    /* [P] at the start of the block, in the parameters' layout ... */
     const sg_gru_weights *grad_layers; /* ... [L] views of its GRU tensors, built once */
     sg_head_weights grad_head;         /* ... and of the head's */
     float *grad_embedding;             /* ... and of the embedding's, NULL for units */
-    /* activations, views into the block laid out for (rows, run) of the current pass: T below
-     * is the pass's run, in_0 layer 0's input size (D or E), O the head's outputs (D or V) */
-    float *x;      /* [T][rows][in_0] the inputs actually fed (units or embedding rows) */
-    int32_t *symbols; /* [T][rows] the symbols fed, -1 for none (categorical only) */
-    float *h;      /* [L][T+1][rows][H] hidden states, h[l][0] = 0 */
-    float *gates;  /* [L][T][rows][4H] r, z, n, hn for backward */
-    float *logits; /* [T][rows][O], then dL/dlogit */
-    float *dy;     /* [T][rows][H] gradient flowing into a layer's outputs */
-    float *dx;     /* [T][rows][E] dL/dx of layer 0, for the embedding (categorical only) */
-    float *dh;     /* [rows][H] */
+    /* views into the block laid out for (rows, run): the order of the rows and the rows of each
+     * step, then the activations, packed (gru.h: N = total rows, R0 = rows_at[0]); in_0 is
+     * layer 0's input size (D or E), O the head's outputs (D or V) */
+    int *order;    /* [rows] sequence first + order[r] is row r: by decreasing counted steps */
+    int *rows_at;  /* [run] rows of step t: those that count more than t steps */
+    float *x;      /* [N][in_0] the inputs actually fed (units or embedding rows) */
+    int32_t *symbols; /* [N] the symbols fed, -1 for none (categorical only) */
+    float *h;      /* [L][R0 + N][H] hidden states: R0 zero initial states, then the outputs */
+    float *gates;  /* [L][N][4H] r, z, n, hn for backward */
+    float *logits; /* [N][O], then dL/dlogit */
+    float *dy;     /* [N][H] gradient flowing into a layer's outputs */
+    float *dx;     /* [N][E] dL/dx of layer 0, for the embedding (categorical only) */
+    float *dh;     /* [R0][H] */
     sg_gru_scratch scratch;
     sg_head_sums sums;
 } sg_worker;
@@ -102,17 +112,18 @@ static int counted_steps(const size_t *lengths, int start_step, int steps, size_
 }
 
 /* Floats of a worker's block for `rows` sequences of `steps` steps: its gradients first (kept
- * in a forward-only pass too, so that their views stay valid), then the activations; the gate
- * cache is only needed when a backward pass follows. The symbols (int32, the size of a float)
- * and layer 0's dL/dx only for a categorical model. */
+ * in a forward-only pass too, so that their views stay valid), the row order and counts (int,
+ * the size of a float), then the activations for every row of every step; the gate cache and
+ * the gathered states only when a backward pass follows. The symbols (int32) and layer 0's
+ * dL/dx only for a categorical model. */
 static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
     const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
     const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
     const size_t R = rows, T = steps, B = backward != 0;
-    return m->param_count + T * R * X + S * T * R + L * (T + 1) * R * H +
+    return m->param_count + R + T + T * R * X + S * T * R + L * (T + 1) * R * H +
            B * L * T * R * 4 * H + T * R * O + B * T * R * H + S * B * T * R * X + R * H +
-           SG_CHUNK * R * 3 * H + R * 3 * H + SG_CHUNK * R * 4 * H;
+           SG_CHUNK * R * 3 * H + R * 3 * H + B * SG_CHUNK * R * H + SG_CHUNK * R * 4 * H;
 }
 
 /* Points the worker's views into its memory, laid out as workspace_floats() counts. */
@@ -123,6 +134,8 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
     const size_t R = rows, T = steps, B = backward != 0;
     float *p = w->memory + m->param_count; /* after the gradients */
+    w->order = (int *)p, p += R;
+    w->rows_at = (int *)p, p += T;
     w->x = p, p += T * R * X;
     w->symbols = S ? (int32_t *)p : NULL, p += S * T * R;
     w->h = p, p += L * (T + 1) * R * H;
@@ -133,6 +146,7 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     w->dh = p, p += R * H;
     w->scratch.gi = p, p += SG_CHUNK * R * 3 * H;
     w->scratch.gh = p, p += R * 3 * H;
+    w->scratch.hprev = B ? p : NULL, p += B * SG_CHUNK * R * H;
     w->scratch.dgates = p;
     w->scratch.gate_sink = p; /* the forward without backward leaves dgates unused */
     w->scratch.chunk = SG_CHUNK;
@@ -208,25 +222,67 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 
 /* ---- One worker's slice --------------------------------------------------------------------- */
 
-/* The symbols' version of load_inputs(): the slice's true symbols, time-major, -1 for the start
- * step and padding, then their embedding rows (zero vectors for -1) into x. */
+/* n_b of the worker's row r. */
+static int row_steps(const sg_worker *w, int r)
+{
+    const sg_pass *ps = w->pass;
+    return counted_steps(ps->lengths, ps->start_step, ps->steps, (size_t)(w->first + w->order[r]));
+}
+
+/* The worker's longest counted steps: the steps it runs. */
+static int longest_counted(const sg_worker *w)
+{
+    const sg_pass *ps = w->pass;
+    int longest = 0;
+    for (int r = 0; r < w->rows; r++) {
+        int n = counted_steps(ps->lengths, ps->start_step, ps->steps, (size_t)(w->first + r));
+        longest = n > longest ? n : longest;
+    }
+    return longest;
+}
+
+/* Orders the rows by decreasing counted steps, ties in batch order (an insertion sort: a batch
+ * is small beside its pass, and rows of equal lengths cost one comparison each), then counts the
+ * rows of each step and their total. */
+static void sort_rows(sg_worker *w)
+{
+    for (int r = 0; r < w->rows; r++) {
+        int i = r;
+        w->order[r] = r;
+        while (i > 0 && row_steps(w, i - 1) < row_steps(w, i)) {
+            int swap = w->order[i - 1];
+            w->order[i - 1] = w->order[i], w->order[i] = swap;
+            i--;
+        }
+    }
+    w->total = 0;
+    for (int t = 0, r = w->rows; t < w->run; t++) {
+        while (r > 0 && row_steps(w, r - 1) <= t)
+            r--;
+        w->rows_at[t] = r;
+        w->total += (size_t)r;
+    }
+}
+
+/* The symbols' version of load_inputs(): the true symbols, -1 for the start step, then their
+ * embedding rows (zero vectors for -1) into x. */
 static void load_symbols(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
     const seqgen_model *m = w->model;
-    const int R = w->rows, first = ps->start_step;
-    for (int r = 0; r < R; r++) {
-        const size_t seq = (size_t)(w->first + r);
-        const int32_t *src = ps->input_symbols + seq * ps->stride;
-        const int counted = counted_steps(ps->lengths, first, ps->steps, seq);
-        for (int t = 0; t < ps->run; t++)
-            w->symbols[(size_t)t * R + r] = t >= first && t < counted ? src[t - first] : -1;
-    }
-    sg_embedding_forward(ps->run * R, m->cfg.embedding, m->embedding, w->symbols, w->x);
+    size_t at = 0;
+    for (int t = 0; t < w->run; t++)
+        for (int r = 0; r < w->rows_at[t]; r++, at++) {
+            const size_t seq = (size_t)(w->first + w->order[r]);
+            w->symbols[at] = t >= ps->start_step
+                                 ? ps->input_symbols[seq * ps->stride + (size_t)(t - ps->start_step)]
+                                 : -1;
+        }
+    sg_embedding_forward((int)w->total, m->cfg.embedding, m->embedding, w->symbols, w->x);
 }
 
-/* Copies the slice's true inputs into x, time-major (after a step of zeros with a start step);
- * padding steps get zeros, so that nothing in the caller's padding (NaN included) is read. */
+/* Copies the true inputs into x, packed (after a step of zeros with a start step): only counted
+ * steps are read, so nothing in the caller's padding (NaN included) is. */
 static void load_inputs(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
@@ -234,39 +290,40 @@ static void load_inputs(sg_worker *w)
         load_symbols(w);
         return;
     }
-    const int D = w->model->cfg.units_per_step, R = w->rows, first = ps->start_step;
-    if (first)
-        memset(w->x, 0, (size_t)R * D * sizeof *w->x);
-    for (int r = 0; r < R; r++) {
-        const size_t seq = (size_t)(w->first + r);
-        const float *src = ps->inputs + seq * ps->stride;
-        const int counted = counted_steps(ps->lengths, first, ps->steps, seq);
-        for (int t = first; t < ps->run; t++) {
-            float *x = w->x + ((size_t)t * R + r) * D;
-            if (t < counted)
-                memcpy(x, src + (size_t)(t - first) * D, D * sizeof(float));
+    const int D = w->model->cfg.units_per_step;
+    float *x = w->x;
+    for (int t = 0; t < w->run; t++)
+        for (int r = 0; r < w->rows_at[t]; r++, x += D) {
+            const size_t seq = (size_t)(w->first + w->order[r]);
+            if (t < ps->start_step)
+                memset(x, 0, D * sizeof *x);
             else
-                memset(x, 0, D * sizeof(float));
+                memcpy(x, ps->inputs + seq * ps->stride + (size_t)(t - ps->start_step) * D,
+                       D * sizeof *x);
         }
-    }
+}
+
+/* Rows of a layer's hidden states: the initial states, then every step's outputs. */
+static size_t h_rows(const sg_worker *w)
+{
+    return (size_t)w->rows_at[0] + w->total;
 }
 
 static float *layer_h(const sg_worker *w, int layer)
 {
-    const seqgen_model *m = w->model;
-    return w->h + (size_t)layer * (w->pass->run + 1) * w->rows * m->cfg.hidden;
+    return w->h + (size_t)layer * h_rows(w) * w->model->cfg.hidden;
 }
 
 static float *layer_gates(const sg_worker *w, int layer)
 {
-    const seqgen_model *m = w->model;
-    return w->gates + (size_t)layer * w->pass->run * w->rows * 4 * m->cfg.hidden;
+    return w->gates + (size_t)layer * w->total * 4 * w->model->cfg.hidden;
 }
 
-/* The input sequence of layer `layer`: the pixels, or the outputs h[1..T] of the layer below. */
+/* The input sequence of layer `layer`: the pixels, or the outputs of the layer below. */
 static const float *layer_x(const sg_worker *w, int layer)
 {
-    return layer == 0 ? w->x : layer_h(w, layer - 1) + (size_t)w->rows * w->model->cfg.hidden;
+    return layer == 0 ? w->x
+                      : layer_h(w, layer - 1) + (size_t)w->rows_at[0] * w->model->cfg.hidden;
 }
 
 /* Teacher forcing: each layer over the whole sequence, the input projection batched, then the
@@ -274,37 +331,36 @@ static const float *layer_x(const sg_worker *w, int layer)
 static void forward_teacher(sg_worker *w)
 {
     seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->run;
+    const int L = m->cfg.layers, H = m->cfg.hidden;
     for (int l = 0; l < L; l++) {
         float *h = layer_h(w, l);
-        memset(h, 0, (size_t)w->rows * H * sizeof *h);
-        sg_gru_forward(T, w->rows, sg_model_layer_in(m, l), H, &m->layer_params[l],
+        memset(h, 0, (size_t)w->rows_at[0] * H * sizeof *h);
+        sg_gru_forward(w->run, w->rows_at, sg_model_layer_in(m, l), H, &m->layer_params[l],
                        &m->train.packed_layers[l], layer_x(w, l), h,
                        w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
-    sg_head_forward(T * w->rows, H, w->pass->outputs, &m->head,
-                    layer_h(w, L - 1) + (size_t)w->rows * H, w->logits);
+    sg_head_forward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->logits);
 }
 
-/* Replaces the inputs of step t (> 0) whose coin says so by the fed-back outputs of step t-1
- * (for symbols: the fed-back symbol and its embedding row); padding steps keep their zeros. */
-static void mix_inputs(sg_worker *w, int t)
+/* Replaces the inputs of step t (> 0, at row offset `at`; step t - 1 at `before`) whose coin
+ * says so by the fed-back outputs of step t - 1 (for symbols: the fed-back symbol and its
+ * embedding row). */
+static void mix_inputs(sg_worker *w, int t, size_t at, size_t before)
 {
     const sg_pass *ps = w->pass;
     const seqgen_model *m = w->model;
-    const int D = m->cfg.units_per_step, R = w->rows, O = ps->outputs, X = sg_model_layer_in(m, 0);
-    for (int r = 0; r < R; r++) {
-        const size_t seq = (size_t)(w->first + r), seq_step = seq * ps->steps + t;
-        if (ps->teacher[seq_step] || t >= counted_steps(ps->lengths, ps->start_step, ps->steps,
-                                                         seq))
+    const int D = m->cfg.units_per_step, O = ps->outputs, X = sg_model_layer_in(m, 0);
+    for (int r = 0; r < w->rows_at[t]; r++) {
+        const size_t seq = (size_t)(w->first + w->order[r]), seq_step = seq * ps->steps + t;
+        if (ps->teacher[seq_step])
             continue;
-        const float *logit = w->logits + ((size_t)(t - 1) * R + r) * O;
+        const float *logit = w->logits + (before + r) * O;
         const float *u = ps->uniforms ? ps->uniforms + seq_step * D : NULL;
-        const size_t at = (size_t)t * R + r;
-        int32_t symbol = sg_head_feedback(ps->kind, O, logit, ps->feedback, u, w->x + at * X);
+        int32_t symbol = sg_head_feedback(ps->kind, O, logit, ps->feedback, u,
+                                          w->x + (at + r) * X);
         if (w->symbols) {
-            w->symbols[at] = symbol;
-            sg_embedding_forward(1, X, m->embedding, w->symbols + at, w->x + at * X);
+            w->symbols[at + r] = symbol;
+            sg_embedding_forward(1, X, m->embedding, w->symbols + at + r, w->x + (at + r) * X);
         }
     }
 }
@@ -313,48 +369,46 @@ static void mix_inputs(sg_worker *w, int t)
  * output. */
 static void forward_mixing(sg_worker *w)
 {
-    const seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0), R = w->rows;
-    const int T = w->pass->run, O = w->pass->outputs;
-    const size_t hstep = (size_t)R * H;
+    seqgen_model *m = w->model;
+    const int L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
+    const int O = w->pass->outputs;
+    const size_t R0 = (size_t)w->rows_at[0], layer_stride = h_rows(w) * H;
     for (int l = 0; l < L; l++)
-        memset(layer_h(w, l), 0, hstep * sizeof(float));
-    for (int t = 0; t < T; t++) {
+        memset(layer_h(w, l), 0, R0 * H * sizeof(float));
+    size_t at = 0, before = 0;
+    for (int t = 0; t < w->run; t++) {
         if (t > 0)
-            mix_inputs(w, t);
-        float *h = w->h + (size_t)t * hstep;
-        sg_step_io io = {w->x + (size_t)t * R * X, h, h + hstep, (size_t)(T + 1) * hstep,
-                         w->pass->backward ? w->gates + (size_t)t * 4 * hstep : NULL,
-                         (size_t)T * 4 * hstep, w->logits + (size_t)t * R * O};
-        sg_model_step_forward(m, m->train.packed_layers, R, &io, &w->scratch);
+            mix_inputs(w, t, at, before);
+        const float *h_prev = t == 0 ? w->h : w->h + (R0 + before) * H;
+        sg_step_io io = {w->x + at * X, h_prev, w->h + (R0 + at) * H, layer_stride,
+                         w->pass->backward ? w->gates + at * 4 * H : NULL, w->total * 4 * H,
+                         w->logits + at * O};
+        sg_model_step_forward(m, m->train.packed_layers, w->rows_at[t], &io, &w->scratch);
+        before = at;
+        at += (size_t)w->rows_at[t];
     }
 }
 
-/* Loss sums of the slice's counted steps (head.c); stores the probabilities (0 for padding)
- * and, for backward, replaces the logits by dL/dlogit of the mean loss over the counted
- * predictions (0 for padding, whose targets are not read). */
+/* Loss sums of the counted steps (head.c); stores the probabilities (0 for padding) and, for
+ * backward, replaces the logits by dL/dlogit of the mean loss over the counted predictions. */
 static void loss_and_dlogits(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
-    const int D = ps->outputs, U = w->model->cfg.units_per_step, R = w->rows, T = ps->steps;
+    const int D = ps->outputs, U = w->model->cfg.units_per_step, T = ps->steps;
     const double scale = 1.0 / ps->predictions;
     w->sums = (sg_head_sums){0.0, 0.0, 0.0};
-    for (int t = 0; t < ps->run; t++)
-        for (int r = 0; r < R; r++) {
-            const size_t seq = (size_t)(w->first + r), at = seq * ps->stride + (size_t)t * U;
-            float *a = w->logits + ((size_t)t * R + r) * D;
-            if (t < counted_steps(ps->lengths, ps->start_step, T, seq)) {
-                sg_head_target y = {ps->targets ? ps->targets + at : NULL,
-                                    ps->target_symbols ? ps->target_symbols[at] : 0};
-                sg_head_loss(ps->kind, D, a, y, ps->loss, scale,
-                             ps->probs ? ps->probs + (seq * T + t) * D : NULL,
-                             ps->backward ? a : NULL, &w->sums);
-            } else if (ps->backward) {
-                memset(a, 0, D * sizeof *a);
-            }
+    float *a = w->logits;
+    for (int t = 0; t < w->run; t++)
+        for (int r = 0; r < w->rows_at[t]; r++, a += D) {
+            const size_t seq = (size_t)(w->first + w->order[r]), at = seq * ps->stride + (size_t)t * U;
+            sg_head_target y = {ps->targets ? ps->targets + at : NULL,
+                                ps->target_symbols ? ps->target_symbols[at] : 0};
+            sg_head_loss(ps->kind, D, a, y, ps->loss, scale,
+                         ps->probs ? ps->probs + (seq * T + t) * D : NULL,
+                         ps->backward ? a : NULL, &w->sums);
         }
     if (ps->probs && ps->lengths)
-        for (int r = 0; r < R; r++) {
+        for (int r = 0; r < w->rows; r++) {
             const size_t seq = (size_t)(w->first + r);
             const int n = counted_steps(ps->lengths, ps->start_step, T, seq);
             memset(ps->probs + (seq * T + n) * D, 0, (size_t)(T - n) * D * sizeof *ps->probs);
@@ -366,24 +420,35 @@ static void loss_and_dlogits(sg_worker *w)
 static void backward(sg_worker *w)
 {
     seqgen_model *m = w->model;
-    const int L = m->cfg.layers, H = m->cfg.hidden, T = w->pass->run;
-    memset(w->grads, 0, m->param_count * sizeof *w->grads);
-    sg_head_backward(T * w->rows, H, w->pass->outputs, &m->head,
-                     layer_h(w, L - 1) + (size_t)w->rows * H, w->logits, &w->grad_head, w->dy);
+    const int L = m->cfg.layers, H = m->cfg.hidden;
+    sg_head_backward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->logits,
+                     &w->grad_head, w->dy);
     for (int l = L - 1; l >= 0; l--)
-        sg_gru_backward(T, w->rows, sg_model_layer_in(m, l), H, &m->layer_params[l],
+        sg_gru_backward(w->run, w->rows_at, sg_model_layer_in(m, l), H, &m->layer_params[l],
                         &m->train.packed_layers[l], layer_x(w, l), layer_h(w, l),
                         layer_gates(w, l), w->dy, l > 0 ? w->dy : w->dx, &w->grad_layers[l],
                         w->dh, &w->scratch);
     if (w->symbols)
-        sg_embedding_backward(T * w->rows, m->cfg.embedding, w->symbols, w->dx,
+        sg_embedding_backward((int)w->total, m->cfg.embedding, w->symbols, w->dx,
                               w->grad_embedding);
 }
 
+/* A worker's slice: nothing to run when none of its sequences counts a step (zero losses and
+ * gradients). */
 static void *run_worker(void *arg)
 {
     sg_worker *w = arg;
-    lay_out_workspace(w, w->rows, w->pass->run, w->pass->backward);
+    const seqgen_model *m = w->model;
+    w->run = longest_counted(w);
+    if (w->pass->backward)
+        memset(w->grads, 0, m->param_count * sizeof *w->grads);
+    w->sums = (sg_head_sums){0.0, 0.0, 0.0};
+    lay_out_workspace(w, w->rows, w->run, w->pass->backward);
+    sort_rows(w);
+    if (w->run == 0) {
+        loss_and_dlogits(w);
+        return NULL;
+    }
     load_inputs(w);
     if (w->pass->teacher)
         forward_mixing(w);
