@@ -129,6 +129,9 @@ $(BUILD)/%.o: %.c
 # not trap: GCC then turns their clamps into vector min/max. Unlike the fast-math flags, this
 # keeps NaN and Inf semantics.
 $(BUILD)/src/kernels.o $(BUILD)/src/gru.o: BASEFLAGS += -fno-trapping-math
+# The optimiser's loops (src/optim.c) likewise, and sqrtf becomes the vector instruction only if
+# it need not set errno (it never does for the moments, which are >= 0).
+$(BUILD)/src/optim.o: BASEFLAGS += -fno-trapping-math -fno-math-errno
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)

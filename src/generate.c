@@ -258,7 +258,7 @@ static void decode_step(sg_generate_worker *w, size_t s0, int rows, int t)
     for (int r = 0; r < rows; r++) {
         if (w->ended[r] || w->length[r] != (size_t)(t + 1))
             continue;
-        const float *a = w->roll.logits + (size_t)r * V;
+        float *a = w->roll.logits + (size_t)r * V;
         const int32_t symbol =
             job->opts.decode == SEQGEN_DECODE_SAMPLE
                 ? sample_symbol(w, V, a, &w->rngs[r])
@@ -266,8 +266,10 @@ static void decode_step(sg_generate_worker *w, size_t s0, int rows, int t)
                                    NULL);
         const size_t s = s0 + r, at = w->length[r]++;
         job->out[s * T + at] = symbol;
-        if (job->probs) /* softmax(a)[symbol] as sg_head_probs computes it */
-            job->probs[s * T + at] = (float)exp((double)a[symbol] - sg_log_sum_exp(V, a));
+        if (job->probs) { /* softmax(a)[symbol] as sg_head_probs computes it; a is not read again */
+            sg_softmax(V, a, a);
+            job->probs[s * T + at] = a[symbol];
+        }
         if (symbol == job->opts.end_symbol || w->length[r] == T)
             w->ended[r] = 1;
     }

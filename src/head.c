@@ -54,11 +54,8 @@ void sg_head_probs(sg_head_kind kind, int rows, int outputs, const float *logits
 {
     const size_t O = (size_t)outputs;
     if (kind == SG_HEAD_CATEGORICAL) {
-        for (size_t i = 0; i < (size_t)rows; i++) {
-            const double lse = sg_log_sum_exp(outputs, logits + i * O);
-            for (size_t k = 0; k < O; k++)
-                probs[i * O + k] = (float)exp((double)logits[i * O + k] - lse);
-        }
+        for (size_t i = 0; i < (size_t)rows; i++)
+            sg_softmax(outputs, logits + i * O, probs + i * O);
     } else {
         for (size_t i = 0; i < (size_t)rows * O; i++)
             probs[i] = sg_sigmoidf(logits[i]);

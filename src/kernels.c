@@ -47,6 +47,27 @@ static inline void add_block(int count, const float *restrict x, float *restrict
         y[k] += x[k];
 }
 
+/* Through a block on the stack, so that out may be a: every load precedes every store. */
+static inline void exp_block(int count, const float *a, float shift, float *out)
+{
+    float t[SG_LANES];
+    for (int k = 0; k < count; k++)
+        t[k] = a[k] - shift;
+    for (int k = 0; k < count; k++)
+        t[k] = sg_expf(t[k]);
+    for (int k = 0; k < count; k++)
+        out[k] = t[k];
+}
+
+SG_VECTOR_CLONES
+void sg_exp_shifted(int n, const float *a, float shift, float *out)
+{
+    int k = 0;
+    for (; k + SG_LANES <= n; k += SG_LANES)
+        exp_block(SG_LANES, a + k, shift, out + k);
+    exp_block(n - k, a + k, shift, out + k);
+}
+
 SG_VECTOR_CLONES
 void sg_add(size_t n, const float *x, float *y)
 {

@@ -92,6 +92,10 @@ static inline float sg_tanh_lane(float x)
     return 2.0f / (1.0f + sg_expf(-2.0f * x)) - 1.0f;
 }
 
+/* out[k] = exp(a[k] - shift) for n values by sg_expf (about 2 ulp, at least exp(-87)); out may
+ * be a itself. The terms of a softmax. */
+void sg_exp_shifted(int n, const float *a, float shift, float *out);
+
 /* out[b][c] = x[b] * w[c] (rows x cols): the input projection when the input has one value
  * per step, where a GEMM with K = 1 would spend more on packing than on arithmetic. */
 void sg_outer_product(int rows, int cols, const float *x, const float *w, float *out);

@@ -25,26 +25,61 @@ void sg_loss_sums(size_t n, const float *a, const float *y, seqgen_loss loss, do
     *bce_sum += bce;
 }
 
-double sg_log_sum_exp(int n, const float *a)
+/* max_k a_k. */
+static float max_of(int n, const float *a)
 {
     float m = a[0];
     for (int k = 1; k < n; k++)
         m = a[k] > m ? a[k] : m;
+    return m;
+}
+
+/* sum_k exp(a_k - m) in double; the terms are also written to e [n] (which may be a) if it is
+ * not NULL, else they pass through a block on the stack. */
+static double sum_exp(int n, const float *a, float m, float *e)
+{
+    enum { BLOCK = 256 };
+    float block[BLOCK];
     double sum = 0.0;
+    for (int k0 = 0; k0 < n; k0 += BLOCK) {
+        const int count = n - k0 < BLOCK ? n - k0 : BLOCK;
+        float *terms = e ? e + k0 : block;
+        sg_exp_shifted(count, a + k0, m, terms);
+        for (int k = 0; k < count; k++)
+            sum += terms[k];
+    }
+    return sum;
+}
+
+double sg_log_sum_exp(int n, const float *a)
+{
+    const float m = max_of(n, a);
+    return m + log(sum_exp(n, a, m, NULL));
+}
+
+double sg_softmax(int n, const float *a, float *p)
+{
+    const float m = max_of(n, a);
+    const double sum = sum_exp(n, a, m, p), inv = 1.0 / sum;
     for (int k = 0; k < n; k++)
-        sum += exp((double)a[k] - m);
+        p[k] = (float)(p[k] * inv);
     return m + log(sum);
 }
 
 double sg_loss_ce(int n, const float *a, int32_t y, double scale, float *prob, float *dlogit)
 {
-    const double lse = sg_log_sum_exp(n, a), ce = lse - a[y];
+    const float a_y = a[y]; /* before dlogit, which may be a, is written */
+    float *terms = dlogit ? dlogit : prob;
+    if (!terms)
+        return sg_log_sum_exp(n, a) - a_y;
+    const float m = max_of(n, a);
+    const double sum = sum_exp(n, a, m, terms), inv = 1.0 / sum;
     for (int k = 0; k < n; k++) {
-        const double p = exp((double)a[k] - lse);
+        const double p = terms[k] * inv;
         if (prob)
             prob[k] = (float)p;
         if (dlogit)
             dlogit[k] = (float)(scale * (p - (k == y)));
     }
-    return ce;
+    return m + log(sum) - a_y;
 }

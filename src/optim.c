@@ -2,11 +2,13 @@
  * model's one parameter buffer. */
 #include "optim.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "kernels.h"
 #include "model.h"
 #include "status.h"
 
@@ -123,16 +125,23 @@ static update_rule rule_for(const seqgen_optim *o, uint64_t step)
     return r;
 }
 
+/* Adam's update of parameter *w with gradient g and moments *m, *v. */
+static inline void adam_one(const update_rule *r, float *w, float g, float *m, float *v)
+{
+    float grad = g + r->wd * *w;
+    *m = r->b1 * *m + (1.0f - r->b1) * grad;
+    *v = r->b2 * *v + (1.0f - r->b2) * grad * grad;
+    *w -= r->lr * *m / (sqrtf(*v) * r->inv_sqrt_bc2 + r->eps);
+}
+
 /* Parameter *w with gradient g and moments *m, *v after one step of rule r. */
 static inline void update_one(const update_rule *r, float *w, float g, float *m, float *v)
 {
-    float grad = g + r->wd * *w;
     if (r->adam) {
-        *m = r->b1 * *m + (1.0f - r->b1) * grad;
-        *v = r->b2 * *v + (1.0f - r->b2) * grad * grad;
-        *w -= r->lr * *m / (sqrtf(*v) * r->inv_sqrt_bc2 + r->eps);
+        adam_one(r, w, g, m, v);
         return;
     }
+    float grad = g + r->wd * *w;
     if (r->mu > 0.0f) {
         *m = r->first ? grad : r->mu * *m + grad;
         grad = *m;
@@ -140,8 +149,62 @@ static inline void update_one(const update_rule *r, float *w, float g, float *m,
     *w -= r->lr * grad;
 }
 
+/* Adam's update of `count` consecutive parameters, and whether one of the new values (parameter
+ * or moments) is NaN or infinite; written back only if `write`. Over blocks of SG_LANES
+ * (kernels.h) so that GCC vectorises the loop: with -fno-math-errno (Makefile) sqrtf is the
+ * correctly rounded vector instruction, the same numbers as the scalar one. */
+static inline int adam_block(int count, update_rule r, float *restrict w, const float *restrict g,
+                             float *restrict m, float *restrict v, int write)
+{
+    int bad = 0;
+    for (int k = 0; k < count; k++) {
+        float wk = w[k], mk = m[k], vk = v[k];
+        adam_one(&r, &wk, g[k], &mk, &vk);
+        bad |= !(fabsf(wk) <= FLT_MAX) | !(fabsf(mk) <= FLT_MAX) | !(fabsf(vk) <= FLT_MAX);
+        if (write)
+            w[k] = wk, m[k] = mk, v[k] = vk;
+    }
+    return bad;
+}
+
+/* Whether the step would make a parameter or a moment NaN or infinite; nothing is written.
+ * SGD, rarely a cost, runs the scalar loop. */
+SG_VECTOR_CLONES
+static int any_non_finite_update(const seqgen_optim *o, const update_rule *r, const float *w,
+                                 const float *g)
+{
+    int bad = 0;
+    size_t i = 0;
+    if (!r->adam) {
+        for (; i < o->size; i++) {
+            float wi = w[i], mi = o->m[i], vi = o->v[i];
+            update_one(r, &wi, g[i], &mi, &vi);
+            bad |= !isfinite(wi) || !isfinite(mi) || !isfinite(vi);
+        }
+        return bad;
+    }
+    for (; i + SG_LANES <= o->size; i += SG_LANES)
+        bad |= adam_block(SG_LANES, *r, (float *)w + i, g + i, o->m + i, o->v + i, 0);
+    return bad | adam_block((int)(o->size - i), *r, (float *)w + i, g + i, o->m + i, o->v + i, 0);
+}
+
+/* The step, written. */
+SG_VECTOR_CLONES
+static void update_all(seqgen_optim *o, const update_rule *r, float *w, const float *g)
+{
+    size_t i = 0;
+    if (!r->adam) {
+        for (; i < o->size; i++)
+            update_one(r, &w[i], g[i], &o->m[i], &o->v[i]);
+        return;
+    }
+    for (; i + SG_LANES <= o->size; i += SG_LANES)
+        adam_block(SG_LANES, *r, w + i, g + i, o->m + i, o->v + i, 1);
+    adam_block((int)(o->size - i), *r, w + i, g + i, o->m + i, o->v + i, 1);
+}
+
 /* The first parameter the step would make (or whose moments it would make) NaN or infinite, or
- * o->size if there is none; nothing is written. */
+ * o->size if there is none, for the error message; nothing is written. */
 static size_t first_non_finite_update(const seqgen_optim *o, const update_rule *r, const float *w,
                                       const float *g)
 {
@@ -172,15 +235,15 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
      * rate) leaves the parameters, the moments and the step count as they were. */
     update_rule rule = rule_for(opt, opt->steps + 1);
     float *w = sg_model_params_for_write(model);
-    size_t bad = first_non_finite_update(opt, &rule, w, g);
-    if (bad < opt->size)
+    if (any_non_finite_update(opt, &rule, w, g)) {
+        size_t bad = first_non_finite_update(opt, &rule, w, g);
         return sg_error(SEQGEN_ENUMERIC,
                         "the update would make parameter %zu or its moments NaN or "
                         "infinite (gradient %g, learning rate %g): step skipped",
                         bad, (double)g[bad], opt->cfg.lr);
+    }
     opt->steps++;
-    for (size_t i = 0; i < opt->size; i++)
-        update_one(&rule, &w[i], g[i], &opt->m[i], &opt->v[i]);
+    update_all(opt, &rule, w, g);
     return SEQGEN_OK;
 }
 
