@@ -146,8 +146,6 @@ static int check_completion(const seqgen_model_config *cfg, const seqgen_symbol_
     if (opts->max_steps != 0 && (opts->max_steps < 0 || (size_t)opts->max_steps < T))
         return sg_error(SEQGEN_EINVAL, "max_steps must be 0 (the test set's T) or at least T = "
                         "%zu, got %d", T, opts->max_steps);
-    if (T > INT_MAX)
-        return sg_error(SEQGEN_EINVAL, "test sequences of %zu symbols: at most %d", T, INT_MAX);
     if (opts->chunk_size % SG_SYMBOL_EVAL_BLOCK != 0)
         return sg_error(SEQGEN_EINVAL, "chunk_size must be 0 (default) or a multiple of %d, got "
                         "%zu", SG_SYMBOL_EVAL_BLOCK, opts->chunk_size);
