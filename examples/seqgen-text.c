@@ -32,8 +32,10 @@ static void usage(void)
         "lines can be generated from nothing.\n"
         "\n"
         "train: trains with Adam on the cross-entropy and writes OUT_DIR/NAME/results.csv (a row\n"
-        "per epoch: training loss and held-out NLL per symbol and per line), model.ckpt (the\n"
-        "model and its vocabulary, replaced after every epoch) and config.txt.\n"
+        "per epoch: training loss, held-out NLL per symbol and per line, and the greedy\n"
+        "completion of each held-out line from its first half: symbol error, exact lines, mean\n"
+        "lengths, copies of training lines), model.ckpt (the model and its vocabulary, replaced\n"
+        "after every epoch) and config.txt.\n"
         "  --text FILE            the lines to learn (UTF-8, LF or CRLF; empty lines skipped)\n"
         "  --holdout-every K      hold out every K-th line for the test NLL, 0 = none (10)\n"
         "  --exp-name NAME        name of the run and its directory (text)\n"
@@ -239,8 +241,6 @@ typedef struct run {
     seqgen_model *model;
     seqgen_optim *optim;
     seqgen_symbol_iter *batches;
-    int32_t *eval_symbols; /* [batch_size][test T]: a batch of the held-out lines */
-    size_t *eval_lengths;
     uint64_t epoch, iteration;
     int lock_fd, created, tty;
 } run;
@@ -249,7 +249,7 @@ typedef struct run {
 typedef struct epoch_result {
     double seconds, eval_seconds;
     double train_nats, train_symbols;       /* summed over the epoch's batches */
-    double test_nats, test_symbols, test_lines;
+    seqgen_symbol_eval_results test;        /* NaN without a held-out set */
 } epoch_result;
 
 /* Writes config.txt: the command line as a comment, then every setting; 0, or -1 after
@@ -307,13 +307,6 @@ static int prepare(run *r)
     bc.batch_size = (size_t)s->batch_size, bc.seed = s->seed;
     if ((status = seqgen_symbol_iter_create(&r->batches, r->train, &bc)) != SEQGEN_OK)
         return cli_fail(PROG, "batches", status);
-    if (r->test) {
-        size_t tT = seqgen_symbol_dataset_steps(r->test), B = (size_t)s->batch_size;
-        r->eval_symbols = malloc(B * tT * sizeof *r->eval_symbols);
-        r->eval_lengths = malloc(B * sizeof *r->eval_lengths);
-        if (!r->eval_symbols || !r->eval_lengths)
-            return cli_error(PROG, "out of memory", NULL);
-    }
     return 0;
 }
 
@@ -357,35 +350,23 @@ static int save(const run *r)
     return cli_fail(PROG, what, status);
 }
 
-/* The held-out NLL, by teacher forcing, in batches of the training batch size. */
+/* The held-out NLL (teacher forcing, in batches of the training batch size) and the greedy
+ * completion of each held-out line from its first half, with copies of training lines. */
 static int evaluate(run *r, epoch_result *e)
 {
     double t0 = cli_now();
+    e->test.nats_per_symbol = e->test.nats_per_sequence = NAN;
+    e->test.symbol_error = e->test.exact_match = e->test.copies = NAN;
+    e->test.mean_generated = e->test.mean_true = NAN;
     if (!r->test)
         return 0;
-    size_t N = seqgen_symbol_dataset_count(r->test), T = seqgen_symbol_dataset_steps(r->test);
-    size_t B = (size_t)r->s.batch_size;
-    for (size_t first = 0; first < N; first += B) {
-        size_t n = N - first < B ? N - first : B;
-        for (size_t i = 0; i < n; i++) {
-            memcpy(r->eval_symbols + i * T, seqgen_symbol_dataset_sequence(r->test, first + i),
-                   T * sizeof *r->eval_symbols);
-            r->eval_lengths[i] = seqgen_symbol_dataset_length(r->test, first + i);
-        }
-        seqgen_symbol_batch b =
-            seqgen_symbol_batch_of_sequences(r->model, r->eval_symbols, (int)n, (int)T);
-        b.lengths = r->eval_lengths;
-        seqgen_train_stats st;
-        int status = seqgen_model_evaluate_symbols(r->model, &b, NULL, &st);
-        if (status != SEQGEN_OK) {
-            char what[80];
-            snprintf(what, sizeof what, "evaluation after epoch %llu",
-                     (unsigned long long)r->epoch);
-            return cli_fail(PROG, what, status);
-        }
-        e->test_nats += st.loss * (double)st.predictions;
-        e->test_symbols += (double)st.predictions;
-        e->test_lines += (double)n;
+    seqgen_symbol_eval_options o = seqgen_symbol_eval_options_default();
+    o.batch_size = (size_t)r->s.batch_size;
+    int status = seqgen_evaluate_symbols(r->model, r->test, r->train, &o, &e->test);
+    if (status != SEQGEN_OK) {
+        char what[80];
+        snprintf(what, sizeof what, "evaluation after epoch %llu", (unsigned long long)r->epoch);
+        return cli_fail(PROG, what, status);
     }
     e->eval_seconds = cli_now() - t0;
     return 0;
@@ -395,15 +376,17 @@ static int evaluate(run *r, epoch_result *e)
 static int append_row(const run *r, const epoch_result *e)
 {
     char row[1024], why[PATH_MAX + 256];
-    double nll = r->test ? e->test_nats / e->test_symbols : NAN;
-    double per_line = r->test ? e->test_nats / e->test_lines : NAN;
-    snprintf(row, sizeof row, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.4f,%.0f,%.3f\n",
-             (unsigned long long)r->epoch, (unsigned long long)r->iteration, e->seconds,
-             e->train_nats / (e->train_symbols + 1e-300), nll, nll / log(2.0), per_line,
-             e->train_symbols / (e->seconds + 1e-9), e->eval_seconds);
+    const seqgen_symbol_eval_results *t = &e->test;
+    snprintf(row, sizeof row, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.4f,%.0f,%.3f,%.6f,%.6f,%.4f,%.4f,"
+             "%.6f\n", (unsigned long long)r->epoch, (unsigned long long)r->iteration, e->seconds,
+             e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
+             t->nats_per_sequence, e->train_symbols / (e->seconds + 1e-9), e->eval_seconds,
+             t->symbol_error, t->exact_match, t->mean_generated, t->mean_true, t->copies);
     if (cli_append_row(r->csv, "epoch,iterations,seconds,train_loss,test_nll_nats_per_symbol,"
                                "test_nll_bits_per_symbol,test_nll_nats_per_line,symbols_per_s,"
-                               "eval_seconds\n",
+                               "eval_seconds,completion_symbol_error,completion_exact,"
+                               "completion_mean_generated,completion_mean_true,"
+                               "completion_copies\n",
                        row, why, sizeof why) != 0) {
         fprintf(stderr, PROG ": %s\n", why);
         return CLI_EXIT_RUNTIME;
@@ -415,12 +398,13 @@ static void print_epoch(const run *r, const epoch_result *e)
 {
     if (r->s.quiet)
         return;
-    double nll = r->test ? e->test_nats / e->test_symbols : NAN;
+    const seqgen_symbol_eval_results *t = &e->test;
     printf("%sepoch %llu/%d  iter %llu  loss %.4f  test nll %.4f nats/symbol (%.4f bits)  "
-           "%.2f nats/line  %.0f symbols/s  %.1f s\n", r->tty ? "\r\033[K" : "",
+           "%.2f nats/line  completion error %.3f exact %.3f copies %.3f  %.0f symbols/s  "
+           "%.1f s\n", r->tty ? "\r\033[K" : "",
            (unsigned long long)r->epoch, r->s.epochs, (unsigned long long)r->iteration,
-           e->train_nats / (e->train_symbols + 1e-300), nll, nll / log(2.0),
-           r->test ? e->test_nats / e->test_lines : NAN,
+           e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
+           t->nats_per_sequence, t->symbol_error, t->exact_match, t->copies,
            e->train_symbols / (e->seconds + 1e-9), e->seconds + e->eval_seconds);
     fflush(stdout);
 }
@@ -528,8 +512,6 @@ static int command_train(int argc, char **argv)
                    r.s.hidden, r.s.embedding, r.s.layers);
         rc = train_loop(&r);
     }
-    free(r.eval_symbols);
-    free(r.eval_lengths);
     seqgen_symbol_iter_free(r.batches);
     seqgen_optim_free(r.optim);
     seqgen_model_free(r.model);

@@ -2104,6 +2104,143 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_generate(const seqgen_model *model, const
                                                 const seqgen_generate_options *opts, int32_t *out,
                                                 size_t *out_lengths, float *probs);
 
+/**
+ * @name Evaluation of symbols
+ * seqgen_evaluate_symbols() measures a categorical model on a test set of symbol sequences, the
+ * counterpart of seqgen_evaluate_dataset() for binary units:
+ *
+ * - **The teacher-forced loss**: seqgen_model_evaluate_symbols() over the test sequences in
+ *   batches of seqgen_symbol_eval_options::batch_size, with their lengths: the cross-entropy of
+ *   every counted prediction (each symbol after the first, the first too with a start step),
+ *   in nats and bits per symbol and in nats per sequence.
+ * - **Completion**: test sequence i of length L_i (its end symbol included) is given its first
+ *   K_i symbols, K_i = seqgen_symbol_eval_options::given or, with ::SEQGEN_GIVEN_HALF,
+ *   floor(L_i / 2); seqgen_generate() with seqgen_symbol_eval_options::generate writes the rest
+ *   until the end symbol or seqgen_symbol_eval_options::max_steps symbols. A sequence with
+ *   L_i <= K_i (nothing to complete), or with K_i = 0 when the model has no start step (nothing
+ *   to predict a first symbol from), is skipped and counted in
+ *   seqgen_symbol_eval_results::skipped. For each completed sequence let c be its true
+ *   continuation, symbols K_i .. L_i - 1 (n = L_i - K_i symbols, the end symbol included), and
+ *   g the generated one, the symbols seqgen_generate() wrote after the prefix (m of them, the
+ *   end symbol included if generated). Its **errors** are the positions j < max(n, m) where
+ *   g_j != c_j, a position beyond either's end being an error: the mismatches of the first
+ *   min(n, m) positions plus |n - m|. The comparison is position by position, not an edit
+ *   distance: a symbol left out shifts every later one. The **symbol error rate** is the sum of
+ *   the errors over the sum of n (so it may exceed 1 when completions run on past the truth); a
+ *   completion is **exact** when it has no error (g = c, the end symbol included).
+ * - **Copies** (when a training set is given): the fraction of completed sequences (prefix and
+ *   generated symbols, of length K_i + m) equal, symbol for symbol and in length, to a sequence
+ *   of the training set, found in a hash set of the training sequences built by the call (no
+ *   pairwise search); and, for comparison, the same fraction for the true test sequences.
+ *
+ * Sampling (::SEQGEN_DECODE_SAMPLE) draws test sequence i from stream
+ * `generate.first_stream + i` (i its index in the test set), so the results do not depend on
+ * the thread count nor on how the set is cut into calls (seqgen_symbol_eval_options::first and
+ * seqgen_symbol_eval_options::limit): the parts' counts add up to the whole's. The completions
+ * are the same, bit for bit, as seqgen_generate() called on the same prefixes in calls of
+ * seqgen_symbol_eval_options::chunk_size sequences starting at `first`; the loss may differ
+ * between thread counts by the float rounding of the sums. Memory is bounded by the chunk and
+ * the batch, not by the size of the test set (plus, with a training set, a hash table of its
+ * sequences).
+ *
+ * Evaluation never draws from the model's generators nor changes its parameters or gradients:
+ * evaluating between training steps, or not, gives bit-identical training.
+ * @{
+ */
+
+/** Settings of seqgen_evaluate_symbols(). Start from seqgen_symbol_eval_options_default(). */
+typedef struct seqgen_symbol_eval_options {
+    unsigned metrics;                 /**< An OR of ::SEQGEN_EVAL_LOSS and
+                                           ::SEQGEN_EVAL_COMPLETION (the default: both);
+                                           ::SEQGEN_EVAL_LABEL is for binary units and is
+                                           refused. Copies are measured with the completion,
+                                           when a training set is given. */
+    int given;                        /**< K, the symbols given to completion, >= 1 (0 too
+                                           with a start step: whole sequences generated); or
+                                           ::SEQGEN_GIVEN_HALF (the default): floor(L / 2) of
+                                           each sequence of length L. */
+    seqgen_generate_options generate; /**< The decoder (seqgen_generate()). Default greedy,
+                                           with end symbol ::SEQGEN_VOCAB_END (-1: none, every
+                                           completion runs to max_steps); with sampling, test
+                                           sequence i uses stream `generate.first_stream + i`. */
+    int max_steps;                    /**< The most symbols a completed sequence may hold, its
+                                           prefix included: 0 (default) for T, the test set's
+                                           seqgen_symbol_dataset_steps(), else at least T. */
+    size_t batch_size;                /**< Sequences per teacher-forced pass, 1 to INT_MAX (the
+                                           model's training workspace grows to it: keep it at
+                                           most the training batch). Default 64. */
+    size_t chunk_size;                /**< Sequences completed per seqgen_generate() call, a
+                                           multiple of 64 (its blocks); 0 (default) for 1024. */
+    size_t first;                     /**< The first test sequence evaluated (default 0). */
+    size_t limit;                     /**< Evaluate at most `limit` test sequences from `first`
+                                           on; 0 (default): all of them. */
+} seqgen_symbol_eval_options;
+
+/** What seqgen_evaluate_symbols() measured. A quantity not measured is NaN, its counts 0. */
+typedef struct seqgen_symbol_eval_results {
+    size_t sequences;           /**< Test sequences evaluated: the weight of nats_per_sequence. */
+    uint64_t predicted_symbols; /**< Symbols the loss is over (counted predictions): the weight
+                                     of nats_per_symbol and bits_per_symbol. */
+    double nats_per_symbol;     /**< Teacher-forced cross-entropy per predicted symbol, in nats. */
+    double bits_per_symbol;     /**< The same in bits: nats_per_symbol / ln 2. */
+    double nats_per_sequence;   /**< The cross-entropy summed over a sequence's predictions,
+                                     averaged over the sequences, in nats. */
+    size_t completed;           /**< Sequences completed: the weight of exact_match, copies,
+                                     copies_truth and the mean lengths. */
+    size_t skipped;             /**< Sequences too short to complete (see above). */
+    uint64_t true_symbols;      /**< Symbols of the true continuations (the sum of n): the weight
+                                     of symbol_error. */
+    uint64_t generated_symbols; /**< Symbols generated (the sum of m). */
+    uint64_t symbol_errors;     /**< Errors of the completions (see above). */
+    size_t exact;               /**< Completions with no error. */
+    size_t copied;              /**< Completed sequences equal to a training sequence. */
+    size_t copied_truth;        /**< True test sequences (of those completed) equal to a
+                                     training sequence. */
+    double symbol_error;        /**< symbol_errors / true_symbols (0 when nothing is completed). */
+    double exact_match;         /**< exact / completed (NaN when nothing is completed, as for
+                                     the three means below and the copies). */
+    double mean_generated;      /**< generated_symbols / completed: the mean length of a
+                                     generated continuation. */
+    double mean_true;           /**< true_symbols / completed: the mean length of a true one. */
+    double copies;              /**< copied / completed; NaN without a training set. */
+    double copies_truth;        /**< copied_truth / completed; NaN without a training set. */
+} seqgen_symbol_eval_results;
+
+/**
+ * @brief The defaults: the loss and completion, K = half, greedy until ::SEQGEN_VOCAB_END,
+ *        max_steps T, batches of 64, chunks of 1024, every sequence.
+ * @return The options, by value.
+ */
+SEQGEN_API seqgen_symbol_eval_options seqgen_symbol_eval_options_default(void);
+
+/**
+ * @brief Evaluates a categorical model on a test set of symbols: teacher-forced cross-entropy,
+ *        completion symbol error and exact match, and copies of the training set.
+ *
+ * See the section above for what is measured.
+ * @param model A categorical model; only its training workspace changes (as in
+ *        seqgen_model_evaluate_symbols()).
+ * @param test The test sequences (read only), of the model's vocabulary size.
+ * @param train NULL, or the training sequences (read only), of the same vocabulary size: then
+ *        copies are measured with the completion.
+ * @param opts NULL for seqgen_symbol_eval_options_default().
+ * @param[out] results Receives the numbers; unchanged on failure.
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL model, test set or results; metrics not a non-empty
+ *         OR of ::SEQGEN_EVAL_LOSS and ::SEQGEN_EVAL_COMPLETION; K below 0 and not
+ *         ::SEQGEN_GIVEN_HALF, or 0 without a start step; a bad decoder, temperature, top-k,
+ *         top-p or end symbol; max_steps neither 0 nor in [T, INT_MAX]; batch size outside
+ *         [1, INT_MAX]; a chunk size not a multiple of 64; `first` past the test set);
+ *         ::SEQGEN_EMISMATCH (a model of binary units, or a test or training set whose
+ *         vocabulary size is not the model's V); ::SEQGEN_ENOMEM; ::SEQGEN_ENUMERIC (the loss is
+ *         not finite). The detail names what.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_symbols(seqgen_model *model,
+                                                        const seqgen_symbol_dataset *test,
+                                                        const seqgen_symbol_dataset *train,
+                                                        const seqgen_symbol_eval_options *opts,
+                                                        seqgen_symbol_eval_results *results);
+
+/** @} */
 /** @} */
 
 /* ==== Checkpoints ============================================================================ */

@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "embedding.h"
+#include "generate.h"
 #include "gru.h"
 #include "head.h"
 #include "loss.h"
@@ -328,7 +329,7 @@ static void *run_worker(void *arg)
 
 /* ---- The call ------------------------------------------------------------------------------- */
 
-static int check_options(const seqgen_generate_options *o, int vocab)
+int sg_check_generate_options(const seqgen_generate_options *o, int vocab)
 {
     if (o->decode != SEQGEN_DECODE_GREEDY && o->decode != SEQGEN_DECODE_SAMPLE)
         return sg_error(SEQGEN_EINVAL, "unknown decoder %d", (int)o->decode);
@@ -371,7 +372,7 @@ static int check_arguments(const seqgen_model *model, const int32_t *prefixes,
     const size_t T = (size_t)max_steps;
     if (count > ((size_t)1 << 40) / T)
         return sg_error(SEQGEN_EINVAL, "%zu sequences of %zu symbols is too many", count, T);
-    int status = check_options(opts, V);
+    int status = sg_check_generate_options(opts, V);
     if (status)
         return status;
     const size_t symbols = count * T * sizeof *out;

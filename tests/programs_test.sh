@@ -452,6 +452,8 @@ check "the held-out NLL per symbol falls, below log V = log 13" \
     awk -F, 'NR == 2 { first = $5 } NR == 4 { last = $5 } END { exit !(last < first && last < log(13)) }' "$trun/results.csv"
 check "...and bits per symbol are nats / log 2" \
     awk -F, 'NR > 1 { d = $6 - $5 / log(2); if (d > 1e-5 || d < -1e-5) bad = 1 } END { exit bad }' "$trun/results.csv"
+check "...and the completion of the held-out lines: symbol error, exact lines, mean lengths, copies" \
+    sh -c "grep -q '^epoch,.*,eval_seconds,completion_symbol_error,completion_exact,completion_mean_generated,completion_mean_true,completion_copies\$' '$trun/results.csv' && awk -F, 'NR > 1 { if (!(\$10 >= 0 && \$11 >= 0 && \$11 <= 1 && \$12 >= 0 && \$13 >= 1 && \$14 >= 0 && \$14 <= 1)) bad = 1 } END { exit bad }' '$trun/results.csv'"
 expect 1 "a second run into the same directory is refused" $text train $tiny_text --exp-name words
 check "...naming --force" one_line_naming 'exists.*--force'
 expect 0 "...and --force starts over" $text train $tiny_text --exp-name words --force

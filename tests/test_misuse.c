@@ -1053,6 +1053,53 @@ static void generate(void)
     seqgen_model_free(m);
 }
 
+static void symbol_eval_options_default(void)
+{
+    seqgen_symbol_eval_options o = seqgen_symbol_eval_options_default();
+    assert_true(o.metrics == (SEQGEN_EVAL_LOSS | SEQGEN_EVAL_COMPLETION) && o.batch_size > 0);
+    assert_true(o.given == SEQGEN_GIVEN_HALF && o.generate.end_symbol == SEQGEN_VOCAB_END);
+}
+
+static void evaluate_symbols(void)
+{
+    seqgen_model *m = symbol_model(); /* V = 5, no start step */
+    const int32_t symbols[6] = {1, 2, 0, 3, 0, 0};
+    const size_t lengths[2] = {3, 2};
+    seqgen_symbol_sequences seqs = {symbols, 2, 3, lengths, 5}, other = {symbols, 2, 3, NULL, 6};
+    seqgen_symbol_dataset *ds = NULL, *ds6 = NULL;
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &seqs));
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds6, &other));
+    seqgen_symbol_eval_results r;
+    seqgen_symbol_eval_options o = seqgen_symbol_eval_options_default();
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(NULL, ds, ds, &o, &r));
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, NULL, ds, &o, &r));
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, ds, &o, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_evaluate_symbols(fx.model, ds, NULL, &o, &r));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_evaluate_symbols(m, ds6, NULL, &o, &r));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_evaluate_symbols(m, ds, ds6, &o, &r));
+    o.metrics = SEQGEN_EVAL_ALL;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.given = 0; /* no start step */
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.given = -7;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.generate.top_k = -1;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.max_steps = 2;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.batch_size = 0;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.chunk_size = 65;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    o = seqgen_symbol_eval_options_default(), o.first = 2;
+    EXPECT(SEQGEN_EINVAL, seqgen_evaluate_symbols(m, ds, NULL, &o, &r));
+    assert_ok(seqgen_evaluate_symbols(m, ds, ds, NULL, &r));
+    assert_int_equal(r.sequences, 2);
+    seqgen_symbol_dataset_free(ds6);
+    seqgen_symbol_dataset_free(ds);
+    seqgen_model_free(m);
+}
+
 static void eval_options_default(void)
 {
     seqgen_eval_options o = seqgen_eval_options_default();
@@ -1281,6 +1328,8 @@ static const misuse_case cases[] = {
     CASE(seqgen_evaluate_dataset, evaluate_dataset),
     CASE(seqgen_generate_options_default, generate_options_default),
     CASE(seqgen_generate, generate),
+    CASE(seqgen_symbol_eval_options_default, symbol_eval_options_default),
+    CASE(seqgen_evaluate_symbols, evaluate_symbols),
     CASE(seqgen_run_config_default, run_config_default),
     CASE(seqgen_checkpoint_save, checkpoint_save),
     CASE(seqgen_checkpoint_save_with_vocab, checkpoint_save_with_vocab),

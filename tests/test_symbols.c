@@ -1,7 +1,8 @@
 /* The categorical model (seqgen_model_config::vocab): its configuration limits, initialisation,
- * the step API against the pass, evaluation against training, the fed-back symbols, scheduled
- * sampling across thread counts, checkpoints (round trip and a bit-identical resume), and every
- * refusal with its detail.
+ * the step API against the pass, evaluation against training, the fed-back symbols, the
+ * argmax fed back by scheduled sampling against a rollout of the step API, scheduled sampling
+ * across thread counts, checkpoints (round trip and a bit-identical resume), and every refusal
+ * with its detail.
  * PyTorch's numbers are checked by refcheck (tests/fixtures/symbols-*.txt), the gradients by
  * finite differences in test_gradcheck.c. */
 #include "testutil.h"
@@ -248,6 +249,65 @@ static void feedback_symbols(void **state)
                                       NULL, NULL), 1);
 }
 
+/* Scheduled sampling feeds the fed-back symbol: with p = 0 and THRESHOLD every input after the
+ * first is the argmax of the step before, so the pass's probabilities are those of a rollout of
+ * the step API that feeds the argmax back (up to the float rounding of the batched products),
+ * with and without a start step, up to each sequence's length. */
+static void fed_back_argmax_is_the_input(void **state)
+{
+    (void)state;
+    int32_t s[B * WIDTH];
+    make_symbols(s, 6);
+    for (int start = 0; start < 2; start++) {
+        seqgen_model *m = symbol_model(start, 2);
+        seqgen_symbol_batch batch = seqgen_symbol_batch_of_sequences(m, s, B, WIDTH);
+        batch.lengths = lengths;
+        seqgen_train_options o = ce_options();
+        o.teacher_prob = 0.0, o.feedback = SEQGEN_FEEDBACK_THRESHOLD;
+        const int steps = batch.steps;
+        float *pass = malloc((size_t)B * steps * V * sizeof *pass);
+        assert_non_null(pass);
+        seqgen_train_stats st;
+        assert_ok(seqgen_model_forward_backward_symbols(m, &batch, &o, pass, &st));
+        assert_int_equal(st.teacher_forced, 0);
+
+        seqgen_model_state *ms = NULL;
+        assert_ok(seqgen_model_state_create(&ms, m, B));
+        int32_t fed[B];
+        float logits[B * V], probs[B * V];
+        int compared = 0;
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < B; b++) {
+                if (t == 0)
+                    fed[b] = start ? -1 : s[b * WIDTH];
+                else { /* the argmax of the step before, the lowest id on ties */
+                    int32_t best = 0;
+                    for (int v = 1; v < V; v++)
+                        if (logits[b * V + v] > logits[b * V + best])
+                            best = v;
+                    fed[b] = best;
+                }
+            }
+            assert_ok(seqgen_model_step_symbols(m, ms, fed, logits, probs));
+            for (int b = 0; b < B; b++) {
+                const int counted = (int)lengths[b] - 1 + start;
+                for (int v = 0; v < V; v++) {
+                    const float p = pass[((size_t)b * steps + t) * V + v];
+                    if (t < counted)
+                        assert_allclose(p, probs[b * V + v], 1e-5, 1e-7);
+                    else
+                        assert_true(p == 0.0f);
+                }
+                compared += t < counted;
+            }
+        }
+        assert_int_equal(compared, (int)st.predictions);
+        seqgen_model_state_free(ms);
+        free(pass);
+        seqgen_model_free(m);
+    }
+}
+
 /* Scheduled sampling draws its coins and samples in a fixed order: 1 and 3 threads feed back
  * the same symbols (the same counts, the same loss up to float rounding). */
 static void sampling_does_not_depend_on_threads(void **state)
@@ -488,6 +548,7 @@ int main(void)
         cmocka_unit_test(steps_match_the_pass),
         cmocka_unit_test(evaluation_is_the_forward),
         cmocka_unit_test(feedback_symbols),
+        cmocka_unit_test(fed_back_argmax_is_the_input),
         cmocka_unit_test(sampling_does_not_depend_on_threads),
         cmocka_unit_test(checkpoints_resume_bit_identically),
         cmocka_unit_test(bad_symbols_are_refused),
