@@ -130,7 +130,7 @@ static void free_training(seqgen_model *model, seqgen_train_state *train)
 static void load_training_created(void)
 {
     seqgen_model *model = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);
     if (status == SEQGEN_OK)
@@ -149,7 +149,7 @@ static void load_training_existing(void)
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
     seqgen_model *model = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     seqgen_checkpoint_info info;
     if (seqgen_checkpoint_inspect(checkpoint.path, &info) == SEQGEN_OK && info.has_training &&
         seqgen_batch_iter_create(&train.batches, dataset, &info.run.batches) != SEQGEN_OK)

@@ -146,7 +146,7 @@ static void checkpoint_seeds(void)
     bcfg.batch_size = 4;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     train.run.batches = bcfg;
     train.run.train_sequences = 8;
     train.run.eval.given = 2;
@@ -172,7 +172,7 @@ static void checkpoint_seeds(void)
     if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
         die("save training");
     checkpoint_seed("training-h4", path, 1);
-    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run};
+    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run, NULL};
     if (seqgen_checkpoint_save(path, model, &optim_only) != SEQGEN_OK)
         die("save optim only");
     checkpoint_seed("optim-only-h4", path, 0);
