@@ -382,7 +382,8 @@ static int check_same_text(const run *r)
     int status = seqgen_checkpoint_load_vocab(&vocab, r->ckpt);
     if (status != SEQGEN_OK)
         return cli_fail(PROG, "cannot resume", status);
-    size_t V = seqgen_vocab_size(vocab), same = vocab && V == seqgen_vocab_size(r->vocab);
+    const size_t V = seqgen_vocab_size(vocab);
+    int same = vocab && V == seqgen_vocab_size(r->vocab);
     for (size_t id = 1; same && id < V; id++)
         same = seqgen_vocab_code_point(vocab, id) == seqgen_vocab_code_point(r->vocab, id);
     seqgen_vocab_free(vocab);
@@ -606,8 +607,9 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
     size_t total = seqgen_symbol_dataset_count(r->train);
     size_t done = seqgen_symbol_iter_position(r->state.symbol_batches);
     printf("\repoch %llu/%d %3.0f%% loss %.4f %.0f symbols/s\033[K",
-           (unsigned long long)r->state.epoch + 1, r->s.epochs, 100.0 * (double)done / (double)total,
-           e->train_nats / (e->train_symbols + 1e-300), e->train_symbols / (now - t0 + 1e-9));
+           (unsigned long long)r->state.epoch + 1, r->s.epochs,
+           100.0 * (double)done / (double)total, e->train_nats / (e->train_symbols + 1e-300),
+           e->train_symbols / (now - t0 + 1e-9));
     fflush(stdout);
 }
 
