@@ -439,3 +439,69 @@ int cli_open_data(const char *prog, const char *data, const char *test, int is_d
     snprintf(what, sizeof what, "cannot read the %s data in %s", which, data);
     return data_failure(prog, what, status, hint);
 }
+
+/* ---- Resuming: results.csv cut back to the checkpoint ---------------------------------------- */
+
+/* The longest line a program reads from a file of its own (results.csv), and the largest such
+ * file: anything longer is not one a seqgen program wrote. */
+#define MAX_LINE 4096
+#define MAX_TEXT_FILE ((off_t)64 << 20)
+
+/* Opens @p path for a line-oriented read: a regular file (checked on the open file, so a link
+ * to a device or a FIFO is refused, without blocking) of at most MAX_TEXT_FILE bytes. NULL with
+ * errno = ENOENT if it does not exist; NULL after printing one line naming the file otherwise. */
+static FILE *open_text_file(const char *prog, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *why = fstat(fd, &st) != 0 ? strerror(errno)
+                      : !S_ISREG(st.st_mode) ? "not a regular file"
+                      : st.st_size > MAX_TEXT_FILE ? "larger than 64 MiB: not this program's"
+                                                    : NULL;
+    FILE *f = why ? NULL : fdopen(fd, "r");
+    if (!f) {
+        fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, why ? why : strerror(errno));
+        close(fd);
+        errno = EINVAL;
+    }
+    return f;
+}
+
+int cli_trim_results(const char *prog, const char *csv, uint64_t epoch)
+{
+    errno = 0;
+    FILE *in = open_text_file(prog, csv);
+    if (!in)
+        return errno == ENOENT ? 0 : CLI_EXIT_RUNTIME;
+    char *text = NULL, line[MAX_LINE + 2];
+    size_t size = 0;
+    FILE *out = cli_text_open(prog, &text, &size);
+    int rc = out ? 0 : CLI_EXIT_RUNTIME;
+    for (long n = 1; rc == 0 && fgets(line, sizeof line, in); n++) {
+        size_t len = strlen(line);
+        if (len > MAX_LINE || (len == MAX_LINE && line[len - 1] != '\n')) {
+            fprintf(stderr, "%s: cannot read %s: line %ld is longer than %d bytes: not a file "
+                            "of this program\n", prog, csv, n, MAX_LINE);
+            rc = CLI_EXIT_RUNTIME;
+        } else if (n == 1 || strtoull(line, NULL, 10) <= epoch) {
+            fputs(line, out);
+        }
+    }
+    if (rc == 0 && ferror(in)) {
+        fprintf(stderr, "%s: cannot read %s: %s\n", prog, csv, strerror(errno));
+        rc = CLI_EXIT_RUNTIME;
+    }
+    fclose(in);
+    if (rc != 0) {
+        if (out)
+            fclose(out);
+        free(text);
+        return rc;
+    }
+    return cli_text_write(prog, csv, out, &text, &size) == 0 ? 0 : CLI_EXIT_RUNTIME;
+}

@@ -164,6 +164,13 @@ int cli_lock_run(const char *prog, const char *dir, int quiet, int *lock_fd);
 FILE *cli_text_open(const char *prog, char **text, size_t *size);
 int cli_text_write(const char *prog, const char *path, FILE *f, char **text, size_t *size);
 
+/* Keeps the rows of the results file @p csv (a header, then a row per epoch starting with its
+ * number) whose epoch a resumed run's checkpoint has reached, @p epoch: a crash may have left a
+ * row written after the last save. The file is read as a program wrote it: a regular file of
+ * lines of at most 4096 bytes; anything else is refused. No file is fine. 0, or exit code 1
+ * after printing why. */
+int cli_trim_results(const char *prog, const char *csv, uint64_t epoch);
+
 /* Set by the signals cli_catch_interrupts() catches: the training programs finish the batch,
  * save and exit with 130. */
 extern volatile sig_atomic_t cli_interrupted;

@@ -5,12 +5,14 @@
  *                                            a start step, Adam, cross-entropy) and writes
  *                                            OUT_DIR/NAME/results.csv, model.ckpt (with the
  *                                            vocabulary) and config.txt
+ *   seqgen-text train --resume ...           continues OUT_DIR/NAME/model.ckpt exactly
  *   seqgen-text generate --checkpoint FILE   writes generated lines to standard output
  *
  * Thin by design: the vocabulary, the text reader, the batches, the passes and generation are
- * the library's (docs/symbols.md). model.ckpt is a model checkpoint with its vocabulary, not a
- * training checkpoint: the library cannot yet save the position of a seqgen_symbol_iter, so a
- * run cannot be resumed (there is no --resume), only started over with --force. */
+ * the library's (docs/symbols.md). model.ckpt is a training checkpoint with the vocabulary: the
+ * run's setup says the data is text (the file, the reader's options, a checksum of its lines)
+ * and the symbol iterator's position is saved, so --resume continues from the file alone, and
+ * refuses a text that has changed since. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,6 +28,7 @@ static void usage(void)
 {
     printf(
         "Usage: " PROG " train --text FILE [OPTION]...\n"
+        "       " PROG " train --resume [--exp-name NAME] [--out-dir DIR] [--epochs N] ...\n"
         "       " PROG " generate --checkpoint FILE [OPTION]...\n"
         "A character-level GRU on a UTF-8 text file of lines (e.g. a word list): one symbol per\n"
         "character (a Unicode code point), an end symbol after each line, a start step so that\n"
@@ -34,12 +37,15 @@ static void usage(void)
         "train: trains with Adam on the cross-entropy and writes OUT_DIR/NAME/results.csv (a row\n"
         "per epoch: training loss, held-out NLL per symbol and per line, and the greedy\n"
         "completion of each held-out line from its first half: symbol error, exact lines, mean\n"
-        "lengths, copies of training lines), model.ckpt (the model and its vocabulary, replaced\n"
-        "after every epoch) and config.txt.\n"
+        "lengths, copies of training lines), model.ckpt (the training checkpoint with the\n"
+        "vocabulary, replaced after every epoch) and config.txt.\n"
         "  --text FILE            the lines to learn (UTF-8, LF or CRLF; empty lines skipped)\n"
         "  --holdout-every K      hold out every K-th line for the test NLL, 0 = none (10)\n"
         "  --exp-name NAME        name of the run and its directory (text)\n"
         "  --out-dir DIR          parent directory of the run's directory (experiments)\n"
+        "  --resume               continue OUT_DIR/NAME/model.ckpt exactly, with the settings and\n"
+        "                         the text it records (only --epochs, --threads, --text, --quiet\n"
+        "                         may be given; a text that changed since is refused)\n"
         "  --force                start over even if OUT_DIR/NAME/model.ckpt exists\n"
         "  --hidden H             GRU units per layer (128)\n"
         "  --embedding E          width of a character's embedding (32)\n"
@@ -69,7 +75,8 @@ static void usage(void)
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n"
         "Exit status: 0 done, 1 runtime error (e.g. an unreadable file, or a --prefix character\n"
-        "the model's vocabulary lacks), 2 usage error, 130 interrupted (Ctrl-C) after saving.\n");
+        "the model's vocabulary lacks, or a changed text to resume), 2 usage error, 130\n"
+        "interrupted (Ctrl-C or SIGTERM) after saving: continue with --resume.\n");
 }
 
 /* ---- Options ---------------------------------------------------------------------------------- */
@@ -78,6 +85,7 @@ typedef struct settings {
     /* train */
     const char *text, *exp_name, *out_dir;
     int hidden, embedding, layers, epochs, batch_size, threads, holdout_every, force, quiet;
+    int resume, epochs_given, threads_given, text_given; /* given: with --resume, overrides */
     double lr, clip;
     /* generate */
     const char *checkpoint, *prefix;
@@ -90,7 +98,7 @@ enum option_id {
     OPT_TEXT = 256, OPT_HOLDOUT, OPT_EXP_NAME, OPT_OUT_DIR, OPT_FORCE, OPT_HIDDEN, OPT_EMBEDDING,
     OPT_LAYERS, OPT_EPOCHS, OPT_BATCH_SIZE, OPT_LR, OPT_CLIP, OPT_SEED, OPT_THREADS, OPT_QUIET,
     OPT_CHECKPOINT, OPT_COUNT, OPT_PREFIX, OPT_GREEDY, OPT_TEMPERATURE, OPT_TOP_K, OPT_TOP_P,
-    OPT_MAX_LENGTH, OPT_HELP, OPT_VERSION
+    OPT_MAX_LENGTH, OPT_HELP, OPT_VERSION, OPT_RESUME
 };
 
 static const struct option train_options[] = {
@@ -99,6 +107,7 @@ static const struct option train_options[] = {
     {"exp-name", required_argument, NULL, OPT_EXP_NAME},
     {"out-dir", required_argument, NULL, OPT_OUT_DIR},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"resume", no_argument, NULL, OPT_RESUME},
     {"hidden", required_argument, NULL, OPT_HIDDEN},
     {"embedding", required_argument, NULL, OPT_EMBEDDING},
     {"layers", required_argument, NULL, OPT_LAYERS},
@@ -149,7 +158,7 @@ static int set_option(settings *s, const struct option *options, int id, const c
             name = o->name;
     long long v;
     switch (id) {
-    case OPT_TEXT: s->text = arg; return 0;
+    case OPT_TEXT: s->text = arg, s->text_given = 1; return 0;
     case OPT_CHECKPOINT: s->checkpoint = arg; return 0;
     case OPT_PREFIX: s->prefix = arg; return 0;
     case OPT_OUT_DIR: s->out_dir = arg; return 0;
@@ -172,9 +181,13 @@ static int set_option(settings *s, const struct option *options, int id, const c
     case OPT_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->hidden);
     case OPT_EMBEDDING: return cli_parse_int(PROG, name, arg, 1, 65536, &s->embedding);
     case OPT_LAYERS: return cli_parse_int(PROG, name, arg, 1, 64, &s->layers);
-    case OPT_EPOCHS: return cli_parse_int(PROG, name, arg, 0, 1000000, &s->epochs);
+    case OPT_EPOCHS:
+        s->epochs_given = 1;
+        return cli_parse_int(PROG, name, arg, 0, 1000000, &s->epochs);
     case OPT_BATCH_SIZE: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->batch_size);
-    case OPT_THREADS: return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
+    case OPT_THREADS:
+        s->threads_given = 1;
+        return cli_parse_int(PROG, name, arg, 0, 1024, &s->threads);
     case OPT_COUNT: return cli_parse_int(PROG, name, arg, 1, 100000000, &s->count);
     case OPT_TOP_K: return cli_parse_int(PROG, name, arg, 0, SEQGEN_VOCAB_MAX, &s->top_k);
     case OPT_MAX_LENGTH: return cli_parse_int(PROG, name, arg, 1, 1 << 20, &s->max_length);
@@ -200,17 +213,26 @@ static int set_option(settings *s, const struct option *options, int id, const c
         s->seed = (unsigned long long)v;
         return 0;
     case OPT_FORCE: s->force = 1; return 0;
+    case OPT_RESUME: s->resume = 1; return 0;
     case OPT_QUIET: s->quiet = 1; return 0;
     case OPT_GREEDY: s->greedy = 1; return 0;
     }
     return -1;
 }
 
+/* Options that may accompany --resume: they do not change what the run computes (threads only
+ * changes float rounding; a note says so; --text names the same text where it now is). */
+static int allowed_with_resume(int id)
+{
+    return id == OPT_EXP_NAME || id == OPT_OUT_DIR || id == OPT_RESUME || id == OPT_EPOCHS ||
+           id == OPT_THREADS || id == OPT_TEXT || id == OPT_QUIET;
+}
+
 /* Parses the options after the command (argv[0] is the command). 0 to go on, or an exit code
  * + 1000 when the program should stop now (help, version, usage error). */
 static int parse_options(int argc, char **argv, const struct option *options, settings *s)
 {
-    int id;
+    int id, refused = 0;
     optind = 1;
     while ((id = cli_getopt(argc, argv, PROG, options)) != -1) {
         if (id == OPT_HELP) {
@@ -223,6 +245,12 @@ static int parse_options(int argc, char **argv, const struct option *options, se
         }
         if (id == '?' || set_option(s, options, id, optarg) != 0)
             return 1000 + cli_usage_error(PROG);
+        refused |= !allowed_with_resume(id);
+    }
+    if (s->resume && refused) {
+        fprintf(stderr, PROG ": with --resume the settings come from the run's model.ckpt; only "
+                        "--epochs, --threads, --text, --quiet may be given\n");
+        return 1000 + cli_usage_error(PROG);
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
@@ -239,9 +267,9 @@ typedef struct run {
     seqgen_symbol_dataset *train, *test;
     seqgen_vocab *vocab;
     seqgen_model *model;
-    seqgen_optim *optim;
-    seqgen_symbol_iter *batches;
-    uint64_t epoch, iteration;
+    seqgen_train_state state; /* the optimiser, the symbol batches, the counters and the run:
+                                 what the checkpoint holds */
+    seqgen_checkpoint_info info; /* with --resume: what model.ckpt holds */
     int lock_fd, created, tty;
 } run;
 
@@ -262,8 +290,8 @@ static int write_config(const run *r, int argc, char **argv)
     FILE *f = cli_text_open(PROG, &text, &size);
     if (!f)
         return -1;
-    fprintf(f, "# " PROG " %s: the command line, then every setting (a copy, never read "
-               "back)\n#", seqgen_version());
+    fprintf(f, "# " PROG " %s: the command line, then every setting (a copy: --resume reads "
+               "model.ckpt, never this file)\n#", seqgen_version());
     for (int i = 0; i < argc; i++)
         fprintf(f, " %s", argv[i]);
     fprintf(f, "\ntext %s\nholdout-every %d\nvocab %zu\nsteps %zu\nhidden %d\nembedding %d\n"
@@ -275,21 +303,107 @@ static int write_config(const run *r, int argc, char **argv)
     return cli_text_write(PROG, r->config, f, &text, &size);
 }
 
-/* Opens the text, creates the model, optimiser and batches. */
-static int prepare(run *r)
+/* The text's path is recorded in the checkpoint: it must fit (SEQGEN_RUN_SOURCE_MAX bytes of
+ * printable ASCII). 0, or -1 after printing why. */
+static int check_text_name(const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n && n <= SEQGEN_RUN_SOURCE_MAX; i++)
+        if (text[i] < 0x20 || text[i] > 0x7e)
+            n = SEQGEN_RUN_SOURCE_MAX + 1;
+    if (n <= SEQGEN_RUN_SOURCE_MAX)
+        return 0;
+    fprintf(stderr, PROG ": --text: the path is saved in the checkpoint and must be at most %d "
+                    "printable ASCII characters\n", SEQGEN_RUN_SOURCE_MAX);
+    return -1;
+}
+
+/* The checksum of the text's lines, both parts: what a resumed run must find again. */
+static uint64_t text_checksum(const run *r)
+{
+    return seqgen_symbol_dataset_checksum(r->test, seqgen_symbol_dataset_checksum(r->train, 0));
+}
+
+/* The run's setup of a new run: everything --resume needs to open the text again and check it. */
+static seqgen_run_config run_config(const run *r, const seqgen_text_options *to)
 {
     const settings *s = &r->s;
-    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
-        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
-        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+    seqgen_run_config setup = seqgen_run_config_default();
+    setup.train.loss = SEQGEN_LOSS_CE;
+    setup.batches.batch_size = (size_t)s->batch_size;
+    setup.batches.seed = s->seed;
+    setup.train_sequences = seqgen_symbol_dataset_count(r->train);
+    setup.eval.metrics = SEQGEN_EVAL_LOSS;
+    setup.eval.batch_size = (size_t)s->batch_size;
+    setup.epochs = (uint64_t)s->epochs;
+    setup.data = SEQGEN_RUN_DATA_TEXT;
+    setup.text = *to;
+    setup.data_checksum = text_checksum(r);
+    snprintf(setup.data_source, sizeof setup.data_source, "%s", s->text);
+    return setup;
+}
+
+/* The settings a checkpoint records, as the options that would make them (for config.txt and
+ * the messages); --epochs, --threads and --text given with --resume override them. 0, or exit
+ * code 1 after printing why the checkpoint is not a text run's. */
+static int settings_from_checkpoint(run *r)
+{
+    settings *s = &r->s;
+    const seqgen_checkpoint_info *info = &r->info;
+    const seqgen_run_config *saved = &info->run;
+    if (!info->has_training || !info->has_optim || !info->has_symbol_batches ||
+        saved->data != SEQGEN_RUN_DATA_TEXT || saved->text.holdout_every > 1000000000 ||
+        saved->batches.batch_size > (1 << 20)) {
+        fprintf(stderr, PROG ": cannot resume: %s is not a training checkpoint of " PROG "\n",
+                r->ckpt);
         return CLI_EXIT_RUNTIME;
     }
-    seqgen_text_options to = seqgen_text_options_default();
-    to.holdout_every = (size_t)s->holdout_every;
-    int status = seqgen_symbol_dataset_open_text(&r->train, s->holdout_every ? &r->test : NULL,
-                                                 &r->vocab, s->text, &to);
+    s->hidden = info->model.hidden, s->embedding = info->model.embedding;
+    s->layers = info->model.layers, s->seed = info->model.seed;
+    if (!s->threads_given)
+        s->threads = info->model.threads;
+    if (!s->epochs_given)
+        s->epochs = saved->epochs > 1000000 ? 1000000 : (int)saved->epochs;
+    if (!s->text_given)
+        s->text = saved->data_source;
+    s->holdout_every = (int)saved->text.holdout_every;
+    s->batch_size = (int)saved->batches.batch_size;
+    s->lr = info->optim.lr, s->clip = info->optim.clip_norm;
+    return 0;
+}
+
+/* Whether the text just read is the one the run was trained on: the same vocabulary (the
+ * checkpoint's), lines (their count, the longest) and checksum of every line's ids. 0, or exit
+ * code 1 after one line saying what differs. */
+static int check_same_text(const run *r)
+{
+    const seqgen_run_config *saved = &r->info.run;
+    seqgen_vocab *vocab = NULL;
+    int status = seqgen_checkpoint_load_vocab(&vocab, r->ckpt);
     if (status != SEQGEN_OK)
-        return cli_fail(PROG, "cannot read the text", status);
+        return cli_fail(PROG, "cannot resume", status);
+    const size_t V = seqgen_vocab_size(vocab);
+    int same = vocab && V == seqgen_vocab_size(r->vocab);
+    for (size_t id = 1; same && id < V; id++)
+        same = seqgen_vocab_code_point(vocab, id) == seqgen_vocab_code_point(r->vocab, id);
+    seqgen_vocab_free(vocab);
+    const char *what = !same ? "its characters differ from the run's vocabulary"
+                       : seqgen_symbol_dataset_count(r->train) != saved->train_sequences
+                           ? "its number of training lines differs"
+                       : seqgen_symbol_dataset_steps(r->train) != (size_t)r->info.model.steps
+                           ? "its longest line differs"
+                       : text_checksum(r) != saved->data_checksum ? "its lines differ" : NULL;
+    if (!what)
+        return 0;
+    fprintf(stderr, PROG ": cannot resume: %s is not the text the run was trained on (%s); "
+                    "start over with --force\n", r->s.text, what);
+    return CLI_EXIT_RUNTIME;
+}
+
+/* A new run: the model, its optimiser, the run's setup and the symbol batches. */
+static int start_new(run *r, const seqgen_text_options *to)
+{
+    const settings *s = &r->s;
     size_t T = seqgen_symbol_dataset_steps(r->train);
     if (T > INT_MAX)
         return cli_error(PROG, "lines too long", s->text);
@@ -297,56 +411,114 @@ static int prepare(run *r)
     mc.vocab = (int)seqgen_vocab_size(r->vocab), mc.embedding = s->embedding;
     mc.hidden = s->hidden, mc.layers = s->layers, mc.seed = s->seed, mc.threads = s->threads;
     mc.start_step = 1, mc.steps = (int)T; /* T recorded: generate's default length */
-    if ((status = seqgen_model_create(&r->model, &mc)) != SEQGEN_OK)
+    int status = seqgen_model_create(&r->model, &mc);
+    if (status != SEQGEN_OK)
         return cli_fail(PROG, "cannot create the model", status);
     seqgen_optim_config oc = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     oc.lr = s->lr, oc.clip_norm = s->clip;
-    if ((status = seqgen_optim_create(&r->optim, r->model, &oc)) != SEQGEN_OK)
+    if ((status = seqgen_optim_create(&r->state.optim, r->model, &oc)) != SEQGEN_OK)
         return cli_fail(PROG, "cannot create the optimiser", status);
-    seqgen_batch_config bc = SEQGEN_BATCH_CONFIG_DEFAULT;
-    bc.batch_size = (size_t)s->batch_size, bc.seed = s->seed;
-    if ((status = seqgen_symbol_iter_create(&r->batches, r->train, &bc)) != SEQGEN_OK)
-        return cli_fail(PROG, "batches", status);
+    r->state.run = run_config(r, to);
+    status = seqgen_symbol_iter_create(&r->state.symbol_batches, r->train, &r->state.run.batches);
+    return status == SEQGEN_OK ? 0 : cli_fail(PROG, "batches", status);
+}
+
+/* A resumed run: the text checked, the symbol batches from the saved setup, then the model,
+ * optimiser, counters and the batches' position from the checkpoint. */
+static int resume(run *r)
+{
+    int rc = check_same_text(r);
+    if (rc != 0)
+        return rc;
+    int status = seqgen_symbol_iter_create(&r->state.symbol_batches, r->train,
+                                           &r->info.run.batches);
+    if (status == SEQGEN_OK)
+        status = seqgen_checkpoint_load_training(r->ckpt, &r->model, &r->state);
+    if (status != SEQGEN_OK)
+        return cli_fail(PROG, "cannot resume", status);
+    r->state.run.epochs = (uint64_t)r->s.epochs; /* what this invocation trains to */
+    snprintf(r->state.run.data_source, sizeof r->state.run.data_source, "%s", r->s.text);
+    int threads = seqgen_model_get_config(r->model).threads;
+    if (threads != r->s.threads) {
+        if (!r->s.quiet)
+            fprintf(stderr, PROG ": note: %d threads instead of %d: results differ by float "
+                            "rounding from an uninterrupted run\n", r->s.threads, threads);
+        if ((status = seqgen_model_set_threads(r->model, r->s.threads)) != SEQGEN_OK)
+            return cli_fail(PROG, "threads", status);
+    }
     return 0;
 }
 
-/* Locks the run's directory (as seqgen-train does: no two programs on one run), removes the
- * temporary files a killed run left, refuses an existing model.ckpt without --force, and
- * removes the old results.csv. */
+/* Opens the text (as the checkpoint says, with --resume), then starts or resumes the run. */
+static int prepare(run *r)
+{
+    settings *s = &r->s;
+    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
+        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
+        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+        return CLI_EXIT_RUNTIME;
+    }
+    int status, rc;
+    seqgen_text_options to = seqgen_text_options_default();
+    to.holdout_every = (size_t)s->holdout_every;
+    if (s->resume) {
+        if ((status = seqgen_checkpoint_inspect(r->ckpt, &r->info)) != SEQGEN_OK)
+            return cli_fail(PROG, "cannot resume", status);
+        if ((rc = settings_from_checkpoint(r)) != 0)
+            return rc;
+        to = r->info.run.text; /* the reader's options, as the run's */
+    }
+    if (check_text_name(s->text) != 0)
+        return cli_usage_error(PROG);
+    status = seqgen_symbol_dataset_open_text(&r->train, to.holdout_every ? &r->test : NULL,
+                                             &r->vocab, s->text, &to);
+    if (status != SEQGEN_OK)
+        return cli_fail(PROG, "cannot read the text", status);
+    if ((rc = s->resume ? resume(r) : start_new(r, &to)) != 0)
+        return rc;
+    return 0;
+}
+
+/* Locks the run's directory (as seqgen-train does: no two programs on one run) and removes the
+ * temporary files a killed run left; for a new run, refuses an existing model.ckpt without
+ * --force and removes the old results.csv; for a resumed one, cuts results.csv back to the
+ * checkpoint's epoch. Then writes config.txt. */
 static int settle(run *r, int argc, char **argv)
 {
-    if (cli_mkdir_p(r->dir, &r->created) != 0) {
+    if (!r->s.resume && cli_mkdir_p(r->dir, &r->created) != 0) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", r->dir, strerror(errno));
         return CLI_EXIT_RUNTIME;
     }
     int rc = cli_lock_run(PROG, r->dir, r->s.quiet, &r->lock_fd);
-    if (rc == 0) {
-        if (access(r->ckpt, F_OK) == 0 && !r->s.force) {
-            fprintf(stderr, PROG ": %s exists: start over with --force (a text run cannot be "
-                            "resumed)\n", r->ckpt);
+    if (rc == 0 && r->s.resume) {
+        rc = cli_trim_results(PROG, r->csv, r->state.epoch);
+    } else if (rc == 0) {
+        if (access(r->ckpt, F_OK) == 0 && !r->s.force) { /* checked under the lock */
+            fprintf(stderr, PROG ": %s exists: continue it with --resume, or start over with "
+                            "--force\n", r->ckpt);
             rc = CLI_EXIT_RUNTIME;
         } else if (remove(r->csv) != 0 && errno != ENOENT) {
             fprintf(stderr, PROG ": cannot replace %s: %s\n", r->csv, strerror(errno));
             rc = CLI_EXIT_RUNTIME;
-        } else if (write_config(r, argc, argv) != 0) {
-            rc = CLI_EXIT_RUNTIME;
         }
     }
+    if (rc == 0 && write_config(r, argc, argv) != 0)
+        rc = CLI_EXIT_RUNTIME;
     if (rc != 0)
         cli_remove_created(r->dir, r->created);
     return rc;
 }
 
-/* Saves the model with its vocabulary, atomically (the library refuses non-finite parameters,
- * so a good checkpoint is never replaced by a broken one). */
+/* Saves the training state with the vocabulary, atomically (the library refuses non-finite
+ * parameters, so a good checkpoint is never replaced by a broken one). */
 static int save(const run *r)
 {
-    int status = seqgen_checkpoint_save_with_vocab(r->ckpt, r->model, NULL, r->vocab);
+    int status = seqgen_checkpoint_save_with_vocab(r->ckpt, r->model, &r->state, r->vocab);
     if (status == SEQGEN_OK)
         return 0;
     char what[PATH_MAX + 96];
     snprintf(what, sizeof what, "epoch %llu, iteration %llu: cannot save %s",
-             (unsigned long long)r->epoch, (unsigned long long)r->iteration, r->ckpt);
+             (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration, r->ckpt);
     return cli_fail(PROG, what, status);
 }
 
@@ -365,7 +537,7 @@ static int evaluate(run *r, epoch_result *e)
     int status = seqgen_evaluate_symbols(r->model, r->test, r->train, &o, &e->test);
     if (status != SEQGEN_OK) {
         char what[80];
-        snprintf(what, sizeof what, "evaluation after epoch %llu", (unsigned long long)r->epoch);
+        snprintf(what, sizeof what, "evaluation after epoch %llu", (unsigned long long)r->state.epoch);
         return cli_fail(PROG, what, status);
     }
     e->eval_seconds = cli_now() - t0;
@@ -378,8 +550,8 @@ static int append_row(const run *r, const epoch_result *e)
     char row[1024], why[PATH_MAX + 256];
     const seqgen_symbol_eval_results *t = &e->test;
     snprintf(row, sizeof row, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.4f,%.0f,%.3f,%.6f,%.6f,%.4f,%.4f,"
-             "%.6f\n", (unsigned long long)r->epoch, (unsigned long long)r->iteration, e->seconds,
-             e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
+             "%.6f\n", (unsigned long long)r->state.epoch,
+             (unsigned long long)r->state.iteration, e->seconds, e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
              t->nats_per_sequence, e->train_symbols / (e->seconds + 1e-9), e->eval_seconds,
              t->symbol_error, t->exact_match, t->mean_generated, t->mean_true, t->copies);
     if (cli_append_row(r->csv, "epoch,iterations,seconds,train_loss,test_nll_nats_per_symbol,"
@@ -402,7 +574,7 @@ static void print_epoch(const run *r, const epoch_result *e)
     printf("%sepoch %llu/%d  iter %llu  loss %.4f  test nll %.4f nats/symbol (%.4f bits)  "
            "%.2f nats/line  completion error %.3f exact %.3f copies %.3f  %.0f symbols/s  "
            "%.1f s\n", r->tty ? "\r\033[K" : "",
-           (unsigned long long)r->epoch, r->s.epochs, (unsigned long long)r->iteration,
+           (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
            e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
            t->nats_per_sequence, t->symbol_error, t->exact_match, t->copies,
            e->train_symbols / (e->seconds + 1e-9), e->seconds + e->eval_seconds);
@@ -417,10 +589,11 @@ static void progress(const run *r, const epoch_result *e, double t0, double *las
         return;
     *last_draw = now;
     size_t total = seqgen_symbol_dataset_count(r->train);
-    size_t done = seqgen_symbol_iter_position(r->batches);
+    size_t done = seqgen_symbol_iter_position(r->state.symbol_batches);
     printf("\repoch %llu/%d %3.0f%% loss %.4f %.0f symbols/s\033[K",
-           (unsigned long long)r->epoch + 1, r->s.epochs, 100.0 * (double)done / (double)total,
-           e->train_nats / (e->train_symbols + 1e-300), e->train_symbols / (now - t0 + 1e-9));
+           (unsigned long long)r->state.epoch + 1, r->s.epochs,
+           100.0 * (double)done / (double)total, e->train_nats / (e->train_symbols + 1e-300),
+           e->train_symbols / (now - t0 + 1e-9));
     fflush(stdout);
 }
 
@@ -428,28 +601,30 @@ static int train_loop(run *r)
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = SEQGEN_LOSS_CE;
-    const int T = (int)seqgen_symbol_iter_steps(r->batches);
-    while (r->epoch < (uint64_t)r->s.epochs) {
+    const int T = (int)seqgen_symbol_iter_steps(r->state.symbol_batches);
+    while (r->state.epoch < (uint64_t)r->s.epochs) {
         epoch_result e = {0};
         double t0 = cli_now(), last_draw = 0.0;
         const int32_t *symbols;
         size_t n;
         int status;
-        while ((status = seqgen_symbol_iter_next(r->batches, &symbols, &n)) == SEQGEN_OK) {
+        seqgen_symbol_iter *batches = r->state.symbol_batches;
+        while ((status = seqgen_symbol_iter_next(batches, &symbols, &n)) == SEQGEN_OK) {
             seqgen_symbol_batch b = seqgen_symbol_batch_of_sequences(r->model, symbols, (int)n, T);
-            b.lengths = seqgen_symbol_iter_lengths(r->batches);
+            b.lengths = seqgen_symbol_iter_lengths(batches);
             seqgen_train_stats st;
             status = seqgen_model_forward_backward_symbols(r->model, &b, &opts, NULL, &st);
             if (status == SEQGEN_OK)
-                status = seqgen_optim_step(r->optim, r->model);
+                status = seqgen_optim_step(r->state.optim, r->model);
             if (status != SEQGEN_OK) {
                 char what[160];
                 snprintf(what, sizeof what, "epoch %llu, iteration %llu%s",
-                         (unsigned long long)r->epoch + 1, (unsigned long long)r->iteration + 1,
+                         (unsigned long long)r->state.epoch + 1,
+                         (unsigned long long)r->state.iteration + 1,
                          status == SEQGEN_ENUMERIC ? " (the last checkpoint is kept)" : "");
                 return cli_fail(PROG, what, status);
             }
-            r->iteration++;
+            r->state.iteration++;
             e.train_nats += st.loss * (double)st.predictions;
             e.train_symbols += (double)st.predictions;
             progress(r, &e, t0, &last_draw);
@@ -458,16 +633,16 @@ static int train_loop(run *r)
                 if (rc != 0)
                     return rc;
                 fprintf(stderr, "%s" PROG ": interrupted in epoch %llu at iteration %llu: saved "
-                                "%s (the model so far; a text run cannot be resumed)\n",
-                        r->tty ? "\r\033[K" : "", (unsigned long long)r->epoch + 1,
-                        (unsigned long long)r->iteration, r->ckpt);
+                                "%s; continue with --resume\n",
+                        r->tty ? "\r\033[K" : "", (unsigned long long)r->state.epoch + 1,
+                        (unsigned long long)r->state.iteration, r->ckpt);
                 return 130;
             }
         }
         if (status != SEQGEN_DONE)
             return cli_fail(PROG, "batch", status);
         e.seconds = cli_now() - t0;
-        r->epoch++;
+        r->state.epoch++;
         int rc = evaluate(r, &e);
         if (rc == 0)
             rc = append_row(r, &e);
@@ -477,8 +652,9 @@ static int train_loop(run *r)
             return rc;
         print_epoch(r, &e);
         if (cli_interrupted) {
-            fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s\n",
-                    (unsigned long long)r->epoch, r->ckpt);
+            fprintf(stderr, PROG ": interrupted after epoch %llu: saved %s; continue with "
+                            "--resume\n",
+                    (unsigned long long)r->state.epoch, r->ckpt);
             return 130;
         }
     }
@@ -492,13 +668,13 @@ static int command_train(int argc, char **argv)
     int rc = parse_options(argc, argv, train_options, &r.s);
     if (rc >= 1000)
         return rc - 1000;
-    if (!r.s.text) {
-        fprintf(stderr, PROG ": train needs --text FILE\n");
+    if (!r.s.text && !r.s.resume) {
+        fprintf(stderr, PROG ": train needs --text FILE (or --resume)\n");
         return cli_usage_error(PROG);
     }
     r.lock_fd = -1;
     r.tty = isatty(STDOUT_FILENO);
-    cli_catch_interrupts(0);
+    cli_catch_interrupts(1); /* SIGTERM too: a text run saves, and --resume continues it */
 
     rc = prepare(&r);
     if (rc == 0)
@@ -506,14 +682,15 @@ static int command_train(int argc, char **argv)
     if (rc == 0) {
         if (!r.s.quiet)
             printf("%s: %zu training and %zu held-out lines from %s, V %zu (the end symbol "
-                   "included), T %zu; H %d, E %d, L %d\n", r.dir,
+                   "included), T %zu; H %d, E %d, L %d; epoch %llu of %d done\n", r.dir,
                    seqgen_symbol_dataset_count(r.train), seqgen_symbol_dataset_count(r.test),
                    r.s.text, seqgen_vocab_size(r.vocab), seqgen_symbol_dataset_steps(r.train),
-                   r.s.hidden, r.s.embedding, r.s.layers);
+                   r.s.hidden, r.s.embedding, r.s.layers, (unsigned long long)r.state.epoch,
+                   r.s.epochs);
         rc = train_loop(&r);
     }
-    seqgen_symbol_iter_free(r.batches);
-    seqgen_optim_free(r.optim);
+    seqgen_symbol_iter_free(r.state.symbol_batches);
+    seqgen_optim_free(r.state.optim);
     seqgen_model_free(r.model);
     seqgen_symbol_dataset_free(r.test);
     seqgen_symbol_dataset_free(r.train);

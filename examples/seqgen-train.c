@@ -365,36 +365,6 @@ static int leader(void)
     return comm_rank() == 0;
 }
 
-/* The longest line the program reads from a file of its own (results.csv), and the largest such
- * file: anything longer is not one this program wrote. */
-#define MAX_LINE 4096
-#define MAX_TEXT_FILE ((off_t)64 << 20)
-
-/* Opens @p path for a line-oriented read: a regular file (checked on the open file, so a link
- * to a device or a FIFO is refused, without blocking) of at most MAX_TEXT_FILE bytes. NULL with
- * errno = ENOENT if it does not exist; NULL after printing one line naming the file otherwise. */
-static FILE *open_text_file(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            fprintf(stderr, PROG ": cannot read %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    const char *why = fstat(fd, &st) != 0 ? strerror(errno)
-                      : !S_ISREG(st.st_mode) ? "not a regular file"
-                      : st.st_size > MAX_TEXT_FILE ? "larger than 64 MiB: not this program's"
-                                                    : NULL;
-    FILE *f = why ? NULL : fdopen(fd, "r");
-    if (!f) {
-        fprintf(stderr, PROG ": cannot read %s: %s\n", path, why ? why : strerror(errno));
-        close(fd);
-        errno = EINVAL;
-    }
-    return f;
-}
-
 /* Opens a split of the run's data. */
 static int open_data(const run *r, seqgen_split split, seqgen_dataset **out)
 {
@@ -509,44 +479,6 @@ static int start_new(run *r)
     if ((status = seqgen_sched_create(&r->state.sched, &sc)) != SEQGEN_OK)
         return cli_fail(PROG, "bad schedule", status);
     return 0;
-}
-
-/* Keeps the rows of results.csv whose epoch the checkpoint has reached (a crash may have left a
- * row written after the last save). The file is read as this program wrote it: a regular file
- * of lines of at most MAX_LINE bytes; anything else is refused. 0, or exit code 1 after
- * printing why. */
-static int trim_results(const run *r)
-{
-    errno = 0;
-    FILE *in = open_text_file(r->csv);
-    if (!in)
-        return errno == ENOENT ? 0 : CLI_EXIT_RUNTIME;
-    char *text = NULL, line[MAX_LINE + 2];
-    size_t size = 0;
-    FILE *out = cli_text_open(PROG, &text, &size);
-    int rc = out ? 0 : CLI_EXIT_RUNTIME;
-    for (long n = 1; rc == 0 && fgets(line, sizeof line, in); n++) {
-        size_t len = strlen(line);
-        if (len > MAX_LINE || (len == MAX_LINE && line[len - 1] != '\n')) {
-            fprintf(stderr, PROG ": cannot read %s: line %ld is longer than %d bytes: not a file "
-                            "of this program\n", r->csv, n, MAX_LINE);
-            rc = CLI_EXIT_RUNTIME;
-        } else if (n == 1 || strtoull(line, NULL, 10) <= r->state.epoch) {
-            fputs(line, out);
-        }
-    }
-    if (rc == 0 && ferror(in)) {
-        fprintf(stderr, PROG ": cannot read %s: %s\n", r->csv, strerror(errno));
-        rc = CLI_EXIT_RUNTIME;
-    }
-    fclose(in);
-    if (rc != 0) {
-        if (out)
-            fclose(out);
-        free(text);
-        return rc;
-    }
-    return cli_text_write(PROG, r->csv, out, &text, &size) == 0 ? 0 : CLI_EXIT_RUNTIME;
 }
 
 /* p of the next batch: the schedule's position is the training state's counters. */
@@ -997,7 +929,7 @@ static int settle(run *r, int argc, char **argv)
 {
     int rc = r->s.resume ? lock_run(r) : create_run_directory(r);
     if (rc == 0 && r->s.resume)
-        rc = trim_results(r);
+        rc = cli_trim_results(PROG, r->csv, r->state.epoch);
     if (rc == 0 && write_config(r->config, &r->s, argc, argv) != 0)
         rc = CLI_EXIT_RUNTIME;
     if (rc != 0)

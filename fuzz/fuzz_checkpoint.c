@@ -5,7 +5,8 @@
  * Input: one control byte, then the file. Control & 3 picks the loader (0 load_model, 1 inspect,
  * 2 load_training creating handles, 3 load_training into existing handles, as a program resumes:
  * the batch iterator made from the run's setup that inspect reads, when the tiny dataset can
- * take it, else from a fixed configuration). With control & 4 the
+ * take it, else from a fixed configuration; a symbol iterator over tiny symbols and a
+ * categorical model when the run's data is symbols or text). With control & 4 the
  * harness first makes the file's sizes and CRC-32s consistent (file size in the header, each
  * section's CRC, the trailer's CRC), so that mutations reach the section decoders instead of
  * stopping at the checksums. Crashes, leaks and sanitizer reports are the findings. */
@@ -24,6 +25,7 @@
 
 static fuzz_file checkpoint, images, labels;
 static seqgen_dataset *dataset; /* 8 images of 2x2, as the seed corpus's training checkpoints */
+static seqgen_symbol_dataset *symbols; /* 6 lines of V = 5, as the seed corpus's text ones */
 
 static void put_u32(uint8_t *p, uint32_t v)
 {
@@ -71,6 +73,17 @@ static void write_tiny_dataset(void)
         abort();
 }
 
+/* The lines of fuzz/make_seeds.c's text checkpoints: ids of "abcd", each line ending with 0. */
+static void make_tiny_symbols(void)
+{
+    static const int32_t ids[6 * 4] = {1, 2, 3, 0, 2, 0, 0, 0, 4, 4, 1, 0,
+                                       3, 1, 0, 0, 1, 0, 0, 0, 2, 3, 4, 0};
+    static const size_t lengths[6] = {4, 2, 4, 3, 2, 4};
+    seqgen_symbol_sequences seqs = {ids, 6, 4, lengths, 5};
+    if (seqgen_symbol_dataset_from_memory(&symbols, &seqs) != SEQGEN_OK)
+        abort();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -79,6 +92,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_file_open(&images, "fuzz-images");
     fuzz_file_open(&labels, "fuzz-labels");
     write_tiny_dataset();
+    make_tiny_symbols();
     return 0;
 }
 
@@ -96,8 +110,11 @@ static void step_once(const seqgen_model *model)
         return;
     seqgen_model_config cfg = seqgen_model_get_config(model);
     float input[64] = {0}, logits[64], probs[64];
-    if (cfg.units_per_step <= 64 &&
-        seqgen_model_step(model, state, input, logits, probs) != SEQGEN_OK)
+    const int32_t symbol = 0;
+    if (cfg.vocab ? cfg.vocab <= 64 &&
+                        seqgen_model_step_symbols(model, state, &symbol, logits, probs) != SEQGEN_OK
+                  : cfg.units_per_step <= 64 &&
+                        seqgen_model_step(model, state, input, logits, probs) != SEQGEN_OK)
         abort();
     seqgen_model_state_free(state);
 }
@@ -125,12 +142,13 @@ static void free_training(seqgen_model *model, seqgen_train_state *train)
     seqgen_optim_free(train->optim);
     seqgen_sched_free(train->sched);
     seqgen_batch_iter_free(train->batches);
+    seqgen_symbol_iter_free(train->symbol_batches);
 }
 
 static void load_training_created(void)
 {
     seqgen_model *model = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);
     if (status == SEQGEN_OK)
@@ -138,26 +156,38 @@ static void load_training_created(void)
     free_training(model, &train);
 }
 
-/* Into the handles of the seed corpus's training checkpoints (D = 1, H = 4, L = 1). */
+/* Into the handles of the seed corpus's training checkpoints (D = 1, H = 4, L = 1; for text,
+ * V = 5, E = 3, a start step, steps 4, and no schedule). */
 static void load_training_existing(void)
 {
     seqgen_model_config mcfg = seqgen_model_config_default();
     mcfg.hidden = 4;
     mcfg.threads = 1;
+    seqgen_checkpoint_info info;
+    const int text = seqgen_checkpoint_inspect(checkpoint.path, &info) == SEQGEN_OK &&
+                     info.has_training && info.has_symbol_batches;
+    if (text)
+        mcfg.vocab = 5, mcfg.embedding = 3, mcfg.start_step = 1, mcfg.steps = 4;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
     seqgen_model *model = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
-    seqgen_checkpoint_info info;
-    if (seqgen_checkpoint_inspect(checkpoint.path, &info) == SEQGEN_OK && info.has_training &&
-        seqgen_batch_iter_create(&train.batches, dataset, &info.run.batches) != SEQGEN_OK)
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    if (text && seqgen_symbol_iter_create(&train.symbol_batches, symbols, &info.run.batches) !=
+                    SEQGEN_OK)
+        train.symbol_batches = NULL; /* a configuration the tiny symbols cannot take */
+    else if (!text && seqgen_checkpoint_inspect(checkpoint.path, &info) == SEQGEN_OK &&
+             info.has_training &&
+             seqgen_batch_iter_create(&train.batches, dataset, &info.run.batches) != SEQGEN_OK)
         train.batches = NULL; /* a configuration the tiny dataset cannot take */
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
         seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
-        seqgen_sched_create(&train.sched, &scfg) != SEQGEN_OK ||
-        (!train.batches && seqgen_batch_iter_create(&train.batches, dataset, &bcfg) != SEQGEN_OK))
+        (!text && seqgen_sched_create(&train.sched, &scfg) != SEQGEN_OK) || /* text: none */
+        (text && !train.symbol_batches &&
+         seqgen_symbol_iter_create(&train.symbol_batches, symbols, &bcfg) != SEQGEN_OK) ||
+        (!text && !train.batches &&
+         seqgen_batch_iter_create(&train.batches, dataset, &bcfg) != SEQGEN_OK))
         abort();
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);

@@ -1,10 +1,12 @@
 /* Writes the seed corpora fuzz/corpus/fuzz_idx and fuzz/corpus/fuzz_checkpoint: small valid
  * files (plain and gzip IDX files, a dataset pair, model and training checkpoints written by the
- * library: format version 3, the training ones with their run's setup), each behind the control
- * byte its harness expects (see fuzz_idx.c and fuzz_checkpoint.c). Run from the repository root
- * after `make`:
+ * library: format version 3, the training ones with their run's setup; a training checkpoint of
+ * a text run, format version 6), each behind the control byte its harness expects (see
+ * fuzz_idx.c and fuzz_checkpoint.c). Run from the repository root after `make`:
  *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
  *        -lz -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
+ * `/tmp/make_seeds text` writes only the text run's seeds (the others were written by
+ * libseqgen 0.3, and are kept as version 3 files).
  * Not part of the build: the seeds are committed, this records how they were made. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -146,7 +148,7 @@ static void checkpoint_seeds(void)
     bcfg.batch_size = 4;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     train.run.batches = bcfg;
     train.run.train_sequences = 8;
     train.run.eval.given = 2;
@@ -172,7 +174,7 @@ static void checkpoint_seeds(void)
     if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
         die("save training");
     checkpoint_seed("training-h4", path, 1);
-    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run};
+    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run, NULL};
     if (seqgen_checkpoint_save(path, model, &optim_only) != SEQGEN_OK)
         die("save optim only");
     checkpoint_seed("optim-only-h4", path, 0);
@@ -193,9 +195,71 @@ static void checkpoint_seeds(void)
     remove("/tmp/seqgen-seeds-labels");
 }
 
-int main(void)
+/* A categorical model trained one batch on 6 lines of "abcd" (the symbols of fuzz_checkpoint.c),
+ * saved mid-epoch with its vocabulary, the symbol iterator's position and a run of text. */
+static void text_checkpoint_seeds(void)
 {
+    const char *path = "/tmp/seqgen-make-seeds-text.ckpt";
+    static const int32_t ids[6 * 4] = {1, 2, 3, 0, 2, 0, 0, 0, 4, 4, 1, 0,
+                                       3, 1, 0, 0, 1, 0, 0, 0, 2, 3, 4, 0};
+    static const size_t lengths[6] = {4, 2, 4, 3, 2, 4};
+    static const uint32_t code_points[4] = {'a', 'b', 'c', 'd'};
+    seqgen_symbol_sequences seqs = {ids, 6, 4, lengths, 5};
+    seqgen_symbol_dataset *ds;
+    seqgen_vocab *vocab;
+    if (seqgen_symbol_dataset_from_memory(&ds, &seqs) != SEQGEN_OK ||
+        seqgen_vocab_create(&vocab, code_points, 4) != SEQGEN_OK)
+        die("text data");
+    seqgen_model_config mcfg = seqgen_model_config_default();
+    mcfg.vocab = 5, mcfg.embedding = 3, mcfg.hidden = 4, mcfg.threads = 1;
+    mcfg.start_step = 1, mcfg.steps = 4;
+    seqgen_model *model;
+    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK)
+        die("text model");
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    train.run.train.loss = SEQGEN_LOSS_CE;
+    train.run.batches.batch_size = 4;
+    train.run.train_sequences = 6;
+    train.run.epochs = 3;
+    train.run.data = SEQGEN_RUN_DATA_TEXT;
+    train.run.data_checksum = seqgen_symbol_dataset_checksum(ds, 0);
+    strcpy(train.run.data_source, "fuzz/tiny.txt");
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    if (seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
+        seqgen_symbol_iter_create(&train.symbol_batches, ds, &train.run.batches) != SEQGEN_OK)
+        die("text training handles");
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_CE;
+    const int32_t *y;
+    size_t count;
+    seqgen_symbol_batch batch;
+    if (seqgen_symbol_iter_next(train.symbol_batches, &y, &count) != SEQGEN_OK)
+        die("text batch");
+    batch = seqgen_symbol_batch_of_sequences(model, y, (int)count, 4);
+    batch.lengths = seqgen_symbol_iter_lengths(train.symbol_batches);
+    if (seqgen_model_forward_backward_symbols(model, &batch, &opts, NULL, NULL) != SEQGEN_OK ||
+        seqgen_optim_step(train.optim, model) != SEQGEN_OK)
+        die("text training step");
+    train.iteration++;
+    if (seqgen_checkpoint_save_with_vocab(path, model, &train, vocab) != SEQGEN_OK)
+        die("save text training");
+    checkpoint_seed("training-text", path, 1);
+    seqgen_optim_free(train.optim);
+    seqgen_symbol_iter_free(train.symbol_batches);
+    seqgen_model_free(model);
+    seqgen_vocab_free(vocab);
+    seqgen_symbol_dataset_free(ds);
+    remove(path);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "text") == 0) {
+        text_checkpoint_seeds();
+        return 0;
+    }
     idx_seeds();
     checkpoint_seeds();
+    text_checkpoint_seeds();
     return 0;
 }

@@ -65,11 +65,11 @@ extern "C" {
  *  time. The Makefile reads these three lines, so keep their form.
  *  @{ */
 #define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes (from 1.0). */
-#define SEQGEN_VERSION_MINOR 4 /**< Incremented for additions; while MAJOR is 0, for any change of
+#define SEQGEN_VERSION_MINOR 5 /**< Incremented for additions; while MAJOR is 0, for any change of
                                     the API or ABI (libseqgen.so.0.MINOR). */
 #define SEQGEN_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** The version as a "MAJOR.MINOR.PATCH" string literal. */
-#define SEQGEN_VERSION_STRING "0.4.0"
+#define SEQGEN_VERSION_STRING "0.5.0"
 /** @} */
 
 /** @cond INTERNAL */
@@ -949,6 +949,22 @@ SEQGEN_API size_t seqgen_symbol_dataset_length(const seqgen_symbol_dataset *ds, 
  */
 SEQGEN_API const int32_t *seqgen_symbol_dataset_sequence(const seqgen_symbol_dataset *ds,
                                                          size_t index);
+
+/**
+ * @brief A checksum of a dataset's contents: N, T, V, and each sequence's length and ids.
+ *
+ * 64-bit FNV-1a over those values as little-endian u64 (N, T, V, then for each sequence its
+ * length and its ids up to that length), from the offset basis XOR @p previous, so that the
+ * checksums of several datasets chain: `seqgen_symbol_dataset_checksum(b,
+ * seqgen_symbol_dataset_checksum(a, 0))`. The same sequences give the same checksum on every
+ * machine; a program resuming a run over a text compares it with the one saved
+ * (seqgen_run_config::data_checksum) to refuse a file that has changed.
+ * @param ds The dataset.
+ * @param previous 0, or the checksum of the datasets before this one.
+ * @return The checksum; @p previous if @p ds is NULL.
+ */
+SEQGEN_API uint64_t seqgen_symbol_dataset_checksum(const seqgen_symbol_dataset *ds,
+                                                   uint64_t previous);
 
 /** An epoch iterator over a symbol dataset, yielding batches of symbols. */
 typedef struct seqgen_symbol_iter seqgen_symbol_iter;
@@ -2258,7 +2274,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_symbols(seqgen_model *model,
  * program can continue a run from the file alone, and loading it and training on gives
  * bit-identical parameters to never having stopped (same thread count). A categorical model
  * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()). This library writes
- * format version 5 and reads versions 3 to 5; older files are refused with ::SEQGEN_EVERSION.
+ * format version 6 and reads versions 3 to 6; older files are refused with ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
@@ -2274,6 +2290,20 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_symbols(seqgen_model *model,
 /** The longest seqgen_run_config::data_source and seqgen_run_config::test_source, in bytes,
  *  without the terminating zero. */
 #define SEQGEN_RUN_SOURCE_MAX 1023
+
+/** What a run's training data is: which iterator its position belongs to, and how a program
+ *  opens it again (seqgen_run_config::data). */
+typedef enum seqgen_run_data {
+    SEQGEN_RUN_DATA_UNITS = 0,   /**< Sequences of binary units (a ::seqgen_dataset), in batches
+                                      of a ::seqgen_batch_iter. The default. */
+    SEQGEN_RUN_DATA_SYMBOLS = 1, /**< Sequences of symbols (a ::seqgen_symbol_dataset, e.g. from
+                                      memory), in batches of a ::seqgen_symbol_iter. */
+    SEQGEN_RUN_DATA_TEXT = 2     /**< Lines of a text file read by
+                                      seqgen_symbol_dataset_open_text() from
+                                      seqgen_run_config::data_source with the options
+                                      seqgen_run_config::text, in batches of a
+                                      ::seqgen_symbol_iter. */
+} seqgen_run_data;
 
 /**
  * @brief How a training run is set up, besides the model, optimiser and schedule: everything a
@@ -2312,11 +2342,28 @@ typedef struct seqgen_run_config {
     char test_source[SEQGEN_RUN_SOURCE_MAX + 1]; /**< Where the test data came from, when not
                                       found from data_source (e.g. a second `.npy` file); the
                                       same rules; "" = not recorded. */
+    seqgen_run_data data;        /**< What the training data is (::SEQGEN_RUN_DATA_UNITS by
+                                      default): a run of units saves the position of a
+                                      ::seqgen_batch_iter, one of symbols or text that of a
+                                      ::seqgen_symbol_iter. */
+    seqgen_text_options text;    /**< How the text was read (with ::SEQGEN_RUN_DATA_TEXT; kept
+                                      for the others too): the options to give
+                                      seqgen_symbol_dataset_open_text() again. vocab must be
+                                      NULL (the vocabulary is saved by
+                                      seqgen_checkpoint_save_with_vocab(), and is NULL when
+                                      loaded); holdout_every 0 or 2 to 2^32 - 1; max_bytes at
+                                      least 1; max_line_symbols and max_sequences 1 to
+                                      2^32 - 1. Default: seqgen_text_options_default(). */
+    uint64_t data_checksum;      /**< A checksum of the training data the program computed, to
+                                      recognise it when resuming (for symbols:
+                                      seqgen_symbol_dataset_checksum()); any value, 0 = not
+                                      recorded. */
 } seqgen_run_config;
 
 /**
  * @brief The defaults: seqgen_train_options_default(), ::SEQGEN_BATCH_CONFIG_DEFAULT, no
- *        training-sequence count, seqgen_eval_options_default(), 10 epochs, no data sources.
+ *        training-sequence count, seqgen_eval_options_default(), 10 epochs, no data sources,
+ *        data of units, seqgen_text_options_default(), no checksum.
  * @return The configuration, by value.
  */
 SEQGEN_API seqgen_run_config seqgen_run_config_default(void);
@@ -2327,7 +2374,9 @@ SEQGEN_API seqgen_run_config seqgen_run_config_default(void);
  * Every handle may be NULL: it is then not saved (and, on loading, created from the file if it
  * can be, see seqgen_checkpoint_load_training()). The counters belong to the caller's loop; they
  * are also the schedule's position (see @ref sched). Start from `{NULL, NULL, NULL, 0, 0,
- * seqgen_run_config_default()}` and fill in the run.
+ * seqgen_run_config_default(), NULL}` and fill in the run. At most one of the two iterators is
+ * given: seqgen_train_state::batches for a run of units, seqgen_train_state::symbol_batches for
+ * one of symbols (seqgen_run_config::data says which).
  */
 typedef struct seqgen_train_state {
     seqgen_optim *optim;        /**< Optimiser: kind, settings, moments, step count. */
@@ -2337,6 +2386,11 @@ typedef struct seqgen_train_state {
     uint64_t epoch;             /**< Epochs the training loop has completed. */
     uint64_t iteration;         /**< Batches the training loop has completed, in total. */
     seqgen_run_config run;      /**< How the run is set up; always saved with the training state. */
+    seqgen_symbol_iter *symbol_batches; /**< Training batches of symbols: epoch and position in
+                                     the epoch (its configuration must be
+                                     seqgen_run_config::batches, its count
+                                     seqgen_run_config::train_sequences, and the run's data
+                                     ::SEQGEN_RUN_DATA_SYMBOLS or ::SEQGEN_RUN_DATA_TEXT). */
 } seqgen_train_state;
 
 /** What a checkpoint holds, as told by seqgen_checkpoint_inspect(). */
@@ -2354,9 +2408,13 @@ typedef struct seqgen_checkpoint_info {
     uint64_t optim_steps;       /**< Its step count, if saved. */
     int has_sched;              /**< 1 if the schedule is saved. */
     seqgen_sched_config sched;  /**< Its parameters, if saved. */
-    int has_batches;            /**< 1 if the batch iterator's position is saved. */
-    uint64_t batches_epoch;     /**< Its epoch, if saved. */
+    int has_batches;            /**< 1 if the position of a batch iterator of units
+                                     (::seqgen_batch_iter) is saved. */
+    uint64_t batches_epoch;     /**< The saved iterator's epoch (of either kind), if saved. */
     uint64_t batches_position;  /**< Its position in that epoch, if saved. */
+    int has_symbol_batches;     /**< 1 if the position of a symbol iterator
+                                     (::seqgen_symbol_iter) is saved (in batches_epoch and
+                                     batches_position). */
 } seqgen_checkpoint_info;
 
 /**
@@ -2365,9 +2423,10 @@ typedef struct seqgen_checkpoint_info {
  * @param model The model (only read).
  * @param train NULL for a model checkpoint; else the training state to save (its NULL handles
  *        are left out; the counters and the run are always saved).
- * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, an optimiser of another shape, or a field
- *         of `train->run` out of its range, named in the detail); ::SEQGEN_EMISMATCH (the batch
- *         iterator's configuration or sequence count is not `train->run`'s, the field named);
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, an optimiser of another shape, both
+ *         iterators given, or a field of `train->run` out of its range, named in the detail);
+ *         ::SEQGEN_EMISMATCH (the batch iterator's configuration or sequence count is not
+ *         `train->run`'s, the field named, or it is not of the kind of the run's data);
  *         ::SEQGEN_EIO or ::SEQGEN_ENOENT (cannot write: permission, disk full, no directory;
  *         the old file, if any, is left intact); ::SEQGEN_ENUMERIC (a parameter or optimiser
  *         moment is NaN or infinite: nothing is written); ::SEQGEN_ENOMEM.
@@ -2437,7 +2496,11 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_checkpoint_load_model(seqgen_model **out,
  *   seqgen_run_config::batches that seqgen_checkpoint_inspect() gives); if given, its
  *   configuration (D, batch size, shuffle and seed, drop_last, binarisation) and sequence count must
  *   be the saved run's, else ::SEQGEN_EMISMATCH naming the first field that differs, and it is
- *   moved to the saved epoch and position; if NULL, the saved position is ignored.
+ *   moved to the saved epoch and position; if NULL, the saved position is ignored. The run's
+ *   data must be units (seqgen_run_config::data), else ::SEQGEN_EMISMATCH.
+ * - `train->symbol_batches`: the same for a ::seqgen_symbol_iter (create it over the symbol
+ *   dataset from seqgen_run_config::batches); the run's data must be symbols or text. Giving
+ *   both iterators is ::SEQGEN_EINVAL.
  * - `train->epoch`, `train->iteration` receive the saved counters, `train->run` the saved run.
  *
  * All or nothing: on failure no handle or argument has changed and nothing is left allocated.

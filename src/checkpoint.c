@@ -148,7 +148,8 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
     i.optim_steps = c.optim_steps;
     i.has_sched = c.has_sched;
     i.sched = c.sched;
-    i.has_batches = c.has_iter;
+    i.has_batches = c.has_iter && c.run.data == SEQGEN_RUN_DATA_UNITS;
+    i.has_symbol_batches = c.has_iter && c.run.data != SEQGEN_RUN_DATA_UNITS;
     i.batches_epoch = c.iter_epoch;
     i.batches_position = c.iter_position;
     sg_section_file_close(&file);
@@ -191,14 +192,17 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
     }
     if (train->sched && !c->has_sched)
         return sg_error(SEQGEN_EMISMATCH, "a schedule was given but the checkpoint holds none");
-    if (train->batches) {
+    if (train->batches || train->symbol_batches) {
         if (!c->has_iter)
-            return sg_error(SEQGEN_EMISMATCH, "a batch iterator was given but the checkpoint "
-                            "holds no dataset position");
+            return sg_error(SEQGEN_EMISMATCH, "a %s iterator was given but the checkpoint "
+                            "holds no dataset position", train->batches ? "batch" : "symbol");
         seqgen_batch_config have;
         uint64_t count;
-        sg_batch_iter_describe(train->batches, &have, &count);
-        int status = sg_run_config_match_batches(&c->run, &have, count);
+        if (train->batches)
+            sg_batch_iter_describe(train->batches, &have, &count);
+        else
+            sg_symbol_iter_describe(train->symbol_batches, &have, &count);
+        int status = sg_run_config_match_batches(&c->run, &have, count, !train->batches);
         if (status != SEQGEN_OK)
             return status;
     }
@@ -263,6 +267,9 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
     }
     if (train->batches) /* cannot fail: the position is within the count, checked before */
         (void)!seqgen_batch_iter_seek(train->batches, c->iter_epoch, (size_t)c->iter_position);
+    if (train->symbol_batches) /* the same */
+        (void)!seqgen_symbol_iter_seek(train->symbol_batches, c->iter_epoch,
+                                       (size_t)c->iter_position);
     train->epoch = c->epoch;
     train->iteration = c->iteration;
     train->run = c->run;
@@ -271,6 +278,9 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
 int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
                                     seqgen_train_state *train)
 {
+    if (train && train->batches && train->symbol_batches)
+        return sg_error(SEQGEN_EINVAL, "seqgen_checkpoint_load_training: both a batch iterator "
+                        "and a symbol iterator given: a run has one");
     sg_section_file file;
     sg_ckpt_contents c;
     int status = open_checkpoint("seqgen_checkpoint_load_training",

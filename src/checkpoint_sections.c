@@ -238,11 +238,18 @@ static void put_sched(sg_section_writer *w, const seqgen_sched *sched)
     sg_writer_end_section(w);
 }
 
-static void put_iter(sg_section_writer *w, const seqgen_batch_iter *batches)
+/* The position of the training state's iterator, of units or of symbols (the run's data says
+ * which). */
+static void put_iter(sg_section_writer *w, const seqgen_train_state *train)
 {
     sg_writer_begin_section(w, SG_TAG_ITER, SG_CKPT_REQUIRED);
-    sg_put_u64(w, seqgen_batch_iter_epoch(batches));
-    sg_put_u64(w, seqgen_batch_iter_position(batches));
+    if (train->batches) {
+        sg_put_u64(w, seqgen_batch_iter_epoch(train->batches));
+        sg_put_u64(w, seqgen_batch_iter_position(train->batches));
+    } else {
+        sg_put_u64(w, seqgen_symbol_iter_epoch(train->symbol_batches));
+        sg_put_u64(w, seqgen_symbol_iter_position(train->symbol_batches));
+    }
     sg_writer_end_section(w);
 }
 
@@ -290,6 +297,12 @@ static void put_run(sg_section_writer *w, const seqgen_run_config *run)
     put_binarize(w, &e->binarize);
     put_source(w, run->data_source);
     put_source(w, run->test_source);
+    sg_put_u32(w, (uint32_t)run->data); /* version 6 on */
+    sg_put_u64(w, run->text.holdout_every);
+    sg_put_u64(w, run->text.max_bytes);
+    sg_put_u64(w, run->text.max_line_symbols);
+    sg_put_u64(w, run->text.max_sequences);
+    sg_put_u64(w, run->data_checksum);
     sg_writer_end_section(w);
 }
 
@@ -340,11 +353,21 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
     if (status == SEQGEN_OK && train && train->run.batches.units_per_step != (size_t)D)
         status = sg_error(SEQGEN_EMISMATCH, "the run's batches have %zu pixels per step, the "
                           "model reads %d", train->run.batches.units_per_step, D);
-    if (status == SEQGEN_OK && train && train->batches) {
+    if (status == SEQGEN_OK && train && train->run.data != SEQGEN_RUN_DATA_UNITS && !V)
+        status = sg_error(SEQGEN_EMISMATCH, "the run's data is %s but the model is of binary "
+                          "units (vocab 0)", train->run.data == SEQGEN_RUN_DATA_TEXT ? "text"
+                                                                                   : "symbols");
+    if (status == SEQGEN_OK && train && train->batches && train->symbol_batches)
+        status = sg_error(SEQGEN_EINVAL, "both a batch iterator and a symbol iterator: a run "
+                          "has one (seqgen_train_state::batches or ::symbol_batches)");
+    if (status == SEQGEN_OK && train && (train->batches || train->symbol_batches)) {
         seqgen_batch_config have;
         uint64_t count;
-        sg_batch_iter_describe(train->batches, &have, &count);
-        status = sg_run_config_match_batches(&train->run, &have, count);
+        if (train->batches)
+            sg_batch_iter_describe(train->batches, &have, &count);
+        else
+            sg_symbol_iter_describe(train->symbol_batches, &have, &count);
+        status = sg_run_config_match_batches(&train->run, &have, count, !train->batches);
     }
     if (status != SEQGEN_OK)
         return status;
@@ -355,8 +378,8 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
             put_optim(w, train->optim, model);
         if (train->sched)
             put_sched(w, train->sched);
-        if (train->batches)
-            put_iter(w, train->batches);
+        if (train->batches || train->symbol_batches)
+            put_iter(w, train);
         put_progress(w, train);
         put_run(w, &train->run);
     }
@@ -463,6 +486,16 @@ static int get_small(sg_section_reader *c, const char *field, uint32_t max)
     if (c->status == SEQGEN_OK && v > max)
         sg_reader_fail(c, SEQGEN_ERANGE, "%s is %u, not in [0, %u]", field, v, max);
     return c->status == SEQGEN_OK ? (int)v : 0;
+}
+
+/* A u64 count that must be at most SG_RUN_MAX_COUNT (so it fits a size_t anywhere). */
+static uint64_t get_count(sg_section_reader *c, const char *field)
+{
+    uint64_t v = sg_get_u64(c, field);
+    if (c->status == SEQGEN_OK && v > SG_RUN_MAX_COUNT)
+        sg_reader_fail(c, SEQGEN_ERANGE, "%s is %llu, not in [0, %llu]", field,
+                       (unsigned long long)v, (unsigned long long)SG_RUN_MAX_COUNT);
+    return c->status == SEQGEN_OK ? v : 0;
 }
 
 /* The end of a configuration section: the payload consumed exactly, then the owning module's
@@ -576,7 +609,7 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
     seqgen_run_config run = seqgen_run_config_default();
     seqgen_batch_config *b = &run.batches;
     seqgen_eval_options *e = &run.eval;
-    run.train.loss = (seqgen_loss)get_small(&c, "train.loss", SEQGEN_LOSS_BCE);
+    run.train.loss = (seqgen_loss)get_small(&c, "train.loss", SEQGEN_LOSS_CE);
     run.train.teacher_prob = sg_get_f64(&c, "train.teacher_prob");
     run.train.feedback = (seqgen_feedback)get_small(&c, "train.feedback", SEQGEN_FEEDBACK_PROB);
     b->batch_size = (size_t)sg_get_u64(&c, "batches.batch_size");
@@ -602,6 +635,14 @@ static int decode_run(const sg_section *section, sg_ckpt_contents *out)
     get_binarize(&c, &e->binarize, "eval.binarize");
     get_source(&c, run.data_source, "data_source");
     get_source(&c, run.test_source, "test_source");
+    if (out->file->version >= 6) { /* before: units, the default text options */
+        run.data = (seqgen_run_data)get_small(&c, "data", SEQGEN_RUN_DATA_TEXT);
+        run.text.holdout_every = (size_t)get_count(&c, "text.holdout_every");
+        run.text.max_bytes = sg_get_u64(&c, "text.max_bytes");
+        run.text.max_line_symbols = (size_t)get_count(&c, "text.max_line_symbols");
+        run.text.max_sequences = (size_t)get_count(&c, "text.max_sequences");
+        run.data_checksum = sg_get_u64(&c, "data_checksum");
+    }
     if (sg_reader_end(&c))
         return c.status;
     if (sg_run_config_check(&run, SEQGEN_ERANGE) != SEQGEN_OK)
@@ -693,6 +734,9 @@ static int check_training_sections(const sg_ckpt_contents *c, int moments)
     if ((c->has_optim || c->has_sched || c->has_iter) && !c->has_progress)
         return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
                         "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
+    if (c->has_run && c->run.data != SEQGEN_RUN_DATA_UNITS && !c->model.vocab)
+        return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': data of %s for a model of binary "
+                        "units", c->run.data == SEQGEN_RUN_DATA_TEXT ? "text" : "symbols");
     if (c->has_run && c->run.batches.units_per_step != (size_t)c->model.units_per_step)
         return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': batches of %zu units per step for a "
                         "model that reads %d", c->run.batches.units_per_step,

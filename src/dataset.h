@@ -12,6 +12,10 @@
 void sg_batch_iter_describe(const seqgen_batch_iter *it, seqgen_batch_config *cfg,
                             uint64_t *count);
 
+/* The same for a symbol iterator (text.c): its configuration as given, and its dataset's count. */
+void sg_symbol_iter_describe(const seqgen_symbol_iter *it, seqgen_batch_config *cfg,
+                             uint64_t *count);
+
 /* Whether sequences of `ds` can be read in steps of D units: D a multiple of the data's natural
  * step dividing its units, and the natural step itself when lengths vary. EMISMATCH with a
  * detail naming `what` (the reader: "the model", "the batch iterator") and both sizes. */

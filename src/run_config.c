@@ -21,6 +21,8 @@ seqgen_run_config seqgen_run_config_default(void)
     run.batches = batches;
     run.eval = seqgen_eval_options_default();
     run.epochs = 10;
+    run.data = SEQGEN_RUN_DATA_UNITS;
+    run.text = seqgen_text_options_default();
     return run;
 }
 
@@ -98,6 +100,24 @@ static int check_source(int status, const char *name, const char *source)
     return SEQGEN_OK;
 }
 
+/* The text reader's options, as seqgen_symbol_dataset_open_text() takes them, within what the
+ * checkpoint stores (the counts in 32 bits, as the datasets'). */
+static int check_text(int status, const seqgen_text_options *t)
+{
+    if (t->vocab)
+        return sg_error(status, "run config: text.vocab is not NULL: a vocabulary is saved with "
+                        "seqgen_checkpoint_save_with_vocab(), not in the run");
+    int s = t->holdout_every == 1
+                ? sg_error(status, "run config: text.holdout_every is 1, neither 0 nor in "
+                           "[2, %llu]", (unsigned long long)SG_RUN_MAX_COUNT)
+                : in_range(status, "text.holdout_every", t->holdout_every, 0, SG_RUN_MAX_COUNT);
+    if (!s)
+        s = in_range(status, "text.max_bytes", t->max_bytes, 1, UINT64_MAX);
+    if (!s)
+        s = in_range(status, "text.max_line_symbols", t->max_line_symbols, 1, SG_RUN_MAX_COUNT);
+    return s ? s : in_range(status, "text.max_sequences", t->max_sequences, 1, SG_RUN_MAX_COUNT);
+}
+
 int sg_run_config_check(const seqgen_run_config *run, int status)
 {
     int s = sg_check_train_options(&run->train, status, "run config: train.");
@@ -111,7 +131,12 @@ int sg_run_config_check(const seqgen_run_config *run, int status)
         s = check_eval(status, &run->eval);
     if (!s)
         s = check_source(status, "data_source", run->data_source);
-    return s ? s : check_source(status, "test_source", run->test_source);
+    if (!s)
+        s = check_source(status, "test_source", run->test_source);
+    if (!s)
+        s = in_range(status, "data", (uint64_t)run->data, SEQGEN_RUN_DATA_UNITS,
+                     SEQGEN_RUN_DATA_TEXT);
+    return s ? s : check_text(status, &run->text);
 }
 
 /* The first of the fields that must agree, or NULL. */
@@ -142,15 +167,21 @@ static const char *first_difference(const seqgen_batch_config *a, const seqgen_b
 }
 
 int sg_run_config_match_batches(const seqgen_run_config *run, const seqgen_batch_config *have,
-                                uint64_t count)
+                                uint64_t count, int symbols)
 {
+    static const char *const kinds[] = {"units", "symbols", "text"};
+    const int want = run->data != SEQGEN_RUN_DATA_UNITS;
+    if (symbols != want) /* run->data was checked: an index of kinds */
+        return sg_error(SEQGEN_EMISMATCH, "a %s was given but the run's data is %s: its "
+                        "iterator is a %s", symbols ? "seqgen_symbol_iter" : "seqgen_batch_iter",
+                        kinds[run->data], want ? "seqgen_symbol_iter" : "seqgen_batch_iter");
     uint64_t saved = 0, given = 0;
     const char *field = first_difference(&run->batches, have, &saved, &given);
     if (!field && count != run->train_sequences)
         field = "count", saved = run->train_sequences, given = count;
     if (!field)
         return SEQGEN_OK;
-    return sg_error(SEQGEN_EMISMATCH, "the batch iterator's %s is %llu but the run's is %llu%s",
-                    field, (unsigned long long)given, (unsigned long long)saved,
+    return sg_error(SEQGEN_EMISMATCH, "the %s iterator's %s is %llu but the run's is %llu%s",
+                    symbols ? "symbol" : "batch", field, (unsigned long long)given, (unsigned long long)saved,
                     strcmp(field, "count") == 0 ? " (train_sequences)" : "");
 }

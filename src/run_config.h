@@ -16,8 +16,9 @@
 int sg_run_config_check(const seqgen_run_config *run, int status);
 
 /* SEQGEN_OK, or SEQGEN_EMISMATCH naming the first field where the batch iterator's configuration
- * `have` (over `count` images) differs from the run's. */
+ * `have` (over `count` sequences) differs from the run's, or the iterator's kind (`symbols`: 1
+ * for a seqgen_symbol_iter, 0 for a seqgen_batch_iter) is not that of the run's data. */
 int sg_run_config_match_batches(const seqgen_run_config *run, const seqgen_batch_config *have,
-                                uint64_t count);
+                                uint64_t count, int symbols);
 
 #endif

@@ -129,6 +129,29 @@ const int32_t *seqgen_symbol_dataset_sequence(const seqgen_symbol_dataset *ds, s
     return ds && index < ds->count ? ds->symbols + index * ds->steps : NULL;
 }
 
+/* FNV-1a of one value as 8 little-endian bytes. */
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+    for (int b = 0; b < 8; b++)
+        h = (h ^ (v >> 8 * b & 0xff)) * 1099511628211ull;
+    return h;
+}
+
+uint64_t seqgen_symbol_dataset_checksum(const seqgen_symbol_dataset *ds, uint64_t previous)
+{
+    if (!ds)
+        return previous;
+    uint64_t h = 14695981039346656037ull ^ previous;
+    h = fnv_u64(fnv_u64(fnv_u64(h, ds->count), ds->steps), ds->vocab);
+    for (size_t i = 0; i < ds->count; i++) {
+        const int32_t *ids = ds->symbols + i * ds->steps;
+        h = fnv_u64(h, ds->lengths[i]);
+        for (size_t t = 0; t < ds->lengths[i]; t++)
+            h = fnv_u64(h, (uint64_t)(uint32_t)ids[t]);
+    }
+    return h;
+}
+
 /* ---- Text files ---------------------------------------------------------------------------- */
 
 seqgen_text_options seqgen_text_options_default(void)
@@ -419,6 +442,13 @@ int seqgen_symbol_iter_create(seqgen_symbol_iter **out, const seqgen_symbol_data
 }
 
 void seqgen_symbol_iter_free(seqgen_symbol_iter *it) { free(it); }
+
+void sg_symbol_iter_describe(const seqgen_symbol_iter *it, seqgen_batch_config *cfg,
+                             uint64_t *count)
+{
+    *cfg = it->cfg;
+    *count = it->ds->count;
+}
 
 int seqgen_symbol_iter_next(seqgen_symbol_iter *it, const int32_t **symbols, size_t *count)
 {

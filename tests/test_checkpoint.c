@@ -48,7 +48,7 @@ static seqgen_model *new_model(int D, int H, int L, uint64_t seed)
 /* A training state without handles, as a loader starts from. */
 static seqgen_train_state empty_state(void)
 {
-    return (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    return (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
 }
 
 /* Bitwise equality of every tensor and of the generators. */
@@ -284,7 +284,7 @@ static void model_round_trip(void **state)
 
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
-        assert_int_equal(info.version, 5);
+        assert_int_equal(info.version, 6);
         assert_int_equal(info.model.units_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
@@ -409,7 +409,7 @@ static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t
 {
     static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
     assert_memory_equal(data, magic, 8);
-    assert_int_equal(get_le(data + 8, 4), 5);
+    assert_int_equal(get_le(data + 8, 4), 6);
     assert_int_equal(get_le(data + 16, 8), size);
     assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
     size_t at = 24, used = 0;
@@ -443,7 +443,7 @@ static void library_file_follows_the_spec(void **state)
     ocfg.momentum = 0.5;
     assert_ok(seqgen_optim_create(&o, m, &ocfg));
     train_steps(m, o, 1);
-    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123, run_for(ds, 1, 5)};
+    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123, run_for(ds, 1, 5), NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
     unsigned char *data = tu_read_file(path, &size);
@@ -486,7 +486,7 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p, 8), 0);     /* epoch */
     assert_int_equal(get_le(p + 8, 8), 0); /* position */
     walk_spec(data, size, tags, sizeof tags, &p, "RUNC", &length);
-    assert_int_equal(length, 158 + strlen(MNIST) + 2);
+    assert_int_equal(length, 158 + strlen(MNIST) + 2 + 44);
     assert_int_equal(get_le(p + 16, 8), 8);  /* batches.batch_size */
     assert_int_equal(get_le(p + 24, 8), 1);  /* batches.units_per_step */
     assert_int_equal(get_le(p + 36, 8), 5);  /* batches.seed */
@@ -498,6 +498,13 @@ static void library_file_follows_the_spec(void **state)
     assert_int_equal(get_le(p + 156, 2), strlen(MNIST));
     assert_memory_equal(p + 158, MNIST, strlen(MNIST));
     assert_int_equal(get_le(p + 158 + strlen(MNIST), 2), 0); /* no test source */
+    const unsigned char *v6 = p + 160 + strlen(MNIST); /* version 6: the data and the text */
+    assert_int_equal(get_le(v6, 4), 0);                  /* data: units */
+    assert_int_equal(get_le(v6 + 4, 8), 0);              /* text.holdout_every */
+    assert_int_equal(get_le(v6 + 12, 8), (uint64_t)1 << 30); /* text.max_bytes */
+    assert_int_equal(get_le(v6 + 20, 8), 4096);          /* text.max_line_symbols */
+    assert_int_equal(get_le(v6 + 28, 8), 0xffffffffu);   /* text.max_sequences */
+    assert_int_equal(get_le(v6 + 36, 8), 0);             /* data_checksum */
     assert_int_equal(get_le(data + (size_t)(p - data) - 16, 4), 1); /* required */
     walk_spec(data, size, tags, sizeof tags, &p, "INFO", &length);
     assert_memory_equal(p, "libseqgen ", 10);
@@ -561,7 +568,7 @@ static void make_training(training *t, int D, int L, seqgen_optim_kind kind, seq
     ocfg.momentum = kind == SEQGEN_OPTIM_SGD ? 0.9 : 0.0;
     ocfg.weight_decay = 1e-3;
     t->train = (seqgen_train_state){NULL, new_sched(4.0), new_iter(ds, D, 9), 2, 17,
-                                    run_for(ds, D, 9)};
+                                    run_for(ds, D, 9), NULL};
     assert_ok(seqgen_optim_create(&t->train.optim, t->model, &ocfg));
     train_steps(t->model, t->train.optim, 3);
     const float *x;
@@ -692,7 +699,7 @@ static unsigned char *small_checkpoint(const char *path, size_t *size)
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     assert_ok(seqgen_optim_create(&o, m, &cfg));
     train_steps(m, o, 1);
-    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1, seqgen_run_config_default()};
+    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1, seqgen_run_config_default(), NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     seqgen_model_free(m);
     seqgen_optim_free(o);
@@ -874,11 +881,11 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "not a seqgen checkpoint (wrong magic bytes)");
     data[3] ^= 0x20;
-    le(data + 8, 6, 4); /* a future version, with a valid CRC */
+    le(data + 8, 7, 4); /* a future version, with a valid CRC */
     refresh_file_crc(data, size);
     tu_write_file(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
-                      "format version 6 is newer than this library's (5)");
+                      "format version 7 is newer than this library's (6)");
     free(data);
 
     t = no_tweak;
@@ -951,6 +958,11 @@ static seqgen_run_config unusual_run(const seqgen_dataset *ds)
     memset(run.data_source, 'x', SEQGEN_RUN_SOURCE_MAX); /* the longest: 1023 bytes */
     memcpy(run.data_source, "~/digits dir/ (copy #2)", 23);
     run.data_source[SEQGEN_RUN_SOURCE_MAX] = '\0';
+    run.text.holdout_every = 4294967295u; /* kept for a run of units too */
+    run.text.max_bytes = UINT64_MAX;
+    run.text.max_line_symbols = 1;
+    run.text.max_sequences = 4294967295u;
+    run.data_checksum = 0x0123456789abcdefu;
     return run;
 }
 
@@ -985,6 +997,14 @@ static void assert_same_run(const seqgen_run_config *a, const seqgen_run_config 
     assert_int_equal(a->eval.batch_size, b->eval.batch_size);
     assert_int_equal(a->eval.limit, b->eval.limit);
     assert_string_equal(a->data_source, b->data_source);
+    assert_string_equal(a->test_source, b->test_source);
+    assert_int_equal(a->data, b->data);
+    assert_ptr_equal(a->text.vocab, b->text.vocab);
+    assert_int_equal(a->text.holdout_every, b->text.holdout_every);
+    assert_int_equal(a->text.max_bytes, b->text.max_bytes);
+    assert_int_equal(a->text.max_line_symbols, b->text.max_line_symbols);
+    assert_int_equal(a->text.max_sequences, b->text.max_sequences);
+    assert_int_equal(a->data_checksum, b->data_checksum);
 }
 
 static void run_config_round_trip(void **state)
@@ -994,7 +1014,7 @@ static void run_config_round_trip(void **state)
     const char *path = path_in(dir, "run.ckpt");
     seqgen_dataset *ds = open_digits(40);
     seqgen_model *m = new_model(4, 3, 1, 5);
-    seqgen_train_state t = {NULL, NULL, NULL, 3, 30, unusual_run(ds)};
+    seqgen_train_state t = {NULL, NULL, NULL, 3, 30, unusual_run(ds), NULL};
     t.batches = iter_from(ds, &t.run.batches);
     assert_ok(seqgen_checkpoint_save(path, m, &t));
 
@@ -1046,12 +1066,13 @@ static void run_fields_out_of_range_are_refused(void **state)
     const char *path = path_in(dir, "range.ckpt");
     seqgen_dataset *ds = open_digits(40);
     seqgen_model *m = new_model(1, 2, 1, 5);
-    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3)};
+    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3), NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &t));
     size_t size;
     unsigned char *good = tu_read_file(path, &size);
 
-    for (int k = 0; k < 12; k++) {
+    static const seqgen_vocab *some_vocab = (const seqgen_vocab *)&some_vocab; /* never read */
+    for (int k = 0; k < 18; k++) {
         seqgen_train_state bad = t;
         seqgen_run_config *r = &bad.run;
         const char *field = "";
@@ -1067,6 +1088,13 @@ static void run_fields_out_of_range_are_refused(void **state)
         case 8: r->eval.complete.temperature = 0, field = "eval.complete.temperature is 0"; break;
         case 9: r->eval.metrics = 0, field = "eval.metrics is 0"; break;
         case 10: strcpy(r->data_source, "data\ndir"), field = "data_source byte 4 is 0x0a"; break;
+        case 12: r->data = (seqgen_run_data)3, field = "data is 3, not in [0, 2]"; break;
+        case 13: r->text.holdout_every = 1, field = "text.holdout_every is 1"; break;
+        case 14: r->text.max_sequences = 0, field = "text.max_sequences is 0"; break;
+        case 15: r->text.max_line_symbols = (size_t)1 << 32,
+                 field = "text.max_line_symbols is 4294967296"; break;
+        case 16: r->text.vocab = some_vocab, field = "text.vocab is not NULL"; break;
+        case 17: r->text.max_bytes = 0, field = "text.max_bytes is 0"; break;
         default: memset(r->data_source, 'a', sizeof r->data_source),
                  field = "data_source is not a string of at most 1023 bytes"; break;
         }
@@ -1091,7 +1119,7 @@ static void run_fields_out_of_range_are_refused(void **state)
         int status;
         const char *detail;
     } cases[] = {
-        {0, 4, 2, SEQGEN_ERANGE, "train.loss is 2, not in [0, 1]"},
+        {0, 4, 3, SEQGEN_ERANGE, "train.loss is 3, not in [0, 2]"},
         {4, 8, 0x7ff8000000000000u, SEQGEN_ERANGE, "train.teacher_prob is nan"},
         {12, 4, 3, SEQGEN_ERANGE, "train.feedback is 3, not in [0, 2]"},
         {16, 8, 0, SEQGEN_ERANGE, "batches.batch_size is 0, not in [1, 4294967295]"},
@@ -1113,8 +1141,14 @@ static void run_fields_out_of_range_are_refused(void **state)
         {136, 4, 5, SEQGEN_ERANGE, "eval.binarize.mode is 5"},
         {140, 4, 1000, SEQGEN_ERANGE, "eval.binarize.threshold is 1000"},
         {156, 2, 1024, SEQGEN_ERANGE, "data_source is 1024 bytes, more than 1023"},
-        {156, 2, 500, SEQGEN_EFORMAT, "field 'data_source' needs 500 bytes but only 15 remain"},
-        {158 + 13, 2, 1, SEQGEN_EFORMAT, "field 'test_source' needs 1 bytes but only 0 remain"},
+        {156, 2, 500, SEQGEN_EFORMAT, "field 'data_source' needs 500 bytes but only 59 remain"},
+        {158 + 13, 2, 45, SEQGEN_EFORMAT, "field 'test_source' needs 45 bytes but only 44 remain"},
+        {173, 4, 3, SEQGEN_ERANGE, "data is 3, not in [0, 2]"},
+        {177, 8, 1, SEQGEN_ERANGE, "text.holdout_every is 1, neither 0 nor in [2, 4294967295]"},
+        {177, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "text.holdout_every is 4294967296"},
+        {185, 8, 0, SEQGEN_ERANGE, "text.max_bytes is 0, not in [1, 18446744073709551615]"},
+        {193, 8, 0, SEQGEN_ERANGE, "text.max_line_symbols is 0, not in [1, 4294967295]"},
+        {201, 8, (uint64_t)1 << 32, SEQGEN_ERANGE, "text.max_sequences is 4294967296"},
         {158, 1, 0x7f, SEQGEN_ERANGE, "data_source byte 0 is 0x7f, not printable ASCII"},
     };
     unsigned char *data = malloc(size);
@@ -1280,7 +1314,7 @@ static void vocabulary_is_saved_and_checked(void **state)
     assert_null(back);
 
     /* With it: a model and a training checkpoint. */
-    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, seqgen_run_config_default()};
+    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, seqgen_run_config_default(), NULL};
     for (int with_train = 0; with_train < 2; with_train++) {
         assert_ok(seqgen_checkpoint_save_with_vocab(path, m, with_train ? &train : NULL, vocab));
         assert_ok(seqgen_checkpoint_load_vocab(&back, path));
@@ -1380,7 +1414,7 @@ static void steps_are_saved_and_checked(void **state)
     cfg.hidden = 3, cfg.steps = 784, cfg.threads = 1;
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));
-    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 5)};
+    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 5), NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     seqgen_checkpoint_info info;
     assert_ok(seqgen_checkpoint_inspect(path, &info));
@@ -1398,7 +1432,7 @@ static void steps_are_saved_and_checked(void **state)
         else
             o.start_step = 1;
         assert_ok(seqgen_model_create(&other, &o));
-        seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+        seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
         assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
                           field == 0 ? "start step 0, steps 0 but the checkpoint's has D = 1, "
                                        "H = 3, L = 1, start step 0, steps 784"
@@ -1471,6 +1505,338 @@ static void mismatching_iterator_is_refused_naming_the_field(void **state)
     tu_rmtree(dir);
 }
 
+/* ---- Runs of symbols: the position of a seqgen_symbol_iter ------------------------------- */
+
+#define SYM_V 5
+#define SYM_T 7
+
+/* `count` sequences of symbols of lengths 2 to 7, the same for the same count. */
+static seqgen_symbol_dataset *symbol_data(size_t count)
+{
+    int32_t symbols[16 * SYM_T];
+    size_t lengths[16];
+    assert_true(count <= 16);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < count; i++) {
+        lengths[i] = 2 + i % 6;
+        for (size_t t = 0; t < SYM_T; t++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            symbols[i * SYM_T + t] = t < lengths[i] ? (int32_t)((x >> 33) % SYM_V) : 0;
+        }
+    }
+    seqgen_symbol_sequences seqs = {symbols, count, SYM_T, lengths, SYM_V};
+    seqgen_symbol_dataset *ds = NULL;
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &seqs));
+    return ds;
+}
+
+static seqgen_symbol_iter *symbol_iter(const seqgen_symbol_dataset *ds,
+                                       const seqgen_batch_config *cfg)
+{
+    seqgen_symbol_iter *it = NULL;
+    assert_ok(seqgen_symbol_iter_create(&it, ds, cfg));
+    return it;
+}
+
+/* The run of a text of `ds`'s sequences in shuffled batches of 4, as seqgen-text records it. */
+static seqgen_run_config symbol_run(const seqgen_symbol_dataset *ds)
+{
+    seqgen_run_config run = seqgen_run_config_default();
+    run.train.loss = SEQGEN_LOSS_CE;
+    run.batches.batch_size = 4;
+    run.batches.seed = 7;
+    run.train_sequences = seqgen_symbol_dataset_count(ds);
+    run.data = SEQGEN_RUN_DATA_TEXT;
+    run.text.holdout_every = 10;
+    run.text.max_line_symbols = 300;
+    run.text.max_bytes = 123456789012u;
+    run.text.max_sequences = 1000;
+    run.data_checksum = seqgen_symbol_dataset_checksum(ds, 0);
+    snprintf(run.data_source, sizeof run.data_source, "words.txt");
+    return run;
+}
+
+/* A new categorical model (start step, 1 thread) and its Adam, at iteration 0. */
+static void start_symbol_run(const seqgen_symbol_dataset *ds, seqgen_model **m,
+                             seqgen_train_state *t)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.vocab = SYM_V, cfg.embedding = 3, cfg.hidden = 6, cfg.layers = 2;
+    cfg.start_step = 1, cfg.steps = SYM_T, cfg.threads = 1, cfg.seed = 21;
+    *m = NULL;
+    assert_ok(seqgen_model_create(m, &cfg));
+    *t = empty_state();
+    t->run = symbol_run(ds);
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    ocfg.lr = 0.01;
+    assert_ok(seqgen_optim_create(&t->optim, *m, &ocfg));
+    t->symbol_batches = symbol_iter(ds, &t->run.batches);
+}
+
+/* `batches` more training batches (the end of an epoch is not one), as a program's loop. */
+static void train_symbols(seqgen_model *m, seqgen_train_state *t, int batches)
+{
+    seqgen_train_options o = seqgen_train_options_default();
+    o.loss = SEQGEN_LOSS_CE;
+    const int T = (int)seqgen_symbol_iter_steps(t->symbol_batches);
+    for (int done = 0; done < batches;) {
+        const int32_t *y;
+        size_t n;
+        int status = seqgen_symbol_iter_next(t->symbol_batches, &y, &n);
+        if (status == SEQGEN_DONE) {
+            t->epoch++;
+            continue;
+        }
+        assert_ok(status);
+        seqgen_symbol_batch b = seqgen_symbol_batch_of_sequences(m, y, (int)n, T);
+        b.lengths = seqgen_symbol_iter_lengths(t->symbol_batches);
+        assert_ok(seqgen_model_forward_backward_symbols(m, &b, &o, NULL, NULL));
+        assert_ok(seqgen_optim_step(t->optim, m));
+        t->iteration++, done++;
+    }
+}
+
+static void stop_symbol_run(seqgen_model *m, seqgen_train_state *t)
+{
+    seqgen_model_free(m);
+    seqgen_optim_free(t->optim);
+    seqgen_symbol_iter_free(t->symbol_batches);
+}
+
+/* Fresh handles from the checkpoint alone, as seqgen-text --resume: the iterator made from the
+ * saved run over the data, then the model and optimiser created by the loader. */
+static void resume_symbol_run(const char *path, const seqgen_symbol_dataset *ds, seqgen_model **m,
+                              seqgen_train_state *t)
+{
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_true(info.has_symbol_batches && !info.has_batches);
+    *m = NULL;
+    *t = empty_state();
+    t->symbol_batches = symbol_iter(ds, &info.run.batches);
+    assert_ok(seqgen_checkpoint_load_training(path, m, t));
+    assert_int_equal(seqgen_symbol_iter_epoch(t->symbol_batches), info.batches_epoch);
+    assert_int_equal(seqgen_symbol_iter_position(t->symbol_batches), info.batches_position);
+}
+
+/* A run of symbols saved mid-epoch, and again exactly at an epoch's end, each time resumed in
+ * fresh handles, ends bit-identical to the run that never stopped; the run's data, text options
+ * and checksum come back as saved. */
+static void symbol_run_resumes_bit_identically(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "symbols.ckpt");
+    seqgen_symbol_dataset *ds = symbol_data(11); /* batches of 4, 4, 3: 3 an epoch */
+    seqgen_model *straight, *m;
+    seqgen_train_state s, t;
+    start_symbol_run(ds, &straight, &s);
+    train_symbols(straight, &s, 9);
+    assert_int_equal(s.epoch, 2);
+
+    start_symbol_run(ds, &m, &t);
+    train_symbols(m, &t, 2); /* epoch 0, position 8 */
+    assert_ok(seqgen_checkpoint_save(path, m, &t));
+    stop_symbol_run(m, &t);
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 6);
+    assert_true(info.has_training && info.has_optim && info.has_symbol_batches);
+    assert_false(info.has_batches);
+    assert_int_equal(info.batches_epoch, 0);
+    assert_int_equal(info.batches_position, 8);
+    seqgen_run_config run = symbol_run(ds);
+    assert_int_equal(info.run.data, SEQGEN_RUN_DATA_TEXT);
+    assert_null(info.run.text.vocab);
+    assert_int_equal(info.run.text.holdout_every, 10);
+    assert_int_equal(info.run.text.max_bytes, 123456789012u);
+    assert_int_equal(info.run.text.max_line_symbols, 300);
+    assert_int_equal(info.run.text.max_sequences, 1000);
+    assert_int_equal(info.run.data_checksum, run.data_checksum);
+    assert_int_not_equal(run.data_checksum, seqgen_symbol_dataset_checksum(ds, 1));
+    assert_same_run(&run, &info.run);
+
+    resume_symbol_run(path, ds, &m, &t);
+    assert_int_equal(t.iteration, 2);
+    train_symbols(m, &t, 4); /* over the end of epoch 0, to the last batch of epoch 1 */
+    assert_int_equal(seqgen_symbol_iter_position(t.symbol_batches), 11);
+    assert_ok(seqgen_checkpoint_save(path, m, &t));
+    stop_symbol_run(m, &t);
+
+    resume_symbol_run(path, ds, &m, &t);
+    assert_int_equal(t.epoch, 1);
+    assert_int_equal(seqgen_symbol_iter_epoch(t.symbol_batches), 1);
+    assert_int_equal(seqgen_symbol_iter_position(t.symbol_batches), 11);
+    train_symbols(m, &t, 3);
+    assert_int_equal(t.iteration, s.iteration);
+    assert_int_equal(t.epoch, s.epoch);
+    assert_memory_equal(seqgen_model_parameters(m), seqgen_model_parameters(straight),
+                        seqgen_model_param_count(m) * sizeof(float));
+    stop_symbol_run(m, &t);
+    stop_symbol_run(straight, &s);
+    seqgen_symbol_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* A symbol iterator that is not the run's, an iterator of the other kind, or both kinds at once
+ * are refused on saving and on loading, naming the field; a refused load changes nothing. */
+static void symbol_iterator_mismatch_is_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "mismatch.ckpt");
+    seqgen_symbol_dataset *ds = symbol_data(11), *fewer = symbol_data(10);
+    seqgen_dataset *digits = open_digits(40);
+    seqgen_model *m;
+    seqgen_train_state t;
+    start_symbol_run(ds, &m, &t);
+    t.run.data = SEQGEN_RUN_DATA_SYMBOLS;
+    train_symbols(m, &t, 1);
+    assert_ok(seqgen_checkpoint_save(path, m, &t));
+    size_t size;
+    unsigned char *good = tu_read_file(path, &size);
+
+    seqgen_batch_config other_seed = t.run.batches;
+    other_seed.seed = 8;
+    seqgen_batch_config digits_cfg = iter_config(1, 7);
+    for (int k = 0; k < 4; k++) {
+        seqgen_model *none = NULL;
+        seqgen_train_state b = empty_state();
+        int status = SEQGEN_EMISMATCH;
+        const char *detail = "";
+        switch (k) {
+        case 0: b.symbol_batches = symbol_iter(ds, &other_seed),
+                detail = "the symbol iterator's seed is 8 but the run's is 7"; break;
+        case 1: b.symbol_batches = symbol_iter(fewer, &t.run.batches),
+                detail = "the symbol iterator's count is 10 but the run's is 11 "
+                         "(train_sequences)"; break;
+        case 2: b.batches = iter_from(digits, &digits_cfg),
+                detail = "a seqgen_batch_iter was given but the run's data is symbols: its "
+                         "iterator is a seqgen_symbol_iter"; break;
+        default: b.batches = iter_from(digits, &digits_cfg);
+                 b.symbol_batches = symbol_iter(ds, &t.run.batches), status = SEQGEN_EINVAL;
+                 detail = "both a batch iterator and a symbol iterator given"; break;
+        }
+        assert_fails_with(seqgen_checkpoint_load_training(path, &none, &b), status, detail);
+        assert_null(none);
+        assert_null(b.optim);
+        assert_int_equal(b.iteration, 0);
+        if (b.symbol_batches)
+            assert_int_equal(seqgen_symbol_iter_position(b.symbol_batches), 0);
+        seqgen_symbol_iter_free(b.symbol_batches);
+        seqgen_batch_iter_free(b.batches);
+    }
+
+    /* Saving: each refused, the file left as it was. */
+    seqgen_train_state bad = t;
+    bad.symbol_batches = symbol_iter(ds, &other_seed);
+    assert_fails_with(seqgen_checkpoint_save(path, m, &bad), SEQGEN_EMISMATCH,
+                      "the symbol iterator's seed is 8 but the run's is 7");
+    seqgen_symbol_iter_free(bad.symbol_batches);
+    bad = t;
+    bad.run.data = SEQGEN_RUN_DATA_UNITS;
+    assert_fails_with(seqgen_checkpoint_save(path, m, &bad), SEQGEN_EMISMATCH,
+                      "a seqgen_symbol_iter was given but the run's data is units: its iterator "
+                      "is a seqgen_batch_iter");
+    bad = t;
+    bad.batches = iter_from(digits, &digits_cfg);
+    assert_fails_with(seqgen_checkpoint_save(path, m, &bad), SEQGEN_EINVAL,
+                      "both a batch iterator and a symbol iterator");
+    seqgen_batch_iter_free(bad.batches);
+    seqgen_model *binary = new_model(1, 2, 1, 3);
+    bad = empty_state();
+    bad.run.data = SEQGEN_RUN_DATA_SYMBOLS;
+    assert_fails_with(seqgen_checkpoint_save(path, binary, &bad), SEQGEN_EMISMATCH,
+                      "the run's data is symbols but the model is of binary units (vocab 0)");
+    tu_assert_file_is(path, good, size);
+
+    /* A run of units does not resume into a symbol iterator. */
+    bad = empty_state();
+    bad.run = run_for(digits, 1, 7);
+    bad.batches = iter_from(digits, &digits_cfg);
+    assert_ok(seqgen_checkpoint_save(path, binary, &bad));
+    seqgen_batch_iter_free(bad.batches);
+    seqgen_model *none = NULL;
+    seqgen_train_state into = empty_state();
+    into.symbol_batches = symbol_iter(ds, &t.run.batches);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &into), SEQGEN_EMISMATCH,
+                      "a seqgen_symbol_iter was given but the run's data is units");
+    seqgen_symbol_iter_free(into.symbol_batches);
+    /* and a file saying its binary model's data is symbols contradicts itself */
+    size_t units_size;
+    unsigned char *data = tu_read_file(path, &units_size);
+    unsigned char *runc = find_section(data, units_size, "RUNC");
+    le(runc + 158 + strlen(MNIST) + 2, SEQGEN_RUN_DATA_SYMBOLS, 4);
+    refresh_crcs(data, units_size, runc);
+    write_variant(path, data, units_size);
+    seqgen_checkpoint_info info;
+    assert_fails_with(seqgen_checkpoint_inspect(path, &info), SEQGEN_EMISMATCH,
+                      "section 'RUNC': data of symbols for a model of binary units");
+    free(data);
+    free(good);
+    seqgen_model_free(binary);
+    stop_symbol_run(m, &t);
+    seqgen_dataset_free(digits);
+    seqgen_symbol_dataset_free(fewer);
+    seqgen_symbol_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
+/* A file of format version 5 (RUNC without the data's kind and the text options) reads as a run
+ * of units with the default text options; the same bytes under version 6 are refused. */
+static void version_5_reads_as_units(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "v5.ckpt");
+    seqgen_dataset *ds = open_digits(40);
+    seqgen_model *m = new_model(1, 2, 1, 5);
+    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3), NULL};
+    t.batches = iter_from(ds, &t.run.batches);
+    assert_ok(seqgen_batch_iter_seek(t.batches, 1, 16));
+    assert_ok(seqgen_checkpoint_save(path, m, &t));
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *runc = find_section(data, size, "RUNC");
+    unsigned char *head = runc - 20, *end = runc + get_le(head + 8, 8);
+    memmove(end - 44, end, (size_t)(data + size - end)); /* RUNC as version 5 wrote it */
+    size -= 44;
+    le(head + 8, get_le(head + 8, 8) - 44, 8);
+    le(data + 16, size, 8);
+    refresh_crcs(data, size, runc);
+    write_variant(path, data, size);
+    seqgen_model *none = NULL;
+    seqgen_train_state into = empty_state();
+    into.batches = iter_from(ds, &t.run.batches);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &none, &into), SEQGEN_EFORMAT,
+                      "field 'data' needs 4 bytes but only 0 remain");
+    le(data + 8, 5, 4);
+    refresh_file_crc(data, size);
+    write_variant(path, data, size);
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 5);
+    assert_true(info.has_batches && !info.has_symbol_batches);
+    assert_int_equal(info.run.data, SEQGEN_RUN_DATA_UNITS);
+    seqgen_text_options defaults = seqgen_text_options_default();
+    assert_int_equal(info.run.text.max_bytes, defaults.max_bytes);
+    assert_int_equal(info.run.text.max_line_symbols, defaults.max_line_symbols);
+    assert_int_equal(info.run.text.max_sequences, defaults.max_sequences);
+    assert_int_equal(info.run.text.holdout_every, 0);
+    assert_int_equal(info.run.data_checksum, 0);
+    assert_ok(seqgen_checkpoint_load_training(path, &none, &into));
+    assert_int_equal(seqgen_batch_iter_epoch(into.batches), 1);
+    assert_int_equal(seqgen_batch_iter_position(into.batches), 16);
+    assert_same_model(m, none);
+    seqgen_model_free(none);
+    seqgen_batch_iter_free(into.batches);
+    seqgen_batch_iter_free(t.batches);
+    free(data);
+    seqgen_model_free(m);
+    seqgen_dataset_free(ds);
+    tu_rmtree(dir);
+}
+
 /* Files of format version 1 (libseqgen 0.1) are refused, naming the version and what to do. */
 static void version_1_is_refused_naming_it(void **state)
 {
@@ -1485,7 +1851,7 @@ static void version_1_is_refused_naming_it(void **state)
     tu_write_file(path, f.data, f.size);
     seqgen_model *back = NULL;
     const char *detail = "v1.ckpt: format version 1 (written by libseqgen 0.1) is no longer read: "
-                         "this library reads versions 3 to 5";
+                         "this library reads versions 3 to 6";
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION, detail);
     assert_null(back);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
@@ -1860,7 +2226,7 @@ static void start_run(seqgen_dataset *ds, seqgen_model **m, seqgen_train_state *
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     cfg.lr = 1e-2;
     *t = (seqgen_train_state){NULL, new_sched(1.5), new_iter(ds, 16, 77), 0, 0,
-                              run_for(ds, 16, 77)};
+                              run_for(ds, 16, 77), NULL};
     assert_ok(seqgen_optim_create(&t->optim, *m, &cfg));
 }
 
@@ -1939,6 +2305,9 @@ int main(void)
         cmocka_unit_test(version_3_loads_and_vocab_is_checked),
         cmocka_unit_test(vocabulary_is_saved_and_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
+        cmocka_unit_test(symbol_run_resumes_bit_identically),
+        cmocka_unit_test(symbol_iterator_mismatch_is_refused),
+        cmocka_unit_test(version_5_reads_as_units),
         cmocka_unit_test(version_1_is_refused_naming_it),
         cmocka_unit_test(training_sections_come_together),
         cmocka_unit_test(every_allocation_failure_is_clean),

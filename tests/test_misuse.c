@@ -79,7 +79,7 @@ static int setup(void **state)
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     assert_ok(seqgen_sched_create(&fx.sched, &scfg));
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, seqgen_run_config_default(), NULL};
     train.run.batches = bcfg;
     train.run.train_sequences = IMAGES;
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
@@ -498,6 +498,19 @@ static void symbol_dataset_sequence(void)
     assert_null(seqgen_symbol_dataset_sequence(NULL, 0));
     assert_null(seqgen_symbol_dataset_sequence(ds, 2));
     assert_null(seqgen_symbol_dataset_sequence(ds, (size_t)-1));
+    seqgen_symbol_dataset_free(ds);
+}
+
+/* NULL gives back the checksum it continues; a dataset changes it, and chains. */
+static void symbol_dataset_checksum(void)
+{
+    seqgen_symbol_dataset *ds = small_symbols();
+    assert_int_equal(seqgen_symbol_dataset_checksum(NULL, 0), 0);
+    assert_int_equal(seqgen_symbol_dataset_checksum(NULL, 12345), 12345);
+    uint64_t once = seqgen_symbol_dataset_checksum(ds, 0);
+    assert_int_not_equal(once, 0);
+    assert_int_equal(seqgen_symbol_dataset_checksum(ds, 0), once);
+    assert_int_not_equal(seqgen_symbol_dataset_checksum(ds, once), once);
     seqgen_symbol_dataset_free(ds);
 }
 
@@ -1128,7 +1141,7 @@ static void evaluate_dataset(void)
 
 static void checkpoint_save(void)
 {
-    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(NULL, fx.model, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, NULL, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, fx.model, &wrong));
@@ -1177,7 +1190,7 @@ static void checkpoint_load_model(void)
 static void checkpoint_load_training(void)
 {
     seqgen_model *m = NULL, *other = fx.other;
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default()};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(NULL, &m, &t));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, NULL, &t));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, &m, NULL));
@@ -1191,7 +1204,7 @@ static void checkpoint_load_training(void)
 static void run_config_default(void)
 {
     seqgen_run_config run = seqgen_run_config_default(); /* valid as it is for D = 1 */
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, run};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, run, NULL};
     char path[sizeof fx.train_ckpt + 8];
     snprintf(path, sizeof path, "%s.d1", fx.train_ckpt);
     assert_ok(seqgen_checkpoint_save(path, fx.other, &t));
@@ -1275,6 +1288,7 @@ static const misuse_case cases[] = {
     CASE(seqgen_symbol_dataset_vocab_size, symbol_dataset_vocab_size),
     CASE(seqgen_symbol_dataset_length, symbol_dataset_length),
     CASE(seqgen_symbol_dataset_sequence, symbol_dataset_sequence),
+    CASE(seqgen_symbol_dataset_checksum, symbol_dataset_checksum),
     CASE(seqgen_symbol_iter_create, symbol_iter_create),
     CASE(seqgen_symbol_iter_free, symbol_iter_free),
     CASE(seqgen_symbol_iter_next, symbol_iter_next),

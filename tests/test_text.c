@@ -263,6 +263,34 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The checksum is the documented FNV-1a (the values computed independently in Python from the
+ * header's definition), chains, and changes with an id or a length, not with the padding. */
+static void dataset_checksum(void **state)
+{
+    (void)state;
+    int32_t ids[6 * 4] = {1, 2, 3, 0, 2, 0, 0, 0, 4, 4, 1, 0, 3, 1, 0, 0, 1, 0, 0, 0, 2, 3, 4, 0};
+    size_t lengths[6] = {4, 2, 4, 3, 2, 4};
+    seqgen_symbol_sequences seqs = {ids, 6, 4, lengths, 5};
+    seqgen_symbol_dataset *ds = NULL;
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &seqs));
+    const uint64_t h = seqgen_symbol_dataset_checksum(ds, 0);
+    assert_int_equal(h, 0xc367712c207be180u);
+    assert_int_equal(seqgen_symbol_dataset_checksum(ds, h), 0x965a397672e1c100u);
+    seqgen_symbol_dataset_free(ds);
+    ids[1 * 4 + 3] = 4; /* in the padding: not part of the data */
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &seqs));
+    assert_int_equal(seqgen_symbol_dataset_checksum(ds, 0), h);
+    seqgen_symbol_dataset_free(ds);
+    ids[0] = 2; /* a symbol */
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &seqs));
+    assert_int_not_equal(seqgen_symbol_dataset_checksum(ds, 0), h);
+    seqgen_symbol_dataset_free(ds);
+    ids[0] = 1, lengths[1] = 3; /* a length */
+    assert_ok(seqgen_symbol_dataset_from_memory(&ds, &seqs));
+    assert_int_not_equal(seqgen_symbol_dataset_checksum(ds, 0), h);
+    seqgen_symbol_dataset_free(ds);
+}
+
 static void write_text(const fixture *f, const char *text, size_t n)
 {
     tu_write_file(f->path, text, n);
@@ -714,6 +742,7 @@ int main(void)
         cmocka_unit_test(vocab_from_text_sorted),
         cmocka_unit_test(vocab_refusals),
         cmocka_unit_test(dataset_from_memory),
+        cmocka_unit_test(dataset_checksum),
         cmocka_unit_test_setup_teardown(text_file_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(text_file_split, setup, teardown),
         cmocka_unit_test_setup_teardown(text_file_refusals, setup, teardown),
