@@ -537,7 +537,8 @@ static int evaluate(run *r, epoch_result *e)
     int status = seqgen_evaluate_symbols(r->model, r->test, r->train, &o, &e->test);
     if (status != SEQGEN_OK) {
         char what[80];
-        snprintf(what, sizeof what, "evaluation after epoch %llu", (unsigned long long)r->state.epoch);
+        snprintf(what, sizeof what, "evaluation after epoch %llu",
+                 (unsigned long long)r->state.epoch);
         return cli_fail(PROG, what, status);
     }
     e->eval_seconds = cli_now() - t0;
@@ -551,7 +552,8 @@ static int append_row(const run *r, const epoch_result *e)
     const seqgen_symbol_eval_results *t = &e->test;
     snprintf(row, sizeof row, "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.4f,%.0f,%.3f,%.6f,%.6f,%.4f,%.4f,"
              "%.6f\n", (unsigned long long)r->state.epoch,
-             (unsigned long long)r->state.iteration, e->seconds, e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
+             (unsigned long long)r->state.iteration, e->seconds,
+             e->train_nats / (e->train_symbols + 1e-300), t->nats_per_symbol, t->bits_per_symbol,
              t->nats_per_sequence, e->train_symbols / (e->seconds + 1e-9), e->eval_seconds,
              t->symbol_error, t->exact_match, t->mean_generated, t->mean_true, t->copies);
     if (cli_append_row(r->csv, "epoch,iterations,seconds,train_loss,test_nll_nats_per_symbol,"

@@ -10,8 +10,9 @@
  *   dr = dn (W_hn h + b_hn) r (1 - r) d(W_ir x + b_ir) = d(W_hr h + b_hr) = dr
  *   d(W_hn h + b_hn) = dn r           dh = dh' z + W_hh^T [dr dz dhn]
  * Activations are time-major, step after step (packed, see sg_gru_forward), so that one step
- * of a batch is one contiguous matrix and the input products of many steps are single GEMMs. Shapes: in = input size, H = hidden
- * size, W_ih [3H][in], W_hh [3H][H], b_ih [3H], b_hh [3H]. Nothing here allocates. */
+ * of a batch is one contiguous matrix and the input products of many steps are single GEMMs.
+ * Shapes: in = input size, H = hidden size, W_ih [3H][in], W_hh [3H][H], b_ih [3H], b_hh [3H].
+ * Nothing here allocates. */
 #ifndef SEQGEN_GRU_H
 #define SEQGEN_GRU_H
 

@@ -182,6 +182,7 @@ int sg_run_config_match_batches(const seqgen_run_config *run, const seqgen_batch
     if (!field)
         return SEQGEN_OK;
     return sg_error(SEQGEN_EMISMATCH, "the %s iterator's %s is %llu but the run's is %llu%s",
-                    symbols ? "symbol" : "batch", field, (unsigned long long)given, (unsigned long long)saved,
+                    symbols ? "symbol" : "batch", field, (unsigned long long)given,
+                    (unsigned long long)saved,
                     strcmp(field, "count") == 0 ? " (train_sequences)" : "");
 }

@@ -274,9 +274,8 @@ static void load_symbols(sg_worker *w)
     for (int t = 0; t < w->run; t++)
         for (int r = 0; r < w->rows_at[t]; r++, at++) {
             const size_t seq = (size_t)(w->first + w->order[r]);
-            w->symbols[at] = t >= ps->start_step
-                                 ? ps->input_symbols[seq * ps->stride + (size_t)(t - ps->start_step)]
-                                 : -1;
+            const size_t step = (size_t)(t - ps->start_step);
+            w->symbols[at] = t >= ps->start_step ? ps->input_symbols[seq * ps->stride + step] : -1;
         }
     sg_embedding_forward((int)w->total, m->cfg.embedding, m->embedding, w->symbols, w->x);
 }
@@ -400,7 +399,8 @@ static void loss_and_dlogits(sg_worker *w)
     float *a = w->logits;
     for (int t = 0; t < w->run; t++)
         for (int r = 0; r < w->rows_at[t]; r++, a += D) {
-            const size_t seq = (size_t)(w->first + w->order[r]), at = seq * ps->stride + (size_t)t * U;
+            const size_t seq = (size_t)(w->first + w->order[r]);
+            const size_t at = seq * ps->stride + (size_t)t * U;
             sg_head_target y = {ps->targets ? ps->targets + at : NULL,
                                 ps->target_symbols ? ps->target_symbols[at] : 0};
             sg_head_loss(ps->kind, D, a, y, ps->loss, scale,
