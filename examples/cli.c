@@ -505,3 +505,16 @@ int cli_trim_results(const char *prog, const char *csv, uint64_t epoch)
     }
     return cli_text_write(prog, csv, out, &text, &size) == 0 ? 0 : CLI_EXIT_RUNTIME;
 }
+
+int cli_check_source(const char *prog, const char *option, const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    for (size_t i = 0; i < n && n <= SEQGEN_RUN_SOURCE_MAX; i++)
+        if (path[i] < 0x20 || path[i] > 0x7e)
+            n = SEQGEN_RUN_SOURCE_MAX + 1;
+    if (n <= SEQGEN_RUN_SOURCE_MAX)
+        return 0;
+    fprintf(stderr, "%s: --%s: the path is saved in the checkpoint and must be at most %d "
+                    "printable ASCII characters\n", prog, option, SEQGEN_RUN_SOURCE_MAX);
+    return -1;
+}

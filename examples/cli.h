@@ -171,6 +171,11 @@ int cli_text_write(const char *prog, const char *path, FILE *f, char **text, siz
  * after printing why. */
 int cli_trim_results(const char *prog, const char *csv, uint64_t epoch);
 
+/* A data path a run records in its checkpoint (seqgen_run_config::data_source) must fit:
+ * SEQGEN_RUN_SOURCE_MAX bytes of printable ASCII. NULL passes. 0, or -1 after printing why,
+ * naming --@p option. */
+int cli_check_source(const char *prog, const char *option, const char *path);
+
 /* Set by the signals cli_catch_interrupts() catches: the training programs finish the batch,
  * save and exit with 130. */
 extern volatile sig_atomic_t cli_interrupted;

@@ -303,21 +303,6 @@ static int write_config(const run *r, int argc, char **argv)
     return cli_text_write(PROG, r->config, f, &text, &size);
 }
 
-/* The text's path is recorded in the checkpoint: it must fit (SEQGEN_RUN_SOURCE_MAX bytes of
- * printable ASCII). 0, or -1 after printing why. */
-static int check_text_name(const char *text)
-{
-    size_t n = strlen(text);
-    for (size_t i = 0; i < n && n <= SEQGEN_RUN_SOURCE_MAX; i++)
-        if (text[i] < 0x20 || text[i] > 0x7e)
-            n = SEQGEN_RUN_SOURCE_MAX + 1;
-    if (n <= SEQGEN_RUN_SOURCE_MAX)
-        return 0;
-    fprintf(stderr, PROG ": --text: the path is saved in the checkpoint and must be at most %d "
-                    "printable ASCII characters\n", SEQGEN_RUN_SOURCE_MAX);
-    return -1;
-}
-
 /* The checksum of the text's lines, both parts: what a resumed run must find again. */
 static uint64_t text_checksum(const run *r)
 {
@@ -468,7 +453,7 @@ static int prepare(run *r)
             return rc;
         to = r->info.run.text; /* the reader's options, as the run's */
     }
-    if (check_text_name(s->text) != 0)
+    if (cli_check_source(PROG, "text", s->text) != 0)
         return cli_usage_error(PROG);
     status = seqgen_symbol_dataset_open_text(&r->train, to.holdout_every ? &r->test : NULL,
                                              &r->vocab, s->text, &to);

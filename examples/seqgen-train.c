@@ -445,21 +445,6 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
     s->eval_given = saved->eval.given;
 }
 
-/* The data's paths are recorded in the checkpoint: they must fit (SEQGEN_RUN_SOURCE_MAX bytes
- * of printable ASCII). */
-static int check_data_name(const char *option, const char *data)
-{
-    size_t n = strlen(data);
-    for (size_t i = 0; i < n && n <= SEQGEN_RUN_SOURCE_MAX; i++)
-        if (data[i] < 0x20 || data[i] > 0x7e)
-            n = SEQGEN_RUN_SOURCE_MAX + 1;
-    if (n <= SEQGEN_RUN_SOURCE_MAX)
-        return 0;
-    fprintf(stderr, PROG ": --%s: the path is saved in the checkpoint and must be at most %d "
-                    "printable ASCII characters\n", option, SEQGEN_RUN_SOURCE_MAX);
-    return -1;
-}
-
 /* Creates the model, optimiser and schedule of a new run. */
 static int start_new(run *r)
 {
@@ -906,7 +891,8 @@ static int prepare(run *r)
     int rc;
     if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
         return rc;
-    if (check_data_name("data", s->data) != 0 || check_data_name("test", s->test) != 0)
+    if (cli_check_source(PROG, "data", s->data) != 0 ||
+        cli_check_source(PROG, "test", s->test) != 0)
         return cli_usage_error(PROG);
     if ((rc = open_data(r, SEQGEN_SPLIT_TRAIN, &r->train)) != 0 ||
         (rc = open_data(r, SEQGEN_SPLIT_TEST, &r->test)) != 0)

@@ -100,13 +100,6 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
-static void assert_fails_with(int status, int expected, const char *detail)
-{
-    if (status != expected || !strstr(seqgen_last_error(), detail))
-        fail_msg("got %d (%s) \"%s\", expected %d with \"%s\"", status, seqgen_strerror(status),
-                 seqgen_last_error(), expected, detail);
-}
-
 static int is_damage_status(int status)
 {
     return status == SEQGEN_ECHECKSUM || status == SEQGEN_EFORMAT ||

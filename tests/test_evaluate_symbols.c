@@ -20,13 +20,6 @@
 #define H 8
 #define T 12 /* the test sets' steps */
 
-static void assert_fails_with(int status, int expected, const char *detail)
-{
-    if (status != expected || !strstr(seqgen_last_error(), detail))
-        fail_msg("got %d \"%s\", expected %d with \"%s\"", status, seqgen_last_error(), expected,
-                 detail);
-}
-
 static seqgen_model *symbol_model(int start_step, int threads, uint64_t seed)
 {
     seqgen_model_config cfg = seqgen_model_config_default();

@@ -17,13 +17,6 @@
 #define E 4
 #define H 8
 
-static void assert_fails_with(int status, int expected, const char *detail)
-{
-    if (status != expected || !strstr(seqgen_last_error(), detail))
-        fail_msg("got %d \"%s\", expected %d with \"%s\"", status, seqgen_last_error(), expected,
-                 detail);
-}
-
 static seqgen_model *symbol_model(int start_step, int threads, uint64_t seed)
 {
     seqgen_model_config cfg = seqgen_model_config_default();

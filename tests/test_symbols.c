@@ -22,13 +22,6 @@
 #define WIDTH 9 /* symbols per sequence */
 
 /* The detail of a failure must contain `detail`. */
-static void assert_fails_with(int status, int expected, const char *detail)
-{
-    if (status != expected || !strstr(seqgen_last_error(), detail))
-        fail_msg("got %d \"%s\", expected %d with \"%s\"", status, seqgen_last_error(), expected,
-                 detail);
-}
-
 static seqgen_model_config symbol_config(int start_step, int threads)
 {
     seqgen_model_config cfg = seqgen_model_config_default();

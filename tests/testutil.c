@@ -25,6 +25,16 @@ void tu_assert_allclose(double actual, double expected, double rtol, double atol
     }
 }
 
+void tu_assert_fails_with(int status, int expected, const char *detail, const char *file,
+                          int line)
+{
+    if (status != expected || !strstr(seqgen_last_error(), detail)) {
+        print_error("got %d (%s) \"%s\", expected %d with \"%s\"\n", status,
+                    seqgen_strerror(status), seqgen_last_error(), expected, detail);
+        _fail(file, line);
+    }
+}
+
 void tu_assert_ok(int status, const char *what, const char *file, int line)
 {
     if (status != SEQGEN_OK) {

@@ -22,6 +22,12 @@ void tu_assert_allclose(double actual, double expected, double rtol, double atol
 #define assert_ok(call) tu_assert_ok((call), #call, __FILE__, __LINE__)
 void tu_assert_ok(int status, const char *what, const char *file, int line);
 
+/* Fails the test unless `status` is `expected` and seqgen_last_error() contains `detail`. */
+#define assert_fails_with(status, expected, detail) \
+    tu_assert_fails_with((status), (expected), (detail), __FILE__, __LINE__)
+void tu_assert_fails_with(int status, int expected, const char *detail, const char *file,
+                          int line);
+
 /* Creates a fresh temporary directory; returns its path (static storage, one per call site
  * is enough for a test). tu_rmtree removes it with its contents. */
 const char *tu_tempdir(void);
