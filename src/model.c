@@ -59,9 +59,8 @@ int sg_model_check_config(const seqgen_model_config *cfg)
     return SEQGEN_OK;
 }
 
-/* Appends a tensor to the table `t` (if not NULL) at `*count`; returns its size in floats. */
-static size_t add_tensor(sg_tensor *t, int *count, const char *name, int ndim, int rows,
-                         int cols, size_t offset)
+size_t sg_tensor_append(sg_tensor *t, int *count, const char *name, int ndim, int rows,
+                        int cols, size_t offset)
 {
     if (t) {
         sg_tensor *new_tensor = &t[*count];
@@ -85,19 +84,19 @@ static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
     size_t n = 0;
     int count = 0;
     if (V)
-        n += add_tensor(t, &count, "embedding.weight", 2, V, cfg->embedding, n);
+        n += sg_tensor_append(t, &count, "embedding.weight", 2, V, cfg->embedding, n);
     for (int l = 0; l < cfg->layers; l++) {
         snprintf(name, sizeof name, "weight_ih_l%d", l);
-        n += add_tensor(t, &count, name, 2, 3 * H, l == 0 ? in : H, n);
+        n += sg_tensor_append(t, &count, name, 2, 3 * H, l == 0 ? in : H, n);
         snprintf(name, sizeof name, "weight_hh_l%d", l);
-        n += add_tensor(t, &count, name, 2, 3 * H, H, n);
+        n += sg_tensor_append(t, &count, name, 2, 3 * H, H, n);
         snprintf(name, sizeof name, "bias_ih_l%d", l);
-        n += add_tensor(t, &count, name, 1, 3 * H, 1, n);
+        n += sg_tensor_append(t, &count, name, 1, 3 * H, 1, n);
         snprintf(name, sizeof name, "bias_hh_l%d", l);
-        n += add_tensor(t, &count, name, 1, 3 * H, 1, n);
+        n += sg_tensor_append(t, &count, name, 1, 3 * H, 1, n);
     }
-    n += add_tensor(t, &count, "out.weight", 2, out, H, n);
-    n += add_tensor(t, &count, "out.bias", 1, out, 1, n);
+    n += sg_tensor_append(t, &count, "out.weight", 2, out, H, n);
+    n += sg_tensor_append(t, &count, "out.bias", 1, out, 1, n);
     return n;
 }
 

@@ -34,6 +34,11 @@ typedef struct sg_tensor {
     int rows, cols; /* cols = 1 for biases */
 } sg_tensor;
 
+/* Appends a tensor to the table `t` (if not NULL) at `*count` and counts it; returns its size in
+ * floats. The model's table and the discriminator's (discriminator.c) are built with it. */
+size_t sg_tensor_append(sg_tensor *t, int *count, const char *name, int ndim, int rows, int cols,
+                        size_t offset);
+
 /* SEQGEN_OK, or SEQGEN_EINVAL naming the field out of the limits above. */
 int sg_model_check_config(const seqgen_model_config *cfg);
 
