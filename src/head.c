@@ -33,6 +33,21 @@ void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *
     sg_sum_rows(rows, D, dlogits, D, grad->bias);
 }
 
+void sg_head_probs_backward(sg_head_kind kind, int outputs, const float *p, const float *dp,
+                            float *dlogit)
+{
+    if (kind == SG_HEAD_CATEGORICAL) {
+        double mean = 0.0; /* sum_j p_j dp_j */
+        for (int j = 0; j < outputs; j++)
+            mean += (double)p[j] * dp[j];
+        for (int k = 0; k < outputs; k++)
+            dlogit[k] += (float)(p[k] * (dp[k] - mean));
+    } else {
+        for (int d = 0; d < outputs; d++)
+            dlogit[d] += dp[d] * p[d] * (1.0f - p[d]);
+    }
+}
+
 int sg_head_check_options(sg_head_kind kind, seqgen_loss loss, seqgen_feedback feedback,
                           int feedback_used)
 {

@@ -42,6 +42,13 @@ int sg_head_check_options(sg_head_kind kind, seqgen_loss loss, seqgen_feedback f
 /* probs [rows][O] from logits [rows][O] (may alias): sigmoid of each, or softmax of each row. */
 void sg_head_probs(sg_head_kind kind, int rows, int outputs, const float *logits, float *probs);
 
+/* dlogit [O] += dL/da of one step given dL/dp, dp [O], and its probabilities p [O]:
+ *   Bernoulli:   dL/da_d = dp_d p_d (1 - p_d)
+ *   categorical: dL/da_k = p_k (dp_k - sum_j p_j dp_j)   (the softmax's Jacobian)
+ * For a loss of the probabilities themselves (professor forcing's discriminator reads them). */
+void sg_head_probs_backward(sg_head_kind kind, int outputs, const float *p, const float *dp,
+                            float *dlogit);
+
 /* What one prediction is compared with: units [D] (Bernoulli) or symbol (categorical). */
 typedef struct sg_head_target {
     const float *units;

@@ -66,6 +66,7 @@ typedef struct sg_pass {
     const uint8_t *teacher;  /* [B][T], NULL for pure teacher forcing (the fast path) */
     const float *uniforms;   /* [B][T][D] for SAMPLE feedback */
     float *probs;            /* [B][T][O] or NULL */
+    const sg_behaviour *behaviour; /* NULL, or the behaviour's output and gradients */
 } sg_pass;
 
 /* One thread's slice of a pass. */
@@ -415,6 +416,72 @@ static void loss_and_dlogits(sg_worker *w)
         }
 }
 
+/* ---- The behaviour (professor forcing) ------------------------------------------------------ */
+
+/* The behaviour's padding, steps n_b to T - 1 of each of the worker's sequences: zeros. */
+static void behaviour_padding(sg_worker *w)
+{
+    const sg_pass *ps = w->pass;
+    const size_t F = (size_t)w->model->cfg.hidden + ps->outputs, T = (size_t)ps->steps;
+    for (int r = 0; r < w->rows; r++) {
+        const size_t seq = (size_t)(w->first + r);
+        const size_t n = (size_t)counted_steps(ps->lengths, ps->start_step, ps->steps, seq);
+        memset(ps->behaviour->out + (seq * T + n) * F, 0, (T - n) * F * sizeof(float));
+    }
+}
+
+/* The behaviour of each counted step: the top layer's state and the head's probabilities, from
+ * the logits before the loss replaces them by their gradient. */
+static void behaviour_out(sg_worker *w)
+{
+    const sg_pass *ps = w->pass;
+    const int H = w->model->cfg.hidden, O = ps->outputs, F = H + O;
+    const float *top = layer_x(w, w->model->cfg.layers);
+    size_t i = 0;
+    for (int t = 0; t < w->run; t++)
+        for (int r = 0; r < w->rows_at[t]; r++, i++) {
+            const size_t seq = (size_t)(w->first + w->order[r]);
+            float *b = ps->behaviour->out + (seq * ps->steps + t) * F;
+            memcpy(b, top + i * H, (size_t)H * sizeof *b);
+            sg_head_probs(ps->kind, 1, O, w->logits + i * O, b + H);
+        }
+}
+
+/* dL/dlogit of each counted step scaled by the loss's weight, plus the behaviour's gradient with
+ * respect to the probabilities, through the head. */
+static void behaviour_dlogits(sg_worker *w)
+{
+    const sg_pass *ps = w->pass;
+    const sg_behaviour *bh = ps->behaviour;
+    const int H = w->model->cfg.hidden, O = ps->outputs, F = H + O;
+    const float weight = (float)bh->loss_weight;
+    float *a = w->logits;
+    for (int t = 0; t < w->run; t++)
+        for (int r = 0; r < w->rows_at[t]; r++, a += O) {
+            if (weight != 1.0f)
+                for (int k = 0; k < O; k++)
+                    a[k] *= weight;
+            if (!bh->grad)
+                continue;
+            const size_t at = ((size_t)(w->first + w->order[r]) * ps->steps + t) * F + H;
+            sg_head_probs_backward(ps->kind, O, bh->out + at, bh->grad + at, a);
+        }
+}
+
+/* The behaviour's gradient with respect to the top layer's states, added to dL/dh of the top
+ * layer (dy, packed) after the head's backward. */
+static void behaviour_dh(sg_worker *w)
+{
+    const sg_pass *ps = w->pass;
+    const int H = w->model->cfg.hidden, F = H + ps->outputs;
+    float *dy = w->dy;
+    for (int t = 0; t < w->run; t++)
+        for (int r = 0; r < w->rows_at[t]; r++, dy += H) {
+            const size_t seq = (size_t)(w->first + w->order[r]);
+            sg_add((size_t)H, ps->behaviour->grad + (seq * ps->steps + t) * F, dy);
+        }
+}
+
 /* The head, then each GRU layer from the top; the first layer computes an input gradient only
  * for the embedding of symbols, which then receives it. */
 static void backward(sg_worker *w)
@@ -423,6 +490,8 @@ static void backward(sg_worker *w)
     const int L = m->cfg.layers, H = m->cfg.hidden;
     sg_head_backward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->logits,
                      &w->grad_head, w->dy);
+    if (w->pass->behaviour && w->pass->behaviour->grad)
+        behaviour_dh(w);
     for (int l = L - 1; l >= 0; l--)
         sg_gru_backward(w->run, w->rows_at, sg_model_layer_in(m, l), H, &m->layer_params[l],
                         &m->train.packed_layers[l], layer_x(w, l), layer_h(w, l),
@@ -445,6 +514,8 @@ static void *run_worker(void *arg)
     w->sums = (sg_head_sums){0.0, 0.0, 0.0};
     lay_out_workspace(w, w->rows, w->run, w->pass->backward);
     sort_rows(w);
+    if (w->pass->behaviour)
+        behaviour_padding(w);
     if (w->run == 0) {
         loss_and_dlogits(w);
         return NULL;
@@ -454,7 +525,11 @@ static void *run_worker(void *arg)
         forward_mixing(w);
     else
         forward_teacher(w);
+    if (w->pass->behaviour)
+        behaviour_out(w);
     loss_and_dlogits(w);
+    if (w->pass->behaviour && w->pass->backward)
+        behaviour_dlogits(w);
     if (w->pass->backward)
         backward(w);
     return NULL;
@@ -668,7 +743,7 @@ static int run_pass(seqgen_model *m, sg_pass *ps, seqgen_train_stats *stats, uin
  * pattern; backward says whether gradients are computed. */
 static int pass(seqgen_model *m, const sg_batch *b, const seqgen_train_options *opts,
                 int backward, const uint8_t *teacher, const float *uniforms, float *probs,
-                seqgen_train_stats *stats)
+                const sg_behaviour *behaviour, seqgen_train_stats *stats)
 {
     seqgen_train_options defaults = seqgen_train_options_default();
     if (!opts)
@@ -683,7 +758,7 @@ static int pass(seqgen_model *m, const sg_batch *b, const seqgen_train_options *
                   b->stride ? b->stride : (size_t)T * m->cfg.units_per_step, B, T, first,
                   end - first, b->start_step, b->lengths, 0, 0.0, sg_model_head_kind(m),
                   sg_model_outputs(m), opts->loss, opts->feedback, backward, teacher, uniforms,
-                  probs};
+                  probs, behaviour};
     if (!teacher && opts->teacher_prob < 1.0) {
         status = reserve_mixing(m, (size_t)B * T);
         if (status)
@@ -719,7 +794,8 @@ static int pass(seqgen_model *m, const sg_batch *b, const seqgen_train_options *
 /* The door of binary units: NULL pointers named after `function`, a categorical model refused. */
 static int units_pass(const char *function, seqgen_model *m, const seqgen_batch *b,
                       const seqgen_train_options *opts, int backward, const uint8_t *teacher,
-                      const float *uniforms, float *probs, seqgen_train_stats *stats)
+                      const float *uniforms, float *probs, const sg_behaviour *behaviour,
+                      seqgen_train_stats *stats)
 {
     if (!m || !b || !b->inputs || !b->targets)
         return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, !m ? "model" : !b ? "batch" :
@@ -730,13 +806,13 @@ static int units_pass(const char *function, seqgen_model *m, const seqgen_batch 
                         "seqgen_model_evaluate_symbols())", m->cfg.vocab);
     sg_batch in = {b->inputs, b->targets, NULL, NULL, b->stride, b->batch, b->steps,
                    b->start_step, b->lengths};
-    return pass(m, &in, opts, backward, teacher, uniforms, probs, stats);
+    return pass(m, &in, opts, backward, teacher, uniforms, probs, behaviour, stats);
 }
 
 /* The door of symbols, likewise. */
 static int symbols_pass(const char *function, seqgen_model *m, const seqgen_symbol_batch *b,
                         const seqgen_train_options *opts, int backward, float *probs,
-                        seqgen_train_stats *stats)
+                        const sg_behaviour *behaviour, seqgen_train_stats *stats)
 {
     if (!m || !b || !b->inputs || !b->targets)
         return sg_error(SEQGEN_EINVAL, "%s: NULL %s", function, !m ? "model" : !b ? "batch" :
@@ -746,7 +822,7 @@ static int symbols_pass(const char *function, seqgen_model *m, const seqgen_symb
                         "seqgen_batch (seqgen_model_forward_backward(), seqgen_model_evaluate())");
     sg_batch in = {NULL, NULL, b->inputs, b->targets, b->stride, b->batch, b->steps,
                    b->start_step, b->lengths};
-    return pass(m, &in, opts, backward, NULL, NULL, probs, stats);
+    return pass(m, &in, opts, backward, NULL, NULL, probs, behaviour, stats);
 }
 
 seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model, const float *sequences,
@@ -775,7 +851,7 @@ int seqgen_model_forward_backward(seqgen_model *model, const seqgen_batch *batch
                                   seqgen_train_stats *stats)
 {
     return units_pass("seqgen_model_forward_backward", model, batch, opts, 1, NULL, NULL, probs,
-                      stats);
+                      NULL, stats);
 }
 
 int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen_loss loss,
@@ -783,7 +859,8 @@ int seqgen_model_evaluate(seqgen_model *model, const seqgen_batch *batch, seqgen
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = loss;
-    return units_pass("seqgen_model_evaluate", model, batch, &opts, 0, NULL, NULL, probs, stats);
+    return units_pass("seqgen_model_evaluate", model, batch, &opts, 0, NULL, NULL, probs, NULL,
+                      stats);
 }
 
 int seqgen_model_forward_backward_symbols(seqgen_model *model, const seqgen_symbol_batch *batch,
@@ -791,7 +868,7 @@ int seqgen_model_forward_backward_symbols(seqgen_model *model, const seqgen_symb
                                           seqgen_train_stats *stats)
 {
     return symbols_pass("seqgen_model_forward_backward_symbols", model, batch, opts, 1, probs,
-                        stats);
+                        NULL, stats);
 }
 
 int seqgen_model_evaluate_symbols(seqgen_model *model, const seqgen_symbol_batch *batch,
@@ -799,7 +876,8 @@ int seqgen_model_evaluate_symbols(seqgen_model *model, const seqgen_symbol_batch
 {
     seqgen_train_options opts = seqgen_train_options_default();
     opts.loss = SEQGEN_LOSS_CE;
-    return symbols_pass("seqgen_model_evaluate_symbols", model, batch, &opts, 0, probs, stats);
+    return symbols_pass("seqgen_model_evaluate_symbols", model, batch, &opts, 0, probs, NULL,
+                        stats);
 }
 
 int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *batch,
@@ -816,5 +894,26 @@ int sg_model_forward_backward_masked(seqgen_model *model, const seqgen_batch *ba
         return sg_error(SEQGEN_EINVAL, "sg_model_forward_backward_masked: NULL uniforms, which "
                         "SAMPLE feedback needs");
     return units_pass("sg_model_forward_backward_masked", model, batch, opts, 1, teacher,
-                      uniforms, probs, stats);
+                      uniforms, probs, NULL, stats);
+}
+
+int sg_model_pass_behaviour(seqgen_model *model, const seqgen_batch *units,
+                            const seqgen_symbol_batch *symbols, const seqgen_train_options *opts,
+                            int backward, const sg_behaviour *behaviour, float *probs,
+                            seqgen_train_stats *stats)
+{
+    if (!behaviour || !behaviour->out)
+        return sg_error(SEQGEN_EINVAL, "sg_model_pass_behaviour: NULL %s",
+                        behaviour ? "behaviour output" : "behaviour");
+    if (!units == !symbols)
+        return sg_error(SEQGEN_EINVAL, "sg_model_pass_behaviour: give a batch of units or a batch "
+                        "of symbols, not %s", units ? "both" : "neither");
+    if (!(behaviour->loss_weight >= 0.0 && behaviour->loss_weight <= 1e30))
+        return sg_error(SEQGEN_EINVAL, "sg_model_pass_behaviour: loss_weight is %g, not finite "
+                        "and >= 0", behaviour->loss_weight);
+    if (units)
+        return units_pass("sg_model_pass_behaviour", model, units, opts, backward, NULL, NULL,
+                          probs, behaviour, stats);
+    return symbols_pass("sg_model_pass_behaviour", model, symbols, opts, backward, probs,
+                        behaviour, stats);
 }
