@@ -1,5 +1,5 @@
-/* Adam and SGD with PyTorch's semantics (formulas in include/seqgen.h), as flat loops over the
- * model's one parameter buffer. */
+/* Adam and SGD with PyTorch's semantics (formulas in include/seqgen.h), as flat loops over one
+ * parameter buffer: a model's, or a discriminator's (optim.h). */
 #include "optim.h"
 
 #include <float.h>
@@ -14,6 +14,7 @@
 
 struct seqgen_optim {
     seqgen_optim_config cfg;
+    sg_optim_owner owner; /* whose buffer it updates */
     size_t size;
     uint64_t steps;
     double last_norm;
@@ -60,17 +61,23 @@ int seqgen_optim_create(seqgen_optim **out, const seqgen_model *model,
     if (!out || !model || !cfg)
         return sg_error(SEQGEN_EINVAL, "seqgen_optim_create: NULL %s",
                         !out ? "output" : !model ? "model" : "config");
+    return sg_optim_create_for(out, SG_OPTIM_MODEL, seqgen_model_param_count(model), cfg);
+}
+
+int sg_optim_create_for(seqgen_optim **out, sg_optim_owner owner, size_t n,
+                        const seqgen_optim_config *cfg)
+{
     int status = sg_optim_check_config(cfg);
     if (status)
         return status;
     seqgen_optim *o = sg_calloc(1, sizeof *o);
-    size_t n = seqgen_model_param_count(model);
     float *moments = o ? sg_calloc(2 * n, sizeof *moments) : NULL;
     if (!moments) {
         free(o);
         return sg_error(SEQGEN_ENOMEM, "out of memory for the optimiser's %zu moments", 2 * n);
     }
     o->cfg = *cfg;
+    o->owner = owner;
     o->size = n;
     o->m = moments;
     o->v = moments + n;
@@ -221,10 +228,19 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
 {
     if (!opt || !model)
         return sg_error(SEQGEN_EINVAL, "seqgen_optim_step: NULL %s", opt ? "model" : "optimiser");
-    if (seqgen_model_param_count(model) != opt->size)
-        return sg_error(SEQGEN_EMISMATCH, "optimiser made for %zu parameters, model has %zu",
-                        opt->size, seqgen_model_param_count(model));
-    float *g = sg_model_grads(model);
+    return sg_optim_step_buffers(opt, SG_OPTIM_MODEL, seqgen_model_param_count(model),
+                                 sg_model_params_for_write(model), sg_model_grads(model));
+}
+
+int sg_optim_step_buffers(seqgen_optim *opt, sg_optim_owner owner, size_t n, float *w, float *g)
+{
+    const char *name[] = {"model", "discriminator"};
+    if (opt->owner != owner)
+        return sg_error(SEQGEN_EMISMATCH, "the optimiser was made for a %s, not a %s",
+                        name[opt->owner], name[owner]);
+    if (n != opt->size)
+        return sg_error(SEQGEN_EMISMATCH, "optimiser made for %zu parameters, %s has %zu",
+                        opt->size, name[owner], n);
     double norm = global_norm(opt->size, g);
     if (!isfinite(norm))
         return sg_error(SEQGEN_ENUMERIC, "the gradient holds NaN or infinity: step skipped");
@@ -234,7 +250,6 @@ int seqgen_optim_step(seqgen_optim *opt, seqgen_model *model)
     /* Checked before anything is written: a step that would overflow (e.g. a huge learning
      * rate) leaves the parameters, the moments and the step count as they were. */
     update_rule rule = rule_for(opt, opt->steps + 1);
-    float *w = sg_model_params_for_write(model);
     if (any_non_finite_update(opt, &rule, w, g)) {
         size_t bad = first_non_finite_update(opt, &rule, w, g);
         return sg_error(SEQGEN_ENUMERIC,

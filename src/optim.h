@@ -10,10 +10,23 @@
 
 #include "seqgen.h"
 
+/* Whose parameter buffer an optimiser updates: a step refuses the other kind's, even of the same
+ * size. */
+typedef enum sg_optim_owner { SG_OPTIM_MODEL = 0, SG_OPTIM_DISCRIMINATOR = 1 } sg_optim_owner;
+
+/* Creates an optimiser of `n` parameters for `owner`'s buffer (seqgen_optim_create() for a
+ * model's, discriminator.c for a discriminator's); cfg is checked. */
+int sg_optim_create_for(seqgen_optim **out, sg_optim_owner owner, size_t n,
+                        const seqgen_optim_config *cfg);
+
+/* One step over the parameters w and gradients g, n floats each, of `owner`, as
+ * seqgen_optim_step() describes; SEQGEN_EMISMATCH if the owner or n is not the optimiser's. */
+int sg_optim_step_buffers(seqgen_optim *opt, sg_optim_owner owner, size_t n, float *w, float *g);
+
 typedef struct sg_optim_state {
     seqgen_optim_config cfg;
     uint64_t steps;
-    size_t size;            /* floats in each moment: the model's parameter count */
+    size_t size;            /* floats in each moment: the parameter count */
     const float *moment1;   /* from sg_optim_get_state: views of the optimiser's own moments, */
     const float *moment2;   /* valid until it is changed or freed */
 } sg_optim_state;
