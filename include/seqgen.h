@@ -34,7 +34,8 @@
  *     seqgen_complete(), seqgen_checkpoint_save() and the getters; not a training or evaluation
  *     pass, seqgen_model_set_tensor(), seqgen_model_set_threads(), seqgen_optim_step() or a
  *     load into it, which need the model alone;
- *   - iterators, optimisers, schedules and generation states: one thread at a time.
+ *   - iterators, optimisers, schedules, generation states and discriminators: one thread at a
+ *     time.
  *
  *   **BLAS threads.** The library's own threads split the batch, so its matrix products run on
  *   one BLAS thread each. If the CBLAS linked is OpenBLAS (detected at run time; any other CBLAS
@@ -151,8 +152,10 @@ typedef struct seqgen_dataset seqgen_dataset;
 /** A stack of GRU layers with a linear-sigmoid output, or with an embedding and a softmax over
  *  symbols (see the model functions). */
 typedef struct seqgen_model seqgen_model;
-/** An optimiser (Adam or SGD) bound to one model's parameters. */
+/** An optimiser (Adam or SGD) bound to one model's parameters, or to one discriminator's. */
 typedef struct seqgen_optim seqgen_optim;
+/** The discriminator of professor forcing (see @ref professor). */
+typedef struct seqgen_discriminator seqgen_discriminator;
 /** A teacher-forcing / scheduled-sampling schedule. */
 typedef struct seqgen_sched seqgen_sched;
 /** @} */
@@ -1687,6 +1690,149 @@ SEQGEN_API uint64_t seqgen_optim_step_count(const seqgen_optim *opt);
 /** @brief The gradient's global L2 norm before clipping, at the last step (0 before any).
  *  @param opt The optimiser. @return The norm. */
 SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
+
+/** @} */
+
+/* ==== Professor forcing: the discriminator =================================================== */
+
+/**
+ * @defgroup professor Professor forcing: the discriminator
+ * @brief Tells a generator's teacher-forced behaviour from its free-running behaviour.
+ *
+ * Professor forcing (A. Lamb, A. Goyal, Y. Zhang, S. Zhang, A. Courville, Y. Bengio, "Professor
+ * Forcing: A New Algorithm for Training Recurrent Networks", NeurIPS 2016) trains a
+ * discriminator to tell the generator's *behaviour* when teacher-forced (label 1) from its
+ * behaviour when free-running (label 0), and the generator, besides its likelihood, to fool it.
+ * This version has the discriminator; the generator's side (the pass with its behaviour and the
+ * gradient on it, the three-pass training step) is still inside the library, see
+ * docs/professor-forcing.md.
+ *
+ * The behaviour of B sequences is batch-major, `behaviour[s][t][f]` [B][T][F]: at step t, the
+ * generator's top hidden state (H values) then its probabilities (O values), F = H + O; sequence
+ * s counts its first `lengths[s]` steps (in [1, T]; the rest is not read). The discriminator:
+ * - K GRU layers (the model's equations, see @ref model) of H_d units; layer 0 reads the
+ *   behaviour, layer k the outputs of layer k - 1, and layer k runs backward in time when k is
+ *   odd (step t reads step n - 1 - t of a sequence of n steps): the authors' discriminator is
+ *   K = 3, forward, backward, forward;
+ * - the mean of the top layer's outputs over each sequence's n steps, m;
+ * - an MLP, a = W_2 tanh(W_1 m + b_1) + b_2, one logit per sequence (M hidden units);
+ * - the loss, the mean over the batch of BCE(a, y) = softplus(a) - y a.
+ *
+ * Its parameters, PyTorch's initialisation and names (`disc.gru.K.weight_ih_l0`, ...,
+ * `disc.mlp.0.weight`, `disc.mlp.0.bias`, `disc.mlp.2.weight`, `disc.mlp.2.bias`: a `ModuleList`
+ * of one-layer `nn.GRU`, then `nn.Sequential(Linear, Tanh, Linear)`), live in one buffer, which
+ * an optimiser from seqgen_discriminator_optim_create() updates. Not yet saved in checkpoints.
+ * @{
+ */
+
+/** A discriminator's shape. Start from seqgen_discriminator_config_default(). */
+typedef struct seqgen_discriminator_config {
+    int features;   /**< F, the behaviour's values per step: H + O of the generator. */
+    int hidden;     /**< H_d, every GRU layer's units, [1, 65536]. Default 64. */
+    int layers;     /**< K, GRU layers alternately forward and backward in time, [1, 9]; 2 or
+                         more is bidirectional. Default 3, the authors'. */
+    int mlp_hidden; /**< M, the MLP's hidden units, [1, 65536]. Default 64. */
+    uint64_t seed;  /**< Seed of the initialisation. Default 1. */
+} seqgen_discriminator_config;
+
+/** What one pass of the discriminator measured. */
+typedef struct seqgen_discriminator_stats {
+    double loss;     /**< The mean BCE over the batch. */
+    double accuracy; /**< The fraction of sequences whose logit's sign is their label's (a > 0
+                          for labels above 0.5). */
+} seqgen_discriminator_stats;
+
+/**
+ * @brief The defaults (H_d 64, K 3, M 64, seed 1: the sizes are untuned) for a behaviour of
+ *        @p features values per step.
+ * @param features F = H + O of the generator.
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_discriminator_config seqgen_discriminator_config_default(int features);
+
+/**
+ * @brief Creates a discriminator, initialised from its seed.
+ * @param[out] out Receives the discriminator; unchanged on failure.
+ * @param cfg Its shape (copied).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a field out of range) or
+ *         ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_create(seqgen_discriminator **out,
+                                                            const seqgen_discriminator_config *cfg);
+
+/** @brief Frees a discriminator; NULL is a no-op. @param disc The discriminator. */
+SEQGEN_API void seqgen_discriminator_free(seqgen_discriminator *disc);
+
+/** @brief The number of its parameters. @param disc The discriminator (NULL: 0).
+ *  @return The count. */
+SEQGEN_API size_t seqgen_discriminator_param_count(const seqgen_discriminator *disc);
+
+/**
+ * @brief Creates an optimiser for @p disc's parameters (seqgen_optim_step() refuses it: it
+ *        steps through seqgen_discriminator_train_step()).
+ * @param[out] out Receives the optimiser; unchanged on failure.
+ * @param disc The discriminator whose shape it takes.
+ * @param cfg The settings (copied); see @ref optim.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_optim_create(
+    seqgen_optim **out, const seqgen_discriminator *disc, const seqgen_optim_config *cfg);
+
+/**
+ * @brief The logits of B behaviour sequences (forward only).
+ * @param disc The discriminator.
+ * @param behaviour [B][T][F], see @ref professor.
+ * @param lengths [B] each in [1, T], or NULL (every sequence counts T steps).
+ * @param batch B >= 1.
+ * @param steps T >= 1.
+ * @param[out] logits [B] the logit a of each sequence (> 0: judged teacher-forced).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, sizes or lengths out of range, a
+ *         counted value not finite) or ::SEQGEN_ENOMEM (its workspace, grown to the largest
+ *         batch seen, could not grow).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_classify(seqgen_discriminator *disc,
+                                                              const float *behaviour,
+                                                              const size_t *lengths, int batch,
+                                                              int steps, float *logits);
+
+/**
+ * @brief One training step: the loss against @p labels, its gradient, one update of @p opt.
+ *
+ * Professor forcing's discriminator loss BCE(D(b_tf), 1) + BCE(D(b_fr), 0) over B sequences of
+ * each is this step over the 2B sequences (labels 1 then 0), whose mean BCE is half of it.
+ * @param disc The discriminator.
+ * @param opt An optimiser from seqgen_discriminator_optim_create() for it.
+ * @param behaviour [B][T][F].
+ * @param lengths [B] or NULL, as seqgen_discriminator_classify().
+ * @param batch B >= 1.
+ * @param steps T >= 1.
+ * @param labels [B] each in [0, 1]: 1 teacher-forced, 0 free-running.
+ * @param[out] stats The loss and accuracy before the update, or NULL.
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL, ::SEQGEN_EMISMATCH (an optimiser of another shape or
+ *         for a model), ::SEQGEN_ENOMEM, or ::SEQGEN_ENUMERIC (the loss or the update not
+ *         finite: the parameters are left as they were).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_train_step(
+    seqgen_discriminator *disc, seqgen_optim *opt, const float *behaviour, const size_t *lengths,
+    int batch, int steps, const float *labels, seqgen_discriminator_stats *stats);
+
+/**
+ * @brief The gradient of the mean BCE against @p labels with respect to the behaviour: what the
+ *        generator's backward receives (labels 1 for its adversarial loss BCE(D(b_fr), 1)).
+ *        The parameters are not changed.
+ * @param disc The discriminator.
+ * @param behaviour [B][T][F].
+ * @param lengths [B] or NULL, as seqgen_discriminator_classify().
+ * @param batch B >= 1.
+ * @param steps T >= 1.
+ * @param labels [B] each in [0, 1].
+ * @param[out] dbehaviour [B][T][F] dL/d(behaviour), 0 in the uncounted steps.
+ * @param[out] stats The loss and accuracy, or NULL.
+ * @return As seqgen_discriminator_classify(), and ::SEQGEN_ENUMERIC if the loss is not finite.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_input_gradient(
+    seqgen_discriminator *disc, const float *behaviour, const size_t *lengths, int batch,
+    int steps, const float *labels, float *dbehaviour, seqgen_discriminator_stats *stats);
 
 /** @} */
 

@@ -1,5 +1,6 @@
 /* The discriminator of professor forcing: a stack of GRU layers alternately forward and backward
- * in time, the mean over each sequence's steps, an MLP, one logit (see discriminator.h). */
+ * in time, the mean over each sequence's steps, an MLP, one logit (see discriminator.h); and its
+ * public door (seqgen.h), which trains it with an optimiser over its own buffer (optim.h). */
 #include "discriminator.h"
 
 #include <math.h>
@@ -11,6 +12,8 @@
 #include "gru.h"
 #include "kernels.h"
 #include "loss.h"
+#include "optim.h"
+#include "parallel.h"
 #include "rng.h"
 #include "status.h"
 
@@ -20,8 +23,8 @@
 /* The MLP's tensors, in buffer order. */
 enum { MLP_W1, MLP_B1, MLP_W2, MLP_B2, MLP_TENSORS };
 
-struct sg_disc {
-    sg_disc_config cfg;
+struct seqgen_discriminator {
+    seqgen_discriminator_config cfg;
     size_t param_count;
     int tensor_count;
     sg_tensor *tensors;             /* [4K + 4] */
@@ -51,7 +54,7 @@ struct sg_disc {
 };
 
 /* The tensor table into `t` (or only counted with NULL); returns the number of parameters. */
-static size_t lay_out_tensors(const sg_disc_config *cfg, sg_tensor *t)
+static size_t lay_out_tensors(const seqgen_discriminator_config *cfg, sg_tensor *t)
 {
     _Static_assert(sizeof "disc.gru.9.weight_ih_l0" <= SG_TENSOR_NAME_MAX,
                    "the longest name fits an sg_tensor");
@@ -102,7 +105,7 @@ static void init_params(sg_disc *d)
     }
 }
 
-static int check_config(const sg_disc_config *cfg)
+static int check_config(const seqgen_discriminator_config *cfg)
 {
     const struct {
         const char *name;
@@ -118,10 +121,18 @@ static int check_config(const sg_disc_config *cfg)
     return SEQGEN_OK;
 }
 
-int sg_disc_create(sg_disc **out, const sg_disc_config *cfg)
+seqgen_discriminator_config seqgen_discriminator_config_default(int features)
+{
+    seqgen_discriminator_config cfg = {.features = features, .hidden = 64, .layers = 3,
+                                       .mlp_hidden = 64, .seed = 1};
+    return cfg;
+}
+
+int seqgen_discriminator_create(sg_disc **out, const seqgen_discriminator_config *cfg)
 {
     if (!out || !cfg)
-        return sg_error(SEQGEN_EINVAL, "sg_disc_create: NULL %s", out ? "config" : "output");
+        return sg_error(SEQGEN_EINVAL, "seqgen_discriminator_create: NULL %s",
+                        out ? "config" : "output");
     int status = check_config(cfg);
     if (status)
         return status;
@@ -136,7 +147,7 @@ int sg_disc_create(sg_disc **out, const sg_disc_config *cfg)
     d->packed = d->layers ? sg_calloc((size_t)cfg->layers, sizeof *d->packed) : NULL;
     d->params = d->packed ? sg_calloc(2 * d->param_count, sizeof *d->params) : NULL;
     if (!d->params) {
-        sg_disc_free(d);
+        seqgen_discriminator_free(d);
         return sg_error(SEQGEN_ENOMEM, "out of memory for a discriminator of %zu parameters",
                         lay_out_tensors(cfg, NULL));
     }
@@ -150,7 +161,7 @@ int sg_disc_create(sg_disc **out, const sg_disc_config *cfg)
     return SEQGEN_OK;
 }
 
-void sg_disc_free(sg_disc *d)
+void seqgen_discriminator_free(sg_disc *d)
 {
     if (!d)
         return;
@@ -163,7 +174,6 @@ void sg_disc_free(sg_disc *d)
     free(d);
 }
 
-size_t sg_disc_param_count(const sg_disc *d) { return d->param_count; }
 float *sg_disc_params(sg_disc *d) { return d->params; }
 float *sg_disc_grads(sg_disc *d) { return d->grads; }
 int sg_disc_tensor_count(const sg_disc *d) { return d->tensor_count; }
@@ -177,7 +187,7 @@ void sg_disc_zero_grads(sg_disc *d)
 /* ---- The workspace ------------------------------------------------------------------------- */
 
 /* Floats of the workspace for B sequences of T steps (laid out by lay_out_work()). */
-static size_t work_floats(const sg_disc_config *c, size_t B, size_t T)
+static size_t work_floats(const seqgen_discriminator_config *c, size_t B, size_t T)
 {
     const size_t F = c->features, Hd = c->hidden, K = c->layers, M = c->mlp_hidden;
     const size_t N = B * T, C = SG_DISC_CHUNK;
@@ -188,7 +198,7 @@ static size_t work_floats(const sg_disc_config *c, size_t B, size_t T)
 
 static void lay_out_work(sg_disc *d, size_t B, size_t T)
 {
-    const sg_disc_config *c = &d->cfg;
+    const seqgen_discriminator_config *c = &d->cfg;
     const size_t F = c->features, Hd = c->hidden, K = c->layers, M = c->mlp_hidden;
     const size_t N = B * T, C = SG_DISC_CHUNK;
     d->order = d->ints;
@@ -407,8 +417,8 @@ static int check_args(const sg_disc *d, const float *behaviour, const size_t *le
 }
 
 int sg_disc_forward_backward(sg_disc *d, const float *behaviour, const size_t *lengths, int batch,
-                             int steps, const float *labels, float *logits, double *loss,
-                             float *dbehaviour)
+                             int steps, const float *labels, float *logits,
+                             seqgen_discriminator_stats *stats, float *dbehaviour)
 {
     if (!d)
         return sg_error(SEQGEN_EINVAL, "sg_disc_forward_backward: NULL discriminator");
@@ -420,22 +430,31 @@ int sg_disc_forward_backward(sg_disc *d, const float *behaviour, const size_t *l
         return status;
     const int longest = sort_rows(d, lengths, B, T);
     const size_t total = total_rows(d, longest);
+    sg_blas_single_begin();
     forward(d, behaviour, lengths, B, T, longest, total);
     for (int r = 0; logits && r < B; r++)
         logits[d->order[r]] = d->logit[r];
-    if (!labels)
+    if (!labels) {
+        sg_blas_single_end();
         return SEQGEN_OK;
-    for (int r = 0; r < B; r++)
+    }
+    int right = 0;
+    for (int r = 0; r < B; r++) {
         d->y[r] = labels[d->order[r]];
+        right += (d->logit[r] > 0.0f) == (d->y[r] > 0.5f);
+    }
     double mse = 0.0, bce = 0.0;
     sg_loss_sums((size_t)B, d->logit, d->y, SEQGEN_LOSS_BCE, 1.0 / B, NULL, d->logit, &mse,
                  &bce);
-    if (!isfinite(bce))
+    if (!isfinite(bce)) {
+        sg_blas_single_end();
         return sg_error(SEQGEN_ENUMERIC, "discriminator: the loss is not finite (BCE %g): its "
                         "parameters hold NaN or infinity", bce);
-    if (loss)
-        *loss = bce / B;
+    }
+    if (stats)
+        *stats = (seqgen_discriminator_stats){bce / B, (double)right / B};
     backward(d, lengths, B, T, longest, total);
+    sg_blas_single_end();
     if (dbehaviour) {
         memset(dbehaviour, 0, (size_t)B * T * F * sizeof *dbehaviour);
         for (int t = 0; t < longest; t++)
@@ -444,4 +463,58 @@ int sg_disc_forward_backward(sg_disc *d, const float *behaviour, const size_t *l
                        d->dx + ((size_t)d->offset[t] + r) * F, (size_t)F * sizeof *dbehaviour);
     }
     return SEQGEN_OK;
+}
+
+/* ---- The public door ----------------------------------------------------------------------- */
+
+size_t seqgen_discriminator_param_count(const sg_disc *disc)
+{
+    return disc ? disc->param_count : 0;
+}
+
+int seqgen_discriminator_optim_create(seqgen_optim **out, const sg_disc *disc,
+                                      const seqgen_optim_config *cfg)
+{
+    if (!out || !disc || !cfg)
+        return sg_error(SEQGEN_EINVAL, "seqgen_discriminator_optim_create: NULL %s",
+                        !out ? "output" : !disc ? "discriminator" : "config");
+    return sg_optim_create_for(out, SG_OPTIM_DISCRIMINATOR, disc->param_count, cfg);
+}
+
+int seqgen_discriminator_classify(sg_disc *disc, const float *behaviour, const size_t *lengths,
+                                  int batch, int steps, float *logits)
+{
+    if (!disc || !logits)
+        return sg_error(SEQGEN_EINVAL, "seqgen_discriminator_classify: NULL %s",
+                        disc ? "logits" : "discriminator");
+    return sg_disc_forward_backward(disc, behaviour, lengths, batch, steps, NULL, logits, NULL,
+                                    NULL);
+}
+
+int seqgen_discriminator_train_step(sg_disc *disc, seqgen_optim *opt, const float *behaviour,
+                                    const size_t *lengths, int batch, int steps,
+                                    const float *labels, seqgen_discriminator_stats *stats)
+{
+    if (!disc || !opt || !labels)
+        return sg_error(SEQGEN_EINVAL, "seqgen_discriminator_train_step: NULL %s",
+                        !disc ? "discriminator" : !opt ? "optimiser" : "labels");
+    sg_disc_zero_grads(disc);
+    int status = sg_disc_forward_backward(disc, behaviour, lengths, batch, steps, labels, NULL,
+                                          stats, NULL);
+    if (!status)
+        status = sg_optim_step_buffers(opt, SG_OPTIM_DISCRIMINATOR, disc->param_count,
+                                       disc->params, disc->grads);
+    return status;
+}
+
+int seqgen_discriminator_input_gradient(sg_disc *disc, const float *behaviour,
+                                        const size_t *lengths, int batch, int steps,
+                                        const float *labels, float *dbehaviour,
+                                        seqgen_discriminator_stats *stats)
+{
+    if (!disc || !labels || !dbehaviour)
+        return sg_error(SEQGEN_EINVAL, "seqgen_discriminator_input_gradient: NULL %s",
+                        !disc ? "discriminator" : !labels ? "labels" : "dbehaviour");
+    return sg_disc_forward_backward(disc, behaviour, lengths, batch, steps, labels, NULL, stats,
+                                    dbehaviour);
 }

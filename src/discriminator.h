@@ -21,7 +21,9 @@
  *   disc.mlp.0.weight [M][Hd], disc.mlp.0.bias [M], disc.mlp.2.weight [1][M], disc.mlp.2.bias [1]
  * Initialised as PyTorch does: U(-1/sqrt(fan), 1/sqrt(fan)) with fan = Hd for the GRU layers and
  * the Linear's input size for the MLP. The workspace is grown to the largest batch seen, then
- * reused; one handle is used by one thread at a time. */
+ * reused; one handle is used by one thread at a time. The public door (seqgen.h's
+ * seqgen_discriminator_*) is in discriminator.c; the functions below are what it, and the
+ * tests, use. */
 #ifndef SEQGEN_DISCRIMINATOR_H
 #define SEQGEN_DISCRIMINATOR_H
 
@@ -34,25 +36,12 @@
  * tensor names, which must fit an sg_tensor). */
 #define SG_DISC_MAX_LAYERS 9
 
-typedef struct sg_disc_config {
-    int features;   /* F: the behaviour's values per step, H + O of the generator */
-    int hidden;     /* Hd: every GRU layer's size */
-    int layers;     /* K: GRU layers, alternately forward and backward in time; 2 or more for a
-                       bidirectional discriminator, the authors' 3 */
-    int mlp_hidden; /* M: the MLP's hidden units */
-    uint64_t seed;  /* of the initialisation */
-} sg_disc_config;
+/* The handle of seqgen.h (seqgen_discriminator_create(), _free(); its configuration is
+ * seqgen_discriminator_config: F, Hd, K, M, seed). */
+typedef struct seqgen_discriminator sg_disc;
 
-typedef struct sg_disc sg_disc;
-
-/* Makes a discriminator, initialised from cfg->seed. SEQGEN_EINVAL naming a field out of the
- * limits, SEQGEN_ENOMEM. */
-int sg_disc_create(sg_disc **out, const sg_disc_config *cfg);
-void sg_disc_free(sg_disc *d); /* NULL is a no-op */
-
-/* The parameter and gradient buffers, sg_disc_param_count() floats each, and the tensor table
- * (name, shape, offset in both buffers). */
-size_t sg_disc_param_count(const sg_disc *d);
+/* The parameter and gradient buffers, seqgen_discriminator_param_count() floats each, and the
+ * tensor table (name, shape, offset in both buffers). */
 float *sg_disc_params(sg_disc *d);
 float *sg_disc_grads(sg_disc *d);
 int sg_disc_tensor_count(const sg_disc *d);
@@ -63,13 +52,14 @@ void sg_disc_zero_grads(sg_disc *d);
 
 /* One pass over B sequences: behaviour [B][T][F] (batch-major, as the training pass writes it;
  * only the first lengths[s] steps of sequence s are read), lengths [B] each in [1, T] (NULL: all
- * T). logits [B] (if not NULL) receives a. With labels [B] (each in [0, 1]) not NULL, *loss (if
- * not NULL) receives L, the parameter gradients of L are ADDED to the gradient buffer, and
- * dbehaviour [B][T][F] (if not NULL) receives dL/db, 0 in the padding. With labels NULL the pass
- * is forward only. SEQGEN_EINVAL for arguments out of range or non-finite behaviour,
- * SEQGEN_ENOMEM if the workspace cannot grow, SEQGEN_ENUMERIC if the loss is not finite. */
+ * T). logits [B] (if not NULL) receives a. With labels [B] (each in [0, 1]) not NULL, *stats (if
+ * not NULL) receives L and the accuracy, the parameter gradients of L are ADDED to the gradient
+ * buffer, and dbehaviour [B][T][F] (if not NULL) receives dL/db, 0 in the padding. With labels
+ * NULL the pass is forward only. SEQGEN_EINVAL for arguments out of range or non-finite
+ * behaviour, SEQGEN_ENOMEM if the workspace cannot grow, SEQGEN_ENUMERIC if the loss is not
+ * finite. */
 int sg_disc_forward_backward(sg_disc *d, const float *behaviour, const size_t *lengths, int batch,
-                             int steps, const float *labels, float *logits, double *loss,
-                             float *dbehaviour);
+                             int steps, const float *labels, float *logits,
+                             seqgen_discriminator_stats *stats, float *dbehaviour);
 
 #endif

@@ -939,6 +939,118 @@ static void optim_set_lr(void)
 static void optim_step_count(void) { assert_int_equal(seqgen_optim_step_count(NULL), 0); }
 static void optim_last_grad_norm(void) { assert_true(seqgen_optim_last_grad_norm(NULL) == 0.0); }
 
+/* ---- Discriminator ------------------------------------------------------------------------- */
+
+/* A discriminator of F = 3, H_d 2, K 2, M 2 and a batch of B = 2 sequences of T = 2 steps. */
+static seqgen_discriminator *make_discriminator(void)
+{
+    seqgen_discriminator_config c = seqgen_discriminator_config_default(3);
+    c.hidden = 2, c.layers = 2, c.mlp_hidden = 2;
+    seqgen_discriminator *d = NULL;
+    assert_ok(seqgen_discriminator_create(&d, &c));
+    return d;
+}
+
+static void discriminator_config_default(void)
+{
+    seqgen_discriminator_config c = seqgen_discriminator_config_default(-1);
+    seqgen_discriminator *d = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_create(&d, &c)); /* features -1 */
+    assert_null(d);
+}
+
+static void discriminator_create(void)
+{
+    seqgen_discriminator *d = NULL;
+    seqgen_discriminator_config c = seqgen_discriminator_config_default(3);
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_create(NULL, &c));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_create(&d, NULL));
+    int *fields[] = {&c.features, &c.hidden, &c.layers, &c.mlp_hidden};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        c = seqgen_discriminator_config_default(3);
+        *fields[i] = 0;
+        EXPECT(SEQGEN_EINVAL, seqgen_discriminator_create(&d, &c));
+    }
+    c = seqgen_discriminator_config_default(3);
+    c.layers = 10;
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_create(&d, &c));
+    assert_null(d);
+}
+
+static void discriminator_free(void) { seqgen_discriminator_free(NULL); }
+
+static void discriminator_param_count(void)
+{
+    assert_int_equal(seqgen_discriminator_param_count(NULL), 0);
+}
+
+static void discriminator_optim_create(void)
+{
+    seqgen_discriminator *d = make_discriminator();
+    seqgen_optim *o = NULL;
+    seqgen_optim_config c = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_optim_create(NULL, d, &c));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_optim_create(&o, NULL, &c));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_optim_create(&o, d, NULL));
+    c.lr = -1.0;
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_optim_create(&o, d, &c));
+    assert_null(o);
+    seqgen_discriminator_free(d);
+}
+
+static void discriminator_classify(void)
+{
+    seqgen_discriminator *d = make_discriminator();
+    float beh[2 * 2 * 3] = {0}, logits[2];
+    size_t lengths[2] = {2, 3};
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(NULL, beh, NULL, 2, 2, logits));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(d, NULL, NULL, 2, 2, logits));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(d, beh, NULL, 2, 2, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(d, beh, NULL, 0, 2, logits));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(d, beh, NULL, 2, -1, logits));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(d, beh, lengths, 2, 2, logits));
+    beh[0] = INFINITY;
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_classify(d, beh, NULL, 2, 2, logits));
+    seqgen_discriminator_free(d);
+}
+
+static void discriminator_train_step(void)
+{
+    seqgen_discriminator *d = make_discriminator();
+    seqgen_optim *o = NULL;
+    seqgen_optim_config c = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_discriminator_optim_create(&o, d, &c));
+    float beh[2 * 2 * 3] = {0}, labels[2] = {1.0f, 0.0f}, bad[2] = {1.0f, -0.5f};
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_train_step(NULL, o, beh, NULL, 2, 2, labels, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_train_step(d, NULL, beh, NULL, 2, 2, labels, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_train_step(d, o, NULL, NULL, 2, 2, labels, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_train_step(d, o, beh, NULL, 2, 2, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_train_step(d, o, beh, NULL, 2, 2, bad, NULL));
+    EXPECT(SEQGEN_EMISMATCH,
+           seqgen_discriminator_train_step(d, fx.optim, beh, NULL, 2, 2, labels, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_optim_step(o, fx.model));
+    assert_int_equal(seqgen_optim_step_count(o), 0);
+    seqgen_optim_free(o);
+    seqgen_discriminator_free(d);
+}
+
+static void discriminator_input_gradient(void)
+{
+    seqgen_discriminator *d = make_discriminator();
+    float beh[2 * 2 * 3] = {0}, labels[2] = {1.0f, 1.0f}, db[2 * 2 * 3];
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_input_gradient(NULL, beh, NULL, 2, 2, labels, db,
+                                                              NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_input_gradient(d, NULL, NULL, 2, 2, labels, db,
+                                                              NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_input_gradient(d, beh, NULL, 2, 2, NULL, db,
+                                                              NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_input_gradient(d, beh, NULL, 2, 2, labels, NULL,
+                                                              NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_discriminator_input_gradient(d, beh, NULL, 0, 2, labels, db,
+                                                              NULL));
+    seqgen_discriminator_free(d);
+}
+
 /* ---- Scheduler ----------------------------------------------------------------------------- */
 
 static void sched_config_default(void)
@@ -1331,6 +1443,14 @@ static const misuse_case cases[] = {
     CASE(seqgen_optim_set_lr, optim_set_lr),
     CASE(seqgen_optim_step_count, optim_step_count),
     CASE(seqgen_optim_last_grad_norm, optim_last_grad_norm),
+    CASE(seqgen_discriminator_config_default, discriminator_config_default),
+    CASE(seqgen_discriminator_create, discriminator_create),
+    CASE(seqgen_discriminator_free, discriminator_free),
+    CASE(seqgen_discriminator_param_count, discriminator_param_count),
+    CASE(seqgen_discriminator_optim_create, discriminator_optim_create),
+    CASE(seqgen_discriminator_classify, discriminator_classify),
+    CASE(seqgen_discriminator_train_step, discriminator_train_step),
+    CASE(seqgen_discriminator_input_gradient, discriminator_input_gradient),
     CASE(seqgen_sched_config_default, sched_config_default),
     CASE(seqgen_sched_create, sched_create),
     CASE(seqgen_sched_free, sched_free),

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "discriminator.h"
 #include "gru_reference.h"
 #include "head.h"
@@ -76,7 +77,7 @@ typedef struct ref_disc {
     ref_model gru[SG_DISC_MAX_LAYERS]; /* layer k as a one-layer model sharing t[4k..4k+3] */
 } ref_disc;
 
-static void ref_disc_load(ref_disc *rd, sg_disc *d, const sg_disc_config *c)
+static void ref_disc_load(ref_disc *rd, sg_disc *d, const seqgen_discriminator_config *c)
 {
     rd->F = c->features, rd->Hd = c->hidden, rd->K = c->layers, rd->M = c->mlp_hidden;
     rd->count = sg_disc_tensor_count(d);
@@ -172,18 +173,18 @@ static double disc_loss_of(const void *ctx)
     return ref_disc_loss(c->rd, c->beh, c->n, c->labels, c->B, c->T);
 }
 
-static sg_disc *make_disc(const sg_disc_config *c, float scale)
+static sg_disc *make_disc(const seqgen_discriminator_config *c, float scale)
 {
     sg_disc *d = NULL;
-    assert_ok(sg_disc_create(&d, c));
-    for (size_t i = 0; i < sg_disc_param_count(d); i++)
+    assert_ok(seqgen_discriminator_create(&d, c));
+    for (size_t i = 0; i < seqgen_discriminator_param_count(d); i++)
         sg_disc_params(d)[i] *= scale; /* gates away from their linear regime */
     return d;
 }
 
 static void run_disc_case(int F, int Hd, int K, int M, int B, int T, const size_t *lengths)
 {
-    const sg_disc_config c = {F, Hd, K, M, 11};
+    const seqgen_discriminator_config c = {F, Hd, K, M, 11};
     sg_disc *d = make_disc(&c, 2.0f);
     const size_t n = (size_t)B * T * F;
     float *beh = malloc(n * sizeof *beh), *dbeh = malloc(n * sizeof *dbeh);
@@ -196,10 +197,15 @@ static void run_disc_case(int F, int Hd, int K, int M, int B, int T, const size_
         behd[i] = beh[i] = 2.0f * sg_rng_float(&rng) - 1.0f;
     for (int s = 0; s < B; s++)
         labels_d[s] = labels[s] = (float)(s % 2 == 0);
-    double loss = 0.0;
+    seqgen_discriminator_stats st;
     float logits[8];
     sg_disc_zero_grads(d);
-    assert_ok(sg_disc_forward_backward(d, beh, lengths, B, T, labels, logits, &loss, dbeh));
+    assert_ok(sg_disc_forward_backward(d, beh, lengths, B, T, labels, logits, &st, dbeh));
+    const double loss = st.loss;
+    int right = 0;
+    for (int s = 0; s < B; s++)
+        right += (logits[s] > 0.0f) == (labels[s] > 0.5f);
+    assert_true(st.accuracy == (double)right / B);
 
     ref_disc rd;
     ref_disc_load(&rd, d, &c);
@@ -217,20 +223,20 @@ static void run_disc_case(int F, int Hd, int K, int M, int B, int T, const size_
                   worst, worst_input);
 
     /* the gradients are added: a second pass doubles them */
-    float *first = malloc(sg_disc_param_count(d) * sizeof *first);
+    float *first = malloc(seqgen_discriminator_param_count(d) * sizeof *first);
     assert_non_null(first);
-    memcpy(first, sg_disc_grads(d), sg_disc_param_count(d) * sizeof *first);
+    memcpy(first, sg_disc_grads(d), seqgen_discriminator_param_count(d) * sizeof *first);
     assert_ok(sg_disc_forward_backward(d, beh, lengths, B, T, labels, NULL, NULL, NULL));
-    for (size_t i = 0; i < sg_disc_param_count(d); i++)
+    for (size_t i = 0; i < seqgen_discriminator_param_count(d); i++)
         assert_allclose(sg_disc_grads(d)[i], 2.0 * first[i], 1e-6, 1e-9);
     /* forward only: the same logits, the gradients untouched */
     float again[8];
-    memcpy(first, sg_disc_grads(d), sg_disc_param_count(d) * sizeof *first);
+    memcpy(first, sg_disc_grads(d), seqgen_discriminator_param_count(d) * sizeof *first);
     assert_ok(sg_disc_forward_backward(d, beh, lengths, B, T, NULL, again, NULL, NULL));
     assert_memory_equal(again, logits, (size_t)B * sizeof *again);
-    assert_memory_equal(first, sg_disc_grads(d), sg_disc_param_count(d) * sizeof *first);
+    assert_memory_equal(first, sg_disc_grads(d), seqgen_discriminator_param_count(d) * sizeof *first);
     ref_disc_free(&rd);
-    sg_disc_free(d);
+    seqgen_discriminator_free(d);
     free(beh), free(dbeh), free(behd), free(first);
 }
 
@@ -261,13 +267,13 @@ static void disc_four_layers_ragged(void **state)
 static void disc_refuses_bad_arguments(void **state)
 {
     (void)state;
-    const sg_disc_config c = {3, 4, 2, 2, 1};
+    const seqgen_discriminator_config c = {3, 4, 2, 2, 1};
     sg_disc *d = NULL;
-    sg_disc_config bad = c;
+    seqgen_discriminator_config bad = c;
     bad.layers = SG_DISC_MAX_LAYERS + 1;
-    assert_fails_with(sg_disc_create(&d, &bad), SEQGEN_EINVAL, "layers must be in [1, 9]");
+    assert_fails_with(seqgen_discriminator_create(&d, &bad), SEQGEN_EINVAL, "layers must be in [1, 9]");
     assert_null(d);
-    assert_ok(sg_disc_create(&d, &c));
+    assert_ok(seqgen_discriminator_create(&d, &c));
     float beh[2 * 3 * 3] = {0}, labels[2] = {1.0f, 0.0f};
     size_t lengths[2] = {3, 0};
     assert_fails_with(sg_disc_forward_backward(d, beh, lengths, 2, 3, labels, NULL, NULL, NULL),
@@ -283,7 +289,120 @@ static void disc_refuses_bad_arguments(void **state)
     beh[3 * 3 + 7] = NAN; /* step 2 of sequence 1 is padding: not read */
     beh[3 * 3 + 4] = 0.0f;
     assert_ok(sg_disc_forward_backward(d, beh, lengths, 2, 3, labels, NULL, NULL, NULL));
-    sg_disc_free(d);
+    seqgen_discriminator_free(d);
+}
+
+/* Each allocation of the discriminator and of its workspace, made to fail in turn: ENOMEM, and
+ * nothing changed (a failed growth leaves the handle usable at its old size). */
+static void disc_out_of_memory(void **state)
+{
+    (void)state;
+    const seqgen_discriminator_config c = {3, 4, 2, 2, 1};
+    float beh[4 * 5 * 3] = {0}, logits[4];
+    int created = 0;
+    for (long n = 0; !created; n++) {
+        seqgen_discriminator *d = NULL;
+        sg_alloc_fail_after(n);
+        int status = seqgen_discriminator_create(&d, &c);
+        created = sg_alloc_fail_pending(); /* the failure did not happen */
+        sg_alloc_fail_after(-1);
+        if (created) {
+            assert_ok(status);
+        } else {
+            assert_fails_with(status, SEQGEN_ENOMEM, "out of memory for");
+            assert_null(d);
+            continue;
+        }
+        assert_ok(seqgen_discriminator_classify(d, beh, NULL, 2, 2, logits));
+        for (long k = 0; k < 2; k++) {
+            sg_alloc_fail_after(k);
+            assert_fails_with(seqgen_discriminator_classify(d, beh, NULL, 4, 5, logits),
+                              SEQGEN_ENOMEM, "discriminator's workspace of 4 sequences of 5");
+            sg_alloc_fail_after(-1);
+        }
+        assert_ok(seqgen_discriminator_classify(d, beh, NULL, 2, 2, logits));
+        assert_ok(seqgen_discriminator_classify(d, beh, NULL, 4, 5, logits));
+        seqgen_discriminator_free(d);
+    }
+}
+
+/* ---- The public door: training with an optimiser ------------------------------------------ */
+
+/* Two classes that only the order of time tells apart: a ramp up (label 1) or down (label 0),
+ * with noise, of random lengths; their means over time are the same, so the mean of the input
+ * alone cannot separate them: the GRU layers must. Adam over the discriminator's buffer. */
+static void disc_learns_the_direction_of_time(void **state)
+{
+    (void)state;
+    const int B = 16, T = 10, F = 2;
+    seqgen_discriminator_config c = seqgen_discriminator_config_default(F);
+    c.hidden = 8, c.mlp_hidden = 8;
+    seqgen_discriminator *d = NULL;
+    seqgen_optim *opt = NULL;
+    assert_ok(seqgen_discriminator_create(&d, &c));
+    seqgen_optim_config oc = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    oc.lr = 1e-2, oc.clip_norm = 1.0;
+    assert_ok(seqgen_discriminator_optim_create(&opt, d, &oc));
+    float beh[16 * 10 * 2], labels[16], logits[16];
+    size_t lengths[16];
+    sg_rng rng;
+    sg_rng_seed(&rng, 14, 0);
+    seqgen_discriminator_stats first = {0, 0}, st = {0, 0};
+    for (int step = 0; step < 300; step++) {
+        for (int s = 0; s < B; s++) {
+            labels[s] = (float)(s % 2);
+            lengths[s] = 3 + sg_rng_below(&rng, T - 2);
+            for (int t = 0; t < T; t++)
+                for (int f = 0; f < F; f++) {
+                    const float ramp = (float)t / (float)(lengths[s] - 1);
+                    beh[(s * T + t) * F + f] = (labels[s] > 0.5f ? ramp : 1.0f - ramp) +
+                                               0.2f * (sg_rng_float(&rng) - 0.5f);
+                }
+        }
+        assert_ok(seqgen_discriminator_train_step(d, opt, beh, lengths, B, T, labels, &st));
+        if (step == 0)
+            first = st;
+    }
+    assert_ok(seqgen_discriminator_classify(d, beh, lengths, B, T, logits));
+    int right = 0;
+    for (int s = 0; s < B; s++)
+        right += (logits[s] > 0.0f) == (labels[s] > 0.5f);
+    print_message("    loss %.4f, accuracy %.2f at the first step; %.4f, %.2f at the last; %d of "
+                  "%d right after it\n", first.loss, first.accuracy, st.loss, st.accuracy, right,
+                  B);
+    assert_true(first.loss > 0.5);
+    assert_true(st.loss < 0.1);
+    assert_int_equal(right, B);
+    assert_int_equal(seqgen_optim_step_count(opt), 300);
+
+    /* the optimiser is the discriminator's, and the model's is not */
+    seqgen_model *m = tu_make_model(1, 4, 1, 1, 1);
+    seqgen_optim *model_opt = NULL;
+    assert_ok(seqgen_optim_create(&model_opt, m, &oc));
+    assert_fails_with(seqgen_optim_step(opt, m), SEQGEN_EMISMATCH,
+                      "made for a discriminator, not a model");
+    assert_fails_with(seqgen_discriminator_train_step(d, model_opt, beh, lengths, B, T, labels,
+                                                      NULL),
+                      SEQGEN_EMISMATCH, "made for a model, not a discriminator");
+    seqgen_discriminator *other = NULL;
+    c.hidden = 5;
+    assert_ok(seqgen_discriminator_create(&other, &c));
+    assert_fails_with(seqgen_discriminator_train_step(other, opt, beh, lengths, B, T, labels,
+                                                      NULL),
+                      SEQGEN_EMISMATCH, "parameters, discriminator has");
+    assert_fails_with(seqgen_discriminator_train_step(d, opt, beh, lengths, B, T, NULL, NULL),
+                      SEQGEN_EINVAL, "seqgen_discriminator_train_step: NULL labels");
+    assert_fails_with(seqgen_discriminator_classify(d, NULL, lengths, B, T, logits),
+                      SEQGEN_EINVAL, "NULL behaviour");
+    assert_fails_with(seqgen_discriminator_create(NULL, &c), SEQGEN_EINVAL,
+                      "seqgen_discriminator_create: NULL output");
+    assert_int_equal(seqgen_discriminator_param_count(NULL), 0);
+    seqgen_discriminator_free(NULL);
+    seqgen_discriminator_free(other);
+    seqgen_optim_free(model_opt);
+    seqgen_model_free(m);
+    seqgen_optim_free(opt);
+    seqgen_discriminator_free(d);
 }
 
 /* ---- The reference generator's behaviour --------------------------------------------------- */
@@ -406,10 +525,17 @@ static void run_adversarial_case(const gen_case *c)
     assert_true(b_fr && db && again && behd);
     sg_behaviour fr = {b_fr, NULL, 0.0};
     assert_ok(sg_model_pass_behaviour(m, ub, sb, &opts, 0, &fr, NULL, NULL));
-    const sg_disc_config dc = {F, 4, 3, 3, 12};
+    const seqgen_discriminator_config dc = {F, 4, 3, 3, 12};
     sg_disc *d = make_disc(&dc, 2.0f);
-    double adv = 0.0;
-    assert_ok(sg_disc_forward_backward(d, b_fr, n, B, T, ones, NULL, &adv, db));
+    float *before = malloc(seqgen_discriminator_param_count(d) * sizeof *before);
+    assert_non_null(before);
+    memcpy(before, sg_disc_params(d), seqgen_discriminator_param_count(d) * sizeof *before);
+    seqgen_discriminator_stats dst;
+    assert_ok(seqgen_discriminator_input_gradient(d, b_fr, n, B, T, ones, db, &dst));
+    assert_memory_equal(before, sg_disc_params(d), /* the public door leaves them */
+                        seqgen_discriminator_param_count(d) * sizeof *before);
+    free(before);
+    const double adv = dst.loss;
     sg_behaviour with_grad = {again, db, 0.0};
     assert_ok(sg_model_pass_behaviour(m, ub, sb, &opts, 1, &with_grad, NULL, NULL));
     assert_memory_equal(again, b_fr, nb * sizeof *again); /* the same forward */
@@ -433,7 +559,7 @@ static void run_adversarial_case(const gen_case *c)
     print_message("    BCE(D(b_fr), 1) %.9f, worst error %.2e of a tensor's largest\n", adv, worst);
     ref_disc_free(&rd);
     ref_free(&r);
-    sg_disc_free(d);
+    seqgen_discriminator_free(d);
     seqgen_model_free(m);
     free(seqs), free(syms), free(units), free(fed), free(b_fr), free(db), free(again), free(behd);
 }
@@ -576,6 +702,8 @@ int main(void)
         cmocka_unit_test(disc_two_layers_whole),
         cmocka_unit_test(disc_four_layers_ragged),
         cmocka_unit_test(disc_refuses_bad_arguments),
+        cmocka_unit_test(disc_out_of_memory),
+        cmocka_unit_test(disc_learns_the_direction_of_time),
         cmocka_unit_test(adversarial_units),
         cmocka_unit_test(adversarial_symbols),
         cmocka_unit_test(behaviour_leaves_the_pass_alone),
