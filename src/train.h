@@ -37,6 +37,7 @@ typedef struct sg_behaviour {
  * gradient of the pass's loss plus that of L_extra, whose gradient with respect to b is
  * behaviour->grad: its hidden-state part is added to the top layer's dL/dh, its probability part
  * goes through the head (sg_head_probs_backward()). The stats are the pass's loss's, unweighted.
+ * With opts->slices > 1, only the slice's sequences are written and read.
  * Without it, nothing changes: the other doors pass no behaviour. */
 int sg_model_pass_behaviour(seqgen_model *model, const seqgen_batch *units,
                             const seqgen_symbol_batch *symbols, const seqgen_train_options *opts,
