@@ -17,7 +17,8 @@
 #include "rng.h"
 #include "status.h"
 
-/* Steps per chunk of the GRU's batched products, as in the training pass. */
+/* Steps per chunk of the GRU's batched products (gru.h's scratch): the training pass's choice,
+ * large enough for efficient GEMMs, small enough for the scratch to stay in cache. */
 #define SG_DISC_CHUNK 8
 
 /* The MLP's tensors, in buffer order. */
@@ -260,28 +261,29 @@ static int length_of(const size_t *lengths, int steps, int s)
     return lengths ? (int)lengths[s] : steps;
 }
 
+/* What sg_gru_packed_order() reads: the lengths, or T for every sequence. */
+typedef struct lengths_of {
+    const size_t *lengths;
+    int steps;
+} lengths_of;
+
+static int sequence_length(const void *ctx, int s)
+{
+    const lengths_of *l = ctx;
+    return length_of(l->lengths, l->steps, s);
+}
+
 /* Sorts the sequences by decreasing length (ties in batch order), counts the rows of each step
  * and their offsets, and the time reversal of the packed rows; returns the longest length. */
 static int sort_rows(sg_disc *d, const size_t *lengths, int B, int T)
 {
-    for (int r = 0; r < B; r++) {
-        int i = r;
-        d->order[r] = r;
-        while (i > 0 && length_of(lengths, T, d->order[i - 1]) < length_of(lengths, T, d->order[i])) {
-            int swap = d->order[i - 1];
-            d->order[i - 1] = d->order[i], d->order[i] = swap;
-            i--;
-        }
-    }
-    const int longest = length_of(lengths, T, d->order[0]);
-    int at = 0;
-    for (int t = 0, r = B; t < longest; t++) {
-        while (r > 0 && length_of(lengths, T, d->order[r - 1]) <= t)
-            r--;
-        d->rows_at[t] = r;
+    int longest = 0;
+    for (int s = 0; s < B; s++)
+        longest = length_of(lengths, T, s) > longest ? length_of(lengths, T, s) : longest;
+    const lengths_of l = {lengths, T};
+    sg_gru_packed_order(B, longest, sequence_length, &l, d->order, d->rows_at);
+    for (int t = 0, at = 0; t < longest; at += d->rows_at[t], t++)
         d->offset[t] = at;
-        at += r;
-    }
     for (int t = 0; t < longest; t++)
         for (int r = 0; r < d->rows_at[t]; r++) {
             const int n = length_of(lengths, T, d->order[r]);

@@ -152,6 +152,28 @@ void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
                          h_out, gates, scratch->gate_sink);
 }
 
+size_t sg_gru_packed_order(int count, int steps, int (*length)(const void *ctx, int s),
+                           const void *ctx, int *order, int *rows)
+{
+    for (int r = 0; r < count; r++) {
+        int i = r;
+        order[r] = r;
+        while (i > 0 && length(ctx, order[i - 1]) < length(ctx, order[i])) {
+            int swap = order[i - 1];
+            order[i - 1] = order[i], order[i] = swap;
+            i--;
+        }
+    }
+    size_t total = 0;
+    for (int t = 0, r = count; t < steps; t++) {
+        while (r > 0 && length(ctx, order[r - 1]) <= t)
+            r--;
+        rows[t] = r;
+        total += (size_t)r;
+    }
+    return total;
+}
+
 /* Rows of steps [t0, t0 + n). */
 static size_t rows_of(const int *rows, int t0, int n)
 {

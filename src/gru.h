@@ -66,6 +66,13 @@ void sg_gru_step_forward(int batch, int in, int hidden, const sg_gru_weights *w,
  * rows[t] = B that is the time-major [T][B][...] layout. Rows that end take no further part:
  * nothing is computed for padding. */
 
+/* The packed layout of `count` sequences, sequence s of length(ctx, s) steps: order [count]
+ * receives the sequences by decreasing length (ties in index order), rows [steps] the rows of
+ * each of the first `steps` steps (the sequences longer than t); returns the total rows. An
+ * insertion sort: a batch is small beside its pass, and equal lengths cost one comparison each. */
+size_t sg_gru_packed_order(int count, int steps, int (*length)(const void *ctx, int s),
+                           const void *ctx, int *order, int *rows);
+
 /* The whole sequence when every input is known: x [rows][in] (packed); h [rows[0]][H], the
  * initial state on entry, followed by the outputs [rows][H] (packed: the next layer's input);
  * gates [rows][4H] (packed; NULL if no backward follows). The input projection is one GEMM per

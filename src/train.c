@@ -223,11 +223,12 @@ static int reserve_mixing(seqgen_model *m, size_t batch_steps)
 
 /* ---- One worker's slice --------------------------------------------------------------------- */
 
-/* n_b of the worker's row r. */
-static int row_steps(const sg_worker *w, int r)
+/* n_b of the worker's sequence first + s. */
+static int slice_steps(const void *worker, int s)
 {
+    const sg_worker *w = worker;
     const sg_pass *ps = w->pass;
-    return counted_steps(ps->lengths, ps->start_step, ps->steps, (size_t)(w->first + w->order[r]));
+    return counted_steps(ps->lengths, ps->start_step, ps->steps, (size_t)(w->first + s));
 }
 
 /* The worker's longest counted steps: the steps it runs. */
@@ -242,27 +243,11 @@ static int longest_counted(const sg_worker *w)
     return longest;
 }
 
-/* Orders the rows by decreasing counted steps, ties in batch order (an insertion sort: a batch
- * is small beside its pass, and rows of equal lengths cost one comparison each), then counts the
- * rows of each step and their total. */
+/* Orders the rows by decreasing counted steps, ties in batch order, then counts the rows of
+ * each step and their total (gru.h's packed layout). */
 static void sort_rows(sg_worker *w)
 {
-    for (int r = 0; r < w->rows; r++) {
-        int i = r;
-        w->order[r] = r;
-        while (i > 0 && row_steps(w, i - 1) < row_steps(w, i)) {
-            int swap = w->order[i - 1];
-            w->order[i - 1] = w->order[i], w->order[i] = swap;
-            i--;
-        }
-    }
-    w->total = 0;
-    for (int t = 0, r = w->rows; t < w->run; t++) {
-        while (r > 0 && row_steps(w, r - 1) <= t)
-            r--;
-        w->rows_at[t] = r;
-        w->total += (size_t)r;
-    }
+    w->total = sg_gru_packed_order(w->rows, w->run, slice_steps, w, w->order, w->rows_at);
 }
 
 /* The symbols' version of load_inputs(): the true symbols, -1 for the start step, then their
