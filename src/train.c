@@ -893,9 +893,12 @@ int sg_model_pass_behaviour(seqgen_model *model, const seqgen_batch *units,
     if (!units == !symbols)
         return sg_error(SEQGEN_EINVAL, "sg_model_pass_behaviour: give a batch of units or a batch "
                         "of symbols, not %s", units ? "both" : "neither");
-    if (!(behaviour->loss_weight >= 0.0 && behaviour->loss_weight <= 1e30))
+    if (!(behaviour->loss_weight >= 0.0 && isfinite(behaviour->loss_weight)))
         return sg_error(SEQGEN_EINVAL, "sg_model_pass_behaviour: loss_weight is %g, not finite "
                         "and >= 0", behaviour->loss_weight);
+    if (behaviour->grad && !backward)
+        return sg_error(SEQGEN_EINVAL, "sg_model_pass_behaviour: a behaviour gradient for a pass "
+                        "without backward");
     if (units)
         return units_pass("sg_model_pass_behaviour", model, units, opts, backward, NULL, NULL,
                           probs, behaviour, stats);

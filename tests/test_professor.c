@@ -636,6 +636,8 @@ static void behaviour_leaves_the_pass_alone(void **state)
         assert_allclose(seqgen_model_gradients(m)[i], plain[i] + adv[i], 1e-5, 1e-7);
     assert_fails_with(sg_model_pass_behaviour(m, &batch, NULL, &opts, 1, NULL, NULL, NULL),
                       SEQGEN_EINVAL, "NULL behaviour");
+    assert_fails_with(sg_model_pass_behaviour(m, &batch, NULL, &opts, 0, &extra, NULL, NULL),
+                      SEQGEN_EINVAL, "a behaviour gradient for a pass without backward");
     extra.loss_weight = -1.0;
     assert_fails_with(sg_model_pass_behaviour(m, &batch, NULL, &opts, 1, &extra, NULL, NULL),
                       SEQGEN_EINVAL, "loss_weight is -1");
