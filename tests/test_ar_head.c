@@ -275,7 +275,10 @@ static void completion_conditions_on_given_units(void **state)
 
 /* A hand-set head whose unit d copies unit d - 1 (U_d,d-1 = 40, bias -20, W_out = 0): greedy and
  * sampled completion of a partly given step continue its last given unit to the end of the
- * step; every later step is 0 (its unit 0 has logit -20). Without U the head gives 0 for all. */
+ * step; every later step is 0 (its unit 0 has logit -20). Without U the head gives 0 for all.
+ * The units after K are NaN in the input and in the output before the call: completion must
+ * read neither (the decoding of unit d reads only the units before it, not U's zeros times
+ * units still to be decoded). */
 static void partly_given_step_is_copied(void **state)
 {
     (void)state;
@@ -289,14 +292,14 @@ static void partly_given_step_is_copied(void **state)
     assert_ok(seqgen_model_set_tensor(m, "out.weight", w, D * 4));
     assert_ok(seqgen_model_set_tensor(m, "out.bias", bias, D));
     assert_ok(seqgen_model_set_tensor(m, "out.ar_weight", u, D * D));
-    /* step 1 of each sequence is given up to K: its units as below, then 9s never read */
+    /* step 1 of each sequence is given up to K: its units as below, then NaN never read */
     const int K[N] = {D + 3, D + 3, D + 1, D + 5};
     const float given[N][D] = {{0, 1, 1}, {1, 1, 0}, {1}, {0, 0, 0, 0, 1}};
     for (int decode = SEQGEN_DECODE_GREEDY; decode <= SEQGEN_DECODE_SAMPLE; decode++)
         for (int s = 0; s < N; s++) {
             float seq[T * D], out[T * D], probs[T * D];
             for (int i = 0; i < T * D; i++)
-                seq[i] = i < D ? 1.0f : 9.0f;
+                seq[i] = i < D ? 1.0f : NAN, out[i] = NAN;
             memcpy(seq + D, given[s], (size_t)(K[s] - D) * sizeof(float));
             seqgen_complete_options opts = seqgen_complete_options_default();
             opts.decode = (seqgen_decode)decode, opts.seed = 5;
