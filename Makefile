@@ -291,7 +291,7 @@ check-portable: deps
 # The suites that run threads, under ThreadSanitizer (docs/robustness.md). Sanitizers must let
 # an impossible allocation return NULL (allocator_may_return_null): the library reports ENOMEM.
 TSAN_TESTS ?= test_threads test_model test_train test_complete test_generate test_evaluate \
-              test_evaluate_symbols
+              test_evaluate_symbols test_ar_head
 check-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1 \
 	$(MAKE) BUILD=build/tsan LIBOUT=build/tsan/lib CFLAGS="-O1 -g -fsanitize=thread" \

@@ -33,12 +33,13 @@ static const char *const sched_names[] = {"constant", "linear", "exp", "invsigmo
 static const char *const unit_names[] = {"batch", "epoch", NULL};
 static const char *const feedback_names[] = {"sample", "threshold", "prob", NULL};
 static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
+static const char *const head_names[] = {"independent", "linear-ar", NULL};
 
 typedef struct settings {
     const char *exp_name, *out_dir, *data, *test;
     int hidden, layers, units_per_step, epochs, batch_size, threads, eval_given;
     double lr, clip;
-    int loss, optim, schedule, unit, feedback, binarize;
+    int loss, optim, schedule, unit, feedback, binarize, head;
     double sched_k, sched_c, sched_eps; /* NaN: the schedule's default */
     long long sched_warmup;
     long long train_limit, test_limit; /* 0: every sequence */
@@ -71,7 +72,7 @@ enum option_id {
     OPT_LR, OPT_LOSS, OPT_OPTIM, OPT_CLIP, OPT_SCHEDULE, OPT_SCHED_K, OPT_SCHED_C, OPT_SCHED_EPS,
     OPT_SCHED_WARMUP, OPT_SCHED_UNIT, OPT_FEEDBACK, OPT_BINARIZE, OPT_DATA, OPT_TRAIN_LIMIT,
     OPT_TEST_LIMIT, OPT_EVAL_GIVEN, OPT_OUT_DIR, OPT_SEED, OPT_THREADS, OPT_RESUME, OPT_FORCE,
-    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP, OPT_TEST
+    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP, OPT_TEST, OPT_HEAD
 };
 
 static const struct option long_options[] = {
@@ -105,6 +106,7 @@ static const struct option long_options[] = {
     {"resume", no_argument, NULL, OPT_RESUME},
     {"force", no_argument, NULL, OPT_FORCE},
     {"start-step", no_argument, NULL, OPT_START_STEP},
+    {"head", required_argument, NULL, OPT_HEAD},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -140,6 +142,9 @@ static void usage(void)
         "  --start-step           read a step of zeros first, so the first step is predicted\n"
         "                         too and sequences can be generated from nothing (off: the\n"
         "                         original experiment, 783 predictions of 784 pixels)\n"
+        "  --head independent|linear-ar   the units of a step predicted each on its own, or\n"
+        "                         each also from the step's units before it (a strictly lower-\n"
+        "                         triangular linear layer; teacher forcing only) (independent)\n"
         "Optimisation:\n"
         "  --loss mse|bce         loss on the output probabilities (mse)\n"
         "  --optim adam|sgd       optimiser (adam)\n"
@@ -216,6 +221,7 @@ static int set_option(settings *s, int id, const char *arg)
     case OPT_SCHED_UNIT: return cli_parse_choice(PROG, name, arg, unit_names, &s->unit);
     case OPT_FEEDBACK: return cli_parse_choice(PROG, name, arg, feedback_names, &s->feedback);
     case OPT_BINARIZE: return cli_parse_choice(PROG, name, arg, binarize_names, &s->binarize);
+    case OPT_HEAD: return cli_parse_choice(PROG, name, arg, head_names, &s->head);
     case OPT_SCHED_WARMUP: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->sched_warmup);
     case OPT_TRAIN_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->train_limit);
     case OPT_TEST_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->test_limit);
@@ -278,19 +284,27 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
                "lr %.17g\nloss %s\noptim %s\nclip %.17g\nschedule %s\nsched-k %.17g\n"
                "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
                "binarize %s\ndata %s\ntest %s\ntrain-limit %lld\ntest-limit %lld\n"
-               "eval-given %s\nseed %llu\nthreads %d\nstart-step %d\n",
+               "eval-given %s\nseed %llu\nthreads %d\nstart-step %d\nhead %s\n",
             s->hidden, s->layers, s->units_per_step, s->epochs, s->batch_size, s->lr,
             loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->test,
-            s->train_limit, s->test_limit, given, s->seed, s->threads, s->start_step);
+            s->train_limit, s->test_limit, given, s->seed, s->threads, s->start_step,
+            head_names[s->head]);
     return cli_text_write(PROG, path, f, &text, &size);
 }
 
-/* A schedule the library refuses (e.g. --schedule exp --sched-k 2) is a usage error. */
+/* A schedule the library refuses (e.g. --schedule exp --sched-k 2), or one that is not pure
+ * teacher forcing with the autoregressive head (which the pass refuses), is a usage error. */
 static int check_schedule(const settings *s)
 {
     seqgen_sched_config c = sched_config(s);
+    if (s->head == SEQGEN_HEAD_LINEAR_AR && (c.kind != SEQGEN_SCHED_CONSTANT || c.k != 1.0)) {
+        fprintf(stderr, PROG ": --head linear-ar trains by teacher forcing only: scheduled "
+                        "sampling is not implemented for it (use --schedule constant, --sched-k "
+                        "1)\n");
+        return -1;
+    }
     seqgen_sched *sched = NULL;
     if (seqgen_sched_create(&sched, &c) == SEQGEN_OK) {
         seqgen_sched_free(sched);
@@ -425,6 +439,7 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
     s->units_per_step = info->model.units_per_step;
     s->seed = info->model.seed;
     s->start_step = info->model.start_step;
+    s->head = info->model.head;
     if (!s->threads_given)
         s->threads = info->model.threads;
     if (!s->epochs_given)
@@ -452,6 +467,7 @@ static int start_new(run *r)
     seqgen_model_config mc = seqgen_model_config_default();
     mc.units_per_step = s->units_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
     mc.seed = s->seed, mc.threads = s->threads, mc.start_step = s->start_step;
+    mc.head = (seqgen_head_kind)s->head;
     mc.steps = (int)seqgen_batch_iter_steps(r->state.batches); /* the data's shape, recorded */
     int status = seqgen_model_create(&r->model, &mc);
     if (status != SEQGEN_OK)

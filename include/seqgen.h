@@ -66,11 +66,11 @@ extern "C" {
  *  time. The Makefile reads these three lines, so keep their form.
  *  @{ */
 #define SEQGEN_VERSION_MAJOR 0 /**< Incremented for incompatible API or ABI changes (from 1.0). */
-#define SEQGEN_VERSION_MINOR 5 /**< Incremented for additions; while MAJOR is 0, for any change of
+#define SEQGEN_VERSION_MINOR 6 /**< Incremented for additions; while MAJOR is 0, for any change of
                                     the API or ABI (libseqgen.so.0.MINOR). */
 #define SEQGEN_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** The version as a "MAJOR.MINOR.PATCH" string literal. */
-#define SEQGEN_VERSION_STRING "0.5.0"
+#define SEQGEN_VERSION_STRING "0.6.0"
 /** @} */
 
 /** @cond INTERNAL */
@@ -1094,6 +1094,31 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, 
  * Initialisation is PyTorch's default: every value uniform in [-1/sqrt(H), 1/sqrt(H)], drawn
  * from the model's own generator seeded with seqgen_model_config::seed.
  *
+ * @par The autoregressive head (seqgen_model_config::head)
+ * With ::SEQGEN_HEAD_LINEAR_AR the D units of a step are no longer independent given the
+ * hidden state: unit d of step t + 1 also reads the units of the same step before it,
+ *
+ *     a_d = (W_out h'_top + b_out)_d + sum_{j < d} U_dj x_j,    p(x_d = 1 | h', x_{<d}) = sigmoid(a_d)
+ *
+ * (a fully visible sigmoid belief net within the step, conditioned on the hidden state), so
+ * p(step) = prod_d sigmoid(a_d)^x_d (1 - sigmoid(a_d))^(1 - x_d) is a joint distribution of the
+ * step's units. U is one more tensor at the end of the table, `out.ar_weight`, D x D, row d
+ * holding U_d0 .. U_d(d-1): only its strictly lower triangle is used, and its entries on and
+ * above the diagonal are stored as 0 and stay 0. It is initialised to 0, so a new model starts
+ * as the independent head of the same seed (the tensors before it draw the same values) and
+ * training moves U from there: its gradient is not zero at U = 0, and no symmetry needs breaking
+ * in a layer that has no hidden units. seqgen_model_set_tensor() and the loaders refuse a
+ * nonzero entry on or above the diagonal (::SEQGEN_EINVAL, ::SEQGEN_EFORMAT); its gradient
+ * there is always 0, so the optimisers keep those entries 0 (as long as the caller, who may
+ * write the gradient buffer, adds nothing there either). In a training pass (teacher forcing)
+ * the x_j are the targets, known for every unit at once: the term is one matrix product over
+ * all the steps of the batch, and no gradient flows into the targets. Completion decodes the
+ * units of a step one after another, each from a_d with the units chosen (or given) before it.
+ * The head predicts binary units: a categorical model takes ::SEQGEN_HEAD_INDEPENDENT.
+ * Scheduled sampling (seqgen_train_options::teacher_prob < 1) and seqgen_model_step(), which
+ * would need the units of a step drawn one after another inside the pass or the call, refuse
+ * it (::SEQGEN_EINVAL).
+ *
  * @par Symbols (a categorical model)
  * With seqgen_model_config::vocab V >= 2, each step is one symbol of V (an int32 id in [0, V))
  * instead of D binary units: PyTorch's `nn.Embedding(V, E)`, `nn.GRU(E, H, L,
@@ -1154,9 +1179,18 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, 
  * floats per layer (the hidden state and the r, z, n gates and W_hn h + b_hn), H for the
  * gradient flowing down and 2D for inputs and outputs, that is about B T (5 L H + H + 2 D) x 4
  * bytes (154 MB at B = 64, T = 783, H = 128, L = 1), plus per thread one gradient buffer and a
- * few hundred KB of scratch. It is allocated by the first pass of that size and reused.
+ * few hundred KB of scratch; ::SEQGEN_HEAD_LINEAR_AR adds D floats per sequence and step (the
+ * targets, gathered for its product). It is allocated by the first pass of that size and reused.
  * @{
  */
+
+/** How a model of binary units predicts the D units of a step from its hidden state (see
+ *  "The autoregressive head" above). */
+typedef enum seqgen_head_kind {
+    SEQGEN_HEAD_INDEPENDENT = 0, /**< Each unit on its own: sigmoid(W_out h + b_out) (default). */
+    SEQGEN_HEAD_LINEAR_AR = 1    /**< Unit d also reads the units of the step before it through
+                                      the strictly lower-triangular `out.ar_weight` (D x D). */
+} seqgen_head_kind;
 
 /** The model's shape and initialisation. Start from seqgen_model_config_default(). */
 typedef struct seqgen_model_config {
@@ -1184,6 +1218,8 @@ typedef struct seqgen_model_config {
                               pairs of Box-Muller normals sqrt(-2 ln(1 - u1)) cos(2 pi u2) and
                               ... sin(2 pi u2), u1 and u2 uniform in [0, 1) with 53 bits, in
                               row-major order, the odd last pair's sine unused. */
+    seqgen_head_kind head; /**< The output head of binary units: ::SEQGEN_HEAD_INDEPENDENT
+                                (default) or ::SEQGEN_HEAD_LINEAR_AR (vocab 0 only). */
 } seqgen_model_config;
 
 /** The loss a training pass minimises. Each is PyTorch's mean over all B*T*D predictions (over
@@ -1212,7 +1248,8 @@ typedef enum seqgen_feedback {
 typedef struct seqgen_train_options {
     seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE (a
                                    categorical model needs ::SEQGEN_LOSS_CE). */
-    double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1. */
+    double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1
+                                   (the only value a model with ::SEQGEN_HEAD_LINEAR_AR takes). */
     seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
     int slices;               /**< 0 or 1 (default 0): the pass computes the whole batch. k > 1:
                                    the batch is cut into k contiguous slices and the pass
@@ -1243,7 +1280,8 @@ typedef struct seqgen_train_stats {
 typedef struct seqgen_model_state seqgen_model_state;
 
 /**
- * @brief The defaults: D = 1, H = 128, L = 1, seed 1, threads 0 (all cores), no start step.
+ * @brief The defaults: D = 1, H = 128, L = 1, seed 1, threads 0 (all cores), no start step,
+ *        binary units with the independent head.
  * @return The configuration, by value.
  */
 SEQGEN_API seqgen_model_config seqgen_model_config_default(void);
@@ -1259,7 +1297,8 @@ SEQGEN_API seqgen_train_options seqgen_train_options_default(void);
  * @param[out] out Receives the model; unchanged on failure.
  * @param cfg The configuration (copied). D, H, L must be in [1, 65536], threads in [0, 1024],
  *        start_step 0 or 1, steps in [0, 2^31 - 1]; vocab 0, or in [2, 65536] with D = 1 and
- *        embedding in [1, 65536] (embedding 0 without a vocab).
+ *        embedding in [1, 65536] (embedding 0 without a vocab); head a ::seqgen_head_kind,
+ *        ::SEQGEN_HEAD_INDEPENDENT with a vocab.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL or ::SEQGEN_ENOMEM.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg);
@@ -1286,7 +1325,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_threads(seqgen_model *model, in
  *  @param model The model. @return The count. */
 SEQGEN_API size_t seqgen_model_param_count(const seqgen_model *model);
 
-/** @brief The number of named tensors, 4 L + 2. @param model The model. @return The count. */
+/** @brief The number of named tensors: 4 L + 2, one more with a vocab (`embedding.weight`) or
+ *  with ::SEQGEN_HEAD_LINEAR_AR (`out.ar_weight`). @param model The model. @return The count. */
 SEQGEN_API int seqgen_model_tensor_count(const seqgen_model *model);
 
 /**
@@ -1319,9 +1359,10 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_get_tensor(const seqgen_model *mode
  * @param name A PyTorch parameter name.
  * @param values The new values, row-major.
  * @param count Must equal the tensor's size.
- * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, or no tensor of that name),
- *         ::SEQGEN_EMISMATCH (count) or ::SEQGEN_ENUMERIC (a value is NaN or infinite; nothing is
- *         changed).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, no tensor of that name, or a nonzero
+ *         value on or above the diagonal of `out.ar_weight`, naming its row and column),
+ *         ::SEQGEN_EMISMATCH (count) or ::SEQGEN_ENUMERIC (a value is NaN or infinite); on
+ *         failure nothing is changed.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_tensor(seqgen_model *model, const char *name,
                                                         const float *values, size_t count);
@@ -1434,9 +1475,9 @@ SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
  * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
  * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, a value outside [0, 1], a categorical
- *         model or ::SEQGEN_LOSS_CE), ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or
- *         infinite, e.g. from parameters that are: the gradients are then meaningless and
- *         should not be applied).
+ *         model, ::SEQGEN_LOSS_CE, or teacher_prob < 1 with ::SEQGEN_HEAD_LINEAR_AR),
+ *         ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or infinite, e.g. from
+ *         parameters that are: the gradients are then meaningless and should not be applied).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_forward_backward(seqgen_model *model,
                                                               const seqgen_batch *batch,
@@ -1573,7 +1614,9 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  * @param[out] logits NULL, or `[batch][D]`: the logits of the next step's units.
  * @param[out] probs NULL, or `[batch][D]`: their probabilities (not both NULL).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a categorical model: see
- *         seqgen_model_step_symbols()) or ::SEQGEN_EMISMATCH (state made for a model of another
+ *         seqgen_model_step_symbols(); a model with ::SEQGEN_HEAD_LINEAR_AR, whose units'
+ *         probabilities depend on the units drawn before them in the step: complete or generate
+ *         with seqgen_complete()) or ::SEQGEN_EMISMATCH (state made for a model of another
  *         shape).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state,
@@ -1965,6 +2008,10 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * sequences go through lengths. When K is not a multiple of D, step S
  * is thus partly given: the model's units of one step are independent given the steps before,
  * so generating the rest of it from the same output is exact conditioning on the given part.
+ * With ::SEQGEN_HEAD_LINEAR_AR they are not: the units of a step are decoded one after another,
+ * unit d from a_d with the step's units before it as given or decoded (see the Model group), so
+ * a partly given step conditions exactly on its given units too, and the probability recorded
+ * for unit d is sigmoid(a_d) given those units.
  * A unit is decoded as follows:
  * - ::SEQGEN_DECODE_GREEDY: unit = 1 iff p > 0.5, with p = sigmoid(logit) the model's
  *   probability as seqgen_model_step() computes it (the threshold feedback of training).
@@ -1986,7 +2033,8 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
  * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
  * completion of up to 64 sequences equals, bit for bit, a rollout of the same batch made with
- * seqgen_model_step() (with lengths: up to each sequence's length, zeros after it); for larger
+ * seqgen_model_step() (with lengths: up to each sequence's length, zeros after it; the step
+ * function refuses the autoregressive head); for larger
  * batches the probabilities may differ from such a rollout by
  * the float rounding of the matrix products, which can depend on their number of rows. Results
  * are the same for every thread count. Memory is allocated once per call, never per step.
@@ -2420,7 +2468,7 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_symbols(seqgen_model *model,
  * program can continue a run from the file alone, and loading it and training on gives
  * bit-identical parameters to never having stopped (same thread count). A categorical model
  * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()). This library writes
- * format version 6 and reads versions 3 to 6; older files are refused with ::SEQGEN_EVERSION.
+ * format version 7 and reads versions 3 to 7; older files are refused with ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or

@@ -57,7 +57,10 @@
  * layers K = 0, 1, ... whose `G.weight_ih_lK` is present, `O.weight` D x H. With an embedding
  * tensor `M.weight` of shape V x E in the file, the model is categorical
  * (seqgen_model_config::vocab V, seqgen_model_config::embedding E, one symbol per step), and
- * `G.weight_ih_l0` is 3H x E and `O.weight` V x H. A file written by
+ * `G.weight_ih_l0` is 3H x E and `O.weight` V x H. With a tensor `O.ar_weight` (D x D) in the
+ * file, the model has the linear autoregressive head (seqgen_model_config::head
+ * ::SEQGEN_HEAD_LINEAR_AR, binary units only), whose entries on and above the diagonal must be 0
+ * (::SEQGEN_EINVAL naming the entry, from seqgen_model_set_tensor()). A file written by
  * seqgen_model_save_safetensors() also records, in `__metadata__`, `seqgen.units_per_step`,
  * `seqgen.hidden`, `seqgen.layers`, `seqgen.vocab`, `seqgen.embedding` (which must agree with
  * the shapes: ::SEQGEN_EMISMATCH naming the key), `seqgen.start_step`, `seqgen.steps` and `seqgen.seed` (decimal integers in their
@@ -108,7 +111,8 @@ SEQGEN_API seqgen_safetensors_options seqgen_safetensors_options_default(void);
  *        with ::SEQGEN_EFORMAT before anything can block on it).
  * @param opts NULL for seqgen_safetensors_options_default(); its strings must not be NULL.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (a NULL argument, a start step not 0 or 1, negative
- *         steps, a prefix or module name that is not UTF-8), ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status as above.
+ *         steps, a prefix or module name that is not UTF-8, an embedding beside `O.ar_weight`,
+ *         a nonzero `O.ar_weight` entry on or above the diagonal), ::SEQGEN_ENOENT, ::SEQGEN_EIO, ::SEQGEN_ENOMEM, or a format status as above.
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_load_safetensors(seqgen_model **out, const char *path,
                                                               const seqgen_safetensors_options *opts);

@@ -32,12 +32,14 @@ def read_config(path):
                 continue
             key, _, value = line.strip().partition(" ")
             settings[key] = value
+    if "units-per-step" in settings:  # config.txt's name since sequences of units
+        settings.setdefault("pixels-per-step", settings["units-per-step"])
     return settings
 
 
 BASELINE = {"hidden": "128", "layers": "1", "pixels-per-step": "1", "loss": "mse",
             "schedule": "constant", "binarize": "threshold", "lr": "0.001", "batch-size": "64",
-            "optim": "adam", "clip": "0"}
+            "optim": "adam", "clip": "0", "head": "independent"}
 
 
 def changes(settings):

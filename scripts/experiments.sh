@@ -77,6 +77,11 @@ h512-d14||--hidden 512 --pixels-per-step 14
 h1024-d28||--hidden 1024 --pixels-per-step 28
 h512-d28-layers2||--hidden 512 --pixels-per-step 28 --layers 2
 h512-d28-bce||--hidden 512 --pixels-per-step 28 --loss bce
+h512-d28-bce-s2||--hidden 512 --pixels-per-step 28 --loss bce --seed 2
+h512-d28-bce-s3||--hidden 512 --pixels-per-step 28 --loss bce --seed 3
+h512-d28-bce-ar||--hidden 512 --pixels-per-step 28 --loss bce --head linear-ar
+h512-d28-bce-ar-s2||--hidden 512 --pixels-per-step 28 --loss bce --head linear-ar --seed 2
+h512-d28-bce-ar-s3||--hidden 512 --pixels-per-step 28 --loss bce --head linear-ar --seed 3
 h512-d28-ss-linear-threshold||--hidden 512 --pixels-per-step 28 $(ss_params linear $floor) --feedback threshold
 h512-d28-long|36|--hidden 512 --pixels-per-step 28
 EOF

@@ -179,6 +179,10 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
             return sg_error(SEQGEN_EMISMATCH, "the model has vocab %d, embedding %d but the "
                             "checkpoint's has vocab %d, embedding %d", have.vocab,
                             have.embedding, saved->vocab, saved->embedding);
+        if (have.head != saved->head)
+            return sg_error(SEQGEN_EMISMATCH, "the model has head %d but the checkpoint's has "
+                            "head %d (0 = SEQGEN_HEAD_INDEPENDENT, 1 = SEQGEN_HEAD_LINEAR_AR)",
+                            (int)have.head, (int)saved->head);
     }
     if (train->optim && !c->has_optim)
         return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");

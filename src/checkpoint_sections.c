@@ -20,6 +20,7 @@
 #define DTYPE_F32 1u
 #define OUTPUT_SIGMOID 1u
 #define OUTPUT_SOFTMAX 2u /* version 4 on */
+#define OUTPUT_SIGMOID_AR 3u /* version 7 on: the linear autoregressive head */
 
 /* ---- Tensors: shared by TENS (parameters) and MOMT (optimiser moments) ---------------------- */
 
@@ -136,7 +137,8 @@ static int store_tensor(const sg_section *section, const tensor_view *t,
         return sg_reader_fail(&c, SEQGEN_EMISMATCH, "tensor '%s' has shape %s in the file but the "
                               "configuration needs %s", t->name, have, need);
     }
-    float *dst = dest->buffer + sg_model_tensor(model, index)->offset;
+    const sg_tensor *table = sg_model_tensor(model, index);
+    float *dst = dest->buffer + table->offset;
     sg_decode_f32s(t->data, t->count, dst);
     for (uint64_t i = 0; i < t->count; i++) {
         if (!isfinite(dst[i]))
@@ -146,6 +148,11 @@ static int store_tensor(const sg_section *section, const tensor_view *t,
             return sg_reader_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
                                   t->name, (unsigned long long)i, (double)dst[i]);
     }
+    int row, col; /* a moment of a strictly lower-triangular tensor is one too */
+    if (sg_tensor_breaks_structure(table, dst, &row, &col))
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' is strictly lower triangular but "
+                              "element [%d][%d] (on or above the diagonal) is %g, not 0", t->name,
+                              row, col, (double)dst[(size_t)row * table->cols + col]);
     seen[index] = 1;
     return SEQGEN_OK;
 }
@@ -172,7 +179,9 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
     sg_put_u32(w, (uint32_t)cfg.units_per_step);
     sg_put_u32(w, (uint32_t)cfg.hidden);
     sg_put_u32(w, (uint32_t)cfg.layers);
-    sg_put_u32(w, cfg.vocab ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID);
+    sg_put_u32(w, cfg.vocab                                ? OUTPUT_SOFTMAX
+                  : cfg.head == SEQGEN_HEAD_LINEAR_AR ? OUTPUT_SIGMOID_AR
+                                                      : OUTPUT_SIGMOID);
     sg_put_u64(w, cfg.seed);
     sg_put_u32(w, (uint32_t)cfg.threads);
     sg_put_u32(w, (uint32_t)cfg.start_step);
@@ -426,15 +435,19 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     if (V > INT_MAX || E > INT_MAX)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "vocab = %u, embedding = %u: out of range", V,
                               E);
+    const int ar = output == OUTPUT_SIGMOID_AR && out->file->version >= 7;
     seqgen_model_config cfg = {.units_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
                                .seed = seed, .threads = (int)threads,
                                .start_step = (int)start_step, .steps = (int)steps,
-                               .vocab = (int)V, .embedding = (int)E};
+                               .vocab = (int)V, .embedding = (int)E,
+                               .head = ar ? SEQGEN_HEAD_LINEAR_AR : SEQGEN_HEAD_INDEPENDENT};
+    if (!ar && output != (V ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID))
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u does not go with vocab %u in "
+                              "format version %u (1 = sigmoid with vocab 0, 2 = softmax with "
+                              "vocab >= 2, 3 = sigmoid with the linear autoregressive head, "
+                              "vocab 0, from version 7)", output, V, out->file->version);
     if (sg_model_check_config(&cfg)) /* the model's own limits */
         return section_error(section, SEQGEN_ERANGE);
-    if (output != (V ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID))
-        return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u does not go with vocab %u (1 = "
-                              "sigmoid with vocab 0, 2 = softmax with vocab >= 2)", output, V);
     uint64_t count = sg_model_param_count_for(&cfg);
     if (count > out->file->size / 4)
         return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "D = %u, H = %u, L = %u needs %llu parameters "

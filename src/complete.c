@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "gru.h"
+#include "head.h"
 #include "kernels.h"
 #include "model_impl.h"
 #include "parallel.h"
@@ -121,22 +122,27 @@ static float tempered_prob(float logit, double temperature)
 }
 
 /* Decodes the units of step t that are not given from the logits into the output, recording
- * probabilities, for the sequences at least t + 1 steps long (the others draw nothing). The
- * model's units of a step are independent given the steps before, so decoding the rest of a
- * partly given step from the same logits is exact conditioning. */
+ * probabilities, for the sequences at least t + 1 steps long (the others draw nothing). With
+ * the independent head the units of a step are independent given the steps before, so decoding
+ * the rest of a partly given step from the same logits is exact conditioning; with the
+ * autoregressive head unit d's logit is completed from the step's units before it, given or
+ * just decoded, in order, which conditions exactly on the given ones. */
 static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
 {
     const sg_completion *job = w->job;
-    const size_t P = job->units, K = job->given, D = job->model->cfg.units_per_step;
+    const seqgen_model *m = job->model;
+    const size_t P = job->units, K = job->given, D = m->cfg.units_per_step;
     const size_t first = K > t * D ? K - t * D : 0; /* the step's first unit not given */
     const int sample = job->opts.decode == SEQGEN_DECODE_SAMPLE;
+    const int ar = sg_model_head_kind(m) == SG_HEAD_BERNOULLI_AR;
     for (int r = 0; r < rows; r++) {
         if (t >= length_of(job, s0 + r))
             continue;
         float *out = job->completed + (s0 + r) * P + t * D;
         float *prob = job->probs ? job->probs + (s0 + r) * (P - K) + t * D - K : NULL;
         for (size_t d = first; d < D; d++) {
-            const float logit = w->roll.logits[r * D + d];
+            const float base = w->roll.logits[r * D + d];
+            const float logit = ar ? sg_head_ar_logit((int)D, &m->head, (int)d, base, out) : base;
             const float p = sg_sigmoidf(logit);
             if (sample)
                 out[d] = sg_rng_float(&w->rngs[r]) < tempered_prob(logit, job->opts.temperature);

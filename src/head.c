@@ -2,25 +2,30 @@
 #include "head.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "loss.h"
 #include "status.h"
 
 void sg_head_forward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
-                     float *logits)
+                     const float *units, float *logits)
 {
     const int D = outputs;
     sg_gemm(0, 1, rows, D, hidden, 1.0f, h, hidden, w->weight, hidden, 0.0f, logits, D);
     for (size_t i = 0; i < (size_t)rows; i++)
         for (int d = 0; d < D; d++)
             logits[i * D + d] += w->bias[d];
+    /* U's zeros on and above the diagonal make the full product the strictly lower one */
+    if (w->ar_weight && units)
+        sg_gemm(0, 1, rows, D, D, 1.0f, units, D, w->ar_weight, D, 1.0f, logits, D);
 }
 
 /* With one unit per step the products are a weighted sum of rows and an outer product, where
  * GEMMs with M = 1 and K = 1 would spend more on packing than on arithmetic. */
 void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
-                      const float *dlogits, const sg_head_weights *grad, float *dh)
+                      const float *units, const float *dlogits, const sg_head_weights *grad,
+                      float *dh)
 {
     const int D = outputs, H = hidden;
     if (D == 1) {
@@ -31,6 +36,21 @@ void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *
         sg_gemm(0, 0, rows, H, D, 1.0f, dlogits, D, w->weight, H, 0.0f, dh, H);
     }
     sg_sum_rows(rows, D, dlogits, D, grad->bias);
+    if (w->ar_weight && units) {
+        sg_gemm(1, 0, D, D, rows, 1.0f, dlogits, D, units, D, 1.0f, grad->ar_weight, D);
+        for (int d = 0; d < D; d++) /* U_dj for j >= d takes no part: its gradient is 0 */
+            memset(grad->ar_weight + (size_t)d * D + d, 0, (size_t)(D - d) * sizeof(float));
+    }
+}
+
+float sg_head_ar_logit(int outputs, const sg_head_weights *w, int d, float base,
+                       const float *units)
+{
+    const float *u = w->ar_weight + (size_t)d * outputs;
+    float a = base;
+    for (int j = 0; j < d; j++)
+        a += u[j] * units[j];
+    return a;
 }
 
 void sg_head_probs_backward(sg_head_kind kind, int outputs, const float *p, const float *dp,
@@ -62,6 +82,10 @@ int sg_head_check_options(sg_head_kind kind, seqgen_loss loss, seqgen_feedback f
         return sg_error(SEQGEN_EINVAL, "SEQGEN_LOSS_CE is the loss of symbols: a model of binary "
                         "units takes SEQGEN_LOSS_MSE or SEQGEN_LOSS_BCE");
     }
+    if (kind == SG_HEAD_BERNOULLI_AR && feedback_used)
+        return sg_error(SEQGEN_EINVAL, "scheduled sampling (teacher_prob < 1) is not implemented "
+                        "for the autoregressive head SEQGEN_HEAD_LINEAR_AR: a fed-back step would "
+                        "need its units drawn one after another; train it with teacher_prob 1");
     return SEQGEN_OK;
 }
 

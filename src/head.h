@@ -2,6 +2,10 @@
  *   a = W_out h + b_out        (W_out [O][H], b_out [O]: PyTorch's nn.Linear(H, O))
  * and its backward, then what the logits mean, by the head's kind:
  *   Bernoulli:   O = D independent binary units, p_d = sigmoid(a_d), losses MSE and BCE;
+ *   Bernoulli autoregressive (the linear AR head): the same units, but a_d also reads the
+ *                step's own units before d, a += x U^T with U [D][D] strictly lower
+ *                triangular (its entries on and above the diagonal are kept 0, so the product
+ *                may be a plain GEMM);
  *   categorical: O = V, one symbol of V, p = softmax(a), loss CE.
  * Every path through the model (training, completion, single steps) computes its outputs, its
  * losses and what scheduled sampling feeds back here, so that another kind is one more case of
@@ -15,27 +19,42 @@
 
 /* How a step's logits become a distribution over the next step. */
 typedef enum sg_head_kind {
-    SG_HEAD_BERNOULLI = 0,  /* D units, each sigmoid(a_d) */
-    SG_HEAD_CATEGORICAL = 1 /* one symbol, softmax(a) over V */
+    SG_HEAD_BERNOULLI = 0,   /* D units, each sigmoid(a_d) */
+    SG_HEAD_CATEGORICAL = 1, /* one symbol, softmax(a) over V */
+    SG_HEAD_BERNOULLI_AR = 2 /* D units, a_d reading the step's units before d */
 } sg_head_kind;
 
 /* The head's tensors, views into the model's parameter (or gradient) buffer. */
 typedef struct sg_head_weights {
-    float *weight; /* [O][H] */
-    float *bias;   /* [O] */
+    float *weight;    /* [O][H] */
+    float *bias;      /* [O] */
+    float *ar_weight; /* [O][O] U, strictly lower triangular (SG_HEAD_BERNOULLI_AR), else NULL */
 } sg_head_weights;
 
-/* logits [rows][O] = h [rows][H] W_out^T + b_out. */
+/* logits [rows][O] = h [rows][H] W_out^T + b_out, then, with the autoregressive head and
+ * `units` [rows][O] (the step's own units: the targets, in a teacher-forced pass), += units U^T.
+ * With units NULL the logits are the part of a_d that does not depend on the step's units, which
+ * sg_head_ar_logit() completes one unit at a time. */
 void sg_head_forward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
-                     float *logits);
+                     const float *units, float *logits);
 
-/* The backward from dL/dlogits [rows][O] and the states h [rows][H] the forward read: ADDS
- * dlogits^T h to grad->weight and the column sums of dlogits to grad->bias, and writes
- * dh [rows][H] = dlogits W_out, the gradient flowing into the top layer. */
+/* The backward from dL/dlogits [rows][O], the states h [rows][H] and the units [rows][O] (or
+ * NULL, as given to the forward) the forward read: ADDS dlogits^T h to grad->weight and the
+ * column sums of dlogits to grad->bias, with the autoregressive head ADDS the strictly lower part
+ * of dlogits^T units to grad->ar_weight and sets its other entries to 0 (no gradient flows into
+ * the units), and writes dh [rows][H] = dlogits W_out, the gradient flowing into the top layer. */
 void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
-                      const float *dlogits, const sg_head_weights *grad, float *dh);
+                      const float *units, const float *dlogits, const sg_head_weights *grad,
+                      float *dh);
 
-/* SEQGEN_OK if `loss` and `feedback` are the kind's, else SEQGEN_EINVAL saying which are. */
+/* Unit d's logit under the autoregressive head: base (its logit from sg_head_forward() without
+ * units) + sum_{j<d} U_dj units[j], units [d] the step's units before d, given or decoded. */
+float sg_head_ar_logit(int outputs, const sg_head_weights *w, int d, float base,
+                       const float *units);
+
+/* SEQGEN_OK if `loss` and `feedback` are the kind's (and, for the autoregressive head, no
+ * feedback is used: a fed-back step would need its units drawn one after another), else
+ * SEQGEN_EINVAL saying which are not. */
 int sg_head_check_options(sg_head_kind kind, seqgen_loss loss, seqgen_feedback feedback,
                           int feedback_used);
 

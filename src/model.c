@@ -39,6 +39,7 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         {"steps", cfg->steps, 0, INT_MAX},
         {"vocab", cfg->vocab, 0, SG_MODEL_MAX_DIM},
         {"embedding", cfg->embedding, 0, SG_MODEL_MAX_DIM},
+        {"head", (int)cfg->head, SEQGEN_HEAD_INDEPENDENT, SEQGEN_HEAD_LINEAR_AR},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value < fields[i].low || fields[i].value > fields[i].high)
@@ -56,6 +57,10 @@ int sg_model_check_config(const seqgen_model_config *cfg)
     if (cfg->vocab && cfg->units_per_step != 1)
         return sg_error(SEQGEN_EINVAL, "units_per_step must be 1 with vocab %d (one symbol per "
                         "step), got %d", cfg->vocab, cfg->units_per_step);
+    if (cfg->vocab && cfg->head != SEQGEN_HEAD_INDEPENDENT)
+        return sg_error(SEQGEN_EINVAL, "head SEQGEN_HEAD_LINEAR_AR predicts the binary units of a "
+                        "step one after another: a categorical model (vocab %d) takes "
+                        "SEQGEN_HEAD_INDEPENDENT", cfg->vocab);
     return SEQGEN_OK;
 }
 
@@ -69,14 +74,15 @@ size_t sg_tensor_append(sg_tensor *t, int *count, const char *name, int ndim, in
         new_tensor->ndim = ndim;
         new_tensor->rows = rows;
         new_tensor->cols = cols;
+        new_tensor->strict_lower = 0;
     }
     (*count)++;
     return (size_t)rows * (size_t)cols;
 }
 
-/* The tensor table in PyTorch's order (see model.h) into `t` (4L + 2 entries, one more with the
- * embedding, or NULL to only count); returns the number of parameters. */
-static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
+/* The tensor table in PyTorch's order (see model.h) into `t` (or NULL to only count) and its
+ * length into *count; returns the number of parameters. */
+static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t, int *count_out)
 {
     const int H = cfg->hidden, V = cfg->vocab;
     const int in = V ? cfg->embedding : cfg->units_per_step, out = V ? V : cfg->units_per_step;
@@ -97,12 +103,30 @@ static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t)
     }
     n += sg_tensor_append(t, &count, "out.weight", 2, out, H, n);
     n += sg_tensor_append(t, &count, "out.bias", 1, out, 1, n);
+    if (cfg->head == SEQGEN_HEAD_LINEAR_AR) {
+        n += sg_tensor_append(t, &count, "out.ar_weight", 2, out, out, n);
+        if (t)
+            t[count - 1].strict_lower = 1;
+    }
+    *count_out = count;
     return n;
 }
 
 uint64_t sg_model_param_count_for(const seqgen_model_config *cfg)
 {
-    return lay_out_tensors(cfg, NULL);
+    int count;
+    return lay_out_tensors(cfg, NULL, &count);
+}
+
+int sg_tensor_breaks_structure(const sg_tensor *t, const float *values, int *row, int *col)
+{
+    for (int i = 0; t->strict_lower && i < t->rows; i++)
+        for (int j = i; j < t->cols; j++)
+            if (values[(size_t)i * t->cols + j] != 0.0f) {
+                *row = i, *col = j;
+                return 1;
+            }
+    return 0;
 }
 
 void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *layers,
@@ -115,7 +139,9 @@ void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *la
     for (int l = 0; l < model->cfg.layers; l++, t += 4)
         layers[l] = (sg_gru_weights){buffer + t[0].offset, buffer + t[1].offset,
                                      buffer + t[2].offset, buffer + t[3].offset};
-    *head = (sg_head_weights){buffer + t[0].offset, buffer + t[1].offset};
+    *head = (sg_head_weights){buffer + t[0].offset, buffer + t[1].offset,
+                              model->cfg.head == SEQGEN_HEAD_LINEAR_AR ? buffer + t[2].offset
+                                                                       : NULL};
 }
 
 /* The views of every layer and of the head into the parameter and gradient buffers. */
@@ -140,7 +166,8 @@ static void touch_params(seqgen_model *m)
  * 1/sqrt(fan_in) = 1/sqrt(H); nn.Embedding draws N(0, 1), here by the Box-Muller transform
  * (G. E. P. Box and M. E. Muller, 1958) of pairs of 53-bit uniforms, 1 - u1 in (0, 1] so that
  * the logarithm is finite. The embedding, first in the buffer, is drawn first: the uniforms
- * after it are those of a binary model of the same seed. */
+ * after it are those of a binary model of the same seed. The autoregressive head's U, last,
+ * stays 0 (see seqgen.h), so that its model starts as the independent head of the same seed. */
 static void init_params(seqgen_model *m)
 {
     const double two_pi = 6.283185307179586476925286766559;
@@ -157,7 +184,8 @@ static void init_params(seqgen_model *m)
         i = n;
     }
     const float bound = 1.0f / sqrtf((float)m->cfg.hidden);
-    for (; i < m->param_count; i++)
+    const size_t end = m->head.ar_weight ? (size_t)(m->head.ar_weight - m->params) : m->param_count;
+    for (; i < end; i++)
         m->params[i] = bound * (2.0f * sg_rng_float(&m->init_rng) - 1.0f);
 }
 
@@ -172,8 +200,7 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     if (!m)
         return sg_error(SEQGEN_ENOMEM, "out of memory for the model");
     m->cfg = *cfg;
-    m->tensor_count = 4 * cfg->layers + 2 + (cfg->vocab != 0);
-    m->param_count = lay_out_tensors(cfg, NULL);
+    m->param_count = lay_out_tensors(cfg, NULL, &m->tensor_count);
     m->tensors = sg_calloc((size_t)m->tensor_count, sizeof *m->tensors);
     m->layer_params = m->tensors ? sg_calloc(2 * (size_t)cfg->layers, sizeof *m->layer_params)
                                  : NULL;
@@ -186,7 +213,7 @@ int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
     }
     m->grads = m->params + m->param_count;
     m->layer_grads = m->layer_params + cfg->layers;
-    lay_out_tensors(cfg, m->tensors);
+    lay_out_tensors(cfg, m->tensors, &m->tensor_count);
     build_views(m);
     sg_rng_seed(&m->init_rng, cfg->seed, 1);
     sg_rng_seed(&m->mix_rng, cfg->seed, 2);
@@ -359,6 +386,11 @@ int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *
     for (size_t i = 0; i < count; i++)
         if (!isfinite(values[i]))
             return sg_error(SEQGEN_ENUMERIC, "tensor \"%s\": value %zu is %f", name, i, values[i]);
+    int row, col;
+    if (sg_tensor_breaks_structure(t, values, &row, &col))
+        return sg_error(SEQGEN_EINVAL, "tensor \"%s\" is strictly lower triangular: element "
+                        "[%d][%d] (on or above the diagonal) must be 0, got %g", name, row, col,
+                        (double)values[(size_t)row * t->cols + col]);
     memcpy(model->params + t->offset, values, count * sizeof *values);
     touch_params(model);
     return SEQGEN_OK;
@@ -403,7 +435,7 @@ void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packe
     }
     if (io->logits)
         sg_head_forward(rows, H, sg_model_outputs(model), &model->head,
-                        io->h_next + (L - 1) * io->h_stride, io->logits);
+                        io->h_next + (L - 1) * io->h_stride, NULL, io->logits);
 }
 
 /* ---- Single-step generation --------------------------------------------------------------- */
@@ -556,6 +588,11 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     if (model->cfg.vocab)
         return sg_error(SEQGEN_EINVAL, "the model is categorical (vocab %d): step it with "
                         "seqgen_model_step_symbols()", model->cfg.vocab);
+    if (model->cfg.head == SEQGEN_HEAD_LINEAR_AR)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_step: the model's head is "
+                        "SEQGEN_HEAD_LINEAR_AR, whose units' probabilities depend on the units "
+                        "drawn before them within the step: complete or generate with "
+                        "seqgen_complete()");
     int status = check_state(model, state);
     if (status)
         return status;

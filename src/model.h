@@ -5,7 +5,7 @@
  * symbols) first embedding.weight [V][E]; then for each layer K in order, weight_ih_lK
  * [3H][in_K], weight_hh_lK [3H][H], bias_ih_lK [3H], bias_hh_lK [3H] (in_0 = D, or E for
  * symbols; in_K = H above), then out.weight [O][H], out.bias [O] with O = D, or V for symbols;
- * contiguous, no padding. The tensor
+ * with the autoregressive head last out.ar_weight [D][D]; contiguous, no padding. The tensor
  * table (sg_model_tensor) is the one description of that layout: everything else, checkpoints
  * included, reads it. */
 #ifndef SEQGEN_MODEL_H
@@ -32,12 +32,18 @@ typedef struct sg_tensor {
     size_t offset; /* in floats */
     int ndim;      /* 1 or 2 */
     int rows, cols; /* cols = 1 for biases */
+    int strict_lower; /* 1: square, 0 on and above the diagonal (out.ar_weight) */
 } sg_tensor;
 
 /* Appends a tensor to the table `t` (if not NULL) at `*count` and counts it; returns its size in
  * floats. The model's table and the discriminator's (discriminator.c) are built with it. */
 size_t sg_tensor_append(sg_tensor *t, int *count, const char *name, int ndim, int rows, int cols,
                         size_t offset);
+
+/* 1 if `values`, the values of tensor t or of a buffer in its layout (its gradient, an
+ * optimiser's moment), break its structure, with *row and *col the first entry that does (a
+ * nonzero value on or above the diagonal of a strictly lower-triangular tensor); else 0. */
+int sg_tensor_breaks_structure(const sg_tensor *t, const float *values, int *row, int *col);
 
 /* SEQGEN_OK, or SEQGEN_EINVAL naming the field out of the limits above. */
 int sg_model_check_config(const seqgen_model_config *cfg);

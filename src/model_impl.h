@@ -36,7 +36,8 @@ struct seqgen_model {
     float *params; /* the one parameter buffer */
     float *grads;  /* the one gradient buffer, same layout */
     int tensor_count;
-    sg_tensor *tensors; /* [4L + 2], in buffer order; [4L + 3] with the embedding first */
+    sg_tensor *tensors; /* [4L + 2] in buffer order, one more with the embedding first, one
+                           more with the autoregressive head's out.ar_weight last */
     sg_gru_weights *layer_params, *layer_grads; /* [L] views of each layer's tensors ... */
     sg_head_weights head, head_grads;           /* ... and of the head's, built once */
     float *embedding, *embedding_grads;         /* [V][E] views, NULL for binary units */
@@ -54,7 +55,9 @@ static inline int sg_model_layer_in(const seqgen_model *model, int layer)
 /* The head's kind and its logits per step: D units, or V symbols. */
 static inline sg_head_kind sg_model_head_kind(const seqgen_model *model)
 {
-    return model->cfg.vocab ? SG_HEAD_CATEGORICAL : SG_HEAD_BERNOULLI;
+    return model->cfg.vocab                                ? SG_HEAD_CATEGORICAL
+           : model->cfg.head == SEQGEN_HEAD_LINEAR_AR ? SG_HEAD_BERNOULLI_AR
+                                                           : SG_HEAD_BERNOULLI;
 }
 
 static inline int sg_model_outputs(const seqgen_model *model)
@@ -91,7 +94,9 @@ sg_gru_packed *sg_model_pack_copy(const seqgen_model *model);
 /* Where one step of the network reads and writes for `rows` sequences: x [rows][in_0] is the
  * step's input (units, or the symbols' embedding rows); layer l's previous and new states are [rows][H] at h_prev + l * h_stride and
  * h_next + l * h_stride; its gates, if gates is not NULL, [rows][4H] at gates + l * gates_stride
- * (kept for backward); logits [rows][O] receives the head's output, or is NULL to skip it. */
+ * (kept for backward); logits [rows][O] receives the head's output, or is NULL to skip it (with
+ * the autoregressive head, the part of the logits that does not depend on the step's own units,
+ * to be completed by sg_head_ar_logit() as its units are decoded). */
 typedef struct sg_step_io {
     const float *x;
     const float *h_prev;

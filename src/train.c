@@ -87,6 +87,7 @@ typedef struct sg_worker {
     int *order;    /* [rows] sequence first + order[r] is row r: by decreasing counted steps */
     int *rows_at;  /* [run] rows of step t: those that count more than t steps */
     float *x;      /* [N][in_0] the inputs actually fed (units or embedding rows) */
+    float *y;      /* [N][D] the targets, which the autoregressive head reads (else NULL) */
     int32_t *symbols; /* [N] the symbols fed, -1 for none (categorical only) */
     float *h;      /* [L][R0 + N][H] hidden states: R0 zero initial states, then the outputs */
     float *gates;  /* [L][N][4H] r, z, n, hn for backward */
@@ -116,13 +117,14 @@ static int counted_steps(const size_t *lengths, int start_step, int steps, size_
  * in a forward-only pass too, so that their views stay valid), the row order and counts (int,
  * the size of a float), then the activations for every row of every step; the gate cache and
  * the gathered states only when a backward pass follows. The symbols (int32) and layer 0's
- * dL/dx only for a categorical model. */
+ * dL/dx only for a categorical model, the targets only for the autoregressive head. */
 static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
     const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
     const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
+    const size_t A = sg_model_head_kind(m) == SG_HEAD_BERNOULLI_AR;
     const size_t R = rows, T = steps, B = backward != 0;
-    return m->param_count + R + T + T * R * X + S * T * R + L * (T + 1) * R * H +
+    return m->param_count + R + T + T * R * X + A * T * R * O + S * T * R + L * (T + 1) * R * H +
            B * L * T * R * 4 * H + T * R * O + B * T * R * H + S * B * T * R * X + R * H +
            SG_CHUNK * R * 3 * H + R * 3 * H + B * SG_CHUNK * R * H + SG_CHUNK * R * 4 * H;
 }
@@ -133,11 +135,13 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     const seqgen_model *m = w->model;
     const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
     const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
+    const size_t A = sg_model_head_kind(m) == SG_HEAD_BERNOULLI_AR;
     const size_t R = rows, T = steps, B = backward != 0;
     float *p = w->memory + m->param_count; /* after the gradients */
     w->order = (int *)p, p += R;
     w->rows_at = (int *)p, p += T;
     w->x = p, p += T * R * X;
+    w->y = A ? p : NULL, p += A * T * R * O;
     w->symbols = S ? (int32_t *)p : NULL, p += S * T * R;
     w->h = p, p += L * (T + 1) * R * H;
     w->gates = p, p += B * L * T * R * 4 * H;
@@ -266,8 +270,9 @@ static void load_symbols(sg_worker *w)
     sg_embedding_forward((int)w->total, m->cfg.embedding, m->embedding, w->symbols, w->x);
 }
 
-/* Copies the true inputs into x, packed (after a step of zeros with a start step): only counted
- * steps are read, so nothing in the caller's padding (NaN included) is. */
+/* Copies the true inputs into x, packed (after a step of zeros with a start step), and for the
+ * autoregressive head the targets into y, packed: only counted steps are read, so nothing in
+ * the caller's padding (NaN included) is. */
 static void load_inputs(sg_worker *w)
 {
     const sg_pass *ps = w->pass;
@@ -276,7 +281,7 @@ static void load_inputs(sg_worker *w)
         return;
     }
     const int D = w->model->cfg.units_per_step;
-    float *x = w->x;
+    float *x = w->x, *y = w->y;
     for (int t = 0; t < w->run; t++)
         for (int r = 0; r < w->rows_at[t]; r++, x += D) {
             const size_t seq = (size_t)(w->first + w->order[r]);
@@ -285,6 +290,10 @@ static void load_inputs(sg_worker *w)
             else
                 memcpy(x, ps->inputs + seq * ps->stride + (size_t)(t - ps->start_step) * D,
                        D * sizeof *x);
+            if (y) {
+                memcpy(y, ps->targets + seq * ps->stride + (size_t)t * D, D * sizeof *y);
+                y += D;
+            }
         }
 }
 
@@ -312,7 +321,7 @@ static const float *layer_x(const sg_worker *w, int layer)
 }
 
 /* Teacher forcing: each layer over the whole sequence, the input projection batched, then the
- * head over every step at once. */
+ * head over every step at once (the autoregressive head reading the targets: one product). */
 static void forward_teacher(sg_worker *w)
 {
     seqgen_model *m = w->model;
@@ -324,7 +333,8 @@ static void forward_teacher(sg_worker *w)
                        &m->train.packed_layers[l], layer_x(w, l), h,
                        w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
-    sg_head_forward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->logits);
+    sg_head_forward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->y,
+                    w->logits);
 }
 
 /* Replaces the inputs of step t (> 0, at row offset `at`; step t - 1 at `before`) whose coin
@@ -473,8 +483,8 @@ static void backward(sg_worker *w)
 {
     seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden;
-    sg_head_backward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->logits,
-                     &w->grad_head, w->dy);
+    sg_head_backward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->y,
+                     w->logits, &w->grad_head, w->dy);
     if (w->pass->behaviour && w->pass->behaviour->grad)
         behaviour_dh(w);
     for (int l = L - 1; l >= 0; l--)

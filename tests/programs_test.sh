@@ -125,6 +125,14 @@ expect 0 "...digits sampled from nothing (--given 0)" $complete --checkpoint "$t
 check "...two GIFs and the metrics over 0 of 784 pixels given" sh -c "[ \$(ls '$tmp/nothing' | grep -Ec '^[0-9]-000[01]\\.gif\$') -eq 2 ] && grep -q 'over 20 test images, 0 of 784' '$tmp/out'"
 expect 0 "...resumes with its start step from the checkpoint" $train --out-dir "$tmp/runs" --exp-name start --resume --epochs 2 --quiet
 check "...and config.txt still says so" grep -qx 'start-step 1' "$tmp/runs/start/config.txt"
+expect 0 "with the linear autoregressive head (D = 28)" $train $tiny --out-dir "$tmp/runs" --exp-name ar --pixels-per-step 28 --head linear-ar --loss bce --epochs 1
+check "...config.txt says so" grep -qx 'head linear-ar' "$tmp/runs/ar/config.txt"
+expect 0 "...completes from 300 given pixels, unit by unit within a row" $complete --checkpoint "$tmp/runs/ar/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
+expect 0 "...resumes with its head from the checkpoint" $train --out-dir "$tmp/runs" --exp-name ar --resume --epochs 2 --quiet
+check "...and config.txt still says so" grep -qx 'head linear-ar' "$tmp/runs/ar/config.txt"
+expect 2 "...but refuses scheduled sampling" $train $tiny --out-dir "$tmp/runs" --exp-name ar-sampled --head linear-ar --schedule linear --sched-c 0.001
+check "...as a usage error" usage_error seqgen-train
+check "...saying it trains by teacher forcing only" grep -q 'teacher forcing only' "$tmp/err"
 
 # ---- resuming reads the checkpoint alone ------------------------------------------------------------
 # config.txt is a copy for people and scripts: whatever happens to it, --resume gives the model of

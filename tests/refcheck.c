@@ -2,7 +2,9 @@
  * line (format in tests/fixtures/README.md), loads the parameters by name into a model and
  * compares the probabilities, both losses, the gradients of both losses and the parameters
  * after one and two Adam steps with PyTorch's; for a fixture of the categorical model (one with
- * an `embedding.weight`), the probabilities, the cross-entropy and its gradients. Prints the worst relative error of each record
+ * an `embedding.weight`), the probabilities, the cross-entropy and its gradients; for a fixture
+ * of the linear autoregressive head (one with an `out.ar_weight`), the probabilities, both
+ * losses, their gradients and two Adam steps, with lengths. Prints the worst relative error of each record
  * (max |ours - theirs| / max |theirs|) and exits with 1 if any exceeds its tolerance or any
  * record is missing. Nothing here assumes a size: H, L, B, T come from `config`, D from
  * `weight_ih_l0`. */
@@ -307,8 +309,76 @@ static int check_symbol_fixture(const fixture *f)
     return failures;
 }
 
+/* A fixture of the linear autoregressive head (tests/fixtures/make_ar_head.py): `config` is D,
+ * H, L, B, T, start_step; the pass over `sequences` (with `lengths` if present) is compared with
+ * PyTorch's probabilities, both losses, nll_nats, the gradients of both losses, and the
+ * parameters after two Adam steps on the BCE. */
+static int check_ar_fixture(const fixture *f)
+{
+    const record *config = require(f, "config", 6);
+    if (!config)
+        return 1;
+    int c[6];
+    for (int i = 0; i < 6; i++)
+        c[i] = (int)config->values[i];
+    const int D = c[0], H = c[1], L = c[2], B = c[3], T = c[4], start = c[5];
+    printf("%s: D=%d H=%d L=%d B=%d T=%d start_step=%d, linear autoregressive head%s\n", f->path,
+           D, H, L, B, T, start, find(f, "lengths") ? ", lengths" : "");
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.start_step = start;
+    cfg.head = SEQGEN_HEAD_LINEAR_AR;
+    seqgen_model *m = NULL;
+    if (report(seqgen_model_create(&m, &cfg), "model_create"))
+        return 1;
+    const size_t width = (size_t)(T + 1 - start), n = (size_t)B * T * D;
+    const record *seq_rec = require(f, "sequences", (size_t)B * width * D);
+    const record *len_rec = find(f, "lengths") ? require(f, "lengths", (size_t)B) : NULL;
+    float *seqs = seq_rec ? to_float(seq_rec) : NULL;
+    size_t *lengths = malloc((size_t)B * sizeof *lengths);
+    float *probs = malloc(n * sizeof *probs);
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    seqgen_optim *opt = NULL;
+    int failures = !seqs || !lengths || !probs || (find(f, "lengths") && !len_rec);
+    if (!failures) {
+        for (int b = 0; len_rec && b < B; b++)
+            lengths[b] = (size_t)len_rec->values[b];
+        failures += load_params(f, m);
+        seqgen_batch batch = seqgen_batch_of_sequences(m, seqs, B, (int)width);
+        batch.lengths = len_rec ? lengths : NULL;
+        seqgen_train_options opts = seqgen_train_options_default();
+        seqgen_train_stats st;
+        opts.loss = SEQGEN_LOSS_MSE;
+        failures += report(seqgen_model_forward_backward(m, &batch, &opts, probs, &st), "MSE");
+        float loss = (float)st.loss;
+        failures += compare(f, "prob", probs, n, TOL_FORWARD);
+        failures += compare(f, "loss_mse", &loss, 1, TOL_FORWARD);
+        failures += compare_tensors(f, m, "grad_mse", 1, TOL_GRAD);
+        opts.loss = SEQGEN_LOSS_BCE;
+        failures += report(seqgen_model_forward_backward(m, &batch, &opts, NULL, &st), "BCE");
+        float bce = (float)st.loss, nll = (float)st.nll_nats;
+        failures += compare(f, "loss_bce", &bce, 1, TOL_FORWARD);
+        failures += compare(f, "nll_nats", &nll, 1, TOL_FORWARD);
+        failures += compare_tensors(f, m, "grad_bce", 1, TOL_GRAD);
+        failures += report(seqgen_optim_create(&opt, m, &ocfg), "optim_create");
+        const char *names[2] = {"adam1", "adam2"};
+        for (int k = 0; k < 2 && opt; k++) {
+            failures += report(seqgen_model_forward_backward(m, &batch, &opts, NULL, NULL), "pass");
+            failures += report(seqgen_optim_step(opt, m), "optim_step");
+            failures += compare_tensors(f, m, names[k], 0, TOL_GRAD);
+        }
+    }
+    seqgen_optim_free(opt);
+    free(seqs);
+    free(lengths);
+    free(probs);
+    seqgen_model_free(m);
+    return failures;
+}
+
 static int check_fixture(const fixture *f)
 {
+    if (find(f, "out.ar_weight"))
+        return check_ar_fixture(f);
     if (find(f, "embedding.weight"))
         return check_symbol_fixture(f);
     const record *config = require(f, "config", 4);

@@ -277,7 +277,7 @@ static void model_round_trip(void **state)
 
         seqgen_checkpoint_info info;
         assert_ok(seqgen_checkpoint_inspect(path, &info));
-        assert_int_equal(info.version, 6);
+        assert_int_equal(info.version, 7);
         assert_int_equal(info.model.units_per_step, shapes[s][0]);
         assert_int_equal(info.model.hidden, 5);
         assert_int_equal(info.model.layers, shapes[s][1]);
@@ -402,7 +402,7 @@ static void walk_spec(const unsigned char *data, size_t size, char *tags, size_t
 {
     static const unsigned char magic[8] = {0x89, 'S', 'G', 'C', 'K', '\r', '\n', 0x1a};
     assert_memory_equal(data, magic, 8);
-    assert_int_equal(get_le(data + 8, 4), 6);
+    assert_int_equal(get_le(data + 8, 4), 7);
     assert_int_equal(get_le(data + 16, 8), size);
     assert_int_equal(get_le(data + size - 4, 4), crc32(0, data, (uInt)(size - 4)));
     size_t at = 24, used = 0;
@@ -874,11 +874,11 @@ static void bad_contents_each_have_their_message(void **state)
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "not a seqgen checkpoint (wrong magic bytes)");
     data[3] ^= 0x20;
-    le(data + 8, 7, 4); /* a future version, with a valid CRC */
+    le(data + 8, 8, 4); /* a future version, with a valid CRC */
     refresh_file_crc(data, size);
     tu_write_file(path, data, size);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
-                      "format version 7 is newer than this library's (6)");
+                      "format version 8 is newer than this library's (7)");
     free(data);
 
     t = no_tweak;
@@ -1270,6 +1270,104 @@ static void version_3_loads_and_vocab_is_checked(void **state)
     tu_rmtree(dir);
 }
 
+/* The linear autoregressive head (format 7, output kind 3): saved and loaded with its tensor
+ * and its Adam moments; format 6 cannot say it; a nonzero entry on or above the diagonal of U,
+ * in the parameters or in a moment, is refused; its run does not resume into a model of the
+ * independent head; and a model of the independent head saved as format 6 still loads. */
+static void ar_head_is_saved_and_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "ar.ckpt");
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = 3, cfg.hidden = 4, cfg.threads = 1, cfg.head = SEQGEN_HEAD_LINEAR_AR;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    const float u[9] = {0, 0, 0, 0.5f, 0, 0, -0.25f, 1.5f, 0};
+    assert_ok(seqgen_model_set_tensor(m, "out.ar_weight", u, 9));
+    seqgen_optim *o = NULL;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&o, m, &ocfg));
+    float x[3 * 6 * 3];
+    random_pixels(x, sizeof x / sizeof x[0], 5);
+    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, 3, 6), NULL, NULL, NULL));
+    assert_ok(seqgen_optim_step(o, m));
+    seqgen_train_state train = {o, NULL, NULL, 1, 1, seqgen_run_config_default(), NULL};
+    train.run.batches.units_per_step = 3;
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 7);
+    assert_int_equal(info.model.head, SEQGEN_HEAD_LINEAR_AR);
+    seqgen_model *back = NULL;
+    seqgen_train_state loaded = empty_state();
+    assert_ok(seqgen_checkpoint_load_training(path, &back, &loaded));
+    assert_int_equal(seqgen_model_get_config(back).head, SEQGEN_HEAD_LINEAR_AR);
+    assert_same_model(m, back);
+    float got[9];
+    assert_ok(seqgen_model_get_tensor(back, "out.ar_weight", got, 9));
+    for (int i = 0; i < 3; i++)
+        for (int j = i; j < 3; j++)
+            assert_true(got[i * 3 + j] == 0.0f);
+    assert_true(got[3] != u[3]); /* the Adam step moved the lower triangle */
+    seqgen_model_free(back);
+    seqgen_optim_free(loaded.optim);
+    back = NULL;
+
+    seqgen_model *independent = new_model(3, 4, 1, 1);
+    loaded = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &independent, &loaded),
+                      SEQGEN_EMISMATCH, "the model has head 0 but the checkpoint's has head 1");
+
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *p = find_tensor_section(data, size, "out.ar_weight");
+    le(p + 2 + 13 + 4 + 4 + 16 + 4 * 1, 0x3f800000u, 4); /* [0][1] = 1 */
+    refresh_crcs(data, size, p);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
+                      "tensor 'out.ar_weight' is strictly lower triangular but element [0][1] "
+                      "(on or above the diagonal) is 1, not 0");
+    le(p + 2 + 13 + 4 + 4 + 16 + 4 * 1, 0, 4);
+    refresh_crcs(data, size, p);
+    p = find_tensor_section(data, size, "exp_avg.out.ar_weight");
+    le(p + 2 + 21 + 4 + 4 + 16 + 4 * 8, 0xbf000000u, 4); /* [2][2] = -0.5 */
+    refresh_crcs(data, size, p);
+    write_variant(path, data, size);
+    assert_ok(seqgen_checkpoint_load_model(&back, path)); /* inference does not read moments */
+    seqgen_model_free(back);
+    back = NULL;
+    loaded = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &back, &loaded), SEQGEN_EFORMAT,
+                      "tensor 'exp_avg.out.ar_weight' is strictly lower triangular but element "
+                      "[2][2] (on or above the diagonal) is -0.5, not 0");
+    le(p + 2 + 21 + 4 + 4 + 16 + 4 * 8, 0, 4);
+    refresh_crcs(data, size, p);
+    le(data + 8, 6, 4); /* format 6 has no output kind 3 */
+    refresh_file_crc(data, size);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "output kind 3 does not go with vocab 0 in format version 6");
+    assert_null(back);
+    free(data);
+
+    assert_ok(seqgen_checkpoint_save(path, independent, NULL));
+    data = tu_read_file(path, &size);
+    le(data + 8, 6, 4); /* the independent head's file is the same in format 6 */
+    refresh_file_crc(data, size);
+    write_variant(path, data, size);
+    assert_ok(seqgen_checkpoint_load_model(&back, path));
+    assert_int_equal(seqgen_model_get_config(back).head, SEQGEN_HEAD_INDEPENDENT);
+    assert_same_model(independent, back);
+    free(data);
+    seqgen_model_free(back);
+    seqgen_model_free(independent);
+    seqgen_optim_free(o);
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
 /* A categorical model saved with its vocabulary (format 5, section VOCB) gives the same
  * vocabulary back; a vocabulary of another size is refused on saving and in a file
  * (SEQGEN_EMISMATCH), bad code points in a file are refused (SEQGEN_ERANGE); files without one,
@@ -1633,7 +1731,7 @@ static void symbol_run_resumes_bit_identically(void **state)
     stop_symbol_run(m, &t);
     seqgen_checkpoint_info info;
     assert_ok(seqgen_checkpoint_inspect(path, &info));
-    assert_int_equal(info.version, 6);
+    assert_int_equal(info.version, 7);
     assert_true(info.has_training && info.has_optim && info.has_symbol_batches);
     assert_false(info.has_batches);
     assert_int_equal(info.batches_epoch, 0);
@@ -1844,7 +1942,7 @@ static void version_1_is_refused_naming_it(void **state)
     tu_write_file(path, f.data, f.size);
     seqgen_model *back = NULL;
     const char *detail = "v1.ckpt: format version 1 (written by libseqgen 0.1) is no longer read: "
-                         "this library reads versions 3 to 6";
+                         "this library reads versions 3 to 7";
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION, detail);
     assert_null(back);
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EVERSION,
@@ -2296,6 +2394,7 @@ int main(void)
         cmocka_unit_test(start_step_is_saved_and_checked),
         cmocka_unit_test(steps_are_saved_and_checked),
         cmocka_unit_test(version_3_loads_and_vocab_is_checked),
+        cmocka_unit_test(ar_head_is_saved_and_checked),
         cmocka_unit_test(vocabulary_is_saved_and_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(symbol_run_resumes_bit_identically),

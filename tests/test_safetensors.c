@@ -210,6 +210,34 @@ static void categorical_round_trip(void **state)
     seqgen_model_free(m);
 }
 
+/* The linear autoregressive head: out.ar_weight saved last and loaded bit for bit, the head
+ * inferred from its presence; a nonzero entry on or above its diagonal is refused, naming it. */
+static void ar_head_round_trip(void **state)
+{
+    tu_file *f = *state;
+    enum { D = 3 };
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = 4, cfg.threads = 1, cfg.head = SEQGEN_HEAD_LINEAR_AR;
+    seqgen_model *m = NULL, *back = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    const float u[D * D] = {0, 0, 0, 0.5f, 0, 0, -2, 0.25f, 0};
+    assert_ok(seqgen_model_set_tensor(m, "out.ar_weight", u, D * D));
+    assert_ok(seqgen_model_save_safetensors(f->path, m, NULL));
+    assert_ok(seqgen_model_load_safetensors(&back, f->path, NULL));
+    expect_same_model(m, back);
+    assert_int_equal(seqgen_model_get_config(back).head, SEQGEN_HEAD_LINEAR_AR);
+    seqgen_model_free(back);
+    size_t size;
+    unsigned char *file = tu_read_file(f->path, &size);
+    const float one = 1.0f; /* U[1][1], in the last tensor of the file */
+    memcpy(file + size - 4 * D * D + 4 * (1 * D + 1), &one, 4);
+    tu_write_file(f->path, file, size);
+    expect_refused(f->path, NULL, SEQGEN_EINVAL, "tensor \"out.ar_weight\" is strictly lower "
+                   "triangular: element [1][1]", NULL, NULL);
+    free(file);
+    seqgen_model_free(m);
+}
+
 /* The original project's state_dict names: rnn.* and linear.*, no libseqgen metadata; the
  * start step and steps then come from the options. */
 static void original_project_names(void **state)
@@ -680,6 +708,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(categorical_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip_is_bit_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(ar_head_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(original_project_names, setup, teardown),
         cmocka_unit_test_setup_teardown(half_precision_is_converted_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(header_length_refused, setup, teardown),

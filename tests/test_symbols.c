@@ -387,7 +387,7 @@ static void checkpoints_resume_bit_identically(void **state)
 
     seqgen_checkpoint_info info;
     assert_ok(seqgen_checkpoint_inspect(path, &info));
-    assert_int_equal(info.version, 6);
+    assert_int_equal(info.version, 7);
     assert_int_equal(info.model.vocab, V);
     assert_int_equal(info.model.embedding, E);
 

@@ -454,6 +454,9 @@ static int infer_config(const char *path, const st_header *h, const seqgen_safet
     }
     if (e) /* a categorical model: symbols in through the embedding, one per step */
         cfg->vocab = (int)e->dims[0], cfg->embedding = (int)e->dims[1], cfg->units_per_step = 1;
+    file_name(o, "out.ar_weight", name, sizeof name);
+    if (find(h, name)) /* the linear autoregressive head; its shape is checked with the others' */
+        cfg->head = SEQGEN_HEAD_LINEAR_AR;
 
     /* libseqgen's metadata: shape facts must agree, the rest is used. */
     struct {
@@ -593,8 +596,12 @@ static int fill_model(int fd, const char *path, st_header *h, const seqgen_safet
         file_name(o, model_name, name, sizeof name);
         const st_tensor *t = find(h, name);
         status = read_tensor(fd, path, h, t, values);
-        if (status == SEQGEN_OK)
-            status = seqgen_model_set_tensor(model, model_name, values, (size_t)t->count);
+        if (status == SEQGEN_OK &&
+            (status = seqgen_model_set_tensor(model, model_name, values, (size_t)t->count))) {
+            char detail[1024]; /* the values' structure (out.ar_weight's upper triangle) */
+            snprintf(detail, sizeof detail, "%s", seqgen_last_error());
+            sg_error(status, "%s: %s", path, detail);
+        }
     }
     free(values);
     return status;
