@@ -2540,8 +2540,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_symbols(seqgen_model *model,
  * setup (::seqgen_run_config: loss, feedback, batches, data, evaluation, epochs), so that a
  * program can continue a run from the file alone, and loading it and training on gives
  * bit-identical parameters to never having stopped (same thread count). A categorical model
- * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()). This library writes
- * format version 6 and reads versions 3 to 6; older files are refused with ::SEQGEN_EVERSION.
+ * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()), a professor-forcing
+ * run with its trainer (seqgen_train_state::professor). This library writes
+ * format version 7 and reads versions 3 to 7; older files are refused with ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
  * to disk, renamed over the target and the directory flushed, so a crash leaves the old file or
