@@ -2425,6 +2425,26 @@ static void professor_resumes_bit_identically(void **state)
         assert_true(!none && !t.professor && !t.optim);
         free(copy);
     }
+    long failures = 0; /* every allocation of the load, made to fail in turn: nothing kept */
+    for (long n = 0;; n++, failures++) {
+        seqgen_model *none = NULL;
+        seqgen_train_state t = empty_state();
+        sg_alloc_fail_after(n);
+        int status = seqgen_checkpoint_load_training(path, &none, &t);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            assert_non_null(t.professor);
+            seqgen_model_free(none);
+            seqgen_optim_free(t.optim);
+            seqgen_professor_free(t.professor);
+            break;
+        }
+        assert_fails_with(status, SEQGEN_ENOMEM, "");
+        assert_true(!none && !t.optim && !t.professor);
+    }
+    assert_true(failures > 5);
     le(data + 8, 6, 4); /* the section in a file of version 6 */
     refresh_file_crc(data, size);
     write_variant(bad, data, size);

@@ -829,6 +829,40 @@ static void step_adds_lambda_times_the_adversarial_gradient(void **state)
     free(diff[0]), free(diff[1]), free(x);
 }
 
+/* Every allocation of create and of the first step, made to fail in turn: SEQGEN_ENOMEM, nothing
+ * leaked (the sanitizers' builds), and the trainer usable afterwards. */
+static void step_out_of_memory(void **state)
+{
+    (void)state;
+    const int B = 2, length = 6;
+    float *x = tu_random_bits((size_t)B * length, 37);
+    seqgen_model *m = tu_make_model(1, 4, 1, 9, 2);
+    const seqgen_professor_config pc = seqgen_professor_config_default(m);
+    long failures = 0;
+    for (long n = 0;; n++, failures++) {
+        seqgen_professor *pf = NULL;
+        sg_alloc_fail_after(n);
+        int status = seqgen_professor_create(&pf, m, &pc);
+        if (status == SEQGEN_OK)
+            status = seqgen_professor_step(pf, m, x, B, length, NULL, NULL, NULL);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            seqgen_professor_free(pf);
+            break;
+        }
+        assert_int_equal(status, SEQGEN_ENOMEM);
+        if (pf) /* the step failed: the next one works */
+            assert_ok(seqgen_professor_step(pf, m, x, B, length, NULL, NULL, NULL));
+        seqgen_professor_free(pf);
+    }
+    print_message("    %ld allocation failures injected\n", failures);
+    assert_true(failures > 5);
+    seqgen_model_free(m);
+    free(x);
+}
+
 static void step_refuses_bad_arguments(void **state)
 {
     (void)state;
@@ -897,6 +931,7 @@ int main(void)
         cmocka_unit_test(step_without_adversary_is_teacher_forcing),
         cmocka_unit_test(step_keeps_the_given_units),
         cmocka_unit_test(step_adds_lambda_times_the_adversarial_gradient),
+        cmocka_unit_test(step_out_of_memory),
         cmocka_unit_test(step_refuses_bad_arguments),
     };
     return cmocka_run_group_tests_name("professor", tests, NULL, NULL);
