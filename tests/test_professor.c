@@ -766,7 +766,7 @@ static void step_without_adversary_is_teacher_forcing(void **state)
 }
 
 /* From K given units the drawn sequences begin with the real ones (K not a whole number of
- * steps included), and differ somewhere after; from the start they need not. */
+ * steps included), and differ somewhere after; with a start step, from nothing. */
 static void step_keeps_the_given_units(void **state)
 {
     (void)state;
@@ -788,6 +788,24 @@ static void step_keeps_the_given_units(void **state)
     }
     assert_true(differ > 0);
     assert_int_equal(st.passed, 1);
+    seqgen_professor_free(pf);
+    seqgen_model_free(m);
+    /* a start step, from nothing (K = 0), sequences of their own lengths down to 1 step: the
+     * drawn units 0 or 1 within each length, 0 after it */
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = 5, cfg.start_step = 1, cfg.seed = 2, cfg.threads = 2;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    pf = make_professor(m, 1.0, 0.0, 1.0, 0);
+    const size_t lengths[] = {12, 1, 7, 3};
+    assert_ok(seqgen_professor_step(pf, m, x, B, length, lengths, NULL, &st));
+    assert_int_equal(st.passed, 1);
+    assert_true(isfinite(st.train.nll_nats) && isfinite(st.adv_loss));
+    drawn = sg_professor_drawn(pf);
+    for (int s = 0; s < B; s++)
+        for (size_t i = 0; i < (size_t)length * D; i++) {
+            const float v = drawn[(size_t)s * length * D + i];
+            assert_true(i < lengths[s] * D ? v == 0.0f || v == 1.0f : v == 0.0f);
+        }
     seqgen_professor_free(pf);
     seqgen_model_free(m);
     free(x);
