@@ -881,6 +881,55 @@ static void step_out_of_memory(void **state)
     free(x);
 }
 
+/* The step's gradient rebuilt from its parts on fresh copies (the same initialisations): teacher
+ * forcing on the real sequences, plus the re-run on the step's drawn sequences with lambda times
+ * the discriminator's (before its update) gradient on their behaviour; bit for bit. Catches a
+ * gradient taken on the real sequences' behaviour, or the backward run on the real sequences. */
+static void step_is_its_parts(void **state)
+{
+    (void)state;
+    const int B = 3, length = 8, D = 2, H = 5, F = H + D, T = length - 1;
+    const size_t lengths[] = {8, 5, 3}, counted[] = {7, 4, 2};
+    float *x = tu_random_bits((size_t)B * length * D, 41);
+    seqgen_model *m = tu_make_model(D, H, 1, 12, 2), *copy = tu_make_model(D, H, 1, 12, 2);
+    seqgen_professor *pf = make_professor(m, 0.7, 0.0, 1.0, 4);
+    seqgen_professor *fresh = make_professor(copy, 0.7, 0.0, 1.0, 4);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    seqgen_professor_stats st;
+    assert_ok(seqgen_professor_step(pf, m, x, B, length, lengths, &opts, &st));
+    assert_int_equal(st.passed, 1);
+    const size_t P = seqgen_model_param_count(m), nb = (size_t)B * T * F;
+    float *drawn = malloc((size_t)B * length * D * sizeof *drawn), *tf = malloc(P * sizeof *tf);
+    float *b_fr = malloc(nb * sizeof *b_fr), *db = malloc(nb * sizeof *db);
+    assert_true(drawn && tf && b_fr && db);
+    memcpy(drawn, sg_professor_drawn(pf), (size_t)B * length * D * sizeof *drawn);
+    seqgen_batch real = seqgen_batch_of_sequences(copy, x, B, length);
+    real.lengths = lengths;
+    assert_ok(seqgen_model_forward_backward(copy, &real, &opts, NULL, NULL));
+    memcpy(tf, seqgen_model_gradients(copy), P * sizeof *tf);
+    seqgen_batch fr = seqgen_batch_of_sequences(copy, drawn, B, length);
+    fr.lengths = lengths;
+    sg_behaviour forward = {b_fr, NULL, 0.0};
+    assert_ok(sg_model_pass_behaviour(copy, &fr, NULL, &opts, 0, &forward, NULL, NULL));
+    const float ones[3] = {1, 1, 1};
+    seqgen_discriminator_stats adv;
+    assert_ok(seqgen_discriminator_input_gradient(sg_professor_disc(fresh), b_fr, counted, B, T,
+                                                  ones, db, &adv));
+    assert_true(adv.loss == st.adv_loss);
+    for (size_t i = 0; i < nb; i++)
+        db[i] *= 0.7f;
+    sg_behaviour back = {b_fr, db, 0.0};
+    assert_ok(sg_model_pass_behaviour(copy, &fr, NULL, &opts, 1, &back, NULL, NULL));
+    float *g = seqgen_model_gradients(copy);
+    for (size_t i = 0; i < P; i++)
+        g[i] = tf[i] + g[i];
+    assert_memory_equal(g, seqgen_model_gradients(m), P * sizeof *g);
+    seqgen_professor_free(pf), seqgen_professor_free(fresh);
+    seqgen_model_free(m), seqgen_model_free(copy);
+    free(x), free(drawn), free(tf), free(b_fr), free(db);
+}
+
 static void step_refuses_bad_arguments(void **state)
 {
     (void)state;
@@ -949,6 +998,7 @@ int main(void)
         cmocka_unit_test(step_without_adversary_is_teacher_forcing),
         cmocka_unit_test(step_keeps_the_given_units),
         cmocka_unit_test(step_adds_lambda_times_the_adversarial_gradient),
+        cmocka_unit_test(step_is_its_parts),
         cmocka_unit_test(step_out_of_memory),
         cmocka_unit_test(step_refuses_bad_arguments),
     };
