@@ -221,6 +221,12 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
                             "K = %d, M = %d but the checkpoint's has F = %d, H_d = %d, K = %d, "
                             "M = %d", have.features, have.hidden, have.layers, have.mlp_hidden,
                             saved->features, saved->hidden, saved->layers, saved->mlp_hidden);
+        int units, hidden;
+        sg_professor_shape(train->professor, &units, &hidden);
+        if (units != c->model.units_per_step || hidden != c->model.hidden)
+            return sg_error(SEQGEN_EMISMATCH, "the trainer was made for D = %d, H = %d but the "
+                            "checkpoint's model has D = %d, H = %d", units, hidden,
+                            c->model.units_per_step, c->model.hidden);
     }
     if (train->sched && !c->has_sched)
         return sg_error(SEQGEN_EMISMATCH, "a schedule was given but the checkpoint holds none");

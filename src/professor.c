@@ -119,6 +119,10 @@ const seqgen_discriminator *seqgen_professor_discriminator(const seqgen_professo
 sg_disc *sg_professor_disc(seqgen_professor *pf) { return pf->disc; }
 seqgen_optim *sg_professor_optim(seqgen_professor *pf) { return pf->optim; }
 sg_rng *sg_professor_rng(seqgen_professor *pf) { return &pf->rng; }
+void sg_professor_shape(const seqgen_professor *pf, int *units, int *hidden)
+{
+    *units = pf->units, *hidden = pf->hidden;
+}
 const float *sg_professor_drawn(const seqgen_professor *pf) { return pf->drawn; }
 
 void sg_professor_set_config(seqgen_professor *pf, const seqgen_professor_config *cfg)

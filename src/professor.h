@@ -17,6 +17,9 @@ sg_disc *sg_professor_disc(seqgen_professor *pf);
 seqgen_optim *sg_professor_optim(seqgen_professor *pf);
 sg_rng *sg_professor_rng(seqgen_professor *pf);
 
+/* D and H of the model the trainer was made for. */
+void sg_professor_shape(const seqgen_professor *pf, int *units, int *hidden);
+
 /* The sequences the last step drew free-running, [B][length][D] (tests). */
 const float *sg_professor_drawn(const seqgen_professor *pf);
 

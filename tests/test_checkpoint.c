@@ -2377,6 +2377,13 @@ static void professor_resumes_bit_identically(void **state)
     assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
                       "the trainer's discriminator has F = 7, H_d = 6");
     assert_true(sg_disc_params(sg_professor_disc(into.professor))[0] == before);
+    seqgen_professor_free(into.professor);
+    seqgen_model *split = new_model(1, 6, 1, 99); /* H + D = 7 too, split otherwise */
+    into.professor = new_professor(split, 4, 1.0, 1);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
+                      "the trainer was made for D = 1, H = 6 but the checkpoint's model has "
+                      "D = 2, H = 5");
+    seqgen_model_free(split);
     train.professor = NULL;
     const char *plain = path_in(dir, "plain.ckpt");
     assert_ok(seqgen_checkpoint_save(plain, m, &train));
