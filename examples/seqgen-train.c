@@ -45,6 +45,8 @@ typedef struct settings {
     long long train_limit, test_limit; /* 0: every sequence */
     unsigned long long seed;
     int start_step, resume, force, quiet;
+    int professor, pf_disc_hidden, pf_disc_layers, pf_given; /* --professor and its settings */
+    double pf_lambda, pf_band_low, pf_band_high;
     int epochs_given, threads_given, data_given, test_given; /* given: with --resume, what
                                                                 overrides the checkpoint */
 } settings;
@@ -64,6 +66,8 @@ static settings default_settings(void)
         .unit = SEQGEN_SCHED_PER_BATCH, .feedback = SEQGEN_FEEDBACK_SAMPLE,
         .binarize = SEQGEN_BINARIZE_THRESHOLD, .sched_k = NAN, .sched_c = NAN, .sched_eps = NAN,
         .sched_warmup = 0, .train_limit = 0, .test_limit = 0, .seed = 1,
+        .pf_disc_hidden = 64, .pf_disc_layers = 3, .pf_given = 0, .pf_lambda = 1.0,
+        .pf_band_low = 0.75, .pf_band_high = 0.99,
     };
 }
 
@@ -72,7 +76,8 @@ enum option_id {
     OPT_LR, OPT_LOSS, OPT_OPTIM, OPT_CLIP, OPT_SCHEDULE, OPT_SCHED_K, OPT_SCHED_C, OPT_SCHED_EPS,
     OPT_SCHED_WARMUP, OPT_SCHED_UNIT, OPT_FEEDBACK, OPT_BINARIZE, OPT_DATA, OPT_TRAIN_LIMIT,
     OPT_TEST_LIMIT, OPT_EVAL_GIVEN, OPT_OUT_DIR, OPT_SEED, OPT_THREADS, OPT_RESUME, OPT_FORCE,
-    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP, OPT_TEST, OPT_HEAD
+    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP, OPT_TEST, OPT_HEAD, OPT_PROFESSOR,
+    OPT_PF_LAMBDA, OPT_PF_DISC_HIDDEN, OPT_PF_DISC_LAYERS, OPT_PF_GIVEN, OPT_PF_BAND
 };
 
 static const struct option long_options[] = {
@@ -108,6 +113,12 @@ static const struct option long_options[] = {
     {"start-step", no_argument, NULL, OPT_START_STEP},
     {"head", required_argument, NULL, OPT_HEAD},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"professor", no_argument, NULL, OPT_PROFESSOR},
+    {"pf-lambda", required_argument, NULL, OPT_PF_LAMBDA},
+    {"pf-disc-hidden", required_argument, NULL, OPT_PF_DISC_HIDDEN},
+    {"pf-disc-layers", required_argument, NULL, OPT_PF_DISC_LAYERS},
+    {"pf-given", required_argument, NULL, OPT_PF_GIVEN},
+    {"pf-band", required_argument, NULL, OPT_PF_BAND},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -157,6 +168,17 @@ static void usage(void)
         "  --sched-warmup W       units of pure teacher forcing before the decay (0)\n"
         "  --sched-unit batch|epoch   what the schedule's position counts (batch)\n"
         "  --feedback sample|threshold|prob   what is fed back instead of the truth (sample)\n"
+        "Professor forcing (Lamb et al. 2016; docs/professor-forcing.md):\n"
+        "  --professor            train the generator, besides its loss, to fool a discriminator\n"
+        "                         telling its teacher-forced behaviour from its free-running\n"
+        "                         one (needs teacher forcing: the constant schedule, p = 1)\n"
+        "  --pf-lambda X          weight of the adversarial loss (1)\n"
+        "  --pf-disc-hidden N     the discriminator's GRU and MLP units (64)\n"
+        "  --pf-disc-layers K     its GRU layers, alternately forward and backward (3)\n"
+        "  --pf-given K|0         free-run after the first K real units, 0 = from the start (0)\n"
+        "  --pf-band LO,HI        pass the discriminator's gradient only while its accuracy is\n"
+        "                         in [LO, HI] (0.75,0.99)\n");
+    printf(
         "Data:\n"
         "  --data PATH            an MNIST directory (train-*/t10k-* IDX files, .gz or not), a\n"
         "                         directory with train.npy and test.npy, or a file X.npy of\n"
@@ -234,6 +256,29 @@ static int set_option(settings *s, int id, const char *arg)
     case OPT_FORCE: s->force = 1; return 0;
     case OPT_START_STEP: s->start_step = 1; return 0;
     case OPT_QUIET: s->quiet = 1; return 0;
+    case OPT_PROFESSOR: s->professor = 1; return 0;
+    case OPT_PF_LAMBDA: return cli_parse_double(PROG, name, arg, 0.0, 1e6, &s->pf_lambda);
+    case OPT_PF_DISC_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 65536, &s->pf_disc_hidden);
+    case OPT_PF_DISC_LAYERS: return cli_parse_int(PROG, name, arg, 1, 9, &s->pf_disc_layers);
+    case OPT_PF_GIVEN: return cli_parse_int(PROG, name, arg, 0, INT_MAX, &s->pf_given);
+    case OPT_PF_BAND: {
+        char low[64];
+        const char *comma = strchr(arg, ',');
+        if (!comma || (size_t)(comma - arg) >= sizeof low) {
+            fprintf(stderr, PROG ": --pf-band must be LO,HI, got '%s'\n", arg);
+            return -1;
+        }
+        memcpy(low, arg, (size_t)(comma - arg));
+        low[comma - arg] = '\0';
+        if (cli_parse_double(PROG, name, low, 0.0, 1.0, &s->pf_band_low) != 0 ||
+            cli_parse_double(PROG, name, comma + 1, 0.0, 1.0, &s->pf_band_high) != 0)
+            return -1;
+        if (s->pf_band_low > s->pf_band_high) {
+            fprintf(stderr, PROG ": --pf-band %s: LO must be at most HI\n", arg);
+            return -1;
+        }
+        return 0;
+    }
     }
     return -1;
 }
@@ -284,13 +329,16 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
                "lr %.17g\nloss %s\noptim %s\nclip %.17g\nschedule %s\nsched-k %.17g\n"
                "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
                "binarize %s\ndata %s\ntest %s\ntrain-limit %lld\ntest-limit %lld\n"
-               "eval-given %s\nseed %llu\nthreads %d\nstart-step %d\nhead %s\n",
+               "eval-given %s\nseed %llu\nthreads %d\nstart-step %d\nhead %s\n"
+               "professor %d\npf-lambda %.17g\npf-disc-hidden %d\npf-disc-layers %d\n"
+               "pf-given %d\npf-band %.17g,%.17g\n",
             s->hidden, s->layers, s->units_per_step, s->epochs, s->batch_size, s->lr,
             loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->test,
             s->train_limit, s->test_limit, given, s->seed, s->threads, s->start_step,
-            head_names[s->head]);
+            head_names[s->head], s->professor, s->pf_lambda, s->pf_disc_hidden,
+            s->pf_disc_layers, s->pf_given, s->pf_band_low, s->pf_band_high);
     return cli_text_write(PROG, path, f, &text, &size);
 }
 
@@ -338,6 +386,16 @@ static int parse_command_line(int argc, char **argv, settings *s)
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        return 1000 + cli_usage_error(PROG);
+    }
+    if (!s->resume && s->professor && (s->schedule != SEQGEN_SCHED_CONSTANT ||
+                                       sched_config(s).k != 1.0)) {
+        fprintf(stderr, PROG ": --professor trains by teacher forcing: the schedule must be "
+                        "constant with p = 1\n");
+        return 1000 + cli_usage_error(PROG);
+    }
+    if (!s->resume && s->professor && comm_size() > 1) {
+        fprintf(stderr, PROG ": --professor runs in one process, not in an MPI job\n");
         return 1000 + cli_usage_error(PROG);
     }
     if (!s->resume)
@@ -458,6 +516,13 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
     s->train_limit = (long long)saved->train_sequences;
     s->test_limit = (long long)saved->eval.limit;
     s->eval_given = saved->eval.given;
+    s->professor = info->has_professor;
+    if (info->has_professor) {
+        const seqgen_professor_config *pf = &info->professor;
+        s->pf_lambda = pf->lambda, s->pf_given = pf->given;
+        s->pf_band_low = pf->band_low, s->pf_band_high = pf->band_high;
+        s->pf_disc_hidden = pf->disc.hidden, s->pf_disc_layers = pf->disc.layers;
+    }
 }
 
 /* Creates the model, optimiser and schedule of a new run. */
@@ -479,6 +544,16 @@ static int start_new(run *r)
     seqgen_sched_config sc = sched_config(s);
     if ((status = seqgen_sched_create(&r->state.sched, &sc)) != SEQGEN_OK)
         return cli_fail(PROG, "bad schedule", status);
+    if (!s->professor)
+        return 0;
+    seqgen_professor_config pc = seqgen_professor_config_default(r->model);
+    pc.lambda = s->pf_lambda, pc.given = s->pf_given, pc.seed = s->seed;
+    pc.band_low = s->pf_band_low, pc.band_high = s->pf_band_high;
+    pc.disc.hidden = pc.disc.mlp_hidden = s->pf_disc_hidden;
+    pc.disc.layers = s->pf_disc_layers, pc.disc.seed = s->seed;
+    pc.disc_optim = oc; /* the model's optimiser settings */
+    if ((status = seqgen_professor_create(&r->state.professor, r->model, &pc)) != SEQGEN_OK)
+        return cli_fail(PROG, "cannot create professor forcing's discriminator", status);
     return 0;
 }
 
@@ -552,6 +627,8 @@ typedef struct epoch_result {
     double p_mean;            /* p_weighted / mixable: the expected teacher-forced fraction */
     double forced_fraction;   /* forced / mixable: the fraction actually teacher-forced */
     seqgen_eval_results eval;
+    double disc_loss, disc_accuracy, adv_loss, passed; /* professor forcing: sums over batches */
+    uint64_t batches;
 } epoch_result;
 
 /* The epoch's teacher-forcing summary, before the epoch counter moves: with no mixable input
@@ -657,18 +734,24 @@ static int append_row(const run *r, const epoch_result *e)
 {
     if (!leader())
         return 0;
-    char row[8192], why[PATH_MAX + 256];
-    snprintf(row, sizeof row,
+    char row[8192], why[PATH_MAX + 256], header[1024];
+    int at = snprintf(row, sizeof row,
              "%llu,%llu,%.3f,%.6f,%.6f,%.6f,%.6f,%.4f,%.6f,%.6f,%.1f,%.3f,%.6f,%.6f\n",
              (unsigned long long)r->state.epoch, (unsigned long long)r->state.iteration,
              e->seconds, e->p_mean, e->forced_fraction,
              e->loss_sum / (e->sequences + 1e-300), e->eval.mse, e->eval.nll_nats,
              e->eval.unit_error, e->eval.label_kept, e->sequences / (e->seconds + 1e-9),
              e->eval_seconds, e->eval.label_kept_truth, e->eval.label_kept_blank);
-    if (cli_append_row(r->csv, "epoch,iterations,seconds,teacher_p,teacher_fraction,train_loss,"
-                               "test_mse,test_nll_nats,unit_error,label_kept,sequences_per_s,"
-                               "eval_seconds,label_kept_truth,label_kept_blank\n",
-                       row, why, sizeof why) != 0) {
+    snprintf(header, sizeof header, "epoch,iterations,seconds,teacher_p,teacher_fraction,"
+             "train_loss,test_mse,test_nll_nats,unit_error,label_kept,sequences_per_s,"
+             "eval_seconds,label_kept_truth,label_kept_blank%s\n",
+             r->s.professor ? ",disc_loss,disc_accuracy,adv_loss,adv_passed" : "");
+    if (r->s.professor) { /* the means over the epoch's batches (NaN: none since a resume) */
+        const double n = e->batches ? (double)e->batches : NAN;
+        snprintf(row + at - 1, sizeof row - (size_t)at + 1, ",%.6f,%.6f,%.6f,%.6f\n",
+                 e->disc_loss / n, e->disc_accuracy / n, e->adv_loss / n, e->passed / n);
+    }
+    if (cli_append_row(r->csv, header, row, why, sizeof why) != 0) {
         fprintf(stderr, PROG ": %s\n", why);
         return CLI_EXIT_RUNTIME;
     }
@@ -695,7 +778,17 @@ static int train_batch(run *r, const float *x, size_t n, epoch_result *e)
     seqgen_train_stats st;
     seqgen_batch batch = seqgen_batch_of_sequences(r->model, x, (int)n, (int)r->steps);
     batch.lengths = seqgen_batch_iter_lengths(r->state.batches);
-    int status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
+    int status;
+    if (r->state.professor) {
+        seqgen_professor_stats ps;
+        status = seqgen_professor_step(r->state.professor, r->model, x, (int)n, (int)r->steps,
+                                       batch.lengths, &r->opts, &ps);
+        st = ps.train;
+        e->disc_loss += ps.disc_loss, e->disc_accuracy += ps.disc_accuracy;
+        e->adv_loss += ps.adv_loss, e->passed += ps.passed, e->batches++;
+    } else {
+        status = seqgen_model_forward_backward(r->model, &batch, &r->opts, NULL, &st);
+    }
     int rc = status == SEQGEN_OK ? 0 : batch_failed(r, status);
     r->stop = cli_interrupted;
     if ((rc = comm_agree(rc, &r->stop)) != 0)
@@ -725,11 +818,15 @@ static void print_epoch(const run *r, const epoch_result *e)
     if (r->s.quiet)
         return;
     printf("%sepoch %llu/%d  iter %llu  loss %.5f  p %.3f  test mse %.5f  nll %.2f  "
-           "unit err %.4f  kept %.3f  %.0f seq/s  %.1f s\n", r->tty ? "\r\033[K" : "",
+           "unit err %.4f  kept %.3f  %.0f seq/s  %.1f s", r->tty ? "\r\033[K" : "",
            (unsigned long long)r->state.epoch, r->s.epochs, (unsigned long long)r->state.iteration,
            e->loss_sum / (e->sequences + 1e-300), e->p_mean, e->eval.mse, e->eval.nll_nats,
            e->eval.unit_error, e->eval.label_kept, e->sequences / (e->seconds + 1e-9),
            e->seconds + e->eval_seconds);
+    if (r->s.professor && e->batches)
+        printf("  D loss %.4f acc %.3f  adv %.4f", e->disc_loss / (double)e->batches,
+               e->disc_accuracy / (double)e->batches, e->adv_loss / (double)e->batches);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -841,6 +938,9 @@ static int check_shape(run *r, size_t batch_units_per_step)
     else if (s->resume && r->info.model.steps != 0 && (size_t)r->info.model.steps != units / D)
         fprintf(stderr, PROG ": %s: its model is for sequences of %d steps, %s has %zu\n",
                 r->ckpt, r->info.model.steps, s->data, units / D);
+    else if (s->professor && (size_t)s->pf_given > units)
+        fprintf(stderr, PROG ": --pf-given %d must be at most the %zu units of a sequence\n",
+                s->pf_given, units);
     else if (s->eval_given > 0 && (size_t)s->eval_given > units)
         fprintf(stderr, PROG ": --eval-given %d must be at most the %zu units of a sequence\n",
                 s->eval_given, units);
@@ -981,6 +1081,7 @@ int main(int argc, char **argv)
     seqgen_batch_iter_free(r.state.batches);
     seqgen_optim_free(r.state.optim);
     seqgen_sched_free(r.state.sched);
+    seqgen_professor_free(r.state.professor);
     seqgen_model_free(r.model);
     seqgen_dataset_free(r.test);
     seqgen_dataset_free(r.train);

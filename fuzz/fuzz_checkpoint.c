@@ -153,12 +153,13 @@ static void free_training(seqgen_model *model, seqgen_train_state *train)
     seqgen_sched_free(train->sched);
     seqgen_batch_iter_free(train->batches);
     seqgen_symbol_iter_free(train->symbol_batches);
+    seqgen_professor_free(train->professor);
 }
 
 static void load_training_created(void)
 {
     seqgen_model *model = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);
     if (status == SEQGEN_OK)
@@ -183,7 +184,7 @@ static void load_training_existing(void)
     seqgen_batch_config bcfg = SEQGEN_BATCH_CONFIG_DEFAULT;
     bcfg.batch_size = 4;
     seqgen_model *model = NULL;
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     if (text && seqgen_symbol_iter_create(&train.symbol_batches, symbols, &info.run.batches) !=
                     SEQGEN_OK)
         train.symbol_batches = NULL; /* a configuration the tiny symbols cannot take */
@@ -199,6 +200,9 @@ static void load_training_existing(void)
         (!text && !train.batches &&
          seqgen_batch_iter_create(&train.batches, dataset, &bcfg) != SEQGEN_OK))
         abort();
+    if (!text && info.has_training && info.has_professor &&
+        seqgen_professor_create(&train.professor, model, &info.professor) != SEQGEN_OK)
+        train.professor = NULL; /* a shape this model cannot take: the load refuses the file */
     int status = seqgen_checkpoint_load_training(checkpoint.path, &model, &train);
     expect_detail(status);
     if (status == SEQGEN_OK)

@@ -7,8 +7,8 @@
  *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
  *        -lz -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
  * `/tmp/make_seeds text` writes only the text run's seeds, `/tmp/make_seeds ar` only the
- * autoregressive head's (the others were written by libseqgen 0.3, and are kept as version 3
- * files).
+ * autoregressive head's, `/tmp/make_seeds professor` only professor forcing's (format version
+ * 7); the others were written by libseqgen 0.3, and are kept as version 3 files.
  * Not part of the build: the seeds are committed, this records how they were made. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -150,7 +150,7 @@ static void checkpoint_seeds(void)
     bcfg.batch_size = 4;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     train.run.batches = bcfg;
     train.run.train_sequences = 8;
     train.run.eval.given = 2;
@@ -176,7 +176,7 @@ static void checkpoint_seeds(void)
     if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
         die("save training");
     checkpoint_seed("training-h4", path, 1);
-    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run, NULL};
+    seqgen_train_state optim_only = {train.optim, NULL, NULL, 0, 2, train.run, NULL, NULL};
     if (seqgen_checkpoint_save(path, model, &optim_only) != SEQGEN_OK)
         die("save optim only");
     checkpoint_seed("optim-only-h4", path, 0);
@@ -218,7 +218,7 @@ static void text_checkpoint_seeds(void)
     seqgen_model *model;
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK)
         die("text model");
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     train.run.train.loss = SEQGEN_LOSS_CE;
     train.run.batches.batch_size = 4;
     train.run.train_sequences = 6;
@@ -269,7 +269,7 @@ static void ar_checkpoint_seeds(void)
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
         seqgen_model_set_tensor(model, "out.ar_weight", u, 9) != SEQGEN_OK)
         die("ar model");
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 1, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 1, seqgen_run_config_default(), NULL, NULL};
     train.run.batches.units_per_step = 3;
     train.run.train.loss = SEQGEN_LOSS_BCE;
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
@@ -287,8 +287,49 @@ static void ar_checkpoint_seeds(void)
     remove(path);
 }
 
+/* A training checkpoint of professor forcing (format version 7, the PFDC section): D 1, H 4 with
+ * Adam and a discriminator of H_d 3, K 2, M 2 after two steps on 4 sequences of 4 units, the
+ * first unit given. */
+static void professor_checkpoint_seeds(void)
+{
+    const char *path = "/tmp/seqgen-make-seeds-pf.ckpt";
+    seqgen_model_config mcfg = seqgen_model_config_default();
+    mcfg.hidden = 4;
+    mcfg.threads = 1;
+    seqgen_model *model;
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
+        seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK)
+        die("professor model");
+    seqgen_professor_config pcfg = seqgen_professor_config_default(model);
+    pcfg.given = 1, pcfg.band_low = 0.0, pcfg.band_high = 1.0;
+    pcfg.disc.hidden = 3, pcfg.disc.layers = 2, pcfg.disc.mlp_hidden = 2;
+    if (seqgen_professor_create(&train.professor, model, &pcfg) != SEQGEN_OK)
+        die("professor");
+    const float x[16] = {0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 1, 0};
+    for (int i = 0; i < 2; i++) {
+        if (seqgen_professor_step(train.professor, model, x, 4, 4, NULL, NULL, NULL) !=
+                SEQGEN_OK ||
+            seqgen_optim_step(train.optim, model) != SEQGEN_OK)
+            die("professor step");
+        train.iteration++;
+    }
+    if (seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
+        die("save professor");
+    checkpoint_seed("training-professor", path, 1);
+    seqgen_professor_free(train.professor);
+    seqgen_optim_free(train.optim);
+    seqgen_model_free(model);
+    remove(path);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "professor") == 0) {
+        professor_checkpoint_seeds();
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "text") == 0) {
         text_checkpoint_seeds();
         return 0;
@@ -301,5 +342,6 @@ int main(int argc, char **argv)
     checkpoint_seeds();
     text_checkpoint_seeds();
     ar_checkpoint_seeds();
+    professor_checkpoint_seeds();
     return 0;
 }

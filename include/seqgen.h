@@ -1746,8 +1746,7 @@ SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
  * Forcing: A New Algorithm for Training Recurrent Networks", NeurIPS 2016) trains a
  * discriminator to tell the generator's *behaviour* when teacher-forced (label 1) from its
  * behaviour when free-running (label 0), and the generator, besides its likelihood, to fool it.
- * This version has the discriminator; the generator's side (the pass with its behaviour and the
- * gradient on it, the three-pass training step) is still inside the library, see
+ * The three-pass training step that uses it is @ref professor_step; see also
  * docs/professor-forcing.md.
  *
  * The behaviour of B sequences is batch-major, `behaviour[s][t][f]` [B][T][F]: at step t, the
@@ -1764,7 +1763,8 @@ SEQGEN_API double seqgen_optim_last_grad_norm(const seqgen_optim *opt);
  * Its parameters, PyTorch's initialisation and names (`disc.gru.K.weight_ih_l0`, ...,
  * `disc.mlp.0.weight`, `disc.mlp.0.bias`, `disc.mlp.2.weight`, `disc.mlp.2.bias`: a `ModuleList`
  * of one-layer `nn.GRU`, then `nn.Sequential(Linear, Tanh, Linear)`), live in one buffer, which
- * an optimiser from seqgen_discriminator_optim_create() updates. Not yet saved in checkpoints.
+ * an optimiser from seqgen_discriminator_optim_create() updates. A discriminator of a
+ * ::seqgen_professor is saved in training checkpoints with it (seqgen_train_state::professor).
  * @{
  */
 
@@ -1876,6 +1876,127 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_train_step(
 SEQGEN_API SEQGEN_NODISCARD int seqgen_discriminator_input_gradient(
     seqgen_discriminator *disc, const float *behaviour, const size_t *lengths, int batch,
     int steps, const float *labels, float *dbehaviour, seqgen_discriminator_stats *stats);
+
+/** @} */
+
+/**
+ * @defgroup professor_step Professor forcing: the training step
+ * @brief The three passes of professor forcing over one batch, with a discriminator and its
+ *        optimiser owned by a ::seqgen_professor.
+ *
+ * seqgen_professor_step() over a batch of B sequences of binary units (a model of symbols is
+ * refused), as the paper does it:
+ * 1. the teacher-forced pass on the real sequences: the loss of the caller's options, its
+ *    gradient (kept), and the behaviour b_tf, a constant;
+ * 2. free-running sequences drawn without gradient by seqgen_complete() (sampling,
+ *    temperature 1) from the first seqgen_professor_config::given units of each real sequence,
+ *    or from the start (0); the draws come from a generator the handle owns (one seed per step,
+ *    sequence b on stream b), saved in training checkpoints;
+ * 3. the teacher-forced re-run on the drawn sequences, forward, giving b_fr; the
+ *    discriminator's gradient dBCE(D(b_fr), 1)/db_fr (the adversarial loss, the discriminator
+ *    before its update); the discriminator's step on b_tf (label 1) and b_fr (label 0) with its
+ *    own optimiser, whose accuracy (before the update) decides: if lambda > 0 and the accuracy
+ *    lies in [band_low, band_high], the re-run runs again with its backward, its own loss
+ *    weighted 0 and lambda times that gradient on b_fr, and its gradient is added to the kept
+ *    one; otherwise the kept gradient is the step's.
+ *
+ * The model's gradient buffer (seqgen_model_gradients()) then holds the generator's gradient,
+ * NLL + lambda BCE(D(b_fr), 1), for the caller's seqgen_optim_step(). Both behaviours cover the
+ * whole sequences: with K given units, their first K units are the real ones in both, so only
+ * the free segment tells them apart. The handle's buffers grow to the largest batch seen and are
+ * reused; seqgen_complete() allocates its own workspace once per call.
+ * @{
+ */
+
+/** Professor forcing's settings. Start from seqgen_professor_config_default(). */
+typedef struct seqgen_professor_config {
+    double lambda;        /**< The weight of the adversarial loss, finite and >= 0. Default 1. */
+    int given;            /**< K, the real units given before the free-running segment, >= 0
+                               and at most a sequence's units (0: free-running from the start,
+                               as seqgen_complete() with K = 0). Default 0. */
+    double band_low;      /**< The accuracy band [band_low, band_high] of the discriminator in
+                               which its gradient reaches the generator, 0 <= band_low <=
+                               band_high <= 1. Default 0.75 (the paper's). */
+    double band_high;     /**< Default 0.99 (the paper's). */
+    uint64_t seed;        /**< Seed of the sampling generator. Default 1. */
+    seqgen_discriminator_config disc; /**< The discriminator's shape; its features must be the
+                               model's H + D. */
+    seqgen_optim_config disc_optim;   /**< The discriminator's optimiser. Default Adam. */
+} seqgen_professor_config;
+
+/** What one seqgen_professor_step() measured. */
+typedef struct seqgen_professor_stats {
+    seqgen_train_stats train; /**< The teacher-forced pass on the real sequences (NLL and the
+                                   other losses). */
+    double disc_loss;         /**< The discriminator's mean BCE over the 2B sequences, before
+                                   its update: half of BCE(D(b_tf), 1) + BCE(D(b_fr), 0). */
+    double disc_accuracy;     /**< Its accuracy over them, before its update. */
+    double adv_loss;          /**< The generator's adversarial loss, BCE(D(b_fr), 1), mean over
+                                   the batch (unweighted by lambda). */
+    int passed;               /**< 1 if the adversarial gradient was added (lambda > 0 and the
+                                   accuracy in the band), else 0. */
+} seqgen_professor_stats;
+
+/** A professor-forcing trainer: its settings, discriminator, optimiser, sampling generator and
+ *  buffers (see @ref professor_step). */
+typedef struct seqgen_professor seqgen_professor;
+
+/**
+ * @brief The defaults for @p model: lambda 1, free-running from the start, band [0.75, 0.99],
+ *        seed 1, seqgen_discriminator_config_default() of H + D features, Adam's defaults.
+ * @param model The generator (NULL: features 0, refused by seqgen_professor_create()).
+ * @return The configuration, by value.
+ */
+SEQGEN_API seqgen_professor_config seqgen_professor_config_default(const seqgen_model *model);
+
+/**
+ * @brief Creates a trainer for @p model's shape: its discriminator initialised from
+ *        seqgen_discriminator_config::seed, its optimiser, its generator seeded.
+ * @param[out] out Receives the handle; unchanged on failure.
+ * @param model The generator it is for (a model of binary units; only its shape is read).
+ * @param cfg The settings (copied).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a model of symbols, a setting out of
+ *         range, the detail naming it), ::SEQGEN_EMISMATCH (the discriminator's features are
+ *         not H + D) or ::SEQGEN_ENOMEM.
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_professor_create(seqgen_professor **out,
+                                                        const seqgen_model *model,
+                                                        const seqgen_professor_config *cfg);
+
+/** @brief Frees a trainer; NULL is a no-op. @param pf The trainer. */
+SEQGEN_API void seqgen_professor_free(seqgen_professor *pf);
+
+/** @brief Its settings. @param pf The trainer. @return A copy (all zero if @p pf is NULL). */
+SEQGEN_API seqgen_professor_config seqgen_professor_get_config(const seqgen_professor *pf);
+
+/** @brief Its discriminator, read only (e.g. to classify behaviour).
+ *  @param pf The trainer. @return The discriminator, owned by @p pf; NULL if @p pf is NULL. */
+SEQGEN_API const seqgen_discriminator *seqgen_professor_discriminator(const seqgen_professor *pf);
+
+/**
+ * @brief One professor-forcing step over a batch (see @ref professor_step): the model's
+ *        gradient buffer receives the generator's gradient and the discriminator takes one
+ *        step; the model's parameters do not change.
+ * @param pf The trainer.
+ * @param model The generator, of the shape @p pf was made for.
+ * @param sequences `[batch][length][D]` real sequences of units 0 or 1, read as
+ *        seqgen_batch_of_sequences() reads them.
+ * @param batch B >= 1.
+ * @param length Steps per sequence (the longest, with @p lengths), >= 2 without a start step.
+ * @param lengths NULL, or `[batch]` lengths in steps, in [2 - start step, length].
+ * @param opts The passes' options (NULL: the defaults): teacher_prob must be 1 and slices 0 or
+ *        1.
+ * @param[out] stats What the step measured, or NULL.
+ * @return ::SEQGEN_OK; ::SEQGEN_EINVAL (NULL argument, sizes, lengths or options out of range,
+ *         K above a sequence's units, a model of symbols), ::SEQGEN_EMISMATCH (a model of
+ *         another shape), ::SEQGEN_ENOMEM, or ::SEQGEN_ENUMERIC (a loss not finite: the
+ *         gradients must not be applied; the discriminator may have taken its step).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_professor_step(seqgen_professor *pf, seqgen_model *model,
+                                                      const float *sequences, int batch,
+                                                      int length, const size_t *lengths,
+                                                      const seqgen_train_options *opts,
+                                                      seqgen_professor_stats *stats);
 
 /** @} */
 
@@ -2467,7 +2588,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_evaluate_symbols(seqgen_model *model,
  * setup (::seqgen_run_config: loss, feedback, batches, data, evaluation, epochs), so that a
  * program can continue a run from the file alone, and loading it and training on gives
  * bit-identical parameters to never having stopped (same thread count). A categorical model
- * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()). This library writes
+ * may be saved with its vocabulary (seqgen_checkpoint_save_with_vocab()), a professor-forcing
+ * run with its trainer (seqgen_train_state::professor). This library writes
  * format version 7 and reads versions 3 to 7; older files are refused with ::SEQGEN_EVERSION.
  *
  * Saving is atomic: the file is written under a temporary name in the same directory, flushed
@@ -2585,6 +2707,11 @@ typedef struct seqgen_train_state {
                                      seqgen_run_config::batches, its count
                                      seqgen_run_config::train_sequences, and the run's data
                                      ::SEQGEN_RUN_DATA_SYMBOLS or ::SEQGEN_RUN_DATA_TEXT). */
+    seqgen_professor *professor; /**< Professor forcing (see @ref professor_step), or NULL: its
+                                     settings, discriminator, the discriminator's optimiser and
+                                     the sampling generator (section `PFDC`, format 7). Loading
+                                     a checkpoint that holds one into NULL creates it; into a
+                                     handle, its discriminator must have the saved shape. */
 } seqgen_train_state;
 
 /** What a checkpoint holds, as told by seqgen_checkpoint_inspect(). */
@@ -2609,6 +2736,8 @@ typedef struct seqgen_checkpoint_info {
     int has_symbol_batches;     /**< 1 if the position of a symbol iterator
                                      (::seqgen_symbol_iter) is saved (in batches_epoch and
                                      batches_position). */
+    int has_professor;          /**< 1 if professor forcing's state is saved. */
+    seqgen_professor_config professor; /**< Its settings, if saved. */
 } seqgen_checkpoint_info;
 
 /**

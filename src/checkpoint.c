@@ -10,6 +10,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
+#include "professor.h"
 #include "run_config.h"
 
 /* Index of the first NaN or infinity among n floats, or n. */
@@ -41,6 +42,21 @@ static int check_finite(const char *path, const seqgen_model *model,
         if (bad < n)
             return sg_error(SEQGEN_ENUMERIC, "%s: %s %zu is NaN or infinite: not saved, the file "
                             "is left as it was", path, names[k], bad);
+    }
+    if (train && train->professor) {
+        static const char *const disc_names[3] = {"discriminator parameter",
+                                                  "discriminator first moment",
+                                                  "discriminator second moment"};
+        sg_optim_state optim;
+        sg_optim_get_state(sg_professor_optim(train->professor), &optim);
+        const float *disc[3] = {sg_disc_params(sg_professor_disc(train->professor)),
+                                optim.moment1, optim.moment2};
+        for (int k = 0; k < 3; k++) {
+            size_t bad = first_non_finite(disc[k], optim.size);
+            if (bad < optim.size)
+                return sg_error(SEQGEN_ENUMERIC, "%s: %s %zu is NaN or infinite: not saved, the "
+                                "file is left as it was", path, disc_names[k], bad);
+        }
     }
     return SEQGEN_OK;
 }
@@ -152,6 +168,9 @@ int seqgen_checkpoint_inspect(const char *path, seqgen_checkpoint_info *info)
     i.has_symbol_batches = c.has_iter && c.run.data != SEQGEN_RUN_DATA_UNITS;
     i.batches_epoch = c.iter_epoch;
     i.batches_position = c.iter_position;
+    i.has_professor = c.has_professor;
+    if (c.has_professor)
+        i.professor = c.professor;
     sg_section_file_close(&file);
     *info = i;
     return SEQGEN_OK;
@@ -194,6 +213,25 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
                             "checkpoint's model has %llu", have.size,
                             (unsigned long long)c->param_count);
     }
+    if (train->professor && !c->has_professor)
+        return sg_error(SEQGEN_EMISMATCH, "a professor-forcing trainer was given but the "
+                        "checkpoint holds none");
+    if (train->professor) {
+        const seqgen_discriminator_config have = seqgen_professor_get_config(train->professor).disc;
+        const seqgen_discriminator_config *saved = &c->professor.disc;
+        if (have.features != saved->features || have.hidden != saved->hidden ||
+            have.layers != saved->layers || have.mlp_hidden != saved->mlp_hidden)
+            return sg_error(SEQGEN_EMISMATCH, "the trainer's discriminator has F = %d, H_d = %d, "
+                            "K = %d, M = %d but the checkpoint's has F = %d, H_d = %d, K = %d, "
+                            "M = %d", have.features, have.hidden, have.layers, have.mlp_hidden,
+                            saved->features, saved->hidden, saved->layers, saved->mlp_hidden);
+        int units, hidden;
+        sg_professor_shape(train->professor, &units, &hidden);
+        if (units != c->model.units_per_step || hidden != c->model.hidden)
+            return sg_error(SEQGEN_EMISMATCH, "the trainer was made for D = %d, H = %d but the "
+                            "checkpoint's model has D = %d, H = %d", units, hidden,
+                            c->model.units_per_step, c->model.hidden);
+    }
     if (train->sched && !c->has_sched)
         return sg_error(SEQGEN_EMISMATCH, "a schedule was given but the checkpoint holds none");
     if (train->batches || train->symbol_batches) {
@@ -218,6 +256,7 @@ typedef struct staged {
     seqgen_model *model;
     seqgen_optim *optim;
     seqgen_sched *sched;
+    seqgen_professor *professor;
 } staged;
 
 static void staged_free(staged *s)
@@ -225,6 +264,7 @@ static void staged_free(staged *s)
     seqgen_model_free(s->model);
     seqgen_optim_free(s->optim);
     seqgen_sched_free(s->sched);
+    seqgen_professor_free(s->professor);
 }
 
 static int stage(const sg_ckpt_contents *c, staged *s)
@@ -235,6 +275,8 @@ static int stage(const sg_ckpt_contents *c, staged *s)
     if (status == SEQGEN_OK && c->has_sched) {
         status = seqgen_sched_create(&s->sched, &c->sched);
     }
+    if (status == SEQGEN_OK && c->has_professor)
+        status = sg_ckpt_build_professor(c, s->model, &s->professor);
     return status;
 }
 
@@ -269,6 +311,20 @@ static void commit(staged *s, const sg_ckpt_contents *c, seqgen_model **model,
         train->sched = s->sched;
         s->sched = NULL;
     }
+    if (s->professor && train->professor) {
+        seqgen_professor *to = train->professor, *from = s->professor;
+        sg_optim_state saved;
+        sg_optim_get_state(sg_professor_optim(from), &saved);
+        if (sg_optim_restore(sg_professor_optim(to), &saved) != SEQGEN_OK)
+            return; /* unreachable: the same shape, settings accepted when staged */
+        memcpy(sg_disc_params(sg_professor_disc(to)), sg_disc_params(sg_professor_disc(from)),
+               saved.size * sizeof(float));
+        *sg_professor_rng(to) = *sg_professor_rng(from);
+        sg_professor_set_config(to, &c->professor);
+    } else if (s->professor) {
+        train->professor = s->professor;
+        s->professor = NULL;
+    }
     if (train->batches) /* cannot fail: the position is within the count, checked before */
         (void)!seqgen_batch_iter_seek(train->batches, c->iter_epoch, (size_t)c->iter_position);
     if (train->symbol_batches) /* the same */
@@ -292,7 +348,7 @@ int seqgen_checkpoint_load_training(const char *path, seqgen_model **model,
                                  &c);
     if (status)
         return status;
-    staged s = {NULL, NULL, NULL};
+    staged s = {NULL, NULL, NULL, NULL};
     status = check_handles(&c, *model, train);
     if (status == SEQGEN_OK)
         status = stage(&c, &s);

@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
+#include "professor.h"
 #include "run_config.h"
 #include "vocab.h"
 
@@ -343,6 +344,41 @@ static void put_vocab(sg_section_writer *w, const seqgen_vocab *vocab)
     sg_writer_end_section(w);
 }
 
+/* Professor forcing's trainer, field by field in the order of docs/checkpoint-format.md. */
+static void put_professor(sg_section_writer *w, seqgen_professor *pf)
+{
+    const seqgen_professor_config cfg = seqgen_professor_get_config(pf);
+    const seqgen_discriminator_config *d = &cfg.disc;
+    sg_disc *disc = sg_professor_disc(pf);
+    const sg_rng *rng = sg_professor_rng(pf);
+    sg_optim_state st;
+    sg_optim_get_state(sg_professor_optim(pf), &st);
+    sg_writer_begin_section(w, SG_TAG_PROFESSOR, SG_CKPT_REQUIRED);
+    sg_put_f64(w, cfg.lambda);
+    sg_put_u32(w, (uint32_t)cfg.given);
+    sg_put_f64(w, cfg.band_low);
+    sg_put_f64(w, cfg.band_high);
+    sg_put_u64(w, cfg.seed);
+    sg_put_u32(w, (uint32_t)d->features);
+    sg_put_u32(w, (uint32_t)d->hidden);
+    sg_put_u32(w, (uint32_t)d->layers);
+    sg_put_u32(w, (uint32_t)d->mlp_hidden);
+    sg_put_u64(w, d->seed);
+    sg_put_u64(w, rng->state);
+    sg_put_u64(w, rng->inc);
+    sg_put_u32(w, (uint32_t)st.cfg.kind);
+    sg_put_u64(w, st.steps);
+    const double fields[] = {st.cfg.lr, st.cfg.beta1, st.cfg.beta2, st.cfg.eps,
+                             st.cfg.weight_decay, st.cfg.momentum, st.cfg.clip_norm};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+        sg_put_f64(w, fields[f]);
+    sg_put_u64(w, st.size);
+    sg_put_f32s(w, sg_disc_params(disc), st.size);
+    sg_put_f32s(w, st.moment1, st.size);
+    sg_put_f32s(w, st.moment2, st.size);
+    sg_writer_end_section(w);
+}
+
 int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
                    const seqgen_train_state *train, const seqgen_vocab *vocab)
 {
@@ -366,6 +402,13 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
         status = sg_error(SEQGEN_EMISMATCH, "the run's data is %s but the model is of binary "
                           "units (vocab 0)", train->run.data == SEQGEN_RUN_DATA_TEXT ? "text"
                                                                                    : "symbols");
+    if (status == SEQGEN_OK && train && train->professor) {
+        const seqgen_model_config m = seqgen_model_get_config(model);
+        const seqgen_professor_config pc = seqgen_professor_get_config(train->professor);
+        status = V ? sg_error(SEQGEN_EMISMATCH, "professor forcing's state for a categorical "
+                              "model (vocab %d)", V)
+                   : sg_professor_check_config(&pc, m.hidden + m.units_per_step);
+    }
     if (status == SEQGEN_OK && train && train->batches && train->symbol_batches)
         status = sg_error(SEQGEN_EINVAL, "both a batch iterator and a symbol iterator: a run "
                           "has one (seqgen_train_state::batches or ::symbol_batches)");
@@ -391,6 +434,8 @@ int sg_ckpt_encode(sg_section_writer *w, const seqgen_model *model,
             put_iter(w, train);
         put_progress(w, train);
         put_run(w, &train->run);
+        if (train->professor)
+            put_professor(w, train->professor);
     }
     if (vocab)
         put_vocab(w, vocab);
@@ -695,6 +740,69 @@ static int decode_vocab(const sg_section *section, sg_ckpt_contents *out)
     return SEQGEN_OK;
 }
 
+/* PFDC: professor forcing's settings, sampling generator, discriminator and its optimiser; the
+ * discriminator's parameter count and the features are checked against the model when built. */
+static int decode_professor(const sg_section *section, sg_ckpt_contents *out)
+{
+    sg_section_reader c;
+    sg_reader_init(&c, section);
+    if (out->file->version < 7)
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "professor forcing's state in a file of format "
+                              "%u (version 7 on)", out->file->version);
+    seqgen_professor_config *cfg = &out->professor;
+    cfg->lambda = sg_get_f64(&c, "lambda");
+    const uint32_t given = sg_get_u32(&c, "given");
+    cfg->band_low = sg_get_f64(&c, "band_low");
+    cfg->band_high = sg_get_f64(&c, "band_high");
+    cfg->seed = sg_get_u64(&c, "seed");
+    const uint32_t dims[4] = {sg_get_u32(&c, "features"), sg_get_u32(&c, "hidden"),
+                              sg_get_u32(&c, "layers"), sg_get_u32(&c, "mlp_hidden")};
+    cfg->disc.seed = sg_get_u64(&c, "discriminator seed");
+    out->professor_rng.state = sg_get_u64(&c, "generator state");
+    out->professor_rng.inc = sg_get_u64(&c, "generator increment");
+    seqgen_optim_config *opt = &cfg->disc_optim;
+    opt->kind = (seqgen_optim_kind)get_small(&c, "optimiser kind", SEQGEN_OPTIM_SGD);
+    out->professor_optim_steps = sg_get_u64(&c, "optimiser step");
+    opt->lr = sg_get_f64(&c, "lr");
+    opt->beta1 = sg_get_f64(&c, "beta1");
+    opt->beta2 = sg_get_f64(&c, "beta2");
+    opt->eps = sg_get_f64(&c, "eps");
+    opt->weight_decay = sg_get_f64(&c, "weight_decay");
+    opt->momentum = sg_get_f64(&c, "momentum");
+    opt->clip_norm = sg_get_f64(&c, "clip_norm");
+    const uint64_t P = sg_get_u64(&c, "parameter count");
+    if (c.status == SEQGEN_OK && (P == 0 || P > out->file->size / 12))
+        return sg_reader_fail(&c, SEQGEN_EOVERFLOW, "parameter count %llu: zero, or more than "
+                              "the file holds", (unsigned long long)P);
+    const unsigned char *floats = sg_get_f32s(&c, 3 * P, "discriminator tensors");
+    if (sg_reader_end(&c))
+        return c.status;
+    if (given > INT_MAX || dims[0] > INT_MAX || dims[1] > INT_MAX || dims[2] > INT_MAX ||
+        dims[3] > INT_MAX)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "given %u, features %u, hidden %u, layers %u, "
+                              "mlp_hidden %u: out of range", given, dims[0], dims[1], dims[2],
+                              dims[3]);
+    cfg->given = (int)given;
+    cfg->disc.features = (int)dims[0], cfg->disc.hidden = (int)dims[1];
+    cfg->disc.layers = (int)dims[2], cfg->disc.mlp_hidden = (int)dims[3];
+    if (!(out->professor_rng.inc & 1))
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "the sampling generator has an even increment");
+    if (sg_professor_check_config(cfg, 0))
+        return section_error(section, SEQGEN_ERANGE);
+    static const char *const what[3] = {"parameter", "first moment", "second moment"};
+    for (uint64_t i = 0; i < 3 * P; i++) {
+        float v;
+        sg_decode_f32s(floats + 4 * i, 1, &v);
+        if (!isfinite(v) || (i >= 2 * P && v < 0.0f))
+            return sg_reader_fail(&c, SEQGEN_ERANGE, "discriminator %s %llu is %g", what[i / P],
+                                  (unsigned long long)(i % P), v);
+    }
+    out->professor_params = P;
+    out->professor_floats = floats;
+    out->has_professor = 1;
+    return SEQGEN_OK;
+}
+
 typedef int (*section_decoder)(const sg_section *, sg_ckpt_contents *);
 
 /* The sections that appear at most once, with their decoders (MODL exactly once). */
@@ -705,6 +813,7 @@ static const struct {
     {SG_TAG_MODEL, decode_model},  {SG_TAG_RNGS, decode_rngs}, {SG_TAG_OPTIM, decode_optim},
     {SG_TAG_SCHED, decode_sched},  {SG_TAG_ITER, decode_iter}, {SG_TAG_PROGRESS, decode_progress},
     {SG_TAG_RUN, decode_run},      {SG_TAG_VOCAB, decode_vocab}, {SG_TAG_INFO, NULL},
+    {SG_TAG_PROFESSOR, decode_professor},
 };
 #define SINGLE_COUNT (sizeof single_sections / sizeof single_sections[0])
 
@@ -744,9 +853,16 @@ static int check_training_sections(const sg_ckpt_contents *c, int moments)
         return sg_error(SEQGEN_EFORMAT, "'%s' without '%s': a training checkpoint holds both "
                         "its progress and its run's setup", c->has_run ? "RUNC" : "PROG",
                         c->has_run ? "PROG" : "RUNC");
-    if ((c->has_optim || c->has_sched || c->has_iter) && !c->has_progress)
+    if ((c->has_optim || c->has_sched || c->has_iter || c->has_professor) && !c->has_progress)
         return sg_error(SEQGEN_EFORMAT, "'%s' without 'PROG': training state in a model "
-                        "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD" : "ITER");
+                        "checkpoint", c->has_optim ? "OPTM" : c->has_sched ? "SCHD"
+                                      : c->has_iter ? "ITER" : "PFDC");
+    if (c->has_professor && (c->model.vocab || c->professor.disc.features !=
+                                                   c->model.hidden + c->model.units_per_step))
+        return sg_error(SEQGEN_EMISMATCH, "section 'PFDC': a discriminator of %d features for a "
+                        "model of H + D = %d%s", c->professor.disc.features,
+                        c->model.hidden + c->model.units_per_step,
+                        c->model.vocab ? " (of symbols: professor forcing trains units)" : "");
     if (c->has_run && c->run.data != SEQGEN_RUN_DATA_UNITS && !c->model.vocab)
         return sg_error(SEQGEN_EMISMATCH, "section 'RUNC': data of %s for a model of binary "
                         "units", c->run.data == SEQGEN_RUN_DATA_TEXT ? "text" : "symbols");
@@ -933,6 +1049,37 @@ int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *mo
         return status;
     }
     *out = optim;
+    return SEQGEN_OK;
+}
+
+int sg_ckpt_build_professor(const sg_ckpt_contents *contents, const seqgen_model *model,
+                            seqgen_professor **out)
+{
+    seqgen_professor *pf = NULL;
+    int status = seqgen_professor_create(&pf, model, &contents->professor);
+    if (status)
+        return status;
+    const size_t P = seqgen_discriminator_param_count(sg_professor_disc(pf));
+    float *moments = NULL;
+    if (P != contents->professor_params)
+        status = sg_error(SEQGEN_EFORMAT, "section 'PFDC': %llu discriminator parameters, its "
+                          "shape has %zu", (unsigned long long)contents->professor_params, P);
+    else if (!(moments = sg_malloc(2 * P * sizeof *moments)))
+        status = sg_error(SEQGEN_ENOMEM, "out of memory");
+    if (status == SEQGEN_OK) {
+        sg_decode_f32s(contents->professor_floats, P, sg_disc_params(sg_professor_disc(pf)));
+        sg_decode_f32s(contents->professor_floats + 4 * P, 2 * P, moments);
+        sg_optim_state state = {contents->professor.disc_optim, contents->professor_optim_steps,
+                                P, moments, moments + P};
+        status = sg_optim_restore(sg_professor_optim(pf), &state);
+    }
+    free(moments);
+    if (status) {
+        seqgen_professor_free(pf);
+        return status;
+    }
+    *sg_professor_rng(pf) = contents->professor_rng;
+    *out = pf;
     return SEQGEN_OK;
 }
 

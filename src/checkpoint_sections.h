@@ -20,6 +20,7 @@
 #define SG_TAG_INFO SG_TAG('I', 'N', 'F', 'O')
 #define SG_TAG_RUN SG_TAG('R', 'U', 'N', 'C')
 #define SG_TAG_VOCAB SG_TAG('V', 'O', 'C', 'B')
+#define SG_TAG_PROFESSOR SG_TAG('P', 'F', 'D', 'C')
 
 /* Everything but the tensors, checked for range; the tensors stay in the file until built. */
 typedef struct sg_ckpt_contents {
@@ -41,6 +42,12 @@ typedef struct sg_ckpt_contents {
     seqgen_run_config run;
     const sg_section *vocab; /* the VOCB section, checked, or NULL */
     uint32_t vocab_count;    /* its code points: V - 1 */
+    int has_professor;       /* the PFDC section (version 7 on), checked */
+    seqgen_professor_config professor;
+    sg_rng professor_rng;
+    uint64_t professor_optim_steps;
+    uint64_t professor_params;              /* P of its discriminator */
+    const unsigned char *professor_floats;  /* [3P] f32: parameters, first and second moments */
 } sg_ckpt_contents;
 
 /* Builds the whole file in `w` (initialised by the caller); `vocab` may be NULL. */
@@ -56,6 +63,11 @@ int sg_ckpt_build_model(const sg_ckpt_contents *contents, seqgen_model **out);
 /* A new optimiser for `model` from the contents: settings, step count, every MOMT tensor. */
 int sg_ckpt_build_optim(const sg_ckpt_contents *contents, const seqgen_model *model,
                         seqgen_optim **out);
+
+/* A new professor-forcing trainer for `model` from the contents' PFDC section (which must be
+ * there): settings, discriminator, its optimiser, the sampling generator. */
+int sg_ckpt_build_professor(const sg_ckpt_contents *contents, const seqgen_model *model,
+                            seqgen_professor **out);
 
 /* A new vocabulary from the contents' VOCB section (which must be there). */
 int sg_ckpt_build_vocab(const sg_ckpt_contents *contents, seqgen_vocab **out);

@@ -106,7 +106,7 @@ static void init_params(sg_disc *d)
     }
 }
 
-static int check_config(const seqgen_discriminator_config *cfg)
+int sg_disc_check_config(const seqgen_discriminator_config *cfg)
 {
     const struct {
         const char *name;
@@ -134,7 +134,7 @@ int seqgen_discriminator_create(sg_disc **out, const seqgen_discriminator_config
     if (!out || !cfg)
         return sg_error(SEQGEN_EINVAL, "seqgen_discriminator_create: NULL %s",
                         out ? "config" : "output");
-    int status = check_config(cfg);
+    int status = sg_disc_check_config(cfg);
     if (status)
         return status;
     sg_disc *d = sg_calloc(1, sizeof *d);

@@ -40,6 +40,10 @@
  * seqgen_discriminator_config: F, Hd, K, M, seed). */
 typedef struct seqgen_discriminator sg_disc;
 
+/* SEQGEN_OK, or SEQGEN_EINVAL naming the field of `cfg` out of range (what
+ * seqgen_discriminator_create() checks; for the checkpoint loader too). */
+int sg_disc_check_config(const seqgen_discriminator_config *cfg);
+
 /* The parameter and gradient buffers, seqgen_discriminator_param_count() floats each, and the
  * tensor table (name, shape, offset in both buffers). */
 float *sg_disc_params(sg_disc *d);

@@ -16,7 +16,8 @@
 #define SG_CKPT_VERSION 7u  /* the version written (4: MODL holds the vocabulary and embedding;
                                5: the VOCB section, a vocabulary's code points; 6: RUNC says
                                what the data is and how a text was read; 7: MODL's output kind 3,
-                               the linear autoregressive head) */
+                               the linear autoregressive head, and the PFDC section, professor
+                               forcing's state) */
 #define SG_CKPT_OLDEST 3u   /* the oldest read: 1 and 2 lack the data shape and test source */
 #define SG_CKPT_HEADER_SIZE 24u  /* magic[8], version u32, section count u32, file size u64 */
 #define SG_CKPT_SECTION_HEAD 20u /* tag[4], flags u32, payload length u64, CRC-32 u32 */

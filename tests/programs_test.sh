@@ -79,6 +79,32 @@ check "resumed results.csv equals the straight run's (timings aside)" \
 expect 0 "resume when all epochs are done does nothing" $train --out-dir "$tmp/runs" --exp-name resumed --resume --epochs 2 --quiet
 check "...and adds no row" [ "$(rows "$tmp/runs/resumed/results.csv")" -eq 2 ]
 
+# ---- professor forcing: trains, writes its columns, resumes exactly, completes digits ------------
+pf="--pixels-per-step 28 --batch-size 16 --loss bce --professor --pf-lambda 0.5 --pf-disc-hidden 6 --pf-disc-layers 2 --pf-given 392 --pf-band 0,1"
+expect 0 "professor forcing: train 2 epochs" $train $tiny $pf --out-dir "$tmp/runs" --exp-name pf --epochs 2
+check "...results.csv ends with disc_loss, disc_accuracy, adv_loss, adv_passed" \
+    sh -c "head -n 1 '$tmp/runs/pf/results.csv' | grep -q ',disc_loss,disc_accuracy,adv_loss,adv_passed\$'"
+check "...2 rows of 18 columns, with numbers in them" \
+    sh -c "[ \"\$(tail -n +2 '$tmp/runs/pf/results.csv' | awk -F, 'NF == 18 && \$15 > 0 && \$16 >= 0 && \$17 > 0 && \$18 == 1' | wc -l)\" -eq 2 ]"
+check "...config.txt records it" grep -q '^pf-given 392$' "$tmp/runs/pf/config.txt"
+expect 0 "professor forcing: 1 epoch" $train $tiny $pf --out-dir "$tmp/runs" --exp-name pf-resumed --epochs 1
+expect 0 "...then --resume to 2" $train --out-dir "$tmp/runs" --exp-name pf-resumed --resume --epochs 2 --quiet
+check "...model.ckpt equals the straight run's, byte for byte" cmp -s "$tmp/runs/pf/model.ckpt" "$tmp/runs/pf-resumed/model.ckpt"
+check "...and so does results.csv (timings aside)" \
+    sh -c "[ \"\$(cut -d, -f1,2,4-10,13- '$tmp/runs/pf/results.csv')\" = \"\$(cut -d, -f1,2,4-10,13- '$tmp/runs/pf-resumed/results.csv')\" ]"
+expect 2 "--resume with a professor-forcing option" $train --out-dir "$tmp/runs" --exp-name pf --resume --pf-lambda 2
+check "...in one line, then how to get help" usage_error seqgen-train
+expect 0 "...its checkpoint completes digits" $complete --checkpoint "$tmp/runs/pf/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 392
+check "...and reports the completion error" grep -q 'pixel error' "$tmp/out"
+expect 2 "--professor with scheduled sampling" $train $tiny --professor --schedule linear
+check "...in one line, then how to get help" usage_error seqgen-train
+expect 2 "--pf-band 0.9,0.1" $train $tiny --professor --pf-band 0.9,0.1
+check "...in one line, then how to get help" usage_error seqgen-train
+expect 2 "--pf-band 0.5" $train $tiny --professor --pf-band 0.5
+check "...in one line, then how to get help" usage_error seqgen-train
+expect 2 "--pf-given beyond a sequence" $train $tiny --professor --pf-given 785 --out-dir "$tmp/runs" --exp-name pf-given
+check "...in one line, then how to get help" usage_error seqgen-train
+
 # Ctrl-C mid-run: the program finishes the batch, saves and exits 130; resuming then gives the
 # same model as never stopping.
 long="--data $data --train-limit 1024 --test-limit 20 --hidden 16 --batch-size 16 --threads 1 --quiet --epochs 3"

@@ -24,6 +24,7 @@
 #include "alloc.h"
 #include "model.h"
 #include "optim.h"
+#include "professor.h"
 #include "rng.h"
 #include "schedule.h"
 #include "seqgen.h"
@@ -48,7 +49,7 @@ static seqgen_model *new_model(int D, int H, int L, uint64_t seed)
 /* A training state without handles, as a loader starts from. */
 static seqgen_train_state empty_state(void)
 {
-    return (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    return (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
 }
 
 /* Bitwise equality of every tensor and of the generators. */
@@ -436,7 +437,7 @@ static void library_file_follows_the_spec(void **state)
     ocfg.momentum = 0.5;
     assert_ok(seqgen_optim_create(&o, m, &ocfg));
     train_steps(m, o, 1);
-    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123, run_for(ds, 1, 5), NULL};
+    seqgen_train_state train = {o, new_sched(3.0), new_iter(ds, 1, 5), 7, 123, run_for(ds, 1, 5), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
     unsigned char *data = tu_read_file(path, &size);
@@ -561,7 +562,7 @@ static void make_training(training *t, int D, int L, seqgen_optim_kind kind, seq
     ocfg.momentum = kind == SEQGEN_OPTIM_SGD ? 0.9 : 0.0;
     ocfg.weight_decay = 1e-3;
     t->train = (seqgen_train_state){NULL, new_sched(4.0), new_iter(ds, D, 9), 2, 17,
-                                    run_for(ds, D, 9), NULL};
+                                    run_for(ds, D, 9), NULL, NULL};
     assert_ok(seqgen_optim_create(&t->train.optim, t->model, &ocfg));
     train_steps(t->model, t->train.optim, 3);
     const float *x;
@@ -692,7 +693,7 @@ static unsigned char *small_checkpoint(const char *path, size_t *size)
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     assert_ok(seqgen_optim_create(&o, m, &cfg));
     train_steps(m, o, 1);
-    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {o, new_sched(2.0), NULL, 1, 1, seqgen_run_config_default(), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     seqgen_model_free(m);
     seqgen_optim_free(o);
@@ -1007,7 +1008,7 @@ static void run_config_round_trip(void **state)
     const char *path = path_in(dir, "run.ckpt");
     seqgen_dataset *ds = open_digits(40);
     seqgen_model *m = new_model(4, 3, 1, 5);
-    seqgen_train_state t = {NULL, NULL, NULL, 3, 30, unusual_run(ds), NULL};
+    seqgen_train_state t = {NULL, NULL, NULL, 3, 30, unusual_run(ds), NULL, NULL};
     t.batches = iter_from(ds, &t.run.batches);
     assert_ok(seqgen_checkpoint_save(path, m, &t));
 
@@ -1059,7 +1060,7 @@ static void run_fields_out_of_range_are_refused(void **state)
     const char *path = path_in(dir, "range.ckpt");
     seqgen_dataset *ds = open_digits(40);
     seqgen_model *m = new_model(1, 2, 1, 5);
-    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3), NULL};
+    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &t));
     size_t size;
     unsigned char *good = tu_read_file(path, &size);
@@ -1405,7 +1406,7 @@ static void vocabulary_is_saved_and_checked(void **state)
     assert_null(back);
 
     /* With it: a model and a training checkpoint. */
-    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, seqgen_run_config_default(), NULL, NULL};
     for (int with_train = 0; with_train < 2; with_train++) {
         assert_ok(seqgen_checkpoint_save_with_vocab(path, m, with_train ? &train : NULL, vocab));
         assert_ok(seqgen_checkpoint_load_vocab(&back, path));
@@ -1505,7 +1506,7 @@ static void steps_are_saved_and_checked(void **state)
     cfg.hidden = 3, cfg.steps = 784, cfg.threads = 1;
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));
-    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 5), NULL};
+    seqgen_train_state train = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 5), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     seqgen_checkpoint_info info;
     assert_ok(seqgen_checkpoint_inspect(path, &info));
@@ -1523,7 +1524,7 @@ static void steps_are_saved_and_checked(void **state)
         else
             o.start_step = 1;
         assert_ok(seqgen_model_create(&other, &o));
-        seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+        seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
         assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
                           field == 0 ? "start step 0, steps 0 but the checkpoint's has D = 1, "
                                        "H = 3, L = 1, start step 0, steps 784"
@@ -1882,7 +1883,7 @@ static void version_5_reads_as_units(void **state)
     const char *path = path_in(dir, "v5.ckpt");
     seqgen_dataset *ds = open_digits(40);
     seqgen_model *m = new_model(1, 2, 1, 5);
-    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3), NULL};
+    seqgen_train_state t = {NULL, NULL, NULL, 1, 2, run_for(ds, 1, 3), NULL, NULL};
     t.batches = iter_from(ds, &t.run.batches);
     assert_ok(seqgen_batch_iter_seek(t.batches, 1, 16));
     assert_ok(seqgen_checkpoint_save(path, m, &t));
@@ -2317,7 +2318,7 @@ static void start_run(seqgen_dataset *ds, seqgen_model **m, seqgen_train_state *
     seqgen_optim_config cfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     cfg.lr = 1e-2;
     *t = (seqgen_train_state){NULL, new_sched(1.5), new_iter(ds, 16, 77), 0, 0,
-                              run_for(ds, 16, 77), NULL};
+                              run_for(ds, 16, 77), NULL, NULL};
     assert_ok(seqgen_optim_create(&t->optim, *m, &cfg));
 }
 
@@ -2377,6 +2378,191 @@ static void resumed_run_matches_straight_run(void **state)
     tu_rmtree(dir);
 }
 
+/* ---- Professor forcing's state (PFDC) ------------------------------------------------------ */
+
+/* Professor-forcing steps [from, to) with optimiser steps, on batches of the test's own. */
+static void professor_steps(seqgen_model *m, seqgen_optim *o, seqgen_professor *pf, int from,
+                            int to)
+{
+    const int D = seqgen_model_get_config(m).units_per_step, B = 3, length = 7;
+    const size_t lengths[] = {7, 4, 6};
+    float x[3 * 7 * 2];
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    for (int s = from; s < to; s++) {
+        random_pixels(x, (size_t)(B * length * D), 100 + (uint64_t)s);
+        seqgen_professor_stats st;
+        assert_ok(seqgen_professor_step(pf, m, x, B, length, lengths, &opts, &st));
+        assert_int_equal(st.passed, 1);
+        assert_ok(seqgen_optim_step(o, m));
+    }
+}
+
+static seqgen_professor *new_professor(seqgen_model *m, int hidden, double lambda,
+                                       uint64_t seed)
+{
+    seqgen_professor_config c = seqgen_professor_config_default(m);
+    c.lambda = lambda, c.given = 3, c.band_low = 0.0, c.band_high = 1.0, c.seed = seed;
+    c.disc.hidden = hidden, c.disc.layers = 2, c.disc.mlp_hidden = 3, c.disc.seed = seed;
+    seqgen_professor *pf = NULL;
+    assert_ok(seqgen_professor_create(&pf, m, &c));
+    return pf;
+}
+
+/* Every parameter of both networks, the discriminator's optimiser and the sampling generator. */
+static void assert_same_professor(seqgen_professor *a, seqgen_professor *b)
+{
+    const size_t n = seqgen_discriminator_param_count(sg_professor_disc(a));
+    assert_int_equal(n, seqgen_discriminator_param_count(sg_professor_disc(b)));
+    assert_memory_equal(sg_disc_params(sg_professor_disc(a)),
+                        sg_disc_params(sg_professor_disc(b)), n * sizeof(float));
+    assert_same_optim(sg_professor_optim(a), sg_professor_optim(b));
+    assert_memory_equal(sg_professor_rng(a), sg_professor_rng(b), sizeof(sg_rng));
+    seqgen_professor_config ca = seqgen_professor_get_config(a);
+    seqgen_professor_config cb = seqgen_professor_get_config(b);
+    assert_true(ca.lambda == cb.lambda && ca.given == cb.given && ca.band_low == cb.band_low &&
+                ca.band_high == cb.band_high && ca.seed == cb.seed);
+}
+
+/* k steps, save, k more; against: load into fresh handles (and into existing ones of other
+ * seeds), k more: every parameter of generator and discriminator bit for bit. */
+static void professor_resumes_bit_identically(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "pf.ckpt");
+    seqgen_model *m = new_model(2, 5, 1, 4);
+    seqgen_optim *o = NULL;
+    seqgen_optim_config oc = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&o, m, &oc));
+    seqgen_professor *pf = new_professor(m, 4, 0.5, 6);
+    professor_steps(m, o, pf, 0, 3);
+    seqgen_train_state train = empty_state();
+    train.optim = o, train.professor = pf, train.epoch = 1, train.iteration = 3;
+    train.run.batches.units_per_step = 2;
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 7);
+    assert_int_equal(info.has_professor, 1);
+    assert_true(info.professor.lambda == 0.5 && info.professor.given == 3);
+    assert_int_equal(info.professor.disc.hidden, 4);
+    professor_steps(m, o, pf, 3, 6);
+
+    for (int existing = 0; existing < 2; existing++) {
+        seqgen_model *back = existing ? new_model(2, 5, 1, 4) : NULL; /* the seed is config */
+        seqgen_train_state into = empty_state();
+        if (existing) {
+            sg_model_params_for_write(back)[0] += 1.0f;
+            assert_ok(seqgen_optim_create(&into.optim, back, &oc));
+            into.professor = new_professor(back, 4, 2.0, 77);
+        }
+        assert_ok(seqgen_checkpoint_load_training(path, &back, &into));
+        assert_non_null(into.professor);
+        professor_steps(back, into.optim, into.professor, 3, 6);
+        assert_same_model(m, back);
+        assert_same_professor(pf, into.professor);
+        seqgen_model_free(back);
+        seqgen_optim_free(into.optim);
+        seqgen_professor_free(into.professor);
+    }
+
+    /* a trainer of another shape, or one the file does not hold, is refused; nothing changes */
+    seqgen_model *other = new_model(2, 5, 1, 99);
+    seqgen_train_state into = empty_state();
+    into.professor = new_professor(other, 6, 1.0, 1);
+    const float before = sg_disc_params(sg_professor_disc(into.professor))[0];
+    assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
+                      "the trainer's discriminator has F = 7, H_d = 6");
+    assert_true(sg_disc_params(sg_professor_disc(into.professor))[0] == before);
+    seqgen_professor_free(into.professor);
+    seqgen_model *split = new_model(1, 6, 1, 99); /* H + D = 7 too, split otherwise */
+    into.professor = new_professor(split, 4, 1.0, 1);
+    assert_fails_with(seqgen_checkpoint_load_training(path, &other, &into), SEQGEN_EMISMATCH,
+                      "the trainer was made for D = 1, H = 6 but the checkpoint's model has "
+                      "D = 2, H = 5");
+    seqgen_model_free(split);
+    train.professor = NULL;
+    const char *plain = path_in(dir, "plain.ckpt");
+    assert_ok(seqgen_checkpoint_save(plain, m, &train));
+    assert_fails_with(seqgen_checkpoint_load_training(plain, &other, &into), SEQGEN_EMISMATCH,
+                      "a professor-forcing trainer was given but the checkpoint holds none");
+    seqgen_professor_free(into.professor);
+    seqgen_model_free(other);
+
+    /* the section's values out of range, each named (the CRCs made right again) */
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *pfdc = find_section(data, size, "PFDC");
+    const uint64_t P = get_le(pfdc + 144, 8);
+    const struct {
+        size_t at;
+        int bytes;
+        uint64_t value;
+        int status;
+        const char *detail;
+    } cases[] = {
+        {0, 8, 0xbff0000000000000u, SEQGEN_ERANGE, "lambda must be finite and >= 0, got -1"},
+        {12, 8, 0x4000000000000000u, SEQGEN_ERANGE, "accuracy band [2, 1] is not within"},
+        {36, 4, 9, SEQGEN_EMISMATCH, "a discriminator of 9 features for a model of H + D = 7"},
+        {44, 4, 0, SEQGEN_ERANGE, "discriminator layers must be in [1, 9], got 0"},
+        {68, 8, 2, SEQGEN_ERANGE, "the sampling generator has an even increment"},
+        {76, 4, 5, SEQGEN_ERANGE, "optimiser kind is 5"},
+        {144, 8, 0, SEQGEN_EOVERFLOW, "parameter count 0"},
+        {152, 4, 0x7fc00000u, SEQGEN_ERANGE, "discriminator parameter 0 is nan"},
+        {152 + 8 * P + 4, 4, 0xbf800000u, SEQGEN_ERANGE, "discriminator second moment 1 is -1"},
+    };
+    const char *bad = path_in(dir, "bad.ckpt");
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        unsigned char *copy = malloc(size);
+        assert_non_null(copy);
+        memcpy(copy, data, size);
+        unsigned char *at = copy + (pfdc - data);
+        le(at + cases[k].at, cases[k].value, cases[k].bytes);
+        refresh_crcs(copy, size, at);
+        write_variant(bad, copy, size);
+        seqgen_model *none = NULL;
+        assert_fails_with(seqgen_checkpoint_load_model(&none, bad), cases[k].status,
+                          cases[k].detail);
+        seqgen_train_state t = empty_state();
+        assert_fails_with(seqgen_checkpoint_load_training(bad, &none, &t), cases[k].status,
+                          cases[k].detail);
+        assert_true(!none && !t.professor && !t.optim);
+        free(copy);
+    }
+    long failures = 0; /* every allocation of the load, made to fail in turn: nothing kept */
+    for (long n = 0;; n++, failures++) {
+        seqgen_model *none = NULL;
+        seqgen_train_state t = empty_state();
+        sg_alloc_fail_after(n);
+        int status = seqgen_checkpoint_load_training(path, &none, &t);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            assert_non_null(t.professor);
+            seqgen_model_free(none);
+            seqgen_optim_free(t.optim);
+            seqgen_professor_free(t.professor);
+            break;
+        }
+        assert_fails_with(status, SEQGEN_ENOMEM, "");
+        assert_true(!none && !t.optim && !t.professor);
+    }
+    assert_true(failures > 5);
+    le(data + 8, 6, 4); /* the section in a file of version 6 */
+    refresh_file_crc(data, size);
+    write_variant(bad, data, size);
+    seqgen_model *none = NULL;
+    assert_fails_with(seqgen_checkpoint_load_model(&none, bad), SEQGEN_EFORMAT,
+                      "professor forcing's state in a file of format 6 (version 7 on)");
+    free(data);
+    seqgen_model_free(m);
+    seqgen_optim_free(o);
+    seqgen_professor_free(pf);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2401,6 +2587,7 @@ int main(void)
         cmocka_unit_test(symbol_iterator_mismatch_is_refused),
         cmocka_unit_test(version_5_reads_as_units),
         cmocka_unit_test(version_1_is_refused_naming_it),
+        cmocka_unit_test(professor_resumes_bit_identically),
         cmocka_unit_test(training_sections_come_together),
         cmocka_unit_test(every_allocation_failure_is_clean),
         cmocka_unit_test(killed_saves_leave_old_or_new),

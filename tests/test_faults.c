@@ -105,7 +105,7 @@ static int setup_group(void **state)
 
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
     fx.model_bytes = tu_read_file(fx.model_ckpt, &fx.model_size);
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, fx.run, NULL};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, fx.run, NULL, NULL};
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
     return 0;
 }
@@ -306,7 +306,7 @@ static void after_save_model(int status)
 
 static int save_training(void)
 {
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4, fx.run, NULL};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 3, 4, fx.run, NULL, NULL};
     return seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train);
 }
 
@@ -314,7 +314,7 @@ static int load_model(void) { return seqgen_checkpoint_load_model((seqgen_model 
 
 static int load_training(void)
 {
-    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    fx.train = (seqgen_train_state){NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     return seqgen_checkpoint_load_training(fx.train_ckpt, (seqgen_model **)&fx.out, &fx.train);
 }
 static void after_load_training(int status)
@@ -487,7 +487,7 @@ static int full_disk_child(const char *dir)
         return 1;
     size_t ckpt_size;
     unsigned char *ckpt_bytes = tu_read_file(ckpt, &ckpt_size);
-    seqgen_train_state train = {optim, NULL, NULL, 1, 1, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {optim, NULL, NULL, 1, 1, seqgen_run_config_default(), NULL, NULL};
     int code = 0;
     if (!failed_with(seqgen_checkpoint_save(ckpt, big, &train), SEQGEN_EIO, "No space left on device"))
         code = 2;
@@ -686,7 +686,7 @@ static void non_finite_state_is_not_saved(void **state)
     assert_ok(seqgen_optim_create(&opt, m, &cfg));
     char path[300];
     snprintf(path, sizeof path, "%s/finite.ckpt", fx.dir);
-    seqgen_train_state train = {opt, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {opt, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     size_t size;
     unsigned char *good = tu_read_file(path, &size);

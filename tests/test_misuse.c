@@ -79,7 +79,7 @@ static int setup(void **state)
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     assert_ok(seqgen_sched_create(&fx.sched, &scfg));
     assert_ok(seqgen_checkpoint_save(fx.model_ckpt, fx.model, NULL));
-    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {fx.optim, fx.sched, fx.iter, 0, 0, seqgen_run_config_default(), NULL, NULL};
     train.run.batches = bcfg;
     train.run.train_sequences = IMAGES;
     assert_ok(seqgen_checkpoint_save(fx.train_ckpt, fx.model, &train));
@@ -1051,6 +1051,61 @@ static void discriminator_input_gradient(void)
     seqgen_discriminator_free(d);
 }
 
+/* ---- Professor forcing's step ------------------------------------------------------------- */
+
+static void professor_config_default(void)
+{
+    seqgen_professor_config c = seqgen_professor_config_default(NULL);
+    assert_int_equal(c.disc.features, 0);
+    seqgen_professor *pf = NULL;
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(&pf, fx.model, &c)); /* features 0 */
+    assert_null(pf);
+}
+
+static void professor_create(void)
+{
+    seqgen_professor *pf = NULL;
+    seqgen_professor_config c = seqgen_professor_config_default(fx.model);
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(NULL, fx.model, &c));
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(&pf, NULL, &c));
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(&pf, fx.model, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_professor_create(&pf, fx.other, &c));
+    seqgen_model *sym = symbol_model();
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(&pf, sym, &c));
+    seqgen_model_free(sym);
+    c.band_high = 2.0;
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(&pf, fx.model, &c));
+    c = seqgen_professor_config_default(fx.model), c.disc_optim.lr = -1.0;
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_create(&pf, fx.model, &c));
+    assert_null(pf);
+}
+
+static void professor_free(void) { seqgen_professor_free(NULL); }
+
+static void professor_get_config(void)
+{
+    assert_true(seqgen_professor_get_config(NULL).lambda == 0.0);
+}
+
+static void professor_discriminator(void) { assert_null(seqgen_professor_discriminator(NULL)); }
+
+static void professor_step(void)
+{
+    seqgen_professor *pf = NULL;
+    seqgen_professor_config c = seqgen_professor_config_default(fx.model);
+    assert_ok(seqgen_professor_create(&pf, fx.model, &c));
+    float x[2 * 3 * 2] = {0};
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_step(NULL, fx.model, x, 2, 3, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_step(pf, NULL, x, 2, 3, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_step(pf, fx.model, NULL, 2, 3, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_step(pf, fx.model, x, 0, 3, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_step(pf, fx.model, x, 2, 1, NULL, NULL, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_professor_step(pf, fx.other, x, 2, 3, NULL, NULL, NULL));
+    x[0] = 2.0f; /* not in [0, 1]: the teacher-forced pass refuses it */
+    EXPECT(SEQGEN_EINVAL, seqgen_professor_step(pf, fx.model, x, 2, 3, NULL, NULL, NULL));
+    seqgen_professor_free(pf);
+}
+
 /* ---- Scheduler ----------------------------------------------------------------------------- */
 
 static void sched_config_default(void)
@@ -1253,7 +1308,7 @@ static void evaluate_dataset(void)
 
 static void checkpoint_save(void)
 {
-    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state wrong = {fx.other_optim, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(NULL, fx.model, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, NULL, NULL));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_save(fx.model_ckpt, fx.model, &wrong));
@@ -1302,7 +1357,7 @@ static void checkpoint_load_model(void)
 static void checkpoint_load_training(void)
 {
     seqgen_model *m = NULL, *other = fx.other;
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(NULL, &m, &t));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, NULL, &t));
     EXPECT(SEQGEN_EINVAL, seqgen_checkpoint_load_training(fx.train_ckpt, &m, NULL));
@@ -1316,7 +1371,7 @@ static void checkpoint_load_training(void)
 static void run_config_default(void)
 {
     seqgen_run_config run = seqgen_run_config_default(); /* valid as it is for D = 1 */
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, run, NULL};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, run, NULL, NULL};
     char path[sizeof fx.train_ckpt + 8];
     snprintf(path, sizeof path, "%s.d1", fx.train_ckpt);
     assert_ok(seqgen_checkpoint_save(path, fx.other, &t));
@@ -1451,6 +1506,12 @@ static const misuse_case cases[] = {
     CASE(seqgen_discriminator_classify, discriminator_classify),
     CASE(seqgen_discriminator_train_step, discriminator_train_step),
     CASE(seqgen_discriminator_input_gradient, discriminator_input_gradient),
+    CASE(seqgen_professor_config_default, professor_config_default),
+    CASE(seqgen_professor_create, professor_create),
+    CASE(seqgen_professor_free, professor_free),
+    CASE(seqgen_professor_get_config, professor_get_config),
+    CASE(seqgen_professor_discriminator, professor_discriminator),
+    CASE(seqgen_professor_step, professor_step),
     CASE(seqgen_sched_config_default, sched_config_default),
     CASE(seqgen_sched_create, sched_create),
     CASE(seqgen_sched_free, sched_free),

@@ -22,6 +22,7 @@
 #include "head.h"
 #include "model_impl.h"
 #include "parallel.h"
+#include "professor.h"
 #include "rng.h"
 #include "seqgen.h"
 #include "train.h"
@@ -711,6 +712,276 @@ static void rerun_reproduces_free_running(void **state)
     free(buffer), free(seqs), free(probs), free(free_run), free(rerun);
 }
 
+/* ---- The three-pass step ------------------------------------------------------------------- */
+
+/* A trainer for m with a small discriminator. */
+static seqgen_professor *make_professor(const seqgen_model *m, double lambda, double lo,
+                                        double hi, int given)
+{
+    seqgen_professor_config pc = seqgen_professor_config_default(m);
+    pc.lambda = lambda, pc.band_low = lo, pc.band_high = hi, pc.given = given;
+    pc.disc.hidden = 5, pc.disc.layers = 3, pc.disc.mlp_hidden = 4, pc.seed = 3;
+    seqgen_professor *pf = NULL;
+    assert_ok(seqgen_professor_create(&pf, m, &pc));
+    return pf;
+}
+
+/* With lambda 0, or the band closed to every accuracy, the step's gradient is teacher
+ * forcing's, bit for bit. */
+static void step_without_adversary_is_teacher_forcing(void **state)
+{
+    (void)state;
+    const int B = 3, length = 9, D = 2;
+    const size_t lengths[] = {9, 4, 6};
+    float *x = tu_random_bits((size_t)B * length * D, 17);
+    for (int closed = 0; closed < 2; closed++) {
+        seqgen_model *m = tu_make_model(D, 6, 2, 5, 2);
+        /* accuracies over 2B = 6 sequences are multiples of 1/6: none is in [0.01, 0.02] */
+        seqgen_professor *pf = closed ? make_professor(m, 1.0, 0.01, 0.02, 0)
+                                      : make_professor(m, 0.0, 0.0, 1.0, 0);
+        const size_t P = seqgen_model_param_count(m);
+        float *tf = malloc(P * sizeof *tf);
+        assert_non_null(tf);
+        seqgen_train_options opts = seqgen_train_options_default();
+        opts.loss = SEQGEN_LOSS_BCE;
+        seqgen_batch batch = seqgen_batch_of_sequences(m, x, B, length);
+        batch.lengths = lengths;
+        seqgen_train_stats ts;
+        assert_ok(seqgen_model_forward_backward(m, &batch, &opts, NULL, &ts));
+        memcpy(tf, seqgen_model_gradients(m), P * sizeof *tf);
+        seqgen_professor_stats st;
+        for (int step = 0; step < 2; step++) { /* the second reuses the buffers */
+            assert_ok(seqgen_professor_step(pf, m, x, B, length, lengths, &opts, &st));
+            assert_int_equal(st.passed, 0);
+            assert_memory_equal(tf, seqgen_model_gradients(m), P * sizeof *tf);
+            assert_true(st.train.loss == ts.loss && st.train.nll_nats == ts.nll_nats);
+            assert_true(isfinite(st.disc_loss) && isfinite(st.adv_loss));
+            assert_true(st.disc_accuracy >= 0.0 && st.disc_accuracy <= 1.0);
+        }
+        seqgen_professor_free(pf);
+        seqgen_model_free(m);
+        free(tf);
+    }
+    free(x);
+}
+
+/* From K given units the drawn sequences begin with the real ones (K not a whole number of
+ * steps included), and differ somewhere after; with a start step, from nothing. */
+static void step_keeps_the_given_units(void **state)
+{
+    (void)state;
+    const int B = 4, length = 12, D = 3, K = 13;
+    float *x = tu_random_bits((size_t)B * length * D, 23);
+    seqgen_model *m = tu_make_model(D, 7, 1, 6, 2);
+    seqgen_professor *pf = make_professor(m, 1.0, 0.0, 1.0, K);
+    seqgen_professor_stats st;
+    assert_ok(seqgen_professor_step(pf, m, x, B, length, NULL, NULL, &st));
+    const float *drawn = sg_professor_drawn(pf);
+    size_t differ = 0;
+    for (int s = 0; s < B; s++) {
+        const size_t at = (size_t)s * length * D;
+        assert_memory_equal(drawn + at, x + at, (size_t)K * sizeof *x);
+        for (size_t i = K; i < (size_t)length * D; i++) {
+            assert_true(drawn[at + i] == 0.0f || drawn[at + i] == 1.0f);
+            differ += drawn[at + i] != x[at + i];
+        }
+    }
+    assert_true(differ > 0);
+    assert_int_equal(st.passed, 1);
+    seqgen_professor_free(pf);
+    seqgen_model_free(m);
+    /* a start step, from nothing (K = 0), sequences of their own lengths down to 1 step: the
+     * drawn units 0 or 1 within each length, 0 after it */
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = 5, cfg.start_step = 1, cfg.seed = 2, cfg.threads = 2;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    pf = make_professor(m, 1.0, 0.0, 1.0, 0);
+    const size_t lengths[] = {12, 1, 7, 3};
+    assert_ok(seqgen_professor_step(pf, m, x, B, length, lengths, NULL, &st));
+    assert_int_equal(st.passed, 1);
+    assert_true(isfinite(st.train.nll_nats) && isfinite(st.adv_loss));
+    drawn = sg_professor_drawn(pf);
+    for (int s = 0; s < B; s++)
+        for (size_t i = 0; i < (size_t)length * D; i++) {
+            const float v = drawn[(size_t)s * length * D + i];
+            assert_true(i < lengths[s] * D ? v == 0.0f || v == 1.0f : v == 0.0f);
+        }
+    seqgen_professor_free(pf);
+    seqgen_model_free(m);
+    free(x);
+}
+
+/* In the band, the gradient is the teacher-forced one plus lambda times the adversarial one:
+ * twice lambda, twice the difference (the same draws and discriminator on fresh copies). */
+static void step_adds_lambda_times_the_adversarial_gradient(void **state)
+{
+    (void)state;
+    const int B = 3, length = 8, D = 1;
+    float *x = tu_random_bits((size_t)B * length * D, 29);
+    float *diff[2];
+    size_t P = 0;
+    seqgen_train_options opts = seqgen_train_options_default();
+    for (int k = 0; k < 2; k++) {
+        seqgen_model *m = tu_make_model(D, 5, 1, 8, 2);
+        P = seqgen_model_param_count(m);
+        seqgen_professor *pf = make_professor(m, k ? 2.0 : 1.0, 0.0, 1.0, 0);
+        diff[k] = malloc(P * sizeof *diff[k]);
+        assert_non_null(diff[k]);
+        assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, B, length), &opts, NULL,
+                                                NULL));
+        memcpy(diff[k], seqgen_model_gradients(m), P * sizeof *diff[k]);
+        seqgen_professor_stats st;
+        assert_ok(seqgen_professor_step(pf, m, x, B, length, NULL, &opts, &st));
+        assert_int_equal(st.passed, 1);
+        for (size_t i = 0; i < P; i++)
+            diff[k][i] = seqgen_model_gradients(m)[i] - diff[k][i];
+        seqgen_professor_free(pf);
+        seqgen_model_free(m);
+    }
+    double norm = 0.0;
+    for (size_t i = 0; i < P; i++) {
+        norm += (double)diff[0][i] * diff[0][i];
+        assert_allclose(diff[1][i], 2.0 * diff[0][i], 1e-4, 1e-6);
+    }
+    assert_true(norm > 1e-12);
+    free(diff[0]), free(diff[1]), free(x);
+}
+
+/* Every allocation of create and of the first step, made to fail in turn: SEQGEN_ENOMEM, nothing
+ * leaked (the sanitizers' builds), and the trainer usable afterwards. */
+static void step_out_of_memory(void **state)
+{
+    (void)state;
+    const int B = 2, length = 6;
+    float *x = tu_random_bits((size_t)B * length, 37);
+    seqgen_model *m = tu_make_model(1, 4, 1, 9, 2);
+    const seqgen_professor_config pc = seqgen_professor_config_default(m);
+    long failures = 0;
+    for (long n = 0;; n++, failures++) {
+        seqgen_professor *pf = NULL;
+        sg_alloc_fail_after(n);
+        int status = seqgen_professor_create(&pf, m, &pc);
+        if (status == SEQGEN_OK)
+            status = seqgen_professor_step(pf, m, x, B, length, NULL, NULL, NULL);
+        int reached = !sg_alloc_fail_pending();
+        sg_alloc_fail_after(-1);
+        if (!reached) {
+            assert_ok(status);
+            seqgen_professor_free(pf);
+            break;
+        }
+        assert_int_equal(status, SEQGEN_ENOMEM);
+        if (pf) /* the step failed: the next one works */
+            assert_ok(seqgen_professor_step(pf, m, x, B, length, NULL, NULL, NULL));
+        seqgen_professor_free(pf);
+    }
+    print_message("    %ld allocation failures injected\n", failures);
+    assert_true(failures > 5);
+    seqgen_model_free(m);
+    free(x);
+}
+
+/* The step's gradient rebuilt from its parts on fresh copies (the same initialisations): teacher
+ * forcing on the real sequences, plus the re-run on the step's drawn sequences with lambda times
+ * the discriminator's (before its update) gradient on their behaviour; bit for bit. Catches a
+ * gradient taken on the real sequences' behaviour, or the backward run on the real sequences. */
+static void step_is_its_parts(void **state)
+{
+    (void)state;
+    const int B = 3, length = 8, D = 2, H = 5, F = H + D, T = length - 1;
+    const size_t lengths[] = {8, 5, 3}, counted[] = {7, 4, 2};
+    float *x = tu_random_bits((size_t)B * length * D, 41);
+    seqgen_model *m = tu_make_model(D, H, 1, 12, 2), *copy = tu_make_model(D, H, 1, 12, 2);
+    seqgen_professor *pf = make_professor(m, 0.7, 0.0, 1.0, 4);
+    seqgen_professor *fresh = make_professor(copy, 0.7, 0.0, 1.0, 4);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    seqgen_professor_stats st;
+    assert_ok(seqgen_professor_step(pf, m, x, B, length, lengths, &opts, &st));
+    assert_int_equal(st.passed, 1);
+    const size_t P = seqgen_model_param_count(m), nb = (size_t)B * T * F;
+    float *drawn = malloc((size_t)B * length * D * sizeof *drawn), *tf = malloc(P * sizeof *tf);
+    float *b_fr = malloc(nb * sizeof *b_fr), *db = malloc(nb * sizeof *db);
+    assert_true(drawn && tf && b_fr && db);
+    memcpy(drawn, sg_professor_drawn(pf), (size_t)B * length * D * sizeof *drawn);
+    seqgen_batch real = seqgen_batch_of_sequences(copy, x, B, length);
+    real.lengths = lengths;
+    assert_ok(seqgen_model_forward_backward(copy, &real, &opts, NULL, NULL));
+    memcpy(tf, seqgen_model_gradients(copy), P * sizeof *tf);
+    seqgen_batch fr = seqgen_batch_of_sequences(copy, drawn, B, length);
+    fr.lengths = lengths;
+    sg_behaviour forward = {b_fr, NULL, 0.0};
+    assert_ok(sg_model_pass_behaviour(copy, &fr, NULL, &opts, 0, &forward, NULL, NULL));
+    const float ones[3] = {1, 1, 1};
+    seqgen_discriminator_stats adv;
+    assert_ok(seqgen_discriminator_input_gradient(sg_professor_disc(fresh), b_fr, counted, B, T,
+                                                  ones, db, &adv));
+    assert_true(adv.loss == st.adv_loss);
+    for (size_t i = 0; i < nb; i++)
+        db[i] *= 0.7f;
+    sg_behaviour back = {b_fr, db, 0.0};
+    assert_ok(sg_model_pass_behaviour(copy, &fr, NULL, &opts, 1, &back, NULL, NULL));
+    float *g = seqgen_model_gradients(copy);
+    for (size_t i = 0; i < P; i++)
+        g[i] = tf[i] + g[i];
+    assert_memory_equal(g, seqgen_model_gradients(m), P * sizeof *g);
+    seqgen_professor_free(pf), seqgen_professor_free(fresh);
+    seqgen_model_free(m), seqgen_model_free(copy);
+    free(x), free(drawn), free(tf), free(b_fr), free(db);
+}
+
+static void step_refuses_bad_arguments(void **state)
+{
+    (void)state;
+    const int B = 2, length = 5;
+    float *x = tu_random_bits((size_t)B * length, 31);
+    seqgen_model *m = tu_make_model(1, 4, 1, 9, 1), *other = tu_make_model(2, 4, 1, 9, 1);
+    seqgen_professor_config pc = seqgen_professor_config_default(m);
+    seqgen_professor *pf = NULL;
+    pc.lambda = NAN;
+    assert_fails_with(seqgen_professor_create(&pf, m, &pc), SEQGEN_EINVAL, "lambda");
+    pc = seqgen_professor_config_default(m), pc.band_low = 0.9, pc.band_high = 0.8;
+    assert_fails_with(seqgen_professor_create(&pf, m, &pc), SEQGEN_EINVAL, "band");
+    pc = seqgen_professor_config_default(m), pc.given = -1;
+    assert_fails_with(seqgen_professor_create(&pf, m, &pc), SEQGEN_EINVAL, "given");
+    pc = seqgen_professor_config_default(m), pc.disc.features = 7;
+    assert_fails_with(seqgen_professor_create(&pf, m, &pc), SEQGEN_EMISMATCH, "H + D = 5");
+    pc = seqgen_professor_config_default(m), pc.disc.layers = 0;
+    assert_fails_with(seqgen_professor_create(&pf, m, &pc), SEQGEN_EINVAL, "layers");
+    assert_fails_with(seqgen_professor_create(&pf, NULL, &pc), SEQGEN_EINVAL, "NULL model");
+    assert_null(pf);
+    pc = seqgen_professor_config_default(m), pc.given = 6;
+    assert_ok(seqgen_professor_create(&pf, m, &pc));
+    seqgen_train_options opts = seqgen_train_options_default();
+    assert_fails_with(seqgen_professor_step(pf, m, x, B, length, NULL, NULL, NULL),
+                      SEQGEN_EINVAL, "6 given units are more than a sequence's 5");
+    seqgen_professor_free(pf);
+    pf = make_professor(m, 1.0, 0.75, 0.99, 0);
+    opts.teacher_prob = 0.5;
+    assert_fails_with(seqgen_professor_step(pf, m, x, B, length, NULL, &opts, NULL),
+                      SEQGEN_EINVAL, "teacher_prob must be 1");
+    opts = seqgen_train_options_default(), opts.slices = 2;
+    assert_fails_with(seqgen_professor_step(pf, m, x, B, length, NULL, &opts, NULL),
+                      SEQGEN_EINVAL, "slices");
+    assert_fails_with(seqgen_professor_step(pf, other, x, B, length, NULL, NULL, NULL),
+                      SEQGEN_EMISMATCH, "D = 1, H = 4");
+    const size_t short_one[] = {5, 1};
+    assert_fails_with(seqgen_professor_step(pf, m, x, B, length, short_one, NULL, NULL),
+                      SEQGEN_EINVAL, "sequence 1: length 1");
+    assert_fails_with(seqgen_professor_step(pf, m, NULL, B, length, NULL, NULL, NULL),
+                      SEQGEN_EINVAL, "NULL sequences");
+    assert_fails_with(seqgen_professor_step(pf, m, x, 0, length, NULL, NULL, NULL),
+                      SEQGEN_EINVAL, "batch");
+    assert_null(seqgen_professor_discriminator(NULL));
+    assert_non_null(seqgen_professor_discriminator(pf));
+    assert_true(seqgen_professor_get_config(pf).lambda == 1.0);
+    seqgen_professor_free(NULL);
+    seqgen_professor_free(pf);
+    seqgen_model_free(m);
+    seqgen_model_free(other);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -724,6 +995,12 @@ int main(void)
         cmocka_unit_test(adversarial_symbols),
         cmocka_unit_test(behaviour_leaves_the_pass_alone),
         cmocka_unit_test(rerun_reproduces_free_running),
+        cmocka_unit_test(step_without_adversary_is_teacher_forcing),
+        cmocka_unit_test(step_keeps_the_given_units),
+        cmocka_unit_test(step_adds_lambda_times_the_adversarial_gradient),
+        cmocka_unit_test(step_is_its_parts),
+        cmocka_unit_test(step_out_of_memory),
+        cmocka_unit_test(step_refuses_bad_arguments),
     };
     return cmocka_run_group_tests_name("professor", tests, NULL, NULL);
 }

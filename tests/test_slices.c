@@ -327,7 +327,7 @@ static void test_run_config_refuses_slice_and_part(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/slices.ckpt", tu_tempdir());
     seqgen_model *m = make_model(0, 1);
-    seqgen_train_state st = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state st = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     st.run.batches.units_per_step = D;
     st.run.train.slices = 2;
     assert_int_equal(seqgen_checkpoint_save(path, m, &st), SEQGEN_EINVAL);

@@ -380,7 +380,7 @@ static void checkpoints_resume_bit_identically(void **state)
     seqgen_optim *opt = NULL;
     assert_ok(seqgen_optim_create(&opt, m, &ocfg));
     train_steps(m, opt, s, 3);
-    seqgen_train_state train = {opt, NULL, NULL, 0, 3, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {opt, NULL, NULL, 0, 3, seqgen_run_config_default(), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, m, &train));
     seqgen_model_free(m);
     seqgen_optim_free(opt);
@@ -392,7 +392,7 @@ static void checkpoints_resume_bit_identically(void **state)
     assert_int_equal(info.model.embedding, E);
 
     seqgen_model *resumed = NULL;
-    seqgen_train_state back = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state back = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     assert_ok(seqgen_checkpoint_load_training(path, &resumed, &back));
     assert_int_equal(back.iteration, 3);
     train_steps(resumed, back.optim, s, 3);
@@ -411,7 +411,7 @@ static void checkpoints_resume_bit_identically(void **state)
     bcfg.vocab = 0, bcfg.embedding = 0;
     seqgen_model *binary = NULL;
     assert_ok(seqgen_model_create(&binary, &bcfg));
-    seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state into = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     assert_ok(seqgen_checkpoint_save(path, resumed, &back));
     assert_fails_with(seqgen_checkpoint_load_training(path, &binary, &into), SEQGEN_EMISMATCH,
                       "the model has vocab 0, embedding 0 but the checkpoint's has vocab 6, "

@@ -72,7 +72,7 @@ static void private_run(outcome *o)
     seqgen_sched_config scfg = seqgen_sched_config_default(SEQGEN_SCHED_LINEAR);
     scfg.c = 0.1;
     seqgen_model *m = NULL;
-    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state t = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     t.run.batches = bcfg;
     t.run.train_sequences = 64;
     CHECK(seqgen_batch_iter_create(&t.batches, ds, &bcfg) == SEQGEN_OK);
@@ -103,7 +103,7 @@ static void private_run(outcome *o)
     seqgen_checkpoint_info info;
     CHECK(seqgen_checkpoint_inspect(path, &info) == SEQGEN_OK && info.iteration == STEPS);
     seqgen_model *resumed = NULL;
-    seqgen_train_state r = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL};
+    seqgen_train_state r = {NULL, NULL, NULL, 0, 0, seqgen_run_config_default(), NULL, NULL};
     CHECK(seqgen_checkpoint_load_training(path, &resumed, &r) == SEQGEN_OK);
     CHECK(resumed && seqgen_model_get_tensor(resumed, "out.bias", o->out_bias, 4) == SEQGEN_OK);
     o->iteration = r.iteration;
