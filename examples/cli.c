@@ -518,3 +518,13 @@ int cli_check_source(const char *prog, const char *option, const char *path)
                     "printable ASCII characters\n", prog, option, SEQGEN_RUN_SOURCE_MAX);
     return -1;
 }
+
+int cli_run_paths(const char *prog, const char *out_dir, const char *name, char *dir, char *ckpt,
+                  char *csv, char *config)
+{
+    if (!cli_path(dir, out_dir, name) && !cli_path(ckpt, dir, "model.ckpt") &&
+        !cli_path(csv, dir, "results.csv") && !cli_path(config, dir, "config.txt"))
+        return 0;
+    fprintf(stderr, "%s: path too long: %s/%s\n", prog, out_dir, name);
+    return -1;
+}

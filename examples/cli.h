@@ -176,6 +176,11 @@ int cli_trim_results(const char *prog, const char *csv, uint64_t epoch);
  * naming --@p option. */
 int cli_check_source(const char *prog, const char *option, const char *path);
 
+/* A run's directory OUT_DIR/NAME and its files model.ckpt, results.csv and config.txt into the
+ * four PATH_MAX buffers. 0, or -1 after printing that a path is too long. */
+int cli_run_paths(const char *prog, const char *out_dir, const char *name, char *dir, char *ckpt,
+                  char *csv, char *config);
+
 /* Set by the signals cli_catch_interrupts() catches: the training programs finish the batch,
  * save and exit with 130. */
 extern volatile sig_atomic_t cli_interrupted;

@@ -999,11 +999,8 @@ static int prepare_new(run *r)
 static int prepare(run *r)
 {
     settings *s = &r->s;
-    if (cli_path(r->dir, s->out_dir, s->exp_name) || cli_path(r->ckpt, r->dir, "model.ckpt") ||
-        cli_path(r->csv, r->dir, "results.csv") || cli_path(r->config, r->dir, "config.txt")) {
-        fprintf(stderr, PROG ": path too long: %s/%s\n", s->out_dir, s->exp_name);
+    if (cli_run_paths(PROG, s->out_dir, s->exp_name, r->dir, r->ckpt, r->csv, r->config) != 0)
         return CLI_EXIT_RUNTIME;
-    }
     int rc;
     if (s->resume && (rc = inspect_run(r, &r->info)) != 0)
         return rc;
