@@ -1293,7 +1293,7 @@ static void ar_head_is_saved_and_checked(void **state)
     random_pixels(x, sizeof x / sizeof x[0], 5);
     assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, 3, 6), NULL, NULL, NULL));
     assert_ok(seqgen_optim_step(o, m));
-    seqgen_train_state train = {o, NULL, NULL, 1, 1, seqgen_run_config_default(), NULL};
+    seqgen_train_state train = {o, NULL, NULL, 1, 1, seqgen_run_config_default(), NULL, NULL};
     train.run.batches.units_per_step = 3;
     assert_ok(seqgen_checkpoint_save(path, m, &train));
 
