@@ -96,7 +96,7 @@ static void ref_disc_load(ref_disc *rd, sg_disc *d, const seqgen_discriminator_c
         g->D = k == 0 ? rd->F : rd->Hd, g->H = rd->Hd, g->L = 1, g->count = 4;
         for (int j = 0; j < 4; j++) {
             const char *name = sg_disc_tensor(d, 4 * k + j)->name;
-            char prefix[16];
+            char prefix[32];
             snprintf(prefix, sizeof prefix, "disc.gru.%d.", k);
             assert_memory_equal(name, prefix, strlen(prefix));
             snprintf(g->names[j], sizeof g->names[j], "%s", name + strlen(prefix));
