@@ -20,16 +20,6 @@
 #define H 8
 #define T 12 /* the test sets' steps */
 
-static seqgen_model *symbol_model(int start_step, int threads, uint64_t seed)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.vocab = V, cfg.embedding = E, cfg.hidden = H, cfg.layers = 2;
-    cfg.start_step = start_step, cfg.threads = threads, cfg.seed = seed;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 /* N sequences of random symbols in [1, V) ended by the end symbol 0, of lengths 1 to T (a
  * sequence of length 1 is the end symbol alone). */
 static seqgen_symbol_dataset *random_dataset(size_t N, uint64_t seed)
@@ -91,7 +81,7 @@ static void check_loss(int start_step)
 {
     const size_t N = 150, B = 16;
     seqgen_symbol_dataset *test = random_dataset(N, 5);
-    seqgen_model *m = symbol_model(start_step, 2, 7);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, start_step, 2, 7);
     seqgen_symbol_eval_options o = loss_only(B);
     seqgen_symbol_eval_results r;
     assert_ok(seqgen_evaluate_symbols(m, test, NULL, &o, &r));
@@ -243,7 +233,7 @@ static void completion_equals_generate(void **state)
     (void)state;
     seqgen_symbol_dataset *test = random_dataset(150, 8);
     for (int start = 1; start >= 0; start--) {
-        seqgen_model *m = symbol_model(start, 3, 11);
+        seqgen_model *m = tu_make_symbol_model(V, E, H, start, 3, 11);
         seqgen_symbol_eval_options o = seqgen_symbol_eval_options_default();
         o.metrics = SEQGEN_EVAL_COMPLETION;
         if (!start)
@@ -276,7 +266,7 @@ static void completion_equals_generate(void **state)
 static void constant_model_in_closed_form(void **state)
 {
     (void)state;
-    seqgen_model *m = symbol_model(1, 2, 1);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 2, 1);
     tu_zero_parameters(m);
     const float bias[V] = {0.5f, -1.0f, 2.0f, 0.0f, 0.25f, -0.5f}; /* argmax 2 */
     assert_ok(seqgen_model_set_tensor(m, "out.bias", bias, V));
@@ -413,7 +403,7 @@ static void parts_add_up_to_the_whole(void **state)
 {
     (void)state;
     seqgen_symbol_dataset *test = random_dataset(300, 12), *train = random_dataset(500, 13);
-    seqgen_model *m = symbol_model(1, 2, 5);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 2, 5);
     seqgen_symbol_eval_options o = sampled();
     seqgen_symbol_eval_results whole, part[2];
     assert_ok(seqgen_evaluate_symbols(m, test, train, &o, &whole));
@@ -452,7 +442,7 @@ static void threads_and_chunks_do_not_matter(void **state)
     seqgen_symbol_dataset *test = random_dataset(200, 14);
     seqgen_symbol_eval_results r[3];
     for (int k = 0; k < 3; k++) {
-        seqgen_model *m = symbol_model(1, k == 0 ? 1 : 3, 6);
+        seqgen_model *m = tu_make_symbol_model(V, E, H, 1, k == 0 ? 1 : 3, 6);
         seqgen_symbol_eval_options o = sampled();
         o.chunk_size = k == 2 ? 64 : 0;
         assert_ok(seqgen_evaluate_symbols(m, test, test, &o, &r[k]));
@@ -471,7 +461,7 @@ static void threads_and_chunks_do_not_matter(void **state)
 
 static void train_run(float *params, int evaluate, const seqgen_symbol_dataset *test)
 {
-    seqgen_model *m = symbol_model(1, 2, 21);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 2, 21);
     seqgen_optim_config oc = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     seqgen_optim *opt = NULL;
     assert_ok(seqgen_optim_create(&opt, m, &oc));
@@ -518,7 +508,7 @@ static void evaluation_does_not_perturb_training(void **state)
 {
     (void)state;
     seqgen_symbol_dataset *test = random_dataset(100, 15);
-    seqgen_model *probe = symbol_model(1, 2, 21);
+    seqgen_model *probe = tu_make_symbol_model(V, E, H, 1, 2, 21);
     const size_t n = seqgen_model_param_count(probe) + 1 + V;
     seqgen_model_free(probe);
     float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
@@ -548,7 +538,8 @@ static void bad_arguments_are_refused(void **state)
 {
     (void)state;
     seqgen_symbol_dataset *test = random_dataset(10, 16);
-    seqgen_model *m = symbol_model(1, 1, 1), *no_start = symbol_model(0, 1, 1);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 1, 1);
+    seqgen_model *no_start = tu_make_symbol_model(V, E, H, 0, 1, 1);
     seqgen_symbol_eval_results r;
     assert_fails_with(seqgen_evaluate_symbols(NULL, test, NULL, NULL, &r), SEQGEN_EINVAL,
                       "seqgen_evaluate_symbols: NULL model");
@@ -624,7 +615,7 @@ static void allocation_failures_are_reported(void **state)
 {
     (void)state;
     seqgen_symbol_dataset *test = random_dataset(70, 17), *train = random_dataset(30, 18);
-    seqgen_model *m = symbol_model(1, 2, 3);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 2, 3);
     seqgen_symbol_eval_options o = sampled();
     seqgen_symbol_eval_results expected, r;
     int failures = 0;

@@ -17,16 +17,6 @@
 #define E 4
 #define H 8
 
-static seqgen_model *symbol_model(int start_step, int threads, uint64_t seed)
-{
-    seqgen_model_config cfg = seqgen_model_config_default();
-    cfg.vocab = V, cfg.embedding = E, cfg.hidden = H, cfg.layers = 2;
-    cfg.start_step = start_step, cfg.threads = threads, cfg.seed = seed;
-    seqgen_model *m = NULL;
-    assert_ok(seqgen_model_create(&m, &cfg));
-    return m;
-}
-
 /* count rows of T random symbols in [0, V). */
 static int32_t *random_symbols(size_t count, int T, uint64_t seed)
 {
@@ -129,7 +119,7 @@ static void greedy_is_a_rollout_by_hand(void **state)
 {
     (void)state;
     for (int start = 0; start < 2; start++) {
-        seqgen_model *m = symbol_model(start, 2, 11 + start);
+        seqgen_model *m = tu_make_symbol_model(V, E, H, start, 2, 11 + start);
         int32_t *prefixes = random_symbols(COUNT, STEPS, 4);
         size_t given[COUNT] = {1, 3, 2, 5, 1, STEPS, 11};
         if (start)
@@ -175,7 +165,7 @@ static void greedy_is_a_rollout_by_hand(void **state)
 static void from_nothing(void **state)
 {
     (void)state;
-    seqgen_model *m = symbol_model(1, 1, 5);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 1, 5);
     int32_t out[3 * STEPS];
     size_t lengths[3];
     assert_ok(seqgen_generate(m, NULL, NULL, 3, STEPS, NULL, out, lengths, NULL));
@@ -194,7 +184,7 @@ static void from_nothing(void **state)
 static void narrow_sampling_is_greedy(void **state)
 {
     (void)state;
-    seqgen_model *m = symbol_model(1, 2, 21);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 2, 21);
     enum { N = 100, T = 16 };
     int32_t *prefixes = random_symbols(N, T, 8);
     size_t given[N];
@@ -234,7 +224,7 @@ static void sampled_symbols_replay(void **state)
     (void)state;
     enum { N = 40, T = 14, K = 3 };
     const double P = 0.8, temperature = 1.7;
-    seqgen_model *m = symbol_model(0, 2, 31);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 0, 2, 31);
     int32_t *prefixes = random_symbols(N, T, 6);
     size_t given[N];
     for (size_t b = 0; b < N; b++)
@@ -373,7 +363,7 @@ static double check_frequencies(const seqgen_model *m, seqgen_generate_options o
 static void frequencies_follow_the_softmax(void **state)
 {
     (void)state;
-    seqgen_model *m = symbol_model(1, 2, 1);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 1, 2, 1);
     tu_zero_parameters(m);
     float bias[V];
     for (int k = 0; k < V; k++)
@@ -428,7 +418,7 @@ static void threads_and_calls_agree(void **state)
     o.decode = SEQGEN_DECODE_SAMPLE, o.seed = 42, o.first_stream = 1000;
     o.top_k = 4, o.top_p = 0.9, o.temperature = 1.3, o.end_symbol = 5;
     for (int k = 0; k < 2; k++) {
-        seqgen_model *m = symbol_model(1, k ? 3 : 1, 17);
+        seqgen_model *m = tu_make_symbol_model(V, E, H, 1, k ? 3 : 1, 17);
         assert_ok(seqgen_generate(m, prefixes, given, N, T, &o, out[k], lengths[k], probs[k]));
         if (k == 1) {
             for (size_t s0 = 0; s0 < N; s0 += 64) { /* the blocks, one call each */
@@ -474,7 +464,8 @@ static void threads_and_calls_agree(void **state)
 static void refusals_have_details(void **state)
 {
     (void)state;
-    seqgen_model *m = symbol_model(0, 1, 3), *started = symbol_model(1, 1, 3);
+    seqgen_model *m = tu_make_symbol_model(V, E, H, 0, 1, 3);
+    seqgen_model *started = tu_make_symbol_model(V, E, H, 1, 1, 3);
     seqgen_model *binary = tu_make_model(1, 4, 1, 1, 1);
     enum { N = 3, T = 5 };
     int32_t in[N * T] = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0, 1, 2};

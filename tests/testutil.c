@@ -211,3 +211,14 @@ void tu_read_fifo_in_child(const char *path, int (*reader)(const char *path))
         fail_msg("reading the FIFO %s blocked (killed by signal %d)", path, WTERMSIG(wstatus));
     assert_int_equal(WEXITSTATUS(wstatus), 0);
 }
+
+seqgen_model *tu_make_symbol_model(int V, int E, int H, int start_step, int threads,
+                                   uint64_t seed)
+{
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.vocab = V, cfg.embedding = E, cfg.hidden = H, cfg.layers = 2;
+    cfg.start_step = start_step, cfg.threads = threads, cfg.seed = seed;
+    seqgen_model *m = NULL;
+    tu_assert_ok(seqgen_model_create(&m, &cfg), "seqgen_model_create", __FILE__, __LINE__);
+    return m;
+}

@@ -37,6 +37,11 @@ void tu_rmtree(const char *path);
  * fails the test if it cannot be created. */
 seqgen_model *tu_make_model(int D, int H, int L, uint64_t seed, int threads);
 
+/* A categorical model of V symbols, embedding E, two layers of H units, with or without a start
+ * step, the threads and seed; fails the test if it cannot be created. */
+seqgen_model *tu_make_symbol_model(int V, int E, int H, int start_step, int threads,
+                                   uint64_t seed);
+
 /* A `const seqgen_batch *` (a compound literal, valid in the enclosing block) of B whole
  * sequences of `length` steps for model `m`: seqgen_batch_of_sequences(). */
 #define TU_SEQUENCES(m, x, batch, length)                                                      \
