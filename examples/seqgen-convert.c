@@ -123,6 +123,9 @@ int main(int argc, char **argv)
         snprintf(kind, sizeof kind, ", %d symbols embedded in %d", cfg.vocab, cfg.embedding);
     else if (cfg.head == SEQGEN_HEAD_LINEAR_AR)
         snprintf(kind, sizeof kind, ", linear autoregressive head");
+    else if (cfg.head == SEQGEN_HEAD_MADE_AR)
+        snprintf(kind, sizeof kind, ", MADE autoregressive head of %d hidden units",
+                 cfg.head_hidden);
     printf("%s -> %s: %s, D %d, H %d, L %d%s, start step %d, steps %d\n", input, output,
            checkpoint == 1 ? "checkpoint to safetensors" : "safetensors to model checkpoint",
            cfg.units_per_step, cfg.hidden, cfg.layers, kind, cfg.start_step, cfg.steps);

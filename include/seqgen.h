@@ -1119,6 +1119,28 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, 
  * would need the units of a step drawn one after another inside the pass or the call, refuse
  * it (::SEQGEN_EINVAL).
  *
+ * @par The autoregressive head with a masked hidden layer (MADE)
+ * ::SEQGEN_HEAD_MADE_AR adds to the linear head a hidden layer of M =
+ * seqgen_model_config::head_hidden ReLU units, masked as in MADE (Germain et al. 2015) and
+ * conditioned on the hidden state as in RNN-NADE (Boulanger-Lewandowski et al. 2012):
+ *
+ *     z_k = relu( sum_j M1_kj A_kj x_j + (C h'_top)_k + c_k ),               k = 0 .. M - 1
+ *     a_d = (W_out h'_top + b_out)_d + sum_{j < d} U_dj x_j + sum_k M2_dk E_dk z_k
+ *
+ * The masks come from fixed degrees, so nothing about them is stored: with units numbered
+ * d = 0 .. D - 1, hidden unit k has degree m_k = k mod (D - 1), M1_kj = 1 if j <= m_k and
+ * M2_dk = 1 if d > m_k (else 0). So a_d depends on x_0 .. x_{d-1} only, and the product of
+ * the D conditionals is again the step's joint distribution. The head needs D >= 2 (with one
+ * unit there is nothing to condition on: a model with D = 1 is refused). Its tensors follow
+ * `out.ar_weight` at the end of the table: `out.made_in.weight` A (M x D), `out.made_cond.weight`
+ * C (M x H), `out.made_cond.bias` c (M), `out.made_out.weight` E (D x M). The masked entries of
+ * A and E are stored as 0 and stay 0, as U's upper triangle does (same refusals, zero
+ * gradients there). Initialisation: the tensors up to `out.bias` as the independent head of the
+ * same seed, U 0, then A, C and E uniform in +-1/sqrt(fan_in) (fan_in D, H and M, PyTorch's
+ * `nn.Linear`), drawn in buffer order for every entry and the masked ones then set to 0, and
+ * c 0. E must not start at 0: the gradients of A, C and c all pass through it. Training,
+ * completion and the refusals are those of the linear head.
+ *
  * @par Symbols (a categorical model)
  * With seqgen_model_config::vocab V >= 2, each step is one symbol of V (an int32 id in [0, V))
  * instead of D binary units: PyTorch's `nn.Embedding(V, E)`, `nn.GRU(E, H, L,
@@ -1180,7 +1202,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, 
  * gradient flowing down and 2D for inputs and outputs, that is about B T (5 L H + H + 2 D) x 4
  * bytes (154 MB at B = 64, T = 783, H = 128, L = 1), plus per thread one gradient buffer and a
  * few hundred KB of scratch; ::SEQGEN_HEAD_LINEAR_AR adds D floats per sequence and step (the
- * targets, gathered for its product). It is allocated by the first pass of that size and reused.
+ * targets, gathered for its product), ::SEQGEN_HEAD_MADE_AR D + 2M (the targets, and its hidden
+ * layer before and after the ReLU). It is allocated by the first pass of that size and reused.
  * @{
  */
 
@@ -1188,8 +1211,11 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, 
  *  "The autoregressive head" above). */
 typedef enum seqgen_head_kind {
     SEQGEN_HEAD_INDEPENDENT = 0, /**< Each unit on its own: sigmoid(W_out h + b_out) (default). */
-    SEQGEN_HEAD_LINEAR_AR = 1    /**< Unit d also reads the units of the step before it through
+    SEQGEN_HEAD_LINEAR_AR = 1,   /**< Unit d also reads the units of the step before it through
                                       the strictly lower-triangular `out.ar_weight` (D x D). */
+    SEQGEN_HEAD_MADE_AR = 2      /**< The linear head plus a masked hidden layer of
+                                      seqgen_model_config::head_hidden units conditioned on the
+                                      hidden state (MADE; see the group's description). */
 } seqgen_head_kind;
 
 /** The model's shape and initialisation. Start from seqgen_model_config_default(). */
@@ -1219,7 +1245,10 @@ typedef struct seqgen_model_config {
                               ... sin(2 pi u2), u1 and u2 uniform in [0, 1) with 53 bits, in
                               row-major order, the odd last pair's sine unused. */
     seqgen_head_kind head; /**< The output head of binary units: ::SEQGEN_HEAD_INDEPENDENT
-                                (default) or ::SEQGEN_HEAD_LINEAR_AR (vocab 0 only). */
+                                (default), ::SEQGEN_HEAD_LINEAR_AR or ::SEQGEN_HEAD_MADE_AR
+                                (vocab 0 only; MADE needs D >= 2). */
+    int head_hidden;       /**< M: the hidden units of ::SEQGEN_HEAD_MADE_AR, 1 to 4096; 0
+                                (default) with the other heads. */
 } seqgen_model_config;
 
 /** The loss a training pass minimises. Each is PyTorch's mean over all B*T*D predictions (over
@@ -1249,7 +1278,7 @@ typedef struct seqgen_train_options {
     seqgen_loss loss;         /**< The loss whose gradient is computed. Default MSE (a
                                    categorical model needs ::SEQGEN_LOSS_CE). */
     double teacher_prob;      /**< p in [0, 1]: probability of feeding the true input. Default 1
-                                   (the only value a model with ::SEQGEN_HEAD_LINEAR_AR takes). */
+                                   (the only value a model with an autoregressive head takes). */
     seqgen_feedback feedback; /**< What is fed back when the coin says so. Default SAMPLE. */
     int slices;               /**< 0 or 1 (default 0): the pass computes the whole batch. k > 1:
                                    the batch is cut into k contiguous slices and the pass
@@ -1326,7 +1355,8 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_model_set_threads(seqgen_model *model, in
 SEQGEN_API size_t seqgen_model_param_count(const seqgen_model *model);
 
 /** @brief The number of named tensors: 4 L + 2, one more with a vocab (`embedding.weight`) or
- *  with ::SEQGEN_HEAD_LINEAR_AR (`out.ar_weight`). @param model The model. @return The count. */
+ *  with ::SEQGEN_HEAD_LINEAR_AR (`out.ar_weight`), five more with ::SEQGEN_HEAD_MADE_AR.
+ *  @param model The model. @return The count. */
 SEQGEN_API int seqgen_model_tensor_count(const seqgen_model *model);
 
 /**
@@ -1475,7 +1505,7 @@ SEQGEN_API seqgen_batch seqgen_batch_of_sequences(const seqgen_model *model,
  * @param[out] probs If not NULL, receives the `[batch][steps][D]` predicted probabilities.
  * @param[out] stats If not NULL, receives the losses and the teacher-forced fraction.
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (an argument, a value outside [0, 1], a categorical
- *         model, ::SEQGEN_LOSS_CE, or teacher_prob < 1 with ::SEQGEN_HEAD_LINEAR_AR),
+ *         model, ::SEQGEN_LOSS_CE, or teacher_prob < 1 with an autoregressive head),
  *         ::SEQGEN_ENOMEM or ::SEQGEN_ENUMERIC (the loss is NaN or infinite, e.g. from
  *         parameters that are: the gradients are then meaningless and should not be applied).
  */
@@ -1614,9 +1644,10 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  * @param[out] logits NULL, or `[batch][D]`: the logits of the next step's units.
  * @param[out] probs NULL, or `[batch][D]`: their probabilities (not both NULL).
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a categorical model: see
- *         seqgen_model_step_symbols(); a model with ::SEQGEN_HEAD_LINEAR_AR, whose units'
- *         probabilities depend on the units drawn before them in the step: complete or generate
- *         with seqgen_complete()) or ::SEQGEN_EMISMATCH (state made for a model of another
+ *         seqgen_model_step_symbols(); a model with an autoregressive head
+ *         (::SEQGEN_HEAD_LINEAR_AR, ::SEQGEN_HEAD_MADE_AR), whose units' probabilities
+ *         depend on the units drawn before them in the step: complete or generate with
+ *         seqgen_complete()) or ::SEQGEN_EMISMATCH (state made for a model of another
  *         shape).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state,
@@ -2129,8 +2160,8 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * sequences go through lengths. When K is not a multiple of D, step S
  * is thus partly given: the model's units of one step are independent given the steps before,
  * so generating the rest of it from the same output is exact conditioning on the given part.
- * With ::SEQGEN_HEAD_LINEAR_AR they are not: the units of a step are decoded one after another,
- * unit d from a_d with the step's units before it as given or decoded (see the Model group), so
+ * With ::SEQGEN_HEAD_LINEAR_AR and ::SEQGEN_HEAD_MADE_AR they are not: the units of a step are
+ * decoded one after another, unit d from a_d (its hidden units of degree below d included) with the step's units before it as given or decoded (see the Model group), so
  * a partly given step conditions exactly on its given units too, and the probability recorded
  * for unit d is sigmoid(a_d) given those units.
  * A unit is decoded as follows:

@@ -198,10 +198,11 @@ static int check_handles(const sg_ckpt_contents *c, const seqgen_model *model,
             return sg_error(SEQGEN_EMISMATCH, "the model has vocab %d, embedding %d but the "
                             "checkpoint's has vocab %d, embedding %d", have.vocab,
                             have.embedding, saved->vocab, saved->embedding);
-        if (have.head != saved->head)
+        if (have.head != saved->head || have.head_hidden != saved->head_hidden)
             return sg_error(SEQGEN_EMISMATCH, "the model has head %d but the checkpoint's has "
-                            "head %d (0 = SEQGEN_HEAD_INDEPENDENT, 1 = SEQGEN_HEAD_LINEAR_AR)",
-                            (int)have.head, (int)saved->head);
+                            "head %d (0 = SEQGEN_HEAD_INDEPENDENT, 1 = SEQGEN_HEAD_LINEAR_AR, 2 = "
+                            "SEQGEN_HEAD_MADE_AR; head_hidden %d and %d)", (int)have.head,
+                            (int)saved->head, have.head_hidden, saved->head_hidden);
     }
     if (train->optim && !c->has_optim)
         return sg_error(SEQGEN_EMISMATCH, "an optimiser was given but the checkpoint holds none");

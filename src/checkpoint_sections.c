@@ -22,6 +22,7 @@
 #define OUTPUT_SIGMOID 1u
 #define OUTPUT_SOFTMAX 2u /* version 4 on */
 #define OUTPUT_SIGMOID_AR 3u /* version 7 on: the linear autoregressive head */
+#define OUTPUT_SIGMOID_MADE 4u /* version 7 on, M after the embedding: the MADE head */
 
 /* ---- Tensors: shared by TENS (parameters) and MOMT (optimiser moments) ---------------------- */
 
@@ -149,11 +150,12 @@ static int store_tensor(const sg_section *section, const tensor_view *t,
             return sg_reader_fail(&c, SEQGEN_ERANGE, "tensor '%s' element %llu is negative (%g)",
                                   t->name, (unsigned long long)i, (double)dst[i]);
     }
-    int row, col; /* a moment of a strictly lower-triangular tensor is one too */
+    int row, col; /* a moment of a masked tensor is masked too */
     if (sg_tensor_breaks_structure(table, dst, &row, &col))
-        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' is strictly lower triangular but "
-                              "element [%d][%d] (on or above the diagonal) is %g, not 0", t->name,
-                              row, col, (double)dst[(size_t)row * table->cols + col]);
+        return sg_reader_fail(&c, SEQGEN_EFORMAT, "tensor '%s' is %s but element [%d][%d] (%s) "
+                              "is %g, not 0", t->name, sg_tensor_mask_name(table), row, col,
+                              sg_tensor_mask_where(table),
+                              (double)dst[(size_t)row * table->cols + col]);
     seen[index] = 1;
     return SEQGEN_OK;
 }
@@ -182,6 +184,7 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
     sg_put_u32(w, (uint32_t)cfg.layers);
     sg_put_u32(w, cfg.vocab                                ? OUTPUT_SOFTMAX
                   : cfg.head == SEQGEN_HEAD_LINEAR_AR ? OUTPUT_SIGMOID_AR
+                  : cfg.head == SEQGEN_HEAD_MADE_AR   ? OUTPUT_SIGMOID_MADE
                                                       : OUTPUT_SIGMOID);
     sg_put_u64(w, cfg.seed);
     sg_put_u32(w, (uint32_t)cfg.threads);
@@ -189,6 +192,8 @@ static void put_model(sg_section_writer *w, const seqgen_model *model)
     sg_put_u32(w, (uint32_t)cfg.steps);
     sg_put_u32(w, (uint32_t)cfg.vocab);
     sg_put_u32(w, (uint32_t)cfg.embedding);
+    if (cfg.head == SEQGEN_HEAD_MADE_AR) /* only with output kind 4: other files unchanged */
+        sg_put_u32(w, (uint32_t)cfg.head_hidden);
     sg_writer_end_section(w);
     const float *params = sg_model_params_const(model);
     for (int i = 0; i < seqgen_model_tensor_count(model); i++)
@@ -470,6 +475,8 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
         V = sg_get_u32(&c, "vocab");
         E = sg_get_u32(&c, "embedding");
     }
+    const int made = output == OUTPUT_SIGMOID_MADE && out->file->version >= 7;
+    const uint32_t M = made ? sg_get_u32(&c, "head_hidden") : 0;
     if (sg_reader_end(&c))
         return c.status;
     if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1 ||
@@ -480,17 +487,23 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
     if (V > INT_MAX || E > INT_MAX)
         return sg_reader_fail(&c, SEQGEN_ERANGE, "vocab = %u, embedding = %u: out of range", V,
                               E);
+    if (M > INT_MAX)
+        return sg_reader_fail(&c, SEQGEN_ERANGE, "head_hidden = %u: out of range", M);
     const int ar = output == OUTPUT_SIGMOID_AR && out->file->version >= 7;
     seqgen_model_config cfg = {.units_per_step = (int)D, .hidden = (int)H, .layers = (int)L,
                                .seed = seed, .threads = (int)threads,
                                .start_step = (int)start_step, .steps = (int)steps,
                                .vocab = (int)V, .embedding = (int)E,
-                               .head = ar ? SEQGEN_HEAD_LINEAR_AR : SEQGEN_HEAD_INDEPENDENT};
-    if (!ar && output != (V ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID))
+                               .head = ar     ? SEQGEN_HEAD_LINEAR_AR
+                                       : made ? SEQGEN_HEAD_MADE_AR
+                                              : SEQGEN_HEAD_INDEPENDENT,
+                               .head_hidden = (int)M};
+    if (!ar && !made && output != (V ? OUTPUT_SOFTMAX : OUTPUT_SIGMOID))
         return sg_reader_fail(&c, SEQGEN_ERANGE, "output kind %u does not go with vocab %u in "
                               "format version %u (1 = sigmoid with vocab 0, 2 = softmax with "
                               "vocab >= 2, 3 = sigmoid with the linear autoregressive head, "
-                              "vocab 0, from version 7)", output, V, out->file->version);
+                              "vocab 0, from version 7, 4 = the same with the MADE head, from "
+                              "version 7)", output, V, out->file->version);
     if (sg_model_check_config(&cfg)) /* the model's own limits */
         return section_error(section, SEQGEN_ERANGE);
     uint64_t count = sg_model_param_count_for(&cfg);

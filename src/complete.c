@@ -134,15 +134,21 @@ static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
     const size_t P = job->units, K = job->given, D = m->cfg.units_per_step;
     const size_t first = K > t * D ? K - t * D : 0; /* the step's first unit not given */
     const int sample = job->opts.decode == SEQGEN_DECODE_SAMPLE;
-    const int ar = sg_model_head_kind(m) == SG_HEAD_BERNOULLI_AR;
+    const int ar = sg_head_is_ar(sg_model_head_kind(m));
+    const size_t M = (size_t)m->head.made_hidden;
     for (int r = 0; r < rows; r++) {
         if (t >= length_of(job, s0 + r))
             continue;
         float *out = job->completed + (s0 + r) * P + t * D;
         float *prob = job->probs ? job->probs + (s0 + r) * (P - K) + t * D - K : NULL;
+        float *made = w->roll.made ? w->roll.made + r * M : NULL;
+        /* the MADE head's hidden units of the given units' degrees, in order */
+        for (size_t d = 0; made && d < first; d++)
+            (void)sg_head_ar_logit((int)D, &m->head, (int)d, 0.0f, out, made);
         for (size_t d = first; d < D; d++) {
             const float base = w->roll.logits[r * D + d];
-            const float logit = ar ? sg_head_ar_logit((int)D, &m->head, (int)d, base, out) : base;
+            const float logit = ar ? sg_head_ar_logit((int)D, &m->head, (int)d, base, out, made)
+                                   : base;
             const float p = sg_sigmoidf(logit);
             if (sample)
                 out[d] = sg_rng_float(&w->rngs[r]) < tempered_prob(logit, job->opts.temperature);
@@ -191,6 +197,9 @@ static void complete_block(sg_complete_worker *w, size_t s0, int rows)
                          (size_t)rows * H, NULL, 0, predict ? w->roll.logits : NULL};
         sg_model_step_forward(m, job->packed, rows, &io, &w->roll.scratch);
         current = 1 - current;
+        if (predict && w->roll.made) /* C h + c of the top layer's new states */
+            sg_head_made_cond(rows, H, &m->head, w->roll.h[current] + (size_t)(L - 1) * rows * H,
+                              w->roll.made);
         if (predict)
             decode_step(w, s0, rows, t + 1);
     }

@@ -8,8 +8,45 @@
 #include "loss.h"
 #include "status.h"
 
+void sg_head_made_cond(int rows, int hidden, const sg_head_weights *w, const float *h,
+                       float *made)
+{
+    const int M = w->made_hidden;
+    sg_gemm(0, 1, rows, M, hidden, 1.0f, h, hidden, w->made_cond, hidden, 0.0f, made, M);
+    for (size_t i = 0; i < (size_t)rows; i++)
+        for (int k = 0; k < M; k++)
+            made[i * M + k] += w->made_cond_bias[k];
+}
+
+void sg_head_made_mask(int outputs, int made_hidden, float *made_in, float *made_out)
+{
+    const int D = outputs, M = made_hidden;
+    for (int k = 0; made_in && k < M; k++)
+        for (int j = 0; j < D; j++)
+            if (!sg_made_in_used(k, j, D))
+                made_in[(size_t)k * D + j] = 0.0f;
+    for (int d = 0; made_out && d < D; d++)
+        for (int k = 0; k < M; k++)
+            if (!sg_made_out_used(d, k, D))
+                made_out[(size_t)d * M + k] = 0.0f;
+}
+
+/* The hidden layer's forward over `rows` rows: Zpre = units A^T + h C^T + c, Z = relu(Zpre),
+ * logits += Z E^T (A's and E's masked zeros make the full products the masked ones). */
+static void made_forward(int rows, int hidden, int D, const sg_head_weights *w, const float *h,
+                         const float *units, float *made, float *logits)
+{
+    const int M = w->made_hidden;
+    float *zpre = made, *z = made + (size_t)rows * M;
+    sg_head_made_cond(rows, hidden, w, h, zpre);
+    sg_gemm(0, 1, rows, M, D, 1.0f, units, D, w->made_in, D, 1.0f, zpre, M);
+    for (size_t i = 0; i < (size_t)rows * M; i++)
+        z[i] = zpre[i] > 0.0f ? zpre[i] : 0.0f;
+    sg_gemm(0, 1, rows, D, M, 1.0f, z, M, w->made_out, M, 1.0f, logits, D);
+}
+
 void sg_head_forward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
-                     const float *units, float *logits)
+                     const float *units, float *made, float *logits)
 {
     const int D = outputs;
     sg_gemm(0, 1, rows, D, hidden, 1.0f, h, hidden, w->weight, hidden, 0.0f, logits, D);
@@ -19,13 +56,36 @@ void sg_head_forward(int rows, int hidden, int outputs, const sg_head_weights *w
     /* U's zeros on and above the diagonal make the full product the strictly lower one */
     if (w->ar_weight && units)
         sg_gemm(0, 1, rows, D, D, 1.0f, units, D, w->ar_weight, D, 1.0f, logits, D);
+    if (w->made_in && units)
+        made_forward(rows, hidden, D, w, h, units, made, logits);
+}
+
+/* The hidden layer's backward (see sg_head_backward); Z becomes dL/dZpre. */
+static void made_backward(int rows, int hidden, int D, const sg_head_weights *w, const float *h,
+                          const float *units, float *made, const float *dlogits,
+                          const sg_head_weights *grad, float *dh)
+{
+    const int M = w->made_hidden, H = hidden;
+    const float *zpre = made;
+    float *z = made + (size_t)rows * M;
+    sg_gemm(1, 0, D, M, rows, 1.0f, dlogits, D, z, M, 1.0f, grad->made_out, M);
+    float *dz = z; /* dZ = dlogits E, then through the ReLU */
+    sg_gemm(0, 0, rows, M, D, 1.0f, dlogits, D, w->made_out, M, 0.0f, dz, M);
+    for (size_t i = 0; i < (size_t)rows * M; i++)
+        dz[i] = zpre[i] > 0.0f ? dz[i] : 0.0f;
+    sg_gemm(1, 0, M, D, rows, 1.0f, dz, M, units, D, 1.0f, grad->made_in, D);
+    sg_gemm(1, 0, M, H, rows, 1.0f, dz, M, h, H, 1.0f, grad->made_cond, H);
+    sg_sum_rows(rows, M, dz, M, grad->made_cond_bias);
+    sg_gemm(0, 0, rows, H, M, 1.0f, dz, M, w->made_cond, H, 1.0f, dh, H);
+    /* the masked entries take no part: their gradient is 0 */
+    sg_head_made_mask(D, M, grad->made_in, grad->made_out);
 }
 
 /* With one unit per step the products are a weighted sum of rows and an outer product, where
  * GEMMs with M = 1 and K = 1 would spend more on packing than on arithmetic. */
 void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *w, const float *h,
-                      const float *units, const float *dlogits, const sg_head_weights *grad,
-                      float *dh)
+                      const float *units, float *made, const float *dlogits,
+                      const sg_head_weights *grad, float *dh)
 {
     const int D = outputs, H = hidden;
     if (D == 1) {
@@ -41,15 +101,33 @@ void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *
         for (int d = 0; d < D; d++) /* U_dj for j >= d takes no part: its gradient is 0 */
             memset(grad->ar_weight + (size_t)d * D + d, 0, (size_t)(D - d) * sizeof(float));
     }
+    if (w->made_in && units)
+        made_backward(rows, hidden, D, w, h, units, made, dlogits, grad, dh);
 }
 
 float sg_head_ar_logit(int outputs, const sg_head_weights *w, int d, float base,
-                       const float *units)
+                       const float *units, float *made)
 {
-    const float *u = w->ar_weight + (size_t)d * outputs;
+    const int D = outputs, M = w->made_hidden;
+    const float *u = w->ar_weight + (size_t)d * D;
     float a = base;
     for (int j = 0; j < d; j++)
         a += u[j] * units[j];
+    if (!made || !w->made_in)
+        return a;
+    /* the hidden units of degree d - 1 see units 0 .. d - 1, all decided now */
+    for (int k = 0; d > 0 && k < M; k++)
+        if (sg_made_degree(k, D) == d - 1) {
+            const float *in = w->made_in + (size_t)k * D;
+            float pre = made[k];
+            for (int j = 0; j < d; j++)
+                pre += in[j] * units[j];
+            made[k] = pre > 0.0f ? pre : 0.0f;
+        }
+    const float *e = w->made_out + (size_t)d * M;
+    for (int k = 0; k < M; k++)
+        if (sg_made_degree(k, D) < d)
+            a += e[k] * made[k];
     return a;
 }
 
@@ -82,10 +160,12 @@ int sg_head_check_options(sg_head_kind kind, seqgen_loss loss, seqgen_feedback f
         return sg_error(SEQGEN_EINVAL, "SEQGEN_LOSS_CE is the loss of symbols: a model of binary "
                         "units takes SEQGEN_LOSS_MSE or SEQGEN_LOSS_BCE");
     }
-    if (kind == SG_HEAD_BERNOULLI_AR && feedback_used)
+    if (sg_head_is_ar(kind) && feedback_used)
         return sg_error(SEQGEN_EINVAL, "scheduled sampling (teacher_prob < 1) is not implemented "
-                        "for the autoregressive head SEQGEN_HEAD_LINEAR_AR: a fed-back step would "
-                        "need its units drawn one after another; train it with teacher_prob 1");
+                        "for the autoregressive head %s: a fed-back step would need its units "
+                        "drawn one after another; train it with teacher_prob 1",
+                        kind == SG_HEAD_BERNOULLI_AR ? "SEQGEN_HEAD_LINEAR_AR"
+                                                     : "SEQGEN_HEAD_MADE_AR");
     return SEQGEN_OK;
 }
 

@@ -39,7 +39,8 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         {"steps", cfg->steps, 0, INT_MAX},
         {"vocab", cfg->vocab, 0, SG_MODEL_MAX_DIM},
         {"embedding", cfg->embedding, 0, SG_MODEL_MAX_DIM},
-        {"head", (int)cfg->head, SEQGEN_HEAD_INDEPENDENT, SEQGEN_HEAD_LINEAR_AR},
+        {"head", (int)cfg->head, SEQGEN_HEAD_INDEPENDENT, SEQGEN_HEAD_MADE_AR},
+        {"head_hidden", cfg->head_hidden, 0, SG_MODEL_MAX_MADE},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value < fields[i].low || fields[i].value > fields[i].high)
@@ -58,9 +59,21 @@ int sg_model_check_config(const seqgen_model_config *cfg)
         return sg_error(SEQGEN_EINVAL, "units_per_step must be 1 with vocab %d (one symbol per "
                         "step), got %d", cfg->vocab, cfg->units_per_step);
     if (cfg->vocab && cfg->head != SEQGEN_HEAD_INDEPENDENT)
-        return sg_error(SEQGEN_EINVAL, "head SEQGEN_HEAD_LINEAR_AR predicts the binary units of a "
-                        "step one after another: a categorical model (vocab %d) takes "
-                        "SEQGEN_HEAD_INDEPENDENT", cfg->vocab);
+        return sg_error(SEQGEN_EINVAL, "head %s predicts the binary units of a step one after "
+                        "another: a categorical model (vocab %d) takes SEQGEN_HEAD_INDEPENDENT",
+                        cfg->head == SEQGEN_HEAD_LINEAR_AR ? "SEQGEN_HEAD_LINEAR_AR"
+                                                           : "SEQGEN_HEAD_MADE_AR", cfg->vocab);
+    const int made = cfg->head == SEQGEN_HEAD_MADE_AR;
+    if (made && cfg->head_hidden < 1)
+        return sg_error(SEQGEN_EINVAL, "head_hidden must be in [1, %d] with SEQGEN_HEAD_MADE_AR, "
+                        "got %d", SG_MODEL_MAX_MADE, cfg->head_hidden);
+    if (!made && cfg->head_hidden)
+        return sg_error(SEQGEN_EINVAL, "head_hidden must be 0 without SEQGEN_HEAD_MADE_AR, got "
+                        "%d", cfg->head_hidden);
+    if (made && cfg->units_per_step < 2)
+        return sg_error(SEQGEN_EINVAL, "SEQGEN_HEAD_MADE_AR needs units_per_step >= 2 (its hidden "
+                        "units have degrees k mod (D - 1)), got %d: with one unit per step take "
+                        "SEQGEN_HEAD_INDEPENDENT", cfg->units_per_step);
     return SEQGEN_OK;
 }
 
@@ -74,7 +87,7 @@ size_t sg_tensor_append(sg_tensor *t, int *count, const char *name, int ndim, in
         new_tensor->ndim = ndim;
         new_tensor->rows = rows;
         new_tensor->cols = cols;
-        new_tensor->strict_lower = 0;
+        new_tensor->mask = SG_MASK_NONE;
     }
     (*count)++;
     return (size_t)rows * (size_t)cols;
@@ -103,10 +116,21 @@ static size_t lay_out_tensors(const seqgen_model_config *cfg, sg_tensor *t, int 
     }
     n += sg_tensor_append(t, &count, "out.weight", 2, out, H, n);
     n += sg_tensor_append(t, &count, "out.bias", 1, out, 1, n);
-    if (cfg->head == SEQGEN_HEAD_LINEAR_AR) {
+    if (cfg->head == SEQGEN_HEAD_LINEAR_AR || cfg->head == SEQGEN_HEAD_MADE_AR) {
         n += sg_tensor_append(t, &count, "out.ar_weight", 2, out, out, n);
         if (t)
-            t[count - 1].strict_lower = 1;
+            t[count - 1].mask = SG_MASK_STRICT_LOWER;
+    }
+    if (cfg->head == SEQGEN_HEAD_MADE_AR) {
+        const int M = cfg->head_hidden;
+        n += sg_tensor_append(t, &count, "out.made_in.weight", 2, M, out, n);
+        if (t)
+            t[count - 1].mask = SG_MASK_MADE_IN;
+        n += sg_tensor_append(t, &count, "out.made_cond.weight", 2, M, H, n);
+        n += sg_tensor_append(t, &count, "out.made_cond.bias", 1, M, 1, n);
+        n += sg_tensor_append(t, &count, "out.made_out.weight", 2, out, M, n);
+        if (t)
+            t[count - 1].mask = SG_MASK_MADE_OUT;
     }
     *count_out = count;
     return n;
@@ -118,15 +142,41 @@ uint64_t sg_model_param_count_for(const seqgen_model_config *cfg)
     return lay_out_tensors(cfg, NULL, &count);
 }
 
+/* 1 if entry [i][j] of t is masked (kept 0). */
+static int masked(const sg_tensor *t, int i, int j)
+{
+    switch (t->mask) {
+    case SG_MASK_STRICT_LOWER: return j >= i;
+    case SG_MASK_MADE_IN: return !sg_made_in_used(i, j, t->cols);
+    case SG_MASK_MADE_OUT: return !sg_made_out_used(i, j, t->rows);
+    default: return 0;
+    }
+}
+
 int sg_tensor_breaks_structure(const sg_tensor *t, const float *values, int *row, int *col)
 {
-    for (int i = 0; t->strict_lower && i < t->rows; i++)
-        for (int j = i; j < t->cols; j++)
-            if (values[(size_t)i * t->cols + j] != 0.0f) {
+    for (int i = 0; t->mask != SG_MASK_NONE && i < t->rows; i++)
+        for (int j = 0; j < t->cols; j++)
+            if (masked(t, i, j) && values[(size_t)i * t->cols + j] != 0.0f) {
                 *row = i, *col = j;
                 return 1;
             }
     return 0;
+}
+
+const char *sg_tensor_mask_name(const sg_tensor *t)
+{
+    return t->mask == SG_MASK_STRICT_LOWER ? "strictly lower triangular"
+           : t->mask != SG_MASK_NONE       ? "masked by the MADE degrees (m_k = k mod (D - 1))"
+                                           : NULL;
+}
+
+const char *sg_tensor_mask_where(const sg_tensor *t)
+{
+    return t->mask == SG_MASK_STRICT_LOWER ? "on or above the diagonal"
+           : t->mask == SG_MASK_MADE_IN    ? "a unit j above the hidden unit's degree"
+           : t->mask == SG_MASK_MADE_OUT   ? "a hidden unit of degree >= the unit d"
+                                           : NULL;
 }
 
 void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *layers,
@@ -139,9 +189,14 @@ void sg_model_views(const seqgen_model *model, float *buffer, sg_gru_weights *la
     for (int l = 0; l < model->cfg.layers; l++, t += 4)
         layers[l] = (sg_gru_weights){buffer + t[0].offset, buffer + t[1].offset,
                                      buffer + t[2].offset, buffer + t[3].offset};
+    const int made = model->cfg.head == SEQGEN_HEAD_MADE_AR;
     *head = (sg_head_weights){buffer + t[0].offset, buffer + t[1].offset,
-                              model->cfg.head == SEQGEN_HEAD_LINEAR_AR ? buffer + t[2].offset
-                                                                       : NULL};
+                              model->cfg.head != SEQGEN_HEAD_INDEPENDENT ? buffer + t[2].offset
+                                                                         : NULL,
+                              made ? buffer + t[3].offset : NULL,
+                              made ? buffer + t[4].offset : NULL,
+                              made ? buffer + t[5].offset : NULL,
+                              made ? buffer + t[6].offset : NULL, made ? model->cfg.head_hidden : 0};
 }
 
 /* The views of every layer and of the head into the parameter and gradient buffers. */
@@ -167,7 +222,10 @@ static void touch_params(seqgen_model *m)
  * (G. E. P. Box and M. E. Muller, 1958) of pairs of 53-bit uniforms, 1 - u1 in (0, 1] so that
  * the logarithm is finite. The embedding, first in the buffer, is drawn first: the uniforms
  * after it are those of a binary model of the same seed. The autoregressive head's U, last,
- * stays 0 (see seqgen.h), so that its model starts as the independent head of the same seed. */
+ * stays 0 (see seqgen.h), so that its model starts as the independent head of the same seed.
+ * The MADE head's tensors after it draw uniform values in +-1/sqrt(fan_in) (nn.Linear's bound:
+ * fan_in D for A, H for C, M for E), every entry in buffer order, then the masked ones are set
+ * to 0; its bias c is 0. */
 static void init_params(seqgen_model *m)
 {
     const double two_pi = 6.283185307179586476925286766559;
@@ -187,6 +245,22 @@ static void init_params(seqgen_model *m)
     const size_t end = m->head.ar_weight ? (size_t)(m->head.ar_weight - m->params) : m->param_count;
     for (; i < end; i++)
         m->params[i] = bound * (2.0f * sg_rng_float(&m->init_rng) - 1.0f);
+    const sg_head_weights *h = &m->head;
+    if (!h->made_in)
+        return;
+    const size_t D = (size_t)m->cfg.units_per_step, M = (size_t)h->made_hidden;
+    const struct {
+        float *values;
+        size_t count, fan_in;
+    } drawn[] = {{h->made_in, M * D, D}, {h->made_cond, M * (size_t)m->cfg.hidden,
+                                          (size_t)m->cfg.hidden}, {h->made_out, D * M, M}};
+    for (size_t t = 0; t < sizeof drawn / sizeof drawn[0]; t++) {
+        const float b = 1.0f / sqrtf((float)drawn[t].fan_in);
+        for (size_t k = 0; k < drawn[t].count; k++)
+            drawn[t].values[k] = b * (2.0f * sg_rng_float(&m->init_rng) - 1.0f);
+    }
+    memset(h->made_cond_bias, 0, M * sizeof *h->made_cond_bias);
+    sg_head_made_mask((int)D, (int)M, h->made_in, h->made_out);
 }
 
 int seqgen_model_create(seqgen_model **out, const seqgen_model_config *cfg)
@@ -388,8 +462,8 @@ int seqgen_model_set_tensor(seqgen_model *model, const char *name, const float *
             return sg_error(SEQGEN_ENUMERIC, "tensor \"%s\": value %zu is %f", name, i, values[i]);
     int row, col;
     if (sg_tensor_breaks_structure(t, values, &row, &col))
-        return sg_error(SEQGEN_EINVAL, "tensor \"%s\" is strictly lower triangular: element "
-                        "[%d][%d] (on or above the diagonal) must be 0, got %g", name, row, col,
+        return sg_error(SEQGEN_EINVAL, "tensor \"%s\" is %s: element [%d][%d] (%s) must be 0, "
+                        "got %g", name, sg_tensor_mask_name(t), row, col, sg_tensor_mask_where(t),
                         (double)values[(size_t)row * t->cols + col]);
     memcpy(model->params + t->offset, values, count * sizeof *values);
     touch_params(model);
@@ -435,7 +509,7 @@ void sg_model_step_forward(const seqgen_model *model, const sg_gru_packed *packe
     }
     if (io->logits)
         sg_head_forward(rows, H, sg_model_outputs(model), &model->head,
-                        io->h_next + (L - 1) * io->h_stride, NULL, io->logits);
+                        io->h_next + (L - 1) * io->h_stride, NULL, NULL, io->logits);
 }
 
 /* ---- Single-step generation --------------------------------------------------------------- */
@@ -454,7 +528,8 @@ size_t sg_rollout_floats(const seqgen_model *model, int rows)
 {
     const size_t R = (size_t)rows, L = (size_t)model->cfg.layers, H = (size_t)model->cfg.hidden;
     const size_t X = (size_t)sg_model_layer_in(model, 0), O = (size_t)sg_model_outputs(model);
-    return 2 * L * R * H + R * X + R * O + 2 * R * 3 * H + 4 * H;
+    const size_t M = (size_t)model->head.made_hidden;
+    return 2 * L * R * H + R * X + R * O + R * M + 2 * R * 3 * H + 4 * H;
 }
 
 void sg_rollout_lay_out(const seqgen_model *model, int rows, float *buffer, sg_rollout *r)
@@ -466,6 +541,7 @@ void sg_rollout_lay_out(const seqgen_model *model, int rows, float *buffer, sg_r
     r->h[1] = p, p += L * R * H;
     r->x = p, p += R * X;
     r->logits = p, p += R * O;
+    r->made = model->head.made_hidden ? p : NULL, p += R * (size_t)model->head.made_hidden;
     r->scratch.gi = p, p += R * 3 * H;
     r->scratch.gh = p, p += R * 3 * H;
     r->scratch.gate_sink = p; /* [4H]: the gates a step without backward does not keep */
@@ -588,11 +664,12 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     if (model->cfg.vocab)
         return sg_error(SEQGEN_EINVAL, "the model is categorical (vocab %d): step it with "
                         "seqgen_model_step_symbols()", model->cfg.vocab);
-    if (model->cfg.head == SEQGEN_HEAD_LINEAR_AR)
-        return sg_error(SEQGEN_EINVAL, "seqgen_model_step: the model's head is "
-                        "SEQGEN_HEAD_LINEAR_AR, whose units' probabilities depend on the units "
-                        "drawn before them within the step: complete or generate with "
-                        "seqgen_complete()");
+    if (model->cfg.head != SEQGEN_HEAD_INDEPENDENT)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_step: the model's head is %s, whose units' "
+                        "probabilities depend on the units drawn before them within the step: "
+                        "complete or generate with seqgen_complete()",
+                        model->cfg.head == SEQGEN_HEAD_LINEAR_AR ? "SEQGEN_HEAD_LINEAR_AR"
+                                                                 : "SEQGEN_HEAD_MADE_AR");
     int status = check_state(model, state);
     if (status)
         return status;

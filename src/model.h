@@ -5,7 +5,9 @@
  * symbols) first embedding.weight [V][E]; then for each layer K in order, weight_ih_lK
  * [3H][in_K], weight_hh_lK [3H][H], bias_ih_lK [3H], bias_hh_lK [3H] (in_0 = D, or E for
  * symbols; in_K = H above), then out.weight [O][H], out.bias [O] with O = D, or V for symbols;
- * with the autoregressive head last out.ar_weight [D][D]; contiguous, no padding. The tensor
+ * with the autoregressive heads then out.ar_weight [D][D], with the MADE head last
+ * out.made_in.weight [M][D], out.made_cond.weight [M][H], out.made_cond.bias [M],
+ * out.made_out.weight [D][M]; contiguous, no padding. The tensor
  * table (sg_model_tensor) is the one description of that layout: everything else, checkpoints
  * included, reads it. */
 #ifndef SEQGEN_MODEL_H
@@ -22,8 +24,17 @@
  * [0, SG_MODEL_MAX_THREADS]; V 0 or in [2, SG_MODEL_MAX_DIM], with E in [1, SG_MODEL_MAX_DIM]
  * and D = 1 when V is set, E = 0 when not. */
 #define SG_MODEL_MAX_DIM 65536
+#define SG_MODEL_MAX_MADE 4096 /* head_hidden, M of the MADE head */
 #define SG_MODEL_MAX_THREADS SG_PARALLEL_MAX
 #define SG_TENSOR_NAME_MAX 24
+
+/* Which entries of a tensor take no part in the model (stored as 0 and kept 0). */
+typedef enum sg_tensor_mask {
+    SG_MASK_NONE = 0,
+    SG_MASK_STRICT_LOWER, /* square; those on and above the diagonal (out.ar_weight) */
+    SG_MASK_MADE_IN,      /* [M][D]: A_kj with j > m_k (out.made_in.weight; head.h's degrees) */
+    SG_MASK_MADE_OUT      /* [D][M]: E_dk with d <= m_k (out.made_out.weight) */
+} sg_tensor_mask;
 
 /* One named tensor of the model: PyTorch's name and shape (biases are 1-D, [rows]; weights 2-D,
  * [rows][cols]) and where it starts in the parameter and gradient buffers. */
@@ -32,7 +43,7 @@ typedef struct sg_tensor {
     size_t offset; /* in floats */
     int ndim;      /* 1 or 2 */
     int rows, cols; /* cols = 1 for biases */
-    int strict_lower; /* 1: square, 0 on and above the diagonal (out.ar_weight) */
+    sg_tensor_mask mask; /* the entries stored as 0 and kept 0 */
 } sg_tensor;
 
 /* Appends a tensor to the table `t` (if not NULL) at `*count` and counts it; returns its size in
@@ -42,8 +53,13 @@ size_t sg_tensor_append(sg_tensor *t, int *count, const char *name, int ndim, in
 
 /* 1 if `values`, the values of tensor t or of a buffer in its layout (its gradient, an
  * optimiser's moment), break its structure, with *row and *col the first entry that does (a
- * nonzero value on or above the diagonal of a strictly lower-triangular tensor); else 0. */
+ * nonzero value where t's mask says 0); else 0. */
 int sg_tensor_breaks_structure(const sg_tensor *t, const float *values, int *row, int *col);
+
+/* What t's mask is and where its zeros are, for messages: "strictly lower triangular" and "on or
+ * above the diagonal", or "masked by the MADE degrees" and "masked"; NULL for SG_MASK_NONE. */
+const char *sg_tensor_mask_name(const sg_tensor *t);
+const char *sg_tensor_mask_where(const sg_tensor *t);
 
 /* SEQGEN_OK, or SEQGEN_EINVAL naming the field out of the limits above. */
 int sg_model_check_config(const seqgen_model_config *cfg);

@@ -37,7 +37,8 @@ struct seqgen_model {
     float *grads;  /* the one gradient buffer, same layout */
     int tensor_count;
     sg_tensor *tensors; /* [4L + 2] in buffer order, one more with the embedding first, one
-                           more with the autoregressive head's out.ar_weight last */
+                           more with the autoregressive head's out.ar_weight, four more after
+                           it with the MADE head's */
     sg_gru_weights *layer_params, *layer_grads; /* [L] views of each layer's tensors ... */
     sg_head_weights head, head_grads;           /* ... and of the head's, built once */
     float *embedding, *embedding_grads;         /* [V][E] views, NULL for binary units */
@@ -57,6 +58,7 @@ static inline sg_head_kind sg_model_head_kind(const seqgen_model *model)
 {
     return model->cfg.vocab                                ? SG_HEAD_CATEGORICAL
            : model->cfg.head == SEQGEN_HEAD_LINEAR_AR ? SG_HEAD_BERNOULLI_AR
+           : model->cfg.head == SEQGEN_HEAD_MADE_AR   ? SG_HEAD_BERNOULLI_MADE
                                                            : SG_HEAD_BERNOULLI;
 }
 
@@ -109,12 +111,13 @@ typedef struct sg_step_io {
 
 /* A block of at most `rows` sequences stepped through the network one step at a time
  * (completion, generation): the hidden states of every layer, current and next, the step's
- * input (D units, or E embedding values for symbols) and logits (D or V), and the GRU step's
- * scratch, laid out in one buffer of sg_rollout_floats() floats. */
+ * input (D units, or E embedding values for symbols) and logits (D or V), the MADE head's
+ * hidden units, and the GRU step's scratch, laid out in one buffer of sg_rollout_floats() floats. */
 typedef struct sg_rollout {
     float *h[2];    /* [L][rows][H] each */
     float *x;       /* [rows][D or E] */
     float *logits;  /* [rows][D or V] */
+    float *made;    /* [rows][M] the MADE head's hidden layer (sg_head_ar_logit), else NULL */
     sg_gru_scratch scratch;
 } sg_rollout;
 

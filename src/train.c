@@ -87,7 +87,8 @@ typedef struct sg_worker {
     int *order;    /* [rows] sequence first + order[r] is row r: by decreasing counted steps */
     int *rows_at;  /* [run] rows of step t: those that count more than t steps */
     float *x;      /* [N][in_0] the inputs actually fed (units or embedding rows) */
-    float *y;      /* [N][D] the targets, which the autoregressive head reads (else NULL) */
+    float *y;      /* [N][D] the targets, which the autoregressive heads read (else NULL) */
+    float *made;   /* [2][N][M] the MADE head's Zpre and Z (else NULL) */
     int32_t *symbols; /* [N] the symbols fed, -1 for none (categorical only) */
     float *h;      /* [L][R0 + N][H] hidden states: R0 zero initial states, then the outputs */
     float *gates;  /* [L][N][4H] r, z, n, hn for backward */
@@ -117,14 +118,16 @@ static int counted_steps(const size_t *lengths, int start_step, int steps, size_
  * in a forward-only pass too, so that their views stay valid), the row order and counts (int,
  * the size of a float), then the activations for every row of every step; the gate cache and
  * the gathered states only when a backward pass follows. The symbols (int32) and layer 0's
- * dL/dx only for a categorical model, the targets only for the autoregressive head. */
+ * dL/dx only for a categorical model, the targets only for the autoregressive heads, the
+ * hidden layer's activations only for the MADE head. */
 static size_t workspace_floats(const seqgen_model *m, int rows, int steps, int backward)
 {
     const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
     const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
-    const size_t A = sg_model_head_kind(m) == SG_HEAD_BERNOULLI_AR;
+    const size_t A = sg_head_is_ar(sg_model_head_kind(m));
     const size_t R = rows, T = steps, B = backward != 0;
-    return m->param_count + R + T + T * R * X + A * T * R * O + S * T * R + L * (T + 1) * R * H +
+    return m->param_count + R + T + T * R * X + A * T * R * O +
+           sg_head_made_floats(&m->head, T * R) + S * T * R + L * (T + 1) * R * H +
            B * L * T * R * 4 * H + T * R * O + B * T * R * H + S * B * T * R * X + R * H +
            SG_CHUNK * R * 3 * H + R * 3 * H + B * SG_CHUNK * R * H + SG_CHUNK * R * 4 * H;
 }
@@ -135,13 +138,14 @@ static void lay_out_workspace(sg_worker *w, int rows, int steps, int backward)
     const seqgen_model *m = w->model;
     const size_t L = m->cfg.layers, H = m->cfg.hidden, X = sg_model_layer_in(m, 0);
     const size_t O = sg_model_outputs(m), S = m->cfg.vocab != 0;
-    const size_t A = sg_model_head_kind(m) == SG_HEAD_BERNOULLI_AR;
+    const size_t A = sg_head_is_ar(sg_model_head_kind(m));
     const size_t R = rows, T = steps, B = backward != 0;
     float *p = w->memory + m->param_count; /* after the gradients */
     w->order = (int *)p, p += R;
     w->rows_at = (int *)p, p += T;
     w->x = p, p += T * R * X;
     w->y = A ? p : NULL, p += A * T * R * O;
+    w->made = m->head.made_hidden ? p : NULL, p += sg_head_made_floats(&m->head, T * R);
     w->symbols = S ? (int32_t *)p : NULL, p += S * T * R;
     w->h = p, p += L * (T + 1) * R * H;
     w->gates = p, p += B * L * T * R * 4 * H;
@@ -334,7 +338,7 @@ static void forward_teacher(sg_worker *w)
                        w->pass->backward ? layer_gates(w, l) : NULL, &w->scratch);
     }
     sg_head_forward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->y,
-                    w->logits);
+                    w->made, w->logits);
 }
 
 /* Replaces the inputs of step t (> 0, at row offset `at`; step t - 1 at `before`) whose coin
@@ -484,7 +488,7 @@ static void backward(sg_worker *w)
     seqgen_model *m = w->model;
     const int L = m->cfg.layers, H = m->cfg.hidden;
     sg_head_backward((int)w->total, H, w->pass->outputs, &m->head, layer_x(w, L), w->y,
-                     w->logits, &w->grad_head, w->dy);
+                     w->made, w->logits, &w->grad_head, w->dy);
     if (w->pass->behaviour && w->pass->behaviour->grad)
         behaviour_dh(w);
     for (int l = L - 1; l >= 0; l--)

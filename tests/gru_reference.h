@@ -118,10 +118,12 @@ static double ref_feedback(seqgen_feedback kind, double prob, double uniform)
 
 /* Runs B sequences of T steps. x [B][T][D] are the true inputs; if teacher [B][T] is not NULL,
  * step t > 0 of sequence b takes the fed-back output of step t-1 where teacher is 0. fed
- * [B][T][D] (may be NULL) receives the inputs actually used; logits [B][T][D] the outputs. */
-static void ref_forward(const ref_model *r, int B, int T, const double *x,
-                        const unsigned char *teacher, seqgen_feedback kind, double *fed,
-                        double *logits)
+ * [B][T][D] (may be NULL) receives the inputs actually used; logits [B][T][D] the outputs; top
+ * [B][T][H] (may be NULL) the top layer's states (which an autoregressive head's hidden layer
+ * reads). */
+static void ref_forward_top(const ref_model *r, int B, int T, const double *x,
+                            const unsigned char *teacher, seqgen_feedback kind, double *fed,
+                            double *logits, double *top)
 {
     const int D = r->D, H = r->H, L = r->L;
     double *h = calloc((size_t)L * H, sizeof *h), *h_new = calloc(H, sizeof *h_new);
@@ -144,6 +146,8 @@ static void ref_forward(const ref_model *r, int B, int T, const double *x,
                 memcpy(h + (size_t)k * H, h_new, H * sizeof *h_new);
                 memcpy(in, h_new, H * sizeof *h_new);
             }
+            if (top)
+                memcpy(top + ((size_t)b * T + t) * H, h + (size_t)(L - 1) * H, H * sizeof *h);
             for (int d = 0; d < D; d++) {
                 double a = b_out[d];
                 for (int c = 0; c < H; c++)
@@ -155,6 +159,13 @@ static void ref_forward(const ref_model *r, int B, int T, const double *x,
     free(h);
     free(h_new);
     free(in);
+}
+
+static void ref_forward(const ref_model *r, int B, int T, const double *x,
+                        const unsigned char *teacher, seqgen_feedback kind, double *fed,
+                        double *logits)
+{
+    ref_forward_top(r, B, T, x, teacher, kind, fed, logits, NULL);
 }
 
 /* PyTorch's mean MSE on probabilities or mean BCE, over n predictions. */

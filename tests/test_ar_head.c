@@ -1,11 +1,13 @@
-/* The linear autoregressive head (seqgen_model_config::head = SEQGEN_HEAD_LINEAR_AR): its
- * configuration and tensor, the strictly lower-triangular U kept so by every door, its
- * gradients against central finite differences of a double-precision reference written out
- * here (every tensor, both losses), the teacher-forced probabilities against completion from
- * every K (so the training product and the unit-by-unit decoding agree and completion conditions
- * on the given units of a partly given step), a hand-set U that copies unit d - 1 into unit d,
- * the refusals, threads, and an end-to-end run on data whose units within a step are equal,
- * which only the autoregressive head can model.
+/* The autoregressive heads (seqgen_model_config::head = SEQGEN_HEAD_LINEAR_AR and, with its
+ * masked hidden layer, SEQGEN_HEAD_MADE_AR): their configuration and tensors, the masked
+ * entries (U's upper triangle, the MADE masks) kept 0 by every door, the gradients against
+ * central finite differences of a double-precision reference written out here (every tensor,
+ * both losses), the teacher-forced probabilities against completion from every K (so the
+ * training products and the unit-by-unit decoding agree and completion conditions on the given
+ * units of a partly given step), a hand-set U that copies unit d - 1 into unit d, completion
+ * never reading a unit not yet decided, the refusals, threads, and end-to-end runs: units within
+ * a step all equal, which only an autoregressive head can model, and a unit that is the XOR of
+ * two before it, which the linear head cannot model and MADE can.
  *
  * Finite differences: see test_gradcheck.c for why double, the step and the tolerance. */
 #include "testutil.h"
@@ -20,15 +22,71 @@
 #include "seqgen.h"
 
 #define FD_STEP 1e-5
+#define MADE_M 7 /* the MADE head's hidden units in these tests */
 
-static seqgen_model *ar_model(int D, int H, int L, uint64_t seed, int threads)
+static seqgen_model *head_model(seqgen_head_kind head, int D, int H, int L, uint64_t seed,
+                                int threads)
 {
     seqgen_model_config cfg = seqgen_model_config_default();
     cfg.units_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.seed = seed, cfg.threads = threads;
-    cfg.head = SEQGEN_HEAD_LINEAR_AR;
+    cfg.head = head;
+    cfg.head_hidden = head == SEQGEN_HEAD_MADE_AR ? MADE_M : 0;
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));
     return m;
+}
+
+static seqgen_model *ar_model(int D, int H, int L, uint64_t seed, int threads)
+{
+    return head_model(SEQGEN_HEAD_LINEAR_AR, D, H, L, seed, threads);
+}
+
+/* The MADE degrees as seqgen.h states them, written here again: hidden unit k reads unit j iff
+ * j <= k mod (D - 1), unit d reads hidden unit k iff d > k mod (D - 1). */
+static int made_degree(int k, int D)
+{
+    return k % (D - 1);
+}
+
+/* Sets the MADE head's A, C, c, E uniform in [-scale, scale], the masked entries of A and E 0. */
+static void random_made_weights(seqgen_model *m, double scale, uint64_t seed)
+{
+    const seqgen_model_config cfg = seqgen_model_get_config(m);
+    const int D = cfg.units_per_step, H = cfg.hidden, M = cfg.head_hidden;
+    float *v = malloc((size_t)M * (D > H ? D : H) * sizeof *v);
+    assert_non_null(v);
+    sg_rng rng;
+    sg_rng_seed(&rng, seed, 6);
+#define DRAW() ((float)(scale * (2.0 * sg_rng_double(&rng) - 1.0)))
+    for (int k = 0; k < M; k++)
+        for (int j = 0; j < D; j++)
+            v[k * D + j] = j <= made_degree(k, D) ? DRAW() : 0.0f;
+    assert_ok(seqgen_model_set_tensor(m, "out.made_in.weight", v, (size_t)M * D));
+    for (int i = 0; i < M * H; i++)
+        v[i] = DRAW();
+    assert_ok(seqgen_model_set_tensor(m, "out.made_cond.weight", v, (size_t)M * H));
+    for (int i = 0; i < M; i++)
+        v[i] = DRAW();
+    assert_ok(seqgen_model_set_tensor(m, "out.made_cond.bias", v, (size_t)M));
+    for (int d = 0; d < D; d++)
+        for (int k = 0; k < M; k++)
+            v[d * M + k] = d > made_degree(k, D) ? DRAW() : 0.0f;
+    assert_ok(seqgen_model_set_tensor(m, "out.made_out.weight", v, (size_t)M * D));
+#undef DRAW
+    free(v);
+}
+
+/* 1 if entry i of the tensor called `name` ([rows][cols] of a model of D units) is masked. */
+static int is_masked(const char *name, int D, int cols, size_t i)
+{
+    const int row = (int)(i / (size_t)cols), col = (int)(i % (size_t)cols);
+    if (strcmp(name, "out.ar_weight") == 0)
+        return col >= row;
+    if (strcmp(name, "out.made_in.weight") == 0)
+        return col > made_degree(row, D);
+    if (strcmp(name, "out.made_out.weight") == 0)
+        return row <= made_degree(col, D);
+    return 0;
 }
 
 /* Sets U's strictly lower triangle uniform in [-scale, scale]. */
@@ -58,8 +116,8 @@ static void config_and_tensor(void **state)
     assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL,
                       "a categorical model (vocab 5) takes SEQGEN_HEAD_INDEPENDENT");
     cfg = seqgen_model_config_default();
-    cfg.head = (seqgen_head_kind)2;
-    assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL, "head must be in [0, 1], got 2");
+    cfg.head = (seqgen_head_kind)3;
+    assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL, "head must be in [0, 2], got 3");
     assert_null(m);
 
     /* The tensors of the independent head of the same seed, drawn alike, then U = 0. */
@@ -78,6 +136,85 @@ static void config_and_tensor(void **state)
     for (size_t i = n; i < n + 16; i++)
         assert_true(seqgen_model_parameters(m)[i] == 0.0f);
     assert_int_equal(seqgen_model_get_config(m).head, SEQGEN_HEAD_LINEAR_AR);
+    seqgen_model_free(plain);
+    seqgen_model_free(m);
+}
+
+/* The MADE head's configuration (D >= 2, M in [1, 4096] and 0 with the other heads), its
+ * tensors after U in the documented order and shapes, and its initialisation: the tensors up to
+ * out.bias as the independent head's of the same seed, U 0, A and E nonzero exactly where their
+ * masks allow, c 0; seqgen_model_set_tensor() refuses a nonzero masked entry of A and E. */
+static void made_config_and_tensors(void **state)
+{
+    (void)state;
+    seqgen_model *m = NULL;
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = 4, cfg.head = SEQGEN_HEAD_MADE_AR;
+    assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL,
+                      "head_hidden must be in [1, 4096] with SEQGEN_HEAD_MADE_AR, got 0");
+    cfg.head_hidden = 4097;
+    assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL,
+                      "head_hidden must be in [0, 4096], got 4097");
+    cfg.head_hidden = 3, cfg.units_per_step = 1;
+    assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL,
+                      "SEQGEN_HEAD_MADE_AR needs units_per_step >= 2");
+    cfg.units_per_step = 4, cfg.head = SEQGEN_HEAD_LINEAR_AR;
+    assert_fails_with(seqgen_model_create(&m, &cfg), SEQGEN_EINVAL,
+                      "head_hidden must be 0 without SEQGEN_HEAD_MADE_AR, got 3");
+    assert_null(m);
+
+    enum { D = 4, H = 5, M = MADE_M };
+    m = head_model(SEQGEN_HEAD_MADE_AR, D, H, 2, 9, 1);
+    seqgen_model *plain = tu_make_model(D, H, 2, 9, 1);
+    assert_int_equal(seqgen_model_tensor_count(m), 4 * 2 + 3 + 4);
+    const struct {
+        const char *name;
+        int rows, cols;
+    } expected[] = {{"out.ar_weight", D, D}, {"out.made_in.weight", M, D},
+                    {"out.made_cond.weight", M, H}, {"out.made_cond.bias", M, 1},
+                    {"out.made_out.weight", D, M}};
+    for (int i = 0; i < 5; i++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, 10 + i, &name, &rows, &cols));
+        assert_string_equal(name, expected[i].name);
+        assert_int_equal(rows, expected[i].rows);
+        assert_int_equal(cols, expected[i].cols);
+    }
+    const size_t n = seqgen_model_param_count(plain);
+    assert_int_equal(seqgen_model_param_count(m), n + D * D + M * D + M * H + M + D * M);
+    const float *p = seqgen_model_parameters(m);
+    assert_memory_equal(p, seqgen_model_parameters(plain), n * sizeof(float));
+    for (size_t i = n; i < n + D * D; i++)
+        assert_true(p[i] == 0.0f);
+    const float *a = p + n + D * D, *c = a + M * D, *cb = c + M * H, *e = cb + M;
+    for (int i = 0; i < M * D; i++) {
+        assert_true(is_masked("out.made_in.weight", D, D, (size_t)i) ? a[i] == 0.0f : a[i] != 0.0f);
+        assert_true(fabsf(a[i]) <= 1.0f / sqrtf((float)D));
+    }
+    for (int i = 0; i < M * H; i++)
+        assert_true(c[i] != 0.0f && fabsf(c[i]) <= 1.0f / sqrtf((float)H));
+    for (int i = 0; i < M; i++)
+        assert_true(cb[i] == 0.0f);
+    for (int i = 0; i < D * M; i++) {
+        assert_true(is_masked("out.made_out.weight", D, M, (size_t)i) ? e[i] == 0.0f : e[i] != 0.0f);
+        assert_true(fabsf(e[i]) <= 1.0f / sqrtf((float)M));
+    }
+    assert_int_equal(seqgen_model_get_config(m).head_hidden, M);
+
+    float v[M * D] = {0};
+    v[1] = 0.5f; /* A[0][1]: hidden unit 0 has degree 0, reads unit 0 only */
+    assert_fails_with(seqgen_model_set_tensor(m, "out.made_in.weight", v, M * D), SEQGEN_EINVAL,
+                      "tensor \"out.made_in.weight\" is masked by the MADE degrees (m_k = k mod "
+                      "(D - 1)): element [0][1]");
+    v[1] = 0.0f, v[2 * D + 2] = 1.0f; /* A[2][2]: degree 2 reads units 0 .. 2 */
+    assert_ok(seqgen_model_set_tensor(m, "out.made_in.weight", v, M * D));
+    float w[D * M] = {0};
+    w[1 * M + 1] = 1.0f; /* E[1][1]: unit 1 must not read hidden unit 1, of degree 1 */
+    assert_fails_with(seqgen_model_set_tensor(m, "out.made_out.weight", w, D * M), SEQGEN_EINVAL,
+                      "element [1][1] (a hidden unit of degree >= the unit d) must be 0, got 1");
+    w[1 * M + 1] = 0.0f, w[2 * M + 1] = 1.0f;
+    assert_ok(seqgen_model_set_tensor(m, "out.made_out.weight", w, D * M));
     seqgen_model_free(plain);
     seqgen_model_free(m);
 }
@@ -104,36 +241,64 @@ static void set_tensor_keeps_u_strictly_lower(void **state)
 
 /* ---- Gradients ------------------------------------------------------------------------------- */
 
-/* The reference loss: the GRU and the output layer (gru_reference.h), plus the autoregressive
- * term written out as its definition, a_d += sum_{j<d} U_dj y_j with the targets y; U's entries
- * on and above the diagonal are not read, so their difference quotients are 0. */
-static double ar_loss(const ref_model *r, int B, int T, seqgen_loss loss, const double *x,
-                      const double *y, double *logits)
+/* 1 if the reference model has the MADE head's tensors. */
+static int ref_has_made(const ref_model *r)
 {
-    const int D = r->D;
+    for (int i = 0; i < r->count; i++)
+        if (strcmp(r->names[i], "out.made_in.weight") == 0)
+            return 1;
+    return 0;
+}
+
+/* The reference loss: the GRU and the output layer (gru_reference.h), plus the autoregressive
+ * term written out as its definition, a_d += sum_{j<d} U_dj y_j with the targets y, and with the
+ * MADE head a_d += sum_{k: m_k < d} E_dk relu(sum_{j <= m_k} A_kj y_j + (C h)_k + c_k); masked
+ * entries are not read, so their difference quotients are 0. top [B][T][H] is scratch. */
+static double ar_loss(const ref_model *r, int B, int T, seqgen_loss loss, const double *x,
+                      const double *y, double *logits, double *top)
+{
+    const int D = r->D, H = r->H;
     const double *u = ref_tensor(r, "out.ar_weight");
-    ref_forward(r, B, T, x, NULL, SEQGEN_FEEDBACK_PROB, NULL, logits);
+    ref_forward_top(r, B, T, x, NULL, SEQGEN_FEEDBACK_PROB, NULL, logits, top);
     for (size_t row = 0; row < (size_t)B * T; row++)
         for (int d = 0; d < D; d++)
             for (int j = 0; j < d; j++)
                 logits[row * D + d] += u[d * D + j] * y[row * D + j];
+    if (!ref_has_made(r))
+        return ref_loss(loss, (size_t)B * T * D, logits, y);
+    const double *a = ref_tensor(r, "out.made_in.weight"), *c = ref_tensor(r, "out.made_cond.weight");
+    const double *cb = ref_tensor(r, "out.made_cond.bias"), *e = ref_tensor(r, "out.made_out.weight");
+    const int M = (int)r->n[ref_index(r, "out.made_cond.bias")];
+    for (size_t row = 0; row < (size_t)B * T; row++)
+        for (int k = 0; k < M; k++) {
+            double pre = cb[k];
+            for (int i = 0; i < H; i++)
+                pre += c[k * H + i] * top[row * H + i];
+            for (int j = 0; j <= made_degree(k, D); j++)
+                pre += a[k * D + j] * y[row * D + j];
+            const double z = pre > 0.0 ? pre : 0.0;
+            for (int d = made_degree(k, D) + 1; d < D; d++)
+                logits[row * D + d] += e[d * M + k] * z;
+        }
     return ref_loss(loss, (size_t)B * T * D, logits, y);
 }
 
-static void gradients_of(seqgen_loss loss)
+static void gradients_of(seqgen_loss loss, seqgen_head_kind head)
 {
     const int D = 4, H = 5, L = 2, B = 3, T = 6;
-    seqgen_model *m = ar_model(D, H, L, 7, 2);
+    seqgen_model *m = head_model(head, D, H, L, 7, 2);
     float *params = sg_model_params_for_write(m); /* gates away from their linear regime */
-    for (size_t i = 0; i < seqgen_model_param_count(m) - (size_t)D * D; i++)
+    for (size_t i = 0; i < seqgen_model_param_count(m); i++) /* U (0) and the masks stay 0 */
         params[i] *= 3.0f;
     random_ar_weight(m, 1.5, 3);
+    if (head == SEQGEN_HEAD_MADE_AR)
+        random_made_weights(m, 1.0, 4);
 
     const size_t n = (size_t)B * T * D, width = (size_t)(T + 1) * D;
     float *seqs = tu_random_bits((size_t)B * width, 11), *probs = malloc(n * sizeof *probs);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
-    double *logits = malloc(n * sizeof *logits);
-    assert_true(probs && x && y && logits);
+    double *logits = malloc(n * sizeof *logits), *top = malloc((size_t)B * T * H * sizeof *top);
+    assert_true(probs && x && y && logits && top);
     for (int b = 0; b < B; b++)
         for (size_t i = 0; i < (size_t)T * D; i++) {
             x[b * T * D + i] = seqs[b * width + i];
@@ -147,7 +312,7 @@ static void gradients_of(seqgen_loss loss)
 
     ref_model r;
     ref_load(&r, m);
-    assert_allclose(st.loss, ar_loss(&r, B, T, loss, x, y, logits), 1e-5, 0.0);
+    assert_allclose(st.loss, ar_loss(&r, B, T, loss, x, y, logits, top), 1e-5, 0.0);
     for (size_t i = 0; i < n; i++)
         assert_allclose(probs[i], ref_sigmoid(logits[i]), 1e-5, 1e-7);
     double worst = 0.0;
@@ -160,9 +325,9 @@ static void gradients_of(seqgen_loss loss)
         for (size_t i = 0; i < r.n[k]; i++) {
             double saved = r.t[k][i];
             r.t[k][i] = saved + FD_STEP;
-            double up = ar_loss(&r, B, T, loss, x, y, logits);
+            double up = ar_loss(&r, B, T, loss, x, y, logits, top);
             r.t[k][i] = saved - FD_STEP;
-            double down = ar_loss(&r, B, T, loss, x, y, logits);
+            double down = ar_loss(&r, B, T, loss, x, y, logits, top);
             r.t[k][i] = saved;
             fd[i] = (up - down) / (2.0 * FD_STEP);
             biggest = fmax(biggest, fabs(fd[i]));
@@ -172,65 +337,99 @@ static void gradients_of(seqgen_loss loss)
             assert_allclose(grad[i], fd[i], 1e-3, 1e-4 * biggest);
             worst = fmax(worst, fabs(grad[i] - fd[i]) / biggest);
         }
-        if (strcmp(r.names[k], "out.ar_weight") == 0) /* masked exactly, not nearly */
-            for (int d = 0; d < D; d++)
-                for (int j = d; j < D; j++)
-                    assert_true(grad[d * D + j] == 0.0f);
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, k, NULL, &rows, &cols));
+        for (size_t i = 0; i < r.n[k]; i++) /* masked exactly, not nearly */
+            if (is_masked(r.names[k], D, cols, i))
+                assert_true(grad[i] == 0.0f);
         free(grad);
         free(fd);
     }
-    print_message("    %s: loss %.9f, worst gradient error %.2e of a tensor's largest\n",
+    print_message("    %s, %s: loss %.9f, worst gradient error %.2e of a tensor's largest\n",
+                  head == SEQGEN_HEAD_MADE_AR ? "MADE" : "linear",
                   loss == SEQGEN_LOSS_BCE ? "BCE" : "MSE", st.loss, worst);
     ref_free(&r);
     seqgen_model_free(m);
-    free(seqs), free(probs), free(x), free(y), free(logits);
+    free(seqs), free(probs), free(x), free(y), free(logits), free(top);
 }
 
 static void gradients_bce(void **state)
 {
     (void)state;
-    gradients_of(SEQGEN_LOSS_BCE);
+    gradients_of(SEQGEN_LOSS_BCE, SEQGEN_HEAD_LINEAR_AR);
 }
 
 static void gradients_mse(void **state)
 {
     (void)state;
-    gradients_of(SEQGEN_LOSS_MSE);
+    gradients_of(SEQGEN_LOSS_MSE, SEQGEN_HEAD_LINEAR_AR);
+}
+
+static void made_gradients_bce(void **state)
+{
+    (void)state;
+    gradients_of(SEQGEN_LOSS_BCE, SEQGEN_HEAD_MADE_AR);
+}
+
+static void made_gradients_mse(void **state)
+{
+    (void)state;
+    gradients_of(SEQGEN_LOSS_MSE, SEQGEN_HEAD_MADE_AR);
 }
 
 /* With lengths (rows sorted and packed by counted steps, the targets gathered alike), a pass
- * on 1 and on 3 threads gives the same gradients up to float rounding, and U's gradient is 0
- * on and above the diagonal. */
-static void lengths_and_threads(void **state)
+ * on 1 and on 3 threads gives the same gradients (every tensor) up to float rounding, and the
+ * masked entries' gradients are 0. */
+static void lengths_and_threads_of(seqgen_head_kind head)
 {
-    (void)state;
     const int D = 5, B = 7, T = 9;
     float *seqs = tu_random_bits((size_t)B * T * D, 4);
     const size_t lengths[7] = {9, 2, 5, 9, 1, 7, 3};
-    float *grads[2];
+    seqgen_model *m[2];
     for (int k = 0; k < 2; k++) {
-        seqgen_model *m = ar_model(D, 6, 2, 2, k == 0 ? 1 : 3);
-        random_ar_weight(m, 1.0, 8);
-        seqgen_batch batch = seqgen_batch_of_sequences(m, seqs, B, T);
+        m[k] = head_model(head, D, 6, 2, 2, k == 0 ? 1 : 3);
+        random_ar_weight(m[k], 1.0, 8);
+        if (head == SEQGEN_HEAD_MADE_AR)
+            random_made_weights(m[k], 1.0, 9);
+        seqgen_batch batch = seqgen_batch_of_sequences(m[k], seqs, B, T);
         batch.lengths = lengths;
         seqgen_train_options opts = seqgen_train_options_default();
         opts.loss = SEQGEN_LOSS_BCE;
-        assert_ok(seqgen_model_forward_backward(m, &batch, &opts, NULL, NULL));
-        grads[k] = malloc(D * D * sizeof(float));
-        assert_ok(seqgen_model_get_grad(m, "out.ar_weight", grads[k], (size_t)D * D));
-        seqgen_model_free(m);
+        assert_ok(seqgen_model_forward_backward(m[k], &batch, &opts, NULL, NULL));
     }
-    double biggest = 0.0;
-    for (int i = 0; i < D * D; i++)
-        biggest = fmax(biggest, fabs(grads[0][i]));
-    assert_true(biggest > 0.0);
-    for (int d = 0; d < D; d++)
-        for (int j = 0; j < D; j++) {
-            assert_allclose(grads[1][d * D + j], grads[0][d * D + j], 1e-5, 1e-6 * biggest);
-            if (j >= d)
-                assert_true(grads[0][d * D + j] == 0.0f);
+    for (int t = 0; t < seqgen_model_tensor_count(m[0]); t++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m[0], t, &name, &rows, &cols));
+        float *g0 = malloc((size_t)rows * cols * sizeof *g0), *g1 = malloc((size_t)rows * cols * sizeof *g1);
+        assert_true(g0 && g1);
+        assert_ok(seqgen_model_get_grad(m[0], name, g0, (size_t)rows * cols));
+        assert_ok(seqgen_model_get_grad(m[1], name, g1, (size_t)rows * cols));
+        double biggest = 0.0;
+        for (size_t i = 0; i < (size_t)rows * cols; i++)
+            biggest = fmax(biggest, fabs(g0[i]));
+        assert_true(biggest > 0.0);
+        for (size_t i = 0; i < (size_t)rows * cols; i++) {
+            assert_allclose(g1[i], g0[i], 1e-5, 1e-6 * biggest);
+            if (is_masked(name, D, cols, i))
+                assert_true(g0[i] == 0.0f && g1[i] == 0.0f);
         }
-    free(grads[0]), free(grads[1]), free(seqs);
+        free(g0), free(g1);
+    }
+    seqgen_model_free(m[0]), seqgen_model_free(m[1]);
+    free(seqs);
+}
+
+static void lengths_and_threads(void **state)
+{
+    (void)state;
+    lengths_and_threads_of(SEQGEN_HEAD_LINEAR_AR);
+}
+
+static void made_lengths_and_threads(void **state)
+{
+    (void)state;
+    lengths_and_threads_of(SEQGEN_HEAD_MADE_AR);
 }
 
 /* ---- Completion ------------------------------------------------------------------------------ */
@@ -239,12 +438,13 @@ static void lengths_and_threads(void **state)
  * the teacher-forced pass's probability of that unit: both condition on the same units, those
  * of the steps before and the given ones of its own step (the pass reads them through one matrix
  * product over the targets, completion one unit at a time). */
-static void completion_conditions_on_given_units(void **state)
+static void completion_agrees_with_pass(seqgen_head_kind head)
 {
-    (void)state;
     const int D = 5, T = 4, N = 3;
-    seqgen_model *m = ar_model(D, 6, 1, 4, 1);
+    seqgen_model *m = head_model(head, D, 6, 1, 4, 1);
     random_ar_weight(m, 3.0, 6);
+    if (head == SEQGEN_HEAD_MADE_AR)
+        random_made_weights(m, 2.0, 7);
     float *seqs = tu_random_bits((size_t)N * T * D, 21);
     float *pass = malloc((size_t)N * (T - 1) * D * sizeof *pass);
     float *out = malloc((size_t)N * T * D * sizeof *out);
@@ -261,9 +461,56 @@ static void completion_conditions_on_given_units(void **state)
             worst = fmax(worst, fabs(got - expected));
         }
     }
-    print_message("    worst |completion - pass| over %d values of K: %.2e\n", T * D - D, worst);
+    print_message("    %s: worst |completion - pass| over %d values of K: %.2e\n",
+                  head == SEQGEN_HEAD_MADE_AR ? "MADE" : "linear", T * D - D, worst);
     seqgen_model_free(m);
     free(seqs), free(pass), free(out), free(probs);
+}
+
+static void completion_conditions_on_given_units(void **state)
+{
+    (void)state;
+    completion_agrees_with_pass(SEQGEN_HEAD_LINEAR_AR);
+}
+
+static void made_completion_conditions_on_given_units(void **state)
+{
+    (void)state;
+    completion_agrees_with_pass(SEQGEN_HEAD_MADE_AR);
+}
+
+/* MADE completion reads no unit it has not decided yet: with NaN in every unit after K in the
+ * input and in the output before the call, it gives what it gives with zeros there (greedy and
+ * sampled, K in the middle of a step and at its start). Any hidden unit completed or summed
+ * before its degree allows would read a NaN (E's masked zeros times NaN is NaN). */
+static void made_completion_reads_only_decided_units(void **state)
+{
+    (void)state;
+    enum { D = 5, T = 4 };
+    seqgen_model *m = head_model(SEQGEN_HEAD_MADE_AR, D, 6, 1, 5, 1);
+    random_ar_weight(m, 2.0, 10);
+    random_made_weights(m, 2.0, 11);
+    float *bits = tu_random_bits(T * D, 12);
+    for (int decode = SEQGEN_DECODE_GREEDY; decode <= SEQGEN_DECODE_SAMPLE; decode++)
+        for (int K = D; K < T * D; K += 3) {
+            float nan_in[T * D], zero_in[T * D], nan_out[T * D], zero_out[T * D];
+            float nan_probs[T * D], zero_probs[T * D];
+            for (int i = 0; i < T * D; i++) {
+                nan_in[i] = i < K ? bits[i] : NAN;
+                zero_in[i] = i < K ? bits[i] : 0.0f;
+                nan_out[i] = NAN;
+            }
+            seqgen_complete_options opts = seqgen_complete_options_default();
+            opts.decode = (seqgen_decode)decode, opts.seed = 3;
+            assert_ok(seqgen_complete(m, nan_in, 1, T, NULL, K, &opts, nan_out, nan_probs));
+            assert_ok(seqgen_complete(m, zero_in, 1, T, NULL, K, &opts, zero_out, zero_probs));
+            assert_memory_equal(nan_out, zero_out, sizeof nan_out);
+            assert_memory_equal(nan_probs, zero_probs, (size_t)(T * D - K) * sizeof(float));
+            for (int i = 0; i < T * D - K; i++)
+                assert_true(isfinite(nan_probs[i]));
+        }
+    free(bits);
+    seqgen_model_free(m);
 }
 
 /* A hand-set head whose unit d copies unit d - 1 (U_d,d-1 = 40, bias -20, W_out = 0): greedy and
@@ -337,6 +584,18 @@ static void refusals(void **state)
     opts.teacher_prob = 1.0;
     assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, seqs, 2, 5), &opts, NULL, NULL));
     seqgen_model_free(m);
+
+    m = head_model(SEQGEN_HEAD_MADE_AR, 3, 4, 1, 1, 1);
+    opts.teacher_prob = 0.5;
+    assert_fails_with(seqgen_model_forward_backward(m, TU_SEQUENCES(m, seqs, 2, 5), &opts, NULL,
+                                                    NULL),
+                      SEQGEN_EINVAL, "scheduled sampling (teacher_prob < 1) is not implemented "
+                      "for the autoregressive head SEQGEN_HEAD_MADE_AR");
+    assert_ok(seqgen_model_state_create(&st, m, 2));
+    assert_fails_with(seqgen_model_step(m, st, seqs, NULL, probs), SEQGEN_EINVAL,
+                      "seqgen_model_step: the model's head is SEQGEN_HEAD_MADE_AR");
+    seqgen_model_state_free(st);
+    seqgen_model_free(m);
 }
 
 /* ---- End to end ------------------------------------------------------------------------------ */
@@ -345,18 +604,25 @@ static void refusals(void **state)
  * ln 2 nats per unit, the autoregressive head pays ln 2 for a step's first unit and about 0 for
  * the others, (ln 2) / D per unit. Both heads train alike (same seed, Adam, teacher forcing);
  * U stays strictly lower triangular through the optimiser. */
-static double train_on_equal_units(seqgen_head_kind head, seqgen_model **out)
+enum { EQUAL_UNITS, XOR_UNITS };
+
+/* Trains a model of `head` with 300 Adam steps on fresh batches of steps drawn independently:
+ * EQUAL_UNITS, D = 4 units all equal to one coin; XOR_UNITS, D = 3 units, two coins and their
+ * exclusive or. Returns the mean BCE per unit on a fresh batch. */
+static double train_on_steps(seqgen_head_kind head, int data, seqgen_model **out)
 {
-    enum { D = 4, T = 8, B = 32, STEPS = 300 };
+    enum { T = 8, B = 32, STEPS = 300 };
+    const int D = data == XOR_UNITS ? 3 : 4;
     seqgen_model_config cfg = seqgen_model_config_default();
     cfg.units_per_step = D, cfg.hidden = 8, cfg.seed = 3, cfg.threads = 2, cfg.head = head;
+    cfg.head_hidden = head == SEQGEN_HEAD_MADE_AR ? 16 : 0;
     seqgen_model *m = NULL;
     assert_ok(seqgen_model_create(&m, &cfg));
     seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
     ocfg.lr = 0.05;
     seqgen_optim *o = NULL;
     assert_ok(seqgen_optim_create(&o, m, &ocfg));
-    static float seqs[B * T * D];
+    static float seqs[B * T * 4];
     sg_rng rng;
     sg_rng_seed(&rng, 12, 0);
     seqgen_train_options opts = seqgen_train_options_default();
@@ -367,6 +633,10 @@ static double train_on_equal_units(seqgen_head_kind head, seqgen_model **out)
             const float bit = (float)(sg_rng_u32(&rng) & 1);
             for (int d = 0; d < D; d++)
                 seqs[i * D + d] = bit;
+            if (data == XOR_UNITS) {
+                seqs[i * D + 1] = (float)(sg_rng_u32(&rng) & 1);
+                seqs[i * D + 2] = seqs[i * D] != seqs[i * D + 1] ? 1.0f : 0.0f;
+            }
         }
         if (step == STEPS) /* fresh data, forward only */
             break;
@@ -377,6 +647,11 @@ static double train_on_equal_units(seqgen_head_kind head, seqgen_model **out)
     seqgen_optim_free(o);
     *out = m;
     return st.bce;
+}
+
+static double train_on_equal_units(seqgen_head_kind head, seqgen_model **out)
+{
+    return train_on_steps(head, EQUAL_UNITS, out);
 }
 
 static void learns_equal_units_within_a_step(void **state)
@@ -398,6 +673,41 @@ static void learns_equal_units_within_a_step(void **state)
     seqgen_model_free(independent);
 }
 
+/* Steps of two fair coins and their exclusive or: unit 2 is a function of units 0 and 1 that
+ * no logistic function of them (the linear head's) predicts better than a coin, so the
+ * independent and linear heads cannot beat ln 2 nats per unit; the MADE head's hidden units of
+ * degree 1 see both, and it approaches (2 ln 2) / 3 = 0.462. The masked entries stay 0 through
+ * the optimiser. */
+static void made_learns_xor_within_a_step(void **state)
+{
+    (void)state;
+    seqgen_model *made, *linear, *independent;
+    const double with_made = train_on_steps(SEQGEN_HEAD_MADE_AR, XOR_UNITS, &made);
+    const double with_linear = train_on_steps(SEQGEN_HEAD_LINEAR_AR, XOR_UNITS, &linear);
+    const double without = train_on_steps(SEQGEN_HEAD_INDEPENDENT, XOR_UNITS, &independent);
+    print_message("    BCE per unit: MADE %.4f, linear %.4f, independent %.4f (ln 2 = %.4f, "
+                  "2 ln 2 / 3 = %.4f)\n", with_made, with_linear, without, log(2.0),
+                  2.0 * log(2.0) / 3);
+    assert_true(without > 0.65);
+    assert_true(with_linear > 0.65);
+    assert_true(with_made < 0.52);
+    for (int t = 0; t < seqgen_model_tensor_count(made); t++) {
+        const char *name;
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(made, t, &name, &rows, &cols));
+        float *v = malloc((size_t)rows * cols * sizeof *v);
+        assert_non_null(v);
+        assert_ok(seqgen_model_get_tensor(made, name, v, (size_t)rows * cols));
+        for (size_t i = 0; i < (size_t)rows * cols; i++)
+            if (is_masked(name, 3, cols, i))
+                assert_true(v[i] == 0.0f);
+        free(v);
+    }
+    seqgen_model_free(made);
+    seqgen_model_free(linear);
+    seqgen_model_free(independent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +720,13 @@ int main(void)
         cmocka_unit_test(partly_given_step_is_copied),
         cmocka_unit_test(refusals),
         cmocka_unit_test(learns_equal_units_within_a_step),
+        cmocka_unit_test(made_config_and_tensors),
+        cmocka_unit_test(made_gradients_bce),
+        cmocka_unit_test(made_gradients_mse),
+        cmocka_unit_test(made_lengths_and_threads),
+        cmocka_unit_test(made_completion_conditions_on_given_units),
+        cmocka_unit_test(made_completion_reads_only_decided_units),
+        cmocka_unit_test(made_learns_xor_within_a_step),
     };
     return cmocka_run_group_tests_name("ar_head", tests, NULL, NULL);
 }

@@ -457,6 +457,16 @@ static int infer_config(const char *path, const st_header *h, const seqgen_safet
     file_name(o, "out.ar_weight", name, sizeof name);
     if (find(h, name)) /* the linear autoregressive head; its shape is checked with the others' */
         cfg->head = SEQGEN_HEAD_LINEAR_AR;
+    file_name(o, "out.made_in.weight", name, sizeof name);
+    const st_tensor *made = find(h, name);
+    if (made && (made->ndim != 2 || made->dims[0] < 1 || made->dims[0] > 4096)) {
+        char have[96];
+        shape_text(made, have, sizeof have);
+        return sg_error(SEQGEN_EMISMATCH, "%s: tensor \"%s\" has shape %s, not [M, D] with M "
+                        "from 1 to 4096", path, show(name).text, have);
+    }
+    if (made) /* the MADE head: M from A's rows, every other shape checked with the others' */
+        cfg->head = SEQGEN_HEAD_MADE_AR, cfg->head_hidden = (int)made->dims[0];
 
     /* libseqgen's metadata: shape facts must agree, the rest is used. */
     struct {
@@ -598,7 +608,7 @@ static int fill_model(int fd, const char *path, st_header *h, const seqgen_safet
         status = read_tensor(fd, path, h, t, values);
         if (status == SEQGEN_OK &&
             (status = seqgen_model_set_tensor(model, model_name, values, (size_t)t->count))) {
-            char detail[1024]; /* the values' structure (out.ar_weight's upper triangle) */
+            char detail[1024]; /* the values' structure (a masked tensor's zeros) */
             snprintf(detail, sizeof detail, "%s", seqgen_last_error());
             sg_error(status, "%s: %s", path, detail);
         }
