@@ -475,8 +475,9 @@ static int decode_model(const sg_section *section, sg_ckpt_contents *out)
         V = sg_get_u32(&c, "vocab");
         E = sg_get_u32(&c, "embedding");
     }
+    /* M follows output kind 4 (read in any version, so that an older one says the kind) */
+    const uint32_t M = output == OUTPUT_SIGMOID_MADE ? sg_get_u32(&c, "head_hidden") : 0;
     const int made = output == OUTPUT_SIGMOID_MADE && out->file->version >= 7;
-    const uint32_t M = made ? sg_get_u32(&c, "head_hidden") : 0;
     if (sg_reader_end(&c))
         return c.status;
     if (D > INT_MAX || H > INT_MAX || L > INT_MAX || threads > INT_MAX || start_step > 1 ||

@@ -1271,6 +1271,99 @@ static void version_3_loads_and_vocab_is_checked(void **state)
     tu_rmtree(dir);
 }
 
+/* The MADE head (format 7, output kind 4 with M after the embedding): saved and loaded with its
+ * tensors and their Adam moments, M in the configuration; a nonzero masked entry of A (in the
+ * parameters) or of E (in a moment) is refused; its run does not resume into a model of the
+ * linear head, nor one of another M; format 6 cannot say it. */
+static void made_head_is_saved_and_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tempdir();
+    const char *path = path_in(dir, "made.ckpt");
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = 3, cfg.hidden = 4, cfg.threads = 1, cfg.head = SEQGEN_HEAD_MADE_AR;
+    cfg.head_hidden = 3;
+    seqgen_model *m = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    seqgen_optim *o = NULL;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    assert_ok(seqgen_optim_create(&o, m, &ocfg));
+    float x[3 * 6 * 3];
+    random_pixels(x, sizeof x / sizeof x[0], 5);
+    assert_ok(seqgen_model_forward_backward(m, TU_SEQUENCES(m, x, 3, 6), NULL, NULL, NULL));
+    assert_ok(seqgen_optim_step(o, m));
+    seqgen_train_state train = {o, NULL, NULL, 1, 1, seqgen_run_config_default(), NULL, NULL};
+    train.run.batches.units_per_step = 3;
+    assert_ok(seqgen_checkpoint_save(path, m, &train));
+
+    seqgen_checkpoint_info info;
+    assert_ok(seqgen_checkpoint_inspect(path, &info));
+    assert_int_equal(info.version, 7);
+    assert_int_equal(info.model.head, SEQGEN_HEAD_MADE_AR);
+    assert_int_equal(info.model.head_hidden, 3);
+    seqgen_model *back = NULL;
+    seqgen_train_state loaded = empty_state();
+    assert_ok(seqgen_checkpoint_load_training(path, &back, &loaded));
+    assert_int_equal(seqgen_model_get_config(back).head, SEQGEN_HEAD_MADE_AR);
+    assert_int_equal(seqgen_model_get_config(back).head_hidden, 3);
+    assert_same_model(m, back);
+    seqgen_model_free(back);
+    seqgen_optim_free(loaded.optim);
+    back = NULL;
+
+    cfg.head = SEQGEN_HEAD_LINEAR_AR, cfg.head_hidden = 0;
+    seqgen_model *linear = NULL;
+    assert_ok(seqgen_model_create(&linear, &cfg));
+    loaded = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &linear, &loaded),
+                      SEQGEN_EMISMATCH, "the model has head 1 but the checkpoint's has head 2");
+    seqgen_model_free(linear);
+    cfg.head = SEQGEN_HEAD_MADE_AR, cfg.head_hidden = 4;
+    seqgen_model *wider = NULL;
+    assert_ok(seqgen_model_create(&wider, &cfg));
+    loaded = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &wider, &loaded),
+                      SEQGEN_EMISMATCH, "head_hidden 4 and 3");
+    seqgen_model_free(wider);
+
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    unsigned char *p = find_tensor_section(data, size, "out.made_in.weight");
+    le(p + 2 + 18 + 4 + 4 + 16 + 4 * 1, 0x3f800000u, 4); /* A[0][1] = 1: degree 0 reads unit 0 */
+    refresh_crcs(data, size, p);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
+                      "tensor 'out.made_in.weight' is masked by the MADE degrees (m_k = k mod "
+                      "(D - 1)) but element [0][1] (a unit j above the hidden unit's degree) is 1, "
+                      "not 0");
+    le(p + 2 + 18 + 4 + 4 + 16 + 4 * 1, 0, 4);
+    refresh_crcs(data, size, p);
+    p = find_tensor_section(data, size, "exp_avg_sq.out.made_out.weight");
+    le(p + 2 + 30 + 4 + 4 + 16 + 4 * 4, 0x3e800000u, 4); /* E[1][1] = 0.25: degree 1, unit 1 */
+    refresh_crcs(data, size, p);
+    write_variant(path, data, size);
+    assert_ok(seqgen_checkpoint_load_model(&back, path)); /* inference does not read moments */
+    seqgen_model_free(back);
+    back = NULL;
+    loaded = empty_state();
+    assert_fails_with(seqgen_checkpoint_load_training(path, &back, &loaded), SEQGEN_EFORMAT,
+                      "tensor 'exp_avg_sq.out.made_out.weight' is masked by the MADE degrees "
+                      "(m_k = k mod (D - 1)) but element [1][1] (a hidden unit of degree >= the "
+                      "unit d) is 0.25, not 0");
+    le(p + 2 + 30 + 4 + 4 + 16 + 4 * 4, 0, 4);
+    refresh_crcs(data, size, p);
+    le(data + 8, 6, 4); /* format 6 has no output kind 4 */
+    refresh_file_crc(data, size);
+    write_variant(path, data, size);
+    assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_ERANGE,
+                      "output kind 4 does not go with vocab 0 in format version 6");
+    assert_null(back);
+    free(data);
+    seqgen_optim_free(o);
+    seqgen_model_free(m);
+    tu_rmtree(dir);
+}
+
 /* The linear autoregressive head (format 7, output kind 3): saved and loaded with its tensor
  * and its Adam moments; format 6 cannot say it; a nonzero entry on or above the diagonal of U,
  * in the parameters or in a moment, is refused; its run does not resume into a model of the
@@ -2581,6 +2674,7 @@ int main(void)
         cmocka_unit_test(steps_are_saved_and_checked),
         cmocka_unit_test(version_3_loads_and_vocab_is_checked),
         cmocka_unit_test(ar_head_is_saved_and_checked),
+        cmocka_unit_test(made_head_is_saved_and_checked),
         cmocka_unit_test(vocabulary_is_saved_and_checked),
         cmocka_unit_test(mismatching_iterator_is_refused_naming_the_field),
         cmocka_unit_test(symbol_run_resumes_bit_identically),

@@ -238,6 +238,34 @@ static void ar_head_round_trip(void **state)
     seqgen_model_free(m);
 }
 
+/* The MADE head: its four tensors saved after out.ar_weight and loaded bit for bit, the head and
+ * M inferred from out.made_in.weight; a nonzero masked entry of E is refused, naming it. */
+static void made_head_round_trip(void **state)
+{
+    tu_file *f = *state;
+    enum { D = 3, M = 5 };
+    seqgen_model_config cfg = seqgen_model_config_default();
+    cfg.units_per_step = D, cfg.hidden = 4, cfg.threads = 1, cfg.head = SEQGEN_HEAD_MADE_AR;
+    cfg.head_hidden = M;
+    seqgen_model *m = NULL, *back = NULL;
+    assert_ok(seqgen_model_create(&m, &cfg));
+    assert_ok(seqgen_model_save_safetensors(f->path, m, NULL));
+    assert_ok(seqgen_model_load_safetensors(&back, f->path, NULL));
+    expect_same_model(m, back);
+    assert_int_equal(seqgen_model_get_config(back).head, SEQGEN_HEAD_MADE_AR);
+    assert_int_equal(seqgen_model_get_config(back).head_hidden, M);
+    seqgen_model_free(back);
+    size_t size;
+    unsigned char *file = tu_read_file(f->path, &size);
+    const float one = 1.0f; /* E[0][2], in the last tensor of the file: unit 0 reads none */
+    memcpy(file + size - 4 * D * M + 4 * 2, &one, 4);
+    tu_write_file(f->path, file, size);
+    expect_refused(f->path, NULL, SEQGEN_EINVAL, "tensor \"out.made_out.weight\" is masked by "
+                   "the MADE degrees (m_k = k mod (D - 1)): element [0][2]", NULL, NULL);
+    free(file);
+    seqgen_model_free(m);
+}
+
 /* The original project's state_dict names: rnn.* and linear.*, no libseqgen metadata; the
  * start step and steps then come from the options. */
 static void original_project_names(void **state)
@@ -709,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(categorical_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip_is_bit_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(ar_head_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(made_head_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(original_project_names, setup, teardown),
         cmocka_unit_test_setup_teardown(half_precision_is_converted_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(header_length_refused, setup, teardown),
