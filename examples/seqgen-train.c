@@ -33,13 +33,14 @@ static const char *const sched_names[] = {"constant", "linear", "exp", "invsigmo
 static const char *const unit_names[] = {"batch", "epoch", NULL};
 static const char *const feedback_names[] = {"sample", "threshold", "prob", NULL};
 static const char *const binarize_names[] = {"threshold", "stochastic", NULL};
-static const char *const head_names[] = {"independent", "linear-ar", NULL};
+static const char *const head_names[] = {"independent", "linear-ar", "made-ar", NULL};
 
 typedef struct settings {
     const char *exp_name, *out_dir, *data, *test;
     int hidden, layers, units_per_step, epochs, batch_size, threads, eval_given;
     double lr, clip;
     int loss, optim, schedule, unit, feedback, binarize, head;
+    int head_hidden; /* M of --head made-ar */
     double sched_k, sched_c, sched_eps; /* NaN: the schedule's default */
     long long sched_warmup;
     long long train_limit, test_limit; /* 0: every sequence */
@@ -66,7 +67,7 @@ static settings default_settings(void)
         .unit = SEQGEN_SCHED_PER_BATCH, .feedback = SEQGEN_FEEDBACK_SAMPLE,
         .binarize = SEQGEN_BINARIZE_THRESHOLD, .sched_k = NAN, .sched_c = NAN, .sched_eps = NAN,
         .sched_warmup = 0, .train_limit = 0, .test_limit = 0, .seed = 1,
-        .pf_disc_hidden = 64, .pf_disc_layers = 3, .pf_given = 0, .pf_lambda = 1.0,
+        .head_hidden = 256, .pf_disc_hidden = 64, .pf_disc_layers = 3, .pf_given = 0, .pf_lambda = 1.0,
         .pf_band_low = 0.75, .pf_band_high = 0.99,
     };
 }
@@ -77,7 +78,7 @@ enum option_id {
     OPT_SCHED_WARMUP, OPT_SCHED_UNIT, OPT_FEEDBACK, OPT_BINARIZE, OPT_DATA, OPT_TRAIN_LIMIT,
     OPT_TEST_LIMIT, OPT_EVAL_GIVEN, OPT_OUT_DIR, OPT_SEED, OPT_THREADS, OPT_RESUME, OPT_FORCE,
     OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_START_STEP, OPT_TEST, OPT_HEAD, OPT_PROFESSOR,
-    OPT_PF_LAMBDA, OPT_PF_DISC_HIDDEN, OPT_PF_DISC_LAYERS, OPT_PF_GIVEN, OPT_PF_BAND
+    OPT_HEAD_HIDDEN, OPT_PF_LAMBDA, OPT_PF_DISC_HIDDEN, OPT_PF_DISC_LAYERS, OPT_PF_GIVEN, OPT_PF_BAND
 };
 
 static const struct option long_options[] = {
@@ -112,6 +113,7 @@ static const struct option long_options[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"start-step", no_argument, NULL, OPT_START_STEP},
     {"head", required_argument, NULL, OPT_HEAD},
+    {"head-hidden", required_argument, NULL, OPT_HEAD_HIDDEN},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"professor", no_argument, NULL, OPT_PROFESSOR},
     {"pf-lambda", required_argument, NULL, OPT_PF_LAMBDA},
@@ -153,9 +155,12 @@ static void usage(void)
         "  --start-step           read a step of zeros first, so the first step is predicted\n"
         "                         too and sequences can be generated from nothing (off: the\n"
         "                         original experiment, 783 predictions of 784 pixels)\n"
-        "  --head independent|linear-ar   the units of a step predicted each on its own, or\n"
-        "                         each also from the step's units before it (a strictly lower-\n"
-        "                         triangular linear layer; teacher forcing only) (independent)\n"
+        "  --head independent|linear-ar|made-ar   the units of a step predicted each on its\n"
+        "                         own, or each also from the step's units before it: through a\n"
+        "                         strictly lower-triangular linear layer (linear-ar), or that\n"
+        "                         plus a masked hidden layer conditioned on the state (made-ar,\n"
+        "                         MADE); teacher forcing only (independent)\n"
+        "  --head-hidden M        the made-ar head's hidden units, 1 to 4096 (256)\n"
         "Optimisation:\n"
         "  --loss mse|bce         loss on the output probabilities (mse)\n"
         "  --optim adam|sgd       optimiser (adam)\n"
@@ -244,6 +249,7 @@ static int set_option(settings *s, int id, const char *arg)
     case OPT_FEEDBACK: return cli_parse_choice(PROG, name, arg, feedback_names, &s->feedback);
     case OPT_BINARIZE: return cli_parse_choice(PROG, name, arg, binarize_names, &s->binarize);
     case OPT_HEAD: return cli_parse_choice(PROG, name, arg, head_names, &s->head);
+    case OPT_HEAD_HIDDEN: return cli_parse_int(PROG, name, arg, 1, 4096, &s->head_hidden);
     case OPT_SCHED_WARMUP: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->sched_warmup);
     case OPT_TRAIN_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->train_limit);
     case OPT_TEST_LIMIT: return cli_parse_i64(PROG, name, arg, 0, LLONG_MAX, &s->test_limit);
@@ -330,15 +336,16 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
                "sched-c %.17g\nsched-eps %.17g\nsched-warmup %llu\nsched-unit %s\nfeedback %s\n"
                "binarize %s\ndata %s\ntest %s\ntrain-limit %lld\ntest-limit %lld\n"
                "eval-given %s\nseed %llu\nthreads %d\nstart-step %d\nhead %s\n"
-               "professor %d\npf-lambda %.17g\npf-disc-hidden %d\npf-disc-layers %d\n"
+               "head-hidden %d\nprofessor %d\npf-lambda %.17g\npf-disc-hidden %d\npf-disc-layers %d\n"
                "pf-given %d\npf-band %.17g,%.17g\n",
             s->hidden, s->layers, s->units_per_step, s->epochs, s->batch_size, s->lr,
             loss_names[s->loss], optim_names[s->optim], s->clip, sched_names[s->schedule], sc.k,
             sc.c, sc.eps, (unsigned long long)sc.warmup, unit_names[s->unit],
             feedback_names[s->feedback], binarize_names[s->binarize], s->data, s->test,
             s->train_limit, s->test_limit, given, s->seed, s->threads, s->start_step,
-            head_names[s->head], s->professor, s->pf_lambda, s->pf_disc_hidden,
-            s->pf_disc_layers, s->pf_given, s->pf_band_low, s->pf_band_high);
+            head_names[s->head], s->head == SEQGEN_HEAD_MADE_AR ? s->head_hidden : 0,
+            s->professor, s->pf_lambda, s->pf_disc_hidden, s->pf_disc_layers, s->pf_given,
+            s->pf_band_low, s->pf_band_high);
     return cli_text_write(PROG, path, f, &text, &size);
 }
 
@@ -347,10 +354,10 @@ static int write_config(const char *path, const settings *s, int argc, char **ar
 static int check_schedule(const settings *s)
 {
     seqgen_sched_config c = sched_config(s);
-    if (s->head == SEQGEN_HEAD_LINEAR_AR && (c.kind != SEQGEN_SCHED_CONSTANT || c.k != 1.0)) {
-        fprintf(stderr, PROG ": --head linear-ar trains by teacher forcing only: scheduled "
+    if (s->head != SEQGEN_HEAD_INDEPENDENT && (c.kind != SEQGEN_SCHED_CONSTANT || c.k != 1.0)) {
+        fprintf(stderr, PROG ": --head %s trains by teacher forcing only: scheduled "
                         "sampling is not implemented for it (use --schedule constant, --sched-k "
-                        "1)\n");
+                        "1)\n", head_names[s->head]);
         return -1;
     }
     seqgen_sched *sched = NULL;
@@ -498,6 +505,8 @@ static void settings_from_checkpoint(settings *s, const seqgen_checkpoint_info *
     s->seed = info->model.seed;
     s->start_step = info->model.start_step;
     s->head = info->model.head;
+    if (info->model.head == SEQGEN_HEAD_MADE_AR)
+        s->head_hidden = info->model.head_hidden;
     if (!s->threads_given)
         s->threads = info->model.threads;
     if (!s->epochs_given)
@@ -533,6 +542,7 @@ static int start_new(run *r)
     mc.units_per_step = s->units_per_step, mc.hidden = s->hidden, mc.layers = s->layers;
     mc.seed = s->seed, mc.threads = s->threads, mc.start_step = s->start_step;
     mc.head = (seqgen_head_kind)s->head;
+    mc.head_hidden = s->head == SEQGEN_HEAD_MADE_AR ? s->head_hidden : 0;
     mc.steps = (int)seqgen_batch_iter_steps(r->state.batches); /* the data's shape, recorded */
     int status = seqgen_model_create(&r->model, &mc);
     if (status != SEQGEN_OK)

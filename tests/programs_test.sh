@@ -159,6 +159,13 @@ check "...and config.txt still says so" grep -qx 'head linear-ar' "$tmp/runs/ar/
 expect 2 "...but refuses scheduled sampling" $train $tiny --out-dir "$tmp/runs" --exp-name ar-sampled --head linear-ar --schedule linear --sched-c 0.001
 check "...as a usage error" usage_error seqgen-train
 check "...saying it trains by teacher forcing only" grep -q 'teacher forcing only' "$tmp/err"
+expect 0 "with the MADE autoregressive head (D = 28, 16 hidden units)" $train $tiny --out-dir "$tmp/runs" --exp-name made --pixels-per-step 28 --head made-ar --head-hidden 16 --loss bce --epochs 1
+check "...config.txt says so" sh -c "grep -qx 'head made-ar' '$tmp/runs/made/config.txt' && grep -qx 'head-hidden 16' '$tmp/runs/made/config.txt'"
+expect 0 "...completes from 300 given pixels, unit by unit within a row" $complete --checkpoint "$tmp/runs/made/model.ckpt" --data $data --no-gif --metrics --test-limit 20 --given 300
+expect 0 "...resumes with its head and hidden units from the checkpoint" $train --out-dir "$tmp/runs" --exp-name made --resume --epochs 2 --quiet
+check "...and config.txt still says so" sh -c "grep -qx 'head made-ar' '$tmp/runs/made/config.txt' && grep -qx 'head-hidden 16' '$tmp/runs/made/config.txt'"
+expect 2 "...but refuses scheduled sampling" $train $tiny --out-dir "$tmp/runs" --exp-name made-sampled --head made-ar --schedule linear --sched-c 0.001
+check "...saying it trains by teacher forcing only" grep -q 'made-ar trains by teacher forcing only' "$tmp/err"
 
 # ---- resuming reads the checkpoint alone ------------------------------------------------------------
 # config.txt is a copy for people and scripts: whatever happens to it, --resume gives the model of
