@@ -4,7 +4,8 @@
  * after one and two Adam steps with PyTorch's; for a fixture of the categorical model (one with
  * an `embedding.weight`), the probabilities, the cross-entropy and its gradients; for a fixture
  * of the linear autoregressive head (one with an `out.ar_weight`), the probabilities, both
- * losses, their gradients and two Adam steps, with lengths. Prints the worst relative error of each record
+ * losses, their gradients and two Adam steps, with lengths; the same for the MADE head (one with
+ * an `out.made_in.weight` too, M from `out.made_cond.bias`). Prints the worst relative error of each record
  * (max |ours - theirs| / max |theirs|) and exits with 1 if any exceeds its tolerance or any
  * record is missing. Nothing here assumes a size: H, L, B, T come from `config`, D from
  * `weight_ih_l0`. */
@@ -309,10 +310,11 @@ static int check_symbol_fixture(const fixture *f)
     return failures;
 }
 
-/* A fixture of the linear autoregressive head (tests/fixtures/make_ar_head.py): `config` is D,
- * H, L, B, T, start_step; the pass over `sequences` (with `lengths` if present) is compared with
- * PyTorch's probabilities, both losses, nll_nats, the gradients of both losses, and the
- * parameters after two Adam steps on the BCE. */
+/* A fixture of the linear autoregressive head or of the MADE head (tests/fixtures/
+ * make_ar_head.py): `config` is D, H, L, B, T, start_step; the pass over `sequences` (with
+ * `lengths` if present) is compared with PyTorch's probabilities, both losses, nll_nats, the
+ * gradients of both losses (every tensor's), and the parameters after two Adam steps on the
+ * BCE. */
 static int check_ar_fixture(const fixture *f)
 {
     const record *config = require(f, "config", 6);
@@ -322,11 +324,14 @@ static int check_ar_fixture(const fixture *f)
     for (int i = 0; i < 6; i++)
         c[i] = (int)config->values[i];
     const int D = c[0], H = c[1], L = c[2], B = c[3], T = c[4], start = c[5];
-    printf("%s: D=%d H=%d L=%d B=%d T=%d start_step=%d, linear autoregressive head%s\n", f->path,
-           D, H, L, B, T, start, find(f, "lengths") ? ", lengths" : "");
+    const record *made = find(f, "out.made_cond.bias");
+    const int M = made ? (int)made->count : 0;
+    printf("%s: D=%d H=%d L=%d B=%d T=%d start_step=%d, %s autoregressive head%s\n", f->path, D,
+           H, L, B, T, start, made ? "MADE" : "linear", find(f, "lengths") ? ", lengths" : "");
     seqgen_model_config cfg = seqgen_model_config_default();
     cfg.units_per_step = D, cfg.hidden = H, cfg.layers = L, cfg.start_step = start;
-    cfg.head = SEQGEN_HEAD_LINEAR_AR;
+    cfg.head = made ? SEQGEN_HEAD_MADE_AR : SEQGEN_HEAD_LINEAR_AR;
+    cfg.head_hidden = M;
     seqgen_model *m = NULL;
     if (report(seqgen_model_create(&m, &cfg), "model_create"))
         return 1;
