@@ -102,12 +102,12 @@ static void expect_detail(int status)
         abort();
 }
 
-/* A loaded model must be usable: one generation step; with the autoregressive head, which the
+/* A loaded model must be usable: one generation step; with an autoregressive head, which the
  * step function refuses, the completion of one short sequence from nothing. */
 static void step_once(const seqgen_model *model)
 {
     seqgen_model_config cfg = seqgen_model_get_config(model);
-    if (cfg.head == SEQGEN_HEAD_LINEAR_AR) {
+    if (cfg.head != SEQGEN_HEAD_INDEPENDENT) {
         const long long steps = cfg.steps ? cfg.steps : 2;
         float sequence[64] = {0}, completed[64];
         if (steps * cfg.units_per_step <= 64 &&

@@ -20,6 +20,7 @@
 #include "model.h"
 #include "rng.h"
 #include "seqgen.h"
+#include "train.h"
 
 #define FD_STEP 1e-5
 #define MADE_M 7 /* the MADE head's hidden units in these tests */
@@ -283,6 +284,73 @@ static double ar_loss(const ref_model *r, int B, int T, seqgen_loss loss, const 
     return ref_loss(loss, (size_t)B * T * D, logits, y);
 }
 
+/* What the finite differences differentiate: the pass's loss on B sequences of T steps (inputs
+ * x, targets y, [B][T][D]), or, with a behaviour gradient g [B][T][H + D], weight times that
+ * loss plus sum g . (top layer's state, probabilities) over every step (professor forcing's
+ * behaviour pass); logits and top are scratch. */
+typedef struct fd_problem {
+    int B, T;
+    seqgen_loss loss;
+    const double *x, *y;
+    double *logits, *top;
+    double weight;
+    const float *g;
+} fd_problem;
+
+static double problem_loss(const ref_model *r, const fd_problem *p)
+{
+    const double loss = ar_loss(r, p->B, p->T, p->loss, p->x, p->y, p->logits, p->top);
+    if (!p->g)
+        return loss;
+    const int H = r->H, D = r->D, F = H + D;
+    double extra = 0.0;
+    for (size_t row = 0; row < (size_t)p->B * p->T; row++) {
+        for (int i = 0; i < H; i++)
+            extra += p->g[row * F + i] * p->top[row * H + i];
+        for (int d = 0; d < D; d++)
+            extra += p->g[row * F + H + d] * ref_sigmoid(p->logits[row * D + d]);
+    }
+    return p->weight * loss + extra;
+}
+
+/* Compares the model's gradient of every tensor with central differences of problem_loss() on
+ * the reference r (loaded from m), and checks the masked entries' gradients are exactly 0;
+ * returns the worst error relative to a tensor's largest difference quotient. */
+static double check_gradients(const seqgen_model *m, ref_model *r, const fd_problem *p)
+{
+    double worst = 0.0;
+    for (int k = 0; k < r->count; k++) {
+        float *grad = malloc(r->n[k] * sizeof *grad);
+        double *fd = malloc(r->n[k] * sizeof *fd);
+        assert_true(grad && fd);
+        assert_ok(seqgen_model_get_grad(m, r->names[k], grad, r->n[k]));
+        double biggest = 0.0;
+        for (size_t i = 0; i < r->n[k]; i++) {
+            double saved = r->t[k][i];
+            r->t[k][i] = saved + FD_STEP;
+            double up = problem_loss(r, p);
+            r->t[k][i] = saved - FD_STEP;
+            double down = problem_loss(r, p);
+            r->t[k][i] = saved;
+            fd[i] = (up - down) / (2.0 * FD_STEP);
+            biggest = fmax(biggest, fabs(fd[i]));
+        }
+        assert_true(biggest > 0.0);
+        for (size_t i = 0; i < r->n[k]; i++) {
+            assert_allclose(grad[i], fd[i], 1e-3, 1e-4 * biggest);
+            worst = fmax(worst, fabs(grad[i] - fd[i]) / biggest);
+        }
+        int rows, cols;
+        assert_ok(seqgen_model_tensor_info(m, k, NULL, &rows, &cols));
+        for (size_t i = 0; i < r->n[k]; i++) /* masked exactly, not nearly */
+            if (is_masked(r->names[k], r->D, cols, i))
+                assert_true(grad[i] == 0.0f);
+        free(grad);
+        free(fd);
+    }
+    return worst;
+}
+
 static void gradients_of(seqgen_loss loss, seqgen_head_kind head)
 {
     const int D = 4, H = 5, L = 2, B = 3, T = 6;
@@ -315,42 +383,66 @@ static void gradients_of(seqgen_loss loss, seqgen_head_kind head)
     assert_allclose(st.loss, ar_loss(&r, B, T, loss, x, y, logits, top), 1e-5, 0.0);
     for (size_t i = 0; i < n; i++)
         assert_allclose(probs[i], ref_sigmoid(logits[i]), 1e-5, 1e-7);
-    double worst = 0.0;
-    for (int k = 0; k < r.count; k++) {
-        float *grad = malloc(r.n[k] * sizeof *grad);
-        double *fd = malloc(r.n[k] * sizeof *fd);
-        assert_true(grad && fd);
-        assert_ok(seqgen_model_get_grad(m, r.names[k], grad, r.n[k]));
-        double biggest = 0.0;
-        for (size_t i = 0; i < r.n[k]; i++) {
-            double saved = r.t[k][i];
-            r.t[k][i] = saved + FD_STEP;
-            double up = ar_loss(&r, B, T, loss, x, y, logits, top);
-            r.t[k][i] = saved - FD_STEP;
-            double down = ar_loss(&r, B, T, loss, x, y, logits, top);
-            r.t[k][i] = saved;
-            fd[i] = (up - down) / (2.0 * FD_STEP);
-            biggest = fmax(biggest, fabs(fd[i]));
-        }
-        assert_true(biggest > 0.0);
-        for (size_t i = 0; i < r.n[k]; i++) {
-            assert_allclose(grad[i], fd[i], 1e-3, 1e-4 * biggest);
-            worst = fmax(worst, fabs(grad[i] - fd[i]) / biggest);
-        }
-        int rows, cols;
-        assert_ok(seqgen_model_tensor_info(m, k, NULL, &rows, &cols));
-        for (size_t i = 0; i < r.n[k]; i++) /* masked exactly, not nearly */
-            if (is_masked(r.names[k], D, cols, i))
-                assert_true(grad[i] == 0.0f);
-        free(grad);
-        free(fd);
-    }
+    const fd_problem problem = {B, T, loss, x, y, logits, top, 1.0, NULL};
+    const double worst = check_gradients(m, &r, &problem);
     print_message("    %s, %s: loss %.9f, worst gradient error %.2e of a tensor's largest\n",
                   head == SEQGEN_HEAD_MADE_AR ? "MADE" : "linear",
                   loss == SEQGEN_LOSS_BCE ? "BCE" : "MSE", st.loss, worst);
     ref_free(&r);
     seqgen_model_free(m);
     free(seqs), free(probs), free(x), free(y), free(logits), free(top);
+}
+
+/* Professor forcing's behaviour pass through the MADE head: the behaviour written (the top
+ * layer's states and the teacher-forced probabilities) is the reference's, and with a behaviour
+ * gradient g and the pass's loss weighted 0.5 the gradient is that of 0.5 BCE + sum g . b, every
+ * tensor against finite differences (g's probability part goes back through the head's
+ * hidden layer, its state part into the top layer beside the head's dh). */
+static void made_behaviour_pass(void **state)
+{
+    (void)state;
+    enum { D = 4, H = 5, B = 3, T = 4, F = H + D };
+    seqgen_model *m = head_model(SEQGEN_HEAD_MADE_AR, D, H, 1, 8, 2);
+    float *params = sg_model_params_for_write(m);
+    for (size_t i = 0; i < seqgen_model_param_count(m); i++)
+        params[i] *= 2.0f;
+    random_ar_weight(m, 1.0, 13);
+    random_made_weights(m, 1.0, 14);
+    const size_t n = (size_t)B * T * D, width = (size_t)(T + 1) * D, nb = (size_t)B * T * F;
+    float *seqs = tu_random_bits((size_t)B * width, 15), *out = malloc(nb * sizeof *out);
+    float *g = malloc(nb * sizeof *g);
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    double *logits = malloc(n * sizeof *logits), *top = malloc((size_t)B * T * H * sizeof *top);
+    assert_true(out && g && x && y && logits && top);
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < (size_t)T * D; i++) {
+            x[b * T * D + i] = seqs[b * width + i];
+            y[b * T * D + i] = seqs[b * width + D + i];
+        }
+    sg_rng rng;
+    sg_rng_seed(&rng, 16, 0);
+    for (size_t i = 0; i < nb; i++)
+        g[i] = (float)(2.0 * sg_rng_double(&rng) - 1.0);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    sg_behaviour bh = {out, g, 0.5};
+    assert_ok(sg_model_pass_behaviour(m, TU_SEQUENCES(m, seqs, B, T + 1), NULL, &opts, 1, &bh,
+                                      NULL, NULL));
+    ref_model r;
+    ref_load(&r, m);
+    const fd_problem problem = {B, T, SEQGEN_LOSS_BCE, x, y, logits, top, 0.5, g};
+    (void)problem_loss(&r, &problem); /* fills logits and top */
+    for (size_t row = 0; row < (size_t)B * T; row++) {
+        for (int i = 0; i < H; i++)
+            assert_allclose(out[row * F + i], top[row * H + i], 1e-5, 1e-6);
+        for (int d = 0; d < D; d++)
+            assert_allclose(out[row * F + H + d], ref_sigmoid(logits[row * D + d]), 1e-5, 1e-6);
+    }
+    const double worst = check_gradients(m, &r, &problem);
+    print_message("    0.5 BCE + g . b: worst gradient error %.2e of a tensor's largest\n", worst);
+    ref_free(&r);
+    seqgen_model_free(m);
+    free(seqs), free(out), free(g), free(x), free(y), free(logits), free(top);
 }
 
 static void gradients_bce(void **state)
@@ -724,6 +816,7 @@ int main(void)
         cmocka_unit_test(made_gradients_bce),
         cmocka_unit_test(made_gradients_mse),
         cmocka_unit_test(made_lengths_and_threads),
+        cmocka_unit_test(made_behaviour_pass),
         cmocka_unit_test(made_completion_conditions_on_given_units),
         cmocka_unit_test(made_completion_reads_only_decided_units),
         cmocka_unit_test(made_learns_xor_within_a_step),
