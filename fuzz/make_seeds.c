@@ -1,13 +1,13 @@
 /* Writes the seed corpora fuzz/corpus/fuzz_idx and fuzz/corpus/fuzz_checkpoint: small valid
  * files (plain and gzip IDX files, a dataset pair, model and training checkpoints written by the
  * library: format version 3, the training ones with their run's setup; a training checkpoint of
- * a text run, format version 6; a training checkpoint of a model with the linear autoregressive
- * head, format version 7), each behind the control byte its harness expects (see
+ * a text run, format version 6; training checkpoints of models with the linear autoregressive
+ * head and with the MADE head, format version 7), each behind the control byte its harness expects (see
  * fuzz_idx.c and fuzz_checkpoint.c). Run from the repository root after `make`:
  *     cc -std=c11 -Iinclude fuzz/make_seeds.c lib/libseqgen.a $(pkg-config --libs openblas) \
  *        -lz -lm -pthread -o /tmp/make_seeds && /tmp/make_seeds
  * `/tmp/make_seeds text` writes only the text run's seeds, `/tmp/make_seeds ar` only the
- * autoregressive head's, `/tmp/make_seeds professor` only professor forcing's (format version
+ * linear autoregressive head's, `/tmp/make_seeds made` only the MADE head's, `/tmp/make_seeds professor` only professor forcing's (format version
  * 7); the others were written by libseqgen 0.3, and are kept as version 3 files.
  * Not part of the build: the seeds are committed, this records how they were made. */
 #define _POSIX_C_SOURCE 200809L
@@ -287,6 +287,37 @@ static void ar_checkpoint_seeds(void)
     remove(path);
 }
 
+/* A model of 3 units per step with the MADE head (M 3: A and E masked, output kind 4 with M in
+ * MODL), one Adam step, saved with the optimiser (the moments of its tensors too). */
+static void made_checkpoint_seeds(void)
+{
+    const char *path = "/tmp/seqgen-make-seeds-made.ckpt";
+    seqgen_model_config mcfg = seqgen_model_config_default();
+    mcfg.units_per_step = 3, mcfg.hidden = 4, mcfg.threads = 1, mcfg.steps = 4;
+    mcfg.head = SEQGEN_HEAD_MADE_AR, mcfg.head_hidden = 3;
+    seqgen_model *model;
+    static const float x[2 * 4 * 3] = {0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1,
+                                       1, 1, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1};
+    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK)
+        die("made model");
+    seqgen_train_state train = {NULL, NULL, NULL, 0, 1, seqgen_run_config_default(), NULL, NULL};
+    train.run.batches.units_per_step = 3;
+    train.run.train.loss = SEQGEN_LOSS_BCE;
+    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
+    seqgen_train_options opts = seqgen_train_options_default();
+    opts.loss = SEQGEN_LOSS_BCE;
+    seqgen_batch batch = seqgen_batch_of_sequences(model, x, 2, 4);
+    if (seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
+        seqgen_model_forward_backward(model, &batch, &opts, NULL, NULL) != SEQGEN_OK ||
+        seqgen_optim_step(train.optim, model) != SEQGEN_OK ||
+        seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
+        die("made training");
+    checkpoint_seed("training-made-d3-m3", path, 1);
+    seqgen_optim_free(train.optim);
+    seqgen_model_free(model);
+    remove(path);
+}
+
 /* A training checkpoint of professor forcing (format version 7, the PFDC section): D 1, H 4 with
  * Adam and a discriminator of H_d 3, K 2, M 2 after two steps on 4 sequences of 4 units, the
  * first unit given. */
@@ -338,10 +369,15 @@ int main(int argc, char **argv)
         ar_checkpoint_seeds();
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "made") == 0) {
+        made_checkpoint_seeds();
+        return 0;
+    }
     idx_seeds();
     checkpoint_seeds();
     text_checkpoint_seeds();
     ar_checkpoint_seeds();
+    made_checkpoint_seeds();
     professor_checkpoint_seeds();
     return 0;
 }
