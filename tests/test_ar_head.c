@@ -655,6 +655,39 @@ static void partly_given_step_is_copied(void **state)
     seqgen_model_free(m);
 }
 
+/* MADE completion gives the same bits on 1 and on 3 threads (each worker's hidden units in its
+ * own rollout): 150 sequences, three blocks, with lengths, greedy and sampled. */
+static void made_completion_threads(void **state)
+{
+    (void)state;
+    enum { D = 4, T = 5, N = 150 };
+    seqgen_model *m = head_model(SEQGEN_HEAD_MADE_AR, D, 6, 2, 6, 1);
+    random_ar_weight(m, 2.0, 17);
+    random_made_weights(m, 2.0, 18);
+    float *seqs = tu_random_bits((size_t)N * T * D, 19);
+    float *out[2], *probs[2];
+    size_t lengths[N];
+    for (int s = 0; s < N; s++)
+        lengths[s] = 1 + (size_t)s % T;
+    for (int decode = SEQGEN_DECODE_GREEDY; decode <= SEQGEN_DECODE_SAMPLE; decode++) {
+        seqgen_complete_options opts = seqgen_complete_options_default();
+        opts.decode = (seqgen_decode)decode, opts.seed = 4;
+        for (int k = 0; k < 2; k++) {
+            out[k] = malloc((size_t)N * T * D * sizeof(float));
+            probs[k] = malloc((size_t)N * (T * D - 6) * sizeof(float));
+            assert_true(out[k] && probs[k]);
+            assert_ok(seqgen_model_set_threads(m, k == 0 ? 1 : 3));
+            assert_ok(seqgen_complete(m, seqs, N, T, lengths, 6, &opts, out[k], probs[k]));
+        }
+        assert_memory_equal(out[0], out[1], (size_t)N * T * D * sizeof(float));
+        assert_memory_equal(probs[0], probs[1], (size_t)N * (T * D - 6) * sizeof(float));
+        for (int k = 0; k < 2; k++)
+            free(out[k]), free(probs[k]);
+    }
+    free(seqs);
+    seqgen_model_free(m);
+}
+
 /* ---- Refusals -------------------------------------------------------------------------------- */
 
 static void refusals(void **state)
@@ -819,6 +852,7 @@ int main(void)
         cmocka_unit_test(made_behaviour_pass),
         cmocka_unit_test(made_completion_conditions_on_given_units),
         cmocka_unit_test(made_completion_reads_only_decided_units),
+        cmocka_unit_test(made_completion_threads),
         cmocka_unit_test(made_learns_xor_within_a_step),
     };
     return cmocka_run_group_tests_name("ar_head", tests, NULL, NULL);
