@@ -41,6 +41,7 @@ typedef struct settings {
     double lr, clip;
     int loss, optim, schedule, unit, feedback, binarize, head;
     int head_hidden; /* M of --head made-ar */
+    int head_hidden_given; /* --head-hidden was given (refused with another head) */
     double sched_k, sched_c, sched_eps; /* NaN: the schedule's default */
     long long sched_warmup;
     long long train_limit, test_limit; /* 0: every sequence */
@@ -390,6 +391,7 @@ static int parse_command_line(int argc, char **argv, settings *s)
         }
         ids[given++] = id;
         s->threads_given |= id == OPT_THREADS;
+        s->head_hidden_given |= id == OPT_HEAD_HIDDEN;
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
@@ -399,6 +401,11 @@ static int parse_command_line(int argc, char **argv, settings *s)
                                        sched_config(s).k != 1.0)) {
         fprintf(stderr, PROG ": --professor trains by teacher forcing: the schedule must be "
                         "constant with p = 1\n");
+        return 1000 + cli_usage_error(PROG);
+    }
+    if (!s->resume && s->head_hidden_given && s->head != SEQGEN_HEAD_MADE_AR) {
+        fprintf(stderr, PROG ": --head-hidden sets the made-ar head's hidden units; this run's "
+                        "head is %s\n", head_names[s->head]);
         return 1000 + cli_usage_error(PROG);
     }
     if (!s->resume && s->professor && comm_size() > 1) {

@@ -85,9 +85,9 @@ h512-d28-bce-ar-s3||--hidden 512 --pixels-per-step 28 --loss bce --head linear-a
 h512-d28-ss-linear-threshold||--hidden 512 --pixels-per-step 28 $(ss_params linear $floor) --feedback threshold
 h512-d28-long|36|--hidden 512 --pixels-per-step 28
 h512-d28-bce-pf||--hidden 512 --pixels-per-step 28 --loss bce --professor
-h512-d28-bce-pf-g300||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-given 300
-pf-d1||--professor --pf-disc-hidden 32 --pf-disc-layers 2
-h256-pf-d1||--hidden 256 --professor --pf-disc-hidden 32 --pf-disc-layers 2
+h512-d28-bce-pf-l0.1||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.1
+h512-d28-bce-pf-l0.01||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.01
+h512-d28-bce-pf-l0.001||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001
 EOF
 }
 

@@ -166,6 +166,8 @@ expect 0 "...resumes with its head and hidden units from the checkpoint" $train 
 check "...and config.txt still says so" sh -c "grep -qx 'head made-ar' '$tmp/runs/made/config.txt' && grep -qx 'head-hidden 16' '$tmp/runs/made/config.txt'"
 expect 2 "...but refuses scheduled sampling" $train $tiny --out-dir "$tmp/runs" --exp-name made-sampled --head made-ar --schedule linear --sched-c 0.001
 check "...saying it trains by teacher forcing only" grep -q 'made-ar trains by teacher forcing only' "$tmp/err"
+expect 2 "--head-hidden with another head is a usage error" $train $tiny --out-dir "$tmp/runs" --exp-name hidden-linear --head linear-ar --head-hidden 16
+check "...naming the head" grep -q "head-hidden sets the made-ar head's hidden units; this run's head is linear-ar" "$tmp/err"
 
 # ---- resuming reads the checkpoint alone ------------------------------------------------------------
 # config.txt is a copy for people and scripts: whatever happens to it, --resume gives the model of
