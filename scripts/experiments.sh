@@ -9,6 +9,7 @@
 #   RUN...           only these runs (names from the list below); default all
 #   EXP_EPOCHS=N     epochs per run (12)
 #   EXP_DIR=DIR      where the runs go (experiments/study)
+#   EXP_THREADS=N    threads of each program (default: the programs' own, one per core)
 #   EXP_SMOKE=1      a seconds-long check of the script itself: 256 training and 32 test digits
 # Run again, it continues: a finished run is neither retrained nor re-evaluated, an interrupted
 # one goes on where it stopped (seqgen-train --resume).
@@ -17,6 +18,7 @@ bindir=${1:-build/bin}
 [ $# -gt 0 ] && shift
 epochs=${EXP_EPOCHS:-12}
 dir=${EXP_DIR:-experiments/study}
+threads=${EXP_THREADS:+--threads $EXP_THREADS}
 train_limits="" test_limit="" speed_limits="--train-limit 1280 --test-limit 1"
 seeds="1 2 3"
 train_images=9003 batch=64
@@ -88,6 +90,23 @@ h512-d28-bce-pf||--hidden 512 --pixels-per-step 28 --loss bce --professor
 h512-d28-bce-pf-l0.1||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.1
 h512-d28-bce-pf-l0.01||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.01
 h512-d28-bce-pf-l0.001||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001
+h512-d28-bce-pf-l0.001-s2||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001 --seed 2
+h512-d28-bce-pf-l0.001-s3||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001 --seed 3
+pf-l0.001||--professor --pf-lambda 0.001 --pf-disc-hidden 32 --pf-disc-layers 2
+pf-l0.01||--professor --pf-lambda 0.01 --pf-disc-hidden 32 --pf-disc-layers 2
+h256-pf-l0.001||--hidden 256 --professor --pf-lambda 0.001 --pf-disc-hidden 32 --pf-disc-layers 2
+h512-d28-bce-made||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
+h512-d28-bce-made-s2||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 2
+h512-d28-bce-made-s3||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 3
+h256-d28-bce||--hidden 256 --pixels-per-step 28 --loss bce
+h256-d28-bce-ar||--hidden 256 --pixels-per-step 28 --loss bce --head linear-ar
+h256-d28-bce-made||--hidden 256 --pixels-per-step 28 --loss bce --head made-ar
+h512-d14-bce||--hidden 512 --pixels-per-step 14 --loss bce
+h512-d14-bce-ar||--hidden 512 --pixels-per-step 14 --loss bce --head linear-ar
+h512-d14-bce-made||--hidden 512 --pixels-per-step 14 --loss bce --head made-ar
+h512-d7-bce||--hidden 512 --pixels-per-step 7 --loss bce
+h512-d7-bce-ar||--hidden 512 --pixels-per-step 7 --loss bce --head linear-ar
+h512-d7-bce-made||--hidden 512 --pixels-per-step 7 --loss bce --head made-ar
 EOF
 }
 
@@ -103,17 +122,18 @@ evaluate() { # RUN_DIR: the completion metrics, one CSV row each, into RUN_DIR/m
     rm -f "$csv"
     for given in 500 300; do
         "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet \
-            $test_limit --given "$given" --metrics-csv "$csv" >/dev/null
+            $threads $test_limit --given "$given" --metrics-csv "$csv" >/dev/null
         for temperature in 0.5 1; do
             for seed in $seeds; do
                 "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet \
-                    $test_limit --given "$given" --decode sample --temperature "$temperature" \
+                    $threads $test_limit --given "$given" --decode sample --temperature "$temperature" \
                     --seed "$seed" --metrics-csv "$csv" >/dev/null
             done
         done
     done
     # NLL on stochastically binarised test digits too, for the binarisation comparison
-    "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet $test_limit \
+    "$bindir/seqgen-complete" --checkpoint "$run/model.ckpt" --metrics --no-gif --quiet $threads \
+        $test_limit \
         --binarize stochastic --metrics-csv "$csv" >/dev/null
     touch "$csv.done"
 }
@@ -126,11 +146,11 @@ runs | while IFS='|' read -r name run_epochs options; do
     echo "experiments: $name ($options), $run_epochs epochs, load $(cut -d' ' -f1-3 /proc/loadavg)"
     if [ -f "$dir/$name/model.ckpt" ]; then
         "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --resume --epochs "$run_epochs" \
-            --quiet
+            $threads --quiet
     else
         # shellcheck disable=SC2086 # options are words
         "$bindir/seqgen-train" --out-dir "$dir" --exp-name "$name" --epochs "$run_epochs" \
-            $train_limits $options --quiet
+            $threads $train_limits $options --quiet
     fi
     evaluate "$dir/$name"
 done
