@@ -1,7 +1,8 @@
 /* The libseqgen benchmark (issue 9): in one run, (a) training throughput, (b) completion
  * throughput, (c) the cblas_sgemm ceiling for a large square product and for the GRU's own
  * product shapes, with 1 and with N threads, (d) peak resident memory, (e) the latency of the
- * single-step API at batch 1. Every figure is the median of --reps timed repetitions after a
+ * single-step API at batch 1 (not with an autoregressive head, which seqgen_model_step()
+ * refuses). --head chooses the output head (issue 17: its share of the training time). Every figure is the median of --reps timed repetitions after a
  * warm-up. Prints a table and, as its last line, one JSON object with the keys of
  * bench/pytorch_gru.py (and step_us, which it does not measure); figures not measured are
  * null. */
@@ -41,7 +42,13 @@ typedef struct bench_options {
     int reps;
     int sgemm_size;      /* side of the large square product */
     const char *data_dir; /* the MNIST files (data/mnist10k) */
+    seqgen_head_kind head;
+    int head_hidden;     /* M of the MADE head; 0 with the other heads */
+    int train_only;      /* measure training alone: no completion, step or sgemm */
 } bench_options;
+
+/* The --head names, indexed by seqgen_head_kind (seqgen-train's names). */
+static const char *const head_names[] = {"independent", "linear-ar", "made-ar"};
 
 /* A throughput: per second of wall-clock time, and per second of the process's CPU time (all
  * threads), which other work on a shared machine disturbs less. NAN if not measured. */
@@ -53,7 +60,8 @@ typedef struct throughput {
 typedef struct model_figures {
     throughput train[2];    /* images */
     throughput complete[2]; /* completions */
-    double step_us;         /* one seqgen_model_step() call at batch 1, one thread */
+    double step_us;         /* one seqgen_model_step() call at batch 1, one thread; NAN with
+                               an autoregressive head, which that call refuses */
 } model_figures;
 
 /* One sgemm shape as the GRU uses it: C[m x n] (+)= op(A) op(B) with inner dimension k. */
@@ -114,7 +122,8 @@ static void set_blas_threads(int threads)
 
 /* Training FLOPs per image, the issue's count 3 x T x (3H(H + D) + HD) x 2, summed over layers
  * (a layer above the first reads H inputs): forward, input gradient and weight gradient each
- * cost one product of the forward's size. */
+ * cost one product of the forward's size. The count is the independent head's whatever --head
+ * is: an autoregressive head's extra work shows as fewer images/s at the same count. */
 static double train_flops_per_image(const bench_options *opt)
 {
     double h = opt->hidden, d = opt->units_per_step;
@@ -180,13 +189,16 @@ static seqgen_model *create_model(const bench_options *opt, int threads)
     cfg.layers = opt->layers;
     cfg.units_per_step = opt->units_per_step;
     cfg.threads = threads;
+    cfg.head = opt->head;
+    cfg.head_hidden = opt->head_hidden;
     seqgen_model *model = NULL;
     report(seqgen_model_create(&model, &cfg), "seqgen_model_create");
     return model;
 }
 
 /* One timed unit of training: a training step (teacher-forced forward and backward, inputs
- * steps 0..T-1, targets 1..T, MSE, then Adam) on each of `batches` batches. */
+ * steps 0..T-1, targets 1..T, MSE, then Adam) on each of `batches` batches. Teacher forcing and
+ * MSE are what every head takes (the autoregressive ones refuse scheduled sampling). */
 typedef struct training_run {
     const bench_options *opt;
     seqgen_model *model;
@@ -459,9 +471,12 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
     const double gflops[2] = {train[0] * flops / 1e9, train[1] * flops / 1e9};
     const double complete[2] = {fig->complete[0].per_s, fig->complete[1].per_s};
     const double complete_cpu[2] = {fig->complete[0].per_cpu_s, fig->complete[1].per_cpu_s};
-    printf("libseqgen %s, H=%d, L=%d, D=%d, B=%d, T=%d; median of %d after a warm-up\n",
-           seqgen_version(), opt->hidden, opt->layers, opt->units_per_step, opt->batch,
-           IMAGE_PIXELS / opt->units_per_step - 1, opt->reps);
+    printf("libseqgen %s, H=%d, L=%d, D=%d, B=%d, T=%d, head %s", seqgen_version(), opt->hidden,
+           opt->layers, opt->units_per_step, opt->batch, IMAGE_PIXELS / opt->units_per_step - 1,
+           head_names[opt->head]);
+    if (opt->head == SEQGEN_HEAD_MADE_AR)
+        printf(" (M=%d)", opt->head_hidden);
+    printf("; median of %d after a warm-up\n", opt->reps);
     printf("  %-11s %20s %20s %7s\n", "", "1 thread", (opt->threads > 1 ? "N threads" : "-"),
            "N / 1");
     print_model_row("training", train, "images/s");
@@ -472,10 +487,15 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
     if (isfinite(fig->step_us))
         printf("  step        %10.2f us per seqgen_model_step() call at batch 1, 1 thread\n",
                fig->step_us);
+    else if (opt->head != SEQGEN_HEAD_INDEPENDENT && !opt->train_only)
+        printf("  step        %20s (seqgen_model_step() refuses the %s head)\n", "skipped",
+               head_names[opt->head]);
     else
         printf("  step        %20s\n", "not measured");
     printf("  peak RSS    %10.0f MB (training at B=%d and completion of the test digits)\n", rss,
            opt->batch);
+    if (opt->train_only)
+        return; /* --train-only: no sgemm figures */
     printf("cblas_sgemm GFLOP/s (row-major)%s\n",
            openblas_set_num_threads ? "" : "; thread count not settable: library default");
     printf("  %-22s %6s %6s %6s %10s %10s\n", "product", "M", "N", "K", "1 thread", "N threads");
@@ -503,8 +523,12 @@ static void print_json(const bench_options *opt, const gemm_shape *shapes, int c
     print_number("sgemm_gflops", shapes[0].gflops[1], ", ");
     print_number("sgemm_gflops_1thread", shapes[0].gflops[0], ", ");
     printf("\"threads\": %d, \"hidden\": %d, \"layers\": %d, \"units_per_step\": %d, "
-           "\"batch\": %d, ", opt->threads, opt->hidden, opt->layers, opt->units_per_step,
-           opt->batch);
+           "\"batch\": %d, \"head\": \"%s\", \"head_hidden\": %d, ", opt->threads, opt->hidden,
+           opt->layers, opt->units_per_step, opt->batch, head_names[opt->head],
+           opt->head_hidden);
+    if (opt->head != SEQGEN_HEAD_INDEPENDENT && !opt->train_only)
+        printf("\"step_note\": \"skipped: seqgen_model_step() refuses the %s head\", ",
+               head_names[opt->head]);
     print_number("peak_rss_mb", rss, ", ");
     printf("\"sgemm_shapes\": [");
     for (int i = 0; i < count; i++) {
@@ -532,6 +556,11 @@ static void usage(FILE *to, const char *program)
             "  --reps R             timed repetitions, median reported (3)\n"
             "  --sgemm-size S       side of the large square product (2048)\n"
             "  --data DIR           the MNIST files: training and test digits (data/mnist10k)\n"
+            "  --head KIND          the output head: independent, linear-ar or made-ar\n"
+            "                       (independent); with an autoregressive head the step\n"
+            "                       latency is skipped (seqgen_model_step() refuses it)\n"
+            "  --head-hidden M      the MADE head's hidden units, made-ar only (256)\n"
+            "  --train-only         measure training alone (no completion, step or sgemm)\n"
             "  --help\n",
             program);
 }
@@ -548,6 +577,17 @@ static int parse_positive(const char *text, const char *name, int *value)
     return 0;
 }
 
+static int parse_head(const char *text, seqgen_head_kind *head)
+{
+    for (int k = 0; k < (int)(sizeof head_names / sizeof *head_names); k++)
+        if (strcmp(text, head_names[k]) == 0) {
+            *head = (seqgen_head_kind)k;
+            return 0;
+        }
+    fprintf(stderr, "bench: --head must be independent, linear-ar or made-ar, got '%s'\n", text);
+    return -1;
+}
+
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_options(int argc, char **argv, bench_options *opt)
 {
@@ -556,11 +596,14 @@ static int parse_options(int argc, char **argv, bench_options *opt)
         {"pixels-per-step", required_argument, NULL, 'D'},
         {"batch", required_argument, NULL, 'B'}, {"threads", required_argument, NULL, 'N'},
         {"reps", required_argument, NULL, 'R'}, {"sgemm-size", required_argument, NULL, 'S'},
-        {"data", required_argument, NULL, 'd'},
+        {"data", required_argument, NULL, 'd'}, {"head", required_argument, NULL, 'k'},
+        {"head-hidden", required_argument, NULL, 'M'},
+        {"train-only", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *opt = (bench_options){128, 1, 1, 64, cores > 0 ? (int)cores : 1, 3, 2048, "data/mnist10k"};
-    int c, bad = 0;
+    *opt = (bench_options){128, 1, 1, 64, cores > 0 ? (int)cores : 1, 3, 2048, "data/mnist10k",
+                           SEQGEN_HEAD_INDEPENDENT, 0, 0};
+    int c, bad = 0, head_hidden = 0;
     while (!bad && (c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (c) {
         case 'H': bad = parse_positive(optarg, "--hidden", &opt->hidden); break;
@@ -571,6 +614,9 @@ static int parse_options(int argc, char **argv, bench_options *opt)
         case 'R': bad = parse_positive(optarg, "--reps", &opt->reps); break;
         case 'S': bad = parse_positive(optarg, "--sgemm-size", &opt->sgemm_size); break;
         case 'd': opt->data_dir = optarg; break;
+        case 'k': bad = parse_head(optarg, &opt->head); break;
+        case 'M': bad = parse_positive(optarg, "--head-hidden", &head_hidden); break;
+        case 't': opt->train_only = 1; break;
         case 'h': usage(stdout, argv[0]); return 1;
         default: bad = 1;
         }
@@ -580,6 +626,12 @@ static int parse_options(int argc, char **argv, bench_options *opt)
                                                      : "--pixels-per-step must divide 784");
         bad = 1;
     }
+    if (!bad && head_hidden && opt->head != SEQGEN_HEAD_MADE_AR) {
+        fprintf(stderr, "bench: --head-hidden goes with --head made-ar only\n");
+        bad = 1;
+    }
+    if (opt->head == SEQGEN_HEAD_MADE_AR)
+        opt->head_hidden = head_hidden ? head_hidden : 256;
     if (bad)
         usage(stderr, argv[0]);
     return bad ? 2 : 0;
@@ -595,17 +647,21 @@ int main(int argc, char **argv)
     gemm_shape shapes[6];
     int count = gru_shapes(&opt, shapes);
     set_blas_threads(opt.threads);
-    model_figures fig;
+    model_figures fig = {{{NAN, NAN}, {NAN, NAN}}, {{NAN, NAN}, {NAN, NAN}}, NAN};
     for (int t = 0; t < 2; t++) { /* one thread, then N (measured once if N is 1) */
         int threads = t == 0 ? 1 : opt.threads;
         fig.train[t] = t == 1 && threads == 1 ? fig.train[0]
                                               : measure_training_images_per_s(&opt, threads);
-        fig.complete[t] = t == 1 && threads == 1 ? fig.complete[0]
-                                                 : measure_completions_per_s(&opt, threads);
+        if (!opt.train_only)
+            fig.complete[t] = t == 1 && threads == 1 ? fig.complete[0]
+                                                     : measure_completions_per_s(&opt, threads);
     }
-    fig.step_us = measure_step_us(&opt);
+    /* seqgen_model_step() refuses the autoregressive heads: their units depend on each other
+     * within a step, which its logits of a whole step cannot express. */
+    if (opt.head == SEQGEN_HEAD_INDEPENDENT && !opt.train_only)
+        fig.step_us = measure_step_us(&opt);
     double rss = peak_rss_mb(); /* before the sgemm operands, which the model never needs */
-    if (measure_sgemm(&opt, shapes, count) != 0) {
+    if (!opt.train_only && measure_sgemm(&opt, shapes, count) != 0) {
         fprintf(stderr, "bench: out of memory for the sgemm operands\n");
         return 1;
     }
