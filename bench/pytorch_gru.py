@@ -357,9 +357,11 @@ def main():
          f"{result['train_gflops']:.2f} GFLOP/s (B={args.batch}, T={steps - 1})"),
         ("completion", "-" if result["complete_per_s"] is None else
          f"{result['complete_per_s']:.1f} digits/s",
+         "(not measured: --train-only)" if args.train_only else
          f"({count} digits, {args.given} given, {IMAGE_PIXELS - args.given} generated)"),
         ("torch.mm", "-" if result["sgemm_gflops"] is None else
-         f"{result['sgemm_gflops']:.1f} GFLOP/s", f"({args.sgemm_size}^3, float32)"),
+         f"{result['sgemm_gflops']:.1f} GFLOP/s",
+         f"({args.sgemm_size}^3, float32)" if result["sgemm_gflops"] else "(not measured)"),
         ("peak RSS", f"{result['peak_rss_mb']:.0f} MB", ""),
     ]
     head = args.head + (f" (M={args.head_hidden})" if args.head_hidden else "")
