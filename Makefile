@@ -84,7 +84,8 @@ LIB_LIBS  := $(BLAS_LIBS) $(ZLIB_LIBS) -lm -pthread
 
 .PHONY: FORCE all install uninstall clean check check-asan check-valgrind docs demo deps help \
         install-test unit-tests refcheck bench bench-compare fuzz check-tsan experiments \
-        check-portable bench-versus fuzz-replay check-mpi pytorch-interop bench-words
+        check-portable bench-versus fuzz-replay check-mpi pytorch-interop bench-words \
+        bench-heads
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(ST_STATIC_LIB) $(ST_SHARED_LIB) $(PROGS)
@@ -108,6 +109,8 @@ help:
 	@echo "  bench-versus   the benchmark of git revision REV and of this tree, alternately (RUNS=3)"
 	@echo "  bench-compare  the benchmark and the same task in PyTorch (python3-torch), with ratios"
 	@echo "  bench-words    libseqgen and PyTorch trained on the word list, alternately (WORDS_ARGS)"
+	@echo "  bench-heads    issue 17: the MADE head's share of training time at H 512, D 28, and"
+	@echo "                 PyTorch on the same model, alternately (HEADS_RUNS=5, HEADS_ARGS)"
 	@echo "  pytorch-interop a libseqgen model saved as safetensors, loaded and run by PyTorch"
 	@echo "                 (python3-torch), and the committed PyTorch fixture made again"
 	@echo "  docs           HTML API docs into $(BUILD)/docs (Doxygen, warnings are errors)"
@@ -405,6 +408,14 @@ bench-compare: $(BENCHES)
 WORDS_ARGS ?= --epochs 2 --embedding 32 --hidden 128 --batch 64 --lr 0.002
 bench-words: $(BUILD)/bench/words
 	WORDS_BIN=./$(BUILD)/bench/words TORCH_PYTHON=$(TORCH_PYTHON) sh bench/words.sh "1 2 3" $(WORDS_ARGS)
+
+# Issue 17: the MADE head's share of the training time at H 512, D 28, M 256 and libseqgen
+# against PyTorch on that model, alternately HEADS_RUNS times (bench/heads.sh; about a minute).
+HEADS_RUNS ?= 5
+HEADS_ARGS ?=
+bench-heads: $(BUILD)/bench/bench
+	BENCH_BIN=./$(BUILD)/bench/bench TORCH_PYTHON=$(TORCH_PYTHON) sh bench/heads.sh $(HEADS_RUNS) \
+	    $(HEADS_ARGS)
 
 # ---- PyTorch interop (docs/interop.md; needs python3-torch, so not part of check) -------------
 # 1. A libseqgen model (seqgen-train, H 32, L 2, 10 short epochs: about 15 s) converted with the original project's
