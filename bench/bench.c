@@ -492,8 +492,8 @@ static void print_table(const bench_options *opt, const gemm_shape *shapes, int 
                head_names[opt->head]);
     else
         printf("  step        %20s\n", "not measured");
-    printf("  peak RSS    %10.0f MB (training at B=%d and completion of the test digits)\n", rss,
-           opt->batch);
+    printf("  peak RSS    %10.0f MB (training at B=%d%s)\n", rss, opt->batch,
+           opt->train_only ? "" : " and completion of the test digits");
     if (opt->train_only)
         return; /* --train-only: no sgemm figures */
     printf("cblas_sgemm GFLOP/s (row-major)%s\n",
