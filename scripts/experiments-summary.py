@@ -48,6 +48,12 @@ def changes(settings):
     if settings.get("schedule", "constant") != "constant":
         out += [f"--sched-{k} {float(settings['sched-' + k]):.6g}" for k in ("k", "c", "eps")]
         out.append(f"--feedback {settings['feedback']}")
+    if settings.get("head") == "made-ar":
+        out.append(f"--head-hidden {settings['head-hidden']}")
+    if settings.get("professor", "0") == "1":
+        out.append(f"--professor --pf-lambda {float(settings['pf-lambda']):.6g}")
+        out += [f"--pf-{k} {settings['pf-' + k]}" for k in ("disc-hidden", "disc-layers", "given")]
+        out.append("--pf-band " + ",".join(f"{float(v):.6g}" for v in settings["pf-band"].split(",")))
     return " ".join(out) if out else "(the original)"
 
 
@@ -140,6 +146,24 @@ def table(runs, groups):
     return "\n".join(lines) + "\n"
 
 
+def professor_table(runs):
+    """The professor-forcing runs over training: per epoch, the discriminator's accuracy (before
+    its updates, the mean over the epoch's batches) and the fraction of batches whose
+    adversarial gradient reached the generator (the accuracy in the band)."""
+    names = [n for n, r in runs.items() if r["settings"].get("professor", "0") == "1"]
+    if not names:
+        return ""
+    epochs = max(runs[n]["epochs"] for n in names)
+    lines = ["| run | " + " | ".join(f"epoch {e}" for e in range(1, epochs + 1)) + " |",
+             "|" + "---|" * (epochs + 1)]
+    for n in names:
+        cells = [f"{float(r['disc_accuracy']):.2f} / {float(r['adv_passed']):.2f}"
+                 for r in runs[n]["curve"]]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return ("\nDiscriminator accuracy / fraction of batches passing its gradient, per epoch:\n\n"
+            + "\n".join(lines) + "\n")
+
+
 def plot(runs, out_dir):
     """Learning curves (test NLL, per-epoch digit kept, teacher-forcing p) as SVG via gnuplot."""
     os.makedirs(out_dir, exist_ok=True)
@@ -197,6 +221,7 @@ def main():
     groups = {g: members for g, members in groups.items() if len(members) > 1}
     with open(os.path.join(top, "summary.md"), "w") as f:
         f.write(table(runs, groups))
+        f.write(professor_table(runs))
     print(f"experiments: the table is {os.path.join(top, 'summary.md')}")
     if subprocess.run(["sh", "-c", "command -v gnuplot"], capture_output=True).returncode == 0:
         plot(runs, os.path.join(top, "curves"))
