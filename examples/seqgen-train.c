@@ -60,6 +60,7 @@ typedef struct settings {
 
 static settings default_settings(void)
 {
+    const seqgen_professor_config pf = seqgen_professor_config_default(NULL);
     return (settings){
         .exp_name = "gru-128", .out_dir = "experiments", .data = cli_default_data_dir(), .test = "",
         .hidden = 128, .layers = 1, .units_per_step = 1, .epochs = 10, .batch_size = 64,
@@ -68,8 +69,9 @@ static settings default_settings(void)
         .unit = SEQGEN_SCHED_PER_BATCH, .feedback = SEQGEN_FEEDBACK_SAMPLE,
         .binarize = SEQGEN_BINARIZE_THRESHOLD, .sched_k = NAN, .sched_c = NAN, .sched_eps = NAN,
         .sched_warmup = 0, .train_limit = 0, .test_limit = 0, .seed = 1,
-        .head_hidden = 256, .pf_disc_hidden = 64, .pf_disc_layers = 3, .pf_given = 0, .pf_lambda = 1.0,
-        .pf_band_low = 0.75, .pf_band_high = 0.99,
+        .head_hidden = 256, .pf_disc_hidden = pf.disc.hidden, .pf_disc_layers = pf.disc.layers,
+        .pf_given = pf.given, .pf_lambda = pf.lambda, .pf_band_low = pf.band_low,
+        .pf_band_high = pf.band_high,
     };
 }
 
@@ -178,7 +180,8 @@ static void usage(void)
         "  --professor            train the generator, besides its loss, to fool a discriminator\n"
         "                         telling its teacher-forced behaviour from its free-running\n"
         "                         one (needs teacher forcing: the constant schedule, p = 1)\n"
-        "  --pf-lambda X          weight of the adversarial loss (1)\n"
+        "  --pf-lambda X          weight of the adversarial loss, a mean per sequence, against\n"
+        "                         the loss, a mean per unit (0.001)\n"
         "  --pf-disc-hidden N     the discriminator's GRU and MLP units (64)\n"
         "  --pf-disc-layers K     its GRU layers, alternately forward and backward (3)\n"
         "  --pf-given K|0         free-run after the first K real units, 0 = from the start (0)\n"

@@ -107,6 +107,8 @@ h512-d14-bce-made||--hidden 512 --pixels-per-step 14 --loss bce --head made-ar
 h512-d7-bce||--hidden 512 --pixels-per-step 7 --loss bce
 h512-d7-bce-ar||--hidden 512 --pixels-per-step 7 --loss bce --head linear-ar
 h512-d7-bce-made||--hidden 512 --pixels-per-step 7 --loss bce --head made-ar
+h512-d28-bce-made-pf||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --professor --pf-lambda 0.001
+h512-d28-bce-made-long|36|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
 EOF
 }
 

@@ -37,7 +37,7 @@ seqgen_professor_config seqgen_professor_config_default(const seqgen_model *mode
 {
     const seqgen_model_config m = seqgen_model_get_config(model);
     seqgen_professor_config cfg = {
-        .lambda = 1.0, .given = 0, .band_low = 0.75, .band_high = 0.99, .seed = 1,
+        .lambda = 0.001, .given = 0, .band_low = 0.75, .band_high = 0.99, .seed = 1,
         .disc = seqgen_discriminator_config_default(model ? m.hidden + m.units_per_step : 0),
         .disc_optim = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM)};
     return cfg;
