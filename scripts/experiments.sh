@@ -93,7 +93,7 @@ h512-d28-bce-pf-l0.001||--hidden 512 --pixels-per-step 28 --loss bce --professor
 h512-d28-bce-pf-l0.001-s2||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001 --seed 2
 h512-d28-bce-pf-l0.001-s3||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001 --seed 3
 pf-l0.001||--professor --pf-lambda 0.001 --pf-disc-hidden 32 --pf-disc-layers 2
-pf-l0.01||--professor --pf-lambda 0.01 --pf-disc-hidden 32 --pf-disc-layers 2
+pf-l0.0001||--professor --pf-lambda 0.0001 --pf-disc-hidden 32 --pf-disc-layers 2
 h256-pf-l0.001||--hidden 256 --professor --pf-lambda 0.001 --pf-disc-hidden 32 --pf-disc-layers 2
 h512-d28-bce-made||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
 h512-d28-bce-made-s2||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 2
