@@ -93,7 +93,6 @@ h512-d28-bce-pf-l0.001||--hidden 512 --pixels-per-step 28 --loss bce --professor
 h512-d28-bce-pf-l0.001-s2||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001 --seed 2
 h512-d28-bce-pf-l0.001-s3||--hidden 512 --pixels-per-step 28 --loss bce --professor --pf-lambda 0.001 --seed 3
 pf-l0.001||--professor --pf-lambda 0.001 --pf-disc-hidden 32 --pf-disc-layers 2
-pf-l0.0001||--professor --pf-lambda 0.0001 --pf-disc-hidden 32 --pf-disc-layers 2
 h256-pf-l0.001||--hidden 256 --professor --pf-lambda 0.001 --pf-disc-hidden 32 --pf-disc-layers 2
 h512-d28-bce-made||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
 h512-d28-bce-made-s2||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 2
@@ -109,6 +108,9 @@ h512-d7-bce-ar||--hidden 512 --pixels-per-step 7 --loss bce --head linear-ar
 h512-d7-bce-made||--hidden 512 --pixels-per-step 7 --loss bce --head made-ar
 h512-d28-bce-made-pf||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --professor --pf-lambda 0.001
 h512-d28-bce-made-long|36|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
+h512-d28-bce-made-e24|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
+h512-d28-bce-made-e24-s2|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 2
+h512-d28-bce-made-e24-s3|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 3
 EOF
 }
 
