@@ -111,6 +111,7 @@ h512-d28-bce-made-long|36|--hidden 512 --pixels-per-step 28 --loss bce --head ma
 h512-d28-bce-made-e24|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar
 h512-d28-bce-made-e24-s2|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 2
 h512-d28-bce-made-e24-s3|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 3
+h512-d28-bce-made-stochastic||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --binarize stochastic
 EOF
 }
 
