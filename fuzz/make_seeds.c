@@ -254,21 +254,12 @@ static void text_checkpoint_seeds(void)
     remove(path);
 }
 
-/* A model of 3 units per step with the linear autoregressive head (a strictly lower-triangular
- * out.ar_weight), one Adam step, saved with the optimiser (its moments of out.ar_weight too). */
-static void ar_checkpoint_seeds(void)
+/* One Adam step of a model of 3 units per step on a fixed batch, saved with the optimiser (the
+ * moments of every tensor too) at path as the seeds NAME-*; frees the model. */
+static void trained_head_seeds(seqgen_model *model, const char *name, const char *path)
 {
-    const char *path = "/tmp/seqgen-make-seeds-ar.ckpt";
-    seqgen_model_config mcfg = seqgen_model_config_default();
-    mcfg.units_per_step = 3, mcfg.hidden = 4, mcfg.threads = 1, mcfg.steps = 4;
-    mcfg.head = SEQGEN_HEAD_LINEAR_AR;
-    seqgen_model *model;
-    static const float u[9] = {0, 0, 0, 0.5f, 0, 0, -0.25f, 1, 0};
     static const float x[2 * 4 * 3] = {0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1,
                                        1, 1, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1};
-    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
-        seqgen_model_set_tensor(model, "out.ar_weight", u, 9) != SEQGEN_OK)
-        die("ar model");
     seqgen_train_state train = {NULL, NULL, NULL, 0, 1, seqgen_run_config_default(), NULL, NULL};
     train.run.batches.units_per_step = 3;
     train.run.train.loss = SEQGEN_LOSS_BCE;
@@ -280,42 +271,37 @@ static void ar_checkpoint_seeds(void)
         seqgen_model_forward_backward(model, &batch, &opts, NULL, NULL) != SEQGEN_OK ||
         seqgen_optim_step(train.optim, model) != SEQGEN_OK ||
         seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
-        die("ar training");
-    checkpoint_seed("training-ar-d3", path, 1);
+        die(name);
+    checkpoint_seed(name, path, 1);
     seqgen_optim_free(train.optim);
     seqgen_model_free(model);
     remove(path);
 }
 
-/* A model of 3 units per step with the MADE head (M 3: A and E masked, output kind 4 with M in
- * MODL), one Adam step, saved with the optimiser (the moments of its tensors too). */
+/* The linear autoregressive head (a strictly lower-triangular out.ar_weight, set by hand). */
+static void ar_checkpoint_seeds(void)
+{
+    seqgen_model_config mcfg = seqgen_model_config_default();
+    mcfg.units_per_step = 3, mcfg.hidden = 4, mcfg.threads = 1, mcfg.steps = 4;
+    mcfg.head = SEQGEN_HEAD_LINEAR_AR;
+    seqgen_model *model;
+    static const float u[9] = {0, 0, 0, 0.5f, 0, 0, -0.25f, 1, 0};
+    if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK ||
+        seqgen_model_set_tensor(model, "out.ar_weight", u, 9) != SEQGEN_OK)
+        die("ar model");
+    trained_head_seeds(model, "training-ar-d3", "/tmp/seqgen-make-seeds-ar.ckpt");
+}
+
+/* The MADE head (M 3: A and E masked, output kind 4 with M in MODL). */
 static void made_checkpoint_seeds(void)
 {
-    const char *path = "/tmp/seqgen-make-seeds-made.ckpt";
     seqgen_model_config mcfg = seqgen_model_config_default();
     mcfg.units_per_step = 3, mcfg.hidden = 4, mcfg.threads = 1, mcfg.steps = 4;
     mcfg.head = SEQGEN_HEAD_MADE_AR, mcfg.head_hidden = 3;
     seqgen_model *model;
-    static const float x[2 * 4 * 3] = {0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1,
-                                       1, 1, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1};
     if (seqgen_model_create(&model, &mcfg) != SEQGEN_OK)
         die("made model");
-    seqgen_train_state train = {NULL, NULL, NULL, 0, 1, seqgen_run_config_default(), NULL, NULL};
-    train.run.batches.units_per_step = 3;
-    train.run.train.loss = SEQGEN_LOSS_BCE;
-    seqgen_optim_config ocfg = seqgen_optim_config_default(SEQGEN_OPTIM_ADAM);
-    seqgen_train_options opts = seqgen_train_options_default();
-    opts.loss = SEQGEN_LOSS_BCE;
-    seqgen_batch batch = seqgen_batch_of_sequences(model, x, 2, 4);
-    if (seqgen_optim_create(&train.optim, model, &ocfg) != SEQGEN_OK ||
-        seqgen_model_forward_backward(model, &batch, &opts, NULL, NULL) != SEQGEN_OK ||
-        seqgen_optim_step(train.optim, model) != SEQGEN_OK ||
-        seqgen_checkpoint_save(path, model, &train) != SEQGEN_OK)
-        die("made training");
-    checkpoint_seed("training-made-d3-m3", path, 1);
-    seqgen_optim_free(train.optim);
-    seqgen_model_free(model);
-    remove(path);
+    trained_head_seeds(model, "training-made-d3-m3", "/tmp/seqgen-make-seeds-made.ckpt");
 }
 
 /* A training checkpoint of professor forcing (format version 7, the PFDC section): D 1, H 4 with
