@@ -2,10 +2,10 @@
  * throughput, (c) the cblas_sgemm ceiling for a large square product and for the GRU's own
  * product shapes, with 1 and with N threads, (d) peak resident memory, (e) the latency of the
  * single-step API at batch 1 (not with an autoregressive head, which seqgen_model_step()
- * refuses). --head chooses the output head (issue 17: its share of the training time). Every figure is the median of --reps timed repetitions after a
- * warm-up. Prints a table and, as its last line, one JSON object with the keys of
- * bench/pytorch_gru.py (and step_us, which it does not measure); figures not measured are
- * null. */
+ * refuses). --head chooses the output head (issue 17: its share of the training time). Every
+ * figure is the median of --reps timed repetitions after a warm-up. Prints a table and, as its
+ * last line, one JSON object with the keys of bench/pytorch_gru.py (and step_us, which it does
+ * not measure); figures not measured are null. */
 
 /* OpenBLAS's cblas.h declares functions taking cpu_set_t, a GNU extension: it must be visible
  * before the first system header fixes the feature set. */
