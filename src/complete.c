@@ -144,7 +144,7 @@ static void decode_step(sg_complete_worker *w, size_t s0, int rows, int t)
         float *made = w->roll.made ? w->roll.made + r * M : NULL;
         /* the MADE head's hidden units of the given units' degrees, in order */
         for (size_t d = 0; made && d < first; d++)
-            (void)sg_head_ar_logit((int)D, &m->head, (int)d, 0.0f, out, made);
+            sg_head_made_advance((int)D, &m->head, (int)d, out, made);
         for (size_t d = first; d < D; d++) {
             const float base = w->roll.logits[r * D + d];
             const float logit = ar ? sg_head_ar_logit((int)D, &m->head, (int)d, base, out, made)

@@ -105,6 +105,21 @@ void sg_head_backward(int rows, int hidden, int outputs, const sg_head_weights *
         made_backward(rows, hidden, D, w, h, units, made, dlogits, grad, dh);
 }
 
+void sg_head_made_advance(int outputs, const sg_head_weights *w, int d, const float *units,
+                          float *made)
+{
+    const int D = outputs, M = w->made_hidden;
+    /* the hidden units of degree d - 1 see units 0 .. d - 1, all decided now */
+    for (int k = 0; d > 0 && k < M; k++)
+        if (sg_made_degree(k, D) == d - 1) {
+            const float *in = w->made_in + (size_t)k * D;
+            float pre = made[k];
+            for (int j = 0; j < d; j++)
+                pre += in[j] * units[j];
+            made[k] = pre > 0.0f ? pre : 0.0f;
+        }
+}
+
 float sg_head_ar_logit(int outputs, const sg_head_weights *w, int d, float base,
                        const float *units, float *made)
 {
@@ -115,15 +130,7 @@ float sg_head_ar_logit(int outputs, const sg_head_weights *w, int d, float base,
         a += u[j] * units[j];
     if (!made || !w->made_in)
         return a;
-    /* the hidden units of degree d - 1 see units 0 .. d - 1, all decided now */
-    for (int k = 0; d > 0 && k < M; k++)
-        if (sg_made_degree(k, D) == d - 1) {
-            const float *in = w->made_in + (size_t)k * D;
-            float pre = made[k];
-            for (int j = 0; j < d; j++)
-                pre += in[j] * units[j];
-            made[k] = pre > 0.0f ? pre : 0.0f;
-        }
+    sg_head_made_advance(D, w, d, units, made);
     const float *e = w->made_out + (size_t)d * M;
     for (int k = 0; k < M; k++)
         if (sg_made_degree(k, D) < d)

@@ -111,6 +111,12 @@ void sg_head_made_mask(int outputs, int made_hidden, float *made_in, float *made
 float sg_head_ar_logit(int outputs, const sg_head_weights *w, int d, float base,
                        const float *units, float *made);
 
+/* The first half of sg_head_ar_logit()'s call d with the hidden layer: completes the hidden
+ * units of degree d - 1 in made [M] from units[0 .. d - 1] (for a step's given units, whose
+ * logits are not wanted). */
+void sg_head_made_advance(int outputs, const sg_head_weights *w, int d, const float *units,
+                          float *made);
+
 /* SEQGEN_OK if `loss` and `feedback` are the kind's (and, for the autoregressive heads, no
  * feedback is used: a fed-back step would need its units drawn one after another), else
  * SEQGEN_EINVAL saying which are not. */
