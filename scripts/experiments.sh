@@ -10,6 +10,7 @@
 #   EXP_EPOCHS=N     epochs per run (12)
 #   EXP_DIR=DIR      where the runs go (experiments/study)
 #   EXP_THREADS=N    threads of each program (default: the programs' own, one per core)
+#   EXP_SPEED=0      skip the speed phase (when other runs share the machine; run it later)
 #   EXP_SMOKE=1      a seconds-long check of the script itself: 256 training and 32 test digits
 # Run again, it continues: a finished run is neither retrained nor re-evaluated, an interrupted
 # one goes on where it stopped (seqgen-train --resume).
@@ -112,6 +113,42 @@ h512-d28-bce-made-e24|24|--hidden 512 --pixels-per-step 28 --loss bce --head mad
 h512-d28-bce-made-e24-s2|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 2
 h512-d28-bce-made-e24-s3|24|--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --seed 3
 h512-d28-bce-made-stochastic||--hidden 512 --pixels-per-step 28 --loss bce --head made-ar --binarize stochastic
+h256-d28-bce-s2||--hidden 256 --pixels-per-step 28 --loss bce --seed 2
+h256-d28-bce-s3||--hidden 256 --pixels-per-step 28 --loss bce --seed 3
+h256-d28-bce-ar-s2||--hidden 256 --pixels-per-step 28 --loss bce --head linear-ar --seed 2
+h256-d28-bce-ar-s3||--hidden 256 --pixels-per-step 28 --loss bce --head linear-ar --seed 3
+h256-d28-bce-made-s2||--hidden 256 --pixels-per-step 28 --loss bce --head made-ar --seed 2
+h256-d28-bce-made-s3||--hidden 256 --pixels-per-step 28 --loss bce --head made-ar --seed 3
+h512-d14-bce-s2||--hidden 512 --pixels-per-step 14 --loss bce --seed 2
+h512-d14-bce-s3||--hidden 512 --pixels-per-step 14 --loss bce --seed 3
+h512-d14-bce-ar-s2||--hidden 512 --pixels-per-step 14 --loss bce --head linear-ar --seed 2
+h512-d14-bce-ar-s3||--hidden 512 --pixels-per-step 14 --loss bce --head linear-ar --seed 3
+h512-d14-bce-made-s2||--hidden 512 --pixels-per-step 14 --loss bce --head made-ar --seed 2
+h512-d14-bce-made-s3||--hidden 512 --pixels-per-step 14 --loss bce --head made-ar --seed 3
+h512-d7-bce-s2||--hidden 512 --pixels-per-step 7 --loss bce --seed 2
+h512-d7-bce-s3||--hidden 512 --pixels-per-step 7 --loss bce --seed 3
+h512-d7-bce-ar-s2||--hidden 512 --pixels-per-step 7 --loss bce --head linear-ar --seed 2
+h512-d7-bce-ar-s3||--hidden 512 --pixels-per-step 7 --loss bce --head linear-ar --seed 3
+h512-d7-bce-made-s2||--hidden 512 --pixels-per-step 7 --loss bce --head made-ar --seed 2
+h512-d7-bce-made-s3||--hidden 512 --pixels-per-step 7 --loss bce --head made-ar --seed 3
+h256-d14-bce||--hidden 256 --pixels-per-step 14 --loss bce
+h256-d14-bce-s2||--hidden 256 --pixels-per-step 14 --loss bce --seed 2
+h256-d14-bce-s3||--hidden 256 --pixels-per-step 14 --loss bce --seed 3
+h256-d14-bce-ar||--hidden 256 --pixels-per-step 14 --loss bce --head linear-ar
+h256-d14-bce-ar-s2||--hidden 256 --pixels-per-step 14 --loss bce --head linear-ar --seed 2
+h256-d14-bce-ar-s3||--hidden 256 --pixels-per-step 14 --loss bce --head linear-ar --seed 3
+h256-d14-bce-made||--hidden 256 --pixels-per-step 14 --loss bce --head made-ar
+h256-d14-bce-made-s2||--hidden 256 --pixels-per-step 14 --loss bce --head made-ar --seed 2
+h256-d14-bce-made-s3||--hidden 256 --pixels-per-step 14 --loss bce --head made-ar --seed 3
+h256-d7-bce||--hidden 256 --pixels-per-step 7 --loss bce
+h256-d7-bce-s2||--hidden 256 --pixels-per-step 7 --loss bce --seed 2
+h256-d7-bce-s3||--hidden 256 --pixels-per-step 7 --loss bce --seed 3
+h256-d7-bce-ar||--hidden 256 --pixels-per-step 7 --loss bce --head linear-ar
+h256-d7-bce-ar-s2||--hidden 256 --pixels-per-step 7 --loss bce --head linear-ar --seed 2
+h256-d7-bce-ar-s3||--hidden 256 --pixels-per-step 7 --loss bce --head linear-ar --seed 3
+h256-d7-bce-made||--hidden 256 --pixels-per-step 7 --loss bce --head made-ar
+h256-d7-bce-made-s2||--hidden 256 --pixels-per-step 7 --loss bce --head made-ar --seed 2
+h256-d7-bce-made-s3||--hidden 256 --pixels-per-step 7 --loss bce --head made-ar --seed 3
 EOF
 }
 
@@ -162,6 +199,7 @@ done
 
 # Speed, measured side by side once training is over (the runs above may have shared the
 # machine): one epoch of each configuration on the first 1280 training digits.
+[ "${EXP_SPEED:-1}" = 0 ] && exit 0
 runs | while IFS='|' read -r name run_epochs options; do
     wanted "$name" || continue
     [ -f "$dir/speed/$name/results.csv" ] && continue
