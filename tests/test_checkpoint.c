@@ -824,6 +824,17 @@ static void refresh_crcs(unsigned char *data, size_t size, unsigned char *payloa
     refresh_file_crc(data, size);
 }
 
+/* Sets element `e` (row-major) of the two-dimensional tensor `name` in the checkpoint image to
+ * the float whose bits are `bits`, mends the CRCs and writes the image to `path`. */
+static void set_matrix_element(const char *path, unsigned char *data, size_t size,
+                               const char *name, size_t e, uint32_t bits)
+{
+    unsigned char *p = find_tensor_section(data, size, name);
+    le(p + 2 + strlen(name) + 4 + 4 + 2 * 8 + 4 * e, bits, 4); /* name, dtype, rank, 2 dims */
+    refresh_crcs(data, size, p);
+    write_variant(path, data, size);
+}
+
 static void bad_moments_are_refused(void **state)
 {
     (void)state;
@@ -1328,20 +1339,14 @@ static void made_head_is_saved_and_checked(void **state)
 
     size_t size;
     unsigned char *data = tu_read_file(path, &size);
-    unsigned char *p = find_tensor_section(data, size, "out.made_in.weight");
-    le(p + 2 + 18 + 4 + 4 + 16 + 4 * 1, 0x3f800000u, 4); /* A[0][1] = 1: degree 0 reads unit 0 */
-    refresh_crcs(data, size, p);
-    write_variant(path, data, size);
+    set_matrix_element(path, data, size, "out.made_in.weight", 1, 0x3f800000u); /* A[0][1] = 1 */
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "tensor 'out.made_in.weight' is masked by the MADE degrees (m_k = k mod "
                       "(D - 1)) but element [0][1] (a unit j above the hidden unit's degree) is 1, "
                       "not 0");
-    le(p + 2 + 18 + 4 + 4 + 16 + 4 * 1, 0, 4);
-    refresh_crcs(data, size, p);
-    p = find_tensor_section(data, size, "exp_avg_sq.out.made_out.weight");
-    le(p + 2 + 30 + 4 + 4 + 16 + 4 * 4, 0x3e800000u, 4); /* E[1][1] = 0.25: degree 1, unit 1 */
-    refresh_crcs(data, size, p);
-    write_variant(path, data, size);
+    set_matrix_element(path, data, size, "out.made_in.weight", 1, 0);
+    /* E[1][1] = 0.25: hidden unit 1 has degree 1, not below unit 1 */
+    set_matrix_element(path, data, size, "exp_avg_sq.out.made_out.weight", 4, 0x3e800000u);
     assert_ok(seqgen_checkpoint_load_model(&back, path)); /* inference does not read moments */
     seqgen_model_free(back);
     back = NULL;
@@ -1350,8 +1355,7 @@ static void made_head_is_saved_and_checked(void **state)
                       "tensor 'exp_avg_sq.out.made_out.weight' is masked by the MADE degrees "
                       "(m_k = k mod (D - 1)) but element [1][1] (a hidden unit of degree >= the "
                       "unit d) is 0.25, not 0");
-    le(p + 2 + 30 + 4 + 4 + 16 + 4 * 4, 0, 4);
-    refresh_crcs(data, size, p);
+    set_matrix_element(path, data, size, "exp_avg_sq.out.made_out.weight", 4, 0);
     le(data + 8, 6, 4); /* format 6 has no output kind 4 */
     refresh_file_crc(data, size);
     write_variant(path, data, size);
@@ -1416,19 +1420,12 @@ static void ar_head_is_saved_and_checked(void **state)
 
     size_t size;
     unsigned char *data = tu_read_file(path, &size);
-    unsigned char *p = find_tensor_section(data, size, "out.ar_weight");
-    le(p + 2 + 13 + 4 + 4 + 16 + 4 * 1, 0x3f800000u, 4); /* [0][1] = 1 */
-    refresh_crcs(data, size, p);
-    write_variant(path, data, size);
+    set_matrix_element(path, data, size, "out.ar_weight", 1, 0x3f800000u); /* [0][1] = 1 */
     assert_fails_with(seqgen_checkpoint_load_model(&back, path), SEQGEN_EFORMAT,
                       "tensor 'out.ar_weight' is strictly lower triangular but element [0][1] "
                       "(on or above the diagonal) is 1, not 0");
-    le(p + 2 + 13 + 4 + 4 + 16 + 4 * 1, 0, 4);
-    refresh_crcs(data, size, p);
-    p = find_tensor_section(data, size, "exp_avg.out.ar_weight");
-    le(p + 2 + 21 + 4 + 4 + 16 + 4 * 8, 0xbf000000u, 4); /* [2][2] = -0.5 */
-    refresh_crcs(data, size, p);
-    write_variant(path, data, size);
+    set_matrix_element(path, data, size, "out.ar_weight", 1, 0);
+    set_matrix_element(path, data, size, "exp_avg.out.ar_weight", 8, 0xbf000000u); /* [2][2] */
     assert_ok(seqgen_checkpoint_load_model(&back, path)); /* inference does not read moments */
     seqgen_model_free(back);
     back = NULL;
@@ -1436,8 +1433,7 @@ static void ar_head_is_saved_and_checked(void **state)
     assert_fails_with(seqgen_checkpoint_load_training(path, &back, &loaded), SEQGEN_EFORMAT,
                       "tensor 'exp_avg.out.ar_weight' is strictly lower triangular but element "
                       "[2][2] (on or above the diagonal) is -0.5, not 0");
-    le(p + 2 + 21 + 4 + 4 + 16 + 4 * 8, 0, 4);
-    refresh_crcs(data, size, p);
+    set_matrix_element(path, data, size, "exp_avg.out.ar_weight", 8, 0);
     le(data + 8, 6, 4); /* format 6 has no output kind 3 */
     refresh_file_crc(data, size);
     write_variant(path, data, size);
