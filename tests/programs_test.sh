@@ -468,6 +468,10 @@ check "...scheduled sampling is at its floor p = 0.5 through the last third" \
 expect 0 "experiments.sh run again: nothing to redo" env EXP_SMOKE=1 EXP_EPOCHS=3 \
     EXP_DIR="$study" sh scripts/experiments.sh "$bin" d2
 check "...and the metrics are not appended twice" [ "$(rows "$study/d2/metrics.csv")" -eq 7 ]
+expect 0 "experiments.sh EXP_SPEED=0: trains and evaluates" env EXP_SMOKE=1 EXP_EPOCHS=1 \
+    EXP_SPEED=0 EXP_DIR="$study" sh scripts/experiments.sh "$bin" bce
+check "...but times nothing (the first runs were timed)" \
+    sh -c "[ -f '$study/bce/metrics.csv.done' ] && [ ! -e '$study/speed/bce' ] && [ -f '$study/speed/d2/results.csv' ]"
 
 # ---- seqgen-text: a character model of a text file of words ------------------------------------
 text="$bin/seqgen-text"
