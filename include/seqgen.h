@@ -100,7 +100,8 @@ typedef enum seqgen_status {
     SEQGEN_ETRAILING = -7,      /**< A file has bytes after the data its header announces. */
     SEQGEN_EOVERFLOW = -8,      /**< A size in a file is zero, absurd or overflows. */
     SEQGEN_EMISMATCH = -9,      /**< Two inputs that must agree do not (counts, shapes, configs). */
-    SEQGEN_ERANGE = -10,        /**< A value in a file is out of its valid range. */
+    SEQGEN_ERANGE = -10,        /**< A value (in a file, an array, from a callback) is out of
+                                     its valid range. */
     SEQGEN_ECHECKSUM = -11,     /**< A checksum does not match: the file is damaged. */
     SEQGEN_EVERSION = -12,      /**< A file's format version is not one this library reads (a
                                      newer one, or an old one no longer read). */
@@ -1117,7 +1118,9 @@ SEQGEN_API SEQGEN_NODISCARD int seqgen_symbol_iter_seek(seqgen_symbol_iter *it, 
  * The head predicts binary units: a categorical model takes ::SEQGEN_HEAD_INDEPENDENT.
  * Scheduled sampling (seqgen_train_options::teacher_prob < 1) and seqgen_model_step(), which
  * would need the units of a step drawn one after another inside the pass or the call, refuse
- * it (::SEQGEN_EINVAL).
+ * it (::SEQGEN_EINVAL); a decoding loop of the caller's own (beam search, constrained
+ * decoding, scoring) steps the model with seqgen_model_step_units(), which gives each unit's
+ * logit given the units the caller chose before it.
  *
  * @par The autoregressive head with a masked hidden layer (MADE)
  * ::SEQGEN_HEAD_MADE_AR adds to the linear head a hidden layer of M =
@@ -1646,12 +1649,72 @@ SEQGEN_API void seqgen_model_state_reset(seqgen_model_state *state);
  * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, a categorical model: see
  *         seqgen_model_step_symbols(); a model with an autoregressive head
  *         (::SEQGEN_HEAD_LINEAR_AR, ::SEQGEN_HEAD_MADE_AR), whose units' probabilities
- *         depend on the units drawn before them in the step: complete or generate with
- *         seqgen_complete()) or ::SEQGEN_EMISMATCH (state made for a model of another
- *         shape).
+ *         depend on the units drawn before them in the step: step it with
+ *         seqgen_model_step_units(), or complete or generate with seqgen_complete()) or
+ *         ::SEQGEN_EMISMATCH (state made for a model of another shape).
  */
 SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state,
                                                   const float *input, float *logits, float *probs);
+
+/**
+ * @brief Chooses one unit of the next step for seqgen_model_step_units(): greedy, sampled,
+ *        given, constrained, whatever the caller's decoding does.
+ * @param context The caller's pointer passed to seqgen_model_step_units(), untouched.
+ * @param sequence The sequence b of the state's batch, in [0, batch).
+ * @param unit The unit d of its next step, in [0, D); units 0 .. d - 1 of that step are those
+ *        this chooser returned before.
+ * @param logit The logit a_d of the unit given the steps fed and units 0 .. d - 1 of its step:
+ *        p(unit = 1) = sigmoid(logit).
+ * @return The unit's value, read by the head as it is for the units after it: 0 or 1 for a
+ *         binary unit; any value in [0, 1] is accepted, anything else (NaN included) makes the
+ *         call fail with ::SEQGEN_ERANGE.
+ */
+typedef float (*seqgen_unit_chooser)(void *context, int sequence, int unit, float logit);
+
+/**
+ * @brief Feeds one step to every sequence of the state, then has the caller choose the next
+ *        step's units one after another, each from its logit given the units chosen before it:
+ *        the step function of every head of binary units, the autoregressive ones included.
+ *
+ * The step is fed with the arithmetic of seqgen_model_step() (same hidden states). Then, for
+ * sequence b = 0 .. batch - 1 and, within it, unit d = 0 .. D - 1, in that order, it computes
+ * the logit a_d of unit d of the next step given `units[b][0 .. d-1]`, calls
+ * `choose(context, b, d, a_d)` and stores the value returned in `units[b][d]` (and a_d in
+ * `logits[b][d]`). With ::SEQGEN_HEAD_INDEPENDENT a_d does not depend on the units chosen and
+ * the logits are seqgen_model_step()'s, bit for bit; with ::SEQGEN_HEAD_LINEAR_AR and
+ * ::SEQGEN_HEAD_MADE_AR a_d is that of the Model group's equations, as completion decodes it:
+ * a greedy chooser (1 iff sigmoid(a_d) > 0.5) and one returning the given units where a sequence
+ * is given give, on a batch of up to 64 sequences, the units of seqgen_complete()'s greedy
+ * completion bit for bit, and a chooser returning a sequence's own units scores it (the
+ * probabilities of seqgen_model_evaluate(), up to float rounding). The next call feeds the next
+ * step, usually `units` itself.
+ *
+ * The chooser runs on the calling thread, batch * D times per call; it must not use the state.
+ * The MADE head's hidden units live in the state (allocated by seqgen_model_state_create()): no
+ * memory is allocated per call.
+ * @param model A model of binary units, any head (only read).
+ * @param state The state, created for this model (the same shape and head, and the same M with
+ *        ::SEQGEN_HEAD_MADE_AR); its hidden states advance by one step.
+ * @param input `[batch][D]` units of the current step; may be `units` (the step fed is then
+ *        replaced by the next one).
+ * @param choose The chooser of each unit.
+ * @param context Passed to `choose` untouched; may be NULL.
+ * @param[out] units `[batch][D]`: the units chosen for the next step.
+ * @param[out] logits NULL, or `[batch][D]`: the logit of each unit given the units before it
+ *        (not overlapping `units`).
+ * @return ::SEQGEN_OK, ::SEQGEN_EINVAL (NULL argument, naming it; a categorical model: see
+ *         seqgen_model_step_symbols()), ::SEQGEN_EMISMATCH (state made for a model of another
+ *         shape or head) or ::SEQGEN_ERANGE (the chooser returned a value outside [0, 1] or
+ *         NaN, naming the sequence and unit; the call stops there: the hidden states have
+ *         advanced by the step, the units and logits of that sequence and those after it are
+ *         unspecified, and the sequences before it have theirs).
+ */
+SEQGEN_API SEQGEN_NODISCARD int seqgen_model_step_units(const seqgen_model *model,
+                                                        seqgen_model_state *state,
+                                                        const float *input,
+                                                        seqgen_unit_chooser choose,
+                                                        void *context, float *units,
+                                                        float *logits);
 
 /**
  * @brief Feeds one symbol to every sequence of the state of a categorical model and gives the
@@ -2190,8 +2253,8 @@ SEQGEN_API double seqgen_sched_p(const seqgen_sched *sched, uint64_t iteration, 
  * The arithmetic is that of seqgen_model_step(), on blocks of at most 64 sequences shared out
  * across the model's threads (seqgen_model_set_threads()), each with one-thread BLAS. A
  * completion of up to 64 sequences equals, bit for bit, a rollout of the same batch made with
- * seqgen_model_step() (with lengths: up to each sequence's length, zeros after it; the step
- * function refuses the autoregressive head); for larger
+ * seqgen_model_step() (with lengths: up to each sequence's length, zeros after it; with the
+ * autoregressive heads, made with seqgen_model_step_units() and a greedy chooser); for larger
  * batches the probabilities may differ from such a rollout by
  * the float rounding of the matrix products, which can depend on their number of rows. Results
  * are the same for every thread count. Memory is allocated once per call, never per step.

@@ -551,11 +551,13 @@ void sg_rollout_lay_out(const seqgen_model *model, int rows, float *buffer, sg_r
 
 struct seqgen_model_state {
     int batch, hidden, layers, pixels, vocab, embedding;
+    int head, made_hidden; /* the model's seqgen_head_kind and M (seqgen_model_step_units) */
     int current;    /* which of h[0], h[1] holds the hidden states */
     float *h[2];    /* [L][B][H] each: current and next hidden states */
     float *gi, *gh; /* [B][3H] scratch of the GRU step */
     float *gate_sink; /* [4H] */
     float *x;         /* [B][E] the symbols' embedding rows (categorical models only) */
+    float *made;      /* [B][M] the MADE head's hidden units of the step being chosen, or NULL */
     float *packed_memory;  /* the model's W_hh packed (sg_model_pack) ... */
     sg_gru_packed *packed; /* [L] views, allocated with every float above */
     uint64_t packed_version; /* ... from this version of its parameters; 0: not yet */
@@ -573,10 +575,12 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     const size_t gsize = (size_t)batch * 3 * model->cfg.hidden;
     const size_t sink = (size_t)4 * model->cfg.hidden;
     const size_t xsize = (size_t)batch * model->cfg.embedding; /* 0 for binary units */
+    const size_t msize = (size_t)batch * model->head.made_hidden; /* 0 without MADE */
     const size_t packed = sg_model_packed_floats(model, 0), L = (size_t)model->cfg.layers;
     /* One block: the packed weights' views, then the floats. */
     sg_gru_packed *layers = s ? sg_malloc(L * sizeof *layers + (2 * hsize + 2 * gsize + sink +
-                                                                xsize + packed) * sizeof(float))
+                                                                xsize + msize + packed) *
+                                                                   sizeof(float))
                               : NULL;
     if (!layers) {
         free(s);
@@ -589,13 +593,16 @@ int seqgen_model_state_create(seqgen_model_state **out, const seqgen_model *mode
     s->pixels = model->cfg.units_per_step;
     s->vocab = model->cfg.vocab;
     s->embedding = model->cfg.embedding;
+    s->head = (int)model->cfg.head;
+    s->made_hidden = model->head.made_hidden;
     s->h[0] = mem;
     s->h[1] = mem + hsize;
     s->gi = mem + 2 * hsize;
     s->gh = s->gi + gsize;
     s->gate_sink = s->gh + gsize;
     s->x = s->gate_sink + sink;
-    s->packed_memory = s->x + xsize;
+    s->made = msize ? s->x + xsize : NULL;
+    s->packed_memory = s->x + xsize + msize;
     s->packed = layers;
     seqgen_model_state_reset(s);
     *out = s;
@@ -616,6 +623,14 @@ void seqgen_model_state_reset(seqgen_model_state *state)
         return;
     state->current = 0;
     memset(state->h[0], 0, (size_t)state->layers * state->batch * state->hidden * sizeof(float));
+}
+
+/* The name of a head kind, for messages. */
+static const char *head_name(int head)
+{
+    return head == SEQGEN_HEAD_LINEAR_AR ? "SEQGEN_HEAD_LINEAR_AR"
+           : head == SEQGEN_HEAD_MADE_AR ? "SEQGEN_HEAD_MADE_AR"
+                                         : "SEQGEN_HEAD_INDEPENDENT";
 }
 
 /* The state's shape against the model's: the same H, L, D, V and E. */
@@ -667,13 +682,71 @@ int seqgen_model_step(const seqgen_model *model, seqgen_model_state *state, cons
     if (model->cfg.head != SEQGEN_HEAD_INDEPENDENT)
         return sg_error(SEQGEN_EINVAL, "seqgen_model_step: the model's head is %s, whose units' "
                         "probabilities depend on the units drawn before them within the step: "
-                        "complete or generate with seqgen_complete()",
-                        model->cfg.head == SEQGEN_HEAD_LINEAR_AR ? "SEQGEN_HEAD_LINEAR_AR"
-                                                                 : "SEQGEN_HEAD_MADE_AR");
+                        "step it unit by unit with seqgen_model_step_units(), or complete or "
+                        "generate with seqgen_complete()", head_name(model->cfg.head));
     int status = check_state(model, state);
     if (status)
         return status;
     step_state(model, state, input, logits, probs);
+    return SEQGEN_OK;
+}
+
+/* check_state() and the head the state was made for: its kind and M (the MADE scratch's shape),
+ * which only seqgen_model_step_units() reads. */
+static int check_state_head(const seqgen_model *model, const seqgen_model_state *state)
+{
+    int status = check_state(model, state);
+    if (status)
+        return status;
+    if (state->head != (int)model->cfg.head || state->made_hidden != model->head.made_hidden)
+        return sg_error(SEQGEN_EMISMATCH, "state made for the head %s with M=%d used with %s "
+                        "with M=%d", head_name(state->head), state->made_hidden,
+                        head_name(model->cfg.head), model->head.made_hidden);
+    return SEQGEN_OK;
+}
+
+int seqgen_model_step_units(const seqgen_model *model, seqgen_model_state *state,
+                            const float *input, seqgen_unit_chooser choose, void *context,
+                            float *units, float *logits)
+{
+    if (!model || !state || !input || !choose || !units)
+        return sg_error(SEQGEN_EINVAL, "seqgen_model_step_units: NULL %s",
+                        !model ? "model" : !state ? "state" : !input ? "input" :
+                        !choose ? "chooser" : "units");
+    if (model->cfg.vocab)
+        return sg_error(SEQGEN_EINVAL, "the model is categorical (vocab %d): step it with "
+                        "seqgen_model_step_symbols()", model->cfg.vocab);
+    int status = check_state_head(model, state);
+    if (status)
+        return status;
+    const int B = state->batch, D = state->pixels, M = state->made_hidden;
+    const int ar = model->cfg.head != SEQGEN_HEAD_INDEPENDENT;
+    /* The step's logits without the units' terms go into `units`, each read just before the
+     * chosen value replaces it: the head reads only the units before d, already chosen. */
+    step_state(model, state, input, units, NULL);
+    if (state->made) { /* C h + c of the top layer's new states, as completion */
+        const size_t top = (size_t)(state->layers - 1) * B * state->hidden;
+        sg_blas_single_begin();
+        sg_head_made_cond(B, state->hidden, &model->head, state->h[state->current] + top,
+                          state->made);
+        sg_blas_single_end();
+    }
+    for (int b = 0; b < B; b++) {
+        float *row = units + (size_t)b * D;
+        float *made = state->made ? state->made + (size_t)b * M : NULL;
+        for (int d = 0; d < D; d++) {
+            const float base = row[d];
+            const float logit = ar ? sg_head_ar_logit(D, &model->head, d, base, row, made) : base;
+            const float unit = choose(context, b, d, logit);
+            if (!(unit >= 0.0f && unit <= 1.0f)) /* NaN too */
+                return sg_error(SEQGEN_ERANGE, "seqgen_model_step_units: the chooser gave %g for "
+                                "unit %d of sequence %d: a unit must be in [0, 1]", (double)unit,
+                                d, b);
+            row[d] = unit;
+            if (logits)
+                logits[(size_t)b * D + d] = logit;
+        }
+    }
     return SEQGEN_OK;
 }
 

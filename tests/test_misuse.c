@@ -784,6 +784,32 @@ static void model_step(void)
     EXPECT(SEQGEN_EMISMATCH, seqgen_model_step(fx.other, fx.state, in, NULL, probs));
 }
 
+static float choose_zero(void *context, int sequence, int unit, float logit)
+{
+    (void)context, (void)sequence, (void)unit, (void)logit;
+    return 0.0f;
+}
+
+/* (the details, and the chooser's values, are checked in test_ar_head.c) */
+static void model_step_units(void)
+{
+    float in[2] = {0, 1}, units[2];
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_units(NULL, fx.state, in, choose_zero, NULL, units,
+                                                  NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_units(fx.model, NULL, in, choose_zero, NULL, units,
+                                                  NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_units(fx.model, fx.state, NULL, choose_zero, NULL,
+                                                  units, NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_units(fx.model, fx.state, in, NULL, NULL, units,
+                                                  NULL));
+    EXPECT(SEQGEN_EINVAL, seqgen_model_step_units(fx.model, fx.state, in, choose_zero, NULL, NULL,
+                                                  NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step_units(fx.model, fx.other_state, in, choose_zero,
+                                                     NULL, units, NULL));
+    EXPECT(SEQGEN_EMISMATCH, seqgen_model_step_units(fx.other, fx.state, in, choose_zero, NULL,
+                                                     units, NULL));
+}
+
 /* ---- Symbols (the refusals' details are checked in test_symbols.c) -------------------------- */
 
 /* A categorical model: V = 5, E = 3, H = 4. */
@@ -1486,6 +1512,7 @@ static const misuse_case cases[] = {
     CASE(seqgen_model_state_free, model_state_free),
     CASE(seqgen_model_state_reset, model_state_reset),
     CASE(seqgen_model_step, model_step),
+    CASE(seqgen_model_step_units, model_step_units),
     CASE(seqgen_symbol_batch_of_sequences, symbol_batch_of_sequences),
     CASE(seqgen_model_forward_backward_symbols, model_forward_backward_symbols),
     CASE(seqgen_model_evaluate_symbols, model_evaluate_symbols),
