@@ -5,7 +5,9 @@
  * both losses), the teacher-forced probabilities against completion from every K (so the
  * training products and the unit-by-unit decoding agree and completion conditions on the given
  * units of a partly given step), a hand-set U that copies unit d - 1 into unit d, completion
- * never reading a unit not yet decided, the refusals, threads, and end-to-end runs: units within
+ * never reading a unit not yet decided, stepping unit by unit (seqgen_model_step_units: a greedy
+ * rollout equal to completion, scoring equal to the pass, the independent head's logits those of
+ * seqgen_model_step, its refusals), the refusals, threads, and end-to-end runs: units within
  * a step all equal, which only an autoregressive head can model, and a unit that is the XOR of
  * two before it, which the linear head cannot model and MADE can.
  *
@@ -688,6 +690,298 @@ static void made_completion_threads(void **state)
     seqgen_model_free(m);
 }
 
+/* ---- Stepping unit by unit (seqgen_model_step_units) ------------------------------------------ */
+
+/* What the choosers below read: the sequences [N][T][D], the units of them that are given (the
+ * first K of each), the step being chosen, and the order of the calls. */
+typedef struct unit_choice {
+    const float *seqs;
+    int T, D, batch, K, step;
+    int calls; /* made so far in this step_units call */
+    int out_of_order;
+} unit_choice;
+
+/* Counts the call and notes whether it is the next (sequence, unit) in order. */
+static void note_call(unit_choice *c, int sequence, int unit)
+{
+    if (sequence * c->D + unit != c->calls || sequence >= c->batch || unit >= c->D)
+        c->out_of_order = 1;
+    c->calls++;
+}
+
+/* The given unit where the sequence is given (its first K units), else greedy: 1 iff logit > 0. */
+static float choose_given_or_greedy(void *context, int sequence, int unit, float logit)
+{
+    unit_choice *c = context;
+    note_call(c, sequence, unit);
+    const int i = c->step * c->D + unit;
+    if (i < c->K)
+        return c->seqs[((size_t)sequence * c->T) * c->D + i];
+    return logit > 0.0f ? 1.0f : 0.0f;
+}
+
+/* The sequence's own unit: scoring it. */
+static float choose_true_unit(void *context, int sequence, int unit, float logit)
+{
+    (void)logit;
+    unit_choice *c = context;
+    note_call(c, sequence, unit);
+    return c->seqs[((size_t)sequence * c->T + c->step) * c->D + unit];
+}
+
+/* A greedy rollout written with seqgen_model_step_units, feeding each step's chosen units back
+ * in place (units = input) and choosing the given units where a sequence is given, equals
+ * seqgen_complete()'s greedy completion bit for bit, for K at the start and in the middle of
+ * steps (partly given steps); the probabilities completion records are the sigmoids of the
+ * logits the call gives. Five sequences, D = 5, two layers. */
+static void step_units_rollout_of(seqgen_head_kind head)
+{
+    enum { D = 5, T = 4, N = 5 };
+    seqgen_model *m = head_model(head, D, 6, 2, 8, 1);
+    random_ar_weight(m, 3.0, 31);
+    if (head == SEQGEN_HEAD_MADE_AR)
+        random_made_weights(m, 2.0, 32);
+    float *seqs = tu_random_bits((size_t)N * T * D, 33);
+    seqgen_model_state *st = NULL;
+    assert_ok(seqgen_model_state_create(&st, m, N));
+    const int Ks[] = {D, D + 2, 2 * D, 2 * D + 1, 3 * D - 1, 3 * D + 3};
+    int ones = 0;
+    for (size_t k = 0; k < sizeof Ks / sizeof Ks[0]; k++) {
+        const int K = Ks[k];
+        float out[N * T * D], probs[N * T * D], roll[N * T * D], logits[N * T * D], x[N * D];
+        assert_ok(seqgen_complete(m, seqs, N, T, NULL, K, NULL, out, probs));
+        seqgen_model_state_reset(st);
+        for (int s = 0; s < N; s++) /* step 0 is given (K >= D) */
+            memcpy(x + s * D, seqs + (size_t)s * T * D, D * sizeof(float));
+        memcpy(roll, out, sizeof roll); /* step 0 */
+        for (int t = 0; t + 1 < T; t++) {
+            unit_choice c = {seqs, T, D, N, K, t + 1, 0, 0};
+            float step_logits[N * D];
+            assert_ok(seqgen_model_step_units(m, st, x, choose_given_or_greedy, &c, x,
+                                              step_logits));
+            assert_int_equal(c.calls, N * D);
+            assert_false(c.out_of_order);
+            for (int s = 0; s < N; s++) {
+                memcpy(roll + ((size_t)s * T + t + 1) * D, x + s * D, D * sizeof(float));
+                memcpy(logits + ((size_t)s * T + t + 1) * D, step_logits + s * D,
+                       D * sizeof(float));
+            }
+        }
+        assert_memory_equal(roll, out, sizeof roll);
+        for (int s = 0; s < N; s++)
+            for (int i = K; i < T * D; i++) {
+                const float p = probs[(size_t)s * (T * D - K) + i - K];
+                assert_allclose(p, 1.0 / (1.0 + exp(-(double)logits[s * T * D + i])), 0.0, 1e-6);
+                ones += out[s * T * D + i] == 1.0f;
+            }
+    }
+    assert_true(ones > 0); /* the greedy choices are not all 0 */
+    seqgen_model_state_free(st);
+    seqgen_model_free(m);
+    free(seqs);
+}
+
+static void step_units_rollout_equals_completion(void **state)
+{
+    (void)state;
+    step_units_rollout_of(SEQGEN_HEAD_LINEAR_AR);
+}
+
+static void made_step_units_rollout_equals_completion(void **state)
+{
+    (void)state;
+    step_units_rollout_of(SEQGEN_HEAD_MADE_AR);
+}
+
+/* Scoring: fed the sequences step by step with a chooser returning their own units, the logits
+ * give the teacher-forced pass's probabilities (|difference| <= 1e-5 relative + 1e-6) and its
+ * summed log-likelihood (seqgen_train_stats::nll_nats, relative 1e-5: the pass's products run
+ * over all rows at once, the call's unit by unit). */
+static void step_units_scores_of(seqgen_head_kind head)
+{
+    enum { D = 4, T = 6, N = 3 };
+    seqgen_model *m = head_model(head, D, 5, 1, 9, 1);
+    random_ar_weight(m, 3.0, 41);
+    if (head == SEQGEN_HEAD_MADE_AR)
+        random_made_weights(m, 2.0, 42);
+    float *seqs = tu_random_bits((size_t)N * T * D, 43);
+    float pass[N * (T - 1) * D], x[N * D], units[N * D], logits[N * D];
+    seqgen_train_stats stats;
+    assert_ok(seqgen_model_evaluate(m, TU_SEQUENCES(m, seqs, N, T), SEQGEN_LOSS_BCE, pass,
+                                    &stats));
+    seqgen_model_state *st = NULL;
+    assert_ok(seqgen_model_state_create(&st, m, N));
+    double nll = 0.0, worst = 0.0;
+    for (int t = 0; t + 1 < T; t++) {
+        for (int s = 0; s < N; s++)
+            memcpy(x + s * D, seqs + ((size_t)s * T + t) * D, D * sizeof(float));
+        unit_choice c = {seqs, T, D, N, 0, t + 1, 0, 0};
+        assert_ok(seqgen_model_step_units(m, st, x, choose_true_unit, &c, units, logits));
+        assert_false(c.out_of_order);
+        for (int s = 0; s < N; s++)
+            for (int d = 0; d < D; d++) {
+                const double a = logits[s * D + d], y = seqs[((size_t)s * T + t + 1) * D + d];
+                const double p = 1.0 / (1.0 + exp(-a));
+                const float expected = pass[((size_t)s * (T - 1) + t) * D + d];
+                assert_true(units[s * D + d] == (float)y);
+                assert_allclose(p, expected, 1e-5, 1e-6);
+                worst = fmax(worst, fabs(p - expected));
+                nll += (a > 0 ? a + log1p(exp(-a)) : log1p(exp(a))) - y * a; /* softplus - y a */
+            }
+    }
+    assert_allclose(nll / N, stats.nll_nats, 1e-5, 0.0);
+    print_message("    %s: worst |step_units - pass| %.2e, NLL %.6f vs %.6f\n",
+                  head == SEQGEN_HEAD_MADE_AR ? "MADE" : "linear", worst, nll / N,
+                  stats.nll_nats);
+    seqgen_model_state_free(st);
+    seqgen_model_free(m);
+    free(seqs);
+}
+
+static void step_units_scores_sequences(void **state)
+{
+    (void)state;
+    step_units_scores_of(SEQGEN_HEAD_LINEAR_AR);
+}
+
+static void made_step_units_scores_sequences(void **state)
+{
+    (void)state;
+    step_units_scores_of(SEQGEN_HEAD_MADE_AR);
+}
+
+/* With the independent head the logits are seqgen_model_step()'s, bit for bit, whatever the
+ * chooser returns, and the chooser is still called for every unit in order. */
+static void step_units_independent_head(void **state)
+{
+    (void)state;
+    enum { D = 4, T = 5, N = 3 };
+    seqgen_model *m = head_model(SEQGEN_HEAD_INDEPENDENT, D, 6, 2, 10, 1);
+    float *seqs = tu_random_bits((size_t)N * T * D, 51);
+    seqgen_model_state *a = NULL, *b = NULL;
+    assert_ok(seqgen_model_state_create(&a, m, N));
+    assert_ok(seqgen_model_state_create(&b, m, N));
+    for (int t = 0; t + 1 < T; t++) {
+        float x[N * D], step_logits[N * D], units_logits[N * D], units[N * D];
+        for (int s = 0; s < N; s++)
+            memcpy(x + s * D, seqs + ((size_t)s * T + t) * D, D * sizeof(float));
+        unit_choice c = {seqs, T, D, N, 0, t + 1, 0, 0};
+        assert_ok(seqgen_model_step(m, a, x, step_logits, NULL));
+        assert_ok(seqgen_model_step_units(m, b, x, choose_given_or_greedy, &c, units,
+                                          units_logits));
+        assert_int_equal(c.calls, N * D);
+        assert_false(c.out_of_order);
+        assert_memory_equal(units_logits, step_logits, sizeof step_logits);
+        for (int i = 0; i < N * D; i++)
+            assert_true(units[i] == (step_logits[i] > 0.0f ? 1.0f : 0.0f));
+    }
+    seqgen_model_state_free(a);
+    seqgen_model_state_free(b);
+    seqgen_model_free(m);
+    free(seqs);
+}
+
+/* Returns *(float *)context for every unit. */
+static float choose_constant(void *context, int sequence, int unit, float logit)
+{
+    (void)sequence, (void)unit, (void)logit;
+    return *(const float *)context;
+}
+
+/* Returns 1 for every unit but unit 2 of sequence 1, for which it returns *(float *)context. */
+static float choose_bad_unit(void *context, int sequence, int unit, float logit)
+{
+    (void)logit;
+    return sequence == 1 && unit == 2 ? *(const float *)context : 1.0f;
+}
+
+static void step_units_refusals(void **state)
+{
+    (void)state;
+    seqgen_model *made = head_model(SEQGEN_HEAD_MADE_AR, 3, 4, 1, 1, 1);
+    seqgen_model *linear = ar_model(3, 4, 1, 1, 1);
+    seqgen_model *independent = head_model(SEQGEN_HEAD_INDEPENDENT, 3, 4, 1, 1, 1);
+    seqgen_model_config cfg = seqgen_model_get_config(made);
+    cfg.head_hidden = 3;
+    seqgen_model *made3 = NULL;
+    assert_ok(seqgen_model_create(&made3, &cfg));
+    seqgen_model_state *st = NULL, *st_linear = NULL, *st_independent = NULL, *st_made3 = NULL;
+    assert_ok(seqgen_model_state_create(&st, made, 2));
+    assert_ok(seqgen_model_state_create(&st_linear, linear, 2));
+    assert_ok(seqgen_model_state_create(&st_independent, independent, 2));
+    assert_ok(seqgen_model_state_create(&st_made3, made3, 2));
+    float in[2 * 3] = {0, 1, 0, 1, 1, 0}, units[2 * 3], logits[2 * 3], one = 1.0f;
+    assert_fails_with(seqgen_model_step_units(NULL, st, in, choose_constant, &one, units, NULL),
+                      SEQGEN_EINVAL, "seqgen_model_step_units: NULL model");
+    assert_fails_with(seqgen_model_step_units(made, NULL, in, choose_constant, &one, units, NULL),
+                      SEQGEN_EINVAL, "seqgen_model_step_units: NULL state");
+    assert_fails_with(seqgen_model_step_units(made, st, NULL, choose_constant, &one, units, NULL),
+                      SEQGEN_EINVAL, "seqgen_model_step_units: NULL input");
+    assert_fails_with(seqgen_model_step_units(made, st, in, NULL, &one, units, NULL),
+                      SEQGEN_EINVAL, "seqgen_model_step_units: NULL chooser");
+    assert_fails_with(seqgen_model_step_units(made, st, in, choose_constant, &one, NULL, NULL),
+                      SEQGEN_EINVAL, "seqgen_model_step_units: NULL units");
+    /* a state of another head, or of MADE with another M */
+    assert_fails_with(seqgen_model_step_units(made, st_linear, in, choose_constant, &one, units,
+                                              NULL),
+                      SEQGEN_EMISMATCH, "state made for the head SEQGEN_HEAD_LINEAR_AR with M=0 "
+                      "used with SEQGEN_HEAD_MADE_AR with M=7");
+    assert_fails_with(seqgen_model_step_units(made, st_made3, in, choose_constant, &one, units,
+                                              NULL),
+                      SEQGEN_EMISMATCH, "state made for the head SEQGEN_HEAD_MADE_AR with M=3 "
+                      "used with SEQGEN_HEAD_MADE_AR with M=7");
+    assert_fails_with(seqgen_model_step_units(linear, st_independent, in, choose_constant, &one,
+                                              units, NULL),
+                      SEQGEN_EMISMATCH, "state made for the head SEQGEN_HEAD_INDEPENDENT with M=0 "
+                      "used with SEQGEN_HEAD_LINEAR_AR with M=0");
+    assert_fails_with(seqgen_model_step_units(independent, st, in, choose_constant, &one, units,
+                                              NULL),
+                      SEQGEN_EMISMATCH, "state made for the head SEQGEN_HEAD_MADE_AR with M=7 "
+                      "used with SEQGEN_HEAD_INDEPENDENT with M=0");
+    /* seqgen_model_step() keeps its shape check only: an independent model steps on a MADE
+     * model's state as before */
+    assert_ok(seqgen_model_step(independent, st, in, logits, NULL));
+    /* the chooser's values: NaN, infinity, 2, -0.5 refused, naming the sequence and unit */
+    const float bad[] = {NAN, INFINITY, 2.0f, -0.5f};
+    const char *shown[] = {"gave nan for unit 2 of sequence 1", "gave inf for unit 2 of sequence 1",
+                           "gave 2 for unit 2 of sequence 1", "gave -0.5 for unit 2 of sequence 1"};
+    for (int i = 0; i < 4; i++) {
+        assert_fails_with(seqgen_model_step_units(made, st, in, choose_bad_unit, (void *)&bad[i],
+                                                  units, logits),
+                          SEQGEN_ERANGE, shown[i]);
+        assert_true(units[0] == 1.0f && units[1] == 1.0f && units[2] == 1.0f); /* sequence 0 */
+    }
+    assert_fails_with(seqgen_model_step_units(linear, st_linear, in, choose_constant,
+                                              (void *)&bad[0], units, NULL),
+                      SEQGEN_ERANGE, "seqgen_model_step_units: the chooser gave nan for unit 0 "
+                      "of sequence 0: a unit must be in [0, 1]");
+    /* values within [0, 1] are read as they are */
+    const float half = 0.5f;
+    assert_ok(seqgen_model_step_units(made, st, in, choose_constant, (void *)&half, units, NULL));
+    for (int i = 0; i < 2 * 3; i++)
+        assert_true(units[i] == 0.5f);
+    /* the step functions point to each other */
+    assert_fails_with(seqgen_model_step(made, st, in, NULL, logits), SEQGEN_EINVAL,
+                      "step it unit by unit with seqgen_model_step_units()");
+    seqgen_model *symbols = tu_make_symbol_model(5, 3, 4, 0, 1, 1);
+    seqgen_model_state *st_symbols = NULL;
+    assert_ok(seqgen_model_state_create(&st_symbols, symbols, 2));
+    assert_fails_with(seqgen_model_step_units(symbols, st_symbols, in, choose_constant, &one,
+                                              units, NULL),
+                      SEQGEN_EINVAL, "the model is categorical (vocab 5): step it with "
+                      "seqgen_model_step_symbols()");
+    seqgen_model_state_free(st_symbols);
+    seqgen_model_free(symbols);
+    seqgen_model_state_free(st);
+    seqgen_model_state_free(st_linear);
+    seqgen_model_state_free(st_independent);
+    seqgen_model_state_free(st_made3);
+    seqgen_model_free(made);
+    seqgen_model_free(made3);
+    seqgen_model_free(linear);
+    seqgen_model_free(independent);
+}
+
 /* ---- Refusals -------------------------------------------------------------------------------- */
 
 static void refusals(void **state)
@@ -854,6 +1148,12 @@ int main(void)
         cmocka_unit_test(made_completion_reads_only_decided_units),
         cmocka_unit_test(made_completion_threads),
         cmocka_unit_test(made_learns_xor_within_a_step),
+        cmocka_unit_test(step_units_rollout_equals_completion),
+        cmocka_unit_test(made_step_units_rollout_equals_completion),
+        cmocka_unit_test(step_units_scores_sequences),
+        cmocka_unit_test(made_step_units_scores_sequences),
+        cmocka_unit_test(step_units_independent_head),
+        cmocka_unit_test(step_units_refusals),
     };
     return cmocka_run_group_tests_name("ar_head", tests, NULL, NULL);
 }
