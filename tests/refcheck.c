@@ -5,7 +5,8 @@
  * an `embedding.weight`), the probabilities, the cross-entropy and its gradients; for a fixture
  * of the linear autoregressive head (one with an `out.ar_weight`), the probabilities, both
  * losses, their gradients and two Adam steps, with lengths; the same for the MADE head (one with
- * an `out.made_in.weight` too, M from `out.made_cond.bias`). Prints the worst relative error of each record
+ * an `out.made_in.weight` too, M from `out.made_cond.bias`); for both autoregressive heads also the
+ * probabilities scored step by step with seqgen_model_step_units(). Prints the worst relative error of each record
  * (max |ours - theirs| / max |theirs|) and exits with 1 if any exceeds its tolerance or any
  * record is missing. Nothing here assumes a size: H, L, B, T come from `config`, D from
  * `weight_ih_l0`. */
@@ -310,11 +311,64 @@ static int check_symbol_fixture(const fixture *f)
     return failures;
 }
 
+/* What the scoring chooser reads: each sequence's targets of the step being chosen ([B][D],
+ * 0 after its length). */
+typedef struct true_units {
+    const float *step;
+    int D;
+} true_units;
+
+static float choose_true_unit(void *context, int sequence, int unit, float logit)
+{
+    (void)logit;
+    const true_units *c = context;
+    return c->step[(size_t)sequence * c->D + unit];
+}
+
+/* The probabilities of the pass over `seqs` ([B][width][D], `lengths` or NULL) computed step by
+ * step with seqgen_model_step_units() and a chooser returning the true units, into probs
+ * [B][T][D] (0 after a sequence's counted predictions, as the pass writes them). Returns 1 on
+ * a failed call. */
+static int step_units_probs(seqgen_model *m, const float *seqs, const size_t *lengths, int B,
+                            int T, int D, int start, float *probs)
+{
+    const int width = T + 1 - start;
+    seqgen_model_state *st = NULL;
+    float *x = malloc((size_t)B * D * sizeof *x), *next = malloc((size_t)B * D * sizeof *next);
+    float *units = malloc((size_t)B * D * sizeof *units);
+    float *logits = malloc((size_t)B * D * sizeof *logits);
+    int failed = !x || !next || !units || !logits ||
+                 report(seqgen_model_state_create(&st, m, B), "state_create");
+    for (int t = 0; t < T && !failed; t++) { /* prediction t: of step t + 1 - start */
+        for (int b = 0; b < B; b++) {
+            const int length = lengths ? (int)lengths[b] : width;
+            for (int d = 0; d < D; d++) {
+                const int in = t - start, out = t + 1 - start;
+                x[b * D + d] = in >= 0 && in < length ? seqs[((size_t)b * width + in) * D + d] : 0;
+                next[b * D + d] = out < length ? seqs[((size_t)b * width + out) * D + d] : 0;
+            }
+        }
+        true_units c = {next, D};
+        failed = report(seqgen_model_step_units(m, st, x, choose_true_unit, &c, units, logits),
+                        "step_units");
+        for (int b = 0; b < B && !failed; b++) {
+            const int counted = lengths ? (int)lengths[b] - 1 + start : T;
+            for (int d = 0; d < D; d++)
+                probs[((size_t)b * T + t) * D + d] =
+                    t < counted ? (float)(1.0 / (1.0 + exp(-(double)logits[b * D + d]))) : 0.0f;
+        }
+    }
+    seqgen_model_state_free(st);
+    free(x), free(next), free(units), free(logits);
+    return failed;
+}
+
 /* A fixture of the linear autoregressive head or of the MADE head (tests/fixtures/
  * make_ar_head.py): `config` is D, H, L, B, T, start_step; the pass over `sequences` (with
  * `lengths` if present) is compared with PyTorch's probabilities, both losses, nll_nats, the
  * gradients of both losses (every tensor's), and the parameters after two Adam steps on the
- * BCE. */
+ * BCE; the probabilities also as seqgen_model_step_units() gives them, one step and unit at a
+ * time with the true units chosen. */
 static int check_ar_fixture(const fixture *f)
 {
     const record *config = require(f, "config", 6);
@@ -355,6 +409,9 @@ static int check_ar_fixture(const fixture *f)
         opts.loss = SEQGEN_LOSS_MSE;
         failures += report(seqgen_model_forward_backward(m, &batch, &opts, probs, &st), "MSE");
         float loss = (float)st.loss;
+        failures += compare(f, "prob", probs, n, TOL_FORWARD);
+        printf("  seqgen_model_step_units, the true units chosen:\n");
+        failures += step_units_probs(m, seqs, len_rec ? lengths : NULL, B, T, D, start, probs);
         failures += compare(f, "prob", probs, n, TOL_FORWARD);
         failures += compare(f, "loss_mse", &loss, 1, TOL_FORWARD);
         failures += compare_tensors(f, m, "grad_mse", 1, TOL_GRAD);
