@@ -30,8 +30,8 @@
  *   - a ::seqgen_dataset: any calls taking it `const` (getters, seqgen_dataset_sequences(), one
  *     seqgen_batch_iter_create() per thread, a test set of seqgen_evaluate_dataset()), but not
  *     seqgen_dataset_limit() or seqgen_dataset_nearest() (it builds an index on first use);
- *   - a ::seqgen_model: seqgen_model_step() (each thread with its own ::seqgen_model_state),
- *     seqgen_complete(), seqgen_checkpoint_save() and the getters; not a training or evaluation
+ *   - a ::seqgen_model: seqgen_model_step() and seqgen_model_step_units() (each thread with
+ *     its own ::seqgen_model_state), seqgen_complete(), seqgen_checkpoint_save() and the getters; not a training or evaluation
  *     pass, seqgen_model_set_tensor(), seqgen_model_set_threads(), seqgen_optim_step() or a
  *     load into it, which need the model alone;
  *   - iterators, optimisers, schedules, generation states and discriminators: one thread at a
@@ -40,8 +40,8 @@
  *   **BLAS threads.** The library's own threads split the batch, so its matrix products run on
  *   one BLAS thread each. If the CBLAS linked is OpenBLAS (detected at run time; any other CBLAS
  *   is left alone), whose thread count is one setting of the whole process, a call that
- *   computes (a training or evaluation pass, seqgen_complete(), seqgen_model_step(),
- *   seqgen_evaluate_dataset()) sets it to 1 for its matrix products and gives the caller's
+ *   computes (a training or evaluation pass, seqgen_complete(), seqgen_model_step() and its
+ *   siblings, seqgen_evaluate_dataset()) sets it to 1 for its matrix products and gives the caller's
  *   count back before it returns. Overlapping calls in several threads share that scope: the
  *   count is 1 from the start of the first to the end of the last, then the one the first
  *   found. So a host program keeps its own setting between library calls; BLAS calls it makes
