@@ -720,7 +720,7 @@ int seqgen_model_step_units(const seqgen_model *model, seqgen_model_state *state
     if (status)
         return status;
     const int B = state->batch, D = state->pixels, M = state->made_hidden;
-    const int ar = model->cfg.head != SEQGEN_HEAD_INDEPENDENT;
+    const int ar = sg_head_is_ar(sg_model_head_kind(model));
     /* The step's logits without the units' terms go into `units`, each read just before the
      * chosen value replaces it: the head reads only the units before d, already chosen. */
     step_state(model, state, input, units, NULL);
